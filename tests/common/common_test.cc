@@ -1,0 +1,71 @@
+#include <catch2/catch.hpp>
+#include <string_view>
+#include <vector>
+
+#include "common/flags.h"
+#include "common/json_writer.h"
+#include "common/time_format.h"
+
+using namespace resyncwatch;
+
+TEST_CASE("ISO-8601 times round-trip through civil arithmetic") {
+  auto t = ParseIso8601("2026-11-25T08:00:01.123456+00:00");
+  REQUIRE(t);
+  CHECK(FormatIso8601Utc(*t) == "2026-11-25T08:00:01.123456Z");
+  CHECK(*ParseIso8601("2026-11-25T09:00:01.123456+01:00") == *t);
+  CHECK(*ParseIso8601("2024-02-29") == DaysFromCivil(2024, 2, 29) * 86400LL * kMicrosPerSecond);
+  CHECK_FALSE(ParseIso8601("2026-02-29"));
+  CHECK_FALSE(ParseIso8601("2026-11-25T25:00:00Z"));
+  CHECK_FALSE(ParseIso8601("2026-11-25T08:00:00Zjunk"));
+  CHECK(FormatIso8601Utc(-1) == "1969-12-31T23:59:59.999999Z");
+}
+
+TEST_CASE("Durations and --since specs are parsed with their units") {
+  CHECK(*ParseDuration("2h") == 7200 * kMicrosPerSecond);
+  CHECK(*ParseDuration("30d") == 30 * 86400LL * kMicrosPerSecond);
+  CHECK(*ParseDuration("45") == 45 * kMicrosPerSecond);
+  CHECK_FALSE(ParseDuration("2x"));
+  CHECK_FALSE(ParseDuration("-5s"));
+  int64_t now = 1'000'000 * kMicrosPerSecond;
+  CHECK(*ParseTimeSpec("1h", now) == now - 3600 * kMicrosPerSecond);
+  CHECK_FALSE(ParseTimeSpec("yesterday", now).ok());
+}
+
+TEST_CASE("FlagSet parses, validates and lets flags win over config values") {
+  static constexpr FlagSpec kSpecs[] = {
+      {"db", FlagType::kString, "/var/lib/resyncwatch", "DIR", "store directory"},
+      {"json", FlagType::kBool, "", "", "JSON lines"},
+      {"listen", FlagType::kStringList, "udp://0.0.0.0:5514", "URL", "where to listen"},
+      {"grace", FlagType::kDuration, "15m", "DUR", "grace"},
+      {"rcvbuf", FlagType::kBytes, "32MiB", "BYTES", "socket buffer"},
+  };
+  FlagSet flags(kSpecs);
+  std::vector<std::string_view> args = {"history", "--json", "--db=/tmp/x", "--listen",
+                                        "udp://[::]:1", "--listen", "tcp://127.0.0.1:2"};
+  REQUIRE(flags.Parse(args).ok());
+  CHECK(flags.positional() == std::vector<std::string>{"history"});
+  CHECK(flags.GetBool("json"));
+  CHECK(flags.GetString("db") == "/tmp/x");
+  CHECK(flags.GetList("listen").size() == 2);
+  CHECK(flags.GetDuration("grace") == 900 * kMicrosPerSecond);
+  CHECK(flags.GetBytes("rcvbuf") == 32 << 20);
+  CHECK(flags.SetIfUnset("db", "/elsewhere").ok());
+  CHECK(flags.GetString("db") == "/tmp/x");
+
+  FlagSet bad(kSpecs);
+  std::vector<std::string_view> unknown = {"--nope"};
+  Status s = bad.Parse(unknown);
+  CHECK(s.message() == "unknown option '--nope'");
+  FlagSet bad2(kSpecs);
+  std::vector<std::string_view> bad_value = {"--grace", "soon"};
+  CHECK(bad2.Parse(bad_value).message().find("--grace: 'soon'") == 0);
+}
+
+TEST_CASE("JSON strings are escaped and invalid UTF-8 becomes U+FFFD") {
+  JsonWriter w;
+  w.Begin();
+  w.String("m", std::string_view("a\"b\\c\n\x01\xff\xc3\xa9", 10));
+  w.OptionalInt("port", std::nullopt);
+  w.End();
+  CHECK(w.str() == "{\"m\":\"a\\\"b\\\\c\\n\\u0001\xEF\xBF\xBD\xC3\xA9\",\"port\":null}");
+}
