@@ -1,0 +1,39 @@
+// query: the `resyncwatch` command line. Each subcommand is one function in its own
+// file (cmd_<name>.cc), listed once in commands.cc; main() only dispatches. A command
+// returns its exit code (0 found, 1 nothing found, 2 usage or store error) and never
+// calls exit(); errors become one line on io.err.
+#pragma once
+
+#include <cstdio>
+#include <span>
+#include <string_view>
+
+#include "common/clock.h"
+
+namespace resyncwatch {
+
+struct CommandIo {
+  std::FILE* in = stdin;
+  std::FILE* out = stdout;
+  std::FILE* err = stderr;
+  bool out_is_tty = false;  // colour, bars and progress only when true
+  bool color = false;       // out_is_tty and NO_COLOR unset
+  const Clock* clock = &SystemClock::Instance();
+};
+
+// args excludes the program and subcommand names.
+using CommandFn = int (*)(std::span<const std::string_view> args, CommandIo& io);
+
+struct Command {
+  std::string_view name;
+  std::string_view summary;  // one line for `resyncwatch --help`
+  CommandFn run;
+};
+
+std::span<const Command> AllCommands();
+
+constexpr int kExitFound = 0;
+constexpr int kExitNothing = 1;
+constexpr int kExitUsage = 2;
+
+}  // namespace resyncwatch

@@ -1,0 +1,167 @@
+// store: the RocksDB-backed record of everything resyncwatchd received: events, raw
+// datagrams, per-device summaries, SN -> MAC, alerts and counters (layout and encoding:
+// docs/store-format.md). One writer process opens a store read-write; any number of
+// readers open it as secondaries and CatchUp() to see new writes. A Store object is
+// thread-safe for concurrent reads; Write() must be called from one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "parsers/parsers.h"
+
+namespace resyncwatch {
+
+// One parsed message as stored. Strings are owned; empty means absent.
+struct Event {
+  uint64_t seq = 0;                 // assigned by Store::Write; unique, ascending
+  int64_t event_time_us = 0;        // orders the event: receive time live, message time on import
+  int64_t received_us = 0;          // when the collector (or import) got it, UTC
+  std::optional<int64_t> message_time_us;  // the message's own timestamp, when it had one
+  EventKind kind = EventKind::kUnknown;
+  SyslogFormat format = SyslogFormat::kRaw;
+  int16_t facility = -1;            // -1 = absent
+  int16_t severity = -1;
+  MacAddress mac = 0;               // 0 = not attributed to a device
+  std::string sn;
+  std::string model;
+  std::string host;
+  std::string app;
+  std::string identifier;           // Syslog_Identifier as it appeared
+  std::string timestamp_text;       // the message's timestamp as it appeared
+  std::string url;                  // credentials already replaced by ***
+  std::string scheme;
+  std::string server;
+  int32_t port = 0;                 // 0 = absent
+  std::string path;
+  std::string error;
+  std::string message;              // the body
+  std::string source;               // sender "ip:port" ("[v6]:port"), or "file:NAME" on import
+};
+
+// A datagram that parsed to nothing usable: kept byte for byte with the reason.
+struct RawDatagram {
+  uint64_t seq = 0;
+  int64_t received_us = 0;
+  std::string source;
+  std::string reason;
+  std::string bytes;
+};
+
+// Derived per-device state, updated with every event of the device in the same atomic
+// write as the event, so it never disagrees with the events.
+struct DeviceSummary {
+  MacAddress mac = 0;
+  std::string model;
+  std::string sn;
+  std::string last_ip;              // source address of its latest event
+  int64_t first_seen_us = 0;
+  int64_t last_seen_us = 0;
+  int64_t last_request_us = 0;      // 0 = never
+  int64_t last_success_us = 0;
+  int64_t last_failure_us = 0;
+  uint32_t consecutive_failures = 0;  // resets on success; the back-off step
+  std::string last_error;
+  std::string last_url;
+  EventKind last_kind = EventKind::kUnknown;  // latest resync/upgrade kind
+  uint64_t requests = 0;
+  uint64_t successes = 0;
+  uint64_t failures = 0;
+  uint64_t events = 0;              // all kinds, debug included
+};
+
+// An alert as kept for `resyncwatch alerts`: the store keeps the JSON the alert engine
+// rendered and indexes it by id and start time.
+struct AlertRecord {
+  std::string id;                   // stable per incident (rule + group + start)
+  int64_t started_us = 0;
+  int64_t updated_us = 0;
+  bool active = true;
+  std::string json;
+};
+
+// Everything the collector hands over in one atomic write.
+struct WriteBatch {
+  std::vector<Event> events;
+  std::vector<RawDatagram> raw;
+  // Counter increments, by fixed low-cardinality name ("received_datagrams", ...).
+  std::map<std::string, int64_t> counter_deltas;
+  // Import: skip events already stored with identical content (idempotent re-import).
+  bool skip_duplicates = false;
+};
+
+struct WriteResult {
+  uint64_t events_stored = 0;
+  uint64_t raw_stored = 0;
+  uint64_t duplicates_skipped = 0;
+};
+
+struct StoreOptions {
+  enum class Mode { kReadWrite, kReadOnlySecondary };
+  Mode mode = Mode::kReadWrite;
+  bool create_if_missing = true;
+  // Events, raw datagrams and index entries older than this are removed; 0 keeps all.
+  int64_t retention_us = 0;
+  const Clock* clock = &SystemClock::Instance();
+};
+
+// Half-open time range [since_us, until_us) over event time.
+struct TimeRange {
+  int64_t since_us = INT64_MIN;
+  int64_t until_us = INT64_MAX;
+};
+
+// Returning false from a visitor stops the scan early (not an error).
+using EventVisitor = std::function<bool(const Event&)>;
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Opens (and for kReadWrite creates) the store in dir. A store written by a newer
+  // schema version is refused with a message that names both versions.
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir, const StoreOptions& options);
+
+  // Atomically stores the batch, assigning seq numbers; updates device summaries,
+  // SN -> MAC and counters ("stored_events", "stored_raw" are counted here).
+  virtual Result<WriteResult> Write(WriteBatch& batch) = 0;
+
+  // One device's events in event-time order.
+  virtual Status History(MacAddress mac, TimeRange range, const EventVisitor& visit) const = 0;
+  // The whole fleet's events in event-time order.
+  virtual Status Scan(TimeRange range, const EventVisitor& visit) const = 0;
+  virtual Status ScanRaw(TimeRange range,
+                         const std::function<bool(const RawDatagram&)>& visit) const = 0;
+
+  virtual Result<DeviceSummary> GetDevice(MacAddress mac) const = 0;  // NotFound when unseen
+  virtual Status ForEachDevice(const std::function<bool(const DeviceSummary&)>& visit) const = 0;
+  virtual Result<MacAddress> MacForSerial(std::string_view sn) const = 0;  // NotFound
+
+  // Totals since the store was created.
+  virtual Result<std::map<std::string, int64_t>> Counters() const = 0;
+  virtual Status AddCounters(const std::map<std::string, int64_t>& deltas) = 0;
+
+  virtual Status PutAlert(const AlertRecord& alert) = 0;
+  virtual Status ScanAlerts(TimeRange started, bool active_only,
+                            const std::function<bool(const AlertRecord&)>& visit) const = 0;
+
+  // Secondary only: replays what the writer committed since the last call.
+  virtual Status CatchUp() = 0;
+  // Removes what retention_us puts out of range, as of the clock's now.
+  virtual Status ApplyRetention() = 0;
+  // Flushes memtables (clean shutdown).
+  virtual Status Flush() = 0;
+};
+
+// The default store directory: $RESYNCWATCH_DB when set, else /var/lib/resyncwatch.
+std::string DefaultStoreDir();
+
+}  // namespace resyncwatch
