@@ -1,0 +1,191 @@
+// alerts: live rules over the collector's event stream (failure bursts, failure ratios by
+// fleet/server/error/model, per-device consecutive failures) and the delivery of alert state
+// changes to sinks (log, JSON-lines file, command, HTTP webhook, RFC 5424 syslog).
+// AlertEngine is single-threaded (the collector's writer thread) except ActiveCount(), which
+// any thread may call; AlertDispatcher::Submit is thread-safe and never blocks on a sink.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "store/store.h"
+
+namespace resyncwatch {
+
+// The fixed, low-cardinality set of rules; the names are Prometheus label values and
+// appear in alert JSON. Values are stored in alert ids: append only.
+enum class AlertRule : uint8_t {
+  kFleetFailures = 0,      // failures >= N within W, whole fleet
+  kServerFailures = 1,     // ... grouped by provisioning server (URL host)
+  kErrorFailures = 2,      // ... grouped by error text
+  kModelFailures = 3,      // ... grouped by phone model
+  kFleetFailureRatio = 4,  // failures / attempts >= R over W with >= M attempts
+  kServerFailureRatio = 5,
+  kErrorFailureRatio = 6,  // denominator: all of the fleet's attempts in W
+  kModelFailureRatio = 7,
+  kDeviceConsecutive = 8,  // one device, >= K consecutive failures
+};
+constexpr int kAlertRuleCount = 9;
+// "fleet_failures", "server_failures", ..., "fleet_failure_ratio", ...,
+// "device_consecutive_failures"
+std::string_view ToString(AlertRule rule);
+// "fleet", "server", "error", "model", "device"
+std::string_view GroupByName(AlertRule rule);
+
+// Which dimensions the count and ratio rules group by.
+struct GroupBy {
+  bool fleet = true;
+  bool server = true;
+  bool error = true;
+  bool model = true;
+};
+
+struct AlertConfig {
+  bool enabled = true;
+  // Count rule: at least failures_min failures within failures_window_us.
+  bool failures_enabled = true;
+  int64_t failures_window_us = 5 * 60 * 1'000'000LL;
+  int64_t failures_min = 50;
+  GroupBy failures_group_by;
+  // Ratio rule: failures / attempts >= ratio_min over ratio_window_us, with at least
+  // ratio_min_attempts attempts (successes + failures) in the window.
+  bool ratio_enabled = true;
+  int64_t ratio_window_us = 5 * 60 * 1'000'000LL;
+  double ratio_min = 0.5;
+  int64_t ratio_min_attempts = 20;
+  GroupBy ratio_group_by;
+  // Per-device rule: at least device_consecutive_min failures in a row.
+  bool device_enabled = true;
+  int64_t device_consecutive_min = 5;
+  // A device alert also resolves when the device has been silent this long.
+  int64_t device_idle_resolve_us = 24 * 3600 * 1'000'000LL;
+  // Hysteresis: a firing count/ratio alert resolves only once its value has stayed
+  // below resolve_fraction x its threshold for resolve_after_us.
+  double resolve_fraction = 0.5;
+  int64_t resolve_after_us = 2 * 60 * 1'000'000LL;
+  // Firing alerts are re-persisted (kUpdated) at most this often when their counts change.
+  int64_t update_interval_us = 60 * 1'000'000LL;
+  int64_t max_groups = 10'000;    // per dimension; idle groups are evicted first
+  int64_t max_devices = 100'000;  // devices with failures in a row being tracked
+  int64_t sample_macs = 10;       // affected MACs carried by each alert
+
+  struct Sink {
+    enum class Type { kLog, kFile, kExec, kWebhook, kSyslog };
+    Type type = Type::kLog;
+    std::string target;  // file path, shell command, http:// URL, "host:port" of the NMS
+    int64_t timeout_us = 5 * 1'000'000LL;
+  };
+  std::vector<Sink> sinks{Sink{}};
+  int64_t sink_queue = 1000;                      // alerts waiting per sink
+  int64_t retry_initial_us = 1'000'000LL;         // first back-off
+  int64_t retry_max_us = 5 * 60 * 1'000'000LL;    // back-off cap
+  int64_t retry_give_up_us = 3600 * 1'000'000LL;  // an alert older than this is dropped
+  std::string syslog_hostname;                    // "" = gethostname()
+  int syslog_facility = 16;                       // local0
+};
+
+// Reads the top-level "alerts" object of a resyncwatch config file (other top-level keys
+// are ignored; an absent "alerts" gives the defaults above). Errors name the key and the
+// value: "alerts.rules.failures.window: 'x' is not a duration".
+Result<AlertConfig> AlertConfigFromJson(std::string_view config_json_text);
+// The same for the text of the "alerts" object itself ("" gives the defaults).
+Result<AlertConfig> AlertConfigFromAlertsJson(std::string_view alerts_json_text);
+
+struct Alert {
+  enum class State : uint8_t { kFiring, kResolved };
+  std::string id;  // "<rule>/<group value>/<started_us>", stable per incident
+  AlertRule rule = AlertRule::kFleetFailures;
+  std::string group_value;  // "" for the fleet; host, error text, model or MAC otherwise
+  State state = State::kFiring;
+  int64_t window_us = 0;          // 0 for the device rule
+  double threshold = 0;           // N, R or K
+  int64_t failures = 0;           // in the window (device rule: consecutive failures)
+  int64_t attempts = 0;           // in the window (ratio rules; 0 otherwise)
+  int64_t incident_failures = 0;  // all failures seen in the group since it fired
+  int64_t first_us = 0;           // first failure of the incident (event time)
+  int64_t last_us = 0;            // latest failure of the incident
+  int64_t started_us = 0;         // when it fired
+  int64_t updated_us = 0;
+  int64_t resolved_us = 0;  // 0 while firing
+  std::string last_error;
+  std::vector<MacAddress> sample_macs;  // distinct, at most AlertConfig::sample_macs
+};
+
+// One JSON object (no newline): what the sinks deliver and the store keeps.
+std::string AlertToJson(const Alert& alert);
+AlertRecord ToAlertRecord(const Alert& alert);
+
+struct AlertChange {
+  enum class Kind : uint8_t { kFired, kUpdated, kResolved };
+  Kind kind = Kind::kFired;
+  Alert alert;
+};
+std::string_view ToString(AlertChange::Kind kind);  // "fired", "updated", "resolved"
+
+// Called on the engine's thread for each change; must not block for long (persist it,
+// hand it to an AlertDispatcher).
+using AlertListener = std::function<void(const AlertChange&)>;
+
+class AlertEngine {
+ public:
+  AlertEngine(const AlertConfig& config, AlertListener listener);
+  ~AlertEngine();
+  AlertEngine(const AlertEngine&) = delete;
+  AlertEngine& operator=(const AlertEngine&) = delete;
+
+  // Feeds one stored event (uses event_time_us, kind, mac, server, error, model).
+  // Resync and upgrade successes/failures count; other kinds are ignored. Constant work
+  // per event; may fire alerts.
+  void Observe(const Event& event);
+  // Advances time (about once a second): resolves quiet incidents, emits throttled
+  // updates of firing ones, evicts idle groups. now_us must not go backwards much.
+  void Tick(int64_t now_us);
+
+  // Alerts firing now for a rule; safe from any thread.
+  int64_t ActiveCount(AlertRule rule) const;
+  // Copies of the firing alerts (engine thread only).
+  std::vector<Alert> ActiveAlerts() const;
+  // Groups evicted or refused because a dimension was full (engine thread only).
+  int64_t evicted_groups() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Prometheus text lines for active alerts by rule, with HELP and TYPE:
+// resyncwatch_active_alerts{rule="fleet_failures"} 0 ... (every rule, zeros included).
+std::string RenderActiveAlertsMetrics(const AlertEngine& engine);
+
+// Delivers alert changes (kFired and kResolved; kUpdated is only for the store) to the
+// configured sinks, each on its own thread with a bounded queue, retrying a failing sink
+// with exponential back-off. Submit() never blocks: a full queue drops and counts.
+class AlertDispatcher {
+ public:
+  static Result<std::unique_ptr<AlertDispatcher>> Start(const AlertConfig& config);
+  virtual ~AlertDispatcher() = default;
+
+  // Thread-safe; returns false when some sink's queue was full (the alert is counted as
+  // dropped for that sink).
+  virtual bool Submit(const AlertChange& change) = 0;
+  // Delivers what is queued until deadline_us (SystemClock), then stops the threads.
+  virtual void Stop(int64_t deadline_us) = 0;
+
+  struct SinkStats {
+    std::string name;  // "log", "file", "exec", "webhook", "syslog"
+    int64_t delivered = 0;
+    int64_t failed_attempts = 0;
+    int64_t dropped = 0;  // queue full or given up
+    int64_t queued = 0;
+  };
+  virtual std::vector<SinkStats> Stats() const = 0;
+  // resyncwatch_alert_notifications_total{sink="...",result="delivered|failed|dropped"}.
+  virtual std::string RenderMetrics() const = 0;
+};
+
+}  // namespace resyncwatch
