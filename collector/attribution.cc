@@ -1,0 +1,78 @@
+#include "collector/attribution.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
+namespace resyncwatch {
+namespace {
+
+bool IsResyncOrUpgrade(EventKind kind) {
+  return kind != EventKind::kUnknown && kind != EventKind::kDebug;
+}
+
+// The address part of "10.1.2.3:514" / "[2001:db8::1]:514".
+bool PeerFromSource(const std::string& source, PeerAddress* peer) {
+  std::string host;
+  if (!source.empty() && source[0] == '[') {
+    size_t close = source.find(']');
+    if (close == std::string::npos) return false;
+    host = source.substr(1, close - 1);
+    peer->family = AF_INET6;
+    return inet_pton(AF_INET6, host.c_str(), peer->addr) == 1;
+  }
+  size_t colon = source.rfind(':');
+  host = source.substr(0, colon);
+  peer->family = AF_INET;
+  return inet_pton(AF_INET, host.c_str(), peer->addr) == 1;
+}
+
+}  // namespace
+
+std::string DeviceAttribution::IpKey(const PeerAddress& peer) {
+  std::string key(1, static_cast<char>(peer.family));
+  key.append(reinterpret_cast<const char*>(peer.addr), peer.family == AF_INET6 ? 16 : 4);
+  return key;
+}
+
+void DeviceAttribution::LearnIp(const std::string& key, MacAddress mac) {
+  if (by_ip_.size() >= kMaxEntries) by_ip_.clear();
+  auto [it, inserted] = by_ip_.try_emplace(key, mac);
+  if (!inserted && it->second != mac) it->second = kShared;
+}
+
+void DeviceAttribution::Seed(const Store& store) {
+  store.ForEachDevice([&](const DeviceSummary& d) {
+    PeerAddress peer;
+    if (d.mac != 0 && PeerFromSource(d.last_ip, &peer)) LearnIp(IpKey(peer), d.mac);
+    if (d.mac != 0 && !d.sn.empty()) by_sn_[d.sn] = d.mac;
+    return by_ip_.size() < kMaxEntries;
+  });
+}
+
+void DeviceAttribution::Attribute(const PeerAddress& peer, Event* event, const Store* store) {
+  if (event->mac != 0) {
+    if (!event->sn.empty()) {
+      if (by_sn_.size() >= kMaxEntries) by_sn_.clear();
+      by_sn_[event->sn] = event->mac;
+    }
+    if (IsResyncOrUpgrade(event->kind)) LearnIp(IpKey(peer), event->mac);
+    return;
+  }
+  if (!event->sn.empty()) {
+    auto it = by_sn_.find(event->sn);
+    if (it == by_sn_.end() && store != nullptr) {
+      Result<MacAddress> mac = store->MacForSerial(event->sn);
+      it = by_sn_.emplace(event->sn, mac.ok() ? *mac : 0).first;
+    }
+    if (it != by_sn_.end() && it->second != 0) {
+      event->mac = it->second;
+      return;
+    }
+  }
+  auto it = by_ip_.find(IpKey(peer));
+  if (it != by_ip_.end() && it->second != kShared) event->mac = it->second;
+}
+
+}  // namespace resyncwatch

@@ -1,0 +1,249 @@
+#include "collector/collector.h"
+
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+#include <uv.h>
+
+#include <csignal>
+#include <fstream>
+
+#include "collector/counters.h"
+#include "collector/ingest_queue.h"
+#include "collector/prometheus.h"
+#include "collector/receive_sink.h"
+#include "collector/tcp_input.h"
+#include "collector/udp_input.h"
+#include "collector/writer.h"
+#include "parsers/parsers.h"
+
+namespace resyncwatch {
+namespace {
+
+constexpr uint64_t kDropPollMs = 250;
+
+Result<TemplateSet> CompileTemplates(const std::string& config_text) {
+  if (config_text.empty()) return TemplateSet::Defaults();
+  return TemplateSet::FromConfigJson(config_text);
+}
+
+}  // namespace
+
+class Collector::Impl {
+ public:
+  Impl(CollectorConfig config, Store* store, const Clock* clock)
+      : config_(std::move(config)),
+        store_(store),
+        clock_(clock),
+        queue_(config_.queue_size),
+        sink_(&queue_, &counters_, clock) {
+    uv_loop_init(&loop_);
+  }
+
+  ~Impl() {
+    if (writer_ != nullptr) {
+      queue_.Close();
+      writer_->Join();
+    }
+    uv_walk(
+        &loop_,
+        [](uv_handle_t* h, void*) {
+          if (!uv_is_closing(h)) uv_close(h, nullptr);
+        },
+        nullptr);
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    uv_loop_close(&loop_);
+  }
+
+  Status Start();
+  void Run(bool handle_signals);
+  void Stop() { uv_async_send(&stop_async_); }
+  void Reload();
+  std::vector<std::string> bound() const { return bound_; }
+  const Counters& counters() const { return counters_; }
+  std::string RenderMetrics() const {
+    int64_t open = 0;
+    for (const auto& t : tcp_) open += static_cast<int64_t>(t->connections());
+    return RenderPrometheus(counters_, open);
+  }
+
+ private:
+  void BeginShutdown(const char* why);
+  void PollKernelDrops();
+  void OnTimer();
+
+  CollectorConfig config_;
+  Store* store_;
+  const Clock* clock_;
+  Counters counters_;
+  IngestQueue queue_;
+  ReceiveSink sink_;
+  uv_loop_t loop_{};
+  std::vector<std::unique_ptr<UdpInput>> udp_;
+  std::vector<std::unique_ptr<TcpInput>> tcp_;
+  std::unique_ptr<StoreWriter> writer_;
+  std::vector<std::string> bound_;
+  uv_async_t stop_async_{};
+  uv_check_t flush_check_{};
+  uv_timer_t timer_{};
+  uv_signal_t signals_[3] = {};
+  bool stopping_ = false;
+  int64_t last_summary_us_ = 0;
+  int64_t last_watchdog_us_ = 0;
+  uint64_t watchdog_usec_ = 0;
+};
+
+Status Collector::Impl::Start() {
+  Result<TemplateSet> templates = CompileTemplates(config_.config_text);
+  if (!templates.ok()) {
+    return Status::InvalidArgument("config " + config_.config_path + ": " +
+                                   templates.status().message());
+  }
+  for (const ListenAddress& a : config_.listen) {
+    if (a.transport == ListenAddress::Transport::kUdp) {
+      auto input = std::make_unique<UdpInput>(&loop_, &sink_, &counters_);
+      if (Status s = input->Start(a, config_.rcvbuf_bytes); !s.ok()) return s;
+      bound_.push_back("udp " + input->bound());
+      udp_.push_back(std::move(input));
+    } else {
+      auto input = std::make_unique<TcpInput>(&loop_, &sink_, &counters_,
+                                              static_cast<size_t>(config_.max_frame_bytes),
+                                              config_.max_tcp_connections);
+      if (Status s = input->Start(a); !s.ok()) return s;
+      bound_.push_back("tcp " + input->bound());
+      tcp_.push_back(std::move(input));
+    }
+  }
+  StoreWriterOptions wo;
+  wo.batch_size = config_.batch_size;
+  wo.use_message_time = config_.use_message_time;
+  wo.retention_us = config_.retention_us;
+  wo.retention_interval_us = config_.retention_interval_us;
+  writer_ =
+      std::make_unique<StoreWriter>(store_, &queue_, &counters_, clock_, std::move(*templates), wo);
+  writer_->Start();
+
+  stop_async_.data = this;
+  uv_async_init(&loop_, &stop_async_, [](uv_async_t* a) {
+    static_cast<Impl*>(a->data)->BeginShutdown("stop requested");
+  });
+  flush_check_.data = this;
+  uv_check_init(&loop_, &flush_check_);
+  uv_check_start(&flush_check_, [](uv_check_t* c) { static_cast<Impl*>(c->data)->sink_.Flush(); });
+  timer_.data = this;
+  uv_timer_init(&loop_, &timer_);
+  uv_timer_start(
+      &timer_, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->OnTimer(); }, kDropPollMs,
+      kDropPollMs);
+  last_summary_us_ = last_watchdog_us_ = clock_->NowMicros();
+  return Status::Ok();
+}
+
+void Collector::Impl::Run(bool handle_signals) {
+  if (handle_signals) {
+    static constexpr int kSignals[3] = {SIGTERM, SIGINT, SIGHUP};
+    for (int i = 0; i < 3; ++i) {
+      signals_[i].data = this;
+      uv_signal_init(&loop_, &signals_[i]);
+      uv_signal_start(
+          &signals_[i],
+          [](uv_signal_t* s, int signum) {
+            auto* self = static_cast<Impl*>(s->data);
+            if (signum == SIGHUP) {
+              self->Reload();
+            } else {
+              self->BeginShutdown(signum == SIGTERM ? "SIGTERM" : "SIGINT");
+            }
+          },
+          kSignals[i]);
+    }
+  }
+  if (sd_watchdog_enabled(0, &watchdog_usec_) <= 0) watchdog_usec_ = 0;
+  sd_notify(0, "READY=1\nSTATUS=receiving");
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  // Every handle is closed: the inputs are drained into the queue.
+  sink_.Flush();
+  spdlog::info("inputs closed; writing the {} queued datagrams", queue_.Depth());
+  queue_.Close();
+  writer_->Join();
+  PollKernelDrops();
+  spdlog::info("stopped: {}", counters_.Summary());
+}
+
+void Collector::Impl::BeginShutdown(const char* why) {
+  if (stopping_) return;
+  stopping_ = true;
+  sd_notify(0, "STOPPING=1\nSTATUS=draining");
+  spdlog::info("{}: stopping, draining the queue into the store", why);
+  PollKernelDrops();
+  for (auto& u : udp_) u->Close();
+  for (auto& t : tcp_) t->Close();
+  sink_.Flush();
+  uv_close(reinterpret_cast<uv_handle_t*>(&stop_async_), nullptr);
+  uv_check_stop(&flush_check_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&flush_check_), nullptr);
+  uv_timer_stop(&timer_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
+  for (auto& s : signals_) {
+    if (s.data != nullptr) {
+      uv_signal_stop(&s);
+      uv_close(reinterpret_cast<uv_handle_t*>(&s), nullptr);
+    }
+  }
+}
+
+void Collector::Impl::Reload() {
+  if (config_.config_path.empty()) {
+    spdlog::warn("SIGHUP: no --config file; keeping the default templates");
+    return;
+  }
+  Result<std::string> text = RereadConfigFile(config_.config_path);
+  if (!text.ok()) {
+    spdlog::error("SIGHUP: keeping the current templates: {}", text.status().message());
+    return;
+  }
+  Result<TemplateSet> templates = CompileTemplates(*text);
+  if (!templates.ok()) {
+    spdlog::error("SIGHUP: keeping the current templates: config {}: {}", config_.config_path,
+                  templates.status().message());
+    return;
+  }
+  spdlog::info("SIGHUP: reloaded {} templates from {}", templates->size(), config_.config_path);
+  writer_->SetTemplates(std::move(*templates));
+}
+
+void Collector::Impl::PollKernelDrops() {
+  int64_t drops = 0;
+  for (const auto& u : udp_) drops += u->KernelDrops();
+  if (drops > counters_.Get(Counter::kKernelDrops)) counters_.Set(Counter::kKernelDrops, drops);
+}
+
+void Collector::Impl::OnTimer() {
+  PollKernelDrops();
+  counters_.queue_depth.store(queue_.Depth(), std::memory_order_relaxed);
+  const int64_t now_us = clock_->NowMicros();
+  if (now_us - last_summary_us_ >= config_.summary_interval_us) {
+    last_summary_us_ = now_us;
+    spdlog::info("{}", counters_.Summary());
+  }
+  if (watchdog_usec_ > 0 &&
+      now_us - last_watchdog_us_ >= static_cast<int64_t>(watchdog_usec_ / 2)) {
+    // Alive means the writer thread is alive too, not just this loop.
+    if (now_us - writer_->heartbeat_us() < static_cast<int64_t>(watchdog_usec_)) {
+      last_watchdog_us_ = now_us;
+      sd_notify(0, "WATCHDOG=1");
+    }
+  }
+}
+
+Collector::Collector(CollectorConfig config, Store* store, const Clock* clock)
+    : impl_(std::make_unique<Impl>(std::move(config), store, clock)) {}
+Collector::~Collector() = default;
+Status Collector::Start() { return impl_->Start(); }
+std::vector<std::string> Collector::BoundAddresses() const { return impl_->bound(); }
+void Collector::Run(bool handle_signals) { impl_->Run(handle_signals); }
+void Collector::Stop() { impl_->Stop(); }
+void Collector::Reload() { impl_->Reload(); }
+const Counters& Collector::counters() const { return impl_->counters(); }
+std::string Collector::RenderMetrics() const { return impl_->RenderMetrics(); }
+
+}  // namespace resyncwatch

@@ -1,0 +1,57 @@
+// collector: resyncwatchd's engine. Receives syslog over UDP (recvmmsg batches) and TCP
+// (RFC 6587) on a libuv loop, hands datagrams through a bounded queue to a writer thread
+// that parses, attributes and stores them in batches, and counts everything (counters.h
+// names). The Collector does not own the Store; Stop() is the only call that is safe from
+// other threads (and from signal context it is done by the loop's own signal handlers).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "collector/config.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "store/store.h"
+
+namespace resyncwatch {
+
+class Counters;
+
+class Collector {
+ public:
+  // REQUIRES: store outlives the Collector; clock too.
+  Collector(CollectorConfig config, Store* store, const Clock* clock = &SystemClock::Instance());
+  ~Collector();
+  Collector(const Collector&) = delete;
+  Collector& operator=(const Collector&) = delete;
+
+  // Compiles the templates, binds every --listen address, starts the writer thread and
+  // (with --metrics-listen) the metrics server. Errors name the address or template.
+  Status Start();
+  // "udp 127.0.0.1:40123", "tcp [::1]:6514": what Start bound, in --listen order.
+  std::vector<std::string> BoundAddresses() const;
+
+  // Runs the event loop until Stop(), or SIGTERM/SIGINT when handle_signals (then SIGHUP
+  // reloads the templates from the config file). On the way out: stops reading (after
+  // taking what the kernel already queued), drains the queue into the store and joins
+  // the writer, so that nothing received is lost.
+  void Run(bool handle_signals);
+  // Thread-safe: makes Run return (after draining).
+  void Stop();
+  // Thread-safe: recompiles the templates from the config file; keeps the old ones (and
+  // logs why) when the file or a template is bad.
+  void Reload();
+
+  const Counters& counters() const;
+  // The Prometheus text of /metrics.
+  std::string RenderMetrics() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace resyncwatch

@@ -1,0 +1,114 @@
+#include "collector/counters.h"
+
+#include <spdlog/fmt/fmt.h>
+
+namespace resyncwatch {
+namespace {
+
+struct CounterInfo {
+  std::string_view name;
+  std::string_view help;
+};
+
+constexpr CounterInfo kInfo[kCounterCount] = {
+    {"received_datagrams", "UDP datagrams and TCP frames received"},
+    {"received_bytes", "bytes received in datagrams and frames"},
+    {"truncated", "UDP datagrams truncated on receipt"},
+    {"kernel_drops", "datagrams the kernel dropped before the collector read them"},
+    {"queue_drops", "datagrams dropped because the writer queue was full"},
+    {"store_errors", "datagrams lost to failed store writes"},
+    {"receive_errors", "socket read errors"},
+    {"tcp_connections", "TCP connections accepted"},
+    {"tcp_rejected", "TCP connections refused over the connection limit"},
+    {"tcp_oversize", "TCP frames longer than the frame limit"},
+    {"stored_events", "events stored"},
+    {"stored_raw", "unparsed datagrams stored raw"},
+    {"events_unknown", "events stored, kind unknown"},
+    {"events_resync_request", "events stored, kind resync_request"},
+    {"events_resync_success", "events stored, kind resync_success"},
+    {"events_resync_failure", "events stored, kind resync_failure"},
+    {"events_upgrade_request", "events stored, kind upgrade_request"},
+    {"events_upgrade_success", "events stored, kind upgrade_success"},
+    {"events_upgrade_failure", "events stored, kind upgrade_failure"},
+    {"events_debug", "events stored, kind debug"},
+};
+
+std::string HumanBytes(int64_t b) {
+  if (b < 1024) return fmt::format("{} B", b);
+  if (b < (1 << 20)) return fmt::format("{:.1f} KiB", b / 1024.0);
+  if (b < (1LL << 30)) return fmt::format("{:.1f} MiB", b / 1048576.0);
+  return fmt::format("{:.2f} GiB", b / 1073741824.0);
+}
+
+}  // namespace
+
+std::string_view CounterName(Counter c) { return kInfo[static_cast<int>(c)].name; }
+std::string_view CounterHelp(Counter c) { return kInfo[static_cast<int>(c)].help; }
+
+Counter EventCounter(EventKind kind) {
+  int k = static_cast<int>(kind);
+  if (k < 0 || k >= kEventKindCount) k = 0;
+  return static_cast<Counter>(static_cast<int>(Counter::kEventsUnknown) + k);
+}
+
+bool CountedByStore(Counter c) { return c == Counter::kStoredEvents || c == Counter::kStoredRaw; }
+
+void Counters::ObserveWriteLatency(int64_t micros) {
+  double seconds = micros / 1e6;
+  size_t i = 0;
+  while (i < kLatencyBucketsSeconds.size() && seconds > kLatencyBucketsSeconds[i]) ++i;
+  buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  latency_sum_us_.fetch_add(static_cast<uint64_t>(micros < 0 ? 0 : micros),
+                            std::memory_order_relaxed);
+}
+
+Counters::Histogram Counters::WriteLatency() const {
+  Histogram h;
+  uint64_t running = 0;
+  for (size_t i = 0; i < kLatencyBucketsSeconds.size(); ++i) {
+    running += buckets_[i].load(std::memory_order_relaxed);
+    h.cumulative[i] = running;
+  }
+  h.count = running + buckets_.back().load(std::memory_order_relaxed);
+  h.sum_seconds = latency_sum_us_.load(std::memory_order_relaxed) / 1e6;
+  return h;
+}
+
+std::map<std::string, int64_t> Counters::TakeDeltas() {
+  std::map<std::string, int64_t> out;
+  previous_ = persisted_;
+  for (int i = 0; i < kCounterCount; ++i) {
+    Counter c = static_cast<Counter>(i);
+    if (CountedByStore(c)) continue;
+    int64_t now = values_[i].load(std::memory_order_relaxed);
+    if (now != persisted_[i]) out.emplace(std::string(CounterName(c)), now - persisted_[i]);
+    persisted_[i] = now;
+  }
+  return out;
+}
+
+void Counters::Rewind() { persisted_ = previous_; }
+
+std::string Counters::Summary() const {
+  return fmt::format(
+      "received {} datagrams ({}), stored {} events + {} raw; drops: kernel {}, queue {}; "
+      "store errors {}; truncated {}; tcp oversize {}; queue depth {}",
+      Get(Counter::kReceivedDatagrams), HumanBytes(Get(Counter::kReceivedBytes)),
+      Get(Counter::kStoredEvents), Get(Counter::kStoredRaw), Get(Counter::kKernelDrops),
+      Get(Counter::kQueueDrops), Get(Counter::kStoreErrors), Get(Counter::kTruncated),
+      Get(Counter::kTcpOversize), queue_depth.load(std::memory_order_relaxed));
+}
+
+bool RateLimiter::Allow(int64_t now_us, int64_t* suppressed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (now_us - last_us_ >= interval_us_) {
+    *suppressed = suppressed_;
+    suppressed_ = 0;
+    last_us_ = now_us;
+    return true;
+  }
+  ++suppressed_;
+  return false;
+}
+
+}  // namespace resyncwatch

@@ -1,0 +1,108 @@
+// Collector counters: every datagram, byte, truncation, drop and error counted under a
+// fixed, low-cardinality name (docs/collector.md lists them). Lock-free atomics: any
+// thread may add; the writer persists the deltas with each store batch.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "parsers/parsers.h"
+
+namespace resyncwatch {
+
+enum class Counter : int {
+  kReceivedDatagrams = 0,  // UDP datagrams and TCP frames
+  kReceivedBytes,
+  kTruncated,       // UDP datagrams cut by the receive buffer (UV_UDP_PARTIAL)
+  kKernelDrops,     // dropped by the kernel before we read them (socket sk_drops)
+  kQueueDrops,      // dropped because the writer queue was full
+  kStoreErrors,     // datagrams that a failed store write could not keep
+  kReceiveErrors,   // socket read errors
+  kTcpConnections,  // TCP connections accepted
+  kTcpRejected,     // TCP connections refused over --max-tcp-connections
+  kTcpOversize,     // TCP frames longer than --max-frame (cut)
+  kStoredEvents,    // counted by the store itself; mirrored here for the summary
+  kStoredRaw,
+  kEventsUnknown,  // events by kind, in EventKind order
+  kEventsResyncRequest,
+  kEventsResyncSuccess,
+  kEventsResyncFailure,
+  kEventsUpgradeRequest,
+  kEventsUpgradeSuccess,
+  kEventsUpgradeFailure,
+  kEventsDebug,
+  kCount,
+};
+constexpr int kCounterCount = static_cast<int>(Counter::kCount);
+
+// The persisted name ("received_datagrams", "events_resync_failure", ...).
+std::string_view CounterName(Counter c);
+std::string_view CounterHelp(Counter c);
+Counter EventCounter(EventKind kind);
+// Counters the store maintains itself (not sent as deltas).
+bool CountedByStore(Counter c);
+
+// Store write latency in fixed buckets (seconds), for the Prometheus histogram.
+constexpr std::array<double, 12> kLatencyBucketsSeconds = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+
+class Counters {
+ public:
+  void Add(Counter c, int64_t n = 1) {
+    values_[static_cast<int>(c)].fetch_add(n, std::memory_order_relaxed);
+  }
+  void Set(Counter c, int64_t v) {
+    values_[static_cast<int>(c)].store(v, std::memory_order_relaxed);
+  }
+  int64_t Get(Counter c) const {
+    return values_[static_cast<int>(c)].load(std::memory_order_relaxed);
+  }
+
+  // Current queue depth (datagrams waiting for the writer), a gauge.
+  std::atomic<int64_t> queue_depth{0};
+
+  void ObserveWriteLatency(int64_t micros);
+  struct Histogram {
+    std::array<uint64_t, kLatencyBucketsSeconds.size()> cumulative{};
+    uint64_t count = 0;
+    double sum_seconds = 0;
+  };
+  Histogram WriteLatency() const;
+
+  // Increments since the previous call, for the counters the collector persists (all
+  // but CountedByStore). REQUIRES: one caller (the writer); Rewind() undoes the last
+  // call when the store write that carried the deltas failed.
+  std::map<std::string, int64_t> TakeDeltas();
+  void Rewind();
+
+  // One line: "received 120 datagrams (14.2 KiB), stored 118 events + 2 raw, ...".
+  std::string Summary() const;
+
+ private:
+  std::array<std::atomic<int64_t>, kCounterCount> values_{};
+  std::array<int64_t, kCounterCount> persisted_{};
+  std::array<int64_t, kCounterCount> previous_{};
+  std::array<std::atomic<uint64_t>, kLatencyBucketsSeconds.size() + 1> buckets_{};
+  std::atomic<uint64_t> latency_sum_us_{0};
+};
+
+// An error log that speaks at most once per interval and tells how much it kept quiet.
+class RateLimiter {
+ public:
+  explicit RateLimiter(int64_t interval_us) : interval_us_(interval_us) {}
+  // True when the caller should log now; *suppressed is how many were skipped since.
+  bool Allow(int64_t now_us, int64_t* suppressed);
+
+ private:
+  std::mutex mu_;
+  int64_t interval_us_;
+  int64_t last_us_ = INT64_MIN / 2;
+  int64_t suppressed_ = 0;
+};
+
+}  // namespace resyncwatch

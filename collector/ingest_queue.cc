@@ -1,0 +1,73 @@
+#include "collector/ingest_queue.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstring>
+
+namespace resyncwatch {
+
+std::string PeerAddress::ToString() const {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (family == AF_INET6) {
+    inet_ntop(AF_INET6, addr, text, sizeof(text));
+    return "[" + std::string(text) + "]:" + std::to_string(port);
+  }
+  if (family == AF_INET) {
+    inet_ntop(AF_INET, addr, text, sizeof(text));
+    return std::string(text) + ":" + std::to_string(port);
+  }
+  return "unknown";
+}
+
+void Chunk::Append(std::string_view data, int64_t received_us, const PeerAddress& peer,
+                   bool truncated) {
+  DatagramRef ref;
+  ref.offset = static_cast<uint32_t>(bytes.size());
+  ref.length = static_cast<uint32_t>(data.size());
+  ref.received_us = received_us;
+  ref.peer = peer;
+  ref.truncated = truncated;
+  bytes.append(data);
+  items.push_back(ref);
+}
+
+bool IngestQueue::HasRoom(int64_t pending_in_caller) const {
+  return depth_.load(std::memory_order_relaxed) + pending_in_caller < capacity_;
+}
+
+void IngestQueue::Push(std::unique_ptr<Chunk> chunk) {
+  if (chunk == nullptr || chunk->items.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    depth_ += static_cast<int64_t>(chunk->items.size());
+    chunks_.push_back(std::move(chunk));
+  }
+  cv_.notify_one();
+}
+
+bool IngestQueue::PopAll(std::vector<std::unique_ptr<Chunk>>* out, int timeout_ms) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+               [&] { return !chunks_.empty() || closed_; });
+  if (chunks_.empty()) return !closed_;
+  while (!chunks_.empty()) {
+    depth_ -= static_cast<int64_t>(chunks_.front()->items.size());
+    out->push_back(std::move(chunks_.front()));
+    chunks_.pop_front();
+  }
+  return true;
+}
+
+void IngestQueue::Close() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+  }
+  cv_.notify_all();
+}
+
+int64_t IngestQueue::Depth() const { return depth_.load(std::memory_order_relaxed); }
+
+}  // namespace resyncwatch

@@ -1,0 +1,71 @@
+// IngestQueue: the bounded hand-off from the receive loop to the store writer thread.
+// The receive side appends datagrams to a Chunk (one arena of bytes plus small headers)
+// and pushes whole chunks; it never blocks. Push/Pop are thread-safe (one mutex).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace resyncwatch {
+
+// A sender address as received: family, port and raw address bytes (formatted by the
+// writer, off the receive path).
+struct PeerAddress {
+  uint8_t family = 0;  // AF_INET or AF_INET6
+  uint16_t port = 0;   // host order
+  uint8_t addr[16] = {};
+
+  std::string ToString() const;  // "10.1.2.3:514", "[2001:db8::5]:514"
+  bool operator==(const PeerAddress&) const = default;
+};
+
+struct DatagramRef {
+  uint32_t offset = 0;
+  uint32_t length = 0;
+  int64_t received_us = 0;
+  PeerAddress peer;
+  bool truncated = false;
+};
+
+struct Chunk {
+  std::string bytes;
+  std::vector<DatagramRef> items;
+
+  void Append(std::string_view data, int64_t received_us, const PeerAddress& peer, bool truncated);
+  std::string_view Bytes(const DatagramRef& d) const {
+    return std::string_view(bytes).substr(d.offset, d.length);
+  }
+};
+
+class IngestQueue {
+ public:
+  explicit IngestQueue(int64_t capacity_datagrams) : capacity_(capacity_datagrams) {}
+
+  // Room for one more datagram, counting the ones the caller holds in an unpushed chunk.
+  // Lock-free.
+  bool HasRoom(int64_t pending_in_caller) const;
+  void Push(std::unique_ptr<Chunk> chunk);
+  // Waits up to timeout_ms for chunks; moves all queued chunks into *out. Returns false
+  // when the queue is closed and empty.
+  bool PopAll(std::vector<std::unique_ptr<Chunk>>* out, int timeout_ms);
+  // After Close, PopAll drains what is left and then returns false.
+  void Close();
+  int64_t Depth() const;
+
+ private:
+  const int64_t capacity_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<Chunk>> chunks_;
+  std::atomic<int64_t> depth_{0};
+  bool closed_ = false;
+};
+
+}  // namespace resyncwatch

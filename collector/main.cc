@@ -1,0 +1,94 @@
+// resyncwatchd: the collector daemon. Parses options (config.h), opens the store, runs
+// the Collector until SIGTERM/SIGINT, then closes the store. Exit codes: 0 clean stop,
+// 1 runtime failure (cannot listen), 2 usage, config or store error.
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "collector/collector.h"
+#include "collector/config.h"
+#include "store/store.h"
+
+namespace resyncwatch {
+namespace {
+
+// Writes the bound addresses, one "udp 127.0.0.1:40123" per line, replacing the file
+// atomically so that a reader never sees half of it.
+bool WritePortFile(const std::string& path, const std::vector<std::string>& bound) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    for (const std::string& b : bound) out << b << "\n";
+    if (!out) return false;
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  return !ec;
+}
+
+int Main(int argc, char** argv) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  Result<CollectorArgs> parsed = ParseCollectorArgs(args);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "resyncwatchd: %s\n", parsed.status().message().c_str());
+    return 2;
+  }
+  if (parsed->help) {
+    std::fputs(parsed->help_text.c_str(), stdout);
+    return 0;
+  }
+  if (parsed->version) {
+    std::printf("resyncwatchd %s\n", "0.1.0");
+    return 0;
+  }
+  CollectorConfig& config = parsed->config;
+
+  auto logger = spdlog::stderr_logger_mt("resyncwatchd");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+  logger->set_level(spdlog::level::from_str(config.log_level));
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+
+  StoreOptions store_options;
+  store_options.retention_us = config.retention_us;
+  Result<std::unique_ptr<Store>> store = Store::Open(config.db_dir, store_options);
+  if (!store.ok()) {
+    spdlog::error("cannot open the store {}: {}", config.db_dir, store.status().ToString());
+    return 2;
+  }
+  int rc = 0;
+  {
+    Collector collector(config, store->get());
+    if (Status s = collector.Start(); !s.ok()) {
+      spdlog::error("{}", s.message());
+      rc = s.code() == Status::Code::kInvalidArgument ? 2 : 1;
+    } else {
+      for (const std::string& b : collector.BoundAddresses()) spdlog::info("listening {}", b);
+      if (!config.port_file.empty() &&
+          !WritePortFile(config.port_file, collector.BoundAddresses())) {
+        spdlog::error("cannot write --port-file {}", config.port_file);
+      }
+      spdlog::info("storing into {} (retention {})", config.db_dir,
+                   config.retention_us > 0 ? std::to_string(config.retention_us / 1'000'000) + " s"
+                                           : std::string("off"));
+      collector.Run(/*handle_signals=*/true);
+    }
+  }
+  if (Status s = (*store)->Flush(); !s.ok()) {
+    spdlog::error("flushing the store at exit: {}", s.ToString());
+    rc = rc == 0 ? 1 : rc;
+  }
+  store->reset();
+  spdlog::info("store closed");
+  return rc;
+}
+
+}  // namespace
+}  // namespace resyncwatch
+
+int main(int argc, char** argv) { return resyncwatch::Main(argc, argv); }

@@ -1,0 +1,39 @@
+#include "collector/receive_sink.h"
+
+#include <spdlog/spdlog.h>
+
+namespace resyncwatch {
+
+ReceiveSink::ReceiveSink(IngestQueue* queue, Counters* counters, const Clock* clock)
+    : queue_(queue), counters_(counters), clock_(clock), chunk_(std::make_unique<Chunk>()) {}
+
+void ReceiveSink::Accept(std::string_view data, const PeerAddress& peer, bool truncated) {
+  const int64_t now_us = clock_->NowMicros();
+  counters_->Add(Counter::kReceivedDatagrams);
+  counters_->Add(Counter::kReceivedBytes, static_cast<int64_t>(data.size()));
+  if (truncated) counters_->Add(Counter::kTruncated);
+  if (!queue_->HasRoom(static_cast<int64_t>(chunk_->items.size()))) {
+    counters_->Add(Counter::kQueueDrops);
+    int64_t suppressed = 0;
+    if (drop_log_.Allow(now_us, &suppressed)) {
+      spdlog::warn(
+          "writer queue full ({} datagrams waiting for the store): dropping datagrams, {} "
+          "dropped so far ({} more since the last warning)",
+          queue_->Depth(), counters_->Get(Counter::kQueueDrops), suppressed);
+    }
+    return;
+  }
+  chunk_->Append(data, now_us, peer, truncated);
+  if (chunk_->items.size() >= kChunkDatagrams) Flush();
+}
+
+void ReceiveSink::Flush() {
+  if (chunk_->items.empty()) return;
+  queue_->Push(std::move(chunk_));
+  chunk_ = std::make_unique<Chunk>();
+  chunk_->bytes.reserve(kChunkDatagrams * 192);
+  chunk_->items.reserve(kChunkDatagrams);
+  counters_->queue_depth.store(queue_->Depth(), std::memory_order_relaxed);
+}
+
+}  // namespace resyncwatch

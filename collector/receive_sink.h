@@ -1,0 +1,33 @@
+// ReceiveSink: where the UDP and TCP inputs put each datagram or frame, on the event-loop
+// thread. Stamps the receive time, counts it, appends it to the current chunk and pushes
+// chunks to the IngestQueue; when the queue is full the datagram is dropped, counted
+// (queue_drops) and logged at most once per 10 s. Loop thread only.
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include "collector/counters.h"
+#include "collector/ingest_queue.h"
+#include "common/clock.h"
+
+namespace resyncwatch {
+
+class ReceiveSink {
+ public:
+  ReceiveSink(IngestQueue* queue, Counters* counters, const Clock* clock);
+
+  void Accept(std::string_view data, const PeerAddress& peer, bool truncated);
+  // Hands the current chunk to the writer (after each loop iteration and when full).
+  void Flush();
+
+ private:
+  static constexpr size_t kChunkDatagrams = 1024;
+  IngestQueue* queue_;
+  Counters* counters_;
+  const Clock* clock_;
+  std::unique_ptr<Chunk> chunk_;
+  RateLimiter drop_log_{10'000'000};
+};
+
+}  // namespace resyncwatch

@@ -1,0 +1,196 @@
+#include "collector/tcp_input.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <memory>
+
+#include "collector/udp_input.h"
+#include "parsers/parsers.h"
+
+namespace resyncwatch {
+
+// One accepted connection: its socket, its frame decoder and its peer address.
+class TcpConnection {
+ public:
+  TcpConnection(TcpInput* owner, size_t max_frame) : owner_(owner), decoder_(max_frame) {
+    handle_.data = this;
+  }
+
+  uv_tcp_t* handle() { return &handle_; }
+
+  void Begin() {
+    struct sockaddr_storage name {};
+    int len = sizeof(name);
+    uv_tcp_getpeername(&handle_, reinterpret_cast<sockaddr*>(&name), &len);
+    const auto* sa = reinterpret_cast<const sockaddr*>(&name);
+    if (sa->sa_family == AF_INET) {
+      const auto* in = reinterpret_cast<const sockaddr_in*>(sa);
+      peer_.family = AF_INET;
+      peer_.port = ntohs(in->sin_port);
+      std::memcpy(peer_.addr, &in->sin_addr, 4);
+    } else if (sa->sa_family == AF_INET6) {
+      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
+      peer_.family = AF_INET6;
+      peer_.port = ntohs(in6->sin6_port);
+      std::memcpy(peer_.addr, &in6->sin6_addr, 16);
+    }
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&handle_), &OnAlloc, &OnRead);
+  }
+
+  // Reads what the kernel already holds for this connection, then closes it.
+  void DrainAndShut() {
+    if (closing_) return;
+    uv_os_fd_t fd;
+    if (uv_fileno(reinterpret_cast<uv_handle_t*>(&handle_), &fd) == 0) {
+      for (;;) {
+        ssize_t n = recv(fd, buffer_, sizeof(buffer_), MSG_DONTWAIT);
+        if (n <= 0) break;
+        Deliver(decoder_.Feed(std::string_view(buffer_, static_cast<size_t>(n)), frame_fn_));
+        if (closing_) return;
+      }
+    }
+    Deliver(decoder_.Finish(frame_fn_));
+    Shut();
+  }
+
+  void Shut() {
+    if (closing_) return;
+    closing_ = true;
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&handle_));
+    uv_close(reinterpret_cast<uv_handle_t*>(&handle_), [](uv_handle_t* h) {
+      auto* self = static_cast<TcpConnection*>(h->data);
+      self->owner_->Forget(self);
+      delete self;
+    });
+  }
+
+ private:
+  static void OnAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+    auto* self = static_cast<TcpConnection*>(h->data);
+    *buf = uv_buf_init(self->buffer_, sizeof(self->buffer_));
+  }
+
+  static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+    auto* self = static_cast<TcpConnection*>(stream->data);
+    if (nread == UV_EOF || nread < 0) {
+      self->Deliver(self->decoder_.Finish(self->frame_fn_));
+      if (nread != UV_EOF) self->owner_->counters_->Add(Counter::kReceiveErrors);
+      self->Shut();
+      return;
+    }
+    FrameError error = self->decoder_.Feed(std::string_view(buf->base, static_cast<size_t>(nread)),
+                                           self->frame_fn_);
+    self->Deliver(error);
+  }
+
+  void Deliver(FrameError error) {
+    const uint64_t oversize = decoder_.oversize_frames();
+    if (oversize > oversize_seen_) {
+      owner_->counters_->Add(Counter::kTcpOversize,
+                             static_cast<int64_t>(oversize - oversize_seen_));
+      oversize_seen_ = oversize;
+      int64_t suppressed = 0;
+      if (owner_->oversize_log_.Allow(SystemClock::Instance().NowMicros(), &suppressed)) {
+        spdlog::warn(
+            "TCP frame from {} longer than --max-frame {} bytes: cut (LF framing) or skipped "
+            "(octet counting), counted as tcp_oversize ({} more not logged)",
+            peer_.ToString(), owner_->max_frame_bytes_, suppressed);
+      }
+    }
+    if (error == FrameError::kGarbled && !closing_) {
+      spdlog::warn("TCP stream from {} is not RFC 6587 framed (bad octet count): closing it",
+                   peer_.ToString());
+      owner_->counters_->Add(Counter::kReceiveErrors);
+      Shut();
+    }
+  }
+
+  TcpInput* owner_;
+  TcpFrameDecoder decoder_;
+  uv_tcp_t handle_{};
+  PeerAddress peer_;
+  bool closing_ = false;
+  uint64_t oversize_seen_ = 0;
+  TcpFrameDecoder::FrameFn frame_fn_ = [this](std::string_view frame) {
+    owner_->sink_->Accept(frame, peer_, false);
+  };
+  char buffer_[64 * 1024];
+};
+
+TcpInput::TcpInput(uv_loop_t* loop, ReceiveSink* sink, Counters* counters, size_t max_frame_bytes,
+                   int64_t max_connections)
+    : loop_(loop),
+      sink_(sink),
+      counters_(counters),
+      max_frame_bytes_(max_frame_bytes),
+      max_connections_(max_connections) {}
+
+TcpInput::~TcpInput() = default;
+
+Status TcpInput::Start(const ListenAddress& address) {
+  struct sockaddr_storage storage {};
+  const bool v6 = address.host.find(':') != std::string::npos;
+  int rc = v6 ? uv_ip6_addr(address.host.c_str(), address.port,
+                            reinterpret_cast<sockaddr_in6*>(&storage))
+              : uv_ip4_addr(address.host.c_str(), address.port,
+                            reinterpret_cast<sockaddr_in*>(&storage));
+  if (rc != 0) return Status::InvalidArgument("--listen " + address.url + ": bad address");
+  server_ = new uv_tcp_t;
+  uv_tcp_init(loop_, server_);
+  server_->data = this;
+  rc = uv_tcp_bind(server_, reinterpret_cast<const sockaddr*>(&storage), v6 ? UV_TCP_IPV6ONLY : 0);
+  if (rc == 0)
+    rc = uv_listen(reinterpret_cast<uv_stream_t*>(server_), 511, &TcpInput::OnConnection);
+  if (rc != 0) {
+    Close();
+    return Status::IoError("cannot listen on " + address.url + ": " + uv_strerror(rc));
+  }
+  struct sockaddr_storage name {};
+  int namelen = sizeof(name);
+  uv_tcp_getsockname(server_, reinterpret_cast<sockaddr*>(&name), &namelen);
+  bound_ = FormatSockaddr(reinterpret_cast<sockaddr*>(&name));
+  return Status::Ok();
+}
+
+void TcpInput::OnConnection(uv_stream_t* server, int status) {
+  auto* self = static_cast<TcpInput*>(server->data);
+  if (status < 0) {
+    self->counters_->Add(Counter::kReceiveErrors);
+    return;
+  }
+  auto* connection = new TcpConnection(self, self->max_frame_bytes_);
+  uv_tcp_init(self->loop_, connection->handle());
+  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(connection->handle())) != 0) {
+    self->connections_.insert(connection);
+    connection->Shut();
+    return;
+  }
+  self->connections_.insert(connection);
+  if (static_cast<int64_t>(self->connections_.size()) > self->max_connections_) {
+    self->counters_->Add(Counter::kTcpRejected);
+    spdlog::warn("TCP connection refused: already {} connections (--max-tcp-connections)",
+                 self->max_connections_);
+    connection->Shut();
+    return;
+  }
+  self->counters_->Add(Counter::kTcpConnections);
+  connection->Begin();
+}
+
+void TcpInput::Forget(TcpConnection* connection) { connections_.erase(connection); }
+
+void TcpInput::Close() {
+  if (server_ != nullptr) {
+    uv_close(reinterpret_cast<uv_handle_t*>(server_),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+    server_ = nullptr;
+  }
+  std::vector<TcpConnection*> open(connections_.begin(), connections_.end());
+  for (TcpConnection* c : open) c->DrainAndShut();
+}
+
+}  // namespace resyncwatch

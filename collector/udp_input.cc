@@ -1,0 +1,165 @@
+#include "collector/udp_input.h"
+
+#include <arpa/inet.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
+namespace resyncwatch {
+namespace {
+
+// libuv reads up to this many datagrams per recvmmsg call (its own maximum is 20 slots
+// of 64 KiB each), so one buffer of 20 slots is allocated once and reused.
+constexpr size_t kSlot = 64 * 1024;
+constexpr size_t kSlots = 20;
+
+PeerAddress ToPeer(const struct sockaddr* addr) {
+  PeerAddress p;
+  if (addr == nullptr) return p;
+  if (addr->sa_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(addr);
+    p.family = AF_INET;
+    p.port = ntohs(in->sin_port);
+    std::memcpy(p.addr, &in->sin_addr, 4);
+  } else if (addr->sa_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(addr);
+    p.family = AF_INET6;
+    p.port = ntohs(in6->sin6_port);
+    std::memcpy(p.addr, &in6->sin6_addr, 16);
+  }
+  return p;
+}
+
+Status UvError(const std::string& what, int rc) {
+  return Status::IoError(what + ": " + uv_strerror(rc));
+}
+
+bool warned_rmem_max = false;
+
+}  // namespace
+
+std::string FormatSockaddr(const struct sockaddr* addr) { return ToPeer(addr).ToString(); }
+
+UdpInput::UdpInput(uv_loop_t* loop, ReceiveSink* sink, Counters* counters)
+    : loop_(loop), sink_(sink), counters_(counters) {}
+
+UdpInput::~UdpInput() = default;
+
+Status UdpInput::Start(const ListenAddress& address, int64_t rcvbuf_bytes) {
+  struct sockaddr_storage storage {};
+  const bool v6 = address.host.find(':') != std::string::npos;
+  int rc = v6 ? uv_ip6_addr(address.host.c_str(), address.port,
+                            reinterpret_cast<sockaddr_in6*>(&storage))
+              : uv_ip4_addr(address.host.c_str(), address.port,
+                            reinterpret_cast<sockaddr_in*>(&storage));
+  if (rc != 0) return Status::InvalidArgument("--listen " + address.url + ": bad address");
+  handle_ = new uv_udp_t;
+  rc = uv_udp_init_ex(loop_, handle_, (v6 ? AF_INET6 : AF_INET) | UV_UDP_RECVMMSG);
+  if (rc != 0) {
+    delete handle_;
+    handle_ = nullptr;
+    return UvError("udp socket for " + address.url, rc);
+  }
+  handle_->data = this;
+  rc = uv_udp_bind(handle_, reinterpret_cast<const sockaddr*>(&storage), v6 ? UV_UDP_IPV6ONLY : 0);
+  if (rc != 0) {
+    Close();
+    return UvError("cannot listen on " + address.url, rc);
+  }
+  uv_os_fd_t fd;
+  uv_fileno(reinterpret_cast<uv_handle_t*>(handle_), &fd);
+  int want = static_cast<int>(std::min<int64_t>(rcvbuf_bytes, INT32_MAX / 2));
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof(want)) != 0) {
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
+  }
+  int got = 0;
+  socklen_t len = sizeof(got);
+  getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len);
+  granted_rcvbuf_ = got / 2;  // the kernel reports twice the usable size
+  if (granted_rcvbuf_ < want && !warned_rmem_max) {
+    warned_rmem_max = true;
+    spdlog::warn(
+        "UDP receive buffer capped at {} bytes instead of {}: raise the sysctl "
+        "net.core.rmem_max (sysctl -w net.core.rmem_max={}) to absorb bursts",
+        granted_rcvbuf_, want, want);
+  }
+  // SO_RXQ_OVFL turns on the kernel's per-socket drop accounting in control messages;
+  // libuv does not pass control messages on, so the same sk_drops is read by KernelDrops.
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+
+  struct sockaddr_storage name {};
+  int namelen = sizeof(name);
+  uv_udp_getsockname(handle_, reinterpret_cast<sockaddr*>(&name), &namelen);
+  bound_ = FormatSockaddr(reinterpret_cast<sockaddr*>(&name));
+
+  buffer_size_ = kSlot * kSlots;
+  buffer_ = std::make_unique<char[]>(buffer_size_);
+  rc = uv_udp_recv_start(handle_, &UdpInput::OnAlloc, &UdpInput::OnRecv);
+  if (rc != 0) {
+    Close();
+    return UvError("cannot read " + address.url, rc);
+  }
+  return Status::Ok();
+}
+
+void UdpInput::Close() {
+  if (handle_ == nullptr) return;
+  uv_udp_recv_stop(handle_);
+  // What the kernel already queued for us was received: read it before closing.
+  uv_os_fd_t fd;
+  if (buffer_ != nullptr && uv_fileno(reinterpret_cast<uv_handle_t*>(handle_), &fd) == 0) {
+    for (;;) {
+      struct sockaddr_storage from {};
+      socklen_t fromlen = sizeof(from);
+      ssize_t n = recvfrom(fd, buffer_.get(), kSlot, MSG_DONTWAIT | MSG_TRUNC,
+                           reinterpret_cast<sockaddr*>(&from), &fromlen);
+      if (n < 0) break;
+      const bool truncated = static_cast<size_t>(n) > kSlot;
+      sink_->Accept(std::string_view(buffer_.get(), truncated ? kSlot : static_cast<size_t>(n)),
+                    ToPeer(reinterpret_cast<sockaddr*>(&from)), truncated);
+    }
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(handle_),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_udp_t*>(h); });
+  handle_ = nullptr;
+}
+
+int64_t UdpInput::KernelDrops() const {
+  if (handle_ == nullptr) return 0;
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(handle_), &fd) != 0) return 0;
+  uint32_t meminfo[SK_MEMINFO_VARS] = {};
+  socklen_t len = sizeof(meminfo);
+  if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, meminfo, &len) != 0) return 0;
+  if (len < sizeof(uint32_t) * (SK_MEMINFO_DROPS + 1)) return 0;
+  return meminfo[SK_MEMINFO_DROPS];
+}
+
+void UdpInput::OnAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+  auto* self = static_cast<UdpInput*>(handle->data);
+  *buf = uv_buf_init(self->buffer_.get(), static_cast<unsigned>(self->buffer_size_));
+}
+
+void UdpInput::OnRecv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf,
+                      const struct sockaddr* addr, unsigned flags) {
+  auto* self = static_cast<UdpInput*>(handle->data);
+  if (flags & UV_UDP_MMSG_FREE) return;  // the buffer is ours and reused
+  if (nread < 0) {
+    self->counters_->Add(Counter::kReceiveErrors);
+    int64_t suppressed = 0;
+    if (self->error_log_.Allow(SystemClock::Instance().NowMicros(), &suppressed)) {
+      spdlog::error("UDP read error on {}: {} ({} more not logged)", self->bound_,
+                    uv_strerror(static_cast<int>(nread)), suppressed);
+    }
+    return;
+  }
+  if (addr == nullptr) return;  // nothing more to read now
+  self->sink_->Accept(std::string_view(buf->base, static_cast<size_t>(nread)), ToPeer(addr),
+                      (flags & UV_UDP_PARTIAL) != 0);
+}
+
+}  // namespace resyncwatch

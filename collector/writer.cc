@@ -1,0 +1,154 @@
+#include "collector/writer.h"
+
+#include <spdlog/spdlog.h>
+
+namespace resyncwatch {
+
+StoreWriter::StoreWriter(Store* store, IngestQueue* queue, Counters* counters, const Clock* clock,
+                         TemplateSet templates, StoreWriterOptions options)
+    : store_(store),
+      queue_(queue),
+      counters_(counters),
+      clock_(clock),
+      options_(options),
+      templates_(std::make_shared<const TemplateSet>(std::move(templates))) {}
+
+StoreWriter::~StoreWriter() {
+  if (thread_.joinable()) {
+    queue_->Close();
+    thread_.join();
+  }
+}
+
+void StoreWriter::SetObservers(EventFn on_event, TickFn on_tick) {
+  on_event_ = std::move(on_event);
+  on_tick_ = std::move(on_tick);
+}
+
+void StoreWriter::SetTemplates(TemplateSet templates) {
+  auto fresh = std::make_shared<const TemplateSet>(std::move(templates));
+  std::lock_guard<std::mutex> lock(templates_mu_);
+  templates_ = std::move(fresh);
+}
+
+void StoreWriter::Start() {
+  attribution_.Seed(*store_);
+  heartbeat_us_.store(clock_->NowMicros());
+  last_tick_us_ = last_retention_us_ = clock_->NowMicros();
+  thread_ = std::thread([this] { Run(); });
+}
+
+void StoreWriter::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void StoreWriter::Run() {
+  std::vector<std::unique_ptr<Chunk>> chunks;
+  bool open = true;
+  while (open) {
+    chunks.clear();
+    open = queue_->PopAll(&chunks, 200);
+    counters_->queue_depth.store(queue_->Depth(), std::memory_order_relaxed);
+    std::shared_ptr<const TemplateSet> templates;
+    {
+      std::lock_guard<std::mutex> lock(templates_mu_);
+      templates = templates_;
+    }
+    for (const auto& chunk : chunks) {
+      for (const DatagramRef& d : chunk->items) {
+        Process(*chunk, d, *templates);
+        if (batch_datagrams_ >= options_.batch_size) Commit();
+      }
+      heartbeat_us_.store(clock_->NowMicros(), std::memory_order_relaxed);
+    }
+    if (batch_datagrams_ > 0) Commit();
+    const int64_t now_us = clock_->NowMicros();
+    heartbeat_us_.store(now_us, std::memory_order_relaxed);
+    Periodic(now_us, false);
+  }
+  Periodic(clock_->NowMicros(), true);
+}
+
+void StoreWriter::Process(const Chunk& chunk, const DatagramRef& d, const TemplateSet& templates) {
+  std::string_view bytes = chunk.Bytes(d);
+  ParseContext ctx;
+  ctx.reference_us = d.received_us;
+  Parse(bytes, templates, ctx, &parsed_);
+  ++batch_datagrams_;
+  if (parsed_.format == SyslogFormat::kRaw) {
+    RawDatagram raw;
+    raw.received_us = d.received_us;
+    raw.source = d.peer.ToString();
+    raw.reason = std::string(parsed_.raw_reason);
+    raw.bytes = std::string(bytes);
+    batch_.raw.push_back(std::move(raw));
+    return;
+  }
+  Event event =
+      EventFromParsed(parsed_, d.received_us, d.peer.ToString(), options_.use_message_time);
+  attribution_.Attribute(d.peer, &event, store_);
+  ++batch_kinds_[static_cast<size_t>(event.kind) % kEventKindCount];
+  batch_.events.push_back(std::move(event));
+}
+
+void StoreWriter::Commit() {
+  for (int k = 0; k < kEventKindCount; ++k) {
+    counters_->Add(EventCounter(static_cast<EventKind>(k)), batch_kinds_[k]);
+  }
+  batch_.counter_deltas = counters_->TakeDeltas();
+  if (batch_datagrams_ == 0 && batch_.counter_deltas.empty()) return;
+  const int64_t start_us = clock_->NowMicros();
+  Result<WriteResult> result = store_->Write(batch_);
+  const int64_t end_us = clock_->NowMicros();
+  counters_->ObserveWriteLatency(end_us - start_us);
+  if (result.ok()) {
+    counters_->Add(Counter::kStoredEvents, static_cast<int64_t>(result->events_stored));
+    counters_->Add(Counter::kStoredRaw, static_cast<int64_t>(result->raw_stored));
+    if (store_failing_) {
+      store_failing_ = false;
+      spdlog::info("store writes succeed again; storing resumed");
+    }
+    if (on_event_) {
+      for (const Event& e : batch_.events) on_event_(e);
+    }
+  } else {
+    counters_->Rewind();
+    for (int k = 0; k < kEventKindCount; ++k) {
+      counters_->Add(EventCounter(static_cast<EventKind>(k)), -batch_kinds_[k]);
+    }
+    counters_->Add(Counter::kStoreErrors, batch_datagrams_);
+    store_failing_ = true;
+    int64_t suppressed = 0;
+    if (error_log_.Allow(end_us, &suppressed)) {
+      spdlog::error(
+          "store write failed, {} datagrams not stored (store_errors {}; {} failed writes not "
+          "logged in the last minute): {}",
+          batch_datagrams_, counters_->Get(Counter::kStoreErrors), suppressed,
+          result.status().ToString());
+    }
+  }
+  batch_.events.clear();
+  batch_.raw.clear();
+  batch_.counter_deltas.clear();
+  batch_kinds_.fill(0);
+  batch_datagrams_ = 0;
+}
+
+void StoreWriter::Periodic(int64_t now_us, bool force_counters) {
+  if (now_us - last_tick_us_ >= options_.tick_interval_us || force_counters) {
+    last_tick_us_ = now_us;
+    if (on_tick_) on_tick_(now_us);
+    // Counters that moved without a datagram to carry them (kernel drops, TCP
+    // connections, store errors) are persisted with an empty batch.
+    Commit();
+  }
+  if (options_.retention_us > 0 && now_us - last_retention_us_ >= options_.retention_interval_us) {
+    last_retention_us_ = now_us;
+    if (Status s = store_->ApplyRetention(); !s.ok()) {
+      spdlog::error("retention failed (will retry in {} s): {}",
+                    options_.retention_interval_us / 1'000'000, s.ToString());
+    }
+  }
+}
+
+}  // namespace resyncwatch

@@ -1,0 +1,84 @@
+// StoreWriter: the writer thread. Takes chunks from the IngestQueue, parses each datagram,
+// attributes it to a device, and stores events and raw datagrams in batches through
+// Store::Write together with the counter deltas. A failed write is counted (store_errors),
+// logged once a minute, and ingest goes on; writing resumes when the store recovers.
+// Start/Stop from one thread; SetTemplates from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "collector/attribution.h"
+#include "collector/counters.h"
+#include "collector/ingest_queue.h"
+#include "common/clock.h"
+#include "parsers/parsers.h"
+#include "store/store.h"
+
+namespace resyncwatch {
+
+struct StoreWriterOptions {
+  int64_t batch_size = 4096;
+  bool use_message_time = false;
+  int64_t retention_us = 0;  // 0: never apply retention
+  int64_t retention_interval_us = 3600LL * 1'000'000;
+  int64_t tick_interval_us = 1'000'000;
+};
+
+class StoreWriter {
+ public:
+  // Called on the writer thread for every stored event, and about once a second.
+  using EventFn = std::function<void(const Event&)>;
+  using TickFn = std::function<void(int64_t now_us)>;
+
+  StoreWriter(Store* store, IngestQueue* queue, Counters* counters, const Clock* clock,
+              TemplateSet templates, StoreWriterOptions options);
+  ~StoreWriter();
+
+  // REQUIRES: before Start.
+  void SetObservers(EventFn on_event, TickFn on_tick);
+  void SetTemplates(TemplateSet templates);
+
+  void Start();
+  // Returns after the queue was closed and everything in it was written (or counted as a
+  // store error), with the counters persisted.
+  void Join();
+  // Last time the thread was alive (for the systemd watchdog), microseconds.
+  int64_t heartbeat_us() const { return heartbeat_us_.load(std::memory_order_relaxed); }
+
+ private:
+  void Run();
+  void Process(const Chunk& chunk, const DatagramRef& d, const TemplateSet& templates);
+  void Commit();
+  void Periodic(int64_t now_us, bool force_counters);
+
+  Store* store_;
+  IngestQueue* queue_;
+  Counters* counters_;
+  const Clock* clock_;
+  StoreWriterOptions options_;
+  EventFn on_event_;
+  TickFn on_tick_;
+
+  std::mutex templates_mu_;
+  std::shared_ptr<const TemplateSet> templates_;
+
+  DeviceAttribution attribution_;
+  ParsedMessage parsed_;
+  WriteBatch batch_;
+  std::array<int64_t, kEventKindCount> batch_kinds_{};
+  int64_t batch_datagrams_ = 0;
+  int64_t last_tick_us_ = 0;
+  int64_t last_retention_us_ = 0;
+  RateLimiter error_log_{60'000'000};
+  bool store_failing_ = false;
+
+  std::atomic<int64_t> heartbeat_us_{0};
+  std::thread thread_;
+};
+
+}  // namespace resyncwatch
