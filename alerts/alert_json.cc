@@ -1,0 +1,164 @@
+// Names, the alert JSON (what sinks deliver and the store keeps) and the active-alert
+// metrics lines.
+#include <cstdio>
+
+#include "alerts/alert_internal.h"
+#include "alerts/alerts.h"
+#include "common/json_writer.h"
+#include "common/time_format.h"
+
+namespace resyncwatch {
+
+std::string_view ToString(AlertRule rule) {
+  switch (rule) {
+    case AlertRule::kFleetFailures:
+      return "fleet_failures";
+    case AlertRule::kServerFailures:
+      return "server_failures";
+    case AlertRule::kErrorFailures:
+      return "error_failures";
+    case AlertRule::kModelFailures:
+      return "model_failures";
+    case AlertRule::kFleetFailureRatio:
+      return "fleet_failure_ratio";
+    case AlertRule::kServerFailureRatio:
+      return "server_failure_ratio";
+    case AlertRule::kErrorFailureRatio:
+      return "error_failure_ratio";
+    case AlertRule::kModelFailureRatio:
+      return "model_failure_ratio";
+    case AlertRule::kDeviceConsecutive:
+      return "device_consecutive_failures";
+  }
+  return "unknown";
+}
+
+std::string_view GroupByName(AlertRule rule) {
+  switch (rule) {
+    case AlertRule::kFleetFailures:
+    case AlertRule::kFleetFailureRatio:
+      return "fleet";
+    case AlertRule::kServerFailures:
+    case AlertRule::kServerFailureRatio:
+      return "server";
+    case AlertRule::kErrorFailures:
+    case AlertRule::kErrorFailureRatio:
+      return "error";
+    case AlertRule::kModelFailures:
+    case AlertRule::kModelFailureRatio:
+      return "model";
+    case AlertRule::kDeviceConsecutive:
+      return "device";
+  }
+  return "unknown";
+}
+
+std::string_view ToString(AlertChange::Kind kind) {
+  switch (kind) {
+    case AlertChange::Kind::kFired:
+      return "fired";
+    case AlertChange::Kind::kUpdated:
+      return "updated";
+    case AlertChange::Kind::kResolved:
+      return "resolved";
+  }
+  return "unknown";
+}
+
+std::string MacHex(MacAddress mac) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s(12, '0');
+  for (int i = 11; i >= 0; --i, mac >>= 4) s[i] = kHex[mac & 0xF];
+  return s;
+}
+
+std::string AlertSummary(const Alert& a) {
+  std::string group = std::string(GroupByName(a.rule));
+  std::string who = group == "fleet" ? "the fleet" : group + " " + a.group_value;
+  char buf[160];
+  switch (a.rule) {
+    case AlertRule::kDeviceConsecutive:
+      std::snprintf(buf, sizeof buf, "%lld consecutive failures (>= %.0f)",
+                    static_cast<long long>(a.failures), a.threshold);
+      break;
+    case AlertRule::kFleetFailureRatio:
+    case AlertRule::kServerFailureRatio:
+    case AlertRule::kErrorFailureRatio:
+    case AlertRule::kModelFailureRatio:
+      std::snprintf(buf, sizeof buf, "%lld of %lld attempts failed within %s (ratio >= %.2f)",
+                    static_cast<long long>(a.failures), static_cast<long long>(a.attempts),
+                    FormatDurationHuman(a.window_us).c_str(), a.threshold);
+      break;
+    default:
+      std::snprintf(buf, sizeof buf, "%lld failures within %s (>= %.0f)",
+                    static_cast<long long>(a.failures), FormatDurationHuman(a.window_us).c_str(),
+                    a.threshold);
+      break;
+  }
+  std::string state = a.state == Alert::State::kFiring ? "FIRING" : "RESOLVED";
+  return state + " " + std::string(ToString(a.rule)) + ": " + who + ": " + buf;
+}
+
+std::string AlertToJson(const Alert& a) {
+  JsonWriter w;
+  w.Begin();
+  w.String("id", a.id);
+  w.String("rule", ToString(a.rule));
+  w.BeginObject("group");
+  w.String("by", GroupByName(a.rule));
+  w.String("value", a.group_value);
+  w.EndObject();
+  w.String("state", a.state == Alert::State::kFiring ? "firing" : "resolved");
+  w.String("summary", AlertSummary(a));
+  w.Int("window_s", a.window_us / kMicrosPerSecond);
+  w.Double("threshold", a.threshold);
+  w.Int("failures", a.failures);
+  w.Int("attempts", a.attempts);
+  if (a.attempts > 0) w.Double("ratio", static_cast<double>(a.failures) / a.attempts);
+  w.Int("incident_failures", a.incident_failures);
+  w.String("first", FormatIso8601Utc(a.first_us));
+  w.String("last", FormatIso8601Utc(a.last_us));
+  w.String("started", FormatIso8601Utc(a.started_us));
+  w.String("updated", FormatIso8601Utc(a.updated_us));
+  w.OptionalString("resolved", a.resolved_us
+                                   ? std::optional<std::string>(FormatIso8601Utc(a.resolved_us))
+                                   : std::nullopt);
+  w.Int("first_us", a.first_us);
+  w.Int("last_us", a.last_us);
+  w.Int("started_us", a.started_us);
+  w.Int("updated_us", a.updated_us);
+  w.Int("resolved_us", a.resolved_us);
+  w.String("last_error", a.last_error);
+  w.BeginArray("sample_macs");
+  for (MacAddress mac : a.sample_macs) w.ArrayString(MacHex(mac));
+  w.EndArray();
+  w.End();
+  return w.str();
+}
+
+AlertRecord ToAlertRecord(const Alert& a) {
+  AlertRecord r;
+  r.id = a.id;
+  r.started_us = a.started_us;
+  r.updated_us = a.updated_us;
+  r.active = a.state == Alert::State::kFiring;
+  r.json = AlertToJson(a);
+  return r;
+}
+
+std::string RenderActiveAlertsMetrics(const AlertEngine& engine) {
+  std::string out =
+      "# HELP resyncwatch_active_alerts Alerts firing now, by rule.\n"
+      "# TYPE resyncwatch_active_alerts gauge\n";
+  for (int i = 0; i < kAlertRuleCount; ++i) {
+    auto rule = static_cast<AlertRule>(i);
+    out += "resyncwatch_active_alerts{rule=\"";
+    out += ToString(rule);
+    out += "\"} ";
+    out += std::to_string(engine.ActiveCount(rule));
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace resyncwatch

@@ -1,0 +1,427 @@
+// AlertEngine: per event, at most four group lookups (fleet, server, error, model) and one
+// device lookup, each O(1); groups and devices sit in LRU lists so that idle ones are
+// evicted from the tail. Firing incidents are also kept in small sets that Tick() visits.
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <list>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "alerts/alert_internal.h"
+#include "alerts/alerts.h"
+#include "alerts/window.h"
+
+namespace resyncwatch {
+namespace {
+
+enum Dim { kFleet = 0, kServer = 1, kError = 2, kModel = 3 };
+constexpr int kDims = 4;
+
+AlertRule CountRule(int dim) { return static_cast<AlertRule>(dim); }
+AlertRule RatioRule(int dim) { return static_cast<AlertRule>(4 + dim); }
+
+bool Enabled(const GroupBy& g, int dim) {
+  switch (dim) {
+    case kFleet:
+      return g.fleet;
+    case kServer:
+      return g.server;
+    case kError:
+      return g.error;
+    default:
+      return g.model;
+  }
+}
+
+void AddSample(std::vector<MacAddress>* sample, MacAddress mac, size_t limit) {
+  if (mac == 0 || sample->size() >= limit) return;
+  if (std::find(sample->begin(), sample->end(), mac) != sample->end()) return;
+  sample->push_back(mac);
+}
+
+// One rule's incident state within a group.
+struct Incident {
+  bool firing = false;
+  bool dirty = false;          // counts changed since the last emitted change
+  int64_t below_since_us = 0;  // 0 = not below the clear threshold
+  int64_t last_emit_us = 0;
+  Alert alert;
+};
+
+struct Group {
+  explicit Group(const AlertConfig& c)
+      : fail_count(c.failures_window_us),
+        fail_ratio(c.ratio_window_us),
+        attempts_ratio(c.ratio_window_us) {}
+  WindowCounter fail_count;
+  WindowCounter fail_ratio;
+  WindowCounter attempts_ratio;
+  std::vector<MacAddress> recent_macs;  // ring of recent distinct failing MACs
+  size_t recent_next = 0;
+  int64_t burst_first_us = 0;  // first failure since the count window was empty
+  int64_t last_fail_us = 0;
+  int64_t last_event_us = 0;
+  std::string last_error;
+  Incident count;
+  Incident ratio;
+  std::list<std::string>::iterator lru;
+};
+
+struct DeviceState {
+  int64_t consecutive = 0;
+  int64_t first_fail_us = 0;
+  int64_t last_fail_us = 0;
+  int64_t last_event_us = 0;
+  std::string last_error;
+  Incident incident;
+  std::list<MacAddress>::iterator lru;
+};
+
+struct Dimension {
+  std::unordered_map<std::string, Group> groups;
+  std::list<std::string> lru;  // front = most recently used
+  std::unordered_set<std::string> firing;
+};
+
+}  // namespace
+
+class AlertEngine::Impl {
+ public:
+  Impl(const AlertConfig& config, AlertListener listener)
+      : c_(config), listener_(std::move(listener)) {
+    for (auto& a : active_) a.store(0, std::memory_order_relaxed);
+    idle_us_ = std::max(c_.failures_window_us, c_.ratio_window_us) + c_.resolve_after_us;
+  }
+
+  void Observe(const Event& e) {
+    if (!c_.enabled) return;
+    bool failure = e.kind == EventKind::kResyncFailure || e.kind == EventKind::kUpgradeFailure;
+    bool success = e.kind == EventKind::kResyncSuccess || e.kind == EventKind::kUpgradeSuccess;
+    if (!failure && !success) return;
+    int64_t t = e.event_time_us;
+    if (t > now_us_) now_us_ = t;
+    // The fleet group always counts: its attempts are the error groups' denominator.
+    Group* fleet = Touch(kFleet, std::string(), t);
+    int64_t fleet_attempts = 0;
+    if (fleet) {
+      Count(fleet, e, failure, t);
+      fleet_attempts = fleet->attempts_ratio.sum();
+      Evaluate(kFleet, std::string(), fleet, fleet_attempts, t);
+    }
+    if (!e.server.empty()) ObserveGroup(kServer, e.server, e, failure, t, 0);
+    if (failure && !e.error.empty()) ObserveGroup(kError, e.error, e, failure, t, fleet_attempts);
+    if (!e.model.empty()) ObserveGroup(kModel, e.model, e, failure, t, 0);
+    if (c_.device_enabled && e.mac != 0) ObserveDevice(e, failure, t);
+  }
+
+  void Tick(int64_t now) {
+    if (!c_.enabled) return;
+    if (now > now_us_) now_us_ = now;
+    now = now_us_;
+    int64_t fleet_attempts = 0;
+    auto fleet_it = dims_[kFleet].groups.find(std::string());
+    if (fleet_it != dims_[kFleet].groups.end()) {
+      fleet_attempts = fleet_it->second.attempts_ratio.Sum(now);
+    }
+    for (int d = 0; d < kDims; ++d) {
+      Dimension& dim = dims_[d];
+      std::vector<std::string> keys(dim.firing.begin(), dim.firing.end());
+      for (const std::string& key : keys) {
+        auto it = dim.groups.find(key);
+        if (it == dim.groups.end()) continue;
+        Evaluate(d, key, &it->second, fleet_attempts, now);
+        EmitUpdate(&it->second.count, now);
+        EmitUpdate(&it->second.ratio, now);
+      }
+      EvictIdle(&dim, now);
+    }
+    TickDevices(now);
+  }
+
+  int64_t ActiveCount(AlertRule rule) const {
+    return active_[static_cast<int>(rule)].load(std::memory_order_relaxed);
+  }
+
+  std::vector<Alert> ActiveAlerts() const {
+    std::vector<Alert> out;
+    for (const Dimension& dim : dims_) {
+      for (const std::string& key : dim.firing) {
+        const Group& g = dim.groups.at(key);
+        if (g.count.firing) out.push_back(g.count.alert);
+        if (g.ratio.firing) out.push_back(g.ratio.alert);
+      }
+    }
+    for (MacAddress mac : firing_devices_) out.push_back(devices_.at(mac).incident.alert);
+    return out;
+  }
+
+  int64_t evicted() const { return evicted_; }
+
+ private:
+  // Finds or creates the group, moving it to the LRU front; nullptr when the dimension
+  // is full of firing groups.
+  Group* Touch(int d, const std::string& key, int64_t t) {
+    Dimension& dim = dims_[d];
+    auto it = dim.groups.find(key);
+    if (it == dim.groups.end()) {
+      if (static_cast<int64_t>(dim.groups.size()) >= c_.max_groups) {
+        const std::string& victim = dim.lru.back();
+        if (dim.firing.count(victim)) {
+          ++evicted_;
+          return nullptr;
+        }
+        dim.groups.erase(victim);
+        dim.lru.pop_back();
+        ++evicted_;
+      }
+      it = dim.groups.try_emplace(key, c_).first;
+      dim.lru.push_front(key);
+      it->second.lru = dim.lru.begin();
+    } else {
+      dim.lru.splice(dim.lru.begin(), dim.lru, it->second.lru);
+    }
+    if (t > it->second.last_event_us) it->second.last_event_us = t;
+    return &it->second;
+  }
+
+  void Count(Group* g, const Event& e, bool failure, int64_t t) {
+    g->attempts_ratio.Add(t);
+    if (!failure) return;
+    if (g->fail_count.Sum(t) == 0) g->burst_first_us = t;
+    g->fail_count.Add(t);
+    g->fail_ratio.Add(t);
+    if (t > g->last_fail_us) g->last_fail_us = t;
+    if (g->last_error != e.error) g->last_error = e.error;
+    if (e.mac != 0 && c_.sample_macs > 0) {
+      auto& r = g->recent_macs;
+      if (std::find(r.begin(), r.end(), e.mac) == r.end()) {
+        if (r.size() < static_cast<size_t>(c_.sample_macs)) {
+          r.push_back(e.mac);
+        } else {
+          r[g->recent_next] = e.mac;
+          g->recent_next = (g->recent_next + 1) % r.size();
+        }
+      }
+    }
+    for (Incident* inc : {&g->count, &g->ratio}) {
+      if (!inc->firing) continue;
+      inc->alert.incident_failures++;
+      inc->alert.last_us = std::max(inc->alert.last_us, t);
+      inc->alert.last_error = e.error;
+      AddSample(&inc->alert.sample_macs, e.mac, c_.sample_macs);
+      inc->dirty = true;
+    }
+  }
+
+  void ObserveGroup(int d, const std::string& key, const Event& e, bool failure, int64_t t,
+                    int64_t fleet_attempts) {
+    Group* g = Touch(d, key, t);
+    if (!g) return;
+    Count(g, e, failure, t);
+    Evaluate(d, key, g, fleet_attempts, t);
+  }
+
+  // Fires or arms/disarms the resolve timer of both rules of one group at time now.
+  void Evaluate(int d, const std::string& key, Group* g, int64_t fleet_attempts, int64_t now) {
+    if (c_.failures_enabled && Enabled(c_.failures_group_by, d)) {
+      int64_t failures = g->fail_count.Sum(now);
+      bool on = failures >= c_.failures_min;
+      bool below = failures == 0 || failures < c_.failures_min * c_.resolve_fraction;
+      Step(d, key, g, &g->count, CountRule(d), on, below, failures, 0, now);
+    }
+    if (c_.ratio_enabled && Enabled(c_.ratio_group_by, d)) {
+      int64_t failures = g->fail_ratio.Sum(now);
+      int64_t attempts = d == kError ? fleet_attempts : g->attempts_ratio.Sum(now);
+      double ratio = attempts > 0 ? static_cast<double>(failures) / attempts : 0.0;
+      bool on = attempts >= c_.ratio_min_attempts && ratio >= c_.ratio_min;
+      bool below = failures == 0 || attempts < c_.ratio_min_attempts ||
+                   ratio < c_.ratio_min * c_.resolve_fraction;
+      Step(d, key, g, &g->ratio, RatioRule(d), on, below, failures, attempts, now);
+    }
+  }
+
+  void Step(int d, const std::string& key, Group* g, Incident* inc, AlertRule rule, bool on,
+            bool below, int64_t failures, int64_t attempts, int64_t now) {
+    if (inc->firing) {
+      if (inc->alert.failures != failures || inc->alert.attempts != attempts) {
+        inc->alert.failures = failures;
+        inc->alert.attempts = attempts;
+        inc->dirty = true;
+      }
+      if (!below) {
+        inc->below_since_us = 0;
+      } else if (inc->below_since_us == 0) {
+        inc->below_since_us = now;
+      } else if (now - inc->below_since_us >= c_.resolve_after_us) {
+        Resolve(inc, now);
+        if (!g->count.firing && !g->ratio.firing) dims_[d].firing.erase(key);
+      }
+      return;
+    }
+    if (!on) return;
+    Alert& a = inc->alert;
+    a = Alert();
+    a.rule = rule;
+    a.group_value = key;
+    a.state = Alert::State::kFiring;
+    bool ratio = static_cast<int>(rule) >= 4;
+    a.window_us = ratio ? c_.ratio_window_us : c_.failures_window_us;
+    a.threshold = ratio ? c_.ratio_min : static_cast<double>(c_.failures_min);
+    a.failures = failures;
+    a.attempts = attempts;
+    a.incident_failures = failures;
+    a.first_us = g->burst_first_us;
+    a.last_us = g->last_fail_us;
+    a.started_us = now;
+    a.updated_us = now;
+    a.last_error = g->last_error;
+    a.sample_macs = g->recent_macs;
+    a.id = std::string(ToString(rule)) + "/" + key + "/" + std::to_string(now);
+    inc->firing = true;
+    inc->below_since_us = 0;
+    Fire(inc, now);
+    dims_[d].firing.insert(key);
+  }
+
+  void Fire(Incident* inc, int64_t now) {
+    inc->dirty = false;
+    inc->last_emit_us = now;
+    active_[static_cast<int>(inc->alert.rule)].fetch_add(1, std::memory_order_relaxed);
+    Emit(AlertChange::Kind::kFired, inc->alert);
+  }
+
+  void Resolve(Incident* inc, int64_t now) {
+    inc->firing = false;
+    inc->dirty = false;
+    inc->alert.state = Alert::State::kResolved;
+    inc->alert.updated_us = now;
+    inc->alert.resolved_us = now;
+    active_[static_cast<int>(inc->alert.rule)].fetch_sub(1, std::memory_order_relaxed);
+    Emit(AlertChange::Kind::kResolved, inc->alert);
+  }
+
+  void EmitUpdate(Incident* inc, int64_t now) {
+    if (!inc->firing || !inc->dirty || now - inc->last_emit_us < c_.update_interval_us) return;
+    inc->dirty = false;
+    inc->last_emit_us = now;
+    inc->alert.updated_us = now;
+    Emit(AlertChange::Kind::kUpdated, inc->alert);
+  }
+
+  void Emit(AlertChange::Kind kind, const Alert& alert) {
+    if (!listener_) return;
+    AlertChange change;
+    change.kind = kind;
+    change.alert = alert;
+    listener_(change);
+  }
+
+  void EvictIdle(Dimension* dim, int64_t now) {
+    while (!dim->lru.empty()) {
+      auto it = dim->groups.find(dim->lru.back());
+      if (it->second.last_event_us + idle_us_ > now || dim->firing.count(it->first)) break;
+      dim->groups.erase(it);
+      dim->lru.pop_back();
+    }
+  }
+
+  void ObserveDevice(const Event& e, bool failure, int64_t t) {
+    auto it = devices_.find(e.mac);
+    if (!failure) {
+      if (it == devices_.end()) return;
+      if (it->second.incident.firing) ResolveDevice(it, t);
+      EraseDevice(it);
+      return;
+    }
+    if (it == devices_.end()) {
+      if (static_cast<int64_t>(devices_.size()) >= c_.max_devices) {
+        auto victim = devices_.find(device_lru_.back());
+        if (victim->second.incident.firing) ResolveDevice(victim, t);
+        EraseDevice(victim);
+        ++evicted_;
+      }
+      it = devices_.try_emplace(e.mac).first;
+      device_lru_.push_front(e.mac);
+      it->second.lru = device_lru_.begin();
+    } else {
+      device_lru_.splice(device_lru_.begin(), device_lru_, it->second.lru);
+    }
+    DeviceState& s = it->second;
+    if (s.consecutive++ == 0) s.first_fail_us = t;
+    s.last_fail_us = std::max(s.last_fail_us, t);
+    s.last_event_us = std::max(s.last_event_us, t);
+    s.last_error = e.error;
+    Incident& inc = s.incident;
+    if (inc.firing) {
+      inc.alert.failures = s.consecutive;
+      inc.alert.incident_failures++;
+      inc.alert.last_us = s.last_fail_us;
+      inc.alert.last_error = e.error;
+      inc.dirty = true;
+      return;
+    }
+    if (s.consecutive < c_.device_consecutive_min) return;
+    Alert& a = inc.alert;
+    a = Alert();
+    a.rule = AlertRule::kDeviceConsecutive;
+    a.group_value = MacHex(e.mac);
+    a.threshold = static_cast<double>(c_.device_consecutive_min);
+    a.failures = s.consecutive;
+    a.incident_failures = s.consecutive;
+    a.first_us = s.first_fail_us;
+    a.last_us = s.last_fail_us;
+    a.started_us = t;
+    a.updated_us = t;
+    a.last_error = e.error;
+    a.sample_macs = {e.mac};
+    a.id = std::string(ToString(a.rule)) + "/" + a.group_value + "/" + std::to_string(t);
+    inc.firing = true;
+    Fire(&inc, t);
+    firing_devices_.insert(e.mac);
+  }
+
+  void TickDevices(int64_t now) {
+    std::vector<MacAddress> firing(firing_devices_.begin(), firing_devices_.end());
+    for (MacAddress mac : firing) EmitUpdate(&devices_.at(mac).incident, now);
+    while (!device_lru_.empty()) {
+      auto it = devices_.find(device_lru_.back());
+      if (it->second.last_event_us + c_.device_idle_resolve_us > now) break;
+      if (it->second.incident.firing) ResolveDevice(it, now);
+      EraseDevice(it);
+    }
+  }
+
+  void ResolveDevice(std::unordered_map<MacAddress, DeviceState>::iterator it, int64_t now) {
+    Resolve(&it->second.incident, now);
+    firing_devices_.erase(it->first);
+  }
+
+  void EraseDevice(std::unordered_map<MacAddress, DeviceState>::iterator it) {
+    device_lru_.erase(it->second.lru);
+    devices_.erase(it);
+  }
+
+  AlertConfig c_;
+  AlertListener listener_;
+  int64_t idle_us_ = 0;
+  int64_t now_us_ = INT64_MIN;
+  int64_t evicted_ = 0;
+  std::array<Dimension, kDims> dims_;
+  std::unordered_map<MacAddress, DeviceState> devices_;
+  std::list<MacAddress> device_lru_;
+  std::unordered_set<MacAddress> firing_devices_;
+  std::array<std::atomic<int64_t>, kAlertRuleCount> active_;
+};
+
+AlertEngine::AlertEngine(const AlertConfig& config, AlertListener listener)
+    : impl_(std::make_unique<Impl>(config, std::move(listener))) {}
+AlertEngine::~AlertEngine() = default;
+void AlertEngine::Observe(const Event& event) { impl_->Observe(event); }
+void AlertEngine::Tick(int64_t now_us) { impl_->Tick(now_us); }
+int64_t AlertEngine::ActiveCount(AlertRule rule) const { return impl_->ActiveCount(rule); }
+std::vector<Alert> AlertEngine::ActiveAlerts() const { return impl_->ActiveAlerts(); }
+int64_t AlertEngine::evicted_groups() const { return impl_->evicted(); }
+
+}  // namespace resyncwatch
