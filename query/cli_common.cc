@@ -16,6 +16,8 @@ constexpr FlagSpec kSinceFlag = {"since", FlagType::kString, "", "T",
                                  "from this time: 2h, 7d, or an ISO-8601 time"};
 constexpr FlagSpec kUntilFlag = {"until", FlagType::kString, "", "T",
                                  "up to this time (exclusive): 30m, or an ISO-8601 time"};
+constexpr FlagSpec kNowFlag = {"now", FlagType::kString, "", "T",
+                               "take T (ISO-8601) as the current time for relative times"};
 constexpr FlagSpec kUtcFlag = {"utc", FlagType::kBool, "", "",
                                "print times in UTC, not local time"};
 constexpr FlagSpec kJsonFlag = {"json", FlagType::kBool, "", "", "print JSON lines"};
@@ -29,6 +31,7 @@ Cli::Cli(CommandHelp help, unsigned common, std::initializer_list<FlagSpec> own,
   if (common & kFlagRange) {
     specs_.push_back(kSinceFlag);
     specs_.push_back(kUntilFlag);
+    specs_.push_back(kNowFlag);
   }
   specs_.insert(specs_.end(), own.begin(), own.end());
   if (common & kFlagJson) specs_.push_back(kJsonFlag);
@@ -55,6 +58,11 @@ std::optional<int> Cli::Parse(std::span<const std::string_view> args, size_t min
     return Fail("missing argument (usage: " + std::string(help_.usage) + ")");
   }
   now_us_ = io_.clock->NowMicros();
+  if (flags_.IsSet("now")) {
+    std::optional<int64_t> now = ParseIso8601(flags_.GetString("now"));
+    if (!now) return Fail("--now: '" + flags_.GetString("now") + "' is not an ISO-8601 time");
+    now_us_ = *now;
+  }
   for (const char* name : {"since", "until"}) {
     if (!flags_.IsSet(name)) continue;
     Result<int64_t> t = ParseTimeSpec(flags_.GetString(name), now_us_);

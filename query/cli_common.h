@@ -24,7 +24,7 @@ enum CommonFlags : unsigned {
   kFlagDb = 1u << 0,     // --db DIR
   kFlagJson = 1u << 1,   // --json
   kFlagCsv = 1u << 2,    // --csv
-  kFlagRange = 1u << 3,  // --since T, --until T
+  kFlagRange = 1u << 3,  // --since T, --until T, --now T
   kFlagUtc = 1u << 4,    // --utc
 };
 

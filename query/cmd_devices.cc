@@ -1,0 +1,148 @@
+// `resyncwatch devices`: one line per device, from the per-device summaries.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "common/json_writer.h"
+#include "common/time_format.h"
+#include "query/cli_common.h"
+#include "query/command.h"
+#include "query/table.h"
+
+namespace resyncwatch {
+namespace {
+
+constexpr CommandHelp kHelp = {
+    "devices",
+    "resyncwatch devices [--failing] [--model M] [--since T] [--json|--csv]",
+    "Lists every device the collector has seen, one line each, from its summary: model,\n"
+    "serial, last address, when it was last seen, its last resync outcome, consecutive\n"
+    "failures and its last error. --since keeps devices seen since T.",
+    "  resyncwatch devices                         # the whole fleet\n"
+    "  resyncwatch devices --failing               # devices whose last attempt failed\n"
+    "  resyncwatch devices --model CP-8851-3PCC --since 1d\n"
+    "  resyncwatch devices --failing --json | jq -r .mac\n",
+};
+
+constexpr FlagSpec kFailing = {"failing", FlagType::kBool, "", "",
+                               "only devices whose last resync or upgrade failed"};
+constexpr FlagSpec kModel = {"model", FlagType::kString, "", "M",
+                             "only this model (case-insensitive, e.g. CP-8851-3PCC)"};
+
+bool Failing(const DeviceSummary& d) {
+  return d.last_kind == EventKind::kResyncFailure || d.last_kind == EventKind::kUpgradeFailure;
+}
+
+bool SameModel(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](char x, char y) { return std::tolower(x) == std::tolower(y); });
+}
+
+std::string_view LastOutcome(const DeviceSummary& d) {
+  return d.last_kind == EventKind::kUnknown ? std::string_view() : ToString(d.last_kind);
+}
+
+}  // namespace
+
+int RunDevices(std::span<const std::string_view> args, CommandIo& io) {
+  Cli cli(kHelp, kFlagDb | kFlagJson | kFlagCsv | kFlagRange | kFlagUtc, {kFailing, kModel}, io);
+  if (std::optional<int> code = cli.Parse(args)) return *code;
+  Result<std::unique_ptr<Store>> store = cli.OpenStore();
+  if (!store.ok()) return cli.Fail(store.status());
+
+  bool failing = cli.flags().GetBool("failing");
+  std::string model = cli.flags().GetString("model");
+  const TimeRange& range = cli.range();
+  std::vector<DeviceSummary> devices;
+  Status s = (*store)->ForEachDevice([&](const DeviceSummary& d) {
+    if (failing && !Failing(d)) return true;
+    if (!model.empty() && !SameModel(model, d.model)) return true;
+    if (d.last_seen_us < range.since_us || d.first_seen_us >= range.until_us) return true;
+    devices.push_back(d);
+    return true;
+  });
+  if (!s.ok()) return cli.Fail("cannot read devices: " + s.message());
+  if (devices.empty()) return cli.Nothing("no devices match");
+
+  auto time_or_blank = [&](int64_t us) { return us == 0 ? std::string() : cli.TableTime(us); };
+  if (cli.json()) {
+    JsonWriter w;
+    for (const DeviceSummary& d : devices) {
+      w.Begin();
+      w.String("mac", FormatMac(d.mac));
+      w.String("sn", d.sn);
+      w.String("model", d.model);
+      w.String("last_ip", d.last_ip);
+      auto time = [&](std::string_view key, int64_t us) {
+        if (us == 0) {
+          w.Null(key);
+        } else {
+          w.String(key, FormatIso8601Utc(us));
+        }
+      };
+      time("first_seen", d.first_seen_us);
+      time("last_seen", d.last_seen_us);
+      time("last_request", d.last_request_us);
+      time("last_success", d.last_success_us);
+      time("last_failure", d.last_failure_us);
+      w.String("last_kind", ToString(d.last_kind));
+      w.Bool("failing", Failing(d));
+      w.Int("consecutive_failures", d.consecutive_failures);
+      w.String("last_error", d.last_error);
+      w.String("last_url", d.last_url);
+      w.Int("requests", static_cast<int64_t>(d.requests));
+      w.Int("successes", static_cast<int64_t>(d.successes));
+      w.Int("failures", static_cast<int64_t>(d.failures));
+      w.Int("events", static_cast<int64_t>(d.events));
+      w.End();
+      std::fprintf(io.out, "%s\n", w.str().c_str());
+    }
+    return kExitFound;
+  }
+  if (cli.csv()) {
+    WriteCsvRow(io.out,
+                {"mac", "sn", "model", "last_ip", "last_seen", "last_kind", "consecutive_failures",
+                 "requests", "successes", "failures", "last_success", "last_error", "last_url"});
+    for (const DeviceSummary& d : devices) {
+      WriteCsvRow(io.out, {FormatMac(d.mac), d.sn, d.model, d.last_ip,
+                           d.last_seen_us ? cli.IsoTime(d.last_seen_us) : "", LastOutcome(d),
+                           std::to_string(d.consecutive_failures), std::to_string(d.requests),
+                           std::to_string(d.successes), std::to_string(d.failures),
+                           d.last_success_us ? cli.IsoTime(d.last_success_us) : "", d.last_error,
+                           d.last_url});
+    }
+    return kExitFound;
+  }
+  Table table;
+  table.AddColumn("MAC");
+  table.AddColumn("SN");
+  table.AddColumn("MODEL");
+  table.AddColumn("LAST IP");
+  table.AddColumn("LAST SEEN");
+  table.AddColumn("LAST");
+  table.AddColumn("FAILS", Table::Align::kRight);
+  table.AddColumn("REQ", Table::Align::kRight);
+  table.AddColumn("OK", Table::Align::kRight);
+  table.AddColumn("FAIL", Table::Align::kRight);
+  table.AddColumn("LAST SUCCESS");
+  table.AddColumn("LAST ERROR");
+  for (const DeviceSummary& d : devices) {
+    bool bad = Failing(d);
+    table.AddRow({{FormatMac(d.mac), {}},
+                  {d.sn, {}},
+                  {d.model, {}},
+                  {d.last_ip, {}},
+                  {time_or_blank(d.last_seen_us), {}},
+                  {std::string(LastOutcome(d)), bad ? ansi::kRed : ansi::kGreen},
+                  {std::to_string(d.consecutive_failures), bad ? ansi::kRed : std::string_view()},
+                  {std::to_string(d.requests), {}},
+                  {std::to_string(d.successes), {}},
+                  {std::to_string(d.failures), {}},
+                  {time_or_blank(d.last_success_us), {}},
+                  {d.last_error, bad ? ansi::kRed : ansi::kDim}});
+  }
+  table.Print(io.out, io.color, 60);
+  return kExitFound;
+}
+
+}  // namespace resyncwatch

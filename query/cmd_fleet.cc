@@ -1,0 +1,302 @@
+// `resyncwatch fleet`: fleet health over a time range, optionally grouped, with a chart.
+#include <algorithm>
+#include <string>
+
+#include "common/json_writer.h"
+#include "common/time_format.h"
+#include "query/cli_common.h"
+#include "query/command.h"
+#include "query/fleet_stats.h"
+#include "query/table.h"
+
+namespace resyncwatch {
+namespace {
+
+constexpr CommandHelp kHelp = {
+    "fleet",
+    "resyncwatch fleet [--since T] [--until T] [--by model|server|error|hour] [--json]",
+    "Summarises the fleet's resyncs and upgrades over a time range: devices seen, attempts,\n"
+    "successes, failures, success rate, devices whose last attempt failed, top errors and\n"
+    "top provisioning servers. --by prints one row per model, server, error or hour. On a\n"
+    "terminal (or with --chart) a chart shows successes and failures per time bucket.",
+    "  resyncwatch fleet --since 1h                 # the last hour at a glance\n"
+    "  resyncwatch fleet --since 24h --by model     # which models fail\n"
+    "  resyncwatch fleet --since 7d --by error --json\n"
+    "  resyncwatch fleet --since 2026-11-25T08:00:00Z --until 2026-11-25T09:00:00Z --by hour\n",
+};
+
+constexpr FlagSpec kBy = {"by", FlagType::kString, "", "GROUP",
+                          "one row per model, server, error or hour"};
+constexpr FlagSpec kTop = {"top", FlagType::kInt, "5", "N", "how many top errors and servers"};
+constexpr FlagSpec kChart = {"chart", FlagType::kBool, "", "",
+                             "draw the chart even when not on a terminal"};
+
+constexpr int64_t kMinute = 60 * kMicrosPerSecond;
+constexpr int64_t kBucketWidths[] = {kMinute,       5 * kMinute,   10 * kMinute,   15 * kMinute,
+                                     30 * kMinute,  60 * kMinute,  120 * kMinute,  180 * kMinute,
+                                     360 * kMinute, 720 * kMinute, 1440 * kMinute, 10080 * kMinute};
+constexpr int kMaxBuckets = 24;
+
+int64_t BucketWidth(int64_t span_us) {
+  for (int64_t w : kBucketWidths) {
+    if (span_us / w < kMaxBuckets) return w;
+  }
+  return kBucketWidths[std::size(kBucketWidths) - 1];
+}
+
+std::string Rate(const OutcomeCounts& c) {
+  double r = c.SuccessRate();
+  if (r < 0) return "-";
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%.1f%%", r * 100.0);
+  return buf;
+}
+
+void JsonRate(JsonWriter& w, const OutcomeCounts& c) {
+  double r = c.SuccessRate();
+  if (r < 0) {
+    w.Null("success_rate");
+  } else {
+    w.Double("success_rate", r);
+  }
+}
+
+void JsonCounts(JsonWriter& w, const OutcomeCounts& c) {
+  w.Int("attempts", static_cast<int64_t>(c.attempts));
+  w.Int("successes", static_cast<int64_t>(c.successes));
+  w.Int("failures", static_cast<int64_t>(c.failures));
+  JsonRate(w, c);
+}
+
+// A bar of value/scale * width columns, in eighths of a block.
+std::string Bar(uint64_t value, uint64_t scale, int width) {
+  static const char* kEighths[] = {"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"};
+  if (value == 0 || scale == 0) return "";
+  uint64_t eighths = std::max<uint64_t>(1, value * width * 8 / scale);
+  std::string out;
+  for (uint64_t i = 0; i < eighths / 8; ++i) out += "█";
+  out += kEighths[eighths % 8];
+  return out;
+}
+
+void PrintChart(const Cli& cli, const FleetStats& stats, int64_t width_us, CommandIo& io) {
+  std::vector<Bucket> buckets = stats.Buckets();
+  if (buckets.empty()) return;
+  uint64_t scale = 0;
+  for (const Bucket& b : buckets) scale = std::max(scale, b.successes + b.failures);
+  std::string out = "\nSuccesses (" + std::string(io.color ? "green" : "█") + ") and failures (" +
+                    std::string(io.color ? "red" : "░") + ") per " + FormatDurationHuman(width_us) +
+                    ":\n";
+  for (const Bucket& b : buckets) {
+    std::string ok = Bar(b.successes, scale, 50);
+    std::string bad = Bar(b.failures, scale, 50);
+    if (!io.color) {
+      // Without colour the failure bar is drawn in a lighter shade.
+      std::string light;
+      for (size_t i = 0; i < DisplayWidth(bad); ++i) light += "░";
+      bad = light;
+    }
+    out += "  " + cli.TableTime(b.start_us).substr(0, 16) + "  ";
+    if (io.color)
+      out += std::string(ansi::kGreen) + ok + std::string(ansi::kRed) + bad +
+             std::string(ansi::kReset);
+    else
+      out += ok + bad;
+    out += " " + std::to_string(b.successes) + " ok, " + std::to_string(b.failures) + " failed\n";
+  }
+  std::fwrite(out.data(), 1, out.size(), io.out);
+}
+
+}  // namespace
+
+int RunFleet(std::span<const std::string_view> args, CommandIo& io) {
+  Cli cli(kHelp, kFlagDb | kFlagRange | kFlagJson | kFlagUtc, {kBy, kTop, kChart}, io);
+  if (std::optional<int> code = cli.Parse(args)) return *code;
+  GroupBy by = GroupBy::kNone;
+  if (cli.flags().IsSet("by")) {
+    std::string v = cli.flags().GetString("by");
+    if (v == "model")
+      by = GroupBy::kModel;
+    else if (v == "server")
+      by = GroupBy::kServer;
+    else if (v == "error")
+      by = GroupBy::kError;
+    else if (v == "hour")
+      by = GroupBy::kHour;
+    else
+      return cli.Fail("--by: '" + v + "' is not one of model, server, error, hour");
+  }
+  int64_t top = cli.flags().GetInt("top");
+  if (top < 0) return cli.Fail("--top: must be 0 or more");
+  Result<std::unique_ptr<Store>> store = cli.OpenStore();
+  if (!store.ok()) return cli.Fail(store.status());
+
+  const TimeRange& range = cli.range();
+  int64_t since = range.since_us == INT64_MIN ? cli.now_us() - 24 * 60 * kMinute : range.since_us;
+  int64_t until = range.until_us == INT64_MAX ? cli.now_us() : range.until_us;
+  int64_t width = BucketWidth(std::max<int64_t>(until - since, kMinute));
+  FleetStats stats(by, width);
+  Status s = (*store)->Scan(range, [&](const Event& e) {
+    stats.Add(e);
+    return true;
+  });
+  if (!s.ok()) return cli.Fail("cannot read events: " + s.message());
+  if (stats.events() == 0) return cli.Nothing("no events in the given range");
+
+  auto group_key = [&](const GroupRow& r) {
+    return by == GroupBy::kHour ? cli.TableTime(std::stoll(r.key)).substr(0, 16) : r.key;
+  };
+  if (cli.json()) {
+    JsonWriter w;
+    if (by != GroupBy::kNone) {
+      for (const GroupRow& r : stats.Groups()) {
+        w.Begin();
+        if (by == GroupBy::kHour)
+          w.String("hour", FormatIso8601Utc(std::stoll(r.key)));
+        else
+          w.String(by == GroupBy::kModel    ? "model"
+                   : by == GroupBy::kServer ? "server"
+                                            : "error",
+                   r.key);
+        w.Int("devices", static_cast<int64_t>(r.devices));
+        JsonCounts(w, r.counts);
+        w.Int("devices_last_failed", static_cast<int64_t>(r.devices_last_failed));
+        w.End();
+        std::fprintf(io.out, "%s\n", w.str().c_str());
+      }
+      return kExitFound;
+    }
+    w.Begin();
+    if (range.since_us != INT64_MIN) w.String("since", FormatIso8601Utc(range.since_us));
+    if (range.until_us != INT64_MAX) w.String("until", FormatIso8601Utc(range.until_us));
+    w.Int("events", static_cast<int64_t>(stats.events()));
+    w.Int("devices", static_cast<int64_t>(stats.devices()));
+    JsonCounts(w, stats.total());
+    w.Int("devices_last_failed", static_cast<int64_t>(stats.DevicesLastFailed()));
+    w.BeginObject("resync");
+    JsonCounts(w, stats.resync());
+    w.EndObject();
+    w.BeginObject("upgrade");
+    JsonCounts(w, stats.upgrade());
+    w.EndObject();
+    w.BeginArray("top_errors");
+    for (const auto& [error, n] : stats.TopErrors(top)) {
+      w.ArrayBeginObject();
+      w.String("error", error);
+      w.Int("failures", static_cast<int64_t>(n));
+      w.EndObject();
+    }
+    w.EndArray();
+    w.BeginArray("top_servers");
+    for (const auto& [server, c] : stats.TopServers(top)) {
+      w.ArrayBeginObject();
+      w.String("server", server);
+      JsonCounts(w, c);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.BeginArray("buckets");
+    for (const Bucket& b : stats.Buckets()) {
+      w.ArrayBeginObject();
+      w.String("start", FormatIso8601Utc(b.start_us));
+      w.Int("successes", static_cast<int64_t>(b.successes));
+      w.Int("failures", static_cast<int64_t>(b.failures));
+      w.EndObject();
+    }
+    w.EndArray();
+    w.Int("bucket_seconds", width / kMicrosPerSecond);
+    w.End();
+    std::fprintf(io.out, "%s\n", w.str().c_str());
+    return kExitFound;
+  }
+
+  bool chart = io.out_is_tty || cli.flags().GetBool("chart");
+  if (by != GroupBy::kNone) {
+    Table t;
+    t.AddColumn(by == GroupBy::kModel    ? "MODEL"
+                : by == GroupBy::kServer ? "SERVER"
+                : by == GroupBy::kError  ? "ERROR"
+                                         : "HOUR");
+    t.AddColumn("DEVICES", Table::Align::kRight);
+    t.AddColumn("ATTEMPTS", Table::Align::kRight);
+    t.AddColumn("OK", Table::Align::kRight);
+    t.AddColumn("FAILED", Table::Align::kRight);
+    t.AddColumn("RATE", Table::Align::kRight);
+    t.AddColumn("LAST FAILED", Table::Align::kRight);
+    for (const GroupRow& r : stats.Groups()) {
+      bool bad = r.counts.failures > 0;
+      t.AddRow({{group_key(r), {}},
+                {std::to_string(r.devices), {}},
+                {std::to_string(r.counts.attempts), {}},
+                {std::to_string(r.counts.successes), ansi::kGreen},
+                {std::to_string(r.counts.failures), bad ? ansi::kRed : std::string_view()},
+                {Rate(r.counts), {}},
+                {std::to_string(r.devices_last_failed),
+                 r.devices_last_failed ? ansi::kRed : std::string_view()}});
+    }
+    t.Print(io.out, io.color, 60);
+    if (chart) PrintChart(cli, stats, width, io);
+    return kExitFound;
+  }
+
+  OutcomeCounts total = stats.total();
+  std::string head =
+      "Fleet from " +
+      (range.since_us == INT64_MIN ? std::string("the first event")
+                                   : cli.TableTime(since).substr(0, 19)) +
+      " to " +
+      (range.until_us == INT64_MAX ? std::string("now") : cli.TableTime(until).substr(0, 19)) +
+      "\n";
+  std::fwrite(head.data(), 1, head.size(), io.out);
+  Table summary;
+  summary.AddColumn("");
+  summary.AddColumn("", Table::Align::kRight);
+  auto row = [&](std::string name, std::string value, std::string_view style = {}) {
+    summary.AddRow({{std::move(name), {}}, {std::move(value), style}});
+  };
+  row("devices seen", std::to_string(stats.devices()));
+  row("attempts", std::to_string(total.attempts));
+  row("successes", std::to_string(total.successes), ansi::kGreen);
+  row("failures", std::to_string(total.failures), total.failures ? ansi::kRed : std::string_view());
+  row("success rate", Rate(total));
+  uint64_t last_failed = stats.DevicesLastFailed();
+  row("devices whose last attempt failed", std::to_string(last_failed),
+      last_failed ? ansi::kRed : std::string_view());
+  if (stats.upgrade().attempts + stats.upgrade().successes + stats.upgrade().failures > 0) {
+    row("  of which upgrades: attempts", std::to_string(stats.upgrade().attempts));
+    row("  upgrade failures", std::to_string(stats.upgrade().failures));
+  }
+  summary.Print(io.out, io.color);
+
+  auto errors = stats.TopErrors(top);
+  if (!errors.empty()) {
+    std::fputs("\n", io.out);
+    Table t;
+    t.AddColumn("TOP ERRORS");
+    t.AddColumn("FAILURES", Table::Align::kRight);
+    for (const auto& [error, n] : errors) t.AddRow({{error, ansi::kRed}, {std::to_string(n), {}}});
+    t.Print(io.out, io.color, 80);
+  }
+  auto servers = stats.TopServers(top);
+  if (!servers.empty()) {
+    std::fputs("\n", io.out);
+    Table t;
+    t.AddColumn("TOP SERVERS");
+    t.AddColumn("ATTEMPTS", Table::Align::kRight);
+    t.AddColumn("OK", Table::Align::kRight);
+    t.AddColumn("FAILED", Table::Align::kRight);
+    t.AddColumn("RATE", Table::Align::kRight);
+    for (const auto& [server, c] : servers) {
+      t.AddRow({{server, {}},
+                {std::to_string(c.attempts), {}},
+                {std::to_string(c.successes), {}},
+                {std::to_string(c.failures), c.failures ? ansi::kRed : std::string_view()},
+                {Rate(c), {}}});
+    }
+    t.Print(io.out, io.color, 60);
+  }
+  if (chart) PrintChart(cli, stats, width, io);
+  return kExitFound;
+}
+
+}  // namespace resyncwatch
