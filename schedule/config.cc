@@ -1,0 +1,157 @@
+// The "schedule" section of the resyncwatch JSON config file.
+#include <simdjson.h>
+
+#include <charconv>
+
+#include "schedule/schedule.h"
+
+namespace resyncwatch {
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::object;
+
+// A value as text: strings as they are, integers in decimal; anything else is refused.
+Result<std::string> ValueText(element value, const std::string& where) {
+  if (value.is_string()) return std::string(std::string_view(value.get_string().value()));
+  if (value.is_int64()) return std::to_string(int64_t(value.get_int64().value()));
+  if (value.is_uint64()) return std::to_string(uint64_t(value.get_uint64().value()));
+  return Status::InvalidArgument(where + ": " + simdjson::minify(value) +
+                                 " is not a string or an integer");
+}
+
+Result<int64_t> IntInRange(const std::string& text, int64_t lo, int64_t hi,
+                           const std::string& where) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi) {
+    return Status::InvalidArgument(where + ": '" + text + "' is not an integer in " +
+                                   std::to_string(lo) + "-" + std::to_string(hi));
+  }
+  return v;
+}
+
+// "+01:00", "-05:30", "Z", "+0100" -> minutes east of UTC.
+std::optional<int> ParseUtcOffset(std::string_view s) {
+  if (s == "Z" || s == "UTC" || s == "0") return 0;
+  if (s.size() != 6 && s.size() != 5) return std::nullopt;
+  if (s[0] != '+' && s[0] != '-') return std::nullopt;
+  std::string digits;
+  for (char c : s.substr(1)) {
+    if (c == ':') continue;
+    if (c < '0' || c > '9') return std::nullopt;
+    digits += c;
+  }
+  if (digits.size() != 4 || (s.size() == 6 && s[3] != ':')) return std::nullopt;
+  int hh = std::stoi(digits.substr(0, 2));
+  int mm = std::stoi(digits.substr(2));
+  if (hh > 14 || mm > 59) return std::nullopt;
+  int minutes = hh * 60 + mm;
+  return s[0] == '-' ? -minutes : minutes;
+}
+
+Result<ScheduleOverride> ParseOverride(element value, const std::string& where) {
+  object obj;
+  if (value.get_object().get(obj)) {
+    return Status::InvalidArgument(where + ": expected an object of schedule parameters");
+  }
+  ScheduleOverride o;
+  for (auto field : obj) {
+    std::string key(field.key);
+    std::string at = where + "." + key;
+    auto text = ValueText(field.value, at);
+    if (!text.ok()) return text.status();
+    const std::string& v = *text;
+    if (key == "Resync_Periodic" || key == "Resync_Error_Retry_Delay") {
+      auto s = RetrySchedule::Parse(v);
+      if (!s.ok()) return Status::InvalidArgument(at + ": " + s.status().message());
+      (key == "Resync_Periodic" ? o.periodic : o.retry) = *s;
+    } else if (key == "Resync_Random_Delay") {
+      auto n = IntInRange(v, 0, 65535, at);
+      if (!n.ok()) return n.status();
+      o.random_delay = static_cast<int>(*n);
+    } else if (key == "Resync_At__HHmm_") {
+      o.at_text = v;  // an invalid value is kept and ignored, as the phone ignores it
+    } else if (key == "Resync_At_Random_Delay") {
+      auto n = IntInRange(v, 0, 65535, at);
+      if (!n.ok()) return n.status();
+      o.at_random_delay_s = *n;
+    } else if (key == "utc_offset") {
+      auto m = ParseUtcOffset(v);
+      if (!m) return Status::InvalidArgument(at + ": '" + v + "' is not a UTC offset (+hh:mm)");
+      o.utc_offset_minutes = *m;
+    } else {
+      return Status::InvalidArgument(
+          at +
+          ": unknown key (expected Resync_Periodic, Resync_Error_Retry_Delay, "
+          "Resync_Random_Delay, Resync_At__HHmm_, Resync_At_Random_Delay, utc_offset)");
+    }
+  }
+  return o;
+}
+
+}  // namespace
+
+Result<ScheduleConfigSet> ScheduleConfigSet::Parse(std::string_view json) {
+  ScheduleConfigSet set;
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(json);
+  element root;
+  if (auto err = parser.parse(padded).get(root)) {
+    return Status::InvalidArgument(std::string("config is not valid JSON: ") +
+                                   simdjson::error_message(err));
+  }
+  object top;
+  if (root.get_object().get(top)) return Status::InvalidArgument("config: expected an object");
+  element section;
+  if (top["schedule"].get(section)) return set;  // absent: factory defaults
+  object sched;
+  if (section.get_object().get(sched)) {
+    return Status::InvalidArgument("schedule: expected an object");
+  }
+  for (auto field : sched) {
+    std::string key(field.key);
+    if (key == "defaults") {
+      auto o = ParseOverride(field.value, "schedule.defaults");
+      if (!o.ok()) return o.status();
+      ScheduleConfig c = ScheduleConfig::FactoryDefault();
+      o->ApplyTo(&c);
+      set.defaults_ = std::move(c);
+    } else if (key == "models" || key == "macs") {
+      object map;
+      if (field.value.get_object().get(map)) {
+        return Status::InvalidArgument("schedule." + key + ": expected an object");
+      }
+      for (auto entry : map) {
+        std::string name(entry.key);
+        std::string where = "schedule." + key + "." + name;
+        auto o = ParseOverride(entry.value, where);
+        if (!o.ok()) return o.status();
+        if (key == "models") {
+          set.by_model_[name] = std::move(*o);
+        } else {
+          std::optional<MacAddress> mac = ParseMac(name);
+          if (!mac) return Status::InvalidArgument(where + ": '" + name + "' is not a MAC address");
+          set.by_mac_[*mac] = std::move(*o);
+        }
+      }
+    } else {
+      return Status::InvalidArgument("schedule." + key +
+                                     ": unknown key (expected defaults, models, macs)");
+    }
+  }
+  return set;
+}
+
+ScheduleConfig ScheduleConfigSet::For(MacAddress mac, std::string_view model) const {
+  ScheduleConfig c = defaults_;
+  if (!model.empty()) {
+    auto it = by_model_.find(model);
+    if (it != by_model_.end()) it->second.ApplyTo(&c);
+  }
+  auto m = by_mac_.find(mac);
+  if (m != by_mac_.end()) m->second.ApplyTo(&c);
+  return c;
+}
+
+}  // namespace resyncwatch

@@ -1,0 +1,234 @@
+// schedule: the Cisco MPP/SPA resync rules (Resync_Periodic, Resync_Error_Retry_Delay,
+// Resync_Random_Delay, Resync_At__HHmm_), their JSON configuration, and the analysis that
+// judges one device's resync attempts against them. Pure logic: callers pass events and
+// "now"; no I/O, no clock reads. Every function is thread-safe; parsed values are immutable.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/status.h"
+#include "parsers/parsers.h"
+
+namespace resyncwatch {
+
+struct Event;  // store/store.h
+
+// ---------------------------------------------------------------------------------------
+// Rule forms
+
+// One wait: between min_s and max_s seconds. "3000" -> [3000,3000]; "2400+30" -> [2400,2430].
+struct DelaySpec {
+  int64_t min_s = 0;
+  int64_t max_s = 0;
+  bool operator==(const DelaySpec&) const = default;
+};
+// Errors name the text: "'12x' is not a delay (N or A+B seconds)".
+Result<DelaySpec> ParseDelaySpec(std::string_view text);
+
+// A Resync_Periodic or Resync_Error_Retry_Delay value: "0" (disabled), one delay, or a
+// comma list where the n-th value applies to the n-th consecutive wait and the last repeats.
+class RetrySchedule {
+ public:
+  RetrySchedule() = default;  // disabled
+  explicit RetrySchedule(std::vector<DelaySpec> delays) : delays_(std::move(delays)) {}
+  static Result<RetrySchedule> Parse(std::string_view text);
+
+  bool disabled() const { return delays_.empty(); }
+  // The n-th consecutive wait (n >= 1; the last value repeats). REQUIRES: !disabled().
+  const DelaySpec& At(int n) const;
+  // The smallest n whose wait, widened by tolerance_s, contains seconds; 0 when none.
+  int StepFitting(double seconds, double tolerance_s) const;
+  const std::vector<DelaySpec>& delays() const { return delays_; }
+  std::string ToString() const;  // canonical text, "0" when disabled
+
+ private:
+  std::vector<DelaySpec> delays_;
+};
+
+constexpr std::string_view kDefaultPeriodic = "3600";
+constexpr std::string_view kDefaultRetryMpp =
+    "60,120,240,480,960,1920,3840,7680,15360,30720,61440,86400";
+constexpr int kDefaultRandomDelay = 2;  // x 20 s
+constexpr int kResyncRandomDelayUnitS = 20;
+constexpr int kDefaultAtRandomDelayS = 600;
+
+// Resync_At__HHmm_: minutes after local midnight (0..1440) when the text is a valid
+// "HHmm" in 0000-2400; std::nullopt otherwise (the phone ignores an invalid value).
+std::optional<int> ParseResyncAt(std::string_view text);
+// Resync_At_Random_Delay (s) -> the window after HHmm in seconds: (max(600, v) + 30) / 60
+// minutes rounded up to the next whole minute. 600 -> 660.
+int64_t ResyncAtWindowSeconds(int64_t at_random_delay_s);
+
+// ---------------------------------------------------------------------------------------
+// Configuration
+
+struct ScheduleConfig {
+  RetrySchedule periodic;                  // Resync_Periodic
+  RetrySchedule retry;                     // Resync_Error_Retry_Delay
+  int random_delay = kDefaultRandomDelay;  // Resync_Random_Delay, units of 20 s
+  std::string at_text;                     // Resync_At__HHmm_ as configured ("" = unset)
+  std::optional<int> at_minute;            // valid Resync_At__HHmm_, overrides periodic
+  int64_t at_random_delay_s = kDefaultAtRandomDelayS;  // Resync_At_Random_Delay
+  int utc_offset_minutes = 0;                          // the phone's time zone, for Resync_At
+
+  // The phone's factory defaults (MPP): periodic 3600, the MPP retry list, delay 2.
+  static ScheduleConfig FactoryDefault();
+  int64_t RandomDelaySeconds() const { return int64_t{random_delay} * kResyncRandomDelayUnitS; }
+};
+
+// Only the keys an override names.
+struct ScheduleOverride {
+  std::optional<RetrySchedule> periodic;
+  std::optional<RetrySchedule> retry;
+  std::optional<int> random_delay;
+  std::optional<std::string> at_text;
+  std::optional<int64_t> at_random_delay_s;
+  std::optional<int> utc_offset_minutes;
+  void ApplyTo(ScheduleConfig* config) const;
+};
+
+// The "schedule" section of the resyncwatch config file:
+//   {"schedule": {"defaults": {...}, "models": {"CP-8851-3PCC": {...}},
+//                 "macs": {"00:0e:08:ab:cd:ef": {...}}}}
+// with keys Resync_Periodic, Resync_Error_Retry_Delay, Resync_Random_Delay,
+// Resync_At__HHmm_, Resync_At_Random_Delay (strings or integers) and utc_offset ("+01:00").
+class ScheduleConfigSet {
+ public:
+  ScheduleConfigSet() : defaults_(ScheduleConfig::FactoryDefault()) {}
+  // Parses a whole config file; other top-level keys are ignored, a missing "schedule"
+  // key gives the factory defaults. Errors name the key and the value.
+  static Result<ScheduleConfigSet> Parse(std::string_view json);
+
+  // defaults <- model override <- MAC override.
+  ScheduleConfig For(MacAddress mac, std::string_view model) const;
+  const ScheduleConfig& defaults() const { return defaults_; }
+  void SetDefaults(ScheduleConfig config) { defaults_ = std::move(config); }
+  void SetModel(std::string model, ScheduleOverride o) {
+    by_model_[std::move(model)] = std::move(o);
+  }
+  void SetMac(MacAddress mac, ScheduleOverride o) { by_mac_[mac] = std::move(o); }
+
+ private:
+  ScheduleConfig defaults_;
+  std::map<std::string, ScheduleOverride, std::less<>> by_model_;
+  std::unordered_map<MacAddress, ScheduleOverride> by_mac_;
+};
+
+// ---------------------------------------------------------------------------------------
+// Analysis
+
+enum class Outcome : uint8_t { kUnknown = 0, kSuccess = 1, kFailure = 2 };
+enum class Rule : uint8_t { kPeriodic, kRetry, kAtHhmm, kPowerOn, kOnDemand };
+enum class Verdict : uint8_t { kOnTime = 0, kEarly = 1, kLate = 2, kMissing = 3 };
+constexpr int kVerdictCount = 4;
+enum class DeviceState : uint8_t { kOk, kHammering, kDeepBackoff, kOverdue, kGaveUp, kUnknown };
+
+std::string_view ToString(Rule rule);          // "periodic", "retry", "at_hhmm", ...
+std::string_view ToString(Verdict verdict);    // "on_time", "early", "late", "missing"
+std::string_view ToString(DeviceState state);  // "ok", "hammering", ...
+std::string_view ToString(Outcome outcome);    // "unknown", "success", "failure"
+
+struct AnalysisOptions {
+  int64_t tolerance_us = 5 * 1'000'000;   // network and clock jitter, both sides of a window
+  double tolerance_ratio = 0.005;         // plus this share of the window's end
+  int64_t cycle_gap_us = 30 * 1'000'000;  // a cycle's profiles come closer than this
+  int64_t on_demand_window_us = 900 * 1'000'000;  // upgrade/NOTIFY this long before
+  int64_t grace_us = 900 * 1'000'000;             // overdue: next_due passed by more than this
+  int64_t deep_backoff_us = 3600 * 1'000'000LL;   // failed, next retry wait >= this
+  int hammering_min_early = 2;                    // early gaps among the last kHammeringWindow
+  // The first attempt of the range may be deep in a back-off; pick the step whose window
+  // fits the first gap. Off when the range starts at power-on (simulations).
+  bool infer_initial_step = true;
+};
+constexpr int kHammeringWindow = 10;
+
+// What the analysis needs from a stored event.
+struct ResyncEvent {
+  int64_t time_us = 0;
+  EventKind kind = EventKind::kUnknown;
+  bool sip_notify_resync = false;  // a debug SIP NOTIFY "Event: resync"
+};
+ResyncEvent ToResyncEvent(const Event& event);
+// True for a debug message that is a SIP NOTIFY carrying "Event: resync".
+bool IsSipNotifyResync(std::string_view message);
+
+// One resync attempt: a request plus its outcome, all profiles of one cycle, or a bare
+// outcome when the fleet sends failures (or successes) only.
+struct Attempt {
+  int64_t start_us = 0;
+  int64_t end_us = 0;
+  Outcome outcome = Outcome::kUnknown;
+  bool on_demand = false;  // an upgrade or SIP NOTIFY came shortly before
+};
+// REQUIRES: events in time order.
+std::vector<Attempt> GroupAttempts(std::span<const ResyncEvent> events,
+                                   const AnalysisOptions& options);
+
+// Consecutive outcomes since the last reset (power-on, on-demand): what picks the n-th value.
+struct BackoffState {
+  int failures = 0;   // consecutive failures: the retry step
+  int successes = 0;  // consecutive successes: the periodic step
+  void Apply(Outcome outcome);
+};
+
+// When the next attempt is due after an attempt that ended at from_us.
+struct Window {
+  int64_t earliest_us = 0;
+  int64_t latest_us = 0;
+  Rule rule = Rule::kPeriodic;
+  int step = 0;  // retry step (n-th consecutive failure) or periodic step
+};
+// std::nullopt when nothing is scheduled (retries or periodic resync disabled).
+// REQUIRES: state already includes the attempt that ended at from_us.
+std::optional<Window> NextWindow(const ScheduleConfig& config, Outcome last,
+                                 const BackoffState& state, int64_t from_us);
+int64_t ToleranceUs(const Window& window, int64_t from_us, const AnalysisOptions& options);
+
+struct Gap {
+  int64_t from_us = 0;  // end of the previous attempt
+  int64_t to_us = 0;    // start of this attempt
+  Rule rule = Rule::kPeriodic;
+  int retry_step = 0;              // the n of "retry n" (0 unless rule is retry)
+  std::optional<Window> expected;  // none when nothing was scheduled
+  int64_t tolerance_us = 0;
+  Verdict verdict = Verdict::kOnTime;
+  Outcome outcome = Outcome::kUnknown;  // of the attempt at to_us
+  int64_t observed_us() const { return to_us - from_us; }
+};
+
+// Judges an attempt at to_us against the window after from_us; `after` is the window that
+// would follow a presumed attempt at window.latest_us (std::nullopt: none), deciding
+// late (one expected attempt delayed) from missing (more than one never came).
+Verdict Judge(const Window& window, int64_t from_us, int64_t to_us,
+              const std::optional<Window>& after, const AnalysisOptions& options);
+
+struct DeviceAnalysis {
+  std::vector<Gap> gaps;
+  std::array<int64_t, kVerdictCount> verdicts{};
+  int64_t attempts = 0;
+  int64_t last_attempt_us = 0;  // end of the latest attempt; 0 when none
+  Outcome last_outcome = Outcome::kUnknown;
+  int backoff_step = 0;                // consecutive failures now
+  std::optional<Window> next;          // the next expected attempt
+  std::optional<int64_t> next_due_us;  // next->latest_us + tolerance
+  int64_t overdue_us = 0;              // now - next_due when positive
+  DeviceState state = DeviceState::kUnknown;
+};
+
+// REQUIRES: events of one device in time order.
+DeviceAnalysis AnalyzeDevice(std::span<const ResyncEvent> events, const ScheduleConfig& config,
+                             int64_t now_us, const AnalysisOptions& options);
+
+// The fleet state from a finished analysis (gaps, next window, last outcome) and now.
+DeviceState ClassifyDevice(const DeviceAnalysis& analysis, int64_t now_us,
+                           const AnalysisOptions& options);
+
+}  // namespace resyncwatch

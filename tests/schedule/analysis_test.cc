@@ -1,0 +1,266 @@
+#include <catch2/catch.hpp>
+#include <vector>
+
+#include "schedule/schedule.h"
+
+namespace resyncwatch {
+namespace {
+
+constexpr int64_t kS = 1'000'000;
+constexpr int64_t kT0 = 1795564800LL * kS;  // 2026-11-25T00:00:00Z
+
+// A device's event list written in seconds after kT0.
+class Seq {
+ public:
+  Seq& Req(double t) { return Add(t, EventKind::kResyncRequest); }
+  Seq& Ok(double t) { return Add(t, EventKind::kResyncSuccess); }
+  Seq& Fail(double t) { return Add(t, EventKind::kResyncFailure); }
+  Seq& Upgrade(double t) { return Add(t, EventKind::kUpgradeRequest); }
+  // A request answered after 0.5 s.
+  Seq& Good(double t) { return Req(t).Ok(t + 0.5); }
+  Seq& Bad(double t) { return Req(t).Fail(t + 0.5); }
+  Seq& Notify(double t) {
+    events_.push_back({At(t), EventKind::kDebug, true});
+    return *this;
+  }
+  std::span<const ResyncEvent> events() const { return events_; }
+  static int64_t At(double t) { return kT0 + static_cast<int64_t>(t * kS); }
+
+ private:
+  Seq& Add(double t, EventKind kind) {
+    events_.push_back({At(t), kind, false});
+    return *this;
+  }
+  std::vector<ResyncEvent> events_;
+};
+
+AnalysisOptions Opts() {
+  AnalysisOptions o;
+  o.infer_initial_step = false;
+  return o;
+}
+
+DeviceAnalysis Run(const Seq& s, double now_s, ScheduleConfig c = ScheduleConfig::FactoryDefault(),
+                   AnalysisOptions o = Opts()) {
+  return AnalyzeDevice(s.events(), c, Seq::At(now_s), o);
+}
+
+TEST_CASE("A periodic resync inside its window is on time") {
+  auto a = Run(Seq().Good(0).Good(3600.5 + 3), 4000);
+  REQUIRE(a.gaps.size() == 1);
+  CHECK(a.gaps[0].rule == Rule::kPeriodic);
+  CHECK(a.gaps[0].verdict == Verdict::kOnTime);
+  CHECK(a.gaps[0].observed_us() == 3603 * kS);
+  CHECK(a.gaps[0].expected->earliest_us - a.gaps[0].from_us == 3600 * kS);
+  CHECK(a.state == DeviceState::kOk);
+  CHECK(a.backoff_step == 0);
+  REQUIRE(a.next_due_us);
+}
+
+TEST_CASE("A periodic resync well before its window is early") {
+  auto a = Run(Seq().Good(0).Good(1800), 2000);
+  CHECK(a.gaps[0].verdict == Verdict::kEarly);
+}
+
+TEST_CASE("A resync after one missed window is late, after two it is missing") {
+  auto late = Run(Seq().Good(0).Good(4500), 5000);
+  CHECK(late.gaps[0].verdict == Verdict::kLate);
+  CHECK(late.gaps[0].rule == Rule::kPeriodic);
+  auto missing = Run(Seq().Good(0).Good(3 * 3600), 4 * 3600);
+  CHECK(missing.gaps[0].verdict == Verdict::kMissing);
+}
+
+TEST_CASE("Tolerance absorbs jitter at both edges of the window") {
+  AnalysisOptions o = Opts();  // 5 s + 0.5 % of 3600 s = 23 s
+  CHECK(Run(Seq().Good(0).Good(0.5 + 3600 - 22), 9000).gaps[0].verdict == Verdict::kOnTime);
+  CHECK(Run(Seq().Good(0).Good(0.5 + 3600 - 24), 9000).gaps[0].verdict == Verdict::kEarly);
+  CHECK(Run(Seq().Good(0).Good(0.5 + 3600 + 22), 9000).gaps[0].verdict == Verdict::kOnTime);
+  CHECK(Run(Seq().Good(0).Good(0.5 + 3600 + 24), 9000).gaps[0].verdict == Verdict::kLate);
+  o.tolerance_us = 60 * kS;
+  auto a = Run(Seq().Good(0).Good(0.5 + 3600 + 70), 9000, ScheduleConfig::FactoryDefault(), o);
+  CHECK(a.gaps[0].verdict == Verdict::kOnTime);
+}
+
+TEST_CASE("Consecutive failures follow the retry list step by step") {
+  Seq s;
+  s.Bad(0).Bad(60.5).Bad(60.5 + 0.5 + 120).Bad(181.5 + 0.5 + 240);
+  auto a = Run(s, 500);
+  REQUIRE(a.gaps.size() == 3);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(a.gaps[i].rule == Rule::kRetry);
+    CHECK(a.gaps[i].retry_step == i + 1);
+    CHECK(a.gaps[i].verdict == Verdict::kOnTime);
+  }
+  CHECK(a.backoff_step == 4);
+  REQUIRE(a.next);
+  CHECK(a.next->rule == Rule::kRetry);
+  CHECK(a.next->earliest_us - a.last_attempt_us == 480 * kS);
+}
+
+TEST_CASE("A success resets the back-off; the next failure retries after 60 s again") {
+  Seq s;
+  s.Bad(0).Bad(60.5).Good(181).Bad(181.5 + 3600).Bad(3782 + 60);
+  auto a = Run(s, 4000);
+  REQUIRE(a.gaps.size() == 4);
+  CHECK(a.gaps[2].rule == Rule::kPeriodic);
+  CHECK(a.gaps[3].rule == Rule::kRetry);
+  CHECK(a.gaps[3].retry_step == 1);
+  CHECK(a.verdicts[static_cast<int>(Verdict::kOnTime)] == 4);
+}
+
+TEST_CASE("Profiles fetched seconds apart in one cycle are one attempt") {
+  Seq s;
+  s.Req(0).Ok(0.4).Req(1.0).Ok(1.3).Req(2.0).Ok(2.2);
+  s.Req(2.2 + 3600).Ok(3602.5).Req(3603).Ok(3603.4);
+  auto a = Run(s, 4000);
+  CHECK(a.attempts == 2);
+  REQUIRE(a.gaps.size() == 1);
+  CHECK(a.gaps[0].from_us == Seq::At(2.2));
+  CHECK(a.gaps[0].verdict == Verdict::kOnTime);
+}
+
+TEST_CASE("A fleet that sends failures only is judged on its bare failures") {
+  Seq s;
+  s.Fail(0).Fail(60).Fail(180).Fail(300);
+  auto a = Run(s, 400);
+  REQUIRE(a.gaps.size() == 3);
+  CHECK(a.gaps[1].verdict == Verdict::kOnTime);
+  CHECK(a.gaps[2].retry_step == 3);
+  CHECK(a.gaps[2].verdict == Verdict::kEarly);  // 120 s where 240 s were due
+}
+
+TEST_CASE("A resync right after a firmware upgrade is on demand, not early") {
+  Seq s;
+  s.Good(0).Upgrade(900).Good(1000).Good(1000.5 + 3600);
+  auto a = Run(s, 5000);
+  REQUIRE(a.gaps.size() == 2);
+  CHECK(a.gaps[0].rule == Rule::kOnDemand);
+  CHECK(a.gaps[0].verdict == Verdict::kOnTime);
+  CHECK(a.gaps[1].rule == Rule::kPeriodic);
+  CHECK(a.gaps[1].verdict == Verdict::kOnTime);
+}
+
+TEST_CASE("An upgrade long before the attempt does not make it on demand") {
+  Seq s;
+  s.Good(0).Upgrade(10).Good(2000);
+  auto a = Run(s, 2100);
+  CHECK(a.gaps[0].verdict == Verdict::kEarly);
+}
+
+TEST_CASE("A SIP NOTIFY Event: resync before the attempt makes it on demand") {
+  CHECK(IsSipNotifyResync("NOTIFY sip:1001@10.0.0.5:5060 SIP/2.0\r\nEvent: resync\r\n"));
+  CHECK(IsSipNotifyResync("NOTIFY sip:x SIP/2.0\nevent:Resync\n"));
+  CHECK_FALSE(IsSipNotifyResync("NOTIFY sip:x SIP/2.0\nEvent: check-sync\n"));
+  CHECK_FALSE(IsSipNotifyResync("INVITE sip:x SIP/2.0\nEvent: resync\n"));
+  Seq s;
+  s.Good(0).Notify(299).Good(300);
+  auto a = Run(s, 400);
+  CHECK(a.gaps[0].rule == Rule::kOnDemand);
+  CHECK(a.gaps[0].verdict == Verdict::kOnTime);
+}
+
+TEST_CASE("After a long silence the attempt is a power-on and the back-off restarts") {
+  Seq s;
+  // Deep in back-off (4 failures), then the phone is off for a day.
+  s.Fail(0).Fail(60).Fail(180).Fail(420);
+  s.Fail(420 + 86400).Fail(420 + 86400 + 60);
+  auto a = Run(s, 420 + 86400 + 100);
+  REQUIRE(a.gaps.size() == 5);
+  CHECK(a.gaps[3].rule == Rule::kPowerOn);
+  CHECK(a.gaps[3].verdict == Verdict::kMissing);
+  CHECK(a.gaps[4].rule == Rule::kRetry);
+  CHECK(a.gaps[4].retry_step == 1);
+  CHECK(a.gaps[4].verdict == Verdict::kOnTime);
+}
+
+TEST_CASE("Retry delay 0: the phone gives up and has no next attempt") {
+  ScheduleConfig c = ScheduleConfig::FactoryDefault();
+  c.retry = RetrySchedule();
+  auto a = Run(Seq().Good(0).Bad(3600.5), 9000, c);
+  CHECK(a.state == DeviceState::kGaveUp);
+  CHECK_FALSE(a.next_due_us.has_value());
+  // A resync forced later is on demand.
+  auto b = Run(Seq().Good(0).Bad(3600.5).Good(7000), 7100, c);
+  CHECK(b.gaps[1].rule == Rule::kOnDemand);
+  CHECK(b.state == DeviceState::kOk);
+}
+
+TEST_CASE("Resync_At phones are judged against the daily HHmm window") {
+  ScheduleConfig c = ScheduleConfig::FactoryDefault();
+  c.at_minute = ParseResyncAt("0959");
+  double slot = 9 * 3600 + 59 * 60;
+  Seq s;
+  s.Good(8 * 3600).Good(slot + 300).Good(86400 + slot + 30).Good(2 * 86400 + slot + 2000);
+  auto a = Run(s, 3 * 86400, c);
+  REQUIRE(a.gaps.size() == 3);
+  CHECK(a.gaps[0].rule == Rule::kAtHhmm);
+  CHECK(a.gaps[0].verdict == Verdict::kOnTime);
+  CHECK(a.gaps[1].verdict == Verdict::kOnTime);
+  CHECK(a.gaps[2].verdict == Verdict::kLate);
+}
+
+TEST_CASE("The periodic list 600,1200,300 is followed wait by wait") {
+  ScheduleConfig c = ScheduleConfig::FactoryDefault();
+  c.periodic = RetrySchedule::Parse("600,1200,300").value();
+  Seq s;
+  s.Ok(0).Ok(600).Ok(1800).Ok(2100).Ok(2400).Ok(2800).Ok(4000);
+  auto a = Run(s, 4100, c);
+  REQUIRE(a.gaps.size() == 6);
+  for (int i = 0; i < 4; ++i) CHECK(a.gaps[i].verdict == Verdict::kOnTime);
+  CHECK(a.gaps[4].verdict == Verdict::kLate);     // 400 s where 300 s were due
+  CHECK(a.gaps[5].verdict == Verdict::kMissing);  // 1200 s: two 300 s waits passed
+}
+
+TEST_CASE("A phone retrying every 15 s is hammering") {
+  Seq s;
+  for (int i = 0; i < 10; ++i) s.Fail(i * 15);
+  auto a = Run(s, 150);
+  CHECK(a.verdicts[static_cast<int>(Verdict::kEarly)] >= 2);
+  CHECK(a.state == DeviceState::kHammering);
+}
+
+TEST_CASE("A phone whose next retry is an hour or more away is deep in back-off") {
+  Seq s;
+  double t = 0;
+  s.Fail(t);
+  for (int n = 1; n <= 6; ++n) {
+    t += 60 << (n - 1);
+    s.Fail(t);
+  }
+  auto a = Run(s, t + 10);
+  CHECK(a.backoff_step == 7);
+  CHECK(a.next->earliest_us - a.last_attempt_us == 3840 * kS);
+  CHECK(a.state == DeviceState::kDeepBackoff);
+}
+
+TEST_CASE("A phone whose next attempt is past due by more than the grace is overdue") {
+  auto a = Run(Seq().Good(0), 3600 + 23 + 901);
+  CHECK(a.state == DeviceState::kOverdue);
+  CHECK(a.overdue_us > 900 * kS);
+  auto b = Run(Seq().Good(0), 3600 + 23 + 899);
+  CHECK(b.state == DeviceState::kOk);
+}
+
+TEST_CASE("A device without resync attempts is unknown") {
+  Seq s;
+  s.Upgrade(5);
+  auto a = Run(s, 100);
+  CHECK(a.state == DeviceState::kUnknown);
+  CHECK(a.attempts == 0);
+}
+
+TEST_CASE("The first failure of a range takes the back-off step its gap fits") {
+  AnalysisOptions o;
+  o.infer_initial_step = true;
+  Seq s;
+  s.Fail(0).Fail(7680).Fail(7680 + 15360);
+  auto a = Run(s, 30000, ScheduleConfig::FactoryDefault(), o);
+  REQUIRE(a.gaps.size() == 2);
+  CHECK(a.gaps[0].retry_step == 8);
+  CHECK(a.gaps[0].verdict == Verdict::kOnTime);
+  CHECK(a.gaps[1].retry_step == 9);
+  CHECK(a.gaps[1].verdict == Verdict::kOnTime);
+}
+
+}  // namespace
+}  // namespace resyncwatch
