@@ -22,29 +22,29 @@ namespace resyncwatch {
 
 // One parsed message as stored. Strings are owned; empty means absent.
 struct Event {
-  uint64_t seq = 0;                 // assigned by Store::Write; unique, ascending
-  int64_t event_time_us = 0;        // orders the event: receive time live, message time on import
-  int64_t received_us = 0;          // when the collector (or import) got it, UTC
+  uint64_t seq = 0;           // assigned by Store::Write; unique, ascending
+  int64_t event_time_us = 0;  // orders the event: receive time live, message time on import
+  int64_t received_us = 0;    // when the collector (or import) got it, UTC
   std::optional<int64_t> message_time_us;  // the message's own timestamp, when it had one
   EventKind kind = EventKind::kUnknown;
   SyslogFormat format = SyslogFormat::kRaw;
-  int16_t facility = -1;            // -1 = absent
+  int16_t facility = -1;  // -1 = absent
   int16_t severity = -1;
-  MacAddress mac = 0;               // 0 = not attributed to a device
+  MacAddress mac = 0;  // 0 = not attributed to a device
   std::string sn;
   std::string model;
   std::string host;
   std::string app;
-  std::string identifier;           // Syslog_Identifier as it appeared
-  std::string timestamp_text;       // the message's timestamp as it appeared
-  std::string url;                  // credentials already replaced by ***
+  std::string identifier;      // Syslog_Identifier as it appeared
+  std::string timestamp_text;  // the message's timestamp as it appeared
+  std::string url;             // credentials already replaced by ***
   std::string scheme;
   std::string server;
-  int32_t port = 0;                 // 0 = absent
+  int32_t port = 0;  // 0 = absent
   std::string path;
   std::string error;
-  std::string message;              // the body
-  std::string source;               // sender "ip:port" ("[v6]:port"), or "file:NAME" on import
+  std::string message;  // the body
+  std::string source;   // sender "ip:port" ("[v6]:port"), or "file:NAME" on import
 };
 
 // A datagram that parsed to nothing usable: kept byte for byte with the reason.
@@ -62,10 +62,10 @@ struct DeviceSummary {
   MacAddress mac = 0;
   std::string model;
   std::string sn;
-  std::string last_ip;              // source address of its latest event
+  std::string last_ip;  // source address of its latest event
   int64_t first_seen_us = 0;
   int64_t last_seen_us = 0;
-  int64_t last_request_us = 0;      // 0 = never
+  int64_t last_request_us = 0;  // 0 = never
   int64_t last_success_us = 0;
   int64_t last_failure_us = 0;
   uint32_t consecutive_failures = 0;  // resets on success; the back-off step
@@ -75,13 +75,13 @@ struct DeviceSummary {
   uint64_t requests = 0;
   uint64_t successes = 0;
   uint64_t failures = 0;
-  uint64_t events = 0;              // all kinds, debug included
+  uint64_t events = 0;  // all kinds, debug included
 };
 
 // An alert as kept for `resyncwatch alerts`: the store keeps the JSON the alert engine
 // rendered and indexes it by id and start time.
 struct AlertRecord {
-  std::string id;                   // stable per incident (rule + group + start)
+  std::string id;  // stable per incident (rule + group + start)
   int64_t started_us = 0;
   int64_t updated_us = 0;
   bool active = true;
@@ -111,6 +111,13 @@ struct StoreOptions {
   // Events, raw datagrams and index entries older than this are removed; 0 keeps all.
   int64_t retention_us = 0;
   const Clock* clock = &SystemClock::Instance();
+  // The per-device index and the device summaries are written in chunks: every
+  // index_flush_interval_us (by clock) or index_flush_events events, whichever first.
+  // Readers see newer events at once anyway (they scan the short unindexed tail).
+  int64_t index_flush_interval_us = 2'000'000;
+  uint64_t index_flush_events = 1'000'000;
+  // fsync the WAL on every Write (survives power loss; kill -9 is safe without it).
+  bool sync_writes = false;
 };
 
 // Half-open time range [since_us, until_us) over event time.
@@ -159,7 +166,16 @@ class Store {
   virtual Status ApplyRetention() = 0;
   // Flushes memtables (clean shutdown).
   virtual Status Flush() = 0;
+  // Writes the pending index chunks and compacts every column family fully (benchmarks,
+  // maintenance); slow on a large store.
+  virtual Status Compact() = 0;
 };
+
+// The Event for a parsed message (owned copies of its fields). event_time_us is the
+// message's own time when use_message_time and it had one (imports), else received_us.
+// Implemented in store/event_from_parsed.cc (owned by the parsers helper).
+Event EventFromParsed(const ParsedMessage& m, int64_t received_us, std::string_view source,
+                      bool use_message_time);
 
 // The default store directory: $RESYNCWATCH_DB when set, else /var/lib/resyncwatch.
 std::string DefaultStoreDir();

@@ -1,0 +1,336 @@
+#include "store/event_codec.h"
+
+#include <cstdio>
+
+#include "common/time_format.h"
+#include "store/varint.h"
+
+namespace resyncwatch::store_format {
+namespace {
+
+enum EventFlag : uint64_t {
+  kHasMessageTime = 1 << 0,
+  kHasMac = 1 << 1,
+  kTimestampIsBsd = 1 << 2,  // timestamp_text == FormatBsdTimestamp(message_time)
+  kUrlWithPort = 1 << 3,     // url == scheme "://" server ":" port path
+  kUrlWithoutPort = 1 << 4,  // url == scheme "://" server path
+  kSourceIpv4 = 1 << 5,      // source == "a.b.c.d:port", stored as 6 bytes
+};
+constexpr char kRefEscape = '\x01';
+constexpr size_t kMinRefLength = 4;
+
+// The four spellings of a MAC that phones and relays print.
+struct MacForms {
+  char colon[17], plain[12], upper[12], colon_upper[17];
+  explicit MacForms(MacAddress mac) {
+    static const char kLower[] = "0123456789abcdef";
+    static const char kUpper[] = "0123456789ABCDEF";
+    for (int i = 0; i < 6; ++i) {
+      unsigned b = static_cast<unsigned>(mac >> (40 - 8 * i)) & 0xff;
+      plain[2 * i] = colon[3 * i] = kLower[b >> 4];
+      plain[2 * i + 1] = colon[3 * i + 1] = kLower[b & 15];
+      upper[2 * i] = colon_upper[3 * i] = kUpper[b >> 4];
+      upper[2 * i + 1] = colon_upper[3 * i + 1] = kUpper[b & 15];
+      if (i < 5) colon[3 * i + 2] = colon_upper[3 * i + 2] = ':';
+    }
+  }
+};
+
+std::string RenderUrl(const Event& e, bool with_port) {
+  std::string url = e.scheme + "://" + e.server;
+  if (with_port) url += ":" + std::to_string(e.port);
+  return url + e.path;
+}
+
+bool ParseIpv4Source(std::string_view s, uint8_t bytes[6]) {
+  unsigned a, b, c, d, port;
+  char tail;
+  std::string copy(s);
+  if (std::sscanf(copy.c_str(), "%u.%u.%u.%u:%u%c", &a, &b, &c, &d, &port, &tail) != 5) {
+    return false;
+  }
+  if (a > 255 || b > 255 || c > 255 || d > 255 || port > 65535) return false;
+  char rendered[32];
+  std::snprintf(rendered, sizeof rendered, "%u.%u.%u.%u:%u", a, b, c, d, port);
+  if (copy != rendered) return false;  // leading zeros, signs: keep the text as it was
+  bytes[0] = a, bytes[1] = b, bytes[2] = c, bytes[3] = d;
+  bytes[4] = port >> 8, bytes[5] = port & 0xff;
+  return true;
+}
+
+// Candidates for references in the identifier and the body, in a fixed order.
+constexpr size_t kBodyCandidates = 10;
+void BodyCandidates(const Event& e, const MacForms* mac, std::string_view out[kBodyCandidates]) {
+  out[0] = e.model;
+  out[1] = mac ? std::string_view(mac->colon, 17) : std::string_view();
+  out[2] = mac ? std::string_view(mac->plain, 12) : std::string_view();
+  out[3] = mac ? std::string_view(mac->upper, 12) : std::string_view();
+  out[4] = mac ? std::string_view(mac->colon_upper, 17) : std::string_view();
+  out[5] = e.url;
+  out[6] = e.error;
+  out[7] = e.sn;
+  out[8] = e.server;
+  out[9] = e.path;
+}
+constexpr size_t kPathCandidates = 3;
+void PathCandidates(const MacForms* mac, std::string_view out[kPathCandidates]) {
+  out[0] = mac ? std::string_view(mac->plain, 12) : std::string_view();
+  out[1] = mac ? std::string_view(mac->upper, 12) : std::string_view();
+  out[2] = mac ? std::string_view(mac->colon, 17) : std::string_view();
+}
+
+}  // namespace
+
+void EncodeWithRefs(std::string_view text, const std::string_view* candidates, size_t n,
+                    std::string* out) {
+  std::string encoded;
+  encoded.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t best = n, best_len = 0;
+    for (size_t c = 0; c < n; ++c) {
+      const std::string_view cand = candidates[c];
+      if (cand.size() < kMinRefLength || cand.size() <= best_len) continue;
+      if (text.compare(i, cand.size(), cand) == 0) best = c, best_len = cand.size();
+    }
+    if (best < n) {
+      encoded.push_back(kRefEscape);
+      encoded.push_back(static_cast<char>(best + 1));
+      i += best_len;
+    } else {
+      encoded.push_back(text[i]);
+      if (text[i] == kRefEscape) encoded.push_back('\0');
+      ++i;
+    }
+  }
+  PutString(out, encoded);
+}
+
+bool DecodeWithRefs(std::string_view encoded, const std::string_view* candidates, size_t n,
+                    std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < encoded.size(); ++i) {
+    if (encoded[i] != kRefEscape) {
+      out->push_back(encoded[i]);
+      continue;
+    }
+    if (++i == encoded.size()) return false;
+    size_t ref = static_cast<uint8_t>(encoded[i]);
+    if (ref == 0) {
+      out->push_back(kRefEscape);
+    } else if (ref <= n && candidates[ref - 1].size() >= kMinRefLength) {
+      out->append(candidates[ref - 1]);
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string FormatBsdTimestamp(int64_t unix_us) {
+  static const char* const kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  CivilTime t = CivilFromMicros(unix_us);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%s %2d %02d:%02d:%02d", kMonths[(t.month - 1) % 12], t.day,
+                t.hour, t.minute, t.second);
+  return buf;
+}
+
+uint64_t ContentHash(std::string_view bytes) {
+  uint64_t h = 14695981039346656037ULL;
+  for (char c : bytes) {
+    h ^= static_cast<uint8_t>(c);
+    h *= 1099511628211ULL;
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}
+
+void EncodeEvent(const Event& e, std::string* out) {
+  std::optional<MacForms> mac;
+  if (e.mac != 0) mac.emplace(e.mac);
+  uint64_t flags = 0;
+  if (e.message_time_us) flags |= kHasMessageTime;
+  if (mac) flags |= kHasMac;
+  if (e.message_time_us && !e.timestamp_text.empty() && *e.message_time_us % 1'000'000 == 0 &&
+      e.timestamp_text == FormatBsdTimestamp(*e.message_time_us)) {
+    flags |= kTimestampIsBsd;
+  }
+  if (!e.url.empty() && !e.scheme.empty()) {
+    if (e.port != 0 && e.url == RenderUrl(e, true)) {
+      flags |= kUrlWithPort;
+    } else if (e.url == RenderUrl(e, false)) {
+      flags |= kUrlWithoutPort;
+    }
+  }
+  uint8_t ip[6];
+  if (ParseIpv4Source(e.source, ip)) flags |= kSourceIpv4;
+
+  out->push_back(static_cast<char>(kEventCodecVersion));
+  out->push_back(static_cast<char>(e.kind));
+  out->push_back(static_cast<char>(e.format));
+  PutSigned(out, e.facility);
+  PutSigned(out, e.severity);
+  PutVarint(out, flags);
+  PutSigned(out, e.received_us - e.event_time_us);
+  if (e.message_time_us) PutSigned(out, *e.message_time_us - e.event_time_us);
+  if (mac) {
+    for (int shift = 40; shift >= 0; shift -= 8) out->push_back(static_cast<char>(e.mac >> shift));
+  }
+  PutString(out, e.sn);
+  PutString(out, e.model);
+  PutString(out, e.host);
+  PutString(out, e.app);
+  if (!(flags & kTimestampIsBsd)) PutString(out, e.timestamp_text);
+  PutString(out, e.scheme);
+  PutString(out, e.server);
+  PutSigned(out, e.port);
+  std::string_view path_cands[kPathCandidates];
+  PathCandidates(mac ? &*mac : nullptr, path_cands);
+  EncodeWithRefs(e.path, path_cands, kPathCandidates, out);
+  if (!(flags & (kUrlWithPort | kUrlWithoutPort))) PutString(out, e.url);
+  PutString(out, e.error);
+  std::string_view body_cands[kBodyCandidates];
+  BodyCandidates(e, mac ? &*mac : nullptr, body_cands);
+  EncodeWithRefs(e.identifier, body_cands, kBodyCandidates, out);
+  EncodeWithRefs(e.message, body_cands, kBodyCandidates, out);
+  if (flags & kSourceIpv4) {
+    out->append(reinterpret_cast<const char*>(ip), 6);
+  } else {
+    PutString(out, e.source);
+  }
+}
+
+Status DecodeEvent(std::string_view value, Event* e) {
+  auto bad = [](const char* what) {
+    return Status::Corruption(std::string("event record: ") + what);
+  };
+  ByteReader r(value);
+  uint8_t version, kind, format;
+  if (!r.GetByte(&version)) return bad("empty");
+  if (version != kEventCodecVersion) {
+    return Status::Corruption("event record: unknown encoding version " + std::to_string(version));
+  }
+  int64_t fac, sev, received_delta, port;
+  uint64_t flags;
+  if (!r.GetByte(&kind) || !r.GetByte(&format) || !r.GetSigned(&fac) || !r.GetSigned(&sev) ||
+      !r.GetVarint(&flags) || !r.GetSigned(&received_delta)) {
+    return bad("truncated header");
+  }
+  if (kind >= kEventKindCount || format > static_cast<uint8_t>(SyslogFormat::kBare)) {
+    return bad("kind or format out of range");
+  }
+  e->kind = static_cast<EventKind>(kind);
+  e->format = static_cast<SyslogFormat>(format);
+  e->facility = static_cast<int16_t>(fac);
+  e->severity = static_cast<int16_t>(sev);
+  e->received_us = e->event_time_us + received_delta;
+  e->message_time_us.reset();
+  if (flags & kHasMessageTime) {
+    int64_t delta;
+    if (!r.GetSigned(&delta)) return bad("truncated message time");
+    e->message_time_us = e->event_time_us + delta;
+  }
+  e->mac = 0;
+  std::optional<MacForms> mac;
+  if (flags & kHasMac) {
+    std::string_view b;
+    if (!r.GetBytes(6, &b)) return bad("truncated mac");
+    for (char c : b) e->mac = (e->mac << 8) | static_cast<uint8_t>(c);
+    mac.emplace(e->mac);
+  }
+  if (!r.GetString(&e->sn) || !r.GetString(&e->model) || !r.GetString(&e->host) ||
+      !r.GetString(&e->app)) {
+    return bad("truncated strings");
+  }
+  if (flags & kTimestampIsBsd) {
+    if (!e->message_time_us) return bad("timestamp flag without time");
+    e->timestamp_text = FormatBsdTimestamp(*e->message_time_us);
+  } else if (!r.GetString(&e->timestamp_text)) {
+    return bad("truncated timestamp");
+  }
+  std::string_view encoded;
+  if (!r.GetString(&e->scheme) || !r.GetString(&e->server) || !r.GetSigned(&port) ||
+      !r.GetString(&encoded)) {
+    return bad("truncated url parts");
+  }
+  e->port = static_cast<int32_t>(port);
+  std::string_view path_cands[kPathCandidates];
+  PathCandidates(mac ? &*mac : nullptr, path_cands);
+  if (!DecodeWithRefs(encoded, path_cands, kPathCandidates, &e->path)) return bad("bad path");
+  if (flags & kUrlWithPort) {
+    e->url = RenderUrl(*e, true);
+  } else if (flags & kUrlWithoutPort) {
+    e->url = RenderUrl(*e, false);
+  } else if (!r.GetString(&e->url)) {
+    return bad("truncated url");
+  }
+  if (!r.GetString(&e->error)) return bad("truncated error");
+  std::string_view body_cands[kBodyCandidates];
+  BodyCandidates(*e, mac ? &*mac : nullptr, body_cands);
+  if (!r.GetString(&encoded) ||
+      !DecodeWithRefs(encoded, body_cands, kBodyCandidates, &e->identifier)) {
+    return bad("bad identifier");
+  }
+  body_cands[9] = e->path;
+  if (!r.GetString(&encoded) ||
+      !DecodeWithRefs(encoded, body_cands, kBodyCandidates, &e->message)) {
+    return bad("bad message");
+  }
+  if (flags & kSourceIpv4) {
+    std::string_view b;
+    if (!r.GetBytes(6, &b)) return bad("truncated source");
+    const auto* u = reinterpret_cast<const uint8_t*>(b.data());
+    e->source = std::to_string(u[0]) + "." + std::to_string(u[1]) + "." + std::to_string(u[2]) +
+                "." + std::to_string(u[3]) + ":" + std::to_string((u[4] << 8) | u[5]);
+  } else if (!r.GetString(&e->source)) {
+    return bad("truncated source");
+  }
+  if (!r.done()) return bad("trailing bytes");
+  return Status::Ok();
+}
+
+Result<MacAddress> PeekEventMac(std::string_view value) {
+  ByteReader r(value);
+  uint8_t version, kind, format;
+  int64_t fac, sev, delta;
+  uint64_t flags;
+  if (!r.GetByte(&version) || version != kEventCodecVersion || !r.GetByte(&kind) ||
+      !r.GetByte(&format) || !r.GetSigned(&fac) || !r.GetSigned(&sev) || !r.GetVarint(&flags) ||
+      !r.GetSigned(&delta) || ((flags & kHasMessageTime) && !r.GetSigned(&delta))) {
+    return Status::Corruption("event record: bad header");
+  }
+  if (!(flags & kHasMac)) return MacAddress{0};
+  std::string_view b;
+  if (!r.GetBytes(6, &b)) return Status::Corruption("event record: truncated mac");
+  MacAddress mac = 0;
+  for (char c : b) mac = (mac << 8) | static_cast<uint8_t>(c);
+  return mac;
+}
+
+void EncodeRaw(const RawDatagram& raw, std::string* out) {
+  out->push_back(static_cast<char>(kRawCodecVersion));
+  PutString(out, raw.source);
+  PutString(out, raw.reason);
+  PutString(out, raw.bytes);
+}
+
+Status DecodeRaw(std::string_view value, RawDatagram* raw) {
+  ByteReader r(value);
+  uint8_t version;
+  if (!r.GetByte(&version) || version != kRawCodecVersion) {
+    return Status::Corruption("raw record: unknown encoding version");
+  }
+  if (!r.GetString(&raw->source) || !r.GetString(&raw->reason) || !r.GetString(&raw->bytes) ||
+      !r.done()) {
+    return Status::Corruption("raw record: truncated");
+  }
+  return Status::Ok();
+}
+
+}  // namespace resyncwatch::store_format

@@ -1,0 +1,80 @@
+// key_format: the byte layout of every RocksDB key in the store, one column family per
+// kind of record (docs/store-format.md is the prose spec). Integers are big-endian so
+// that byte order is numeric order; signed times are biased by 2^63 first.
+// Pure functions: thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "parsers/parsers.h"
+
+namespace resyncwatch::store_format {
+
+// Schema version written into the meta column family; bump on any layout change.
+constexpr uint32_t kSchemaVersion = 1;
+
+// Column family names, in the order the store opens them (index = handle slot).
+enum Cf : int {
+  kCfDefault = 0,  // "default": meta (schema version, next seq, index watermark)
+  kCfEvents,       // (event_time, seq) -> encoded Event
+  kCfDeviceIndex,  // (mac, first_time, first_seq) -> chunk of (time, seq) pointers
+  kCfDevices,      // mac -> encoded DeviceSummary
+  kCfSerials,      // sn -> mac
+  kCfRaw,          // (received_time, seq) -> encoded RawDatagram
+  kCfAlerts,       // (started, id) -> encoded AlertRecord
+  kCfCounters,     // name -> int64 (merged by addition)
+  kCfDedup,        // (event_time, content hash) -> "" (idempotent imports)
+  kCfCount,
+};
+const char* CfName(int cf);
+
+// Meta keys in the default column family.
+inline constexpr std::string_view kMetaSchemaVersion = "schema_version";  // fixed32 BE
+inline constexpr std::string_view kMetaNextSeq = "next_seq";              // fixed64 BE
+// Every event with seq < index_watermark is in the device index and the summaries.
+inline constexpr std::string_view kMetaIndexWatermark = "index_watermark";  // fixed64 BE
+// Lowest event-time key of any event at or above the watermark (the unindexed tail).
+inline constexpr std::string_view kMetaTailStart = "tail_start";  // event key
+
+void PutFixed32(std::string* out, uint32_t v);
+void PutFixed64(std::string* out, uint64_t v);
+uint32_t GetFixed32(const char* p);
+uint64_t GetFixed64(const char* p);
+// Order-preserving map of a signed time onto uint64.
+inline uint64_t BiasTime(int64_t t) { return static_cast<uint64_t>(t) ^ (1ULL << 63); }
+inline int64_t UnbiasTime(uint64_t v) { return static_cast<int64_t>(v ^ (1ULL << 63)); }
+
+// Events and raw datagrams: 16 bytes, biased time then seq.
+constexpr size_t kTimeSeqKeySize = 16;
+std::string TimeSeqKey(int64_t time_us, uint64_t seq);
+struct TimeSeq {
+  int64_t time_us = 0;
+  uint64_t seq = 0;
+};
+std::optional<TimeSeq> ParseTimeSeqKey(std::string_view key);
+// The smallest key at or after time_us (seq 0): the bound of a time range.
+inline std::string TimeBoundKey(int64_t time_us) { return TimeSeqKey(time_us, 0); }
+
+// Device index chunk: 6-byte MAC, biased first time, first seq (22 bytes).
+constexpr size_t kMacKeySize = 6;
+constexpr size_t kIndexKeySize = 22;
+std::string MacKey(MacAddress mac);
+std::optional<MacAddress> ParseMacKey(std::string_view key);
+std::string IndexKey(MacAddress mac, int64_t first_time_us, uint64_t first_seq);
+struct IndexKeyParts {
+  MacAddress mac = 0;
+  int64_t first_time_us = 0;
+  uint64_t first_seq = 0;
+};
+std::optional<IndexKeyParts> ParseIndexKey(std::string_view key);
+
+// Alerts: biased start time then the id bytes.
+std::string AlertKey(int64_t started_us, std::string_view id);
+
+// Dedup: biased event time then a 64-bit content hash.
+std::string DedupKey(int64_t event_time_us, uint64_t content_hash);
+
+}  // namespace resyncwatch::store_format

@@ -1,0 +1,128 @@
+#include "store/record_codec.h"
+
+#include <algorithm>
+
+#include "store/varint.h"
+
+namespace resyncwatch::store_format {
+
+void EncodeSummary(const DeviceSummary& s, std::string* out) {
+  out->push_back(static_cast<char>(kSummaryCodecVersion));
+  PutString(out, s.model);
+  PutString(out, s.sn);
+  PutString(out, s.last_ip);
+  for (int64_t t :
+       {s.first_seen_us, s.last_seen_us, s.last_request_us, s.last_success_us, s.last_failure_us}) {
+    PutSigned(out, t);
+  }
+  PutVarint(out, s.consecutive_failures);
+  PutString(out, s.last_error);
+  PutString(out, s.last_url);
+  out->push_back(static_cast<char>(s.last_kind));
+  for (uint64_t n : {s.requests, s.successes, s.failures, s.events}) PutVarint(out, n);
+}
+
+Status DecodeSummary(std::string_view value, DeviceSummary* s) {
+  ByteReader r(value);
+  uint8_t version, kind;
+  if (!r.GetByte(&version) || version != kSummaryCodecVersion) {
+    return Status::Corruption("device summary: unknown encoding version");
+  }
+  uint64_t consecutive;
+  bool ok = r.GetString(&s->model) && r.GetString(&s->sn) && r.GetString(&s->last_ip) &&
+            r.GetSigned(&s->first_seen_us) && r.GetSigned(&s->last_seen_us) &&
+            r.GetSigned(&s->last_request_us) && r.GetSigned(&s->last_success_us) &&
+            r.GetSigned(&s->last_failure_us) && r.GetVarint(&consecutive) &&
+            r.GetString(&s->last_error) && r.GetString(&s->last_url) && r.GetByte(&kind) &&
+            r.GetVarint(&s->requests) && r.GetVarint(&s->successes) && r.GetVarint(&s->failures) &&
+            r.GetVarint(&s->events) && r.done();
+  if (!ok || kind >= kEventKindCount) return Status::Corruption("device summary: truncated");
+  s->consecutive_failures = static_cast<uint32_t>(consecutive);
+  s->last_kind = static_cast<EventKind>(kind);
+  return Status::Ok();
+}
+
+void EncodeAlert(const AlertRecord& a, std::string* out) {
+  out->push_back(static_cast<char>(kAlertCodecVersion));
+  PutString(out, a.id);
+  PutSigned(out, a.started_us);
+  PutSigned(out, a.updated_us);
+  out->push_back(a.active ? 1 : 0);
+  PutString(out, a.json);
+}
+
+Status DecodeAlert(std::string_view value, AlertRecord* a) {
+  ByteReader r(value);
+  uint8_t version, active;
+  if (!r.GetByte(&version) || version != kAlertCodecVersion) {
+    return Status::Corruption("alert record: unknown encoding version");
+  }
+  if (!r.GetString(&a->id) || !r.GetSigned(&a->started_us) || !r.GetSigned(&a->updated_us) ||
+      !r.GetByte(&active) || !r.GetString(&a->json) || !r.done() || active > 1) {
+    return Status::Corruption("alert record: truncated");
+  }
+  a->active = active == 1;
+  return Status::Ok();
+}
+
+void EncodeIndexChunk(const std::vector<TimeSeq>& entries, std::string* out) {
+  out->push_back(static_cast<char>(kIndexCodecVersion));
+  const TimeSeq& first = entries.front();
+  int64_t max_time = first.time_us;
+  for (const TimeSeq& e : entries) max_time = std::max(max_time, e.time_us);
+  PutSigned(out, max_time - first.time_us);
+  PutVarint(out, entries.size() - 1);
+  TimeSeq prev = first;
+  for (size_t i = 1; i < entries.size(); ++i) {
+    PutSigned(out, entries[i].time_us - prev.time_us);
+    PutVarint(out, entries[i].seq - prev.seq);
+    prev = entries[i];
+  }
+}
+
+namespace {
+Status ReadChunkHeader(const IndexKeyParts& key, ByteReader* r, int64_t* max_time, uint64_t* rest) {
+  uint8_t version;
+  int64_t delta;
+  if (!r->GetByte(&version) || version != kIndexCodecVersion || !r->GetSigned(&delta) ||
+      !r->GetVarint(rest) || *rest > r->remaining()) {
+    return Status::Corruption("device index chunk: bad header");
+  }
+  *max_time = key.first_time_us + delta;
+  return Status::Ok();
+}
+}  // namespace
+
+Result<int64_t> IndexChunkMaxTime(const IndexKeyParts& key, std::string_view value) {
+  ByteReader r(value);
+  int64_t max_time;
+  uint64_t rest;
+  Status s = ReadChunkHeader(key, &r, &max_time, &rest);
+  if (!s.ok()) return s;
+  return max_time;
+}
+
+Status DecodeIndexChunk(const IndexKeyParts& key, std::string_view value,
+                        std::vector<TimeSeq>* entries) {
+  ByteReader r(value);
+  int64_t max_time;
+  uint64_t rest;
+  Status s = ReadChunkHeader(key, &r, &max_time, &rest);
+  if (!s.ok()) return s;
+  TimeSeq prev{key.first_time_us, key.first_seq};
+  entries->push_back(prev);
+  for (uint64_t i = 0; i < rest; ++i) {
+    int64_t dt;
+    uint64_t ds;
+    if (!r.GetSigned(&dt) || !r.GetVarint(&ds) || ds == 0) {
+      return Status::Corruption("device index chunk: truncated entries");
+    }
+    prev.time_us += dt;
+    prev.seq += ds;
+    entries->push_back(prev);
+  }
+  if (!r.done()) return Status::Corruption("device index chunk: trailing bytes");
+  return Status::Ok();
+}
+
+}  // namespace resyncwatch::store_format

@@ -1,0 +1,246 @@
+// Opening and closing the RocksDB store, schema check, writer-state recovery, and the
+// maintenance calls (catch-up, flush, compaction, retention).
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "store/event_codec.h"
+#include "store/record_codec.h"
+#include "store/rocks_options.h"
+#include "store/rocks_store.h"
+
+namespace resyncwatch {
+
+std::string DefaultStoreDir() {
+  const char* env = std::getenv("RESYNCWATCH_DB");
+  return env && *env ? env : "/var/lib/resyncwatch";
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOptions& options) {
+  return store_format::RocksStore::OpenRocks(dir, options);
+}
+
+namespace store_format {
+
+Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  std::string msg = std::string(what) + ": " + s.ToString();
+  if (s.IsNotFound()) return Status::NotFound(msg);
+  if (s.IsCorruption()) return Status::Corruption(msg);
+  if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) return Status::Busy(msg);
+  if (s.IsNotSupported()) return Status::Unsupported(msg);
+  if (s.IsInvalidArgument()) return Status::InvalidArgument(msg);
+  return Status::IoError(msg);
+}
+
+Result<std::unique_ptr<Store>> RocksStore::OpenRocks(const std::string& dir,
+                                                     const StoreOptions& options) {
+  namespace fs = std::filesystem;
+  std::unique_ptr<RocksStore> store(new RocksStore());
+  store->dir_ = dir;
+  store->options_ = options;
+  store->retention_ = std::make_shared<RetentionCutoff>();
+  const bool secondary = store->secondary();
+  std::error_code ec;
+  if (!fs::exists(fs::path(dir) / "CURRENT", ec)) {
+    if (secondary || !options.create_if_missing) {
+      return Status::NotFound("no store at " + dir + " (start resyncwatchd or import first)");
+    }
+    fs::create_directories(dir, ec);
+    if (ec) return Status::IoError("cannot create store directory " + dir + ": " + ec.message());
+  }
+  rocksdb::DBOptions db_options = MakeDbOptions(secondary);
+  db_options.create_if_missing = !secondary && options.create_if_missing;
+  auto cfs = MakeCfDescriptors(store->retention_);
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s;
+  if (secondary) {
+    // A store written by a newer version may have column families we do not know.
+    std::vector<std::string> existing;
+    rocksdb::DB::ListColumnFamilies(db_options, dir, &existing);
+    for (const auto& name : existing) {
+      bool known = false;
+      for (const auto& d : cfs) known = known || d.name == name;
+      if (!known) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    char tmpl[] = "/tmp/resyncwatch-reader-XXXXXX";
+    if (!mkdtemp(tmpl)) return Status::IoError("cannot create a temporary directory in /tmp");
+    store->secondary_dir_ = tmpl;
+    s = rocksdb::DB::OpenAsSecondary(db_options, dir, store->secondary_dir_, cfs, &store->handles_,
+                                     &raw);
+  } else {
+    std::vector<std::string> existing;
+    rocksdb::DB::ListColumnFamilies(db_options, dir, &existing);
+    for (const auto& name : existing) {
+      bool known = false;
+      for (const auto& d : cfs) known = known || d.name == name;
+      if (!known) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    s = rocksdb::DB::Open(db_options, dir, cfs, &store->handles_, &raw);
+  }
+  if (!s.ok()) {
+    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+      return Status::Busy("store " + dir + " is open for writing by another process (" +
+                          s.ToString() + ")");
+    }
+    return FromRocks(s, "opening store " + dir);
+  }
+  store->db_.reset(raw);
+  Status st = store->CheckSchema();
+  if (!st.ok()) return st;
+  if (!secondary) {
+    st = store->LoadWriterState();
+    if (!st.ok()) return st;
+  }
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+RocksStore::~RocksStore() {
+  if (db_) {
+    if (!secondary() && !pending_.empty()) FlushIndex();
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    handles_.clear();
+    db_->Close();
+    db_.reset();
+  }
+  if (!secondary_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(secondary_dir_, ec);
+  }
+}
+
+Status RocksStore::CheckSchema() {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kCfDefault), kMetaSchemaVersion, &value);
+  if (s.IsNotFound()) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kCfEvents)));
+    it->SeekToFirst();
+    if (it->Valid())
+      return Status::Corruption("store " + dir_ + " has events but no schema version");
+    if (secondary()) return Status::Ok();  // the writer has not finished creating it
+    std::string v;
+    PutFixed32(&v, kSchemaVersion);
+    return FromRocks(db_->Put(rocksdb::WriteOptions(), cf(kCfDefault), kMetaSchemaVersion, v),
+                     "writing schema version");
+  }
+  if (!s.ok()) return FromRocks(s, "reading schema version");
+  if (value.size() != 4) return Status::Corruption("store " + dir_ + ": bad schema version record");
+  uint32_t version = GetFixed32(value.data());
+  if (version > kSchemaVersion) {
+    return Status::Unsupported("store " + dir_ + " was written by schema version " +
+                               std::to_string(version) + "; this resyncwatch reads version " +
+                               std::to_string(kSchemaVersion) + " and older: upgrade resyncwatch");
+  }
+  return Status::Ok();
+}
+
+Status RocksStore::LoadWriterState() {
+  pending_.Clear();
+  summaries_.clear();
+  dirty_.clear();
+  serials_.clear();
+  last_index_flush_us_ = options_.clock->NowMicros();
+  rocksdb::ReadOptions ro;
+  std::string v;
+  rocksdb::Status s = db_->Get(ro, cf(kCfDefault), kMetaNextSeq, &v);
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading next seq");
+  next_seq_ = s.ok() && v.size() == 8 ? GetFixed64(v.data()) : 1;
+  s = db_->Get(ro, cf(kCfDefault), kMetaIndexWatermark, &v);
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading index watermark");
+  watermark_ = s.ok() && v.size() == 8 ? GetFixed64(v.data()) : 1;
+  s = db_->Get(ro, cf(kCfDefault), kMetaTailStart, &v);
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading tail start");
+  tail_start_ = s.ok() ? v : std::string();
+  if (tail_start_.empty() || watermark_ >= next_seq_) {
+    tail_start_.clear();
+    return Status::Ok();
+  }
+  // Replay events written after the last index flush (a crash or a kill lost them from
+  // memory only) into the pending index and the summaries.
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kCfEvents)));
+  for (it->Seek(tail_start_); it->Valid(); it->Next()) {
+    auto key = ParseTimeSeqKey(it->key().ToStringView());
+    if (!key) return Status::Corruption("event key of wrong size in " + dir_);
+    if (key->seq < watermark_) continue;
+    Event e;
+    e.seq = key->seq;
+    e.event_time_us = key->time_us;
+    Status st = DecodeEvent(it->value().ToStringView(), &e);
+    if (!st.ok()) return st;
+    if (e.mac == 0) continue;
+    pending_.Add(e.mac, e.event_time_us, e.seq);
+    DeviceSummary* summary;
+    st = LoadSummary(e.mac, &summary);
+    if (!st.ok()) return st;
+    ApplyEventToSummary(e, summary);
+    dirty_[e.mac] = true;
+  }
+  return FromRocks(it->status(), "replaying the unindexed tail");
+}
+
+Status RocksStore::LoadSummary(MacAddress mac, DeviceSummary** out) {
+  auto [it, inserted] = summaries_.try_emplace(mac);
+  *out = &it->second;
+  if (!inserted) return Status::Ok();
+  it->second.mac = mac;
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kCfDevices), MacKey(mac), &v);
+  if (s.IsNotFound()) return Status::Ok();
+  if (!s.ok()) {
+    summaries_.erase(it);
+    return FromRocks(s, "reading device summary");
+  }
+  Status st = DecodeSummary(v, &it->second);
+  if (!st.ok()) summaries_.erase(it);
+  return st;
+}
+
+Status RocksStore::CatchUp() {
+  if (!secondary()) return Status::Ok();
+  return FromRocks(db_->TryCatchUpWithPrimary(), "catching up with the writer");
+}
+
+Status RocksStore::Flush() {
+  if (secondary()) return Status::Ok();
+  Status st = FlushIndex();
+  if (!st.ok()) return st;
+  rocksdb::FlushOptions fo;
+  return FromRocks(db_->Flush(fo, handles_), "flushing memtables");
+}
+
+Status RocksStore::Compact() {
+  if (secondary()) return Status::Unsupported("a reader cannot compact the store");
+  Status st = Flush();
+  if (!st.ok()) return st;
+  rocksdb::CompactRangeOptions co;
+  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  for (auto* h : handles_) {
+    st = FromRocks(db_->CompactRange(co, h, nullptr, nullptr), "compacting");
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+Status RocksStore::ApplyRetention() {
+  if (secondary()) return Status::Unsupported("a reader cannot apply retention");
+  if (options_.retention_us <= 0) return Status::Ok();
+  const int64_t cutoff = options_.clock->NowMicros() - options_.retention_us;
+  rocksdb::WriteOptions wo;
+  for (int id : {kCfEvents, kCfRaw}) {
+    Status st = FromRocks(
+        db_->DeleteRange(wo, cf(id), TimeBoundKey(INT64_MIN), TimeBoundKey(cutoff)), "retention");
+    if (!st.ok()) return st;
+  }
+  Status st = FromRocks(
+      db_->DeleteRange(wo, cf(kCfDedup), DedupKey(INT64_MIN, 0), DedupKey(cutoff, 0)), "retention");
+  if (!st.ok()) return st;
+  // Index chunks are keyed by device; the compaction filter drops the expired ones.
+  retention_->cutoff_us.store(cutoff, std::memory_order_relaxed);
+  rocksdb::CompactRangeOptions co;
+  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  return FromRocks(db_->CompactRange(co, cf(kCfDeviceIndex), nullptr, nullptr),
+                   "retention compaction of the device index");
+}
+
+}  // namespace store_format
+}  // namespace resyncwatch

@@ -1,0 +1,143 @@
+#include "store/rocks_options.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/compaction_filter.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/merge_operator.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
+
+#include "store/record_codec.h"
+
+namespace resyncwatch::store_format {
+namespace {
+
+class Int64AddOperator final : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+             std::string* new_value, rocksdb::Logger*) const override {
+    int64_t sum = existing ? DecodeCounter(*existing) : 0;
+    sum += DecodeCounter(value);
+    *new_value = EncodeCounter(sum);
+    return true;
+  }
+  const char* Name() const override { return "resyncwatch.Int64Add"; }
+};
+
+// Drops device-index chunks whose newest event is older than the retention cutoff.
+class IndexRetentionFilter final : public rocksdb::CompactionFilter {
+ public:
+  explicit IndexRetentionFilter(std::shared_ptr<RetentionCutoff> cutoff)
+      : cutoff_(std::move(cutoff)) {}
+  bool Filter(int, const rocksdb::Slice& key, const rocksdb::Slice& value, std::string*,
+              bool*) const override {
+    const int64_t cutoff = cutoff_->cutoff_us.load(std::memory_order_relaxed);
+    if (cutoff == INT64_MIN) return false;
+    auto parts = ParseIndexKey(key.ToStringView());
+    if (!parts) return false;
+    auto max_time = IndexChunkMaxTime(*parts, value.ToStringView());
+    return max_time.ok() && *max_time < cutoff;
+  }
+  const char* Name() const override { return "resyncwatch.IndexRetention"; }
+
+ private:
+  std::shared_ptr<RetentionCutoff> cutoff_;
+};
+
+class IndexRetentionFilterFactory final : public rocksdb::CompactionFilterFactory {
+ public:
+  explicit IndexRetentionFilterFactory(std::shared_ptr<RetentionCutoff> cutoff)
+      : cutoff_(std::move(cutoff)) {}
+  std::unique_ptr<rocksdb::CompactionFilter> CreateCompactionFilter(
+      const rocksdb::CompactionFilter::Context&) override {
+    return std::make_unique<IndexRetentionFilter>(cutoff_);
+  }
+  const char* Name() const override { return "resyncwatch.IndexRetentionFactory"; }
+
+ private:
+  std::shared_ptr<RetentionCutoff> cutoff_;
+};
+
+std::shared_ptr<rocksdb::Cache> SharedCache() {
+  static std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(128 << 20);
+  return cache;
+}
+
+rocksdb::ColumnFamilyOptions BaseCf(size_t block_size, bool bloom) {
+  rocksdb::ColumnFamilyOptions o;
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = SharedCache();
+  t.block_size = block_size;
+  t.format_version = 5;
+  if (bloom) t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  o.compression = rocksdb::kLZ4Compression;
+  o.bottommost_compression = rocksdb::kZSTD;
+  o.write_buffer_size = 16 << 20;
+  o.level_compaction_dynamic_level_bytes = true;
+  return o;
+}
+
+}  // namespace
+
+std::string EncodeCounter(int64_t v) {
+  std::string s;
+  PutFixed64(&s, static_cast<uint64_t>(v));
+  return s;
+}
+
+int64_t DecodeCounter(const rocksdb::Slice& s) {
+  return s.size() == 8 ? static_cast<int64_t>(GetFixed64(s.data())) : 0;
+}
+
+rocksdb::DBOptions MakeDbOptions(bool secondary) {
+  rocksdb::DBOptions o;
+  o.create_if_missing = false;
+  o.create_missing_column_families = !secondary;
+  o.max_background_jobs = 2;
+  o.bytes_per_sync = 1 << 20;
+  o.keep_log_file_num = 3;
+  o.max_total_wal_size = 256 << 20;
+  o.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  if (secondary) o.max_open_files = -1;  // required by secondary instances
+  return o;
+}
+
+std::vector<rocksdb::ColumnFamilyDescriptor> MakeCfDescriptors(
+    const std::shared_ptr<RetentionCutoff>& retention) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (int id = 0; id < kCfCount; ++id) {
+    rocksdb::ColumnFamilyOptions o = BaseCf(4096, false);
+    switch (id) {
+      case kCfEvents:
+      case kCfRaw:
+        // Large blocks and a zstd dictionary: neighbouring events share most bytes.
+        o = BaseCf(32 << 10, false);
+        o.write_buffer_size = 64 << 20;
+        o.bottommost_compression_opts.enabled = true;
+        o.bottommost_compression_opts.level = 6;
+        o.bottommost_compression_opts.max_dict_bytes = 16 << 10;
+        o.bottommost_compression_opts.zstd_max_train_bytes = 100 * (16 << 10);
+        break;
+      case kCfDeviceIndex:
+        o = BaseCf(8192, true);
+        o.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(kMacKeySize));
+        o.compaction_filter_factory = std::make_shared<IndexRetentionFilterFactory>(retention);
+        break;
+      case kCfDevices:
+      case kCfSerials:
+      case kCfDedup:
+        o = BaseCf(4096, true);
+        break;
+      case kCfCounters:
+        o.merge_operator = std::make_shared<Int64AddOperator>();
+        break;
+      default:
+        break;
+    }
+    cfs.emplace_back(CfName(id), o);
+  }
+  return cfs;
+}
+
+}  // namespace resyncwatch::store_format

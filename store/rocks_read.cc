@@ -1,0 +1,317 @@
+// The read path: history through the device index plus the unindexed tail, fleet scans
+// in key order, summaries with the tail applied, serials, counters and alerts.
+#include <algorithm>
+#include <map>
+
+#include "store/event_codec.h"
+#include "store/record_codec.h"
+#include "store/rocks_options.h"
+#include "store/rocks_store.h"
+
+namespace resyncwatch::store_format {
+namespace {
+
+// Holds a snapshot for the duration of one read (none on a secondary, which has no
+// concurrent writer inside the process).
+class ReadView {
+ public:
+  ReadView(rocksdb::DB* db, bool secondary) : db_(db) {
+    if (!secondary) snap_ = db_->GetSnapshot();
+    ro_.snapshot = snap_;
+  }
+  ~ReadView() {
+    if (snap_) db_->ReleaseSnapshot(snap_);
+  }
+  const rocksdb::ReadOptions& ro() const { return ro_; }
+  const rocksdb::Snapshot* snapshot() const { return snap_; }
+
+ private:
+  rocksdb::DB* db_;
+  const rocksdb::Snapshot* snap_ = nullptr;
+  rocksdb::ReadOptions ro_;
+};
+
+Status DecodeEventAt(std::string_view key, std::string_view value, Event* e) {
+  auto k = ParseTimeSeqKey(key);
+  if (!k) return Status::Corruption("event key of wrong size");
+  *e = Event();
+  e->seq = k->seq;
+  e->event_time_us = k->time_us;
+  return DecodeEvent(value, e);
+}
+
+}  // namespace
+
+Result<RocksStore::Tail> RocksStore::ReadTail(const rocksdb::Snapshot* snap) const {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap;
+  Tail tail;
+  std::string v;
+  rocksdb::Status s = db_->Get(ro, cf(kCfDefault), kMetaIndexWatermark, &v);
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading index watermark");
+  tail.watermark = s.ok() && v.size() == 8 ? GetFixed64(v.data()) : 1;
+  s = db_->Get(ro, cf(kCfDefault), kMetaTailStart, &tail.start_key);
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading tail start");
+  if (s.IsNotFound()) tail.start_key.clear();
+  return tail;
+}
+
+Status RocksStore::ScanTail(
+    const Tail& tail, const rocksdb::Snapshot* snap, TimeRange range,
+    const std::function<bool(std::string_view, std::string_view)>& visit) const {
+  if (tail.start_key.empty()) return Status::Ok();
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap;
+  std::string upper = TimeBoundKey(range.until_us);
+  rocksdb::Slice upper_slice(upper);
+  if (range.until_us != INT64_MAX) ro.iterate_upper_bound = &upper_slice;
+  std::string start = std::max(tail.start_key, TimeBoundKey(range.since_us));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kCfEvents)));
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    auto key = ParseTimeSeqKey(it->key().ToStringView());
+    if (!key) return Status::Corruption("event key of wrong size");
+    if (key->seq < tail.watermark) continue;
+    if (!visit(it->key().ToStringView(), it->value().ToStringView())) break;
+  }
+  return FromRocks(it->status(), "scanning the unindexed tail");
+}
+
+Status RocksStore::History(MacAddress mac, TimeRange range, const EventVisitor& visit) const {
+  ReadView view(db_.get(), secondary());
+  auto tail = ReadTail(view.snapshot());
+  if (!tail.ok()) return tail.status();
+  std::vector<TimeSeq> wanted;
+  std::vector<TimeSeq> chunk;
+  {
+    rocksdb::ReadOptions ro = view.ro();
+    ro.prefix_same_as_start = true;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kCfDeviceIndex)));
+    const std::string prefix = MacKey(mac);
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      auto parts = ParseIndexKey(it->key().ToStringView());
+      if (!parts) return Status::Corruption("device index key of wrong size");
+      chunk.clear();
+      Status st = DecodeIndexChunk(*parts, it->value().ToStringView(), &chunk);
+      if (!st.ok()) return st;
+      for (const TimeSeq& ts : chunk) {
+        if (ts.time_us >= range.since_us && ts.time_us < range.until_us) wanted.push_back(ts);
+      }
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "reading the device index");
+  }
+  // Events after the watermark are not indexed yet: find this device's among them.
+  std::vector<std::pair<TimeSeq, std::string>> tail_events;
+  Status st = ScanTail(*tail, view.snapshot(), range, [&](std::string_view k, std::string_view v) {
+    auto m = PeekEventMac(v);
+    if (m.ok() && *m == mac) tail_events.push_back({*ParseTimeSeqKey(k), std::string(v)});
+    return true;
+  });
+  if (!st.ok()) return st;
+  std::sort(wanted.begin(), wanted.end(), [](const TimeSeq& a, const TimeSeq& b) {
+    return a.time_us != b.time_us ? a.time_us < b.time_us : a.seq < b.seq;
+  });
+
+  // Merge indexed (fetched in batches with MultiGet) and tail events in (time, seq) order.
+  constexpr size_t kBatch = 256;
+  size_t ti = 0;
+  Event e;
+  auto emit_tail_before = [&](const TimeSeq* limit) -> std::optional<bool> {
+    while (ti < tail_events.size() &&
+           (!limit || std::pair(tail_events[ti].first.time_us, tail_events[ti].first.seq) <
+                          std::pair(limit->time_us, limit->seq))) {
+      Status s2 =
+          DecodeEventAt(TimeSeqKey(tail_events[ti].first.time_us, tail_events[ti].first.seq),
+                        tail_events[ti].second, &e);
+      ++ti;
+      if (!s2.ok()) return std::nullopt;
+      if (!visit(e)) return false;
+    }
+    return true;
+  };
+  std::vector<std::string> keys;
+  std::vector<rocksdb::Slice> slices;
+  std::vector<rocksdb::PinnableSlice> values;
+  std::vector<rocksdb::Status> statuses;
+  for (size_t begin = 0; begin < wanted.size(); begin += kBatch) {
+    size_t n = std::min(kBatch, wanted.size() - begin);
+    keys.clear();
+    slices.clear();
+    for (size_t i = 0; i < n; ++i)
+      keys.push_back(TimeSeqKey(wanted[begin + i].time_us, wanted[begin + i].seq));
+    for (const auto& k : keys) slices.emplace_back(k);
+    values = std::vector<rocksdb::PinnableSlice>(n);
+    statuses = std::vector<rocksdb::Status>(n);
+    db_->MultiGet(view.ro(), cf(kCfEvents), n, slices.data(), values.data(), statuses.data(),
+                  /*sorted_input=*/true);
+    for (size_t i = 0; i < n; ++i) {
+      auto more = emit_tail_before(&wanted[begin + i]);
+      if (!more) return Status::Corruption("undecodable event in the unindexed tail");
+      if (!*more) return Status::Ok();
+      if (statuses[i].IsNotFound()) continue;  // removed by retention
+      if (!statuses[i].ok()) return FromRocks(statuses[i], "reading an event");
+      if (i > 0 && keys[i] == keys[i - 1]) continue;
+      st = DecodeEventAt(keys[i], values[i].ToStringView(), &e);
+      if (!st.ok()) return st;
+      if (!visit(e)) return Status::Ok();
+    }
+  }
+  auto more = emit_tail_before(nullptr);
+  if (!more) return Status::Corruption("undecodable event in the unindexed tail");
+  return Status::Ok();
+}
+
+Status RocksStore::Scan(TimeRange range, const EventVisitor& visit) const {
+  ReadView view(db_.get(), secondary());
+  rocksdb::ReadOptions ro = view.ro();
+  std::string upper = TimeBoundKey(range.until_us);
+  rocksdb::Slice upper_slice(upper);
+  if (range.until_us != INT64_MAX) ro.iterate_upper_bound = &upper_slice;
+  ro.readahead_size = 1 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kCfEvents)));
+  Event e;
+  for (it->Seek(TimeBoundKey(range.since_us)); it->Valid(); it->Next()) {
+    Status st = DecodeEventAt(it->key().ToStringView(), it->value().ToStringView(), &e);
+    if (!st.ok()) return st;
+    if (!visit(e)) return Status::Ok();
+  }
+  return FromRocks(it->status(), "scanning events");
+}
+
+Status RocksStore::ScanRaw(TimeRange range,
+                           const std::function<bool(const RawDatagram&)>& visit) const {
+  ReadView view(db_.get(), secondary());
+  rocksdb::ReadOptions ro = view.ro();
+  std::string upper = TimeBoundKey(range.until_us);
+  rocksdb::Slice upper_slice(upper);
+  if (range.until_us != INT64_MAX) ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kCfRaw)));
+  RawDatagram raw;
+  for (it->Seek(TimeBoundKey(range.since_us)); it->Valid(); it->Next()) {
+    auto key = ParseTimeSeqKey(it->key().ToStringView());
+    if (!key) return Status::Corruption("raw key of wrong size");
+    raw = RawDatagram();
+    raw.seq = key->seq;
+    raw.received_us = key->time_us;
+    Status st = DecodeRaw(it->value().ToStringView(), &raw);
+    if (!st.ok()) return st;
+    if (!visit(raw)) return Status::Ok();
+  }
+  return FromRocks(it->status(), "scanning raw datagrams");
+}
+
+Result<DeviceSummary> RocksStore::GetDevice(MacAddress mac) const {
+  ReadView view(db_.get(), secondary());
+  DeviceSummary s;
+  s.mac = mac;
+  std::string v;
+  rocksdb::Status rs = db_->Get(view.ro(), cf(kCfDevices), MacKey(mac), &v);
+  if (!rs.ok() && !rs.IsNotFound()) return FromRocks(rs, "reading device summary");
+  if (rs.ok()) {
+    Status st = DecodeSummary(v, &s);
+    if (!st.ok()) return st;
+  }
+  auto tail = ReadTail(view.snapshot());
+  if (!tail.ok()) return tail.status();
+  Status st = Status::Ok();
+  Status scan =
+      ScanTail(*tail, view.snapshot(), TimeRange{}, [&](std::string_view k, std::string_view val) {
+        auto m = PeekEventMac(val);
+        if (!m.ok() || *m != mac) return true;
+        Event e;
+        st = DecodeEventAt(k, val, &e);
+        if (!st.ok()) return false;
+        ApplyEventToSummary(e, &s);
+        return true;
+      });
+  if (!scan.ok()) return scan;
+  if (!st.ok()) return st;
+  if (s.events == 0) return Status::NotFound("device " + std::to_string(mac) + " never seen");
+  return s;
+}
+
+Status RocksStore::ForEachDevice(const std::function<bool(const DeviceSummary&)>& visit) const {
+  ReadView view(db_.get(), secondary());
+  auto tail = ReadTail(view.snapshot());
+  if (!tail.ok()) return tail.status();
+  // Tail events per device, applied on top of each stored summary (or alone).
+  std::map<MacAddress, std::vector<Event>> pending;
+  Status st = Status::Ok();
+  Status scan =
+      ScanTail(*tail, view.snapshot(), TimeRange{}, [&](std::string_view k, std::string_view val) {
+        Event e;
+        st = DecodeEventAt(k, val, &e);
+        if (!st.ok()) return false;
+        if (e.mac != 0) pending[e.mac].push_back(std::move(e));
+        return true;
+      });
+  if (!scan.ok()) return scan;
+  if (!st.ok()) return st;
+  auto next_pending = pending.begin();
+  auto emit_pending_before = [&](MacAddress limit, bool all) {
+    while (next_pending != pending.end() && (all || next_pending->first < limit)) {
+      DeviceSummary s;
+      s.mac = next_pending->first;
+      for (const Event& e : next_pending->second) ApplyEventToSummary(e, &s);
+      ++next_pending;
+      if (!visit(s)) return false;
+    }
+    return true;
+  };
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(view.ro(), cf(kCfDevices)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto mac = ParseMacKey(it->key().ToStringView());
+    if (!mac) return Status::Corruption("device key of wrong size");
+    if (!emit_pending_before(*mac, false)) return Status::Ok();
+    DeviceSummary s;
+    s.mac = *mac;
+    st = DecodeSummary(it->value().ToStringView(), &s);
+    if (!st.ok()) return st;
+    if (next_pending != pending.end() && next_pending->first == *mac) {
+      for (const Event& e : next_pending->second) ApplyEventToSummary(e, &s);
+      ++next_pending;
+    }
+    if (!visit(s)) return Status::Ok();
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading device summaries");
+  emit_pending_before(0, true);
+  return Status::Ok();
+}
+
+Result<MacAddress> RocksStore::MacForSerial(std::string_view sn) const {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kCfSerials), sn, &v);
+  if (s.IsNotFound()) return Status::NotFound("no device with serial number " + std::string(sn));
+  if (!s.ok()) return FromRocks(s, "reading serial numbers");
+  auto mac = ParseMacKey(v);
+  if (!mac || v.size() != kMacKeySize) return Status::Corruption("bad serial -> MAC record");
+  return *mac;
+}
+
+Result<std::map<std::string, int64_t>> RocksStore::Counters() const {
+  std::map<std::string, int64_t> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kCfCounters)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    out[it->key().ToString()] = DecodeCounter(it->value());
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading counters");
+  return out;
+}
+
+Status RocksStore::ScanAlerts(TimeRange started, bool active_only,
+                              const std::function<bool(const AlertRecord&)>& visit) const {
+  rocksdb::ReadOptions ro;
+  std::string upper = AlertKey(started.until_us, "");
+  rocksdb::Slice upper_slice(upper);
+  if (started.until_us != INT64_MAX) ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kCfAlerts)));
+  AlertRecord a;
+  for (it->Seek(AlertKey(started.since_us, "")); it->Valid(); it->Next()) {
+    Status st = DecodeAlert(it->value().ToStringView(), &a);
+    if (!st.ok()) return st;
+    if (active_only && !a.active) continue;
+    if (!visit(a)) return Status::Ok();
+  }
+  return FromRocks(it->status(), "reading alerts");
+}
+
+}  // namespace resyncwatch::store_format

@@ -1,0 +1,96 @@
+// rocks_store: the RocksDB implementation of Store (internal to store/; others use
+// store/store.h). Reads are thread-safe; Write, Flush and the writer's in-memory state
+// (pending index chunks, summary and serial caches) belong to one writer thread.
+#pragma once
+
+#include <rocksdb/db.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "store/device_state.h"
+#include "store/key_format.h"
+#include "store/store.h"
+
+namespace resyncwatch::store_format {
+
+// A RocksDB status as one of ours, prefixed with what was being done.
+Status FromRocks(const rocksdb::Status& s, std::string_view what);
+
+// The cutoff shared with the device-index compaction filter (retention).
+struct RetentionCutoff {
+  std::atomic<int64_t> cutoff_us{INT64_MIN};
+};
+
+class RocksStore final : public Store {
+ public:
+  ~RocksStore() override;
+  static Result<std::unique_ptr<Store>> OpenRocks(const std::string& dir,
+                                                  const StoreOptions& options);
+
+  Result<WriteResult> Write(WriteBatch& batch) override;
+  Status History(MacAddress mac, TimeRange range, const EventVisitor& visit) const override;
+  Status Scan(TimeRange range, const EventVisitor& visit) const override;
+  Status ScanRaw(TimeRange range,
+                 const std::function<bool(const RawDatagram&)>& visit) const override;
+  Result<DeviceSummary> GetDevice(MacAddress mac) const override;
+  Status ForEachDevice(const std::function<bool(const DeviceSummary&)>& visit) const override;
+  Result<MacAddress> MacForSerial(std::string_view sn) const override;
+  Result<std::map<std::string, int64_t>> Counters() const override;
+  Status AddCounters(const std::map<std::string, int64_t>& deltas) override;
+  Status PutAlert(const AlertRecord& alert) override;
+  Status ScanAlerts(TimeRange started, bool active_only,
+                    const std::function<bool(const AlertRecord&)>& visit) const override;
+  Status CatchUp() override;
+  Status ApplyRetention() override;
+  Status Flush() override;
+  Status Compact() override;
+
+ private:
+  RocksStore() = default;
+  rocksdb::ColumnFamilyHandle* cf(int id) const { return handles_[id]; }
+  bool secondary() const { return options_.mode == StoreOptions::Mode::kReadOnlySecondary; }
+
+  Status CheckSchema();
+  // Writer: loads next seq and watermark, replays the unindexed tail into memory.
+  Status LoadWriterState();
+  Status LoadSummary(MacAddress mac, DeviceSummary** out);
+  void AppendIndexFlush(rocksdb::WriteBatch* wb);
+  Status CommitBatch(rocksdb::WriteBatch* wb);
+  Status FlushIndex();
+
+  // Readers: the events written after the index watermark, as of a snapshot.
+  struct Tail {
+    uint64_t watermark = 0;
+    std::string start_key;  // empty: no tail
+  };
+  Result<Tail> ReadTail(const rocksdb::Snapshot* snap) const;
+  // Visits the tail's events (seq >= watermark) from max(tail start, since) to until.
+  Status ScanTail(
+      const Tail& tail, const rocksdb::Snapshot* snap, TimeRange range,
+      const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
+
+  std::string dir_;
+  std::string secondary_dir_;
+  StoreOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::shared_ptr<RetentionCutoff> retention_;
+
+  // Writer state.
+  uint64_t next_seq_ = 1;
+  uint64_t watermark_ = 1;  // every seq below is indexed and in the summaries
+  std::string tail_start_;  // lowest event key at or above the watermark ("" = none)
+  PendingIndex pending_;
+  std::unordered_map<MacAddress, DeviceSummary> summaries_;
+  std::unordered_map<MacAddress, bool> dirty_;  // macs whose summary changed since flush
+  std::unordered_map<std::string, MacAddress> serials_;
+  int64_t last_index_flush_us_ = 0;
+  bool needs_resume_ = false;
+};
+
+}  // namespace resyncwatch::store_format

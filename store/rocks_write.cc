@@ -1,0 +1,216 @@
+// The write path: one rocksdb::WriteBatch per Store::Write, with events appended in
+// ascending (event time, seq) order and the per-device index and summaries written in
+// chunks, together with the watermark that says which events they cover.
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "store/event_codec.h"
+#include "store/record_codec.h"
+#include "store/rocks_options.h"
+#include "store/rocks_store.h"
+
+namespace resyncwatch::store_format {
+namespace {
+
+// What identifies an imported event regardless of when it was imported.
+uint64_t DedupHash(const Event& e, int occurrence) {
+  std::string buf;
+  PutFixed64(&buf, BiasTime(e.event_time_us));
+  PutFixed64(&buf, e.mac);
+  buf.push_back(static_cast<char>(e.kind));
+  for (const std::string* s : {&e.host, &e.app, &e.identifier, &e.timestamp_text, &e.message}) {
+    PutFixed32(&buf, static_cast<uint32_t>(s->size()));
+    buf += *s;
+  }
+  PutFixed32(&buf, static_cast<uint32_t>(occurrence));
+  return ContentHash(buf);
+}
+
+}  // namespace
+
+Status RocksStore::CommitBatch(rocksdb::WriteBatch* wb) {
+  if (needs_resume_) {
+    // A failed write (disk full) leaves RocksDB in a background-error state until resumed.
+    rocksdb::Status rs = db_->Resume();
+    if (!rs.ok()) return FromRocks(rs, "store still failing, resume refused");
+    needs_resume_ = false;
+    Status st = LoadWriterState();
+    if (!st.ok()) return st;
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync_writes;
+  rocksdb::Status s = db_->Write(wo, wb);
+  if (!s.ok()) {
+    needs_resume_ = true;
+    return FromRocks(s, "writing to the store");
+  }
+  return Status::Ok();
+}
+
+void RocksStore::AppendIndexFlush(rocksdb::WriteBatch* wb) {
+  // Sorted by key: the chunks land in the memtable and SSTs as one ordered run.
+  std::vector<std::pair<std::string, const std::vector<TimeSeq>*>> chunks;
+  chunks.reserve(pending_.entries().size());
+  for (const auto& [mac, entries] : pending_.entries()) {
+    chunks.emplace_back(IndexKey(mac, entries.front().time_us, entries.front().seq), &entries);
+  }
+  std::sort(chunks.begin(), chunks.end());
+  std::string value;
+  for (const auto& [key, entries] : chunks) {
+    value.clear();
+    EncodeIndexChunk(*entries, &value);
+    wb->Put(cf(kCfDeviceIndex), key, value);
+  }
+  std::vector<MacAddress> macs;
+  macs.reserve(dirty_.size());
+  for (const auto& [mac, unused] : dirty_) macs.push_back(mac);
+  std::sort(macs.begin(), macs.end());
+  for (MacAddress mac : macs) {
+    value.clear();
+    EncodeSummary(summaries_[mac], &value);
+    wb->Put(cf(kCfDevices), MacKey(mac), value);
+  }
+  std::string mark;
+  PutFixed64(&mark, next_seq_);
+  wb->Put(cf(kCfDefault), kMetaIndexWatermark, mark);
+  wb->Delete(cf(kCfDefault), kMetaTailStart);
+}
+
+Status RocksStore::FlushIndex() {
+  if (pending_.empty() && dirty_.empty()) return Status::Ok();
+  rocksdb::WriteBatch wb;
+  AppendIndexFlush(&wb);
+  Status st = CommitBatch(&wb);
+  if (!st.ok()) return st;
+  pending_.Clear();
+  dirty_.clear();
+  watermark_ = next_seq_;
+  tail_start_.clear();
+  last_index_flush_us_ = options_.clock->NowMicros();
+  return Status::Ok();
+}
+
+Result<WriteResult> RocksStore::Write(WriteBatch& batch) {
+  if (secondary()) return Status::Unsupported("a reader cannot write to the store");
+  WriteResult result;
+  rocksdb::WriteBatch wb;
+  const uint64_t first_seq = next_seq_;
+  std::string tail_start = tail_start_;
+  std::string value;
+  std::unordered_map<uint64_t, int> seen_in_batch;
+  std::vector<Event*> stored;
+  stored.reserve(batch.events.size());
+  uint64_t seq = first_seq;
+
+  for (Event& e : batch.events) {
+    if (batch.skip_duplicates) {
+      uint64_t base = DedupHash(e, 0);
+      int occurrence = seen_in_batch[base]++;
+      std::string key = DedupKey(e.event_time_us, occurrence ? DedupHash(e, occurrence) : base);
+      std::string unused;
+      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kCfDedup), key, &unused);
+      if (s.ok()) {
+        ++result.duplicates_skipped;
+        continue;
+      }
+      if (!s.IsNotFound()) return FromRocks(s, "checking for duplicates");
+      wb.Put(cf(kCfDedup), key, rocksdb::Slice());
+    }
+    e.seq = seq++;
+    std::string key = TimeSeqKey(e.event_time_us, e.seq);
+    if (tail_start.empty() || key < tail_start) tail_start = key;
+    value.clear();
+    EncodeEvent(e, &value);
+    wb.Put(cf(kCfEvents), key, value);
+    stored.push_back(&e);
+    if (e.mac != 0 && !e.sn.empty()) {
+      auto it = serials_.find(e.sn);
+      if (it == serials_.end() || it->second != e.mac) {
+        wb.Put(cf(kCfSerials), e.sn, MacKey(e.mac));
+        serials_[e.sn] = e.mac;  // provisional; rolled back with the state on failure
+      }
+    }
+  }
+  for (RawDatagram& r : batch.raw) {
+    r.seq = seq++;
+    value.clear();
+    EncodeRaw(r, &value);
+    wb.Put(cf(kCfRaw), TimeSeqKey(r.received_us, r.seq), value);
+  }
+  result.events_stored = stored.size();
+  result.raw_stored = batch.raw.size();
+
+  auto counters = batch.counter_deltas;
+  if (result.events_stored) counters["stored_events"] += result.events_stored;
+  if (result.raw_stored) counters["stored_raw"] += result.raw_stored;
+  if (result.duplicates_skipped) counters["duplicates_skipped"] += result.duplicates_skipped;
+  for (const auto& [name, delta] : counters) {
+    if (delta != 0) wb.Merge(cf(kCfCounters), name, EncodeCounter(delta));
+  }
+  if (seq == first_seq && wb.Count() == 0) return result;
+
+  // Apply the events to the in-memory index and summaries; on a failed commit the whole
+  // writer state is reloaded from the store, so nothing provisional survives.
+  Status st;
+  for (Event* e : stored) {
+    if (e->mac == 0) continue;
+    pending_.Add(e->mac, e->event_time_us, e->seq);
+    DeviceSummary* summary;
+    st = LoadSummary(e->mac, &summary);
+    if (!st.ok()) break;
+    ApplyEventToSummary(*e, summary);
+    dirty_[e->mac] = true;
+  }
+  next_seq_ = seq;
+  std::string next;
+  PutFixed64(&next, next_seq_);
+  wb.Put(cf(kCfDefault), kMetaNextSeq, next);
+  const int64_t now = options_.clock->NowMicros();
+  const bool flush_index = st.ok() && !pending_.empty() &&
+                           (pending_.count() >= options_.index_flush_events ||
+                            now - last_index_flush_us_ >= options_.index_flush_interval_us);
+  if (flush_index) {
+    AppendIndexFlush(&wb);
+  } else if (tail_start != tail_start_ && !tail_start.empty()) {
+    wb.Put(cf(kCfDefault), kMetaTailStart, tail_start);
+  }
+  if (st.ok()) st = CommitBatch(&wb);
+  if (!st.ok()) {
+    needs_resume_ = true;  // reloads the writer state before the next write
+    for (Event* e : stored) e->seq = 0;
+    return st;
+  }
+  if (flush_index) {
+    pending_.Clear();
+    dirty_.clear();
+    watermark_ = next_seq_;
+    tail_start_.clear();
+    last_index_flush_us_ = now;
+  } else {
+    tail_start_ = tail_start;
+  }
+  return result;
+}
+
+Status RocksStore::AddCounters(const std::map<std::string, int64_t>& deltas) {
+  if (secondary()) return Status::Unsupported("a reader cannot write to the store");
+  rocksdb::WriteBatch wb;
+  for (const auto& [name, delta] : deltas) {
+    if (delta != 0) wb.Merge(cf(kCfCounters), name, EncodeCounter(delta));
+  }
+  if (wb.Count() == 0) return Status::Ok();
+  return CommitBatch(&wb);
+}
+
+Status RocksStore::PutAlert(const AlertRecord& alert) {
+  if (secondary()) return Status::Unsupported("a reader cannot write to the store");
+  rocksdb::WriteBatch wb;
+  std::string value;
+  EncodeAlert(alert, &value);
+  wb.Put(cf(kCfAlerts), AlertKey(alert.started_us, alert.id), value);
+  return CommitBatch(&wb);
+}
+
+}  // namespace resyncwatch::store_format

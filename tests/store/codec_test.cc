@@ -1,0 +1,248 @@
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "store/event_codec.h"
+#include "store/key_format.h"
+#include "store/record_codec.h"
+
+using namespace resyncwatch;
+using namespace resyncwatch::store_format;
+
+namespace {
+
+Event PhoneEvent() {
+  Event e;
+  e.seq = 42;
+  e.event_time_us = 1'795'680'001'123'456;
+  e.received_us = e.event_time_us;
+  e.message_time_us = 1'795'680'001'000'000;
+  e.kind = EventKind::kResyncRequest;
+  e.format = SyslogFormat::kRfc3164;
+  e.facility = 16;
+  e.severity = 6;
+  e.mac = 0x001234ab45deULL;
+  e.model = "CP-8851-3PCC";
+  e.identifier = "001234ab45de";
+  e.timestamp_text = FormatBsdTimestamp(*e.message_time_us);
+  e.url = "http://10.23.45.67:80/cisco/001234ab45de.cfg";
+  e.scheme = "http";
+  e.server = "10.23.45.67";
+  e.port = 80;
+  e.path = "/cisco/001234ab45de.cfg";
+  e.message = "CP-8851-3PCC 00:12:34:ab:45:de -- Requesting resync " + e.url;
+  e.source = "10.1.2.3:5060";
+  return e;
+}
+
+void CheckSame(const Event& a, const Event& b) {
+  CHECK(a.seq == b.seq);
+  CHECK(a.event_time_us == b.event_time_us);
+  CHECK(a.received_us == b.received_us);
+  CHECK(a.message_time_us == b.message_time_us);
+  CHECK(a.kind == b.kind);
+  CHECK(a.format == b.format);
+  CHECK(a.facility == b.facility);
+  CHECK(a.severity == b.severity);
+  CHECK(a.mac == b.mac);
+  CHECK(a.sn == b.sn);
+  CHECK(a.model == b.model);
+  CHECK(a.host == b.host);
+  CHECK(a.app == b.app);
+  CHECK(a.identifier == b.identifier);
+  CHECK(a.timestamp_text == b.timestamp_text);
+  CHECK(a.url == b.url);
+  CHECK(a.scheme == b.scheme);
+  CHECK(a.server == b.server);
+  CHECK(a.port == b.port);
+  CHECK(a.path == b.path);
+  CHECK(a.error == b.error);
+  CHECK(a.message == b.message);
+  CHECK(a.source == b.source);
+}
+
+Event RoundTrip(const Event& e) {
+  std::string value;
+  EncodeEvent(e, &value);
+  Event back;
+  back.seq = e.seq;
+  back.event_time_us = e.event_time_us;
+  Status s = DecodeEvent(value, &back);
+  REQUIRE(s.ok());
+  return back;
+}
+
+}  // namespace
+
+TEST_CASE("Phone event round-trips through the codec with its body rebuilt exactly") {
+  Event e = PhoneEvent();
+  CheckSame(e, RoundTrip(e));
+  std::string value;
+  EncodeEvent(e, &value);
+  // The body, URL, identifier and timestamp are references, not copies.
+  CHECK(value.size() < 110);  // the strings alone are 226 bytes
+  CHECK(value.find("Requesting resync") != std::string::npos);
+  CHECK(value.find("10.23.45.67:80") == std::string::npos);
+}
+
+TEST_CASE("Events whose fields do not match their body still round-trip exactly") {
+  Event e = PhoneEvent();
+  e.message = "CP-8851-3PCC 00:12:34:AB:45:DE -- Requesting resync http://other/x \x01\x02 end\x01";
+  e.url = "http://user:***@10.23.45.67/x";             // not reconstructible from parts
+  e.timestamp_text = "2026-11-25T08:00:01.123+01:00";  // not BSD
+  e.source = "[2001:db8::5]:514";
+  e.message_time_us.reset();
+  e.received_us = e.event_time_us - 5'000'000;
+  e.facility = -1;
+  e.severity = -1;
+  e.sn = "FCH2251A1B2";
+  e.host = "relay01";
+  e.app = "00:";
+  e.identifier = "FCH2251A1B2";
+  e.error = "http_get failed";
+  CheckSame(e, RoundTrip(e));
+  e.source = "010.1.2.3:5060";  // leading zero: kept as text
+  CheckSame(e, RoundTrip(e));
+  e.url = "http://10.23.45.67/cisco/001234ab45de.cfg";  // port omitted in the URL
+  CheckSame(e, RoundTrip(e));
+}
+
+TEST_CASE("Event without MAC, strings or times round-trips") {
+  Event e;
+  e.event_time_us = -5;
+  e.received_us = 17;
+  e.message = std::string("INVITE sip:1000@10.0.0.1 SIP/2.0\r\nVia: x\0y", 43);
+  CheckSame(e, RoundTrip(e));
+}
+
+TEST_CASE("Every truncation of an encoded event is reported as corruption, never a crash") {
+  Event e = PhoneEvent();
+  e.error = "corrupt file";
+  e.sn = "FCH2251A1B2";
+  std::string value;
+  EncodeEvent(e, &value);
+  for (size_t n = 0; n < value.size(); ++n) {
+    Event back;
+    Status s = DecodeEvent(value.substr(0, n), &back);
+    CHECK(s.code() == Status::Code::kCorruption);
+  }
+  Event back;
+  CHECK(DecodeEvent(value + "x", &back).code() == Status::Code::kCorruption);
+  std::string newer = value;
+  newer[0] = 2;
+  Status s = DecodeEvent(newer, &back);
+  CHECK(s.code() == Status::Code::kCorruption);
+  CHECK(s.message().find("version 2") != std::string::npos);
+}
+
+TEST_CASE("Flipped bytes in an encoded event never crash the decoder") {
+  Event e = PhoneEvent();
+  std::string value;
+  EncodeEvent(e, &value);
+  for (size_t i = 0; i < value.size(); ++i) {
+    for (int bit = 0; bit < 8; ++bit) {
+      std::string bad = value;
+      bad[i] = static_cast<char>(bad[i] ^ (1 << bit));
+      Event back;
+      back.event_time_us = e.event_time_us;
+      (void)DecodeEvent(bad, &back);  // any status; must not crash or over-read
+    }
+  }
+  SUCCEED();
+}
+
+TEST_CASE("Text references decode to the original for any bytes") {
+  std::string_view cands[] = {"abcd", "abcdef", "", "xyz"};
+  for (std::string text : {std::string("abcdefabcd--abc"), std::string("\x01\x01\x00\x01", 4),
+                           std::string(""), std::string("xyzxyz")}) {
+    std::string enc;
+    EncodeWithRefs(text, cands, 4, &enc);
+    std::string_view payload(enc);
+    payload.remove_prefix(1);  // the varint length (short strings)
+    std::string out;
+    REQUIRE(DecodeWithRefs(payload, cands, 4, &out));
+    CHECK(out == text);
+  }
+  std::string out;
+  CHECK_FALSE(DecodeWithRefs("\x01", cands, 4, &out));
+  CHECK_FALSE(DecodeWithRefs("\x01\x09", cands, 4, &out));
+  CHECK_FALSE(DecodeWithRefs("\x01\x03", cands, 4, &out));  // empty candidate
+}
+
+TEST_CASE("Keys sort by time then seq, negative times included") {
+  CHECK(TimeSeqKey(-1, 5) < TimeSeqKey(0, 0));
+  CHECK(TimeSeqKey(100, 1) < TimeSeqKey(100, 2));
+  CHECK(TimeSeqKey(100, 999) < TimeSeqKey(101, 0));
+  CHECK(TimeBoundKey(INT64_MIN) < TimeSeqKey(INT64_MIN + 1, 0));
+  auto k = ParseTimeSeqKey(TimeSeqKey(-123456, 77));
+  REQUIRE(k);
+  CHECK(k->time_us == -123456);
+  CHECK(k->seq == 77);
+  CHECK_FALSE(ParseTimeSeqKey("short"));
+  auto ik = ParseIndexKey(IndexKey(0x000e08abcdefULL, 99, 7));
+  REQUIRE(ik);
+  CHECK(ik->mac == 0x000e08abcdefULL);
+  CHECK(ik->first_time_us == 99);
+  CHECK(ik->first_seq == 7);
+  CHECK(IndexKey(1, 500, 0) < IndexKey(2, -500, 0));
+  CHECK_FALSE(ParseIndexKey(IndexKey(1, 2, 3) + "x"));
+  CHECK(*ParseMacKey(MacKey(0xffeeddccbbaaULL)) == 0xffeeddccbbaaULL);
+}
+
+TEST_CASE("Index chunks round-trip, including out-of-order import times") {
+  std::vector<TimeSeq> entries = {{1000, 10}, {900, 11}, {5000, 40}, {5000, 41}};
+  std::string value;
+  EncodeIndexChunk(entries, &value);
+  IndexKeyParts key{5, 1000, 10};
+  std::vector<TimeSeq> back;
+  REQUIRE(DecodeIndexChunk(key, value, &back).ok());
+  REQUIRE(back.size() == entries.size());
+  for (size_t i = 0; i < back.size(); ++i) {
+    CHECK(back[i].time_us == entries[i].time_us);
+    CHECK(back[i].seq == entries[i].seq);
+  }
+  CHECK(*IndexChunkMaxTime(key, value) == 5000);
+  for (size_t n = 0; n < value.size(); ++n) {
+    back.clear();
+    CHECK_FALSE(DecodeIndexChunk(key, value.substr(0, n), &back).ok());
+  }
+}
+
+TEST_CASE("Summaries and alerts round-trip and reject truncation") {
+  DeviceSummary s;
+  s.mac = 9;
+  s.model = "CP-7841-3PCC";
+  s.sn = "FCH1";
+  s.last_ip = "10.0.0.9";
+  s.first_seen_us = -3;
+  s.last_seen_us = 1'000'000'000;
+  s.last_failure_us = 999;
+  s.consecutive_failures = 4;
+  s.last_error = "http_get failed";
+  s.last_url = "tftp://x/y";
+  s.last_kind = EventKind::kResyncFailure;
+  s.failures = 4;
+  s.events = 12;
+  std::string value;
+  EncodeSummary(s, &value);
+  DeviceSummary back;
+  back.mac = 9;
+  REQUIRE(DecodeSummary(value, &back).ok());
+  CHECK(back.model == s.model);
+  CHECK(back.first_seen_us == -3);
+  CHECK(back.consecutive_failures == 4);
+  CHECK(back.last_kind == EventKind::kResyncFailure);
+  CHECK(back.events == 12);
+  for (size_t n = 0; n < value.size(); ++n)
+    CHECK_FALSE(DecodeSummary(value.substr(0, n), &back).ok());
+
+  AlertRecord a{"fleet_failures/all/1", 5, 6, false, "{\"rule\":\"x\"}"};
+  value.clear();
+  EncodeAlert(a, &value);
+  AlertRecord ab;
+  REQUIRE(DecodeAlert(value, &ab).ok());
+  CHECK(ab.id == a.id);
+  CHECK(ab.updated_us == 6);
+  CHECK_FALSE(ab.active);
+  CHECK(ab.json == a.json);
+  for (size_t n = 0; n < value.size(); ++n) CHECK_FALSE(DecodeAlert(value.substr(0, n), &ab).ok());
+}
