@@ -1,0 +1,58 @@
+// Internal to parsers/: what follows the syslog header. Finds the relay's host and tag
+// (if any), the Syslog_Identifier, and the phone's template text; fills ParsedMessage.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "parsers/parsers.h"
+#include "parsers/template_set_impl.h"
+
+namespace resyncwatch {
+
+struct ParsedMessage::Scratch {
+  std::string buf;        // owned text the views may point into; never reallocated
+                          // while a parse is using it (see PhoneText::Keep)
+  std::vector<int> hits;  // RE2::Set results
+  void Reset() { buf.clear(); }
+};
+
+class PhoneText {
+ public:
+  // REQUIRES: out->scratch is set; input_size is the size of the whole datagram.
+  PhoneText(const TemplateSet& templates, ParsedMessage* out, size_t input_size);
+
+  // After an RFC 3164 timestamp (or PRI): "[HOST] [TAG:] [IDENTIFIER] TEXT".
+  void Analyze3164(std::string_view rest);
+  // An RFC 5424 MSG; host and app may hold parts of the phone's text moved there by a
+  // relay (rsyslog turns "CP-6841-3PCC 00:0e:..." into HOSTNAME and APP-NAME).
+  void Analyze5424(std::string_view host, std::string_view app, std::string_view msg);
+  // No header at all: "[IDENTIFIER] TEXT".
+  void AnalyzeBare(std::string_view text);
+
+ private:
+  struct Attempt {
+    std::string_view identifier;
+    IdentifierForm form = IdentifierForm::kNone;
+    std::string_view body;
+    TemplateMatch match;
+    bool matched = false;
+  };
+  void Identify(std::string_view text, Attempt* a) const;
+  bool Try(std::string_view text, Attempt* a);
+  void Finish(const Attempt& a);
+  // Copies the concatenation into the scratch buffer; the view stays valid for the life
+  // of the ParsedMessage (the buffer is reserved once per parse and never grows past).
+  std::string_view Keep(std::string_view a, std::string_view b = {}, std::string_view c = {},
+                        std::string_view d = {});
+  std::string_view Redacted(std::string_view text);
+  std::string_view RejoinSplitMac(std::string_view text, bool colon_less);
+
+  const TemplateSet::Impl& impl_;
+  ParsedMessage* m_;
+  ParsedMessage::Scratch& s_;
+  size_t reserve_;
+};
+
+}  // namespace resyncwatch

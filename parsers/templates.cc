@@ -1,0 +1,325 @@
+// Compiling the phones' $-macro templates into RE2 patterns, and matching them all in
+// one RE2::Set pass followed by one capture pass over the single winner.
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "parsers/template_set_impl.h"
+
+namespace resyncwatch {
+namespace {
+
+struct Macro {
+  std::string_view name;
+  std::string_view regex;
+  int field;  // TemplateField, or -1 when the value is not kept
+};
+
+constexpr std::string_view kToken = R"(\S*)";
+constexpr std::string_view kName = R"([A-Za-z0-9][A-Za-z0-9._+-]*)";
+constexpr std::string_view kServer = R"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)";
+
+const Macro kMacros[] = {
+    {"PN", kName, kFieldModel},
+    {"PSN", kName, -1},
+    {"MA", "[0-9A-Fa-f]{12}", kFieldMac},
+    {"MAU", "[0-9A-Fa-f]{12}", kFieldMac},
+    {"MAC", "[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}", kFieldMac},
+    {"SN", "[A-Za-z0-9][A-Za-z0-9-]*", kFieldSn},
+    {"SCHEME", "[A-Za-z][A-Za-z0-9+.-]*", kFieldScheme},
+    {"METH", "[A-Za-z]+", -1},
+    {"SERV", kServer, kFieldServer},
+    {"SERVIP", kServer, kFieldServer},
+    {"PORT", "[0-9]{1,5}", kFieldPort},
+    {"PATH", kToken, kFieldPath},
+    {"ERR", ".*", kFieldError},
+    {"IP", R"([0-9A-Fa-f.:\[\]]+)", -1},
+    {"EXTIP", R"([0-9A-Fa-f.:\[\]]+)", -1},
+    {"SWVER", R"(\S+)", -1},
+    {"HWVER", R"(\S+)", -1},
+};
+
+constexpr std::string_view kFieldGroupNames[kFieldCount] = {
+    "model", "mac", "sn", "url", "scheme", "server", "port", "path", "error"};
+
+// The documented defaults (MPP guide), one per kind, in EventKind order.
+constexpr std::pair<EventKind, std::string_view> kDefaults[] = {
+    {EventKind::kResyncRequest, "$PN $MAC -- Requesting resync $SCHEME://$SERVIP:$PORT$PATH"},
+    {EventKind::kResyncSuccess, "$PN $MAC -- Successful resync $SCHEME://$SERVIP:$PORT$PATH"},
+    {EventKind::kResyncFailure, "$PN $MAC -- Resync failed: $ERR"},
+    {EventKind::kUpgradeRequest, "$PN $MAC -- Requesting upgrade $SCHEME://$SERVIP:$PORT$PATH"},
+    {EventKind::kUpgradeSuccess,
+     "$PN $MAC -- Successful upgrade $SCHEME://$SERVIP:$PORT$PATH -- $ERR"},
+    {EventKind::kUpgradeFailure, "$PN $MAC -- Upgrade failed: $ERR"},
+};
+
+bool IsSpace(char c) { return c == ' ' || c == '\t'; }
+bool IsMacroChar(char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; }
+
+// One piece of a template: a macro, a run of blanks, or a run of other literal bytes.
+struct Piece {
+  enum Type { kMacro, kBlank, kLiteral } type;
+  std::string_view text;  // macro name without '$', or the literal bytes
+  const Macro* macro = nullptr;
+};
+
+Result<const Macro*> LookupMacro(std::string_view name, std::string_view tmpl) {
+  for (const auto& m : kMacros) {
+    if (m.name == name) return &m;
+  }
+  static const Macro kGpp = {"", kToken, -1};
+  if (name.size() == 1 && name[0] >= 'A' && name[0] <= 'P') return &kGpp;
+  if (name.size() == 5 && name.substr(0, 4) == "GPP_" && name[4] >= 'A' && name[4] <= 'P') {
+    return &kGpp;
+  }
+  return Status::InvalidArgument("template '" + std::string(tmpl) + "': unknown macro $" +
+                                 std::string(name));
+}
+
+Result<std::vector<Piece>> Split(std::string_view tmpl) {
+  std::vector<Piece> pieces;
+  size_t i = 0;
+  while (i < tmpl.size()) {
+    char c = tmpl[i];
+    if (c == '$') {
+      if (i + 1 < tmpl.size() && tmpl[i + 1] == '$') {
+        pieces.push_back({Piece::kLiteral, tmpl.substr(i, 1)});
+        i += 2;
+        continue;
+      }
+      size_t begin = i + 1;
+      size_t end = begin;
+      bool paren = begin < tmpl.size() && tmpl[begin] == '(';
+      if (paren) ++begin, ++end;
+      while (end < tmpl.size() && IsMacroChar(tmpl[end])) ++end;
+      std::string_view name = tmpl.substr(begin, end - begin);
+      if (name.empty() || (paren && (end >= tmpl.size() || tmpl[end] != ')'))) {
+        return Status::InvalidArgument("template '" + std::string(tmpl) + "': '$' at offset " +
+                                       std::to_string(i) + " is not followed by a macro name");
+      }
+      auto macro = LookupMacro(name, tmpl);
+      if (!macro.ok()) return macro.status();
+      pieces.push_back({Piece::kMacro, name, *macro});
+      i = paren ? end + 1 : end;
+    } else {
+      size_t end = i;
+      bool blank = IsSpace(c);
+      while (end < tmpl.size() && tmpl[end] != '$' && IsSpace(tmpl[end]) == blank) ++end;
+      pieces.push_back({blank ? Piece::kBlank : Piece::kLiteral, tmpl.substr(i, end - i)});
+      i = end;
+    }
+  }
+  return pieces;
+}
+
+bool IsMacro(const Piece& p, std::string_view name) {
+  return p.type == Piece::kMacro && p.macro->name == name;
+}
+
+Result<CompiledTemplate> Compile(EventKind kind, std::string_view tmpl) {
+  CompiledTemplate out;
+  out.kind = kind;
+  out.text = std::string(tmpl);
+  auto split = Split(tmpl);
+  if (!split.ok()) return split.status();
+  std::vector<Piece>& pieces = *split;
+  while (!pieces.empty() && pieces.back().type == Piece::kBlank) pieces.pop_back();
+  size_t first = 0;
+  while (first < pieces.size() && pieces[first].type == Piece::kBlank) ++first;
+  if (first == pieces.size()) {
+    return Status::InvalidArgument("template '" + out.text + "' is blank");
+  }
+  bool named[kFieldCount] = {};
+  std::string& re = out.pattern;
+  re = "(?s)";
+  auto add_group = [&](int field, std::string_view regex) {
+    if (field >= 0 && !named[field]) {
+      named[field] = true;
+      re += "(?P<";
+      re += kFieldGroupNames[field];
+      re += ">";
+    } else {
+      re += "(?:";
+    }
+    re += regex;
+    re += ")";
+  };
+  for (size_t i = first; i < pieces.size(); ++i) {
+    const Piece& p = pieces[i];
+    if (p.type == Piece::kBlank) {
+      re += "[ \t]+";
+    } else if (p.type == Piece::kLiteral) {
+      re += RE2::QuoteMeta(p.text);
+    } else if (IsMacro(p, "SCHEME") && i + 1 < pieces.size() &&
+               pieces[i + 1].type == Piece::kLiteral && pieces[i + 1].text.substr(0, 3) == "://") {
+      // A URL: everything up to the next blank is one token, split by code (with or
+      // without ":$PORT", IPv6 in brackets, user-info), optionally behind "[--key X] ".
+      while (i + 1 < pieces.size() && pieces[i + 1].type != Piece::kBlank) ++i;
+      re += R"((?:\[[^\]]*\][ \t]+)?)";
+      add_group(kFieldUrl, R"([A-Za-z][A-Za-z0-9+.-]*://[^\s/]+(?:/\S*)?)");
+    } else {
+      add_group(p.macro->field, p.macro->regex);
+    }
+  }
+  RE2::Options options;
+  options.set_log_errors(false);
+  out.re = std::make_unique<RE2>(re, options);
+  if (!out.re->ok()) {
+    return Status::InvalidArgument("template '" + out.text +
+                                   "' does not compile: " + out.re->error());
+  }
+  const auto& names = out.re->NamedCapturingGroups();
+  for (int f = 0; f < kFieldCount; ++f) {
+    auto it = names.find(std::string(kFieldGroupNames[f]));
+    if (it != names.end()) {
+      out.group[f] = it->second;
+      out.max_group = std::max(out.max_group, it->second);
+    }
+  }
+  return out;
+}
+
+std::string_view DefaultFor(EventKind kind) {
+  for (const auto& [k, t] : kDefaults) {
+    if (k == kind) return t;
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<TemplateSet> TemplateSet::FromTemplates(
+    const std::vector<std::pair<EventKind, std::string>>& templates) {
+  auto impl = std::make_shared<Impl>();
+  RE2::Options options;
+  options.set_log_errors(false);
+  impl->set = std::make_unique<RE2::Set>(options, RE2::ANCHOR_BOTH);
+  for (const auto& [kind, text] : templates) {
+    auto compiled = Compile(kind, text);
+    if (!compiled.ok()) return compiled.status();
+    std::string error;
+    if (impl->set->Add(compiled->pattern, &error) < 0) {
+      return Status::InvalidArgument("template '" + text + "': " + error);
+    }
+    impl->templates.push_back(std::move(*compiled));
+  }
+  if (!impl->set->Compile()) {
+    return Status::InvalidArgument("the " + std::to_string(templates.size()) +
+                                   " templates do not fit in one RE2::Set");
+  }
+  return TemplateSet(std::move(impl));
+}
+
+Result<TemplateSet> TemplateSet::Defaults() {
+  std::vector<std::pair<EventKind, std::string>> list;
+  for (const auto& [kind, text] : kDefaults) list.emplace_back(kind, std::string(text));
+  return FromTemplates(list);
+}
+
+Result<TemplateSet> TemplateSet::FromConfigJson(std::string_view json_text) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(json_text.data(), json_text.size());
+  simdjson::dom::element root;
+  if (auto error = parser.parse(padded).get(root); error) {
+    return Status::InvalidArgument(std::string("config is not valid JSON: ") +
+                                   simdjson::error_message(error));
+  }
+  simdjson::dom::object top;
+  if (root.get(top)) return Status::InvalidArgument("config: the top level must be an object");
+  simdjson::dom::element templates;
+  if (top["templates"].get(templates)) return Defaults();
+  simdjson::dom::object by_kind;
+  if (templates.get(by_kind)) {
+    return Status::InvalidArgument("config: \"templates\" must be an object of kind -> list");
+  }
+  std::vector<std::vector<std::string>> per_kind(kEventKindCount);
+  std::vector<bool> configured(kEventKindCount, false);
+  for (auto field : by_kind) {
+    std::string key(field.key);
+    auto kind = EventKindFromString(key);
+    if (!kind || DefaultFor(*kind).empty()) {
+      return Status::InvalidArgument(
+          "config: templates: unknown kind \"" + key +
+          "\" (expected resync_request, resync_success, resync_failure, upgrade_request, "
+          "upgrade_success or upgrade_failure)");
+    }
+    auto k = static_cast<size_t>(*kind);
+    configured[k] = true;
+    auto add = [&](simdjson::dom::element e) -> Status {
+      std::string_view text;
+      if (e.get(text)) {
+        return Status::InvalidArgument("config: templates." + key +
+                                       ": each template must be a string");
+      }
+      if (text == "default") text = DefaultFor(*kind);
+      bool blank = std::all_of(text.begin(), text.end(), [](char c) { return IsSpace(c); });
+      if (!blank) per_kind[k].emplace_back(text);
+      return Status::Ok();
+    };
+    simdjson::dom::array list;
+    if (!field.value.get(list)) {
+      for (auto e : list) {
+        if (Status s = add(e); !s.ok()) return s;
+      }
+    } else if (Status s = add(field.value); !s.ok()) {
+      return s;
+    }
+  }
+  std::vector<std::pair<EventKind, std::string>> list;
+  for (const auto& [kind, text] : kDefaults) {
+    auto k = static_cast<size_t>(kind);
+    if (!configured[k]) per_kind[k].emplace_back(text);
+  }
+  // Priority: configured templates first within each kind, kinds in EventKind order.
+  for (size_t k = 0; k < per_kind.size(); ++k) {
+    for (auto& text : per_kind[k]) list.emplace_back(static_cast<EventKind>(k), text);
+  }
+  auto set = FromTemplates(list);
+  if (!set.ok()) return Status::InvalidArgument("config: templates: " + set.status().message());
+  return set;
+}
+
+size_t TemplateSet::size() const { return impl_->templates.size(); }
+
+std::vector<std::pair<EventKind, std::string>> TemplateSet::Templates() const {
+  std::vector<std::pair<EventKind, std::string>> out;
+  for (const auto& t : impl_->templates) out.emplace_back(t.kind, t.text);
+  return out;
+}
+
+bool MatchTemplates(const TemplateSet::Impl& impl, std::string_view body, std::vector<int>* hits,
+                    TemplateMatch* match) {
+  if (impl.templates.empty()) return false;
+  re2::StringPiece text(body.data(), body.size());
+  hits->clear();
+  RE2::Set::ErrorInfo info{};
+  const CompiledTemplate* winner = nullptr;
+  re2::StringPiece groups[kFieldCount + 2];
+  if (impl.set->Match(text, hits, &info) && !hits->empty()) {
+    const auto& t =
+        impl.templates[static_cast<size_t>(*std::min_element(hits->begin(), hits->end()))];
+    if (t.re->Match(text, 0, text.size(), RE2::ANCHOR_BOTH, groups, t.max_group + 1)) winner = &t;
+  } else if (info.kind == RE2::Set::kOutOfMemory) {
+    // The set's DFA ran out of its memory budget on this input: fall back to one
+    // regex at a time rather than lose the event.
+    for (const auto& t : impl.templates) {
+      if (t.re->Match(text, 0, text.size(), RE2::ANCHOR_BOTH, groups, t.max_group + 1)) {
+        winner = &t;
+        break;
+      }
+    }
+  }
+  if (winner == nullptr) return false;
+  const CompiledTemplate& t = *winner;
+  match->tmpl = &t;
+  for (int f = 0; f < kFieldCount; ++f) {
+    int g = t.group[f];
+    match->field[f] = g > 0 && groups[g].data() != nullptr
+                          ? std::string_view(groups[g].data(), groups[g].size())
+                          : std::string_view();
+  }
+  return true;
+}
+
+}  // namespace resyncwatch

@@ -1,0 +1,125 @@
+#include "parsers/url.h"
+
+#include <cstring>
+
+namespace resyncwatch::parsers_internal {
+namespace {
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+bool EqualsNoCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (x != b[i]) return false;
+  }
+  return true;
+}
+
+// End of the authority that starts at `from` (the first '/', whitespace, or end).
+size_t AuthorityEnd(std::string_view text, size_t from) {
+  size_t i = from;
+  while (i < text.size() && text[i] != '/' && !IsSpace(text[i])) ++i;
+  return i;
+}
+
+constexpr std::string_view kKey = "--key";
+
+}  // namespace
+
+bool SplitUrl(std::string_view url, UrlParts* parts) {
+  *parts = UrlParts{};
+  size_t sep = url.find("://");
+  if (sep == std::string_view::npos || sep == 0) return false;
+  parts->scheme = url.substr(0, sep);
+  size_t auth_begin = sep + 3;
+  size_t auth_end = AuthorityEnd(url, auth_begin);
+  std::string_view auth = url.substr(auth_begin, auth_end - auth_begin);
+  size_t at = auth.rfind('@');
+  if (at != std::string_view::npos) {
+    parts->userinfo = auth.substr(0, at);
+    auth.remove_prefix(at + 1);
+  }
+  if (!auth.empty() && auth.front() == '[') {
+    size_t close = auth.find(']');
+    if (close == std::string_view::npos) return false;
+    parts->server = auth.substr(0, close + 1);
+    auth.remove_prefix(close + 1);
+  } else {
+    size_t colon = auth.find(':');
+    parts->server = auth.substr(0, colon);
+    auth.remove_prefix(colon == std::string_view::npos ? auth.size() : colon);
+  }
+  if (!auth.empty() && auth.front() == ':') {
+    auth.remove_prefix(1);
+    size_t n = 0;
+    while (n < auth.size() && IsDigit(auth[n])) ++n;
+    if (n != auth.size()) return false;
+    parts->port = auth;
+  } else if (!auth.empty()) {
+    return false;
+  }
+  if (parts->server.empty()) return false;
+  if (auth_end < url.size()) parts->path = url.substr(auth_end);
+  return true;
+}
+
+int DefaultPort(std::string_view scheme) {
+  if (EqualsNoCase(scheme, "tftp")) return 69;
+  if (EqualsNoCase(scheme, "http")) return 80;
+  if (EqualsNoCase(scheme, "https")) return 443;
+  return 0;
+}
+
+bool NeedsRedaction(std::string_view text) {
+  for (size_t p = text.find("://"); p != std::string_view::npos; p = text.find("://", p + 3)) {
+    size_t end = AuthorityEnd(text, p + 3);
+    if (text.substr(p + 3, end - p - 3).find('@') != std::string_view::npos) return true;
+  }
+  return text.find(kKey) != std::string_view::npos;
+}
+
+void AppendRedacted(std::string_view text, std::string* out) {
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t url = text.find("://", i);
+    size_t key = text.find(kKey, i);
+    size_t next = std::min(url, key);
+    if (next == std::string_view::npos) break;
+    if (next == url) {
+      size_t begin = url + 3;
+      size_t end = AuthorityEnd(text, begin);
+      size_t at = text.substr(begin, end - begin).rfind('@');
+      out->append(text.substr(i, begin - i));
+      if (at != std::string_view::npos && at > 0) {
+        out->append("***");
+        out->append(text.substr(begin + at, end - begin - at));
+      } else {
+        out->append(text.substr(begin, end - begin));
+      }
+      i = end;
+    } else {
+      size_t v = key + kKey.size();
+      out->append(text.substr(i, v - i));
+      if (v < text.size() && (text[v] == '=' || IsSpace(text[v]))) {
+        size_t begin = v;
+        while (begin < text.size() &&
+               (text[begin] == '=' || text[begin] == ' ' || text[begin] == '\t')) {
+          ++begin;
+        }
+        size_t end = begin;
+        while (end < text.size() && !IsSpace(text[end]) && text[end] != ']') ++end;
+        out->append(text.substr(v, begin - v));
+        if (end > begin) out->append("***");
+        i = end;
+      } else {
+        i = v;
+      }
+    }
+  }
+  out->append(text.substr(i));
+}
+
+}  // namespace resyncwatch::parsers_internal
