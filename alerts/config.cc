@@ -6,6 +6,7 @@
 #include <string>
 
 #include "alerts/alerts.h"
+#include "alerts/sinks.h"
 #include "common/time_format.h"
 
 namespace resyncwatch {
@@ -211,8 +212,8 @@ Status ReadSink(const std::string& path, object o, AlertConfig* c, AlertConfig::
     if (!target_key.empty() && key == target_key) {
       RW_TRY(GetString(p, v, &sink->target));
       if (sink->target.empty()) return Bad(p, v, "must not be empty");
-      if (sink->type == Type::kWebhook && sink->target.rfind("http://", 0) != 0) {
-        return Bad(p, v, "is not an http:// URL (https is not supported)");
+      if (sink->type == Type::kWebhook && !ParseHttpUrl(sink->target).ok()) {
+        return Bad(p, v, "is not an http://host[:port]/path URL (https is not supported)");
       }
     } else if (key == "timeout" && sink->type != Type::kLog) {
       RW_TRY(GetDuration(p, v, false, &sink->timeout_us));
