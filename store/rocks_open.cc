@@ -24,6 +24,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
 namespace store_format {
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::Ok();
   std::string msg = std::string(what) + ": " + s.ToString();
   if (s.IsNotFound()) return Status::NotFound(msg);
   if (s.IsCorruption()) return Status::Corruption(msg);

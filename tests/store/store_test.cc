@@ -1,1 +1,366 @@
+#include "store/store.h"
+
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
+
+#include "store/key_format.h"
+#include "tests/store/test_util.h"
+
+using namespace resyncwatch;
+
+namespace resyncwatch {
+// Raw RocksDB access to forge a newer schema version (schema_helper.cc).
+Status BumpSchemaVersionForTest(const std::string& dir, uint32_t version);
+}  // namespace resyncwatch
+using resyncwatch::testing::PhoneEvent;
+using resyncwatch::testing::TempDir;
+
+namespace {
+
+constexpr int64_t kT0 = 1'795'680'000'000'000;  // 2026-11-25T00:00:00Z
+constexpr int64_t kSec = 1'000'000;
+
+std::unique_ptr<Store> OpenOrDie(const std::string& dir, StoreOptions options = {}) {
+  auto store = Store::Open(dir, options);
+  INFO(store.status().ToString());
+  REQUIRE(store.ok());
+  return std::move(store).value();
+}
+
+std::vector<Event> History(const Store& store, MacAddress mac, TimeRange range = {}) {
+  std::vector<Event> out;
+  Status s = store.History(mac, range, [&](const Event& e) {
+    out.push_back(e);
+    return true;
+  });
+  REQUIRE(s.ok());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("History of one device comes back in event-time order, indexed or not") {
+  TempDir tmp;
+  StoreOptions options;
+  options.index_flush_events = 5;  // some events in chunks, the latest in the tail
+  auto store = OpenOrDie(tmp.path(), options);
+  for (int i = 0; i < 13; ++i) {
+    WriteBatch batch;
+    for (MacAddress mac : {MacAddress{0x000e08000001}, MacAddress{0x000e08000002}}) {
+      batch.events.push_back(
+          PhoneEvent(mac, kT0 + (20 - i) * kSec + mac % 2, EventKind::kResyncRequest));
+    }
+    auto r = store->Write(batch);
+    REQUIRE(r.ok());
+    CHECK(r->events_stored == 2);
+  }
+  auto events = History(*store, 0x000e08000001);
+  REQUIRE(events.size() == 13);
+  for (size_t i = 1; i < events.size(); ++i)
+    CHECK(events[i - 1].event_time_us < events[i].event_time_us);
+  for (const Event& e : events) CHECK(e.mac == 0x000e08000001);
+  CHECK(events.front().message == PhoneEvent(0x000e08000001, 0, EventKind::kResyncRequest).message);
+  auto window = History(*store, 0x000e08000001, {kT0 + 10 * kSec, kT0 + 15 * kSec});
+  CHECK(window.size() == 5);
+  CHECK(History(*store, 0x000e08000003).empty());
+
+  // After reopening, nothing is lost and the order holds.
+  store.reset();
+  store = OpenOrDie(tmp.path(), options);
+  CHECK(History(*store, 0x000e08000002).size() == 13);
+  int scanned = 0;
+  int64_t last = INT64_MIN;
+  REQUIRE(store
+              ->Scan({},
+                     [&](const Event& e) {
+                       CHECK(e.event_time_us >= last);
+                       last = e.event_time_us;
+                       ++scanned;
+                       return true;
+                     })
+              .ok());
+  CHECK(scanned == 26);
+}
+
+TEST_CASE("Device summary counts outcomes and resets consecutive failures on success") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  const MacAddress mac = 0x00123456789a;
+  WriteBatch batch;
+  batch.events.push_back(PhoneEvent(mac, kT0, EventKind::kResyncRequest));
+  batch.events.push_back(PhoneEvent(mac, kT0 + 1 * kSec, EventKind::kResyncFailure));
+  batch.events.push_back(PhoneEvent(mac, kT0 + 60 * kSec, EventKind::kResyncRequest));
+  batch.events.push_back(PhoneEvent(mac, kT0 + 61 * kSec, EventKind::kResyncFailure));
+  REQUIRE(store->Write(batch).ok());
+  auto s = store->GetDevice(mac);
+  REQUIRE(s.ok());
+  CHECK(s->consecutive_failures == 2);
+  CHECK(s->failures == 2);
+  CHECK(s->requests == 2);
+  CHECK(s->last_error == "http_get failed");
+  CHECK(s->last_failure_us == kT0 + 61 * kSec);
+  CHECK(s->last_kind == EventKind::kResyncFailure);
+  CHECK(s->last_ip == "10.1.120.154");
+  CHECK(s->model == "CP-8851-3PCC");
+
+  WriteBatch more;
+  more.events.push_back(PhoneEvent(mac, kT0 + 180 * kSec, EventKind::kResyncSuccess));
+  Event debug = PhoneEvent(mac, kT0 + 200 * kSec, EventKind::kDebug);
+  more.events.push_back(debug);
+  REQUIRE(store->Write(more).ok());
+  REQUIRE(store->Flush().ok());
+  s = store->GetDevice(mac);
+  REQUIRE(s.ok());
+  CHECK(s->consecutive_failures == 0);
+  CHECK(s->successes == 1);
+  CHECK(s->events == 6);
+  CHECK(s->last_success_us == kT0 + 180 * kSec);
+  CHECK(s->last_seen_us == kT0 + 200 * kSec);
+  CHECK(s->first_seen_us == kT0);
+  CHECK(s->last_kind == EventKind::kResyncSuccess);
+  CHECK(s->last_url == "http://10.23.45.67:80/CP-8851-3PCC.xml");
+  CHECK(store->GetDevice(0x00123456789b).status().IsNotFound());
+  int devices = 0;
+  REQUIRE(store
+              ->ForEachDevice([&](const DeviceSummary& d) {
+                CHECK(d.mac == mac);
+                ++devices;
+                return true;
+              })
+              .ok());
+  CHECK(devices == 1);
+}
+
+TEST_CASE("Summaries survive a reopen whether or not the index was flushed") {
+  TempDir tmp;
+  StoreOptions options;
+  options.index_flush_events = 1'000'000;
+  ManualClock clock(kT0);
+  options.clock = &clock;
+  {
+    auto store = OpenOrDie(tmp.path(), options);
+    WriteBatch batch;
+    for (int i = 0; i < 10; ++i) {
+      batch.events.push_back(
+          PhoneEvent(0x000e08000000 + i % 3, kT0 + i * kSec,
+                     i % 2 ? EventKind::kResyncFailure : EventKind::kResyncRequest));
+    }
+    REQUIRE(store->Write(batch).ok());
+    // Not flushed: the destructor writes the chunks; a kill would leave them to replay.
+  }
+  auto store = OpenOrDie(tmp.path(), options);
+  uint64_t total = 0;
+  REQUIRE(store
+              ->ForEachDevice([&](const DeviceSummary& d) {
+                total += d.events;
+                return true;
+              })
+              .ok());
+  CHECK(total == 10);
+  CHECK(History(*store, 0x000e08000001).size() == 3);
+}
+
+TEST_CASE("Serial numbers map to the MAC they were seen with") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  Event e = PhoneEvent(0x000e08aaaaaa, kT0, EventKind::kResyncRequest);
+  e.sn = "FCH2251A1B2";
+  WriteBatch batch;
+  batch.events.push_back(e);
+  REQUIRE(store->Write(batch).ok());
+  auto mac = store->MacForSerial("FCH2251A1B2");
+  REQUIRE(mac.ok());
+  CHECK(*mac == 0x000e08aaaaaa);
+  CHECK(store->MacForSerial("FCH0000").status().IsNotFound());
+  CHECK(store->GetDevice(0x000e08aaaaaa)->sn == "FCH2251A1B2");
+}
+
+TEST_CASE("Counters add up across writes and raw datagrams are kept byte for byte") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  WriteBatch batch;
+  batch.events.push_back(PhoneEvent(1, kT0, EventKind::kResyncRequest));
+  batch.raw.push_back(
+      {0, kT0 + 5, "10.0.0.1:514", "no syslog header", std::string("\0\xff junk", 7)});
+  batch.counter_deltas["received_datagrams"] = 2;
+  REQUIRE(store->Write(batch).ok());
+  REQUIRE(store->Write(batch).ok());
+  REQUIRE(store->AddCounters({{"queue_drops", 3}, {"received_datagrams", -1}}).ok());
+  auto counters = store->Counters();
+  REQUIRE(counters.ok());
+  CHECK((*counters)["received_datagrams"] == 3);
+  CHECK((*counters)["stored_events"] == 2);
+  CHECK((*counters)["stored_raw"] == 2);
+  CHECK((*counters)["queue_drops"] == 3);
+  std::vector<RawDatagram> raw;
+  REQUIRE(store
+              ->ScanRaw({kT0, kT0 + 6},
+                        [&](const RawDatagram& r) {
+                          raw.push_back(r);
+                          return true;
+                        })
+              .ok());
+  REQUIRE(raw.size() == 2);
+  CHECK(raw[0].bytes == std::string("\0\xff junk", 7));
+  CHECK(raw[0].reason == "no syslog header");
+  CHECK(raw[0].seq < raw[1].seq);
+}
+
+TEST_CASE("Importing the same events twice stores them once") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  auto make = [] {
+    WriteBatch batch;
+    batch.skip_duplicates = true;
+    batch.events.push_back(PhoneEvent(7, kT0, EventKind::kResyncRequest));
+    batch.events.push_back(PhoneEvent(7, kT0, EventKind::kResyncRequest));  // a true repeat
+    batch.events.push_back(PhoneEvent(7, kT0 + kSec, EventKind::kResyncSuccess));
+    for (Event& e : batch.events) e.received_us = 5;
+    return batch;
+  };
+  WriteBatch first = make();
+  auto r1 = store->Write(first);
+  REQUIRE(r1.ok());
+  CHECK(r1->events_stored == 3);
+  WriteBatch second = make();
+  for (Event& e : second.events) e.received_us = 99;  // imported later: same content
+  auto r2 = store->Write(second);
+  REQUIRE(r2.ok());
+  CHECK(r2->events_stored == 0);
+  CHECK(r2->duplicates_skipped == 3);
+  CHECK(History(*store, 7).size() == 3);
+  CHECK(store->GetDevice(7)->events == 3);
+}
+
+TEST_CASE("Alerts are kept and listed by start time, active ones alone on request") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  REQUIRE(store->PutAlert({"fleet/all/1", kT0, kT0, true, "{\"n\":1}"}).ok());
+  REQUIRE(store->PutAlert({"fleet/all/2", kT0 + 10, kT0 + 10, true, "{\"n\":2}"}).ok());
+  REQUIRE(store->PutAlert({"fleet/all/1", kT0, kT0 + 50, false, "{\"n\":3}"}).ok());
+  std::vector<AlertRecord> all, active;
+  REQUIRE(store
+              ->ScanAlerts({}, false,
+                           [&](const AlertRecord& a) {
+                             all.push_back(a);
+                             return true;
+                           })
+              .ok());
+  REQUIRE(store
+              ->ScanAlerts({kT0, kT0 + 100}, true,
+                           [&](const AlertRecord& a) {
+                             active.push_back(a);
+                             return true;
+                           })
+              .ok());
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].json == "{\"n\":3}");
+  CHECK_FALSE(all[0].active);
+  REQUIRE(active.size() == 1);
+  CHECK(active[0].id == "fleet/all/2");
+}
+
+TEST_CASE("A store written by a newer schema version is refused naming both versions") {
+  TempDir tmp;
+  { auto store = OpenOrDie(tmp.path()); }
+  {
+    // Write a newer version number the way a future resyncwatch would.
+    auto store = OpenOrDie(tmp.path());
+    REQUIRE(store->AddCounters({{"x", 1}}).ok());
+  }
+  REQUIRE(BumpSchemaVersionForTest(tmp.path(), store_format::kSchemaVersion + 1).ok());
+  auto store = Store::Open(tmp.path(), {});
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.status().code() == Status::Code::kUnsupported);
+  CHECK(store.status().message().find(
+            "version " + std::to_string(store_format::kSchemaVersion + 1)) != std::string::npos);
+  CHECK(store.status().message().find("version " + std::to_string(store_format::kSchemaVersion)) !=
+        std::string::npos);
+}
+
+TEST_CASE("A reader of a missing store gets a clear not-found error") {
+  TempDir tmp;
+  StoreOptions options;
+  options.mode = StoreOptions::Mode::kReadOnlySecondary;
+  auto store = Store::Open(tmp.Sub("nothing"), options);
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.status().IsNotFound());
+}
+
+TEST_CASE("Retention removes old events, raw datagrams and index entries as the clock moves") {
+  TempDir tmp;
+  ManualClock clock(kT0 + 10 * 86400 * kSec);
+  StoreOptions options;
+  options.clock = &clock;
+  options.retention_us = 3 * 86400 * kSec;
+  options.index_flush_events = 4;
+  auto store = OpenOrDie(tmp.path(), options);
+  for (int day = 0; day < 10; ++day) {
+    WriteBatch batch;
+    for (int i = 0; i < 3; ++i) {
+      batch.events.push_back(
+          PhoneEvent(0xabc, kT0 + day * 86400 * kSec + i, EventKind::kResyncRequest));
+    }
+    batch.raw.push_back({0, kT0 + day * 86400 * kSec, "10.0.0.1:1", "r", "x"});
+    REQUIRE(store->Write(batch).ok());
+  }
+  REQUIRE(store->ApplyRetention().ok());
+  auto events = History(*store, 0xabc);
+  REQUIRE(events.size() == 9);  // days 7, 8, 9
+  CHECK(events.front().event_time_us >= kT0 + 7 * 86400 * kSec);
+  int raw = 0;
+  REQUIRE(store->ScanRaw({}, [&](const RawDatagram&) { return ++raw, true; }).ok());
+  CHECK(raw == 3);
+  // Ingest continues after (and during) retention.
+  clock.Advance(86400 * kSec);
+  WriteBatch batch;
+  batch.events.push_back(PhoneEvent(0xabc, kT0 + 10 * 86400 * kSec, EventKind::kResyncSuccess));
+  REQUIRE(store->Write(batch).ok());
+  REQUIRE(store->ApplyRetention().ok());
+  events = History(*store, 0xabc);
+  CHECK(events.size() == 7);
+  int scanned = 0;
+  REQUIRE(store->Scan({}, [&](const Event&) { return ++scanned, true; }).ok());
+  CHECK(scanned == 7);
+}
+
+TEST_CASE("A reader sees the writer's new events after CatchUp, within seconds") {
+  TempDir tmp;
+  auto writer = OpenOrDie(tmp.path());
+  {
+    WriteBatch first;
+    first.events.push_back(PhoneEvent(0x11, kT0, EventKind::kResyncRequest));
+    REQUIRE(writer->Write(first).ok());
+  }
+  StoreOptions ro;
+  ro.mode = StoreOptions::Mode::kReadOnlySecondary;
+  auto reader = OpenOrDie(tmp.path(), ro);
+  CHECK(History(*reader, 0x11).size() == 1);
+  std::atomic<bool> stop{false};
+  std::atomic<int> written{1};
+  std::thread t([&] {
+    for (int i = 1; i < 200 && !stop; ++i) {
+      WriteBatch batch;
+      batch.events.push_back(PhoneEvent(0x11, kT0 + i * kSec, EventKind::kResyncRequest));
+      if (!writer->Write(batch).ok()) break;
+      written = i + 1;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));  // paces the writer
+    }
+  });
+  t.join();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  size_t seen = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    REQUIRE(reader->CatchUp().ok());
+    seen = History(*reader, 0x11).size();
+    if (seen == static_cast<size_t>(written.load())) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(seen == static_cast<size_t>(written.load()));
+  auto summary = reader->GetDevice(0x11);
+  REQUIRE(summary.ok());
+  CHECK(summary->events == static_cast<uint64_t>(written.load()));
+  auto counters = reader->Counters();
+  CHECK((*counters)["stored_events"] == written.load());
+}

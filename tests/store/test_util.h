@@ -1,0 +1,70 @@
+// Helpers for the store tests: a temporary directory removed at scope exit, and
+// real-looking phone events.
+#pragma once
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <string>
+
+#include "store/store.h"
+
+namespace resyncwatch::testing {
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/resyncwatch-store-test-XXXXXX";
+    path_ = mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+inline std::string MacColon(MacAddress mac) {
+  char buf[18];
+  snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", unsigned(mac >> 40) & 255,
+           unsigned(mac >> 32) & 255, unsigned(mac >> 24) & 255, unsigned(mac >> 16) & 255,
+           unsigned(mac >> 8) & 255, unsigned(mac) & 255);
+  return buf;
+}
+
+// A resync message of a phone, as the parsers would hand it over.
+inline Event PhoneEvent(MacAddress mac, int64_t time_us, EventKind kind,
+                        std::string model = "CP-8851-3PCC") {
+  Event e;
+  e.event_time_us = time_us;
+  e.received_us = time_us;
+  e.message_time_us = time_us / 1'000'000 * 1'000'000;
+  e.kind = kind;
+  e.format = SyslogFormat::kRfc3164;
+  e.facility = 16;
+  e.severity = kind == EventKind::kResyncFailure ? 3 : 6;
+  e.mac = mac;
+  e.model = model;
+  e.source = "10.1." + std::to_string((mac >> 8) & 255) + "." + std::to_string(mac & 255) + ":5060";
+  const std::string head = model + " " + MacColon(mac) + " -- ";
+  if (kind == EventKind::kResyncFailure) {
+    e.error = "http_get failed";
+    e.message = head + "Resync failed: " + e.error;
+  } else {
+    e.scheme = "http";
+    e.server = "10.23.45.67";
+    e.port = 80;
+    e.path = "/" + model + ".xml";
+    e.url = "http://10.23.45.67:80" + e.path;
+    e.message = head +
+                (kind == EventKind::kResyncSuccess ? "Successful resync " : "Requesting resync ") +
+                e.url;
+  }
+  return e;
+}
+
+}  // namespace resyncwatch::testing
