@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -230,5 +231,19 @@ DeviceAnalysis AnalyzeDevice(std::span<const ResyncEvent> events, const Schedule
 // The fleet state from a finished analysis (gaps, next window, last outcome) and now.
 DeviceState ClassifyDevice(const DeviceAnalysis& analysis, int64_t now_us,
                            const AnalysisOptions& options);
+
+// ---------------------------------------------------------------------------------------
+// JSON shapes (contracts of `resyncwatch schedule --json`, shared with the simulator's truth)
+
+class JsonWriter;
+using TimeFormatter = std::function<std::string(int64_t unix_us)>;
+
+// Adds mac, from, to, rule, retry_step, expected_min_s, expected_max_s (null when nothing
+// was scheduled), tolerance_s, observed_s, outcome, verdict to the current object.
+void AddGapJson(JsonWriter& w, MacAddress mac, const Gap& gap, const TimeFormatter& time);
+// Adds mac, model, state, verdicts {on_time, early, late, missing}, attempts, backoff_step,
+// last_attempt, last_outcome, next_rule, next_earliest, next_due (null when none), overdue_s.
+void AddDeviceJson(JsonWriter& w, MacAddress mac, std::string_view model,
+                   const DeviceAnalysis& analysis, const TimeFormatter& time);
 
 }  // namespace resyncwatch
