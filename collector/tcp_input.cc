@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <memory>
@@ -26,18 +27,7 @@ class TcpConnection {
     struct sockaddr_storage name {};
     int len = sizeof(name);
     uv_tcp_getpeername(&handle_, reinterpret_cast<sockaddr*>(&name), &len);
-    const auto* sa = reinterpret_cast<const sockaddr*>(&name);
-    if (sa->sa_family == AF_INET) {
-      const auto* in = reinterpret_cast<const sockaddr_in*>(sa);
-      peer_.family = AF_INET;
-      peer_.port = ntohs(in->sin_port);
-      std::memcpy(peer_.addr, &in->sin_addr, 4);
-    } else if (sa->sa_family == AF_INET6) {
-      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
-      peer_.family = AF_INET6;
-      peer_.port = ntohs(in6->sin6_port);
-      std::memcpy(peer_.addr, &in6->sin6_addr, 16);
-    }
+    peer_ = PeerFromSockaddr(reinterpret_cast<const sockaddr*>(&name));
     uv_read_start(reinterpret_cast<uv_stream_t*>(&handle_), &OnAlloc, &OnRead);
   }
 
@@ -185,6 +175,30 @@ void TcpInput::Forget(TcpConnection* connection) { connections_.erase(connection
 
 void TcpInput::Close() {
   if (server_ != nullptr) {
+    // Connections the kernel completed but the loop did not accept yet hold data that
+    // was received (acknowledged): take them and read what they hold.
+    uv_os_fd_t fd;
+    if (uv_fileno(reinterpret_cast<uv_handle_t*>(server_), &fd) == 0) {
+      for (;;) {
+        struct sockaddr_storage from {};
+        socklen_t fromlen = sizeof(from);
+        int c = accept4(fd, reinterpret_cast<sockaddr*>(&from), &fromlen, SOCK_NONBLOCK);
+        if (c < 0) break;
+        PeerAddress peer = PeerFromSockaddr(reinterpret_cast<sockaddr*>(&from));
+        TcpFrameDecoder decoder(max_frame_bytes_);
+        auto deliver = [&](std::string_view frame) { sink_->Accept(frame, peer, false); };
+        char buffer[16 * 1024];
+        for (;;) {
+          ssize_t n = recv(c, buffer, sizeof(buffer), MSG_DONTWAIT);
+          if (n <= 0) break;
+          decoder.Feed(std::string_view(buffer, static_cast<size_t>(n)), deliver);
+        }
+        decoder.Finish(deliver);
+        counters_->Add(Counter::kTcpConnections);
+        counters_->Add(Counter::kTcpOversize, static_cast<int64_t>(decoder.oversize_frames()));
+        close(c);
+      }
+    }
     uv_close(reinterpret_cast<uv_handle_t*>(server_),
              [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
     server_ = nullptr;

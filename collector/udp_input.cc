@@ -16,7 +16,9 @@ namespace {
 constexpr size_t kSlot = 64 * 1024;
 constexpr size_t kSlots = 20;
 
-PeerAddress ToPeer(const struct sockaddr* addr) {
+}  // namespace
+
+PeerAddress PeerFromSockaddr(const struct sockaddr* addr) {
   PeerAddress p;
   if (addr == nullptr) return p;
   if (addr->sa_family == AF_INET) {
@@ -32,6 +34,10 @@ PeerAddress ToPeer(const struct sockaddr* addr) {
   }
   return p;
 }
+
+namespace {
+
+PeerAddress ToPeer(const struct sockaddr* addr) { return PeerFromSockaddr(addr); }
 
 Status UvError(const std::string& what, int rc) {
   return Status::IoError(what + ": " + uv_strerror(rc));

@@ -51,6 +51,7 @@ class UdpInput {
   RateLimiter error_log_{60'000'000};
 };
 
+PeerAddress PeerFromSockaddr(const struct sockaddr* addr);
 // "127.0.0.1:40123", "[::1]:514": the numeric address and port a libuv socket is bound to.
 std::string FormatSockaddr(const struct sockaddr* addr);
 

@@ -1,0 +1,243 @@
+// In-process tests of the collector library: options and config file, the Prometheus
+// text, and the hand-off under a store that falls behind (drops are counted, not silent).
+#include "collector/collector.h"
+
+#include <catch2/catch.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "collector/config.h"
+#include "collector/counters.h"
+#include "collector/prometheus.h"
+#include "harness.h"
+#include "store/store.h"
+
+using namespace resyncwatch;
+using namespace resyncwatch::testing;
+
+namespace {
+
+Result<CollectorArgs> ParseArgs(std::vector<std::string_view> args) {
+  return ParseCollectorArgs(args);
+}
+
+// A real store whose writes wait until the test opens the gate: a disk that stalls.
+class GatedStore final : public Store {
+ public:
+  explicit GatedStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  bool WriterWaiting() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return waiting_;
+  }
+  Result<WriteResult> Write(WriteBatch& batch) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    waiting_ = true;
+    cv_.wait(lock, [&] { return open_; });
+    waiting_ = false;
+    lock.unlock();
+    return inner_->Write(batch);
+  }
+  Status History(MacAddress mac, TimeRange range, const EventVisitor& visit) const override {
+    return inner_->History(mac, range, visit);
+  }
+  Status Scan(TimeRange range, const EventVisitor& visit) const override {
+    return inner_->Scan(range, visit);
+  }
+  Status ScanRaw(TimeRange range,
+                 const std::function<bool(const RawDatagram&)>& visit) const override {
+    return inner_->ScanRaw(range, visit);
+  }
+  Result<DeviceSummary> GetDevice(MacAddress mac) const override { return inner_->GetDevice(mac); }
+  Status ForEachDevice(const std::function<bool(const DeviceSummary&)>& visit) const override {
+    return inner_->ForEachDevice(visit);
+  }
+  Result<MacAddress> MacForSerial(std::string_view sn) const override {
+    return inner_->MacForSerial(sn);
+  }
+  Result<std::map<std::string, int64_t>> Counters() const override { return inner_->Counters(); }
+  Status AddCounters(const std::map<std::string, int64_t>& deltas) override {
+    return inner_->AddCounters(deltas);
+  }
+  Status PutAlert(const AlertRecord& alert) override { return inner_->PutAlert(alert); }
+  Status ScanAlerts(TimeRange started, bool active_only,
+                    const std::function<bool(const AlertRecord&)>& visit) const override {
+    return inner_->ScanAlerts(started, active_only, visit);
+  }
+  Status CatchUp() override { return inner_->CatchUp(); }
+  Status ApplyRetention() override { return inner_->ApplyRetention(); }
+  Status Flush() override { return inner_->Flush(); }
+  Status Compact() override { return inner_->Compact(); }
+
+ private:
+  std::unique_ptr<Store> inner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+  bool waiting_ = false;
+};
+
+}  // namespace
+
+TEST_CASE("default options listen on UDP 5514 on every IPv4 and IPv6 address") {
+  auto args = ParseArgs({});
+  REQUIRE(args.ok());
+  const auto& listen = args->config.listen;
+  REQUIRE(listen.size() == 2);
+  CHECK(listen[0].host == "0.0.0.0");
+  CHECK(listen[0].port == 5514);
+  CHECK(listen[1].host == "::");
+  CHECK(listen[1].transport == ListenAddress::Transport::kUdp);
+  CHECK(args->config.rcvbuf_bytes == 32LL << 20);
+}
+
+TEST_CASE("listen URLs parse udp, tcp and bracketed IPv6, and bad ones are named") {
+  auto tcp = ParseListenUrl("tcp://127.0.0.1:6514");
+  REQUIRE(tcp.ok());
+  CHECK(tcp->transport == ListenAddress::Transport::kTcp);
+  CHECK(tcp->port == 6514);
+  auto v6 = ParseListenUrl("udp://[::1]:0");
+  REQUIRE(v6.ok());
+  CHECK(v6->host == "::1");
+  auto bad = ParseListenUrl("http://x:1");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("http://x:1") != std::string::npos);
+  CHECK_FALSE(ParseListenUrl("udp://::1:514").ok());
+  CHECK_FALSE(ParseListenUrl("udp://127.0.0.1:70000").ok());
+}
+
+TEST_CASE("a flag wins over the same key in the config file, other keys apply") {
+  TempDir dir;
+  WriteFileText(dir.Join("c.json"),
+                R"({"queue_size": 1000, "rcvbuf": "8MiB", "listen": ["tcp://127.0.0.1:6514"],
+                    "log-level": "debug", "templates": {}, "alerts": {}})");
+  auto args = ParseArgs(
+      {"--config", dir.Join("c.json"), "--queue-size", "77", "--listen", "udp://127.0.0.1:0"});
+  REQUIRE(args.ok());
+  CHECK(args->config.queue_size == 77);
+  CHECK(args->config.rcvbuf_bytes == 8LL << 20);
+  CHECK(args->config.log_level == "debug");
+  REQUIRE(args->config.listen.size() == 1);
+  CHECK(args->config.listen[0].transport == ListenAddress::Transport::kUdp);
+  CHECK(args->config.config_text.find("templates") != std::string::npos);
+}
+
+TEST_CASE("an unknown config key, a bad value or a bad flag is an error naming it") {
+  TempDir dir;
+  WriteFileText(dir.Join("a.json"), R"({"queue-size": 10, "colour": "blue"})");
+  auto a = ParseArgs({"--config", dir.Join("a.json")});
+  REQUIRE_FALSE(a.ok());
+  CHECK(a.status().message().find("\"colour\"") != std::string::npos);
+
+  WriteFileText(dir.Join("b.json"), R"({"retention": "forever"})");
+  auto b = ParseArgs({"--config", dir.Join("b.json")});
+  REQUIRE_FALSE(b.ok());
+  CHECK(b.status().message().find("retention") != std::string::npos);
+  CHECK(b.status().message().find("forever") != std::string::npos);
+
+  WriteFileText(dir.Join("c.json"), R"([1, 2])");
+  CHECK_FALSE(ParseArgs({"--config", dir.Join("c.json")}).ok());
+  CHECK_FALSE(ParseArgs({"--config", dir.Join("missing.json")}).ok());
+  auto level = ParseArgs({"--log-level", "loud"});
+  REQUIRE_FALSE(level.ok());
+  CHECK(level.status().message().find("loud") != std::string::npos);
+  CHECK_FALSE(ParseArgs({"--queue-size", "0"}).ok());
+  CHECK_FALSE(ParseArgs({"--nope"}).ok());
+}
+
+TEST_CASE("--help lists every option of the table") {
+  auto args = ParseArgs({"--help"});
+  REQUIRE(args.ok());
+  REQUIRE(args->help);
+  for (const FlagSpec& spec : CollectorFlagSpecs()) {
+    CHECK(args->help_text.find("--" + std::string(spec.name)) != std::string::npos);
+  }
+}
+
+TEST_CASE("the Prometheus text carries every counter, events by kind and the latency histogram") {
+  Counters counters;
+  counters.Add(Counter::kReceivedDatagrams, 42);
+  counters.Add(Counter::kEventsResyncFailure, 3);
+  counters.ObserveWriteLatency(700);
+  counters.ObserveWriteLatency(2'000'000);
+  std::string text = RenderPrometheus(counters, 2);
+  CHECK(text.find("resyncwatch_received_datagrams_total 42\n") != std::string::npos);
+  CHECK(text.find("resyncwatch_events_total{kind=\"resync_failure\"} 3\n") != std::string::npos);
+  CHECK(text.find("resyncwatch_queue_drops_total 0\n") != std::string::npos);
+  CHECK(text.find("resyncwatch_kernel_drops_total 0\n") != std::string::npos);
+  CHECK(text.find("resyncwatch_store_write_seconds_bucket{le=\"0.001\"} 1\n") != std::string::npos);
+  CHECK(text.find("resyncwatch_store_write_seconds_bucket{le=\"+Inf\"} 2\n") != std::string::npos);
+  CHECK(text.find("resyncwatch_store_write_seconds_count 2\n") != std::string::npos);
+  CHECK(text.find("resyncwatch_queue_depth 0\n") != std::string::npos);
+  CHECK(text.find("resyncwatch_tcp_open_connections 2\n") != std::string::npos);
+}
+
+TEST_CASE("counter deltas are handed out once and given back when the write failed") {
+  Counters counters;
+  counters.Add(Counter::kReceivedDatagrams, 5);
+  counters.Add(Counter::kStoredEvents, 5);  // the store counts these itself
+  auto first = counters.TakeDeltas();
+  CHECK(first.at("received_datagrams") == 5);
+  CHECK(first.count("stored_events") == 0);
+  counters.Add(Counter::kReceivedDatagrams, 2);
+  auto second = counters.TakeDeltas();
+  CHECK(second.at("received_datagrams") == 2);
+  counters.Rewind();
+  counters.Add(Counter::kQueueDrops, 1);
+  auto third = counters.TakeDeltas();
+  CHECK(third.at("received_datagrams") == 2);
+  CHECK(third.at("queue_drops") == 1);
+}
+
+TEST_CASE("when the store falls behind, queue drops are counted: received = stored + dropped") {
+  TempDir dir;
+  auto real = Store::Open(dir.Join("db"), StoreOptions{});
+  REQUIRE(real.ok());
+  GatedStore store(std::move(*real));
+
+  auto args = ParseArgs({"--listen", "udp://127.0.0.1:0", "--queue-size", "100", "--batch-size",
+                         "10", "--db", dir.Join("db")});
+  REQUIRE(args.ok());
+  constexpr int kSent = 2000;
+  {
+    Collector collector(args->config, &store);
+    REQUIRE(collector.Start().ok());
+    auto bound = collector.BoundAddresses();
+    REQUIRE(bound.size() == 1);
+    const int port = std::stoi(bound[0].substr(bound[0].rfind(':') + 1));
+    std::thread loop([&] { collector.Run(false); });
+
+    std::vector<std::string> payloads;
+    for (int i = 0; i < kSent; ++i) {
+      payloads.push_back("<134>Nov 25 08:00:01 CP-7841-3PCC 00:0e:08:00:00:01 -- Resync failed: #" +
+                         std::to_string(i));
+    }
+    SendUdp(port, payloads);
+    const auto& counters = collector.counters();
+    REQUIRE(PollUntil([&] {
+      return counters.Get(Counter::kReceivedDatagrams) + counters.Get(Counter::kKernelDrops) >=
+             kSent;
+    }));
+    CHECK(store.WriterWaiting());
+    CHECK(counters.Get(Counter::kQueueDrops) > 0);
+    store.Open();
+    collector.Stop();
+    loop.join();
+  }
+  auto totals = store.Counters();
+  REQUIRE(totals.ok());
+  auto& t = *totals;
+  INFO("received " << t["received_datagrams"] << " stored " << t["stored_events"] << " dropped "
+                   << t["queue_drops"] << " kernel " << t["kernel_drops"]);
+  CHECK(t["queue_drops"] > 0);
+  CHECK(t["received_datagrams"] + t["kernel_drops"] == kSent);
+  CHECK(t["received_datagrams"] == t["stored_events"] + t["stored_raw"] + t["queue_drops"]);
+  int64_t scanned = 0;
+  REQUIRE(store.Scan(TimeRange{}, [&](const Event&) { return ++scanned, true; }).ok());
+  CHECK(scanned == t["stored_events"]);
+}

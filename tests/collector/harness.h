@@ -1,0 +1,70 @@
+// Test harness for the collector: temporary directories, a resyncwatchd child process on
+// ephemeral loopback ports, bounded polling, and small UDP/TCP senders.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace resyncwatch::testing {
+
+// A fresh directory under $TMPDIR, removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string Join(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// Calls cond until it is true or timeout passes; returns its last value.
+bool PollUntil(const std::function<bool()>& cond,
+               std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+std::string ReadFileText(const std::string& path);
+void WriteFileText(const std::string& path, const std::string& text);
+
+// Runs argv (no shell) and returns its exit status (-1 if it could not run).
+int RunProgram(const std::vector<std::string>& argv);
+bool ProgramExists(const std::string& path);
+
+// resyncwatchd started with the given arguments plus --port-file; stderr to a file.
+class Daemon {
+ public:
+  // with_port_file false: any other long-running program (a relay), nothing appended.
+  Daemon(const std::string& binary, std::vector<std::string> args, const std::string& workdir,
+         bool with_port_file = true);
+  ~Daemon();  // kills it if still running
+
+  // Waits until the port file lists every address; false on timeout or early exit.
+  bool WaitListening();
+  // "127.0.0.1:40123" lines of the port file, per transport ("udp"/"tcp").
+  int Port(const std::string& transport, int index = 0) const;
+  // Sends sig and waits for the exit status (-1 on timeout).
+  int Stop(int sig = 15);
+  bool running();
+  std::string Stderr() const;
+  // The last "received N datagrams" summary count logged (-1 if none yet).
+  int64_t LastReceivedSummary() const;
+
+ private:
+  pid_t pid_ = -1;
+  std::string port_file_;
+  std::string stderr_file_;
+  std::vector<std::pair<std::string, int>> ports_;
+  size_t expected_listeners_ = 0;
+};
+
+// Sends each payload as one UDP datagram from one socket to 127.0.0.1:port.
+void SendUdp(int port, const std::vector<std::string>& payloads);
+// Sends bytes over one TCP connection to 127.0.0.1:port and closes it.
+bool SendTcp(int port, const std::string& bytes);
+
+}  // namespace resyncwatch::testing
