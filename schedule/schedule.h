@@ -233,6 +233,30 @@ DeviceState ClassifyDevice(const DeviceAnalysis& analysis, int64_t now_us,
                            const AnalysisOptions& options);
 
 // ---------------------------------------------------------------------------------------
+// Over a store (store/store.h): the events of the range, judged as above.
+
+class Store;
+struct TimeRange;
+
+// One device's events in range. model receives the device's model (may be null).
+Result<DeviceAnalysis> AnalyzeStoredDevice(const Store& store, MacAddress mac,
+                                           const ScheduleConfigSet& configs, TimeRange range,
+                                           int64_t now_us, const AnalysisOptions& options,
+                                           std::string* model);
+
+struct FleetDevice {
+  MacAddress mac = 0;
+  std::string model;
+  DeviceAnalysis analysis;
+};
+// Every device with events in range (one Scan), plus the devices the store knows that were
+// silent in the range (judged from the last outcome in their summary, so that a phone that
+// went quiet before the range shows up as overdue). Visit order is unspecified.
+Status AnalyzeFleet(const Store& store, const ScheduleConfigSet& configs, TimeRange range,
+                    int64_t now_us, const AnalysisOptions& options,
+                    const std::function<void(const FleetDevice&)>& visit);
+
+// ---------------------------------------------------------------------------------------
 // JSON shapes (contracts of `resyncwatch schedule --json`, shared with the simulator's truth)
 
 class JsonWriter;
