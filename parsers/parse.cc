@@ -59,16 +59,17 @@ void Parse(std::string_view datagram, const TemplateSet& templates, const ParseC
   if (IsBlank(text)) return Raw(out, text, "only blanks");
 
   PhoneText phone(templates, out, text.size());
+  auto raw = [&](std::string_view reason) { Raw(out, phone.Redacted(text), reason); };
   std::string_view rest = text;
   int pri = -1;
   std::string_view reason;
   switch (parsers_internal::ReadPri(&rest, &pri, &reason)) {
     case PriStatus::kMalformed:
-      return Raw(out, text, reason);
+      return raw(reason);
     case PriStatus::kOk:
       out->facility = pri >> 3;
       out->severity = pri & 7;
-      if (IsBlank(rest)) return Raw(out, text, "nothing after PRI");
+      if (IsBlank(rest)) return raw("nothing after PRI");
       break;
     case PriStatus::kAbsent:
       break;
@@ -77,7 +78,7 @@ void Parse(std::string_view datagram, const TemplateSet& templates, const ParseC
   if (pri >= 0 && rest.size() >= 2 && rest[0] == '1' && rest[1] == ' ') {
     parsers_internal::Rfc5424Fields f;
     if (!parsers_internal::ReadRfc5424(rest.substr(2), &f, &reason)) {
-      return Raw(out, text, reason);
+      return raw(reason);
     }
     out->format = SyslogFormat::kRfc5424;
     out->timestamp_text = f.timestamp.text;

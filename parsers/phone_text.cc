@@ -231,18 +231,24 @@ void PhoneText::Analyze3164(std::string_view rest) {
 void PhoneText::Analyze5424(std::string_view host, std::string_view app, std::string_view msg) {
   Attempt a;
   if (Try(msg, &a)) return Finish(a);
+  // A relay moved the start of the phone's text into HOSTNAME / APP-NAME: put it back,
+  // and report neither as host or app (as for the phone's own datagram).
   if (IsModel(app) && !msg.empty() && Try(Keep(app, " ", msg), &a)) {
+    m_->app = {};
     if (a.identifier.empty() && Classify(host) != IdentifierForm::kNone) {
       a.identifier = host;
       a.form = Classify(host);
+      m_->host = {};
     }
     return Finish(a);
   }
   if (IsModel(host) && !app.empty() && !msg.empty()) {
-    std::string_view joined = Keep(host, " ", app, " ");
-    if (!joined.empty()) {
-      std::string_view whole = Keep(joined, msg);
-      if (Try(RejoinSplitMac(whole, true), &a)) return Finish(a);
+    std::string_view whole = Keep(host, " ", app, " ");
+    if (!whole.empty()) whole = Keep(whole, msg);
+    if (!whole.empty() && Try(RejoinSplitMac(whole, true), &a)) {
+      m_->host = {};
+      m_->app = {};
+      return Finish(a);
     }
   }
   a = Attempt();
@@ -285,7 +291,7 @@ void PhoneText::Finish(const Attempt& a) {
       m.url = Redacted(m.url);
     }
     m.port = PortNumber(port);
-    if (m.port == 0 && !m.scheme.empty()) m.port = parsers_internal::DefaultPort(m.scheme);
+    if (port.empty() && !m.scheme.empty()) m.port = parsers_internal::DefaultPort(m.scheme);
     m.error = Redacted(TrimRight(f[kFieldError]));
   } else {
     std::string_view t0 = FirstToken(body);
@@ -295,6 +301,7 @@ void PhoneText::Finish(const Attempt& a) {
       m.mac = ParseMac(t1).value_or(0);
     } else {
       m.mac = ParseMac(t0).value_or(0);
+      if (IsModel(m.app)) m.model = m.app;  // a relay's tag or APP-NAME
     }
   }
   // The identifier fills what the text did not say; a 12-hex identifier that names

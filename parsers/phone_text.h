@@ -30,6 +30,8 @@ class PhoneText {
   void Analyze5424(std::string_view host, std::string_view app, std::string_view msg);
   // No header at all: "[IDENTIFIER] TEXT".
   void AnalyzeBare(std::string_view text);
+  // text itself, or a copy with URL user-info and --key values replaced by ***.
+  std::string_view Redacted(std::string_view text);
 
  private:
   struct Attempt {
@@ -46,7 +48,6 @@ class PhoneText {
   // of the ParsedMessage (the buffer is reserved once per parse and never grows past).
   std::string_view Keep(std::string_view a, std::string_view b = {}, std::string_view c = {},
                         std::string_view d = {});
-  std::string_view Redacted(std::string_view text);
   std::string_view RejoinSplitMac(std::string_view text, bool colon_less);
 
   const TemplateSet::Impl& impl_;

@@ -143,7 +143,7 @@ PriStatus ReadPri(std::string_view* text, int* pri, std::string_view* reason) {
   if (text->empty() || text->front() != '<') return PriStatus::kAbsent;
   size_t i = 1;
   int value = 0;
-  while (i < text->size() && i <= 4 && IsDigit((*text)[i])) {
+  while (i < text->size() && i <= 3 && IsDigit((*text)[i])) {
     value = value * 10 + ((*text)[i] - '0');
     ++i;
   }
@@ -151,8 +151,12 @@ PriStatus ReadPri(std::string_view* text, int* pri, std::string_view* reason) {
     *reason = "PRI without a number";
     return PriStatus::kMalformed;
   }
+  if (i < text->size() && IsDigit((*text)[i])) {
+    *reason = "PRI longer than 3 digits";
+    return PriStatus::kMalformed;
+  }
   if (i >= text->size() || (*text)[i] != '>') {
-    *reason = i > 4 ? "PRI longer than 3 digits" : "PRI not terminated by '>'";
+    *reason = "PRI not terminated by '>'";
     return PriStatus::kMalformed;
   }
   if (value > 191) {

@@ -164,6 +164,7 @@ Result<CompiledTemplate> Compile(EventKind kind, std::string_view tmpl) {
   }
   RE2::Options options;
   options.set_log_errors(false);
+  options.set_encoding(RE2::Options::EncodingLatin1);  // any byte, valid UTF-8 or not
   out.re = std::make_unique<RE2>(re, options);
   if (!out.re->ok()) {
     return Status::InvalidArgument("template '" + out.text +
@@ -194,6 +195,7 @@ Result<TemplateSet> TemplateSet::FromTemplates(
   auto impl = std::make_shared<Impl>();
   RE2::Options options;
   options.set_log_errors(false);
+  options.set_encoding(RE2::Options::EncodingLatin1);
   impl->set = std::make_unique<RE2::Set>(options, RE2::ANCHOR_BOTH);
   for (const auto& [kind, text] : templates) {
     auto compiled = Compile(kind, text);
