@@ -4,10 +4,26 @@ namespace resyncwatch {
 
 // One declaration and one table row per subcommand; each lives in cmd_<name>.cc.
 int RunParse(std::span<const std::string_view> args, CommandIo& io);
+int RunHistory(std::span<const std::string_view> args, CommandIo& io);
+int RunGrep(std::span<const std::string_view> args, CommandIo& io);
+int RunFleet(std::span<const std::string_view> args, CommandIo& io);
+int RunDevices(std::span<const std::string_view> args, CommandIo& io);
+int RunStats(std::span<const std::string_view> args, CommandIo& io);
+int RunAlerts(std::span<const std::string_view> args, CommandIo& io);
+int RunSchedule(std::span<const std::string_view> args, CommandIo& io);
+int RunOverdue(std::span<const std::string_view> args, CommandIo& io);
 
 std::span<const Command> AllCommands() {
   static const Command kCommands[] = {
       {"parse", "parse datagrams from stdin into JSON lines", RunParse},
+      {"history", "one device's timeline, requests paired with outcomes", RunHistory},
+      {"grep", "search message bodies across the fleet or one device", RunGrep},
+      {"fleet", "fleet health over a time range, by model, server, error or hour", RunFleet},
+      {"devices", "one line per device from its summary", RunDevices},
+      {"stats", "the collector's counters", RunStats},
+      {"alerts", "alerts raised by the collector's rules, active or past", RunAlerts},
+      {"schedule", "resyncs judged against each phone's schedule: one device or --fleet", RunSchedule},
+      {"overdue", "phones whose next expected resync is past due", RunOverdue},
   };
   return kCommands;
 }

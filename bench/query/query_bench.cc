@@ -1,0 +1,249 @@
+// query_bench: fills a store with a fleet's resync traffic (default 10,000,000 events over
+// 100,000 devices, hourly resyncs, ~5% failures) and measures the wall time of whole
+// `resyncwatch` runs, process start included: history p50/p99, fleet --since 1h and 24h,
+// grep over 24 h in lines per second. Prints one line per figure.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/flags.h"
+#include "common/time_format.h"
+#include "parsers/parsers.h"
+#include "store/store.h"
+
+namespace resyncwatch {
+namespace {
+
+constexpr FlagSpec kFlags[] = {
+    {"db", FlagType::kString, "", "DIR", "store directory (filled unless --no-fill)"},
+    {"events", FlagType::kInt, "10000000", "N", "events to write"},
+    {"devices", FlagType::kInt, "100000", "N", "devices in the fleet"},
+    {"no-fill", FlagType::kBool, "", "", "reuse a store filled by an earlier run"},
+    {"history-runs", FlagType::kInt, "300", "N", "history runs for the percentiles"},
+    {"runs", FlagType::kInt, "5", "N", "runs of each fleet and grep command"},
+    {"cli", FlagType::kString, RESYNCWATCH_CLI, "PATH", "the resyncwatch binary"},
+    {"help", FlagType::kBool, "", "", "show this help"},
+};
+
+constexpr int64_t kHour = int64_t{3600} * kMicrosPerSecond;
+// The data ends here; commands get --now so relative ranges are reproducible.
+constexpr int64_t kEnd = 1'795'593'600'000'000;  // 2026-11-25T08:00:00Z
+
+const char* kModels[] = {"CP-8851-3PCC", "CP-7841-3PCC", "CP-6841-3PCC", "CP-8845-3PCC",
+                         "CP-8832-3PCC", "ATA192-3PCC",  "SPA112",       "SPA504G"};
+const char* kServers[] = {"10.23.45.67", "10.23.45.68", "prov.telco.com", "10.50.0.10"};
+const char* kErrors[] = {"http_get failed", "corrupt file", "tftp timeout", "404 Not Found",
+                         "connection refused"};
+
+MacAddress DeviceMac(int64_t i) { return 0x000e08000000ULL + static_cast<uint64_t>(i); }
+
+// Fills dir with `events` events: each device resyncs hourly at its own phase (request, then
+// success 0.2-2 s later, or in 5% of cycles a failure), the last cycle ending at kEnd.
+void Fill(const std::string& dir, int64_t events, int64_t devices) {
+  StoreOptions options;
+  auto opened = Store::Open(dir, options);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "open: %s\n", opened.status().ToString().c_str());
+    std::exit(2);
+  }
+  Store& store = **opened;
+  int64_t cycles = std::max<int64_t>(1, events / 2 / devices);
+  std::mt19937_64 rng(42);
+  std::vector<int64_t> phase(devices);
+  for (auto& p : phase) p = static_cast<int64_t>(rng() % kHour);
+  std::vector<int64_t> order(devices);
+  for (int64_t i = 0; i < devices; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return phase[a] < phase[b]; });
+
+  auto t0 = std::chrono::steady_clock::now();
+  int64_t written = 0;
+  WriteBatch batch;
+  auto flush = [&] {
+    batch.counter_deltas["received_datagrams"] = static_cast<int64_t>(batch.events.size());
+    auto r = store.Write(batch);
+    if (!r.ok()) {
+      std::fprintf(stderr, "write: %s\n", r.status().ToString().c_str());
+      std::exit(2);
+    }
+    written += static_cast<int64_t>(batch.events.size());
+    batch.events.clear();
+    batch.counter_deltas.clear();
+  };
+  int64_t start = kEnd - cycles * kHour;
+  for (int64_t c = 0; c < cycles && written < events; ++c) {
+    for (int64_t d : order) {
+      MacAddress mac = DeviceMac(d);
+      const char* model = kModels[d % std::size(kModels)];
+      const char* server = kServers[(d / 7) % std::size(kServers)];
+      int64_t t = start + c * kHour + phase[d];
+      char mac_text[18];
+      std::snprintf(mac_text, sizeof mac_text, "%02llx:%02llx:%02llx:%02llx:%02llx:%02llx",
+                    (unsigned long long)(mac >> 40) & 0xff, (unsigned long long)(mac >> 32) & 0xff,
+                    (unsigned long long)(mac >> 24) & 0xff, (unsigned long long)(mac >> 16) & 0xff,
+                    (unsigned long long)(mac >> 8) & 0xff, (unsigned long long)mac & 0xff);
+      std::string path = "/cisco/" + FormatMac(mac) + ".xml";
+      std::string url = std::string("http://") + server + ":80" + path;
+      std::string source = "10." + std::to_string(d >> 16 & 0xff) + "." +
+                           std::to_string(d >> 8 & 0xff) + "." + std::to_string(d & 0xff) + ":514";
+      Event req;
+      req.event_time_us = t;
+      req.received_us = t + 800;
+      req.kind = EventKind::kResyncRequest;
+      req.format = SyslogFormat::kRfc3164;
+      req.facility = 16;
+      req.severity = 6;
+      req.mac = mac;
+      req.model = model;
+      req.identifier = FormatMac(mac);
+      req.url = url;
+      req.scheme = "http";
+      req.server = server;
+      req.port = 80;
+      req.path = path;
+      req.source = source;
+      req.message = std::string(model) + " " + mac_text + " -- Requesting resync " + url;
+      if (c == 0) req.sn = "FCH" + std::to_string(1000000 + d);
+      Event out = req;
+      out.sn.clear();
+      out.event_time_us = t + 200000 + static_cast<int64_t>(rng() % 1800000);
+      out.received_us = out.event_time_us + 800;
+      if (rng() % 100 < 5) {
+        const char* err = kErrors[rng() % std::size(kErrors)];
+        out.kind = EventKind::kResyncFailure;
+        out.url.clear();
+        out.scheme.clear();
+        out.server.clear();
+        out.port = 0;
+        out.path.clear();
+        out.error = err;
+        out.message = std::string(model) + " " + mac_text + " -- Resync failed: " + err;
+      } else {
+        out.kind = EventKind::kResyncSuccess;
+        out.message = std::string(model) + " " + mac_text + " -- Successful resync " + url;
+      }
+      batch.events.push_back(std::move(req));
+      batch.events.push_back(std::move(out));
+      if (batch.events.size() >= 4096) flush();
+      if (written + static_cast<int64_t>(batch.events.size()) >= events) break;
+    }
+  }
+  if (!batch.events.empty()) flush();
+  double fill_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("fill: %lld events, %lld devices, %lld hourly cycles, %.1f s (%.0f events/s)\n",
+              (long long)written, (long long)devices, (long long)cycles, fill_s, written / fill_s);
+  auto c0 = std::chrono::steady_clock::now();
+  if (Status s = store.Compact(); !s.ok())
+    std::fprintf(stderr, "compact: %s\n", s.ToString().c_str());
+  std::printf("compact: %.1f s\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count());
+}
+
+// Runs the CLI with stdout and stderr to /dev/null; returns wall seconds and exit code.
+double RunTimed(const std::string& cli, const std::vector<std::string>& args, int* code) {
+  std::vector<std::string> argv_s = {cli};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  auto t0 = std::chrono::steady_clock::now();
+  pid_t pid;
+  if (posix_spawn(&pid, cli.c_str(), &actions, nullptr, argv.data(), environ) != 0) {
+    std::fprintf(stderr, "cannot run %s\n", cli.c_str());
+    std::exit(2);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  posix_spawn_file_actions_destroy(&actions);
+  *code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+  return s;
+}
+
+double Percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
+  return v[i];
+}
+
+void Measure(const std::string& label, const std::string& cli, std::vector<std::string> args,
+             int runs, int64_t lines) {
+  std::vector<double> t;
+  int code = 0;
+  for (int i = 0; i < runs; ++i) t.push_back(RunTimed(cli, args, &code));
+  std::string cmd = "resyncwatch";
+  for (const auto& a : args) cmd += " " + a;
+  std::printf("%-22s median %8.1f ms  max %8.1f ms  exit %d", label.c_str(),
+              Percentile(t, 0.5) * 1e3, *std::max_element(t.begin(), t.end()) * 1e3, code);
+  if (lines > 0) std::printf("  %.2f M lines/s", lines / Percentile(t, 0.5) / 1e6);
+  std::printf("   [%s]\n", cmd.c_str());
+}
+
+}  // namespace
+}  // namespace resyncwatch
+
+int main(int argc, char** argv) {
+  using namespace resyncwatch;
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  FlagSet flags(kFlags);
+  if (Status s = flags.Parse(args); !s.ok()) {
+    std::fprintf(stderr, "query_bench: %s\n", s.message().c_str());
+    return 2;
+  }
+  if (flags.GetBool("help") || !flags.IsSet("db")) {
+    std::string h = flags.Help("query_bench --db DIR [options]",
+                               "Fills a store and times whole resyncwatch commands.", "");
+    std::fputs(h.c_str(), flags.GetBool("help") ? stdout : stderr);
+    return flags.GetBool("help") ? 0 : 2;
+  }
+  std::string db = flags.GetString("db");
+  int64_t events = flags.GetInt("events");
+  int64_t devices = flags.GetInt("devices");
+  std::string cli = flags.GetString("cli");
+  if (!flags.GetBool("no-fill")) {
+    std::filesystem::remove_all(db);
+    Fill(db, events, devices);
+  }
+  std::string now = FormatIso8601Utc(kEnd);
+  int64_t cycles = std::max<int64_t>(1, events / 2 / devices);
+  int64_t per_hour = 2 * devices;
+  int64_t lines_24h = std::min<int64_t>(24, cycles) * per_hour;
+
+  // history: random devices, p50/p99 of whole runs.
+  std::mt19937_64 rng(7);
+  std::vector<double> t;
+  int code = 0;
+  int runs = static_cast<int>(flags.GetInt("history-runs"));
+  for (int i = 0; i < runs; ++i) {
+    std::string mac = FormatMac(0x000e08000000ULL + rng() % devices);
+    t.push_back(RunTimed(cli, {"history", mac, "--db", db}, &code));
+  }
+  std::printf(
+      "%-22s p50 %6.2f ms  p99 %6.2f ms  max %6.2f ms  exit %d   [resyncwatch history <MAC> --db "
+      "%s, %d random devices]\n",
+      "history", Percentile(t, 0.5) * 1e3, Percentile(t, 0.99) * 1e3,
+      *std::max_element(t.begin(), t.end()) * 1e3, code, db.c_str(), runs);
+  int n = static_cast<int>(flags.GetInt("runs"));
+  Measure("fleet --since 1h", cli, {"fleet", "--since", "1h", "--now", now, "--db", db}, n, 0);
+  Measure("fleet --since 24h", cli, {"fleet", "--since", "24h", "--now", now, "--db", db}, n, 0);
+  Measure("grep 24h (no match)", cli,
+          {"grep", "no such text", "--since", "24h", "--now", now, "--db", db}, n, lines_24h);
+  Measure(
+      "grep 24h (regex)", cli,
+      {"grep", "Resync failed: (tftp|http)", "--since", "24h", "--now", now, "--count", "--db", db},
+      n, lines_24h);
+  std::printf("events in the last 24 h: %lld\n", (long long)lines_24h);
+  return 0;
+}
