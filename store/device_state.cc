@@ -22,11 +22,11 @@ void ApplyEventToSummary(const Event& e, DeviceSummary* s) {
   if (newest) {
     s->last_seen_us = t;
     std::string_view ip = SourceHost(e.source);
-    if (!ip.empty()) s->last_ip = ip;
+    if (!ip.empty() && ip != s->last_ip) s->last_ip = ip;
   }
   ++s->events;
-  if (!e.model.empty() && (newest || s->model.empty())) s->model = e.model;
-  if (!e.sn.empty() && (newest || s->sn.empty())) s->sn = e.sn;
+  if (!e.model.empty() && (newest || s->model.empty()) && e.model != s->model) s->model = e.model;
+  if (!e.sn.empty() && (newest || s->sn.empty()) && e.sn != s->sn) s->sn = e.sn;
 
   switch (e.kind) {
     case EventKind::kResyncRequest:
@@ -44,7 +44,9 @@ void ApplyEventToSummary(const Event& e, DeviceSummary* s) {
     case EventKind::kUpgradeFailure:
       ++s->failures;
       if (t >= s->last_success_us) ++s->consecutive_failures;
-      if (t >= s->last_failure_us && !e.error.empty()) s->last_error = e.error;
+      if (t >= s->last_failure_us && !e.error.empty() && e.error != s->last_error) {
+        s->last_error = e.error;
+      }
       s->last_failure_us = std::max(s->last_failure_us, t);
       break;
     case EventKind::kDebug:
@@ -55,7 +57,7 @@ void ApplyEventToSummary(const Event& e, DeviceSummary* s) {
   if (t >= s->last_request_us && t >= s->last_success_us && t >= s->last_failure_us) {
     s->last_kind = e.kind;
   }
-  if (!e.url.empty() && t >= s->last_request_us) s->last_url = e.url;
+  if (!e.url.empty() && t >= s->last_request_us && e.url != s->last_url) s->last_url = e.url;
 }
 
 }  // namespace resyncwatch::store_format

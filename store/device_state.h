@@ -1,6 +1,6 @@
-// device_state: how one event changes its device's summary, and the writer's buffer of
-// device-index entries not yet written as chunks (internal to store/). Plain values
-// owned by the single writer (or built per read by a reader): not thread-safe.
+// device_state: how one event changes its device's summary, and the writer's per-device
+// state (summary plus device-index entries not yet written as a chunk) (internal to store/). Plain
+// values owned by the single writer (or built per read by a reader): not thread-safe.
 #pragma once
 
 #include <string_view>
@@ -19,24 +19,12 @@ void ApplyEventToSummary(const Event& event, DeviceSummary* summary);
 // "file:..." and other non-network sources.
 std::string_view SourceHost(std::string_view source);
 
-// Index entries per device since the last chunk flush.
-class PendingIndex {
- public:
-  void Add(MacAddress mac, int64_t time_us, uint64_t seq) {
-    entries_[mac].push_back({time_us, seq});
-    ++count_;
-  }
-  size_t count() const { return count_; }
-  bool empty() const { return count_ == 0; }
-  const std::unordered_map<MacAddress, std::vector<TimeSeq>>& entries() const { return entries_; }
-  void Clear() {
-    entries_.clear();
-    count_ = 0;
-  }
-
- private:
-  std::unordered_map<MacAddress, std::vector<TimeSeq>> entries_;
-  size_t count_ = 0;
+// What the writer keeps per device: the summary (as of every event it applied) and the
+// index entries not yet written as a chunk.
+struct DeviceState {
+  DeviceSummary summary;
+  std::vector<TimeSeq> pending;
+  bool dirty = false;  // summary and pending not yet written
 };
 
 }  // namespace resyncwatch::store_format

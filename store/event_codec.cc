@@ -1,6 +1,8 @@
 #include "store/event_codec.h"
 
+#include <charconv>
 #include <cstdio>
+#include <cstring>
 
 #include "common/time_format.h"
 #include "store/varint.h"
@@ -36,25 +38,49 @@ struct MacForms {
   }
 };
 
+// True when url == scheme "://" server [":" port] path, compared without allocating.
+bool UrlIsRendered(const Event& e, bool with_port) {
+  std::string_view url = e.url;
+  auto eat = [&url](std::string_view part) {
+    if (!url.starts_with(part)) return false;
+    url.remove_prefix(part.size());
+    return true;
+  };
+  if (!eat(e.scheme) || !eat("://") || !eat(e.server)) return false;
+  if (with_port) {
+    char buf[16];
+    buf[0] = ':';
+    auto [end, ec] = std::to_chars(buf + 1, buf + sizeof buf, e.port);
+    if (ec != std::errc() || !eat(std::string_view(buf, end - buf))) return false;
+  }
+  return url == e.path;
+}
+
 std::string RenderUrl(const Event& e, bool with_port) {
   std::string url = e.scheme + "://" + e.server;
   if (with_port) url += ":" + std::to_string(e.port);
   return url + e.path;
 }
 
+// Parses the canonical "a.b.c.d:port" (no leading zeros, nothing after) into 6 bytes.
 bool ParseIpv4Source(std::string_view s, uint8_t bytes[6]) {
-  unsigned a, b, c, d, port;
-  char tail;
-  std::string copy(s);
-  if (std::sscanf(copy.c_str(), "%u.%u.%u.%u:%u%c", &a, &b, &c, &d, &port, &tail) != 5) {
-    return false;
+  size_t i = 0;
+  for (int part = 0; part < 5; ++part) {
+    const size_t start = i;
+    unsigned v = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i - start < 5) v = v * 10 + (s[i++] - '0');
+    const size_t len = i - start;
+    if (len == 0 || (len > 1 && s[start] == '0')) return false;
+    if (part < 4) {
+      if (v > 255 || i >= s.size() || s[i] != (part < 3 ? '.' : ':')) return false;
+      bytes[part] = static_cast<uint8_t>(v);
+      ++i;
+    } else {
+      if (v > 65535 || i != s.size()) return false;
+      bytes[4] = static_cast<uint8_t>(v >> 8);
+      bytes[5] = static_cast<uint8_t>(v & 0xff);
+    }
   }
-  if (a > 255 || b > 255 || c > 255 || d > 255 || port > 65535) return false;
-  char rendered[32];
-  std::snprintf(rendered, sizeof rendered, "%u.%u.%u.%u:%u", a, b, c, d, port);
-  if (copy != rendered) return false;  // leading zeros, signs: keep the text as it was
-  bytes[0] = a, bytes[1] = b, bytes[2] = c, bytes[3] = d;
-  bytes[4] = port >> 8, bytes[5] = port & 0xff;
   return true;
 }
 
@@ -83,15 +109,20 @@ void PathCandidates(const MacForms* mac, std::string_view out[kPathCandidates]) 
 
 void EncodeWithRefs(std::string_view text, const std::string_view* candidates, size_t n,
                     std::string* out) {
-  std::string encoded;
-  encoded.reserve(text.size());
+  thread_local std::string encoded;
+  encoded.clear();
   size_t i = 0;
   while (i < text.size()) {
     size_t best = n, best_len = 0;
     for (size_t c = 0; c < n; ++c) {
       const std::string_view cand = candidates[c];
-      if (cand.size() < kMinRefLength || cand.size() <= best_len) continue;
-      if (text.compare(i, cand.size(), cand) == 0) best = c, best_len = cand.size();
+      if (cand.size() < kMinRefLength || cand.size() <= best_len || cand[0] != text[i] ||
+          cand.size() > text.size() - i) {
+        continue;
+      }
+      if (std::memcmp(text.data() + i, cand.data(), cand.size()) == 0) {
+        best = c, best_len = cand.size();
+      }
     }
     if (best < n) {
       encoded.push_back(kRefEscape);
@@ -162,9 +193,9 @@ void EncodeEvent(const Event& e, std::string* out) {
     flags |= kTimestampIsBsd;
   }
   if (!e.url.empty() && !e.scheme.empty()) {
-    if (e.port != 0 && e.url == RenderUrl(e, true)) {
+    if (e.port != 0 && UrlIsRendered(e, true)) {
       flags |= kUrlWithPort;
-    } else if (e.url == RenderUrl(e, false)) {
+    } else if (UrlIsRendered(e, false)) {
       flags |= kUrlWithoutPort;
     }
   }

@@ -98,7 +98,7 @@ Result<std::unique_ptr<Store>> RocksStore::OpenRocks(const std::string& dir,
 
 RocksStore::~RocksStore() {
   if (db_) {
-    if (!secondary() && !pending_.empty()) FlushIndex();
+    if (!secondary() && !dirty_macs_.empty()) FlushIndex();
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
     handles_.clear();
     db_->Close();
@@ -136,9 +136,9 @@ Status RocksStore::CheckSchema() {
 }
 
 Status RocksStore::LoadWriterState() {
-  pending_.Clear();
-  summaries_.clear();
-  dirty_.clear();
+  devices_.clear();
+  dirty_macs_.clear();
+  pending_count_ = 0;
   serials_.clear();
   last_index_flush_us_ = options_.clock->NowMicros();
   rocksdb::ReadOptions ro;
@@ -168,32 +168,48 @@ Status RocksStore::LoadWriterState() {
     e.event_time_us = key->time_us;
     Status st = DecodeEvent(it->value().ToStringView(), &e);
     if (!st.ok()) return st;
-    if (e.mac == 0) continue;
-    pending_.Add(e.mac, e.event_time_us, e.seq);
-    DeviceSummary* summary;
-    st = LoadSummary(e.mac, &summary);
+    st = ApplyToDevice(e);
     if (!st.ok()) return st;
-    ApplyEventToSummary(e, summary);
-    dirty_[e.mac] = true;
   }
   return FromRocks(it->status(), "replaying the unindexed tail");
 }
 
-Status RocksStore::LoadSummary(MacAddress mac, DeviceSummary** out) {
-  auto [it, inserted] = summaries_.try_emplace(mac);
-  *out = &it->second;
-  if (!inserted) return Status::Ok();
-  it->second.mac = mac;
-  std::string v;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kCfDevices), MacKey(mac), &v);
-  if (s.IsNotFound()) return Status::Ok();
-  if (!s.ok()) {
-    summaries_.erase(it);
-    return FromRocks(s, "reading device summary");
+Status RocksStore::ApplyToDevice(const Event& e) {
+  if (e.mac == 0) return Status::Ok();
+  auto [it, inserted] = devices_.try_emplace(e.mac);
+  DeviceState& state = it->second;
+  if (inserted) {
+    state.summary.mac = e.mac;
+    std::string v;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kCfDevices), MacKey(e.mac), &v);
+    Status st = s.IsNotFound() ? Status::Ok() : FromRocks(s, "reading device summary");
+    if (st.ok() && s.ok()) st = DecodeSummary(v, &state.summary);
+    if (!st.ok()) {
+      devices_.erase(it);
+      return st;
+    }
   }
-  Status st = DecodeSummary(v, &it->second);
-  if (!st.ok()) summaries_.erase(it);
-  return st;
+  if (!state.dirty) {
+    state.dirty = true;
+    dirty_macs_.push_back(e.mac);
+  }
+  state.pending.push_back({e.event_time_us, e.seq});
+  ++pending_count_;
+  ApplyEventToSummary(e, &state.summary);
+  return Status::Ok();
+}
+
+void RocksStore::ForgetWrittenChunks() {
+  for (MacAddress mac : dirty_macs_) {
+    DeviceState& state = devices_[mac];
+    state.dirty = false;
+    state.pending.clear();
+  }
+  dirty_macs_.clear();
+  pending_count_ = 0;
+  // Bound the cache on very large fleets: clean summaries are re-read on demand.
+  constexpr size_t kMaxCachedDevices = 2'000'000;
+  if (devices_.size() > kMaxCachedDevices) devices_.clear();
 }
 
 Status RocksStore::CatchUp() {

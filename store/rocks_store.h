@@ -58,7 +58,9 @@ class RocksStore final : public Store {
   Status CheckSchema();
   // Writer: loads next seq and watermark, replays the unindexed tail into memory.
   Status LoadWriterState();
-  Status LoadSummary(MacAddress mac, DeviceSummary** out);
+  // Adds the event to its device's pending index entries and summary.
+  Status ApplyToDevice(const Event& event);
+  void ForgetWrittenChunks();
   void AppendIndexFlush(rocksdb::WriteBatch* wb);
   Status CommitBatch(rocksdb::WriteBatch* wb);
   Status FlushIndex();
@@ -85,9 +87,9 @@ class RocksStore final : public Store {
   uint64_t next_seq_ = 1;
   uint64_t watermark_ = 1;  // every seq below is indexed and in the summaries
   std::string tail_start_;  // lowest event key at or above the watermark ("" = none)
-  PendingIndex pending_;
-  std::unordered_map<MacAddress, DeviceSummary> summaries_;
-  std::unordered_map<MacAddress, bool> dirty_;  // macs whose summary changed since flush
+  std::unordered_map<MacAddress, DeviceState> devices_;
+  std::vector<MacAddress> dirty_macs_;
+  size_t pending_count_ = 0;
   std::unordered_map<std::string, MacAddress> serials_;
   int64_t last_index_flush_us_ = 0;
   bool needs_resume_ = false;

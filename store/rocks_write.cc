@@ -50,26 +50,20 @@ Status RocksStore::CommitBatch(rocksdb::WriteBatch* wb) {
 }
 
 void RocksStore::AppendIndexFlush(rocksdb::WriteBatch* wb) {
-  // Sorted by key: the chunks land in the memtable and SSTs as one ordered run.
-  std::vector<std::pair<std::string, const std::vector<TimeSeq>*>> chunks;
-  chunks.reserve(pending_.entries().size());
-  for (const auto& [mac, entries] : pending_.entries()) {
-    chunks.emplace_back(IndexKey(mac, entries.front().time_us, entries.front().seq), &entries);
-  }
-  std::sort(chunks.begin(), chunks.end());
+  // In key order: the chunks and summaries land in the memtable as ordered runs.
+  std::sort(dirty_macs_.begin(), dirty_macs_.end());
   std::string value;
-  for (const auto& [key, entries] : chunks) {
+  for (MacAddress mac : dirty_macs_) {
+    const DeviceState& state = devices_[mac];
+    if (state.pending.empty()) continue;
     value.clear();
-    EncodeIndexChunk(*entries, &value);
-    wb->Put(cf(kCfDeviceIndex), key, value);
+    EncodeIndexChunk(state.pending, &value);
+    wb->Put(cf(kCfDeviceIndex),
+            IndexKey(mac, state.pending.front().time_us, state.pending.front().seq), value);
   }
-  std::vector<MacAddress> macs;
-  macs.reserve(dirty_.size());
-  for (const auto& [mac, unused] : dirty_) macs.push_back(mac);
-  std::sort(macs.begin(), macs.end());
-  for (MacAddress mac : macs) {
+  for (MacAddress mac : dirty_macs_) {
     value.clear();
-    EncodeSummary(summaries_[mac], &value);
+    EncodeSummary(devices_[mac].summary, &value);
     wb->Put(cf(kCfDevices), MacKey(mac), value);
   }
   std::string mark;
@@ -79,13 +73,12 @@ void RocksStore::AppendIndexFlush(rocksdb::WriteBatch* wb) {
 }
 
 Status RocksStore::FlushIndex() {
-  if (pending_.empty() && dirty_.empty()) return Status::Ok();
+  if (dirty_macs_.empty()) return Status::Ok();
   rocksdb::WriteBatch wb;
   AppendIndexFlush(&wb);
   Status st = CommitBatch(&wb);
   if (!st.ok()) return st;
-  pending_.Clear();
-  dirty_.clear();
+  ForgetWrittenChunks();
   watermark_ = next_seq_;
   tail_start_.clear();
   last_index_flush_us_ = options_.clock->NowMicros();
@@ -155,21 +148,16 @@ Result<WriteResult> RocksStore::Write(WriteBatch& batch) {
   // writer state is reloaded from the store, so nothing provisional survives.
   Status st;
   for (Event* e : stored) {
-    if (e->mac == 0) continue;
-    pending_.Add(e->mac, e->event_time_us, e->seq);
-    DeviceSummary* summary;
-    st = LoadSummary(e->mac, &summary);
+    st = ApplyToDevice(*e);
     if (!st.ok()) break;
-    ApplyEventToSummary(*e, summary);
-    dirty_[e->mac] = true;
   }
   next_seq_ = seq;
   std::string next;
   PutFixed64(&next, next_seq_);
   wb.Put(cf(kCfDefault), kMetaNextSeq, next);
   const int64_t now = options_.clock->NowMicros();
-  const bool flush_index = st.ok() && !pending_.empty() &&
-                           (pending_.count() >= options_.index_flush_events ||
+  const bool flush_index = st.ok() && !dirty_macs_.empty() &&
+                           (pending_count_ >= options_.index_flush_events ||
                             now - last_index_flush_us_ >= options_.index_flush_interval_us);
   if (flush_index) {
     AppendIndexFlush(&wb);
@@ -183,8 +171,7 @@ Result<WriteResult> RocksStore::Write(WriteBatch& batch) {
     return st;
   }
   if (flush_index) {
-    pending_.Clear();
-    dirty_.clear();
+    ForgetWrittenChunks();
     watermark_ = next_seq_;
     tail_start_.clear();
     last_index_flush_us_ = now;

@@ -1,0 +1,293 @@
+// store_bench: writes a realistic fleet's events into a fresh store and prints events/s
+// written, bytes per event on disk (against the same messages as an rsyslog text file and
+// its gzip), one device's history latency (p50/p99) and a 1-hour fleet window scan.
+// Usage: store_bench [--events 10000000] [--devices 100000] [--dir DIR] [--keep]
+#include <sys/resource.h>
+#include <time.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/flags.h"
+#include "common/time_format.h"
+#include "store/store.h"
+
+using namespace resyncwatch;
+
+namespace {
+
+constexpr FlagSpec kFlags[] = {
+    {"events", FlagType::kInt, "10000000", "N", "events to write"},
+    {"devices", FlagType::kInt, "100000", "N", "distinct phones"},
+    {"batch", FlagType::kInt, "1000", "N", "events per Store::Write"},
+    {"hours", FlagType::kInt, "24", "H", "time span the events cover"},
+    {"dir", FlagType::kString, "", "DIR", "store directory (default: a temp dir, removed)"},
+    {"keep", FlagType::kBool, "", "", "keep the store directory"},
+    {"index-flush-interval", FlagType::kDuration, "2s", "DUR",
+     "index/summary chunk interval (0 = every batch: one device key per event)"},
+    {"history-queries", FlagType::kInt, "2000", "N", "history queries to time"},
+    {"help", FlagType::kBool, "", "", "print this help"},
+};
+
+struct Phone {
+  MacAddress mac;
+  std::string model, mac_colon, mac_plain, source, path, sn;
+  int ident_form;  // 0 none, 1 $MA, 2 $MAC
+};
+
+const char* const kModels[] = {"CP-8851-3PCC", "CP-7841-3PCC", "CP-6841-3PCC", "CP-8845-3PCC",
+                               "CP-8832-3PCC", "ATA192-3PCC",  "SPA112",       "SPA504G"};
+const char* const kErrors[] = {"http_get failed", "corrupt file", "http_get failed",
+                               "tftp timeout"};
+
+double ThreadCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double CpuSeconds() {
+  rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+uint64_t DirBytes(const std::string& dir) {
+  uint64_t total = 0;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(dir)) {
+    const auto name = f.path().filename().string();
+    if (f.is_regular_file() && !name.starts_with("LOG")) total += f.file_size();
+  }
+  return total;
+}
+
+std::vector<Phone> MakeFleet(int n, std::mt19937_64& rng) {
+  std::vector<Phone> fleet(n);
+  for (int i = 0; i < n; ++i) {
+    Phone& p = fleet[i];
+    p.mac = 0x000e08000000ULL + static_cast<uint64_t>(i) * 7919 % 0xffffff;
+    char buf[32];
+    snprintf(buf, sizeof buf, "%012llx", static_cast<unsigned long long>(p.mac));
+    p.mac_plain = buf;
+    for (int b = 0; b < 6; ++b) {
+      p.mac_colon += p.mac_plain.substr(2 * b, 2);
+      if (b < 5) p.mac_colon += ':';
+    }
+    p.model = kModels[rng() % 8];
+    snprintf(buf, sizeof buf, "10.%d.%d.%d:5060", 20 + i / 65536, (i / 256) % 256, i % 256);
+    p.source = buf;
+    p.path = rng() % 3 == 0 ? "/cisco/" + p.mac_plain + ".cfg" : "/" + p.model + ".xml";
+    snprintf(buf, sizeof buf, "FCH%04d%c%03d", 2000 + i % 1000, 'A' + i % 26, i % 1000);
+    p.sn = rng() % 4 == 0 ? buf : "";
+    p.ident_form = static_cast<int>(rng() % 3);
+  }
+  return fleet;
+}
+
+Event MakeEvent(const Phone& p, int64_t t, std::mt19937_64& rng) {
+  Event e;
+  e.event_time_us = t;
+  e.received_us = t;
+  e.message_time_us = t / 1'000'000 * 1'000'000;
+  e.format = SyslogFormat::kRfc3164;
+  e.facility = 16;
+  e.mac = p.mac;
+  e.model = p.model;
+  e.sn = p.sn;
+  e.source = p.source;
+  e.timestamp_text = FormatIso8601Utc(*e.message_time_us);  // replaced below
+  {
+    CivilTime c = CivilFromMicros(*e.message_time_us);
+    static const char* const kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    char buf[32];
+    snprintf(buf, sizeof buf, "%s %2d %02d:%02d:%02d", kMonths[c.month - 1], c.day, c.hour,
+             c.minute, c.second);
+    e.timestamp_text = buf;
+  }
+  if (p.ident_form == 1) e.identifier = p.mac_plain;
+  if (p.ident_form == 2) e.identifier = p.mac_colon;
+  const std::string head = p.model + " " + p.mac_colon + " -- ";
+  unsigned r = rng() % 100;
+  if (r < 15) {
+    e.kind = EventKind::kDebug;
+    e.severity = 7;
+    e.message = head + "SIP REGISTER 200 OK from 10.23.45.10:5060 cseq " +
+                std::to_string(rng() % 9000 + 1000);
+    return e;
+  }
+  if (r < 25) {
+    e.kind = EventKind::kResyncFailure;
+    e.severity = 3;
+    e.error = kErrors[rng() % 4];
+    e.message = head + "Resync failed: " + e.error;
+    return e;
+  }
+  e.kind = r < 60 ? EventKind::kResyncRequest : EventKind::kResyncSuccess;
+  e.severity = 6;
+  e.scheme = "http";
+  e.server = "10.23.45.67";
+  e.port = 80;
+  e.path = p.path;
+  e.url = "http://10.23.45.67:80" + p.path;
+  e.message = head + (r < 60 ? "Requesting resync " : "Successful resync ") + e.url;
+  return e;
+}
+
+// The line rsyslog's default file template writes for this event.
+std::string RsyslogLine(const Event& e, const Phone& p) {
+  std::string host = p.source.substr(0, p.source.find(':'));
+  std::string line = e.timestamp_text + " " + host + " ";
+  if (!e.identifier.empty()) line += e.identifier + " ";
+  return line + e.message + "\n";
+}
+
+double Percentile(std::vector<double>& v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(q * v.size()))];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  FlagSet flags(kFlags);
+  Status s = flags.Parse(args);
+  if (!s.ok() || flags.GetBool("help")) {
+    std::fprintf(s.ok() ? stdout : stderr, "%s%s\n", s.ok() ? "" : (s.ToString() + "\n").c_str(),
+                 flags.Help("store_bench [options]", "Store write/read benchmark.", "").c_str());
+    return s.ok() ? 0 : 2;
+  }
+  const int64_t n_events = flags.GetInt("events");
+  const int n_devices = static_cast<int>(flags.GetInt("devices"));
+  const int64_t batch_size = flags.GetInt("batch");
+  const int64_t span_us = flags.GetInt("hours") * 3600 * kMicrosPerSecond;
+  std::string dir = flags.GetString("dir");
+  const bool temp = dir.empty();
+  if (temp) {
+    char tmpl[] = "/tmp/resyncwatch-store-bench-XXXXXX";
+    dir = mkdtemp(tmpl);
+  }
+  std::mt19937_64 rng(42);
+  auto fleet = MakeFleet(n_devices, rng);
+  const int64_t t0 = 1'795'680'000'000'000;  // 2026-11-25T00:00:00Z
+  const int64_t step = std::max<int64_t>(1, span_us / n_events);
+
+  StoreOptions options;
+  options.index_flush_interval_us = flags.GetDuration("index-flush-interval");
+  auto opened = Store::Open(dir, options);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "store_bench: %s\n", opened.status().ToString().c_str());
+    return 2;
+  }
+  auto store = std::move(opened).value();
+
+  std::string text_path = dir + ".rsyslog.txt";
+  std::FILE* text = std::fopen(text_path.c_str(), "w");
+  gzFile gz = gzopen((text_path + ".gz").c_str(), "wb6");
+  double write_wall = 0, write_cpu = 0;
+  const double process_cpu0 = CpuSeconds(), thread_cpu0 = ThreadCpuSeconds();
+  uint64_t text_bytes = 0;
+  std::string text_buf;
+  for (int64_t done = 0; done < n_events;) {
+    WriteBatch batch;
+    text_buf.clear();
+    for (int64_t i = 0; i < batch_size && done < n_events; ++i, ++done) {
+      const Phone& p = fleet[rng() % fleet.size()];
+      batch.events.push_back(MakeEvent(p, t0 + done * step, rng));
+      text_buf += RsyslogLine(batch.events.back(), p);
+    }
+    batch.counter_deltas["received_datagrams"] = static_cast<int64_t>(batch.events.size());
+    std::fwrite(text_buf.data(), 1, text_buf.size(), text);
+    gzwrite(gz, text_buf.data(), static_cast<unsigned>(text_buf.size()));
+    text_bytes += text_buf.size();
+    auto w0 = std::chrono::steady_clock::now();
+    double c0 = ThreadCpuSeconds();
+    auto r = store->Write(batch);
+    write_cpu += ThreadCpuSeconds() - c0;
+    write_wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
+    if (!r.ok()) {
+      std::fprintf(stderr, "store_bench: %s\n", r.status().ToString().c_str());
+      return 1;
+    }
+  }
+  std::fclose(text);
+  gzclose(gz);
+  auto f0 = std::chrono::steady_clock::now();
+  s = store->Flush();
+  double flush_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - f0).count();
+  const double background_cpu = (CpuSeconds() - process_cpu0) - (ThreadCpuSeconds() - thread_cpu0);
+  const uint64_t bytes_flushed = DirBytes(dir);
+  auto k0 = std::chrono::steady_clock::now();
+  s = store->Compact();
+  double compact_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - k0).count();
+  const uint64_t bytes_compacted = DirBytes(dir);
+  const uint64_t gz_bytes = std::filesystem::file_size(text_path + ".gz");
+  store.reset();
+
+  // Reads as the CLI does them: a secondary instance opened on the finished store.
+  StoreOptions ro;
+  ro.mode = StoreOptions::Mode::kReadOnlySecondary;
+  auto reader = Store::Open(dir, ro);
+  if (!reader.ok()) {
+    std::fprintf(stderr, "store_bench: %s\n", reader.status().ToString().c_str());
+    return 1;
+  }
+  std::vector<double> lat_ms;
+  size_t history_events = 0;
+  const int64_t queries = flags.GetInt("history-queries");
+  for (int64_t q = 0; q < queries; ++q) {
+    const Phone& p = fleet[rng() % fleet.size()];
+    auto q0 = std::chrono::steady_clock::now();
+    (*reader)->History(p.mac, {}, [&](const Event&) {
+      ++history_events;
+      return true;
+    });
+    lat_ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - q0).count());
+  }
+  const int64_t end = t0 + n_events * step;
+  size_t window_events = 0;
+  auto s0 = std::chrono::steady_clock::now();
+  (*reader)->Scan({end - 3600 * kMicrosPerSecond, end}, [&](const Event&) {
+    ++window_events;
+    return true;
+  });
+  double scan_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s0).count();
+
+  std::printf("events written        %lld over %d devices, batches of %lld\n",
+              static_cast<long long>(n_events), n_devices, static_cast<long long>(batch_size));
+  std::printf(
+      "write                 %.0f events/s (wall in Write), %.0f events/s (CPU of the "
+      "writing thread: %.2f us/event)\n",
+      n_events / write_wall, n_events / write_cpu, write_cpu * 1e6 / n_events);
+  std::printf(
+      "background            %.2f us CPU/event (RocksDB flush + compaction threads), final "
+      "flush %.2f s\n",
+      background_cpu * 1e6 / n_events, flush_s);
+  std::printf("disk after flush      %.1f bytes/event (%llu bytes)\n",
+              double(bytes_flushed) / n_events, static_cast<unsigned long long>(bytes_flushed));
+  std::printf("disk after compaction %.1f bytes/event (compaction %.1f s)\n",
+              double(bytes_compacted) / n_events, compact_s);
+  std::printf("rsyslog text file     %.1f bytes/event, gzip -6 of it %.1f bytes/event\n",
+              double(text_bytes) / n_events, double(gz_bytes) / n_events);
+  std::printf("history of one device p50 %.3f ms, p99 %.3f ms (%lld queries, %.1f events each)\n",
+              Percentile(lat_ms, 0.5), Percentile(lat_ms, 0.99), static_cast<long long>(queries),
+              double(history_events) / std::max<int64_t>(1, queries));
+  std::printf("1-hour fleet window   %zu events scanned and decoded in %.1f ms\n", window_events,
+              scan_ms);
+  reader->reset();
+  std::filesystem::remove(text_path);
+  std::filesystem::remove(text_path + ".gz");
+  if (temp && !flags.GetBool("keep")) std::filesystem::remove_all(dir);
+  return 0;
+}
