@@ -11,7 +11,4 @@ namespace resyncwatch {
 // that the alert engine depends on the store's vocabulary only.
 std::string MacHex(MacAddress mac);
 
-// One human line: "52 failures from server prov.example.net within 5m (>= 50)".
-std::string AlertSummary(const Alert& alert);
-
 }  // namespace resyncwatch

@@ -1,5 +1,8 @@
 // Names, the alert JSON (what sinks deliver and the store keeps) and the active-alert
 // metrics lines.
+#include <simdjson.h>
+
+#include <cctype>
 #include <cstdio>
 
 #include "alerts/alert_internal.h"
@@ -144,6 +147,67 @@ AlertRecord ToAlertRecord(const Alert& a) {
   r.active = a.state == Alert::State::kFiring;
   r.json = AlertToJson(a);
   return r;
+}
+
+Result<Alert> AlertFromJson(std::string_view json) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (auto error = parser.parse(json.data(), json.size()).get(doc)) {
+    return Status::Corruption(std::string("alert JSON: ") + simdjson::error_message(error));
+  }
+  Alert a;
+  auto text = [&](const char* key, std::string* out) -> Status {
+    std::string_view v;
+    if (doc[key].get_string().get(v))
+      return Status::Corruption(std::string("alert JSON: no ") + key);
+    *out = std::string(v);
+    return Status::Ok();
+  };
+  auto number = [&](const char* key, int64_t* out) -> Status {
+    if (doc[key].get_int64().get(*out))
+      return Status::Corruption(std::string("alert JSON: no ") + key);
+    return Status::Ok();
+  };
+  std::string rule, state;
+  int64_t window_s = 0;
+  for (Status s :
+       {text("id", &a.id), text("rule", &rule), text("state", &state),
+        text("last_error", &a.last_error), number("window_s", &window_s),
+        number("failures", &a.failures), number("attempts", &a.attempts),
+        number("incident_failures", &a.incident_failures), number("first_us", &a.first_us),
+        number("last_us", &a.last_us), number("started_us", &a.started_us),
+        number("updated_us", &a.updated_us), number("resolved_us", &a.resolved_us)}) {
+    if (!s.ok()) return s;
+  }
+  bool known = false;
+  for (int i = 0; i < kAlertRuleCount; ++i) {
+    if (ToString(static_cast<AlertRule>(i)) == rule) {
+      a.rule = static_cast<AlertRule>(i);
+      known = true;
+    }
+  }
+  if (!known) return Status::Corruption("alert JSON: unknown rule '" + rule + "'");
+  a.state = state == "firing" ? Alert::State::kFiring : Alert::State::kResolved;
+  a.window_us = window_s * kMicrosPerSecond;
+  std::string_view group;
+  if (!doc["group"]["value"].get_string().get(group)) a.group_value = std::string(group);
+  double threshold = 0;
+  if (!doc["threshold"].get_double().get(threshold)) a.threshold = threshold;
+  simdjson::dom::array macs;
+  if (!doc["sample_macs"].get_array().get(macs)) {
+    for (simdjson::dom::element m : macs) {
+      std::string_view hex;
+      if (m.get_string().get(hex) || hex.size() != 12 ||
+          hex.find_first_not_of("0123456789abcdefABCDEF") != std::string_view::npos) {
+        continue;
+      }
+      MacAddress mac = 0;
+      for (char c : hex)
+        mac = mac << 4 | static_cast<MacAddress>(std::isdigit(c) ? c - '0' : (c | 0x20) - 'a' + 10);
+      a.sample_macs.push_back(mac);
+    }
+  }
+  return a;
 }
 
 std::string RenderActiveAlertsMetrics(const AlertEngine& engine) {

@@ -119,6 +119,10 @@ struct Alert {
 // One JSON object (no newline): what the sinks deliver and the store keeps.
 std::string AlertToJson(const Alert& alert);
 AlertRecord ToAlertRecord(const Alert& alert);
+// Reads back what AlertToJson wrote (for `resyncwatch alerts`); errors name the field.
+Result<Alert> AlertFromJson(std::string_view json);
+// "52 failures within 5m (>= 50)"-style one-line description, starting with the state.
+std::string AlertSummary(const Alert& alert);
 
 struct AlertChange {
   enum class Kind : uint8_t { kFired, kUpdated, kResolved };
