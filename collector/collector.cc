@@ -4,11 +4,14 @@
 #include <systemd/sd-daemon.h>
 #include <uv.h>
 
+#include <atomic>
 #include <csignal>
 #include <fstream>
 
+#include "alerts/alerts.h"
 #include "collector/counters.h"
 #include "collector/ingest_queue.h"
+#include "collector/metrics_http.h"
 #include "collector/prometheus.h"
 #include "collector/receive_sink.h"
 #include "collector/tcp_input.h"
@@ -25,6 +28,14 @@ Result<TemplateSet> CompileTemplates(const std::string& config_text) {
   if (config_text.empty()) return TemplateSet::Defaults();
   return TemplateSet::FromConfigJson(config_text);
 }
+
+Result<AlertConfig> LoadAlertConfig(const std::string& config_text) {
+  if (config_text.empty()) return AlertConfigFromAlertsJson("");
+  return AlertConfigFromJson(config_text);
+}
+
+// The writer thread is alive when it looped within this long (it wakes every 200 ms).
+constexpr int64_t kWriterStallUs = 30'000'000;
 
 }  // namespace
 
@@ -44,6 +55,7 @@ class Collector::Impl {
       queue_.Close();
       writer_->Join();
     }
+    StopSideServices();
     uv_walk(
         &loop_,
         [](uv_handle_t* h, void*) {
@@ -61,12 +73,17 @@ class Collector::Impl {
   std::vector<std::string> bound() const { return bound_; }
   const Counters& counters() const { return counters_; }
   std::string RenderMetrics() const {
-    int64_t open = 0;
-    for (const auto& t : tcp_) open += static_cast<int64_t>(t->connections());
-    return RenderPrometheus(counters_, open);
+    std::string text = RenderPrometheus(counters_, tcp_open_.load(std::memory_order_relaxed));
+    if (alerts_ != nullptr) text += RenderActiveAlertsMetrics(*alerts_);
+    if (dispatcher_ != nullptr) text += dispatcher_->RenderMetrics();
+    return text;
   }
 
  private:
+  Status StartAlerts();
+  Status StartMetrics();
+  void OnAlertChange(const AlertChange& change);
+  void StopSideServices();
   void BeginShutdown(const char* why);
   void PollKernelDrops();
   void OnTimer();
@@ -81,6 +98,11 @@ class Collector::Impl {
   std::vector<std::unique_ptr<UdpInput>> udp_;
   std::vector<std::unique_ptr<TcpInput>> tcp_;
   std::unique_ptr<StoreWriter> writer_;
+  std::unique_ptr<AlertEngine> alerts_;
+  std::unique_ptr<AlertDispatcher> dispatcher_;
+  std::unique_ptr<MetricsHttpServer> metrics_;
+  std::atomic<int64_t> tcp_open_{0};
+  RateLimiter alert_store_log_{60'000'000};
   std::vector<std::string> bound_;
   uv_async_t stop_async_{};
   uv_check_t flush_check_{};
@@ -120,6 +142,8 @@ Status Collector::Impl::Start() {
   wo.retention_interval_us = config_.retention_interval_us;
   writer_ =
       std::make_unique<StoreWriter>(store_, &queue_, &counters_, clock_, std::move(*templates), wo);
+  if (Status s = StartAlerts(); !s.ok()) return s;
+  if (Status s = StartMetrics(); !s.ok()) return s;
   writer_->Start();
 
   stop_async_.data = this;
@@ -136,6 +160,64 @@ Status Collector::Impl::Start() {
       kDropPollMs);
   last_summary_us_ = last_watchdog_us_ = clock_->NowMicros();
   return Status::Ok();
+}
+
+Status Collector::Impl::StartAlerts() {
+  Result<AlertConfig> config = LoadAlertConfig(config_.config_text);
+  if (!config.ok()) {
+    return Status::InvalidArgument("config " + config_.config_path + ": " +
+                                   config.status().message());
+  }
+  if (!config->enabled) return Status::Ok();
+  Result<std::unique_ptr<AlertDispatcher>> dispatcher = AlertDispatcher::Start(*config);
+  if (!dispatcher.ok()) {
+    return Status::InvalidArgument("config " + config_.config_path +
+                                   ": alerts: " + dispatcher.status().message());
+  }
+  dispatcher_ = std::move(*dispatcher);
+  alerts_ = std::make_unique<AlertEngine>(
+      *config, [this](const AlertChange& change) { OnAlertChange(change); });
+  writer_->SetObservers([this](const Event& e) { alerts_->Observe(e); },
+                        [this](int64_t now_us) { alerts_->Tick(now_us); });
+  return Status::Ok();
+}
+
+// On the writer thread: the store keeps every change, the sinks hear fired and resolved.
+void Collector::Impl::OnAlertChange(const AlertChange& change) {
+  if (Status s = store_->PutAlert(ToAlertRecord(change.alert)); !s.ok()) {
+    int64_t suppressed = 0;
+    if (alert_store_log_.Allow(clock_->NowMicros(), &suppressed)) {
+      spdlog::error("cannot store alert {} ({} more not logged): {}", change.alert.id, suppressed,
+                    s.ToString());
+    }
+  }
+  if (change.kind != AlertChange::Kind::kUpdated) dispatcher_->Submit(change);
+}
+
+Status Collector::Impl::StartMetrics() {
+  if (config_.metrics_listen.empty()) return Status::Ok();
+  MetricsHttpOptions options;
+  options.listen = config_.metrics_listen;
+  auto server = MetricsHttpServer::Start(
+      options, [this] { return RenderMetrics(); },
+      [this]() -> std::string {
+        if (clock_->NowMicros() - writer_->heartbeat_us() > kWriterStallUs) {
+          return "store writer stalled";
+        }
+        return "";
+      });
+  if (!server.ok()) {
+    return Status::IoError("--metrics-listen " + config_.metrics_listen + ": " +
+                           server.status().message());
+  }
+  metrics_ = std::move(*server);
+  bound_.push_back("metrics " + metrics_->bound_address());
+  return Status::Ok();
+}
+
+void Collector::Impl::StopSideServices() {
+  if (metrics_ != nullptr) metrics_->Stop();
+  if (dispatcher_ != nullptr) dispatcher_->Stop(SystemClock::Instance().NowMicros() + 5'000'000);
 }
 
 void Collector::Impl::Run(bool handle_signals) {
@@ -165,6 +247,7 @@ void Collector::Impl::Run(bool handle_signals) {
   spdlog::info("inputs closed; writing the {} queued datagrams", queue_.Depth());
   queue_.Close();
   writer_->Join();
+  StopSideServices();
   PollKernelDrops();
   spdlog::info("stopped: {}", counters_.Summary());
 }
@@ -219,6 +302,9 @@ void Collector::Impl::PollKernelDrops() {
 
 void Collector::Impl::OnTimer() {
   PollKernelDrops();
+  int64_t open = 0;
+  for (const auto& t : tcp_) open += static_cast<int64_t>(t->connections());
+  tcp_open_.store(open, std::memory_order_relaxed);
   counters_.queue_depth.store(queue_.Depth(), std::memory_order_relaxed);
   const int64_t now_us = clock_->NowMicros();
   if (now_us - last_summary_us_ >= config_.summary_interval_us) {
