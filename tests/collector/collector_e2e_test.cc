@@ -306,3 +306,44 @@ TEST_CASE("an unknown config key or a bad value stops the daemon with exit 2 nam
   CHECK(b.Stderr().find("rcvbuf") != std::string::npos);
   CHECK(b.Stderr().find("lots") != std::string::npos);
 }
+
+TEST_CASE("a burst of failures fires one fleet alert, kept in the store and shown in /metrics") {
+  TempDir dir;
+  Daemon daemon(
+      kDaemon,
+      {"--db", dir.Join("db"), "--listen", "udp://127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"},
+      dir.path());
+  REQUIRE(daemon.WaitListening());
+  const int metrics_port = daemon.Port("metrics");
+  REQUIRE(metrics_port > 0);
+  std::vector<std::string> failures;
+  for (int i = 0; i < 120; ++i) {
+    char mac[18];
+    std::snprintf(mac, sizeof(mac), "00:0e:08:01:00:%02x", i);
+    failures.push_back("<131>Nov 25 08:00:01 CP-8851-3PCC " + std::string(mac) +
+                       " -- Resync failed: http_get failed");
+  }
+  SendUdp(daemon.Port("udp"), failures);
+  const std::string metrics = dir.Join("metrics.txt");
+  const std::string url = "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics";
+  const std::string firing = "resyncwatch_active_alerts{rule=\"fleet_failures\"} 1";
+  REQUIRE(PollUntil([&] {
+    RunProgram({"/usr/bin/curl", "-s", "-o", metrics, url});
+    return ReadFileText(metrics).find(firing) != std::string::npos;
+  }));
+  CHECK(ReadFileText(metrics).find("resyncwatch_received_datagrams_total 120\n") !=
+        std::string::npos);
+  REQUIRE(daemon.Stop(SIGTERM) == 0);
+
+  auto store = Store::Open(dir.Join("db"), StoreOptions{});
+  REQUIRE(store.ok());
+  int fleet_alerts = 0;
+  REQUIRE((*store)
+              ->ScanAlerts(TimeRange{}, false,
+                           [&](const AlertRecord& a) {
+                             if (a.id.rfind("fleet_failures/", 0) == 0) ++fleet_alerts;
+                             return true;
+                           })
+              .ok());
+  CHECK(fleet_alerts == 1);
+}
