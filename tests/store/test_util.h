@@ -68,3 +68,21 @@ inline Event PhoneEvent(MacAddress mac, int64_t time_us, EventKind kind,
 }
 
 }  // namespace resyncwatch::testing
+
+namespace resyncwatch::testing {
+
+// The kill -9 test's batches: batch b holds kCrashBatchEvents events at times that encode
+// b, spread over kCrashDevices devices.
+constexpr int kCrashBatchEvents = 10;
+constexpr int kCrashDevices = 37;
+inline int64_t CrashTime(long batch_no, int i) {
+  return 1'795'680'000'000'000 + batch_no * 1000 + i;
+}
+inline long CrashBatchOf(int64_t time_us) { return (time_us - 1'795'680'000'000'000) / 1000; }
+inline Event CrashEvent(long batch_no, int i) {
+  MacAddress mac = 0x000e08000000 + (batch_no * kCrashBatchEvents + i) % kCrashDevices;
+  return PhoneEvent(mac, CrashTime(batch_no, i),
+                    i % 3 == 2 ? EventKind::kResyncFailure : EventKind::kResyncRequest);
+}
+
+}  // namespace resyncwatch::testing
