@@ -1,0 +1,64 @@
+// What `resyncwatch schedule` and `resyncwatch overdue` share: the option table of the
+// analysis tolerances and thresholds (defaults documented in --help), reading the
+// "schedule" section of the config file, and the analysis options from parsed flags.
+// Header-only, owned with cmd_schedule.cc and cmd_overdue.cc; not thread-safe.
+#pragma once
+
+#include <cstdio>
+#include <string>
+
+#include "common/flags.h"
+#include "common/time_format.h"
+#include "schedule/schedule.h"
+
+namespace resyncwatch::schedule_cli {
+
+inline constexpr FlagSpec kConfig = {"config", FlagType::kString, "", "FILE",
+                                     "config file whose \"schedule\" section gives the phones' "
+                                     "schedules (default: factory defaults)"};
+inline constexpr FlagSpec kTolerance = {"tolerance", FlagType::kDuration, "5s", "DUR",
+                                        "jitter allowed on both sides of a window"};
+inline constexpr FlagSpec kTolerancePct = {"tolerance-pct", FlagType::kString, "0.5", "PCT",
+                                           "plus this percent of the expected wait"};
+inline constexpr FlagSpec kCycleGap = {"cycle-gap", FlagType::kDuration, "30s", "DUR",
+                                       "events closer than this are one resync cycle"};
+inline constexpr FlagSpec kOnDemand = {"on-demand-window", FlagType::kDuration, "15m", "DUR",
+                                       "an upgrade or SIP NOTIFY this long before an attempt "
+                                       "makes it on demand"};
+inline constexpr FlagSpec kGrace = {"grace", FlagType::kDuration, "15m", "DUR",
+                                    "overdue once the next attempt is this late"};
+inline constexpr FlagSpec kDeepBackoff = {"deep-backoff", FlagType::kDuration, "1h", "DUR",
+                                          "deep_backoff when the next retry wait is this long"};
+
+inline Result<AnalysisOptions> OptionsFromFlags(const FlagSet& flags) {
+  AnalysisOptions o;
+  o.tolerance_us = flags.GetDuration("tolerance");
+  std::string pct = flags.GetString("tolerance-pct");
+  char* end = nullptr;
+  double v = std::strtod(pct.c_str(), &end);
+  if (pct.empty() || end != pct.c_str() + pct.size() || v < 0 || v > 100) {
+    return Status::InvalidArgument("--tolerance-pct: '" + pct + "' is not a percentage");
+  }
+  o.tolerance_ratio = v / 100.0;
+  o.cycle_gap_us = flags.GetDuration("cycle-gap");
+  o.on_demand_window_us = flags.GetDuration("on-demand-window");
+  o.grace_us = flags.GetDuration("grace");
+  o.deep_backoff_us = flags.GetDuration("deep-backoff");
+  return o;
+}
+
+inline Result<ScheduleConfigSet> LoadConfig(const std::string& path) {
+  if (path.empty()) return ScheduleConfigSet();
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return Status::IoError(path + ": cannot open");
+  std::string text;
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+  std::fclose(f);
+  auto set = ScheduleConfigSet::Parse(text);
+  if (!set.ok()) return Status::InvalidArgument(path + ": " + set.status().message());
+  return set;
+}
+
+}  // namespace resyncwatch::schedule_cli
