@@ -1,4 +1,6 @@
 // Names of the parsers' enums and the MAC address spellings.
+#include <array>
+
 #include "parsers/parsers.h"
 
 namespace resyncwatch {
@@ -9,31 +11,34 @@ constexpr std::string_view kKindNames[kEventKindCount] = {
     "upgrade_request", "upgrade_success", "upgrade_failure", "debug",
 };
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Appends the hex digits of text to *mac, skipping the separator `sep` at the positions
-// where `every` digits have been read. Returns false on any other byte.
-bool ReadGroups(std::string_view text, size_t group, char sep, MacAddress* mac) {
-  size_t digits = 0;
-  size_t in_group = 0;
-  for (char c : text) {
-    if (in_group == group) {
-      if (c != sep) return false;
-      in_group = 0;
-      continue;
-    }
-    int v = HexValue(c);
-    if (v < 0) return false;
-    *mac = (*mac << 4) | static_cast<MacAddress>(v);
-    ++digits;
-    ++in_group;
+constexpr std::array<int8_t, 256> BuildHex() {
+  std::array<int8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    t[c] = c >= '0' && c <= '9'   ? static_cast<int8_t>(c - '0')
+           : c >= 'a' && c <= 'f' ? static_cast<int8_t>(c - 'a' + 10)
+           : c >= 'A' && c <= 'F' ? static_cast<int8_t>(c - 'A' + 10)
+                                  : -1;
   }
-  return digits == 12 && in_group == group;
+  return t;
+}
+constexpr std::array<int8_t, 256> kHexValue = BuildHex();
+
+// Reads 12 hex digits from text, in groups of `group` digits separated by one `sep` byte
+// (no separators when group is 12). REQUIRES: text.size() == 12 + 12 / group - 1.
+bool ReadGroups(std::string_view text, int group, char sep, MacAddress* mac) {
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(text.data());
+  MacAddress v = 0;
+  bool bad = false;
+  for (int g = 0; g < 12 / group; ++g) {
+    if (g > 0) bad |= *p++ != static_cast<unsigned char>(sep);
+    for (int d = 0; d < group; ++d) {
+      int h = kHexValue[*p++];
+      bad |= h < 0;
+      v = (v << 4) | static_cast<MacAddress>(h & 0xF);
+    }
+  }
+  *mac = v;
+  return !bad;
 }
 
 }  // namespace

@@ -267,6 +267,8 @@ void PhoneText::AnalyzeBare(std::string_view text) {
 void PhoneText::Finish(const Attempt& a) {
   ParsedMessage& m = *m_;
   std::string_view body = TrimRight(a.body);
+  // url and error are parts of the body: they can hold a secret only when it does.
+  const bool secrets = parsers_internal::NeedsRedaction(body);
   m.identifier = a.identifier;
   m.identifier_form = a.form;
   if (a.matched) {
@@ -288,11 +290,12 @@ void PhoneText::Finish(const Attempt& a) {
         m.path = parts.path;
         port = parts.port;
       }
-      m.url = Redacted(m.url);
+      if (secrets) m.url = Redacted(m.url);
     }
     m.port = PortNumber(port);
     if (port.empty() && !m.scheme.empty()) m.port = parsers_internal::DefaultPort(m.scheme);
-    m.error = Redacted(TrimRight(f[kFieldError]));
+    m.error = TrimRight(f[kFieldError]);
+    if (secrets) m.error = Redacted(m.error);
   } else {
     std::string_view t0 = FirstToken(body);
     std::string_view t1 = FirstToken(After(body, t0));
@@ -321,7 +324,7 @@ void PhoneText::Finish(const Attempt& a) {
                  IsModel(m.app) || IsSip(body);
     m.kind = phone ? EventKind::kDebug : EventKind::kUnknown;
   }
-  m.message = Redacted(body);
+  m.message = secrets ? Redacted(body) : body;
 }
 
 }  // namespace resyncwatch

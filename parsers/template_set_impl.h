@@ -5,6 +5,7 @@
 #include <re2/set.h>
 
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -28,6 +29,35 @@ enum TemplateField : int {
   kFieldCount,
 };
 
+// Byte classes of the macros' patterns (a bit per class, see template_walk.cc).
+enum CharClass : uint8_t {
+  kClassNameFirst,   // [A-Za-z0-9]
+  kClassNameRest,    // [A-Za-z0-9._+-]
+  kClassHex,         // [0-9A-Fa-f]
+  kClassSnRest,      // [A-Za-z0-9-]
+  kClassAlpha,       // [A-Za-z]
+  kClassSchemeRest,  // [A-Za-z0-9+.-]
+  kClassDigit,       // [0-9]
+  kClassNonSpace,    // \S: not [\t\n\f\r ]
+  kClassIp,          // [0-9A-Fa-f.:\[\]]
+  kClassServer,      // [A-Za-z0-9_.-]
+  kClassBlank,       // [ \t]
+};
+
+// The template's RE2 pattern as a list of steps, walked left to right taking the
+// greedy choice at each step and never backtracking. When the walk succeeds its
+// captures are exactly RE2's (it is the first path of RE2's leftmost-first order);
+// when it fails, the template's RE2 gives the captures.
+struct WalkStep {
+  enum Op : uint8_t { kLiteral, kBlank, kClass, kAny, kMac, kServer, kUrl };
+  Op op = kLiteral;
+  std::string literal;                 // kLiteral
+  CharClass first = kClassNonSpace;    // kClass: the first byte's class
+  CharClass rest = kClassNonSpace;     // kClass: the other bytes' class
+  uint32_t min = 1, max = UINT32_MAX;  // kClass: length bounds
+  int field = -1;                      // TemplateField captured (first occurrence only), or -1
+};
+
 struct CompiledTemplate {
   EventKind kind = EventKind::kUnknown;
   std::string text;     // as configured
@@ -35,6 +65,7 @@ struct CompiledTemplate {
   std::unique_ptr<RE2> re;
   std::array<int, kFieldCount> group{};  // capture group index per field, 0 = none
   int max_group = 0;
+  std::vector<WalkStep> steps;
 };
 
 struct TemplateSet::Impl {
@@ -47,6 +78,10 @@ struct TemplateMatch {
   const CompiledTemplate* tmpl = nullptr;
   std::array<std::string_view, kFieldCount> field{};
 };
+
+// Walks t.steps over text; true (with the captures) when the greedy walk matches all of it.
+bool WalkTemplate(const CompiledTemplate& t, std::string_view text,
+                  std::array<std::string_view, kFieldCount>* fields);
 
 // REQUIRES: hits is a buffer the caller reuses between calls (avoids an allocation).
 bool MatchTemplates(const TemplateSet::Impl& impl, std::string_view body, std::vector<int>* hits,

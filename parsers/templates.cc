@@ -1,5 +1,6 @@
-// Compiling the phones' $-macro templates into RE2 patterns, and matching them all in
-// one RE2::Set pass followed by one capture pass over the single winner.
+// Compiling the phones' $-macro templates into RE2 patterns (and the equivalent walk
+// steps), and matching them all in one RE2::Set pass; the winner's captures come from
+// its walk (template_walk.cc), or from its own RE2 when the walk cannot tell.
 #include <simdjson.h>
 
 #include <algorithm>
@@ -14,30 +15,37 @@ struct Macro {
   std::string_view name;
   std::string_view regex;
   int field;  // TemplateField, or -1 when the value is not kept
+  // The same pattern as a walk step (see WalkStep).
+  WalkStep::Op op = WalkStep::kClass;
+  CharClass first = kClassNonSpace, rest = kClassNonSpace;
+  uint32_t min = 1, max = UINT32_MAX;
 };
 
 constexpr std::string_view kToken = R"(\S*)";
 constexpr std::string_view kName = R"([A-Za-z0-9][A-Za-z0-9._+-]*)";
 constexpr std::string_view kServer = R"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)";
 
+constexpr uint32_t kMany = UINT32_MAX;
 const Macro kMacros[] = {
-    {"PN", kName, kFieldModel},
-    {"PSN", kName, -1},
-    {"MA", "[0-9A-Fa-f]{12}", kFieldMac},
-    {"MAU", "[0-9A-Fa-f]{12}", kFieldMac},
-    {"MAC", "[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}", kFieldMac},
-    {"SN", "[A-Za-z0-9][A-Za-z0-9-]*", kFieldSn},
-    {"SCHEME", "[A-Za-z][A-Za-z0-9+.-]*", kFieldScheme},
-    {"METH", "[A-Za-z]+", -1},
-    {"SERV", kServer, kFieldServer},
-    {"SERVIP", kServer, kFieldServer},
-    {"PORT", "[0-9]{1,5}", kFieldPort},
-    {"PATH", kToken, kFieldPath},
-    {"ERR", ".*", kFieldError},
-    {"IP", R"([0-9A-Fa-f.:\[\]]+)", -1},
-    {"EXTIP", R"([0-9A-Fa-f.:\[\]]+)", -1},
-    {"SWVER", R"(\S+)", -1},
-    {"HWVER", R"(\S+)", -1},
+    {"PN", kName, kFieldModel, WalkStep::kClass, kClassNameFirst, kClassNameRest, 1, kMany},
+    {"PSN", kName, -1, WalkStep::kClass, kClassNameFirst, kClassNameRest, 1, kMany},
+    {"MA", "[0-9A-Fa-f]{12}", kFieldMac, WalkStep::kClass, kClassHex, kClassHex, 12, 12},
+    {"MAU", "[0-9A-Fa-f]{12}", kFieldMac, WalkStep::kClass, kClassHex, kClassHex, 12, 12},
+    {"MAC", "[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}", kFieldMac, WalkStep::kMac},
+    {"SN", "[A-Za-z0-9][A-Za-z0-9-]*", kFieldSn, WalkStep::kClass, kClassNameFirst, kClassSnRest, 1,
+     kMany},
+    {"SCHEME", "[A-Za-z][A-Za-z0-9+.-]*", kFieldScheme, WalkStep::kClass, kClassAlpha,
+     kClassSchemeRest, 1, kMany},
+    {"METH", "[A-Za-z]+", -1, WalkStep::kClass, kClassAlpha, kClassAlpha, 1, kMany},
+    {"SERV", kServer, kFieldServer, WalkStep::kServer},
+    {"SERVIP", kServer, kFieldServer, WalkStep::kServer},
+    {"PORT", "[0-9]{1,5}", kFieldPort, WalkStep::kClass, kClassDigit, kClassDigit, 1, 5},
+    {"PATH", kToken, kFieldPath, WalkStep::kClass, kClassNonSpace, kClassNonSpace, 0, kMany},
+    {"ERR", ".*", kFieldError, WalkStep::kAny},
+    {"IP", R"([0-9A-Fa-f.:\[\]]+)", -1, WalkStep::kClass, kClassIp, kClassIp, 1, kMany},
+    {"EXTIP", R"([0-9A-Fa-f.:\[\]]+)", -1, WalkStep::kClass, kClassIp, kClassIp, 1, kMany},
+    {"SWVER", R"(\S+)", -1, WalkStep::kClass, kClassNonSpace, kClassNonSpace, 1, kMany},
+    {"HWVER", R"(\S+)", -1, WalkStep::kClass, kClassNonSpace, kClassNonSpace, 1, kMany},
 };
 
 constexpr std::string_view kFieldGroupNames[kFieldCount] = {
@@ -68,7 +76,8 @@ Result<const Macro*> LookupMacro(std::string_view name, std::string_view tmpl) {
   for (const auto& m : kMacros) {
     if (m.name == name) return &m;
   }
-  static const Macro kGpp = {"", kToken, -1};
+  static const Macro kGpp = {"", kToken, -1, WalkStep::kClass, kClassNonSpace, kClassNonSpace,
+                             0,  kMany};
   if (name.size() == 1 && name[0] >= 'A' && name[0] <= 'P') return &kGpp;
   if (name.size() == 5 && name.substr(0, 4) == "GPP_" && name[4] >= 'A' && name[4] <= 'P') {
     return &kGpp;
@@ -133,7 +142,9 @@ Result<CompiledTemplate> Compile(EventKind kind, std::string_view tmpl) {
   bool named[kFieldCount] = {};
   std::string& re = out.pattern;
   re = "(?s)";
-  auto add_group = [&](int field, std::string_view regex) {
+  auto add_group = [&](int field, std::string_view regex, WalkStep step) {
+    step.field = field >= 0 && !named[field] ? field : -1;
+    out.steps.push_back(std::move(step));
     if (field >= 0 && !named[field]) {
       named[field] = true;
       re += "(?P<";
@@ -149,17 +160,31 @@ Result<CompiledTemplate> Compile(EventKind kind, std::string_view tmpl) {
     const Piece& p = pieces[i];
     if (p.type == Piece::kBlank) {
       re += "[ \t]+";
+      out.steps.push_back({WalkStep::kBlank});
     } else if (p.type == Piece::kLiteral) {
       re += RE2::QuoteMeta(p.text);
+      if (!out.steps.empty() && out.steps.back().op == WalkStep::kLiteral) {
+        out.steps.back().literal += p.text;
+      } else {
+        WalkStep step;
+        step.literal = std::string(p.text);
+        out.steps.push_back(std::move(step));
+      }
     } else if (IsMacro(p, "SCHEME") && i + 1 < pieces.size() &&
                pieces[i + 1].type == Piece::kLiteral && pieces[i + 1].text.substr(0, 3) == "://") {
       // A URL: everything up to the next blank is one token, split by code (with or
       // without ":$PORT", IPv6 in brackets, user-info), optionally behind "[--key X] ".
       while (i + 1 < pieces.size() && pieces[i + 1].type != Piece::kBlank) ++i;
       re += R"((?:\[[^\]]*\][ \t]+)?)";
-      add_group(kFieldUrl, R"([A-Za-z][A-Za-z0-9+.-]*://[^\s/]+(?:/\S*)?)");
+      add_group(kFieldUrl, R"([A-Za-z][A-Za-z0-9+.-]*://[^\s/]+(?:/\S*)?)", {WalkStep::kUrl});
     } else {
-      add_group(p.macro->field, p.macro->regex);
+      const Macro& m = *p.macro;
+      WalkStep step{m.op};
+      step.first = m.first;
+      step.rest = m.rest;
+      step.min = m.min;
+      step.max = m.max;
+      add_group(m.field, m.regex, std::move(step));
     }
   }
   RE2::Options options;
@@ -301,6 +326,10 @@ bool MatchTemplates(const TemplateSet::Impl& impl, std::string_view body, std::v
   if (impl.set->Match(text, hits, &info) && !hits->empty()) {
     const auto& t =
         impl.templates[static_cast<size_t>(*std::min_element(hits->begin(), hits->end()))];
+    if (WalkTemplate(t, body, &match->field)) {
+      match->tmpl = &t;
+      return true;
+    }
     if (t.re->Match(text, 0, text.size(), RE2::ANCHOR_BOTH, groups, t.max_group + 1)) winner = &t;
   } else if (info.kind == RE2::Set::kOutOfMemory) {
     // The set's DFA ran out of its memory budget on this input: fall back to one

@@ -74,11 +74,15 @@ int DefaultPort(std::string_view scheme) {
 }
 
 bool NeedsRedaction(std::string_view text) {
+  // Cheap tests first: user-info needs an '@', a key needs "--key".
+  if (text.empty()) return false;
+  if (memmem(text.data(), text.size(), kKey.data(), kKey.size()) != nullptr) return true;
+  if (std::memchr(text.data(), '@', text.size()) == nullptr) return false;
   for (size_t p = text.find("://"); p != std::string_view::npos; p = text.find("://", p + 3)) {
     size_t end = AuthorityEnd(text, p + 3);
     if (text.substr(p + 3, end - p - 3).find('@') != std::string_view::npos) return true;
   }
-  return text.find(kKey) != std::string_view::npos;
+  return false;
 }
 
 void AppendRedacted(std::string_view text, std::string* out) {
@@ -96,10 +100,10 @@ void AppendRedacted(std::string_view text, std::string* out) {
       if (at != std::string_view::npos && at > 0) {
         out->append("***");
         out->append(text.substr(begin + at, end - begin - at));
+        i = end;
       } else {
-        out->append(text.substr(begin, end - begin));
+        i = begin;  // no user-info: a "--key" may still follow inside this token
       }
-      i = end;
     } else {
       size_t v = key + kKey.size();
       out->append(text.substr(i, v - i));
