@@ -1,13 +1,18 @@
 // `resyncwatch grep <RE2>`: searches message bodies across the fleet or one device.
 #include <re2/re2.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "common/json_writer.h"
 #include "query/cli_common.h"
 #include "query/command.h"
 #include "query/event_json.h"
+#include "query/ordered_output.h"
 
 namespace resyncwatch {
 namespace {
@@ -32,29 +37,11 @@ constexpr FlagSpec kIgnoreCase = {"ignore-case", FlagType::kBool, "", "",
 constexpr FlagSpec kCount = {"count", FlagType::kBool, "", "", "print only the number of matches"};
 constexpr FlagSpec kLimit = {"limit", FlagType::kInt, "0", "N", "stop after N matches (0: all)"};
 
+constexpr size_t kChunk = 64 * 1024;
+
 bool IsLiteral(std::string_view pattern) {
   return pattern.find_first_of("\\^$.|?*+()[]{}") == std::string_view::npos;
 }
-
-// Output is buffered here and written in large chunks.
-class Sink {
- public:
-  explicit Sink(std::FILE* out) : out_(out) { buf_.reserve(kChunk + 4096); }
-  ~Sink() { Flush(); }
-  std::string& buf() { return buf_; }
-  void MaybeFlush() {
-    if (buf_.size() >= kChunk) Flush();
-  }
-  void Flush() {
-    std::fwrite(buf_.data(), 1, buf_.size(), out_);
-    buf_.clear();
-  }
-
- private:
-  static constexpr size_t kChunk = 64 * 1024;
-  std::FILE* out_;
-  std::string buf_;
-};
 
 void AppendOneLine(std::string* out, std::string_view text) {
   for (char c : text) {
@@ -91,22 +78,20 @@ int RunGrep(std::span<const std::string_view> args, CommandIo& io) {
   Result<std::unique_ptr<Store>> store = cli.OpenStore();
   if (!store.ok()) return cli.Fail(store.status());
 
-  Sink sink(io.out);
-  JsonWriter w;
-  int64_t matches = 0;
   bool highlight = io.color && !cli.json();
   std::unique_ptr<RE2> highlight_re;
   if (highlight) highlight_re = std::make_unique<RE2>("(" + pattern + ")", options);
-  auto visit = [&](const Event& e) {
-    if (!kinds[static_cast<int>(e.kind)]) return true;
+  bool json = cli.json();
+
+  // Appends the line printed for e to out when e matches.
+  auto match = [&](const Event& e, JsonWriter& w, std::string& out) {
+    if (!kinds[static_cast<int>(e.kind)]) return false;
     std::string_view body = e.message;
     if (literal ? body.find(pattern) == std::string_view::npos : !RE2::PartialMatch(body, re)) {
-      return true;
+      return false;
     }
-    ++matches;
-    if (count_only) return limit == 0 || matches < limit;
-    std::string& out = sink.buf();
-    if (cli.json()) {
+    if (count_only) return true;
+    if (json) {
       w.Begin();
       AppendEventJson(&w, e, true);
       w.End();
@@ -135,22 +120,56 @@ int RunGrep(std::span<const std::string_view> args, CommandIo& io) {
       }
     }
     out.push_back('\n');
-    sink.MaybeFlush();
-    return limit == 0 || matches < limit;
+    return true;
   };
 
-  Status s;
+  std::optional<MacAddress> mac;
   if (cli.flags().IsSet("mac")) {
-    Result<MacAddress> mac = Cli::ResolveDevice(**store, cli.flags().GetString("mac"));
-    if (!mac.ok()) return cli.Fail("--mac: " + mac.status().message());
-    s = (*store)->History(*mac, cli.range(), visit);
-  } else {
-    s = (*store)->Scan(cli.range(), visit);
+    Result<MacAddress> m = Cli::ResolveDevice(**store, cli.flags().GetString("mac"));
+    if (!m.ok()) return cli.Fail("--mac: " + m.status().message());
+    mac = *m;
   }
-  if (!s.ok()) return cli.Fail("cannot read events: " + s.message());
-  if (count_only) sink.buf() += std::to_string(matches) + "\n";
-  sink.Flush();
-  if (matches == 0) return cli.Nothing("no messages match '" + pattern + "'");
+  const TimeRange& range = cli.range();
+  // A fleet-wide scan over a bounded range runs in parallel time slices whose output
+  // keeps time order; one device's history, or --limit, is read in one pass.
+  int slices = std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, 4);
+  if (mac || limit > 0 || range.since_us == INT64_MIN) slices = 1;
+  int64_t end = std::min(range.until_us, std::max(cli.now_us(), range.since_us + 1));
+  int64_t step = slices == 1 ? 0 : std::max<int64_t>(1, (end - range.since_us) / slices);
+  OrderedOutput output(io.out, slices, 64 << 20);
+  std::vector<int64_t> matches(slices, 0);
+  std::vector<Status> status(slices);
+  auto scan = [&](int i) {
+    TimeRange slice = range;
+    if (slices > 1) {
+      slice.since_us = range.since_us + i * step;
+      if (i + 1 < slices) slice.until_us = range.since_us + (i + 1) * step;
+    }
+    JsonWriter w;
+    std::string out;
+    auto visit = [&](const Event& e) {
+      if (!match(e, w, out)) return true;
+      ++matches[i];
+      if (out.size() >= kChunk) output.Write(i, std::exchange(out, std::string()));
+      return limit == 0 || matches[i] < limit;
+    };
+    status[i] = mac ? (*store)->History(*mac, slice, visit) : (*store)->Scan(slice, visit);
+    output.Write(i, std::move(out));
+    output.Finish(i);
+  };
+  std::vector<std::thread> workers;
+  for (int i = 1; i < slices; ++i) workers.emplace_back(scan, i);
+  std::thread first(scan, 0);
+  output.Drain();
+  first.join();
+  for (auto& t : workers) t.join();
+  int64_t total = 0;
+  for (int i = 0; i < slices; ++i) {
+    if (!status[i].ok()) return cli.Fail("cannot read events: " + status[i].message());
+    total += matches[i];
+  }
+  if (count_only) std::fprintf(io.out, "%lld\n", static_cast<long long>(total));
+  if (total == 0) return cli.Nothing("no messages match '" + pattern + "'");
   return kExitFound;
 }
 

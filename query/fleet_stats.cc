@@ -15,6 +15,12 @@ int64_t FloorTo(int64_t t, int64_t width) {
   return q * width;
 }
 
+template <typename T>
+T& At(std::vector<T>& v, size_t i) {
+  if (v.size() <= i) v.resize(i + 1);
+  return v[i];
+}
+
 }  // namespace
 
 double OutcomeCounts::SuccessRate() const {
@@ -22,64 +28,58 @@ double OutcomeCounts::SuccessRate() const {
   return n == 0 ? -1.0 : static_cast<double>(successes) / static_cast<double>(n);
 }
 
-FleetStats::FleetStats(GroupBy by, int64_t bucket_us) : by_(by), bucket_us_(bucket_us) {}
-
-OutcomeCounts FleetStats::total() const {
-  return {resync_.attempts + upgrade_.attempts, resync_.successes + upgrade_.successes,
-          resync_.failures + upgrade_.failures};
+uint32_t FleetStats::Interner::Id(std::string_view s) {
+  if (s.empty()) return 0;
+  auto it = ids_.find(s);
+  if (it != ids_.end()) return it->second;
+  uint32_t id = static_cast<uint32_t>(names_.size());
+  names_.emplace_back(s);
+  ids_.emplace(std::string(s), id);
+  return id;
 }
 
-FleetStats::Group& FleetStats::GroupFor(const Event& e, const DeviceState& d) {
-  std::string key;
-  switch (by_) {
-    case GroupBy::kModel:
-      key = !e.model.empty() ? e.model : d.model;
-      break;
-    case GroupBy::kServer:
-      key = !e.server.empty() ? e.server : d.server;
-      break;
-    case GroupBy::kError:
-      key = e.error;
-      break;
-    case GroupBy::kHour:
-      key = std::to_string(FloorTo(e.event_time_us, kHourUs));
-      break;
-    case GroupBy::kNone:
-      break;
-  }
-  return groups_[std::string(OrNone(key))];
+FleetStats::FleetStats(GroupBy by, int64_t bucket_us) : by_(by), bucket_us_(bucket_us) {
+  devices_.reserve(1024);
+}
+
+OutcomeCounts FleetStats::total() const {
+  OutcomeCounts t = resync_;
+  t.Add(upgrade_);
+  return t;
 }
 
 void FleetStats::Add(const Event& e) {
   ++events_;
-  static DeviceState no_device;
-  DeviceState& d = e.mac != 0 ? devices_[e.mac] : no_device;
-  if (!e.model.empty() && d.model != e.model) d.model = e.model;
+  DeviceState none;
+  DeviceState& d = e.mac != 0 ? devices_[e.mac] : none;
+  if (!e.model.empty()) d.model = models_.Id(e.model);
 
   OutcomeCounts* family = nullptr;
   int outcome = 0;
+  uint32_t error = 0;
   switch (e.kind) {
     case EventKind::kResyncRequest:
     case EventKind::kUpgradeRequest:
       family = e.kind == EventKind::kResyncRequest ? &resync_ : &upgrade_;
       ++family->attempts;
-      if (d.server != e.server) d.server = e.server;
-      ++servers_[std::string(OrNone(e.server))].attempts;
+      d.server = servers_.Id(e.server);
+      ++At(server_counts_, d.server).attempts;
       break;
     case EventKind::kResyncSuccess:
     case EventKind::kUpgradeSuccess:
       family = e.kind == EventKind::kResyncSuccess ? &resync_ : &upgrade_;
       ++family->successes;
       outcome = 1;
-      ++servers_[std::string(OrNone(!e.server.empty() ? e.server : d.server))].successes;
+      ++At(server_counts_, e.server.empty() ? d.server : servers_.Id(e.server)).successes;
       break;
     case EventKind::kResyncFailure:
     case EventKind::kUpgradeFailure:
       family = e.kind == EventKind::kResyncFailure ? &resync_ : &upgrade_;
       ++family->failures;
       outcome = -1;
-      ++errors_[std::string(OrNone(e.error))];
-      ++servers_[std::string(OrNone(d.server))].failures;
+      error = errors_.Id(e.error);
+      ++At(error_counts_, error);
+      ++At(server_counts_, d.server).failures;
       break;
     default:
       break;
@@ -89,15 +89,73 @@ void FleetStats::Add(const Event& e) {
     Bucket& b = buckets_[FloorTo(e.event_time_us, bucket_us_)];
     (outcome > 0 ? b.successes : b.failures) += 1;
   }
-  bool groupable = family != nullptr || e.mac != 0;
-  if (by_ != GroupBy::kNone && groupable && (by_ != GroupBy::kError || outcome < 0)) {
-    Group& g = GroupFor(e, d);
-    if (e.mac != 0) g.devices.insert(e.mac);
-    if (family == &resync_ || family == &upgrade_) {
-      g.counts.attempts += outcome == 0;
-      g.counts.successes += outcome > 0;
-      g.counts.failures += outcome < 0;
-    }
+  if (by_ == GroupBy::kNone || (family == nullptr && e.mac == 0)) return;
+  if (by_ == GroupBy::kError && outcome >= 0) return;
+  int64_t key = 0;
+  switch (by_) {
+    case GroupBy::kModel:
+      key = d.model;
+      break;
+    case GroupBy::kServer:
+      key = e.server.empty() ? d.server : servers_.Id(e.server);
+      break;
+    case GroupBy::kError:
+      key = error;
+      break;
+    case GroupBy::kHour:
+      key = FloorTo(e.event_time_us, kHourUs);
+      break;
+    case GroupBy::kNone:
+      break;
+  }
+  Group& g = GroupFor(key);
+  if (e.mac != 0) g.devices.insert(e.mac);
+  if (family != nullptr) {
+    g.counts.attempts += outcome == 0;
+    g.counts.successes += outcome > 0;
+    g.counts.failures += outcome < 0;
+  }
+}
+
+void FleetStats::MergeLater(const FleetStats& later) {
+  // Ids of the later slice's strings in this one's interners.
+  auto remap = [](Interner& mine, const Interner& theirs) {
+    std::vector<uint32_t> map(theirs.size());
+    for (uint32_t i = 0; i < theirs.size(); ++i) map[i] = mine.Id(theirs.Name(i));
+    return map;
+  };
+  std::vector<uint32_t> model_map = remap(models_, later.models_);
+  std::vector<uint32_t> server_map = remap(servers_, later.servers_);
+  std::vector<uint32_t> error_map = remap(errors_, later.errors_);
+
+  events_ += later.events_;
+  resync_.Add(later.resync_);
+  upgrade_.Add(later.upgrade_);
+  for (const auto& [mac, theirs] : later.devices_) {
+    DeviceState& d = devices_[mac];
+    if (theirs.last_outcome != 0) d.last_outcome = theirs.last_outcome;
+    if (theirs.model != 0) d.model = model_map[theirs.model];
+    if (theirs.server != 0) d.server = server_map[theirs.server];
+  }
+  for (size_t i = 0; i < later.error_counts_.size(); ++i) {
+    At(error_counts_, error_map[i]) += later.error_counts_[i];
+  }
+  for (size_t i = 0; i < later.server_counts_.size(); ++i) {
+    At(server_counts_, server_map[i]).Add(later.server_counts_[i]);
+  }
+  for (const auto& [key, theirs] : later.groups_) {
+    int64_t k = key;
+    if (by_ == GroupBy::kModel) k = model_map[key];
+    if (by_ == GroupBy::kServer) k = server_map[key];
+    if (by_ == GroupBy::kError) k = error_map[key];
+    Group& g = groups_[k];
+    g.devices.insert(theirs.devices.begin(), theirs.devices.end());
+    g.counts.Add(theirs.counts);
+  }
+  for (const auto& [start, theirs] : later.buckets_) {
+    Bucket& b = buckets_[start];
+    b.successes += theirs.successes;
+    b.failures += theirs.failures;
   }
 }
 
@@ -108,7 +166,10 @@ uint64_t FleetStats::DevicesLastFailed() const {
 }
 
 std::vector<std::pair<std::string, uint64_t>> FleetStats::TopErrors(size_t n) const {
-  std::vector<std::pair<std::string, uint64_t>> v(errors_.begin(), errors_.end());
+  std::vector<std::pair<std::string, uint64_t>> v;
+  for (size_t i = 0; i < error_counts_.size(); ++i) {
+    if (error_counts_[i] > 0) v.emplace_back(OrNone(errors_.Name(i)), error_counts_[i]);
+  }
   std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
     return a.second != b.second ? a.second > b.second : a.first < b.first;
   });
@@ -117,7 +178,11 @@ std::vector<std::pair<std::string, uint64_t>> FleetStats::TopErrors(size_t n) co
 }
 
 std::vector<std::pair<std::string, OutcomeCounts>> FleetStats::TopServers(size_t n) const {
-  std::vector<std::pair<std::string, OutcomeCounts>> v(servers_.begin(), servers_.end());
+  std::vector<std::pair<std::string, OutcomeCounts>> v;
+  for (size_t i = 0; i < server_counts_.size(); ++i) {
+    const OutcomeCounts& c = server_counts_[i];
+    if (c.attempts + c.successes + c.failures > 0) v.emplace_back(OrNone(servers_.Name(i)), c);
+  }
   std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
     return a.second.attempts != b.second.attempts ? a.second.attempts > b.second.attempts
                                                   : a.first < b.first;
@@ -126,35 +191,48 @@ std::vector<std::pair<std::string, OutcomeCounts>> FleetStats::TopServers(size_t
   return v;
 }
 
+std::string FleetStats::GroupName(int64_t key) const {
+  switch (by_) {
+    case GroupBy::kModel:
+      return std::string(OrNone(models_.Name(key)));
+    case GroupBy::kServer:
+      return std::string(OrNone(servers_.Name(key)));
+    case GroupBy::kError:
+      return std::string(OrNone(errors_.Name(key)));
+    default:
+      return std::to_string(key);
+  }
+}
+
 std::vector<GroupRow> FleetStats::Groups() const {
-  std::vector<GroupRow> rows;
+  std::vector<std::pair<int64_t, GroupRow>> rows;
   for (const auto& [key, g] : groups_) {
-    GroupRow r{key, g.devices.size(), g.counts, 0};
+    GroupRow r{GroupName(key), g.devices.size(), g.counts, 0};
     for (MacAddress mac : g.devices) {
       auto it = devices_.find(mac);
       if (it == devices_.end() || it->second.last_outcome >= 0) continue;
-      // The device's last attempt failed; count it where that attempt belongs.
+      // The device's last attempt failed; for models and servers, count it where it
+      // belongs now.
       const DeviceState& d = it->second;
-      if ((by_ == GroupBy::kModel && OrNone(d.model) == key) ||
-          (by_ == GroupBy::kServer && OrNone(d.server) == key) || by_ == GroupBy::kError ||
-          by_ == GroupBy::kHour) {
-        ++r.devices_last_failed;
+      if ((by_ == GroupBy::kModel && d.model != key) ||
+          (by_ == GroupBy::kServer && d.server != key)) {
+        continue;
       }
+      ++r.devices_last_failed;
     }
-    rows.push_back(std::move(r));
+    rows.emplace_back(key, std::move(r));
   }
-  if (by_ == GroupBy::kHour) {
-    std::sort(rows.begin(), rows.end(), [](const GroupRow& a, const GroupRow& b) {
-      return std::stoll(a.key) < std::stoll(b.key);
-    });
-  } else {
-    std::sort(rows.begin(), rows.end(), [&](const GroupRow& a, const GroupRow& b) {
-      uint64_t x = by_ == GroupBy::kError ? a.counts.failures : a.counts.attempts + a.devices;
-      uint64_t y = by_ == GroupBy::kError ? b.counts.failures : b.counts.attempts + b.devices;
-      return x != y ? x > y : a.key < b.key;
-    });
-  }
-  return rows;
+  std::sort(rows.begin(), rows.end(), [&](const auto& a, const auto& b) {
+    if (by_ == GroupBy::kHour) return a.first < b.first;
+    const GroupRow& x = a.second;
+    const GroupRow& y = b.second;
+    uint64_t wx = by_ == GroupBy::kError ? x.counts.failures : x.counts.attempts + x.devices;
+    uint64_t wy = by_ == GroupBy::kError ? y.counts.failures : y.counts.attempts + y.devices;
+    return wx != wy ? wx > wy : x.key < y.key;
+  });
+  std::vector<GroupRow> out;
+  for (auto& [key, r] : rows) out.push_back(std::move(r));
+  return out;
 }
 
 std::vector<Bucket> FleetStats::Buckets() const {

@@ -1,10 +1,12 @@
 // FleetStats: what `resyncwatch fleet` computes from a range of events: devices seen,
 // attempts and outcomes, devices whose last attempt failed, top errors and servers,
-// per-group rows (--by) and per-bucket counts for the chart. Not thread-safe.
+// per-group rows (--by) and per-bucket counts for the chart. Partial results over
+// consecutive time slices merge into one (MergeLater). Not thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -19,10 +21,15 @@ struct OutcomeCounts {
   uint64_t failures = 0;
   // successes / (successes + failures); -1 when neither.
   double SuccessRate() const;
+  void Add(const OutcomeCounts& o) {
+    attempts += o.attempts;
+    successes += o.successes;
+    failures += o.failures;
+  }
 };
 
 struct GroupRow {
-  std::string key;
+  std::string key;  // model, server or error text; for --by hour the hour's start (micros)
   uint64_t devices = 0;
   OutcomeCounts counts;
   uint64_t devices_last_failed = 0;
@@ -41,7 +48,10 @@ class FleetStats {
   // bucket_us: width of the chart buckets, aligned to multiples of it since the epoch.
   FleetStats(GroupBy by, int64_t bucket_us);
 
+  // REQUIRES: events in time order.
   void Add(const Event& e);
+  // Folds in the stats of the time slice that follows this one.
+  void MergeLater(const FleetStats& later);
 
   uint64_t events() const { return events_; }
   uint64_t devices() const { return devices_.size(); }
@@ -57,25 +67,43 @@ class FleetStats {
   std::vector<Bucket> Buckets() const;
 
  private:
+  // Small sets of repeated strings (models, servers, errors) as dense ids; 0 is "".
+  class Interner {
+   public:
+    Interner() : names_{""} {}
+    uint32_t Id(std::string_view s);
+    const std::string& Name(uint32_t id) const { return names_[id]; }
+    size_t size() const { return names_.size(); }
+
+   private:
+    struct Hash {
+      using is_transparent = void;
+      size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+    };
+    std::vector<std::string> names_;
+    std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> ids_;
+  };
   struct DeviceState {
     int8_t last_outcome = 0;  // 0 none, 1 success, -1 failure
-    std::string model;
-    std::string server;  // of its latest request
+    uint32_t model = 0;
+    uint32_t server = 0;  // of its latest request
   };
   struct Group {
     std::unordered_set<MacAddress> devices;
     OutcomeCounts counts;
   };
-  Group& GroupFor(const Event& e, const DeviceState& d);
+  Group& GroupFor(int64_t key) { return groups_[key]; }
+  std::string GroupName(int64_t key) const;
 
   GroupBy by_;
   int64_t bucket_us_;
   uint64_t events_ = 0;
   OutcomeCounts resync_, upgrade_;
+  Interner models_, servers_, errors_;
   std::unordered_map<MacAddress, DeviceState> devices_;
-  std::unordered_map<std::string, uint64_t> errors_;
-  std::unordered_map<std::string, OutcomeCounts> servers_;
-  std::unordered_map<std::string, Group> groups_;
+  std::vector<uint64_t> error_counts_;         // by error id
+  std::vector<OutcomeCounts> server_counts_;   // by server id
+  std::unordered_map<int64_t, Group> groups_;  // by interned id, or hour start for kHour
   std::unordered_map<int64_t, Bucket> buckets_;
 };
 
