@@ -3,9 +3,13 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
+
+#include <cstdarg>
+#include <cstdio>
 
 #include "store/record_codec.h"
 
@@ -58,6 +62,31 @@ class IndexRetentionFilterFactory final : public rocksdb::CompactionFilterFactor
   std::shared_ptr<RetentionCutoff> cutoff_;
 };
 
+// RocksDB's own LOG file lives in the store directory; when that file system fills up
+// its writer fails (and Debian's build asserts on the next log line). Errors go to stderr
+// instead, where the collector's journal keeps them.
+class StderrLogger final : public rocksdb::Logger {
+ public:
+  StderrLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::ERROR_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char buf[1024];
+    std::vsnprintf(buf, sizeof buf, format, ap);
+    std::fprintf(stderr, "rocksdb: %s\n", buf);
+  }
+};
+
+// RocksDB's automatic recovery from "no space" waits until the free space exceeds the
+// largest memtable, which a small disk may never have; the store resumes by itself on
+// the next Write instead (RocksStore::CommitBatch).
+class ManualRecoveryListener final : public rocksdb::EventListener {
+ public:
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status,
+                            bool* auto_recovery) override {
+    *auto_recovery = false;
+  }
+};
+
 std::shared_ptr<rocksdb::Cache> SharedCache() {
   static std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(128 << 20);
   return cache;
@@ -98,7 +127,9 @@ rocksdb::DBOptions MakeDbOptions(bool secondary) {
   o.bytes_per_sync = 1 << 20;
   o.keep_log_file_num = 3;
   o.max_total_wal_size = 256 << 20;
-  o.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  o.info_log_level = rocksdb::InfoLogLevel::ERROR_LEVEL;
+  o.info_log = std::make_shared<StderrLogger>();
+  o.listeners.push_back(std::make_shared<ManualRecoveryListener>());
   if (secondary) o.max_open_files = -1;  // required by secondary instances
   return o;
 }

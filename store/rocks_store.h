@@ -62,6 +62,7 @@ class RocksStore final : public Store {
   Status ApplyToDevice(const Event& event);
   void ForgetWrittenChunks();
   void AppendIndexFlush(rocksdb::WriteBatch* wb);
+  Status ResumeIfNeeded();
   Status CommitBatch(rocksdb::WriteBatch* wb);
   Status FlushIndex();
 

@@ -30,15 +30,18 @@ uint64_t DedupHash(const Event& e, int occurrence) {
 
 }  // namespace
 
+Status RocksStore::ResumeIfNeeded() {
+  if (!needs_resume_) return Status::Ok();
+  // A failed write (disk full) leaves RocksDB in a background-error state until resumed;
+  // the in-memory writer state is rebuilt from what the store really holds.
+  rocksdb::Status rs = db_->Resume();
+  if (!rs.ok()) return Status::IoError("store still failing after a write error: " + rs.ToString());
+  Status st = LoadWriterState();
+  if (st.ok()) needs_resume_ = false;
+  return st;
+}
+
 Status RocksStore::CommitBatch(rocksdb::WriteBatch* wb) {
-  if (needs_resume_) {
-    // A failed write (disk full) leaves RocksDB in a background-error state until resumed.
-    rocksdb::Status rs = db_->Resume();
-    if (!rs.ok()) return FromRocks(rs, "store still failing, resume refused");
-    needs_resume_ = false;
-    Status st = LoadWriterState();
-    if (!st.ok()) return st;
-  }
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync_writes;
   rocksdb::Status s = db_->Write(wo, wb);
@@ -73,6 +76,8 @@ void RocksStore::AppendIndexFlush(rocksdb::WriteBatch* wb) {
 }
 
 Status RocksStore::FlushIndex() {
+  Status resumed = ResumeIfNeeded();
+  if (!resumed.ok()) return resumed;
   if (dirty_macs_.empty()) return Status::Ok();
   rocksdb::WriteBatch wb;
   AppendIndexFlush(&wb);
@@ -87,6 +92,8 @@ Status RocksStore::FlushIndex() {
 
 Result<WriteResult> RocksStore::Write(WriteBatch& batch) {
   if (secondary()) return Status::Unsupported("a reader cannot write to the store");
+  Status resumed = ResumeIfNeeded();
+  if (!resumed.ok()) return resumed;
   WriteResult result;
   rocksdb::WriteBatch wb;
   const uint64_t first_seq = next_seq_;
@@ -183,6 +190,8 @@ Result<WriteResult> RocksStore::Write(WriteBatch& batch) {
 
 Status RocksStore::AddCounters(const std::map<std::string, int64_t>& deltas) {
   if (secondary()) return Status::Unsupported("a reader cannot write to the store");
+  Status resumed = ResumeIfNeeded();
+  if (!resumed.ok()) return resumed;
   rocksdb::WriteBatch wb;
   for (const auto& [name, delta] : deltas) {
     if (delta != 0) wb.Merge(cf(kCfCounters), name, EncodeCounter(delta));
@@ -193,6 +202,8 @@ Status RocksStore::AddCounters(const std::map<std::string, int64_t>& deltas) {
 
 Status RocksStore::PutAlert(const AlertRecord& alert) {
   if (secondary()) return Status::Unsupported("a reader cannot write to the store");
+  Status resumed = ResumeIfNeeded();
+  if (!resumed.ok()) return resumed;
   rocksdb::WriteBatch wb;
   std::string value;
   EncodeAlert(alert, &value);

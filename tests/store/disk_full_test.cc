@@ -1,0 +1,126 @@
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "store/store.h"
+#include "tests/store/test_util.h"
+
+using namespace resyncwatch;
+using namespace resyncwatch::testing;
+
+namespace {
+
+// A small tmpfs mounted for the test's lifetime (needs CAP_SYS_ADMIN).
+class SmallTmpfs {
+ public:
+  explicit SmallTmpfs(const std::string& dir) : dir_(dir) {
+    std::filesystem::create_directories(dir_);
+    mounted_ = mount("tmpfs", dir_.c_str(), "tmpfs", 0, "size=24m") == 0;
+  }
+  ~SmallTmpfs() {
+    if (mounted_) umount2(dir_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+
+ private:
+  std::string dir_;
+  bool mounted_ = false;
+};
+
+}  // namespace
+
+TEST_CASE("Disk full: Write reports an I/O error and resumes storing when space returns") {
+  TempDir tmp;
+  SmallTmpfs fs(tmp.Sub("mnt"));
+  if (!fs.mounted()) {
+    WARN("skipped: cannot mount a tmpfs here (needs root / CAP_SYS_ADMIN)");
+    return;
+  }
+  const std::string dir = tmp.Sub("mnt/store");
+  const std::string ballast = tmp.Sub("mnt/ballast");
+  StoreOptions options;
+  options.index_flush_events = 500;
+  auto opened = Store::Open(dir, options);
+  REQUIRE(opened.ok());
+  auto& store = *opened;
+  {
+    // Leave about 1 MiB free.
+    std::ofstream out(ballast, std::ios::binary);
+    std::string mib(1 << 20, 'x');
+    for (int i = 0; i < 64 && out.write(mib.data(), mib.size()); ++i) {
+    }
+  }
+  std::filesystem::resize_file(ballast, std::filesystem::file_size(ballast) - (1 << 20));
+
+  long batch_no = 0;
+  long committed = 0;
+  Status failure;
+  for (; batch_no < 5000; ++batch_no) {
+    WriteBatch batch;
+    for (int i = 0; i < kCrashBatchEvents; ++i) batch.events.push_back(CrashEvent(batch_no, i));
+    auto r = store->Write(batch);
+    if (!r.ok()) {
+      failure = r.status();
+      break;
+    }
+    ++committed;
+  }
+  INFO("committed " << committed << " batches before the disk filled");
+  REQUIRE_FALSE(failure.ok());
+  CHECK(failure.code() == Status::Code::kIoError);
+  // Still full: still an error, not a crash or a hang.
+  {
+    WriteBatch batch;
+    batch.events.push_back(CrashEvent(batch_no, 0));
+    CHECK_FALSE(store->Write(batch).ok());
+  }
+
+  std::filesystem::remove(ballast);
+  // RocksDB polls for free space in the background: writes resume within seconds.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  long b = batch_no + 1;
+  Status last;
+  while (std::chrono::steady_clock::now() < deadline) {
+    WriteBatch batch;
+    for (int i = 0; i < kCrashBatchEvents; ++i) batch.events.push_back(CrashEvent(b, i));
+    auto r = store->Write(batch);
+    last = r.status();
+    if (r.ok()) break;
+    CHECK(last.code() == Status::Code::kIoError);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling interval
+  }
+  INFO(last.ToString());
+  REQUIRE(last.ok());
+  long resumed = 1;
+  for (++b; b < batch_no + 50; ++b) {
+    WriteBatch batch;
+    for (int i = 0; i < kCrashBatchEvents; ++i) batch.events.push_back(CrashEvent(b, i));
+    auto r = store->Write(batch);
+    INFO(r.status().ToString());
+    REQUIRE(r.ok());
+    ++resumed;
+  }
+  CHECK(resumed == 49);  // one per batch number after the failed one
+  REQUIRE(store->Flush().ok());
+  store.reset();
+
+  auto reopened = Store::Open(dir, options);
+  INFO(reopened.status().ToString());
+  REQUIRE(reopened.ok());
+  uint64_t events = 0;
+  REQUIRE((*reopened)->Scan({}, [&](const Event&) { return ++events, true; }).ok());
+  CHECK(events >= static_cast<uint64_t>((committed + resumed) * kCrashBatchEvents));
+  uint64_t summary_events = 0;
+  REQUIRE((*reopened)
+              ->ForEachDevice([&](const DeviceSummary& d) {
+                summary_events += d.events;
+                return true;
+              })
+              .ok());
+  CHECK(summary_events == events);
+}
