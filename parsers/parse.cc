@@ -53,13 +53,14 @@ void Parse(std::string_view datagram, const TemplateSet& templates, const ParseC
   }
   if (text.empty()) return Raw(out, text, "empty datagram");
   if (text.size() > kMaxDatagram) return Raw(out, text.substr(0, 0), "longer than 1 MiB");
-  if (std::memchr(text.data(), '\0', text.size()) != nullptr) {
-    return Raw(out, text, "NUL byte inside the datagram");
-  }
-  if (IsBlank(text)) return Raw(out, text, "only blanks");
-
   PhoneText phone(templates, out, text.size());
+  // A raw body is stored and printed too: it gets the same redaction as any other.
   auto raw = [&](std::string_view reason) { Raw(out, phone.Redacted(text), reason); };
+  if (std::memchr(text.data(), '\0', text.size()) != nullptr) {
+    return raw("NUL byte inside the datagram");
+  }
+  if (IsBlank(text)) return raw("only blanks");
+
   std::string_view rest = text;
   int pri = -1;
   std::string_view reason;

@@ -134,3 +134,20 @@ TEST_CASE("Configuration errors name the bad macro, template or key") {
 
 }  // namespace
 }  // namespace resyncwatch
+
+namespace resyncwatch {
+namespace {
+
+// Found by the fuzzer: early raw results (NUL byte, bad PRI) kept the secret.
+TEST_CASE("Raw datagrams are redacted like parsed ones") {
+  auto nul = testing::ParseAt(std::string("\f [--key MySecret] http://u:pw@h/x \0 tail", 41));
+  CHECK(nul.format == SyslogFormat::kRaw);
+  CHECK(nul.message.find("MySecret") == std::string_view::npos);
+  CHECK(nul.message.find("pw") == std::string_view::npos);
+  auto pri = testing::ParseAt("<999>[--key MySecret] x");
+  CHECK(pri.format == SyslogFormat::kRaw);
+  CHECK(pri.message == "<999>[--key ***] x");
+}
+
+}  // namespace
+}  // namespace resyncwatch
