@@ -127,7 +127,7 @@ int PortNumber(std::string_view digits) {
 }  // namespace
 
 PhoneText::PhoneText(const TemplateSet& templates, ParsedMessage* out, size_t input_size)
-    : impl_(templates.impl()), m_(out), s_(*out->scratch), reserve_(6 * input_size + 64) {}
+    : impl_(templates.impl()), m_(out), s_(*out->scratch), reserve_(8 * input_size + 64) {}
 
 std::string_view PhoneText::Keep(std::string_view a, std::string_view b, std::string_view c,
                                  std::string_view d) {
@@ -191,40 +191,54 @@ void PhoneText::Analyze3164(std::string_view rest) {
   std::string_view tag0 = TagName(t0);
   std::string_view tag1 = TagName(t1);
   bool host0 = tag0.empty() && IsHost(t0) && !after0.empty();
-  Attempt a;
-  if (Try(rest, &a)) return Finish(a);
-  if (!tag0.empty() && Try(after0, &a)) {
-    m_->app = tag0;
-    return Finish(a);
-  }
-  if (host0 && Try(after0, &a)) {
-    m_->host = t0;
-    return Finish(a);
-  }
-  if (host0 && !tag1.empty() && Try(after1, &a)) {
-    m_->host = t0;
-    m_->app = tag1;
-    return Finish(a);
-  }
-  // No template matched: tell the header from the text by the shape of the tokens.
   auto phoneish = [](std::string_view t) {
     return Classify(t) != IdentifierForm::kNone || IsModel(t) || ParseMac(t).has_value();
   };
-  std::string_view body = rest;
+  struct Candidate {
+    std::string_view host, app, text;
+    bool exists;
+  };
+  const Candidate c0{{}, {}, rest, true};
+  const Candidate with_tag{{}, tag0, after0, !tag0.empty()};
+  const Candidate with_host{t0, {}, after0, host0};
+  const Candidate with_both{t0, tag1, after1, host0 && !tag1.empty()};
+  // The shape of the tokens says which framing is likely; it is tried first (and is the
+  // answer when no template matches), then the others, so that a relay's header in front
+  // of a template line is found whatever it looks like.
+  const Candidate* guess = &c0;
   if (phoneish(t0)) {
-  } else if (!tag0.empty()) {
-    m_->app = tag0;
-    body = after0;
-  } else if (host0 && !tag1.empty()) {
-    m_->host = t0;
-    m_->app = tag1;
-    body = after1;
+  } else if (with_tag.exists) {
+    guess = &with_tag;
+  } else if (with_both.exists) {
+    guess = &with_both;
   } else if (host0 && phoneish(t1)) {
-    m_->host = t0;
-    body = after0;
+    guess = &with_host;
   }
+  const Candidate* order[] = {guess, &c0, &with_tag, &with_host, &with_both};
+  std::string_view tried[5];
+  int n_tried = 0;
+  Attempt a;
+  for (const Candidate* c : order) {
+    if (!c->exists || (c == guess && n_tried > 0)) continue;
+    a = Attempt();
+    Identify(c->text, &a);
+    std::string_view body = TrimRight(a.body);
+    bool seen = false;  // the same body behind another header reading: same answer
+    for (int i = 0; i < n_tried; ++i) seen |= tried[i].data() == body.data();
+    if (seen) continue;
+    tried[n_tried++] = body;
+    a.body = body;
+    a.matched = MatchTemplates(impl_, body, &s_.hits, &a.match);
+    if (a.matched) {
+      m_->host = c->host;
+      m_->app = c->app;
+      return Finish(a);
+    }
+  }
+  m_->host = guess->host;
+  m_->app = guess->app;
   a = Attempt();
-  Identify(body, &a);
+  Identify(guess->text, &a);
   Finish(a);
 }
 

@@ -1,6 +1,9 @@
 #include "parsers/url.h"
 
+#include <algorithm>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 namespace resyncwatch::parsers_internal {
 namespace {
@@ -86,42 +89,35 @@ bool NeedsRedaction(std::string_view text) {
 }
 
 void AppendRedacted(std::string_view text, std::string* out) {
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t url = text.find("://", i);
-    size_t key = text.find(kKey, i);
-    size_t next = std::min(url, key);
-    if (next == std::string_view::npos) break;
-    if (next == url) {
-      size_t begin = url + 3;
-      size_t end = AuthorityEnd(text, begin);
-      size_t at = text.substr(begin, end - begin).rfind('@');
-      out->append(text.substr(i, begin - i));
-      if (at != std::string_view::npos && at > 0) {
-        out->append("***");
-        out->append(text.substr(begin + at, end - begin - at));
-        i = end;
-      } else {
-        i = begin;  // no user-info: a "--key" may still follow inside this token
-      }
-    } else {
-      size_t v = key + kKey.size();
-      out->append(text.substr(i, v - i));
-      if (v < text.size() && (text[v] == '=' || IsSpace(text[v]))) {
-        size_t begin = v;
-        while (begin < text.size() &&
-               (text[begin] == '=' || text[begin] == ' ' || text[begin] == '\t')) {
-          ++begin;
-        }
-        size_t end = begin;
-        while (end < text.size() && !IsSpace(text[end]) && text[end] != ']') ++end;
-        out->append(text.substr(v, begin - v));
-        if (end > begin) out->append("***");
-        i = end;
-      } else {
-        i = v;
-      }
+  // Secret spans are found on the original text (URLs may overlap: "a://u@b://v@c"),
+  // then merged, then each replaced by "***".
+  std::vector<std::pair<size_t, size_t>> spans;
+  for (size_t p = text.find("://"); p != std::string_view::npos; p = text.find("://", p + 1)) {
+    size_t begin = p + 3;
+    size_t end = AuthorityEnd(text, begin);
+    size_t at = text.substr(begin, end - begin).rfind('@');
+    if (at != std::string_view::npos && at > 0) spans.emplace_back(begin, begin + at);
+  }
+  for (size_t k = text.find(kKey); k != std::string_view::npos; k = text.find(kKey, k + 1)) {
+    size_t v = k + kKey.size();
+    if (v >= text.size() || (text[v] != '=' && !IsSpace(text[v]))) continue;
+    size_t begin = v;
+    while (begin < text.size() &&
+           (text[begin] == '=' || text[begin] == ' ' || text[begin] == '\t')) {
+      ++begin;
     }
+    size_t end = begin;
+    while (end < text.size() && !IsSpace(text[end]) && text[end] != ']') ++end;
+    if (end > begin) spans.emplace_back(begin, end);
+  }
+  std::sort(spans.begin(), spans.end());
+  size_t i = 0;
+  for (size_t s = 0; s < spans.size();) {
+    size_t begin = spans[s].first, end = spans[s].second;
+    for (++s; s < spans.size() && spans[s].first <= end; ++s) end = std::max(end, spans[s].second);
+    out->append(text.substr(i, begin - i));
+    out->append("***");
+    i = end;
   }
   out->append(text.substr(i));
 }

@@ -144,6 +144,9 @@ TEST_CASE("Raw datagrams are redacted like parsed ones") {
   CHECK(nul.format == SyslogFormat::kRaw);
   CHECK(nul.message.find("MySecret") == std::string_view::npos);
   CHECK(nul.message.find("pw") == std::string_view::npos);
+  // Also found by the fuzzer: a URL whose authority runs into a second URL.
+  auto twice = testing::ParseAt("x https://a:s3cr@pros://admin:s3cret@pronc y");
+  CHECK(twice.message == "x https://***@pros://***@pronc y");
   auto pri = testing::ParseAt("<999>[--key MySecret] x");
   CHECK(pri.format == SyslogFormat::kRaw);
   CHECK(pri.message == "<999>[--key ***] x");
