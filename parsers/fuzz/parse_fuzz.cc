@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "parsers/parsers.h"
+#include "parsers/template_set_impl.h"
 
 namespace {
 
@@ -76,6 +77,28 @@ void Check(std::string_view input, const ParsedMessage& m) {
   CheckRedacted(m.error);
 }
 
+// When the greedy walk of a template succeeds, RE2 must agree on the match and on every
+// capture (the walk is only a faster way to the same answer).
+void CheckWalkAgreesWithRe2(const TemplateSet& set, std::string_view text) {
+  for (const auto& t : set.impl().templates) {
+    std::array<std::string_view, resyncwatch::kFieldCount> walked;
+    if (!resyncwatch::WalkTemplate(t, text, &walked)) continue;
+    re2::StringPiece groups[resyncwatch::kFieldCount + 2];
+    if (!t.re->Match(re2::StringPiece(text.data(), text.size()), 0, text.size(), RE2::ANCHOR_BOTH,
+                     groups, t.max_group + 1)) {
+      std::abort();
+    }
+    for (int f = 0; f < resyncwatch::kFieldCount; ++f) {
+      int g = t.group[f];
+      std::string_view want = g > 0 && groups[g].data() != nullptr
+                                  ? std::string_view(groups[g].data(), groups[g].size())
+                                  : std::string_view();
+      if (want.data() != walked[f].data() && !(want.empty() && walked[f].empty())) std::abort();
+      if (want.size() != walked[f].size()) std::abort();
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -89,6 +112,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check(input, moved);
   resyncwatch::Parse(input, Custom(), ctx, &moved);
   Check(input, moved);
+  CheckWalkAgreesWithRe2(Defaults(), input);
+  CheckWalkAgreesWithRe2(Custom(), input);
 
   resyncwatch::TcpFrameDecoder decoder(size > 0 ? 16 + data[0] : 64);
   size_t cut = size > 1 ? data[1] % size : 0;
