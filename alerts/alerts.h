@@ -28,7 +28,8 @@ enum class AlertRule : uint8_t {
   kServerFailureRatio = 5,
   kErrorFailureRatio = 6,  // denominator: all of the fleet's attempts in W
   kModelFailureRatio = 7,
-  kDeviceConsecutive = 8,  // one device, >= K consecutive failures
+  kDeviceConsecutive = 8,  // one device, >= K consecutive failures, unless an alert of the
+                           // fleet or of its server is firing (that one covers it)
 };
 constexpr int kAlertRuleCount = 9;
 // "fleet_failures", "server_failures", ..., "fleet_failure_ratio", ...,

@@ -1,6 +1,7 @@
 // AlertEngine: per event, at most four group lookups (fleet, server, error, model) and one
-// device lookup, each O(1); groups and devices sit in LRU lists so that idle ones are
-// evicted from the tail. Firing incidents are also kept in small sets that Tick() visits.
+// device lookup, each O(1). Groups sit in LRU lists so that idle ones are evicted from the
+// tail; failing devices sit in a flat table swept incrementally by Tick(); firing
+// incidents are also kept in small sets that Tick() visits.
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -11,10 +12,13 @@
 
 #include "alerts/alert_internal.h"
 #include "alerts/alerts.h"
+#include "alerts/mac_table.h"
 #include "alerts/window.h"
 
 namespace resyncwatch {
 namespace {
+
+constexpr int64_t kLruResolutionUs = 1'000'000;
 
 enum Dim { kFleet = 0, kServer = 1, kError = 2, kModel = 3 };
 constexpr int kDims = 4;
@@ -63,20 +67,19 @@ struct Group {
   int64_t burst_first_us = 0;  // first failure since the count window was empty
   int64_t last_fail_us = 0;
   int64_t last_event_us = 0;
+  int64_t lru_us = 0;  // when last moved to the LRU front
   std::string last_error;
   Incident count;
   Incident ratio;
   std::list<std::string>::iterator lru;
 };
 
+// A device with failures in a row (a success removes it): 24 bytes, kept inline.
 struct DeviceState {
-  int64_t consecutive = 0;
   int64_t first_fail_us = 0;
-  int64_t last_fail_us = 0;
   int64_t last_event_us = 0;
-  std::string last_error;
-  Incident incident;
-  std::list<MacAddress>::iterator lru;
+  uint32_t consecutive = 0;
+  bool firing = false;  // its incident is in firing_devices_
 };
 
 struct Dimension {
@@ -103,18 +106,25 @@ class AlertEngine::Impl {
     int64_t t = e.event_time_us;
     if (t > now_us_) now_us_ = t;
     // The fleet group always counts: its attempts are the error groups' denominator.
-    Group* fleet = Touch(kFleet, std::string(), t);
-    int64_t fleet_attempts = 0;
-    if (fleet) {
-      Count(fleet, e, failure, t);
-      fleet_attempts = fleet->attempts_ratio.sum();
-      Evaluate(kFleet, std::string(), fleet, fleet_attempts, t);
-    }
-    if (!e.server.empty()) ObserveGroup(kServer, e.server, e, failure, t, 0);
+    if (!fleet_) fleet_ = Touch(kFleet, std::string(), t);
+    if (t > fleet_->last_event_us) fleet_->last_event_us = t;
+    Count(fleet_, e, failure, t);
+    int64_t fleet_attempts = fleet_->attempts_ratio.sum();
+    // Only a failure can make a rule fire; firing incidents are re-evaluated by Tick().
+    if (failure) Evaluate(kFleet, std::string(), fleet_, fleet_attempts, t, false);
+    Group* server = nullptr;
+    if (!e.server.empty()) server = ObserveGroup(kServer, e.server, e, failure, t, 0);
     if (failure && !e.error.empty()) ObserveGroup(kError, e.error, e, failure, t, fleet_attempts);
     if (!e.model.empty()) ObserveGroup(kModel, e.model, e, failure, t, 0);
-    if (c_.device_enabled && e.mac != 0) ObserveDevice(e, failure, t);
+    if (c_.device_enabled && e.mac != 0) {
+      // While the fleet or the phone's server has an alert firing, that alert already
+      // covers the phone: one alert per incident, not one per phone.
+      bool covered = Firing(*fleet_) || (server && Firing(*server));
+      ObserveDevice(e, failure, covered, t);
+    }
   }
+
+  static bool Firing(const Group& g) { return g.count.firing || g.ratio.firing; }
 
   void Tick(int64_t now) {
     if (!c_.enabled) return;
@@ -131,7 +141,7 @@ class AlertEngine::Impl {
       for (const std::string& key : keys) {
         auto it = dim.groups.find(key);
         if (it == dim.groups.end()) continue;
-        Evaluate(d, key, &it->second, fleet_attempts, now);
+        Evaluate(d, key, &it->second, fleet_attempts, now, true);
         EmitUpdate(&it->second.count, now);
         EmitUpdate(&it->second.ratio, now);
       }
@@ -153,7 +163,7 @@ class AlertEngine::Impl {
         if (g.ratio.firing) out.push_back(g.ratio.alert);
       }
     }
-    for (MacAddress mac : firing_devices_) out.push_back(devices_.at(mac).incident.alert);
+    for (const auto& [mac, inc] : firing_devices_) out.push_back(inc.alert);
     return out;
   }
 
@@ -179,8 +189,11 @@ class AlertEngine::Impl {
       it = dim.groups.try_emplace(key, c_).first;
       dim.lru.push_front(key);
       it->second.lru = dim.lru.begin();
-    } else {
+      it->second.lru_us = t;
+    } else if (t - it->second.lru_us >= kLruResolutionUs) {
+      // Eviction needs the LRU order only to the second: a hot group moves once a second.
       dim.lru.splice(dim.lru.begin(), dim.lru, it->second.lru);
+      it->second.lru_us = t;
     }
     if (t > it->second.last_event_us) it->second.last_event_us = t;
     return &it->second;
@@ -209,29 +222,33 @@ class AlertEngine::Impl {
       if (!inc->firing) continue;
       inc->alert.incident_failures++;
       inc->alert.last_us = std::max(inc->alert.last_us, t);
-      inc->alert.last_error = e.error;
+      if (inc->alert.last_error != e.error) inc->alert.last_error = e.error;
       AddSample(&inc->alert.sample_macs, e.mac, c_.sample_macs);
       inc->dirty = true;
     }
   }
 
-  void ObserveGroup(int d, const std::string& key, const Event& e, bool failure, int64_t t,
-                    int64_t fleet_attempts) {
+  Group* ObserveGroup(int d, const std::string& key, const Event& e, bool failure, int64_t t,
+                      int64_t fleet_attempts) {
     Group* g = Touch(d, key, t);
-    if (!g) return;
+    if (!g) return nullptr;
     Count(g, e, failure, t);
-    Evaluate(d, key, g, fleet_attempts, t);
+    if (failure) Evaluate(d, key, g, fleet_attempts, t, false);
+    return g;
   }
 
-  // Fires or arms/disarms the resolve timer of both rules of one group at time now.
-  void Evaluate(int d, const std::string& key, Group* g, int64_t fleet_attempts, int64_t now) {
-    if (c_.failures_enabled && Enabled(c_.failures_group_by, d)) {
+  // Fires or arms/disarms the resolve timer of both rules of one group at time now;
+  // with firing_too false (the per-event path) firing incidents are left to Tick().
+  void Evaluate(int d, const std::string& key, Group* g, int64_t fleet_attempts, int64_t now,
+                bool firing_too) {
+    if (c_.failures_enabled && Enabled(c_.failures_group_by, d) &&
+        (firing_too || !g->count.firing)) {
       int64_t failures = g->fail_count.Sum(now);
       bool on = failures >= c_.failures_min;
       bool below = failures == 0 || failures < c_.failures_min * c_.resolve_fraction;
       Step(d, key, g, &g->count, CountRule(d), on, below, failures, 0, now);
     }
-    if (c_.ratio_enabled && Enabled(c_.ratio_group_by, d)) {
+    if (c_.ratio_enabled && Enabled(c_.ratio_group_by, d) && (firing_too || !g->ratio.firing)) {
       int64_t failures = g->fail_ratio.Sum(now);
       int64_t attempts = d == kError ? fleet_attempts : g->attempts_ratio.Sum(now);
       double ratio = attempts > 0 ? static_cast<double>(failures) / attempts : 0.0;
@@ -322,56 +339,50 @@ class AlertEngine::Impl {
     while (!dim->lru.empty()) {
       auto it = dim->groups.find(dim->lru.back());
       if (it->second.last_event_us + idle_us_ > now || dim->firing.count(it->first)) break;
+      if (&it->second == fleet_) fleet_ = nullptr;
       dim->groups.erase(it);
       dim->lru.pop_back();
     }
   }
 
-  void ObserveDevice(const Event& e, bool failure, int64_t t) {
-    auto it = devices_.find(e.mac);
+  void ObserveDevice(const Event& e, bool failure, bool covered, int64_t t) {
+    DeviceState* s = devices_.Find(e.mac);
     if (!failure) {
-      if (it == devices_.end()) return;
-      if (it->second.incident.firing) ResolveDevice(it, t);
-      EraseDevice(it);
+      if (!s) return;
+      if (s->firing) ResolveDevice(e.mac, t);
+      devices_.Erase(e.mac);
       return;
     }
-    if (it == devices_.end()) {
+    if (!s) {
       if (static_cast<int64_t>(devices_.size()) >= c_.max_devices) {
-        auto victim = devices_.find(device_lru_.back());
-        if (victim->second.incident.firing) ResolveDevice(victim, t);
-        EraseDevice(victim);
-        ++evicted_;
+        ++evicted_;  // full: the idle sweep in Tick() makes room again
+        return;
       }
-      it = devices_.try_emplace(e.mac).first;
-      device_lru_.push_front(e.mac);
-      it->second.lru = device_lru_.begin();
-    } else {
-      device_lru_.splice(device_lru_.begin(), device_lru_, it->second.lru);
+      s = devices_.Insert(e.mac);
     }
-    DeviceState& s = it->second;
-    if (s.consecutive++ == 0) s.first_fail_us = t;
-    s.last_fail_us = std::max(s.last_fail_us, t);
-    s.last_event_us = std::max(s.last_event_us, t);
-    s.last_error = e.error;
-    Incident& inc = s.incident;
-    if (inc.firing) {
-      inc.alert.failures = s.consecutive;
+    if (s->consecutive++ == 0) s->first_fail_us = t;
+    s->last_event_us = std::max(s->last_event_us, t);
+    if (s->firing) {
+      Incident& inc = firing_devices_[e.mac];
+      inc.alert.failures = s->consecutive;
       inc.alert.incident_failures++;
-      inc.alert.last_us = s.last_fail_us;
-      inc.alert.last_error = e.error;
+      inc.alert.last_us = std::max(inc.alert.last_us, t);
+      if (inc.alert.last_error != e.error) inc.alert.last_error = e.error;
       inc.dirty = true;
       return;
     }
-    if (s.consecutive < c_.device_consecutive_min) return;
+    if (s->consecutive < c_.device_consecutive_min || covered) return;
+    s->firing = true;
+    Incident& inc = firing_devices_[e.mac];
     Alert& a = inc.alert;
     a = Alert();
     a.rule = AlertRule::kDeviceConsecutive;
     a.group_value = MacHex(e.mac);
     a.threshold = static_cast<double>(c_.device_consecutive_min);
-    a.failures = s.consecutive;
-    a.incident_failures = s.consecutive;
-    a.first_us = s.first_fail_us;
-    a.last_us = s.last_fail_us;
+    a.failures = s->consecutive;
+    a.incident_failures = s->consecutive;
+    a.first_us = s->first_fail_us;
+    a.last_us = t;
     a.started_us = t;
     a.updated_us = t;
     a.last_error = e.error;
@@ -379,28 +390,27 @@ class AlertEngine::Impl {
     a.id = std::string(ToString(a.rule)) + "/" + a.group_value + "/" + std::to_string(t);
     inc.firing = true;
     Fire(&inc, t);
-    firing_devices_.insert(e.mac);
   }
 
+  // Updates of firing device alerts, and an incremental sweep (1/16 of the table per
+  // tick) that resolves and forgets devices silent for device_idle_resolve_us.
   void TickDevices(int64_t now) {
-    std::vector<MacAddress> firing(firing_devices_.begin(), firing_devices_.end());
-    for (MacAddress mac : firing) EmitUpdate(&devices_.at(mac).incident, now);
-    while (!device_lru_.empty()) {
-      auto it = devices_.find(device_lru_.back());
-      if (it->second.last_event_us + c_.device_idle_resolve_us > now) break;
-      if (it->second.incident.firing) ResolveDevice(it, now);
-      EraseDevice(it);
+    for (auto& [mac, inc] : firing_devices_) EmitUpdate(&inc, now);
+    size_t n = devices_.capacity() / 16 + 1;
+    for (size_t k = 0; k < n; ++k) {
+      sweep_ = (sweep_ + 1) % devices_.capacity();
+      auto& slot = devices_.slot(sweep_);
+      if (slot.key == 0 || slot.value.last_event_us + c_.device_idle_resolve_us > now) continue;
+      MacAddress mac = slot.key;
+      if (slot.value.firing) ResolveDevice(mac, now);
+      devices_.Erase(mac);
     }
   }
 
-  void ResolveDevice(std::unordered_map<MacAddress, DeviceState>::iterator it, int64_t now) {
-    Resolve(&it->second.incident, now);
-    firing_devices_.erase(it->first);
-  }
-
-  void EraseDevice(std::unordered_map<MacAddress, DeviceState>::iterator it) {
-    device_lru_.erase(it->second.lru);
-    devices_.erase(it);
+  void ResolveDevice(MacAddress mac, int64_t now) {
+    auto it = firing_devices_.find(mac);
+    Resolve(&it->second, now);
+    firing_devices_.erase(it);
   }
 
   AlertConfig c_;
@@ -408,10 +418,11 @@ class AlertEngine::Impl {
   int64_t idle_us_ = 0;
   int64_t now_us_ = INT64_MIN;
   int64_t evicted_ = 0;
+  Group* fleet_ = nullptr;  // the one group of the fleet dimension, once created
   std::array<Dimension, kDims> dims_;
-  std::unordered_map<MacAddress, DeviceState> devices_;
-  std::list<MacAddress> device_lru_;
-  std::unordered_set<MacAddress> firing_devices_;
+  MacTable<DeviceState> devices_;
+  size_t sweep_ = 0;
+  std::unordered_map<MacAddress, Incident> firing_devices_;
   std::array<std::atomic<int64_t>, kAlertRuleCount> active_;
 };
 

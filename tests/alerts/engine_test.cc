@@ -263,3 +263,26 @@ TEST_CASE("Alert JSON carries rule, group, counts, times and sample MACs") {
   CHECK(text.find("resyncwatch_active_alerts{rule=\"device_consecutive_failures\"} 0\n") !=
         std::string::npos);
 }
+
+TEST_CASE(
+    "During a server outage its phones raise no per-device alerts: the server alert covers them") {
+  AlertConfig c = OnlyCountRule(5 * 60 * kSec, 20);
+  c.failures_group_by = GroupBy{false, true, false, false};
+  c.device_enabled = true;
+  c.device_consecutive_min = 3;
+  Recorder rec;
+  AlertEngine engine(c, rec.Listener());
+  int64_t t = kT0;
+  // 50 phones of prov-a fail once a minute for 10 minutes; a phone of prov-b fails too.
+  for (int minute = 0; minute < 10; ++minute) {
+    for (int phone = 0; phone < 50; ++phone, t += kSec) {
+      engine.Observe(
+          Ev(EventKind::kResyncFailure, t, 0x000e08000000ULL + phone, "prov-a", "http_get failed"));
+    }
+    engine.Observe(Ev(EventKind::kResyncFailure, t, 0x000e08bbbbbbULL, "prov-b", "corrupt file"));
+    engine.Tick(t);
+  }
+  CHECK(rec.Keys(AlertChange::Kind::kFired) ==
+        std::vector<std::string>{"server_failures|prov-a",
+                                 "device_consecutive_failures|000e08bbbbbb"});
+}
