@@ -51,12 +51,17 @@ bool IsMacTail(std::string_view s) {
   return true;
 }
 
-IdentifierForm Classify(std::string_view t) {
+// The Syslog_Identifier form of token t; *mac gets its MAC for the three MAC forms.
+IdentifierForm Classify(std::string_view t, MacAddress* mac = nullptr) {
+  if (t.size() < 9 || t.size() > 17) return IdentifierForm::kNone;
+  MacAddress scratch = 0;
+  if (mac == nullptr) mac = &scratch;
   if (t.size() == 17) {
     for (size_t i = 0; i < 17; ++i) {
       if (i % 3 == 2 ? t[i] != ':' : !IsHex(t[i])) return IdentifierForm::kNone;
     }
-    return ParseMac(t) ? IdentifierForm::kMac : IdentifierForm::kNone;
+    *mac = ParseMac(t).value_or(0);
+    return *mac != 0 ? IdentifierForm::kMac : IdentifierForm::kNone;
   }
   bool hex = true, upper = false, lower = false;
   int digits = 0, letters = 0;
@@ -68,8 +73,9 @@ IdentifierForm Classify(std::string_view t) {
     digits += IsDigit(c);
     letters += !IsDigit(c);
   }
-  if (t.size() == 12 && hex && !(upper && lower) && ParseMac(t)) {
-    return upper ? IdentifierForm::kMau : IdentifierForm::kMa;
+  if (t.size() == 12 && hex && !(upper && lower)) {
+    *mac = ParseMac(t).value_or(0);
+    if (*mac != 0) return upper ? IdentifierForm::kMau : IdentifierForm::kMa;
   }
   // Cisco serials: "FCH2251A1B2", "88012BA01234": upper-case letters and digits.
   if (t.size() >= 9 && t.size() <= 14 && !lower && letters >= 1 && digits >= 3) {
@@ -147,6 +153,7 @@ std::string_view PhoneText::Redacted(std::string_view text) {
 }
 
 std::string_view PhoneText::RejoinSplitMac(std::string_view text, bool colon_less) {
+  if (!colon_less && text.find(": ") == std::string_view::npos) return text;
   std::string_view rest = text;
   for (int n = 0; n < 4 && !rest.empty(); ++n) {
     std::string_view tok = FirstToken(rest);
@@ -167,7 +174,7 @@ void PhoneText::Identify(std::string_view text, Attempt* a) const {
   std::string_view tok = FirstToken(text);
   std::string_view after = After(text, tok);
   if (after.empty()) return;
-  IdentifierForm form = Classify(tok);
+  IdentifierForm form = Classify(tok, &a->id_mac);
   if (form == IdentifierForm::kNone) return;
   a->identifier = tok;
   a->form = form;
@@ -192,7 +199,8 @@ void PhoneText::Analyze3164(std::string_view rest) {
   std::string_view tag1 = TagName(t1);
   bool host0 = tag0.empty() && IsHost(t0) && !after0.empty();
   auto phoneish = [](std::string_view t) {
-    return Classify(t) != IdentifierForm::kNone || IsModel(t) || ParseMac(t).has_value();
+    return IsModel(t) || Classify(t) != IdentifierForm::kNone ||
+           ((t.size() == 12 || t.size() == 14 || t.size() == 17) && ParseMac(t).has_value());
   };
   struct Candidate {
     std::string_view host, app, text;
@@ -251,7 +259,7 @@ void PhoneText::Analyze5424(std::string_view host, std::string_view app, std::st
     m_->app = {};
     if (a.identifier.empty() && Classify(host) != IdentifierForm::kNone) {
       a.identifier = host;
-      a.form = Classify(host);
+      a.form = Classify(host, &a.id_mac);
       m_->host = {};
     }
     return Finish(a);
@@ -325,7 +333,7 @@ void PhoneText::Finish(const Attempt& a) {
   // another MAC than the text's was a serial number all along.
   if (a.form == IdentifierForm::kMa || a.form == IdentifierForm::kMau ||
       a.form == IdentifierForm::kMac) {
-    MacAddress id_mac = ParseMac(a.identifier).value_or(0);
+    MacAddress id_mac = a.id_mac;
     if (m.mac == 0) {
       m.mac = id_mac;
     } else if (id_mac != m.mac && a.form != IdentifierForm::kMac) {

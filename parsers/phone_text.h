@@ -37,6 +37,7 @@ class PhoneText {
   struct Attempt {
     std::string_view identifier;
     IdentifierForm form = IdentifierForm::kNone;
+    MacAddress id_mac = 0;  // the identifier's MAC, for the three MAC forms
     std::string_view body;
     TemplateMatch match;
     bool matched = false;

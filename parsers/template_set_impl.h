@@ -62,6 +62,7 @@ struct CompiledTemplate {
   EventKind kind = EventKind::kUnknown;
   std::string text;     // as configured
   std::string pattern;  // the RE2 pattern it compiled into
+  std::string prefix;   // pattern up to its last literal: what the RE2::Set looks for
   std::unique_ptr<RE2> re;
   std::array<int, kFieldCount> group{};  // capture group index per field, 0 = none
   int max_group = 0;
@@ -70,7 +71,7 @@ struct CompiledTemplate {
 
 struct TemplateSet::Impl {
   std::vector<CompiledTemplate> templates;  // priority order
-  std::unique_ptr<RE2::Set> set;            // all patterns, anchored at both ends
+  std::unique_ptr<RE2::Set> set;            // all prefixes, anchored at the start
 };
 
 // The captures of the first template (in priority order) that matches all of body.

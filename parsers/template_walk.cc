@@ -103,13 +103,15 @@ bool WalkTemplate(const CompiledTemplate& t, std::string_view text,
     const WalkStep& s = t.steps[i];
     size_t begin = pos;
     switch (s.op) {
-      case WalkStep::kLiteral:
-        if (text.size() - pos < s.literal.size() ||
-            std::memcmp(text.data() + pos, s.literal.data(), s.literal.size()) != 0) {
-          return false;
+      case WalkStep::kLiteral: {
+        const size_t len = s.literal.size();
+        if (text.size() - pos < len) return false;
+        for (size_t k = 0; k < len; ++k) {
+          if (text[pos + k] != s.literal[k]) return false;
         }
-        pos += s.literal.size();
+        pos += len;
         break;
+      }
       case WalkStep::kBlank: {
         size_t k = Run(text, pos, kClassBlank);
         if (k == 0) return false;

@@ -1,6 +1,8 @@
 // Compiling the phones' $-macro templates into RE2 patterns (and the equivalent walk
-// steps), and matching them all in one RE2::Set pass; the winner's captures come from
-// its walk (template_walk.cc), or from its own RE2 when the walk cannot tell.
+// steps), and matching them all in one pass: an RE2::Set of the patterns' prefixes up to
+// their last literal picks the candidates (all of them at once, stopping early), then
+// the first candidate, in priority order, whose whole pattern matches wins: its walk
+// (template_walk.cc) gives the captures, or its own RE2 when the walk cannot tell.
 #include <simdjson.h>
 
 #include <algorithm>
@@ -140,6 +142,7 @@ Result<CompiledTemplate> Compile(EventKind kind, std::string_view tmpl) {
     return Status::InvalidArgument("template '" + out.text + "' is blank");
   }
   bool named[kFieldCount] = {};
+  size_t prefix_len = 0;  // the pattern up to the end of its last literal
   std::string& re = out.pattern;
   re = "(?s)";
   auto add_group = [&](int field, std::string_view regex, WalkStep step) {
@@ -163,6 +166,7 @@ Result<CompiledTemplate> Compile(EventKind kind, std::string_view tmpl) {
       out.steps.push_back({WalkStep::kBlank});
     } else if (p.type == Piece::kLiteral) {
       re += RE2::QuoteMeta(p.text);
+      prefix_len = re.size();
       if (!out.steps.empty() && out.steps.back().op == WalkStep::kLiteral) {
         out.steps.back().literal += p.text;
       } else {
@@ -187,6 +191,7 @@ Result<CompiledTemplate> Compile(EventKind kind, std::string_view tmpl) {
       add_group(m.field, m.regex, std::move(step));
     }
   }
+  out.prefix = prefix_len > 0 ? re.substr(0, prefix_len) : re + "$";
   RE2::Options options;
   options.set_log_errors(false);
   options.set_encoding(RE2::Options::EncodingLatin1);  // any byte, valid UTF-8 or not
@@ -221,12 +226,12 @@ Result<TemplateSet> TemplateSet::FromTemplates(
   RE2::Options options;
   options.set_log_errors(false);
   options.set_encoding(RE2::Options::EncodingLatin1);
-  impl->set = std::make_unique<RE2::Set>(options, RE2::ANCHOR_BOTH);
+  impl->set = std::make_unique<RE2::Set>(options, RE2::ANCHOR_START);
   for (const auto& [kind, text] : templates) {
     auto compiled = Compile(kind, text);
     if (!compiled.ok()) return compiled.status();
     std::string error;
-    if (impl->set->Add(compiled->pattern, &error) < 0) {
+    if (impl->set->Add(compiled->prefix, &error) < 0) {
       return Status::InvalidArgument("template '" + text + "': " + error);
     }
     impl->templates.push_back(std::move(*compiled));
@@ -321,36 +326,30 @@ bool MatchTemplates(const TemplateSet::Impl& impl, std::string_view body, std::v
   re2::StringPiece text(body.data(), body.size());
   hits->clear();
   RE2::Set::ErrorInfo info{};
-  const CompiledTemplate* winner = nullptr;
+  if (!impl.set->Match(text, hits, &info)) {
+    if (info.kind != RE2::Set::kOutOfMemory) return false;
+    // The set's DFA ran out of its memory budget on this input: try every template
+    // rather than lose the event.
+    hits->resize(impl.templates.size());
+    for (size_t i = 0; i < hits->size(); ++i) (*hits)[i] = static_cast<int>(i);
+  }
+  std::sort(hits->begin(), hits->end());
   re2::StringPiece groups[kFieldCount + 2];
-  if (impl.set->Match(text, hits, &info) && !hits->empty()) {
-    const auto& t =
-        impl.templates[static_cast<size_t>(*std::min_element(hits->begin(), hits->end()))];
-    if (WalkTemplate(t, body, &match->field)) {
-      match->tmpl = &t;
-      return true;
+  for (int i : *hits) {
+    const CompiledTemplate& t = impl.templates[static_cast<size_t>(i)];
+    match->tmpl = &t;
+    if (WalkTemplate(t, body, &match->field)) return true;
+    if (!t.re->Match(text, 0, text.size(), RE2::ANCHOR_BOTH, groups, t.max_group + 1)) continue;
+    for (int f = 0; f < kFieldCount; ++f) {
+      int g = t.group[f];
+      match->field[f] = g > 0 && groups[g].data() != nullptr
+                            ? std::string_view(groups[g].data(), groups[g].size())
+                            : std::string_view();
     }
-    if (t.re->Match(text, 0, text.size(), RE2::ANCHOR_BOTH, groups, t.max_group + 1)) winner = &t;
-  } else if (info.kind == RE2::Set::kOutOfMemory) {
-    // The set's DFA ran out of its memory budget on this input: fall back to one
-    // regex at a time rather than lose the event.
-    for (const auto& t : impl.templates) {
-      if (t.re->Match(text, 0, text.size(), RE2::ANCHOR_BOTH, groups, t.max_group + 1)) {
-        winner = &t;
-        break;
-      }
-    }
+    return true;
   }
-  if (winner == nullptr) return false;
-  const CompiledTemplate& t = *winner;
-  match->tmpl = &t;
-  for (int f = 0; f < kFieldCount; ++f) {
-    int g = t.group[f];
-    match->field[f] = g > 0 && groups[g].data() != nullptr
-                          ? std::string_view(groups[g].data(), groups[g].size())
-                          : std::string_view();
-  }
-  return true;
+  match->tmpl = nullptr;
+  return false;
 }
 
 }  // namespace resyncwatch

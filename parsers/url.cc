@@ -79,7 +79,10 @@ int DefaultPort(std::string_view scheme) {
 bool NeedsRedaction(std::string_view text) {
   // Cheap tests first: user-info needs an '@', a key needs "--key".
   if (text.empty()) return false;
-  if (memmem(text.data(), text.size(), kKey.data(), kKey.size()) != nullptr) return true;
+  if (std::memchr(text.data(), 'k', text.size()) != nullptr &&
+      memmem(text.data(), text.size(), kKey.data(), kKey.size()) != nullptr) {
+    return true;
+  }
   if (std::memchr(text.data(), '@', text.size()) == nullptr) return false;
   for (size_t p = text.find("://"); p != std::string_view::npos; p = text.find("://", p + 3)) {
     size_t end = AuthorityEnd(text, p + 3);
