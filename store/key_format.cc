@@ -56,22 +56,6 @@ std::optional<MacAddress> ParseMacKey(std::string_view key) {
   return mac;
 }
 
-std::string IndexKey(MacAddress mac, int64_t first_time_us, uint64_t first_seq) {
-  std::string key = MacKey(mac);
-  PutFixed64(&key, BiasTime(first_time_us));
-  PutFixed64(&key, first_seq);
-  return key;
-}
-
-std::optional<IndexKeyParts> ParseIndexKey(std::string_view key) {
-  if (key.size() != kIndexKeySize) return std::nullopt;
-  IndexKeyParts parts;
-  parts.mac = *ParseMacKey(key);
-  parts.first_time_us = UnbiasTime(GetFixed64(key.data() + kMacKeySize));
-  parts.first_seq = GetFixed64(key.data() + kMacKeySize + 8);
-  return parts;
-}
-
 std::string AlertKey(int64_t started_us, std::string_view id) {
   std::string key;
   PutFixed64(&key, BiasTime(started_us));

@@ -20,7 +20,7 @@ constexpr uint32_t kSchemaVersion = 1;
 enum Cf : int {
   kCfDefault = 0,  // "default": meta (schema version, next seq, index watermark)
   kCfEvents,       // (event_time, seq) -> encoded Event
-  kCfDeviceIndex,  // (mac, first_time, first_seq) -> chunk of (time, seq) pointers
+  kCfDeviceIndex,  // mac -> list of (time, seq) pointers, appended by merge
   kCfDevices,      // mac -> encoded DeviceSummary
   kCfSerials,      // sn -> mac
   kCfRaw,          // (received_time, seq) -> encoded RawDatagram
@@ -58,18 +58,10 @@ std::optional<TimeSeq> ParseTimeSeqKey(std::string_view key);
 // The smallest key at or after time_us (seq 0): the bound of a time range.
 inline std::string TimeBoundKey(int64_t time_us) { return TimeSeqKey(time_us, 0); }
 
-// Device index chunk: 6-byte MAC, biased first time, first seq (22 bytes).
+// Device index and summaries: the 6-byte MAC, big-endian.
 constexpr size_t kMacKeySize = 6;
-constexpr size_t kIndexKeySize = 22;
 std::string MacKey(MacAddress mac);
 std::optional<MacAddress> ParseMacKey(std::string_view key);
-std::string IndexKey(MacAddress mac, int64_t first_time_us, uint64_t first_seq);
-struct IndexKeyParts {
-  MacAddress mac = 0;
-  int64_t first_time_us = 0;
-  uint64_t first_seq = 0;
-};
-std::optional<IndexKeyParts> ParseIndexKey(std::string_view key);
 
 // Alerts: biased start time then the id bytes.
 std::string AlertKey(int64_t started_us, std::string_view id);

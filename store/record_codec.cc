@@ -65,63 +65,58 @@ Status DecodeAlert(std::string_view value, AlertRecord* a) {
   return Status::Ok();
 }
 
-void EncodeIndexChunk(const std::vector<TimeSeq>& entries, std::string* out) {
+void EncodeIndexList(const std::vector<TimeSeq>& entries, std::string* out) {
   out->push_back(static_cast<char>(kIndexCodecVersion));
-  const TimeSeq& first = entries.front();
-  int64_t max_time = first.time_us;
-  for (const TimeSeq& e : entries) max_time = std::max(max_time, e.time_us);
-  PutSigned(out, max_time - first.time_us);
+  if (entries.empty()) return;
+  PutSigned(out, entries.front().time_us);
+  PutVarint(out, entries.front().seq);
   PutVarint(out, entries.size() - 1);
-  TimeSeq prev = first;
   for (size_t i = 1; i < entries.size(); ++i) {
-    PutSigned(out, entries[i].time_us - prev.time_us);
-    PutVarint(out, entries[i].seq - prev.seq);
-    prev = entries[i];
+    PutSigned(out, entries[i].time_us - entries[i - 1].time_us);
+    PutSigned(out, static_cast<int64_t>(entries[i].seq - entries[i - 1].seq));
   }
 }
 
-namespace {
-Status ReadChunkHeader(const IndexKeyParts& key, ByteReader* r, int64_t* max_time, uint64_t* rest) {
+Status DecodeIndexList(std::string_view value, std::vector<TimeSeq>* entries) {
+  ByteReader r(value);
   uint8_t version;
-  int64_t delta;
-  if (!r->GetByte(&version) || version != kIndexCodecVersion || !r->GetSigned(&delta) ||
-      !r->GetVarint(rest) || *rest > r->remaining()) {
-    return Status::Corruption("device index chunk: bad header");
+  if (!r.GetByte(&version) || version != kIndexCodecVersion) {
+    return Status::Corruption("device index: unknown encoding version");
   }
-  *max_time = key.first_time_us + delta;
+  while (!r.done()) {
+    TimeSeq e;
+    uint64_t rest;
+    if (!r.GetSigned(&e.time_us) || !r.GetVarint(&e.seq) || !r.GetVarint(&rest) ||
+        rest > r.remaining()) {
+      return Status::Corruption("device index: bad run header");
+    }
+    entries->push_back(e);
+    for (uint64_t i = 0; i < rest; ++i) {
+      int64_t dt, ds;
+      if (!r.GetSigned(&dt) || !r.GetSigned(&ds)) {
+        return Status::Corruption("device index: truncated run");
+      }
+      e.time_us += dt;
+      e.seq += static_cast<uint64_t>(ds);
+      entries->push_back(e);
+    }
+  }
   return Status::Ok();
 }
-}  // namespace
 
-Result<int64_t> IndexChunkMaxTime(const IndexKeyParts& key, std::string_view value) {
-  ByteReader r(value);
-  int64_t max_time;
-  uint64_t rest;
-  Status s = ReadChunkHeader(key, &r, &max_time, &rest);
-  if (!s.ok()) return s;
-  return max_time;
-}
-
-Status DecodeIndexChunk(const IndexKeyParts& key, std::string_view value,
-                        std::vector<TimeSeq>* entries) {
-  ByteReader r(value);
-  int64_t max_time;
-  uint64_t rest;
-  Status s = ReadChunkHeader(key, &r, &max_time, &rest);
-  if (!s.ok()) return s;
-  TimeSeq prev{key.first_time_us, key.first_seq};
-  entries->push_back(prev);
-  for (uint64_t i = 0; i < rest; ++i) {
-    int64_t dt;
-    uint64_t ds;
-    if (!r.GetSigned(&dt) || !r.GetVarint(&ds) || ds == 0) {
-      return Status::Corruption("device index chunk: truncated entries");
-    }
-    prev.time_us += dt;
-    prev.seq += ds;
-    entries->push_back(prev);
+Status MergeIndexLists(const std::string_view* lists, size_t n, std::string* out) {
+  std::vector<TimeSeq> entries;
+  for (size_t i = 0; i < n; ++i) {
+    Status s = DecodeIndexList(lists[i], &entries);
+    if (!s.ok()) return s;
   }
-  if (!r.done()) return Status::Corruption("device index chunk: trailing bytes");
+  std::sort(entries.begin(), entries.end(),
+            [](const TimeSeq& a, const TimeSeq& b) { return a.seq < b.seq; });
+  entries.erase(std::unique(entries.begin(), entries.end(),
+                            [](const TimeSeq& a, const TimeSeq& b) { return a.seq == b.seq; }),
+                entries.end());
+  out->clear();
+  EncodeIndexList(entries, out);
   return Status::Ok();
 }
 

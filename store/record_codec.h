@@ -23,13 +23,14 @@ Status DecodeSummary(std::string_view value, DeviceSummary* summary);
 void EncodeAlert(const AlertRecord& alert, std::string* out);
 Status DecodeAlert(std::string_view value, AlertRecord* alert);
 
-// A chunk of one device's index: pointers (event time, seq) to its events, in the order
-// they were written. The key holds the first entry (IndexKey); the value its max time
-// (for retention) and every entry as deltas from the first.
-void EncodeIndexChunk(const std::vector<TimeSeq>& entries, std::string* out);
-// The chunk's latest event time, without decoding the entries.
-Result<int64_t> IndexChunkMaxTime(const IndexKeyParts& key, std::string_view value);
-Status DecodeIndexChunk(const IndexKeyParts& key, std::string_view value,
-                        std::vector<TimeSeq>* entries);
+// One device's index: pointers (event time, seq) to its events. A value is a version
+// byte and one or more runs; a run is its first entry in full and the others as deltas
+// from their predecessor. Runs concatenate (the writer merges one run per flush), and
+// NormalizeIndexList rewrites any number of runs as one run sorted by seq.
+void EncodeIndexList(const std::vector<TimeSeq>& entries, std::string* out);
+// Appends the entries of every run in value.
+Status DecodeIndexList(std::string_view value, std::vector<TimeSeq>* entries);
+// Concatenation of encoded lists, re-encoded as one run in seq order (duplicates dropped).
+Status MergeIndexLists(const std::string_view* lists, size_t n, std::string* out);
 
 }  // namespace resyncwatch::store_format

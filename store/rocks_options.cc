@@ -5,7 +5,6 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/listener.h>
 #include <rocksdb/merge_operator.h>
-#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 
 #include <cstdarg>
@@ -28,19 +27,44 @@ class Int64AddOperator final : public rocksdb::AssociativeMergeOperator {
   const char* Name() const override { return "resyncwatch.Int64Add"; }
 };
 
-// Drops device-index chunks whose newest event is older than the retention cutoff.
+// Appends the runs the writer merges into a device's index list.
+class IndexListMergeOperator final : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+             std::string* new_value, rocksdb::Logger*) const override {
+    std::string_view lists[2] = {existing ? existing->ToStringView() : std::string_view(),
+                                 value.ToStringView()};
+    if (!existing) {
+      new_value->assign(lists[1]);
+      return true;
+    }
+    return MergeIndexLists(lists, 2, new_value).ok();
+  }
+  const char* Name() const override { return "resyncwatch.IndexListMerge"; }
+};
+
+// Drops index entries older than the retention cutoff (the events are range-deleted).
 class IndexRetentionFilter final : public rocksdb::CompactionFilter {
  public:
   explicit IndexRetentionFilter(std::shared_ptr<RetentionCutoff> cutoff)
       : cutoff_(std::move(cutoff)) {}
-  bool Filter(int, const rocksdb::Slice& key, const rocksdb::Slice& value, std::string*,
-              bool*) const override {
+  bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& value, std::string* new_value,
+              bool* value_changed) const override {
     const int64_t cutoff = cutoff_->cutoff_us.load(std::memory_order_relaxed);
     if (cutoff == INT64_MIN) return false;
-    auto parts = ParseIndexKey(key.ToStringView());
-    if (!parts) return false;
-    auto max_time = IndexChunkMaxTime(*parts, value.ToStringView());
-    return max_time.ok() && *max_time < cutoff;
+    std::vector<TimeSeq> entries;
+    if (!DecodeIndexList(value.ToStringView(), &entries).ok()) return false;
+    size_t kept = 0;
+    for (const TimeSeq& e : entries) {
+      if (e.time_us >= cutoff) entries[kept++] = e;
+    }
+    if (kept == 0) return true;
+    if (kept == entries.size()) return false;
+    entries.resize(kept);
+    new_value->clear();
+    EncodeIndexList(entries, new_value);
+    *value_changed = true;
+    return false;
   }
   const char* Name() const override { return "resyncwatch.IndexRetention"; }
 
@@ -152,7 +176,7 @@ std::vector<rocksdb::ColumnFamilyDescriptor> MakeCfDescriptors(
         break;
       case kCfDeviceIndex:
         o = BaseCf(8192, true);
-        o.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(kMacKeySize));
+        o.merge_operator = std::make_shared<IndexListMergeOperator>();
         o.compaction_filter_factory = std::make_shared<IndexRetentionFilterFactory>(retention);
         break;
       case kCfDevices:

@@ -81,23 +81,17 @@ Status RocksStore::History(MacAddress mac, TimeRange range, const EventVisitor& 
   auto tail = ReadTail(view.snapshot());
   if (!tail.ok()) return tail.status();
   std::vector<TimeSeq> wanted;
-  std::vector<TimeSeq> chunk;
   {
-    rocksdb::ReadOptions ro = view.ro();
-    ro.prefix_same_as_start = true;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kCfDeviceIndex)));
-    const std::string prefix = MacKey(mac);
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      auto parts = ParseIndexKey(it->key().ToStringView());
-      if (!parts) return Status::Corruption("device index key of wrong size");
-      chunk.clear();
-      Status st = DecodeIndexChunk(*parts, it->value().ToStringView(), &chunk);
+    std::string list;
+    rocksdb::Status rs = db_->Get(view.ro(), cf(kCfDeviceIndex), MacKey(mac), &list);
+    if (!rs.ok() && !rs.IsNotFound()) return FromRocks(rs, "reading the device index");
+    if (rs.ok()) {
+      Status st = DecodeIndexList(list, &wanted);
       if (!st.ok()) return st;
-      for (const TimeSeq& ts : chunk) {
-        if (ts.time_us >= range.since_us && ts.time_us < range.until_us) wanted.push_back(ts);
-      }
+      std::erase_if(wanted, [&](const TimeSeq& ts) {
+        return ts.time_us < range.since_us || ts.time_us >= range.until_us;
+      });
     }
-    if (!it->status().ok()) return FromRocks(it->status(), "reading the device index");
   }
   // Events after the watermark are not indexed yet: find this device's among them.
   std::vector<std::pair<TimeSeq, std::string>> tail_events;

@@ -60,9 +60,8 @@ void RocksStore::AppendIndexFlush(rocksdb::WriteBatch* wb) {
     const DeviceState& state = devices_[mac];
     if (state.pending.empty()) continue;
     value.clear();
-    EncodeIndexChunk(state.pending, &value);
-    wb->Put(cf(kCfDeviceIndex),
-            IndexKey(mac, state.pending.front().time_us, state.pending.front().seq), value);
+    EncodeIndexList(state.pending, &value);
+    wb->Merge(cf(kCfDeviceIndex), MacKey(mac), value);
   }
   for (MacAddress mac : dirty_macs_) {
     value.clear();
@@ -163,9 +162,15 @@ Result<WriteResult> RocksStore::Write(WriteBatch& batch) {
   PutFixed64(&next, next_seq_);
   wb.Put(cf(kCfDefault), kMetaNextSeq, next);
   const int64_t now = options_.clock->NowMicros();
+  // Each flush costs one merge and one put per dirty device: at low rates flush on the
+  // interval (the tail stays tiny); at high rates let chunks grow to index_flush_events
+  // (or 30 intervals) so that a flush covers many events per device.
+  const int64_t since_flush = now - last_index_flush_us_;
   const bool flush_index = st.ok() && !dirty_macs_.empty() &&
                            (pending_count_ >= options_.index_flush_events ||
-                            now - last_index_flush_us_ >= options_.index_flush_interval_us);
+                            (since_flush >= options_.index_flush_interval_us &&
+                             pending_count_ <= options_.index_flush_events / 20) ||
+                            since_flush >= 30 * options_.index_flush_interval_us);
   if (flush_index) {
     AppendIndexFlush(&wb);
   } else if (tail_start != tail_start_ && !tail_start.empty()) {

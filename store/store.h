@@ -112,8 +112,9 @@ struct StoreOptions {
   int64_t retention_us = 0;
   const Clock* clock = &SystemClock::Instance();
   // The per-device index and the device summaries are written in chunks: every
-  // index_flush_interval_us (by clock) or index_flush_events events, whichever first.
-  // Readers see newer events at once anyway (they scan the short unindexed tail).
+  // index_flush_interval_us (by clock) while fewer than index_flush_events / 20 events
+  // are pending, else every index_flush_events events or 30 intervals, whichever first.
+  // Readers see newer events at once anyway (they scan the unindexed tail).
   int64_t index_flush_interval_us = 2'000'000;
   uint64_t index_flush_events = 1'000'000;
   // fsync the WAL on every Write (survives power loss; kill -9 is safe without it).

@@ -178,33 +178,36 @@ TEST_CASE("Keys sort by time then seq, negative times included") {
   CHECK(k->time_us == -123456);
   CHECK(k->seq == 77);
   CHECK_FALSE(ParseTimeSeqKey("short"));
-  auto ik = ParseIndexKey(IndexKey(0x000e08abcdefULL, 99, 7));
-  REQUIRE(ik);
-  CHECK(ik->mac == 0x000e08abcdefULL);
-  CHECK(ik->first_time_us == 99);
-  CHECK(ik->first_seq == 7);
-  CHECK(IndexKey(1, 500, 0) < IndexKey(2, -500, 0));
-  CHECK_FALSE(ParseIndexKey(IndexKey(1, 2, 3) + "x"));
   CHECK(*ParseMacKey(MacKey(0xffeeddccbbaaULL)) == 0xffeeddccbbaaULL);
 }
 
-TEST_CASE("Index chunks round-trip, including out-of-order import times") {
-  std::vector<TimeSeq> entries = {{1000, 10}, {900, 11}, {5000, 40}, {5000, 41}};
-  std::string value;
-  EncodeIndexChunk(entries, &value);
-  IndexKeyParts key{5, 1000, 10};
+TEST_CASE("Index lists round-trip and merge into one run in seq order") {
+  std::vector<TimeSeq> first = {{1000, 10}, {900, 11}, {5000, 40}};
+  std::vector<TimeSeq> second = {{5000, 41}, {-7, 90}};
+  std::string a, b, merged;
+  EncodeIndexList(first, &a);
+  EncodeIndexList(second, &b);
   std::vector<TimeSeq> back;
-  REQUIRE(DecodeIndexChunk(key, value, &back).ok());
-  REQUIRE(back.size() == entries.size());
-  for (size_t i = 0; i < back.size(); ++i) {
-    CHECK(back[i].time_us == entries[i].time_us);
-    CHECK(back[i].seq == entries[i].seq);
-  }
-  CHECK(*IndexChunkMaxTime(key, value) == 5000);
-  for (size_t n = 0; n < value.size(); ++n) {
+  REQUIRE(DecodeIndexList(a + b.substr(1), &back).ok());  // runs concatenate
+  REQUIRE(back.size() == 5);
+  CHECK(back[1].time_us == 900);
+  CHECK(back[4].time_us == -7);
+  CHECK(back[4].seq == 90);
+  std::string_view lists[] = {b, a, a};  // out of order, with duplicates
+  REQUIRE(MergeIndexLists(lists, 3, &merged).ok());
+  back.clear();
+  REQUIRE(DecodeIndexList(merged, &back).ok());
+  REQUIRE(back.size() == 5);
+  for (size_t i = 1; i < back.size(); ++i) CHECK(back[i - 1].seq < back[i].seq);
+  CHECK(merged.size() < a.size() + b.size() + 4);
+  for (size_t n = 0; n + 1 < a.size(); ++n) {
+    if (n == 1) continue;  // the version byte alone is a valid empty list
     back.clear();
-    CHECK_FALSE(DecodeIndexChunk(key, value.substr(0, n), &back).ok());
+    CHECK_FALSE(DecodeIndexList(a.substr(0, n), &back).ok());
   }
+  std::string bad = a;
+  bad[0] = 9;
+  CHECK_FALSE(DecodeIndexList(bad, &back).ok());
 }
 
 TEST_CASE("Summaries and alerts round-trip and reject truncation") {
