@@ -23,15 +23,16 @@ constexpr std::array<int8_t, 256> BuildHex() {
 }
 constexpr std::array<int8_t, 256> kHexValue = BuildHex();
 
-// Reads 12 hex digits from text, in groups of `group` digits separated by one `sep` byte
-// (no separators when group is 12). REQUIRES: text.size() == 12 + 12 / group - 1.
-bool ReadGroups(std::string_view text, int group, char sep, MacAddress* mac) {
+// Reads 12 hex digits from text, in groups of kGroup digits separated by one `sep` byte
+// (no separators when kGroup is 12). REQUIRES: text.size() == 12 + 12 / kGroup - 1.
+template <int kGroup>
+bool ReadGroups(std::string_view text, char sep, MacAddress* mac) {
   const unsigned char* p = reinterpret_cast<const unsigned char*>(text.data());
   MacAddress v = 0;
   bool bad = false;
-  for (int g = 0; g < 12 / group; ++g) {
+  for (int g = 0; g < 12 / kGroup; ++g) {
     if (g > 0) bad |= *p++ != static_cast<unsigned char>(sep);
-    for (int d = 0; d < group; ++d) {
+    for (int d = 0; d < kGroup; ++d) {
       int h = kHexValue[*p++];
       bad |= h < 0;
       v = (v << 4) | static_cast<MacAddress>(h & 0xF);
@@ -86,13 +87,13 @@ std::optional<MacAddress> ParseMac(std::string_view text) {
   bool ok = false;
   switch (text.size()) {
     case 12:
-      ok = ReadGroups(text, 12, 0, &mac);
+      ok = ReadGroups<12>(text, 0, &mac);
       break;
     case 14:
-      ok = ReadGroups(text, 4, '.', &mac);
+      ok = ReadGroups<4>(text, '.', &mac);
       break;
     case 17:
-      ok = ReadGroups(text, 2, text[2] == '-' ? '-' : ':', &mac);
+      ok = ReadGroups<2>(text, text[2] == '-' ? '-' : ':', &mac);
       break;
     default:
       break;

@@ -91,7 +91,7 @@ void Parse(std::string_view datagram, const TemplateSet& templates, const ParseC
   }
 
   parsers_internal::Timestamp ts;
-  bool has_ts = parsers_internal::ReadTimestamp(&rest, ctx, &ts);
+  bool has_ts = parsers_internal::ReadTimestamp(&rest, ctx, &ts, &out->scratch->years);
   if (has_ts) {
     out->timestamp_text = ts.text;
     out->message_time_us = ts.micros;

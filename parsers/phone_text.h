@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "parsers/parsers.h"
+#include "parsers/syslog_header.h"
 #include "parsers/template_set_impl.h"
 
 namespace resyncwatch {
@@ -15,6 +16,7 @@ struct ParsedMessage::Scratch {
   std::string buf;        // owned text the views may point into; never reallocated
                           // while a parse is using it (see PhoneText::Keep)
   std::vector<int> hits;  // RE2::Set results
+  parsers_internal::YearCache years;
   void Reset() { buf.clear(); }
 };
 

@@ -31,14 +31,14 @@ int DaysInMonth(int y, int m) {
   return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
 }
 
-std::optional<int64_t> ResolveYear(CivilTime t, const ParseContext& ctx) {
+std::optional<int64_t> ResolveYear(CivilTime t, const ParseContext& ctx, YearCache* years) {
   if (ctx.year) {
     t.year = *ctx.year;
     if (t.day > DaysInMonth(t.year, t.month)) return std::nullopt;
     return MicrosFromCivil(t);
   }
   int64_t latest = ctx.reference_us + kDayUs;
-  int year = CivilFromMicros(latest).year;
+  int year = years->YearOf(latest);
   for (int y = year; y > year - 8; --y) {  // Feb 29 can need up to 8 years back
     if (t.day > DaysInMonth(y, t.month)) continue;
     t.year = y;
@@ -53,7 +53,8 @@ size_t SkipSpaces(std::string_view text, size_t i) {
   return i;
 }
 
-bool ReadBsd(std::string_view text, const ParseContext& ctx, size_t* end, Timestamp* ts) {
+bool ReadBsd(std::string_view text, const ParseContext& ctx, YearCache* years, size_t* end,
+             Timestamp* ts) {
   if (text.size() < 14) return false;
   int month = 0;
   for (int m = 0; m < 12; ++m) {
@@ -108,7 +109,7 @@ bool ReadBsd(std::string_view text, const ParseContext& ctx, size_t* end, Timest
     ts->micros =
         t.day <= DaysInMonth(t.year, t.month) ? std::optional(MicrosFromCivil(t)) : std::nullopt;
   } else {
-    ts->micros = ResolveYear(t, ctx);
+    ts->micros = ResolveYear(t, ctx, years);
   }
   *end = k;
   return true;
@@ -168,9 +169,19 @@ PriStatus ReadPri(std::string_view* text, int* pri, std::string_view* reason) {
   return PriStatus::kOk;
 }
 
-bool ReadTimestamp(std::string_view* text, const ParseContext& ctx, Timestamp* ts) {
+int YearCache::YearOf(int64_t us) {
+  if (us < begin_us || us >= end_us) {
+    year = CivilFromMicros(us).year;
+    begin_us = MicrosFromCivil(CivilTime{year, 1, 1});
+    end_us = MicrosFromCivil(CivilTime{year + 1, 1, 1});
+  }
+  return year;
+}
+
+bool ReadTimestamp(std::string_view* text, const ParseContext& ctx, Timestamp* ts,
+                   YearCache* years) {
   size_t end = 0;
-  if (!ReadBsd(*text, ctx, &end, ts) && !ReadIso(*text, &end, ts)) return false;
+  if (!ReadBsd(*text, ctx, years, &end, ts) && !ReadIso(*text, &end, ts)) return false;
   text->remove_prefix(SkipSpaces(*text, end));
   return true;
 }

@@ -19,10 +19,20 @@ struct Timestamp {
   std::string_view text;  // as it appeared
   std::optional<int64_t> micros;
 };
+// The calendar year that holds an instant, remembered between parses (the reference
+// time moves slowly; working the year out of it is most of a BSD timestamp's cost).
+struct YearCache {
+  int64_t begin_us = 1;  // [begin_us, end_us) is `year`; empty until first use
+  int64_t end_us = 0;
+  int year = 0;
+  int YearOf(int64_t us);
+};
+
 // A BSD "Mmm dd hh:mm:ss" (space-padded or unpadded day, optional year before the time,
 // optional fraction) or an ISO-8601 token at the start of *text, followed by a space or
 // the end. On success *text starts after it and its trailing spaces.
-bool ReadTimestamp(std::string_view* text, const ParseContext& ctx, Timestamp* ts);
+bool ReadTimestamp(std::string_view* text, const ParseContext& ctx, Timestamp* ts,
+                   YearCache* years);
 
 struct Rfc5424Fields {
   Timestamp timestamp;
