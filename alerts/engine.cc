@@ -124,6 +124,14 @@ class AlertEngine::Impl {
     }
   }
 
+  // A firing incident takes its group's latest failure time and error when it is emitted,
+  // rather than on every event.
+  static void SyncFromGroup(const Group& g, Incident* inc) {
+    if (!inc->firing) return;
+    inc->alert.last_us = g.last_fail_us;
+    if (inc->alert.last_error != g.last_error) inc->alert.last_error = g.last_error;
+  }
+
   static bool Firing(const Group& g) { return g.count.firing || g.ratio.firing; }
 
   void Tick(int64_t now) {
@@ -142,8 +150,10 @@ class AlertEngine::Impl {
         auto it = dim.groups.find(key);
         if (it == dim.groups.end()) continue;
         Evaluate(d, key, &it->second, fleet_attempts, now, true);
-        EmitUpdate(&it->second.count, now);
-        EmitUpdate(&it->second.ratio, now);
+        for (Incident* inc : {&it->second.count, &it->second.ratio}) {
+          SyncFromGroup(it->second, inc);
+          EmitUpdate(inc, now);
+        }
       }
       EvictIdle(&dim, now);
     }
@@ -220,9 +230,7 @@ class AlertEngine::Impl {
     }
     for (Incident* inc : {&g->count, &g->ratio}) {
       if (!inc->firing) continue;
-      inc->alert.incident_failures++;
-      inc->alert.last_us = std::max(inc->alert.last_us, t);
-      if (inc->alert.last_error != e.error) inc->alert.last_error = e.error;
+      inc->alert.incident_failures++;  // last_us and last_error: see SyncFromGroup
       AddSample(&inc->alert.sample_macs, e.mac, c_.sample_macs);
       inc->dirty = true;
     }
@@ -272,6 +280,7 @@ class AlertEngine::Impl {
       } else if (inc->below_since_us == 0) {
         inc->below_since_us = now;
       } else if (now - inc->below_since_us >= c_.resolve_after_us) {
+        SyncFromGroup(*g, inc);
         Resolve(inc, now);
         if (!g->count.firing && !g->ratio.firing) dims_[d].firing.erase(key);
       }

@@ -35,6 +35,8 @@ class WindowCounter {
 
  private:
   int64_t BucketOf(int64_t t_us) const {
+    // Most times fall in the newest bucket: skip the division then.
+    if (t_us >= head_start_us_ && t_us - head_start_us_ < bucket_us_) return head_;
     return t_us >= 0 ? t_us / bucket_us_ : -((-t_us + bucket_us_ - 1) / bucket_us_);
   }
   static int Index(int64_t b) { return static_cast<int>(((b % kBuckets) + kBuckets) % kBuckets); }
@@ -52,10 +54,12 @@ class WindowCounter {
       }
     }
     head_ = b;
+    head_start_us_ = b * bucket_us_;
   }
 
   int64_t bucket_us_;
   int64_t head_ = INT64_MIN;
+  int64_t head_start_us_ = INT64_MAX;  // first microsecond of the newest bucket
   int64_t sum_ = 0;
   std::array<uint32_t, kBuckets> buckets_{};
 };
