@@ -28,6 +28,16 @@ uint64_t DedupHash(const Event& e, int occurrence) {
   return ContentHash(buf);
 }
 
+uint64_t RawDedupHash(const RawDatagram& r, int occurrence) {
+  std::string buf = "raw";
+  for (const std::string* s : {&r.source, &r.reason, &r.bytes}) {
+    PutFixed32(&buf, static_cast<uint32_t>(s->size()));
+    buf += *s;
+  }
+  PutFixed32(&buf, static_cast<uint32_t>(occurrence));
+  return ContentHash(buf);
+}
+
 }  // namespace
 
 Status RocksStore::ResumeIfNeeded() {
@@ -132,14 +142,30 @@ Result<WriteResult> RocksStore::Write(WriteBatch& batch) {
       }
     }
   }
+  uint64_t raw_stored = 0;
   for (RawDatagram& r : batch.raw) {
+    if (batch.skip_duplicates) {
+      uint64_t base = RawDedupHash(r, 0);
+      int occurrence = seen_in_batch[base]++;
+      std::string key = DedupKey(r.received_us, occurrence ? RawDedupHash(r, occurrence) : base);
+      std::string unused;
+      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kCfDedup), key, &unused);
+      if (s.ok()) {
+        ++result.duplicates_skipped;
+        r.seq = 0;
+        continue;
+      }
+      if (!s.IsNotFound()) return FromRocks(s, "checking for duplicates");
+      wb.Put(cf(kCfDedup), key, rocksdb::Slice());
+    }
+    ++raw_stored;
     r.seq = seq++;
     value.clear();
     EncodeRaw(r, &value);
     wb.Put(cf(kCfRaw), TimeSeqKey(r.received_us, r.seq), value);
   }
   result.events_stored = stored.size();
-  result.raw_stored = batch.raw.size();
+  result.raw_stored = raw_stored;
 
   auto counters = batch.counter_deltas;
   if (result.events_stored) counters["stored_events"] += result.events_stored;

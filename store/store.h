@@ -94,7 +94,10 @@ struct WriteBatch {
   std::vector<RawDatagram> raw;
   // Counter increments, by fixed low-cardinality name ("received_datagrams", ...).
   std::map<std::string, int64_t> counter_deltas;
-  // Import: skip events already stored with identical content (idempotent re-import).
+  // Import: skip events and raw datagrams already stored with identical content
+  // (idempotent re-import). Identity: event time (raw: received_us), MAC, kind, host, app,
+  // identifier, timestamp text and body (raw: source, reason, bytes), plus the how-many-th
+  // identical one in this batch; not received_us or source of events.
   bool skip_duplicates = false;
 };
 

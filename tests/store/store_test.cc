@@ -217,6 +217,7 @@ TEST_CASE("Importing the same events twice stores them once") {
     batch.events.push_back(PhoneEvent(7, kT0, EventKind::kResyncRequest));  // a true repeat
     batch.events.push_back(PhoneEvent(7, kT0 + kSec, EventKind::kResyncSuccess));
     for (Event& e : batch.events) e.received_us = 5;
+    batch.raw.push_back({0, kT0, "file:messages", "no syslog header", "garbage line"});
     return batch;
   };
   WriteBatch first = make();
@@ -228,7 +229,8 @@ TEST_CASE("Importing the same events twice stores them once") {
   auto r2 = store->Write(second);
   REQUIRE(r2.ok());
   CHECK(r2->events_stored == 0);
-  CHECK(r2->duplicates_skipped == 3);
+  CHECK(r2->duplicates_skipped == 4);
+  CHECK(r2->raw_stored == 0);
   CHECK(History(*store, 7).size() == 3);
   CHECK(store->GetDevice(7)->events == 3);
 }
