@@ -305,7 +305,7 @@ void Collector::Impl::OnTimer() {
   int64_t open = 0;
   for (const auto& t : tcp_) open += static_cast<int64_t>(t->connections());
   tcp_open_.store(open, std::memory_order_relaxed);
-  counters_.queue_depth.store(queue_.Depth(), std::memory_order_relaxed);
+  counters_.queue_depth.store(queue_.Depth() + writer_->in_hand(), std::memory_order_relaxed);
   const int64_t now_us = clock_->NowMicros();
   if (now_us - last_summary_us_ >= config_.summary_interval_us) {
     last_summary_us_ = now_us;

@@ -68,6 +68,25 @@ void IngestQueue::Close() {
   cv_.notify_all();
 }
 
+void IngestQueue::Recycle(std::unique_ptr<Chunk> chunk) {
+  chunk->bytes.clear();
+  chunk->items.clear();
+  std::lock_guard<std::mutex> lock(free_mu_);
+  if (free_.size() < kMaxFree) free_.push_back(std::move(chunk));
+}
+
+std::unique_ptr<Chunk> IngestQueue::TakeFree() {
+  {
+    std::lock_guard<std::mutex> lock(free_mu_);
+    if (!free_.empty()) {
+      auto chunk = std::move(free_.back());
+      free_.pop_back();
+      return chunk;
+    }
+  }
+  return std::make_unique<Chunk>();
+}
+
 int64_t IngestQueue::Depth() const { return depth_.load(std::memory_order_relaxed); }
 
 }  // namespace resyncwatch

@@ -59,7 +59,16 @@ class IngestQueue {
   void Close();
   int64_t Depth() const;
 
+  // Chunks are reused so that the receive path does not fault in fresh pages for every
+  // chunk: the writer gives processed chunks back, the receive side takes one (or a new
+  // one when none is free).
+  void Recycle(std::unique_ptr<Chunk> chunk);
+  std::unique_ptr<Chunk> TakeFree();
+
  private:
+  static constexpr size_t kMaxFree = 256;
+  std::mutex free_mu_;
+  std::vector<std::unique_ptr<Chunk>> free_;
   const int64_t capacity_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -1,6 +1,7 @@
 // resyncwatchd: the collector daemon. Parses options (config.h), opens the store, runs
 // the Collector until SIGTERM/SIGINT, then closes the store. Exit codes: 0 clean stop,
 // 1 runtime failure (cannot listen), 2 usage, config or store error.
+#include <malloc.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -32,6 +33,10 @@ bool WritePortFile(const std::string& path, const std::vector<std::string>& boun
 }
 
 int Main(int argc, char** argv) {
+  // The writer builds store batches of a few hundred KiB again and again; keep glibc from
+  // handing them back to the kernel (mmap/munmap and page faults on every batch).
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
   std::vector<std::string_view> args(argv + 1, argv + argc);
   Result<CollectorArgs> parsed = ParseCollectorArgs(args);
   if (!parsed.ok()) {

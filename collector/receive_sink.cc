@@ -30,10 +30,9 @@ void ReceiveSink::Accept(std::string_view data, const PeerAddress& peer, bool tr
 void ReceiveSink::Flush() {
   if (chunk_->items.empty()) return;
   queue_->Push(std::move(chunk_));
-  chunk_ = std::make_unique<Chunk>();
+  chunk_ = queue_->TakeFree();
   chunk_->bytes.reserve(kChunkDatagrams * 192);
   chunk_->items.reserve(kChunkDatagrams);
-  counters_->queue_depth.store(queue_->Depth(), std::memory_order_relaxed);
 }
 
 }  // namespace resyncwatch

@@ -92,10 +92,10 @@ Status UdpInput::Start(const ListenAddress& address, int64_t rcvbuf_bytes) {
         "net.core.rmem_max (sysctl -w net.core.rmem_max={}) to absorb bursts",
         granted_rcvbuf_, want, want);
   }
-  // SO_RXQ_OVFL turns on the kernel's per-socket drop accounting in control messages;
-  // libuv does not pass control messages on, so the same sk_drops is read by KernelDrops.
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+  // Kernel drops: SO_RXQ_OVFL would report the socket's sk_drops in a control message
+  // with every datagram, but libuv's recvmmsg path does not hand control messages to the
+  // callback, so enabling it would only cost a cmsg per datagram. KernelDrops() reads the
+  // same sk_drops counter with getsockopt(SO_MEMINFO) four times a second instead.
 
   struct sockaddr_storage name {};
   int namelen = sizeof(name);

@@ -1,5 +1,6 @@
 #include "collector/writer.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 namespace resyncwatch {
@@ -35,7 +36,10 @@ void StoreWriter::Start() {
   attribution_.Seed(*store_);
   heartbeat_us_.store(clock_->NowMicros());
   last_tick_us_ = last_retention_us_ = clock_->NowMicros();
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "rw-writer");
+    Run();
+  });
 }
 
 void StoreWriter::Join() {
@@ -48,25 +52,42 @@ void StoreWriter::Run() {
   while (open) {
     chunks.clear();
     open = queue_->PopAll(&chunks, 200);
-    counters_->queue_depth.store(queue_->Depth(), std::memory_order_relaxed);
     std::shared_ptr<const TemplateSet> templates;
     {
       std::lock_guard<std::mutex> lock(templates_mu_);
       templates = templates_;
     }
+    int64_t in_hand = 0;
+    for (const auto& chunk : chunks) in_hand += static_cast<int64_t>(chunk->items.size());
+    in_hand_.store(in_hand, std::memory_order_relaxed);
     for (const auto& chunk : chunks) {
       for (const DatagramRef& d : chunk->items) {
         Process(*chunk, d, *templates);
         if (batch_datagrams_ >= options_.batch_size) Commit();
       }
+      in_hand -= static_cast<int64_t>(chunk->items.size());
+      // The gauge counts what waits in the queue and what this thread took but has not
+      // written yet.
+      in_hand_.store(in_hand, std::memory_order_relaxed);
+      counters_->queue_depth.store(queue_->Depth() + in_hand, std::memory_order_relaxed);
       heartbeat_us_.store(clock_->NowMicros(), std::memory_order_relaxed);
     }
     if (batch_datagrams_ > 0) Commit();
+    for (auto& chunk : chunks) queue_->Recycle(std::move(chunk));
     const int64_t now_us = clock_->NowMicros();
     heartbeat_us_.store(now_us, std::memory_order_relaxed);
     Periodic(now_us, false);
   }
   Periodic(clock_->NowMicros(), true);
+}
+
+const std::string& StoreWriter::SourceText(const PeerAddress& peer) {
+  // Consecutive datagrams mostly come from the same sender (a phone's burst, a relay).
+  if (!(peer == last_peer_) || last_source_.empty()) {
+    last_peer_ = peer;
+    last_source_ = peer.ToString();
+  }
+  return last_source_;
 }
 
 void StoreWriter::Process(const Chunk& chunk, const DatagramRef& d, const TemplateSet& templates) {
@@ -78,14 +99,14 @@ void StoreWriter::Process(const Chunk& chunk, const DatagramRef& d, const Templa
   if (parsed_.format == SyslogFormat::kRaw) {
     RawDatagram raw;
     raw.received_us = d.received_us;
-    raw.source = d.peer.ToString();
+    raw.source = SourceText(d.peer);
     raw.reason = std::string(parsed_.raw_reason);
     raw.bytes = std::string(bytes);
     batch_.raw.push_back(std::move(raw));
     return;
   }
   Event event =
-      EventFromParsed(parsed_, d.received_us, d.peer.ToString(), options_.use_message_time);
+      EventFromParsed(parsed_, d.received_us, SourceText(d.peer), options_.use_message_time);
   attribution_.Attribute(d.peer, &event, store_);
   ++batch_kinds_[static_cast<size_t>(event.kind) % kEventKindCount];
   batch_.events.push_back(std::move(event));

@@ -49,11 +49,14 @@ class StoreWriter {
   void Join();
   // Last time the thread was alive (for the systemd watchdog), microseconds.
   int64_t heartbeat_us() const { return heartbeat_us_.load(std::memory_order_relaxed); }
+  // Datagrams taken from the queue and not yet written.
+  int64_t in_hand() const { return in_hand_.load(std::memory_order_relaxed); }
 
  private:
   void Run();
   void Process(const Chunk& chunk, const DatagramRef& d, const TemplateSet& templates);
   void Commit();
+  const std::string& SourceText(const PeerAddress& peer);
   void Periodic(int64_t now_us, bool force_counters);
 
   Store* store_;
@@ -68,6 +71,8 @@ class StoreWriter {
   std::shared_ptr<const TemplateSet> templates_;
 
   DeviceAttribution attribution_;
+  PeerAddress last_peer_;
+  std::string last_source_;
   ParsedMessage parsed_;
   WriteBatch batch_;
   std::array<int64_t, kEventKindCount> batch_kinds_{};
@@ -78,6 +83,7 @@ class StoreWriter {
   bool store_failing_ = false;
 
   std::atomic<int64_t> heartbeat_us_{0};
+  std::atomic<int64_t> in_hand_{0};
   std::thread thread_;
 };
 
