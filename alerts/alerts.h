@@ -71,9 +71,11 @@ struct AlertConfig {
   int64_t resolve_after_us = 2 * 60 * 1'000'000LL;
   // Firing alerts are re-persisted (kUpdated) at most this often when their counts change.
   int64_t update_interval_us = 60 * 1'000'000LL;
-  int64_t max_groups = 10'000;    // per dimension; idle groups are evicted first
-  int64_t max_devices = 100'000;  // devices with failures in a row being tracked
-  int64_t sample_macs = 10;       // affected MACs carried by each alert
+  int64_t max_groups = 10'000;  // per dimension; idle groups are evicted first
+  // Devices tracked (the server of each one's latest request, its failures in a row);
+  // a device silent for device_idle_resolve_us leaves the table.
+  int64_t max_devices = 200'000;
+  int64_t sample_macs = 10;  // affected MACs carried by each alert
 
   struct Sink {
     enum class Type { kLog, kFile, kExec, kWebhook, kSyslog };
@@ -144,8 +146,9 @@ class AlertEngine {
   AlertEngine& operator=(const AlertEngine&) = delete;
 
   // Feeds one stored event (uses event_time_us, kind, mac, server, error, model).
-  // Resync and upgrade successes/failures count; other kinds are ignored. Constant work
-  // per event; may fire alerts.
+  // Resync and upgrade successes and failures count; requests only tell which server a
+  // device uses (failure messages name none); other kinds are ignored. Constant work per
+  // event; may fire alerts.
   void Observe(const Event& event);
   // Advances time (about once a second): resolves quiet incidents, emits throttled
   // updates of firing ones, evicts idle groups. now_us must not go backwards much.

@@ -75,11 +75,17 @@ struct Group {
 };
 
 // A device with failures in a row (a success removes it): 24 bytes, kept inline.
+constexpr uint32_t kNoServer = UINT32_MAX;
+constexpr size_t kMaxServerNames = 65'536;
+
+// Every device seen recently (until silent for device_idle_resolve_us): the server of its
+// latest request and its failures in a row. Kept inline in a flat table.
 struct DeviceState {
   int64_t first_fail_us = 0;
   int64_t last_event_us = 0;
   uint32_t consecutive = 0;
-  bool firing = false;  // its incident is in firing_devices_
+  uint32_t server_id = kNoServer;  // index into server_names_
+  bool firing = false;             // its incident is in firing_devices_
 };
 
 struct Dimension {
@@ -102,9 +108,25 @@ class AlertEngine::Impl {
     if (!c_.enabled) return;
     bool failure = e.kind == EventKind::kResyncFailure || e.kind == EventKind::kUpgradeFailure;
     bool success = e.kind == EventKind::kResyncSuccess || e.kind == EventKind::kUpgradeSuccess;
-    if (!failure && !success) return;
+    bool request = e.kind == EventKind::kResyncRequest || e.kind == EventKind::kUpgradeRequest;
+    if (!failure && !success && !request) return;
     int64_t t = e.event_time_us;
     if (t > now_us_) now_us_ = t;
+    // Failure messages name no server ("Resync failed: $ERR"): a failure counts for the
+    // server of the device's latest request or success.
+    DeviceState* dev = e.mac != 0 ? FindOrAddDevice(e.mac) : nullptr;
+    const std::string* server = e.server.empty() ? nullptr : &e.server;
+    if (dev) {
+      dev->last_event_us = std::max(dev->last_event_us, t);
+      if (server) {
+        if (dev->server_id == kNoServer || server_names_[dev->server_id] != *server) {
+          dev->server_id = Intern(*server);
+        }
+      } else if (dev->server_id != kNoServer) {
+        server = &server_names_[dev->server_id];
+      }
+    }
+    if (request) return;
     // The fleet group always counts: its attempts are the error groups' denominator.
     if (!fleet_) fleet_ = Touch(kFleet, std::string(), t);
     if (t > fleet_->last_event_us) fleet_->last_event_us = t;
@@ -112,15 +134,15 @@ class AlertEngine::Impl {
     int64_t fleet_attempts = fleet_->attempts_ratio.sum();
     // Only a failure can make a rule fire; firing incidents are re-evaluated by Tick().
     if (failure) Evaluate(kFleet, std::string(), fleet_, fleet_attempts, t, false);
-    Group* server = nullptr;
-    if (!e.server.empty()) server = ObserveGroup(kServer, e.server, e, failure, t, 0);
+    Group* server_group = nullptr;
+    if (server) server_group = ObserveGroup(kServer, *server, e, failure, t, 0);
     if (failure && !e.error.empty()) ObserveGroup(kError, e.error, e, failure, t, fleet_attempts);
     if (!e.model.empty()) ObserveGroup(kModel, e.model, e, failure, t, 0);
-    if (c_.device_enabled && e.mac != 0) {
+    if (c_.device_enabled && dev) {
       // While the fleet or the phone's server has an alert firing, that alert already
       // covers the phone: one alert per incident, not one per phone.
-      bool covered = Firing(*fleet_) || (server && Firing(*server));
-      ObserveDevice(e, failure, covered, t);
+      bool covered = Firing(*fleet_) || (server_group && Firing(*server_group));
+      DeviceOutcome(e, dev, failure, covered, t);
     }
   }
 
@@ -354,20 +376,31 @@ class AlertEngine::Impl {
     }
   }
 
-  void ObserveDevice(const Event& e, bool failure, bool covered, int64_t t) {
-    DeviceState* s = devices_.Find(e.mac);
-    if (!failure) {
-      if (!s) return;
-      if (s->firing) ResolveDevice(e.mac, t);
-      devices_.Erase(e.mac);
-      return;
+  // The device's entry, created when there is room (nullptr when the table is full).
+  DeviceState* FindOrAddDevice(MacAddress mac) {
+    if (DeviceState* s = devices_.Find(mac)) return s;
+    if (static_cast<int64_t>(devices_.size()) >= c_.max_devices) {
+      ++evicted_;  // full: the idle sweep in Tick() makes room again
+      return nullptr;
     }
-    if (!s) {
-      if (static_cast<int64_t>(devices_.size()) >= c_.max_devices) {
-        ++evicted_;  // full: the idle sweep in Tick() makes room again
-        return;
-      }
-      s = devices_.Insert(e.mac);
+    return devices_.Insert(mac);
+  }
+
+  uint32_t Intern(const std::string& server) {
+    auto it = server_ids_.find(server);
+    if (it != server_ids_.end()) return it->second;
+    if (server_names_.size() >= kMaxServerNames) return kNoServer;
+    uint32_t id = static_cast<uint32_t>(server_names_.size());
+    server_names_.push_back(server);
+    server_ids_.emplace(server, id);
+    return id;
+  }
+
+  void DeviceOutcome(const Event& e, DeviceState* s, bool failure, bool covered, int64_t t) {
+    if (!failure) {
+      if (s->firing) ResolveDevice(e.mac, s, t);
+      s->consecutive = 0;
+      return;
     }
     if (s->consecutive++ == 0) s->first_fail_us = t;
     s->last_event_us = std::max(s->last_event_us, t);
@@ -411,15 +444,16 @@ class AlertEngine::Impl {
       auto& slot = devices_.slot(sweep_);
       if (slot.key == 0 || slot.value.last_event_us + c_.device_idle_resolve_us > now) continue;
       MacAddress mac = slot.key;
-      if (slot.value.firing) ResolveDevice(mac, now);
+      if (slot.value.firing) ResolveDevice(mac, &slot.value, now);
       devices_.Erase(mac);
     }
   }
 
-  void ResolveDevice(MacAddress mac, int64_t now) {
+  void ResolveDevice(MacAddress mac, DeviceState* s, int64_t now) {
     auto it = firing_devices_.find(mac);
     Resolve(&it->second, now);
     firing_devices_.erase(it);
+    s->firing = false;
   }
 
   AlertConfig c_;
@@ -430,6 +464,8 @@ class AlertEngine::Impl {
   Group* fleet_ = nullptr;  // the one group of the fleet dimension, once created
   std::array<Dimension, kDims> dims_;
   MacTable<DeviceState> devices_;
+  std::vector<std::string> server_names_;  // interned server names, never removed
+  std::unordered_map<std::string, uint32_t> server_ids_;
   size_t sweep_ = 0;
   std::unordered_map<MacAddress, Incident> firing_devices_;
   std::array<std::atomic<int64_t>, kAlertRuleCount> active_;

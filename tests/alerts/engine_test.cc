@@ -286,3 +286,25 @@ TEST_CASE(
         std::vector<std::string>{"server_failures|prov-a",
                                  "device_consecutive_failures|000e08bbbbbb"});
 }
+
+TEST_CASE("Failures, which name no server, count for the server of the phone's latest request") {
+  AlertConfig c = OnlyCountRule(5 * 60 * kSec, 10);
+  c.failures_group_by = GroupBy{false, true, false, false};
+  Recorder rec;
+  AlertEngine engine(c, rec.Listener());
+  int64_t t = kT0;
+  for (int round = 0; round < 3; ++round) {
+    for (int phone = 0; phone < 10; ++phone, t += kSec) {
+      MacAddress mac = 0x000e08000000ULL + phone;
+      bool on_a = phone < 5;
+      engine.Observe(Ev(EventKind::kResyncRequest, t, mac, on_a ? "prov-a" : "prov-b"));
+      if (on_a) {
+        engine.Observe(Ev(EventKind::kResyncFailure, t + 1, mac, "", "http_get failed"));
+      } else {
+        engine.Observe(Ev(EventKind::kResyncSuccess, t + 1, mac, "prov-b"));
+      }
+    }
+    engine.Tick(t);
+  }
+  CHECK(rec.Keys(AlertChange::Kind::kFired) == std::vector<std::string>{"server_failures|prov-a"});
+}
