@@ -1,5 +1,10 @@
-// Running the analysis over a store: one device (History) or the whole fleet (one Scan).
-#include <unordered_map>
+// Running the analysis over a store: one device (History) or the whole fleet (Scan).
+// The fleet path scans time slices of the range in parallel, each into its own table of
+// devices, merges the tables in time order and analyses devices in parallel batches; the
+// visitor is always called from the calling thread.
+#include <algorithm>
+#include <deque>
+#include <thread>
 
 #include "schedule/schedule.h"
 #include "store/store.h"
@@ -8,6 +13,78 @@ namespace resyncwatch {
 namespace {
 
 bool Relevant(EventKind kind) { return kind != EventKind::kUnknown; }
+
+struct Pending {
+  std::string model;
+  std::vector<ResyncEvent> events;
+};
+
+// Devices by MAC: open addressing on a power-of-two table (one cache miss per lookup).
+class DeviceTable {
+ public:
+  DeviceTable() { Rehash(1 << 12); }
+
+  Pending& At(MacAddress mac) {
+    if ((macs_.size() + 1) * 2 > slots_.size()) Rehash(slots_.size() * 2);
+    size_t mask = slots_.size() - 1;
+    for (size_t i = Hash(mac) & mask;; i = (i + 1) & mask) {
+      if (slots_[i] == kEmpty) {
+        slots_[i] = static_cast<uint32_t>(macs_.size());
+        macs_.push_back(mac);
+        pending_.emplace_back();
+        return pending_.back();
+      }
+      if (macs_[slots_[i]] == mac) return pending_[slots_[i]];
+    }
+  }
+  Pending* Find(MacAddress mac) {
+    size_t mask = slots_.size() - 1;
+    for (size_t i = Hash(mac) & mask;; i = (i + 1) & mask) {
+      if (slots_[i] == kEmpty) return nullptr;
+      if (macs_[slots_[i]] == mac) return &pending_[slots_[i]];
+    }
+  }
+  size_t size() const { return macs_.size(); }
+  MacAddress mac(size_t i) const { return macs_[i]; }
+  Pending& pending(size_t i) { return pending_[i]; }
+
+ private:
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+  static size_t Hash(MacAddress mac) { return (mac * 0x9E3779B97F4A7C15ULL) >> 20; }
+  void Rehash(size_t capacity) {
+    slots_.assign(capacity, kEmpty);
+    size_t mask = capacity - 1;
+    for (uint32_t n = 0; n < macs_.size(); ++n) {
+      size_t i = Hash(macs_[n]) & mask;
+      while (slots_[i] != kEmpty) i = (i + 1) & mask;
+      slots_[i] = n;
+    }
+  }
+  std::vector<uint32_t> slots_;
+  std::vector<MacAddress> macs_;
+  std::deque<Pending> pending_;  // stable references while the table grows
+};
+
+Status ScanInto(const Store& store, TimeRange range, DeviceTable* table) {
+  MacAddress last_mac = 0;
+  Pending* last = nullptr;
+  return store.Scan(range, [&](const Event& e) {
+    if (e.mac == 0 || !Relevant(e.kind)) return true;
+    if (e.mac != last_mac || last == nullptr) {
+      last = &table->At(e.mac);
+      last_mac = e.mac;
+      if (last->events.empty()) last->events.reserve(16);
+    }
+    if (last->model.empty() && !e.model.empty()) last->model = e.model;
+    last->events.push_back(ToResyncEvent(e));
+    return true;
+  });
+}
+
+int ThreadCount(int requested) {
+  if (requested > 0) return requested;
+  return static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
+}
 
 }  // namespace
 
@@ -35,31 +112,48 @@ Result<DeviceAnalysis> AnalyzeStoredDevice(const Store& store, MacAddress mac,
 Status AnalyzeFleet(const Store& store, const ScheduleConfigSet& configs, TimeRange range,
                     int64_t now_us, const AnalysisOptions& options,
                     const std::function<void(const FleetDevice&)>& visit) {
-  struct Pending {
-    std::string model;
-    std::vector<ResyncEvent> events;
-  };
-  std::unordered_map<MacAddress, Pending> devices;
-  Status s = store.Scan(range, [&](const Event& e) {
-    if (e.mac == 0 || !Relevant(e.kind)) return true;
-    Pending& p = devices[e.mac];
-    if (p.model.empty() && !e.model.empty()) p.model = e.model;
-    p.events.push_back(ToResyncEvent(e));
-    return true;
-  });
-  if (!s.ok()) return s;
+  int threads = ThreadCount(options.threads);
+  bool bounded = range.since_us != INT64_MIN && range.until_us != INT64_MAX;
+  int slices = bounded ? threads : 1;
+  std::vector<DeviceTable> tables(slices);
+  std::vector<Status> status(slices);
+  {
+    std::vector<std::thread> workers;
+    int64_t span = bounded ? (range.until_us - range.since_us) / slices : 0;
+    for (int i = 0; i < slices; ++i) {
+      TimeRange part = range;
+      if (bounded) {
+        part.since_us = range.since_us + span * i;
+        if (i + 1 < slices) part.until_us = part.since_us + span;
+      }
+      workers.emplace_back([&, i, part] { status[i] = ScanInto(store, part, &tables[i]); });
+    }
+    for (auto& w : workers) w.join();
+  }
+  for (const Status& s : status) {
+    if (!s.ok()) return s;
+  }
+  DeviceTable& all = tables[0];
+  for (int i = 1; i < slices; ++i) {  // later slices hold later events
+    for (size_t d = 0; d < tables[i].size(); ++d) {
+      Pending& src = tables[i].pending(d);
+      Pending& dst = all.At(tables[i].mac(d));
+      if (dst.model.empty()) dst.model = std::move(src.model);
+      dst.events.insert(dst.events.end(), src.events.begin(), src.events.end());
+      std::vector<ResyncEvent>().swap(src.events);
+    }
+  }
   // Devices known to the store but silent in the range: judged from their summary.
-  s = store.ForEachDevice([&](const DeviceSummary& d) {
-    auto it = devices.find(d.mac);
-    if (it != devices.end()) {
-      if (it->second.model.empty()) it->second.model = d.model;
+  Status s = store.ForEachDevice([&](const DeviceSummary& d) {
+    if (Pending* p = all.Find(d.mac)) {
+      if (p->model.empty()) p->model = d.model;
       return true;
     }
-    Pending& p = devices[d.mac];
+    Pending& p = all.At(d.mac);
     p.model = d.model;
-    int64_t last = std::max(d.last_success_us, d.last_failure_us);
-    if (last != 0 && last < range.since_us) {
-      p.events.push_back({last,
+    int64_t last_us = std::max(d.last_success_us, d.last_failure_us);
+    if (last_us != 0 && last_us < range.since_us) {
+      p.events.push_back({last_us,
                           d.last_failure_us > d.last_success_us ? EventKind::kResyncFailure
                                                                 : EventKind::kResyncSuccess,
                           false});
@@ -67,12 +161,30 @@ Status AnalyzeFleet(const Store& store, const ScheduleConfigSet& configs, TimeRa
     return true;
   });
   if (!s.ok()) return s;
-  FleetDevice out;
-  for (auto& [mac, p] : devices) {
-    out.mac = mac;
-    out.model = p.model;
-    out.analysis = AnalyzeDevice(p.events, configs.For(mac, p.model), now_us, options);
-    visit(out);
+  // Analyse in batches (bounded memory), each batch split over the threads.
+  constexpr size_t kBatch = 8192;
+  std::vector<FleetDevice> batch;
+  for (size_t first = 0; first < all.size(); first += kBatch) {
+    size_t n = std::min(kBatch, all.size() - first);
+    batch.assign(n, FleetDevice{});
+    auto work = [&](size_t from, size_t to) {
+      for (size_t i = from; i < to; ++i) {
+        Pending& p = all.pending(first + i);
+        FleetDevice& out = batch[i];
+        out.mac = all.mac(first + i);
+        out.model = std::move(p.model);
+        out.analysis = AnalyzeDevice(p.events, configs.For(out.mac, out.model), now_us, options);
+        std::vector<ResyncEvent>().swap(p.events);
+      }
+    };
+    std::vector<std::thread> workers;
+    size_t per = (n + threads - 1) / threads;
+    for (int t = 1; t < threads && per * t < n; ++t) {
+      workers.emplace_back(work, per * t, std::min(n, per * (t + 1)));
+    }
+    work(0, std::min(n, per));
+    for (auto& w : workers) w.join();
+    for (const FleetDevice& d : batch) visit(d);
   }
   return Status::Ok();
 }

@@ -148,6 +148,7 @@ struct AnalysisOptions {
   // The first attempt of the range may be deep in a back-off; pick the step whose window
   // fits the first gap. Off when the range starts at power-on (simulations).
   bool infer_initial_step = true;
+  int threads = 0;  // fleet analysis: worker threads (0 = one per core, at most 8)
 };
 constexpr int kHammeringWindow = 10;
 

@@ -157,7 +157,9 @@ void FleetSim::MakePhones() {
   }
   config_json_ =
       "{\"schedule\": {\n"
-      "  \"defaults\": {\"Resync_Periodic\": \"10800+600\", \"Resync_Random_Delay\": 2},\n"
+      "  \"defaults\": {\"Resync_Periodic\": \"" +
+      options_.default_periodic +
+      "\", \"Resync_Random_Delay\": 2},\n"
       "  \"models\": {\n"
       "    \"CP-7841-3PCC\": {\"Resync_At__HHmm_\": \"0230\", \"Resync_At_Random_Delay\": 900,"
       " \"utc_offset\": \"+01:00\"},\n"

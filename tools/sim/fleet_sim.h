@@ -20,11 +20,12 @@ struct SimOptions {
   int64_t start_us = 1795305600LL * 1'000'000;  // 2026-11-22T00:00:00Z
   int64_t duration_us = 3LL * 86400 * 1'000'000;
   uint64_t seed = 1;
-  double misconfigured_share = 0.02;  // hammering / wrong retry list / short periodic
-  double offline_share = 0.02;        // go off for hours, half of them never come back
-  double upgrade_share = 0.03;        // one firmware upgrade (reboot, resync on demand)
-  double random_failure = 0.004;      // "corrupt file" on an attempt
-  bool outages = true;                // provisioning-server outage windows
+  double misconfigured_share = 0.02;           // hammering / wrong retry list / short periodic
+  double offline_share = 0.02;                 // go off for hours, half of them never come back
+  double upgrade_share = 0.03;                 // one firmware upgrade (reboot, resync on demand)
+  double random_failure = 0.004;               // "corrupt file" on an attempt
+  bool outages = true;                         // provisioning-server outage windows
+  std::string default_periodic = "10800+600";  // the fleet-wide Resync_Periodic
 };
 
 enum class Misconfig : uint8_t { kNone, kHammering, kWrongRetryList, kShortPeriodic };

@@ -29,6 +29,7 @@ constexpr FlagSpec kFlags[] = {
     {"offline-pct", FlagType::kInt, "2", "N", "percent of phones that go offline"},
     {"upgrade-pct", FlagType::kInt, "3", "N", "percent of phones that upgrade firmware"},
     {"no-outages", FlagType::kBool, "", "", "no provisioning-server outages"},
+    {"periodic", FlagType::kString, "10800+600", "SPEC", "the fleet-wide Resync_Periodic"},
     {"archive", FlagType::kString, "", "FILE", "write an rsyslog-style archive for import"},
     {"send", FlagType::kString, "", "URL", "send datagrams to udp://HOST:PORT"},
     {"rate", FlagType::kInt, "20000", "N", "datagrams per second with --send"},
@@ -137,6 +138,12 @@ int Main(int argc, char** argv) {
   o.offline_share = flags.GetInt("offline-pct") / 100.0;
   o.upgrade_share = flags.GetInt("upgrade-pct") / 100.0;
   o.outages = !flags.GetBool("no-outages");
+  o.default_periodic = flags.GetString("periodic");
+  if (!RetrySchedule::Parse(o.default_periodic).ok()) {
+    std::fprintf(stderr, "resyncwatch-sim: --periodic: '%s' is not a schedule\n",
+                 o.default_periodic.c_str());
+    return 2;
+  }
   if (o.phones <= 0 || o.duration_us <= 0) {
     std::fprintf(stderr, "resyncwatch-sim: --phones and --days must be positive\n");
     return 2;

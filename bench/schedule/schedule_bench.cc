@@ -1,0 +1,151 @@
+// schedule_bench: fills a store with a simulated fleet (resyncwatch-sim's archive lines,
+// parsed and stored as `resyncwatch import` would), then times the fleet analysis of
+// `resyncwatch schedule --fleet` over it. Prints figures; never a test.
+//   schedule_bench --phones 100000 --hours 24 --db /tmp/sched-bench [--keep]
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+
+#include "common/flags.h"
+#include "common/time_format.h"
+#include "parsers/parsers.h"
+#include "schedule/schedule.h"
+#include "store/store.h"
+#include "tools/sim/fleet_sim.h"
+
+namespace resyncwatch {
+namespace {
+
+constexpr FlagSpec kFlags[] = {
+    {"phones", FlagType::kInt, "100000", "N", "simulated phones"},
+    {"hours", FlagType::kInt, "24", "N", "simulated hours of events"},
+    {"periodic", FlagType::kString, "3600", "SPEC", "fleet-wide Resync_Periodic"},
+    {"db", FlagType::kString, "/tmp/resyncwatch-schedule-bench", "DIR", "store directory"},
+    {"keep", FlagType::kBool, "", "", "reuse the store when it exists (skip the fill)"},
+    {"runs", FlagType::kInt, "3", "N", "timed analysis runs"},
+    {"help", FlagType::kBool, "", "", "show this help"},
+};
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+int Main(int argc, char** argv) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  FlagSet flags(kFlags);
+  if (Status s = flags.Parse(args); !s.ok()) {
+    std::fprintf(stderr, "schedule_bench: %s\n", s.message().c_str());
+    return 2;
+  }
+  if (flags.GetBool("help")) {
+    std::fputs(
+        flags.Help("schedule_bench [options]", "Times the fleet schedule analysis.", "").c_str(),
+        stdout);
+    return 0;
+  }
+  SimOptions so;
+  so.phones = static_cast<int>(flags.GetInt("phones"));
+  so.duration_us = flags.GetInt("hours") * 3600 * kMicrosPerSecond;
+  so.default_periodic = flags.GetString("periodic");
+  FleetSim sim(so);
+  std::string dir = flags.GetString("db");
+  bool fill = !(flags.GetBool("keep") && std::filesystem::exists(dir));
+  if (fill) std::filesystem::remove_all(dir);
+  StoreOptions store_options;
+  ManualClock clock(sim.end_us());
+  store_options.clock = &clock;
+  auto store = Store::Open(dir, store_options);
+  if (!store.ok()) {
+    std::fprintf(stderr, "schedule_bench: %s\n", store.status().ToString().c_str());
+    return 2;
+  }
+  if (fill) {
+    auto t0 = std::chrono::steady_clock::now();
+    sim.Run();
+    auto templates = TemplateSet::Defaults().value();
+    ParseContext ctx;
+    ctx.reference_us = sim.end_us();
+    WriteBatch batch;
+    int64_t stored = 0;
+    for (const SimEvent& e : sim.events()) {
+      std::string line = sim.ArchiveLine(e);
+      ParsedMessage m = Parse(line, templates, ctx);
+      batch.events.push_back(EventFromParsed(m, sim.end_us(), "file:bench.log", true));
+      if (batch.events.size() == 20'000) {
+        if (auto r = (*store)->Write(batch); !r.ok()) return 2;
+        stored += static_cast<int64_t>(batch.events.size());
+        batch.events.clear();
+      }
+    }
+    if (auto r = (*store)->Write(batch); !r.ok()) return 2;
+    stored += static_cast<int64_t>(batch.events.size());
+    (*store)->Compact();
+    std::printf("filled %s: %d phones, %lld events over %lld h in %.1f s\n", dir.c_str(), so.phones,
+                static_cast<long long>(stored), static_cast<long long>(flags.GetInt("hours")),
+                Seconds(t0));
+  }
+  auto configs = ScheduleConfigSet::Parse(sim.config_json()).value();
+  AnalysisOptions options;
+  TimeRange range{sim.options().start_us, sim.end_us()};
+  {
+    auto t0 = std::chrono::steady_clock::now();
+    double c0 = CpuSeconds();
+    int64_t events = 0;
+    Status s = (*store)->Scan(range, [&](const Event&) {
+      ++events;
+      return true;
+    });
+    if (!s.ok()) return 2;
+    std::printf("bare store scan of %lld events: %.2f s wall, %.2f s CPU\n",
+                static_cast<long long>(events), Seconds(t0), CpuSeconds() - c0);
+    t0 = std::chrono::steady_clock::now();
+    c0 = CpuSeconds();
+    int64_t devices = 0;
+    s = (*store)->ForEachDevice([&](const DeviceSummary&) {
+      ++devices;
+      return true;
+    });
+    if (!s.ok()) return 2;
+    std::printf("bare device summaries of %lld devices: %.2f s wall, %.2f s CPU\n",
+                static_cast<long long>(devices), Seconds(t0), CpuSeconds() - c0);
+  }
+  for (int64_t run = 0; run < flags.GetInt("runs"); ++run) {
+    auto t0 = std::chrono::steady_clock::now();
+    double c0 = CpuSeconds();
+    int64_t devices = 0, gaps = 0;
+    std::map<DeviceState, int64_t> states;
+    Status s =
+        AnalyzeFleet(**store, configs, range, sim.end_us(), options, [&](const FleetDevice& d) {
+          ++devices;
+          gaps += static_cast<int64_t>(d.analysis.gaps.size());
+          ++states[d.analysis.state];
+        });
+    if (!s.ok()) {
+      std::fprintf(stderr, "schedule_bench: %s\n", s.ToString().c_str());
+      return 2;
+    }
+    std::printf("run %lld: fleet analysis of %lld devices, %lld gaps: %.2f s wall, %.2f s CPU (",
+                static_cast<long long>(run + 1), static_cast<long long>(devices),
+                static_cast<long long>(gaps), Seconds(t0), CpuSeconds() - c0);
+    for (auto [state, n] : states) {
+      std::printf(" %s %lld", std::string(ToString(state)).c_str(), static_cast<long long>(n));
+    }
+    std::printf(" )\n");
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace resyncwatch
+
+int main(int argc, char** argv) { return resyncwatch::Main(argc, argv); }
