@@ -41,7 +41,8 @@ int64_t DaysFromCivil(int year, int month, int day) {
 }
 
 CivilTime CivilFromMicros(int64_t unix_us) {
-  int64_t days = unix_us >= 0 ? unix_us / kMicrosPerDay : -((-unix_us + kMicrosPerDay - 1) / kMicrosPerDay);
+  int64_t days =
+      unix_us >= 0 ? unix_us / kMicrosPerDay : -((-unix_us + kMicrosPerDay - 1) / kMicrosPerDay);
   int64_t rem = unix_us - days * kMicrosPerDay;
   int64_t z = days + 719468;
   int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -63,8 +64,7 @@ CivilTime CivilFromMicros(int64_t unix_us) {
 
 int64_t MicrosFromCivil(const CivilTime& t) {
   int64_t days = DaysFromCivil(t.year, t.month, t.day);
-  return ((days * 86400 + t.hour * 3600 + t.minute * 60 + t.second) * kMicrosPerSecond) +
-         t.micros;
+  return ((days * 86400 + t.hour * 3600 + t.minute * 60 + t.second) * kMicrosPerSecond) + t.micros;
 }
 
 std::string FormatIso8601Utc(int64_t unix_us) {
@@ -76,15 +76,16 @@ std::string FormatIso8601Utc(int64_t unix_us) {
 }
 
 std::string FormatIso8601Local(int64_t unix_us) {
-  time_t secs = static_cast<time_t>(unix_us >= 0 ? unix_us / kMicrosPerSecond
-                                                 : -((-unix_us + kMicrosPerSecond - 1) / kMicrosPerSecond));
+  time_t secs =
+      static_cast<time_t>(unix_us >= 0 ? unix_us / kMicrosPerSecond
+                                       : -((-unix_us + kMicrosPerSecond - 1) / kMicrosPerSecond));
   int micros = static_cast<int>(unix_us - static_cast<int64_t>(secs) * kMicrosPerSecond);
   struct tm local;
   localtime_r(&secs, &local);
   long off = local.tm_gmtoff;
   char sign = off < 0 ? '-' : '+';
   if (off < 0) off = -off;
-  char buf[48];
+  char buf[96];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06d%c%02ld:%02ld",
                 local.tm_year + 1900, local.tm_mon + 1, local.tm_mday, local.tm_hour, local.tm_min,
                 local.tm_sec, micros, sign, off / 3600, off / 60 % 60);

@@ -167,7 +167,7 @@ TEST_CASE("An oversized request is refused with 431") {
   ::close(fd2);
 }
 
-TEST_CASE("--metrics-listen values: loopback by default, errors name the value") {
+TEST_CASE("metrics-listen values: loopback by default, errors name the value") {
   auto a = ParseMetricsListen("9514");
   REQUIRE(a.ok());
   CHECK(a->host == "127.0.0.1");

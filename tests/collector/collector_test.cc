@@ -150,7 +150,7 @@ TEST_CASE("an unknown config key, a bad value or a bad flag is an error naming i
   CHECK_FALSE(ParseArgs({"--nope"}).ok());
 }
 
-TEST_CASE("--help lists every option of the table") {
+TEST_CASE("help lists every option of the table") {
   auto args = ParseArgs({"--help"});
   REQUIRE(args.ok());
   REQUIRE(args->help);
