@@ -150,7 +150,9 @@ bool FlagSet::GetBool(std::string_view name) const {
   return v == "true" || v == "1";
 }
 
-int64_t FlagSet::GetInt(std::string_view name) const { return ParseInt(GetString(name)).value_or(0); }
+int64_t FlagSet::GetInt(std::string_view name) const {
+  return ParseInt(GetString(name)).value_or(0);
+}
 
 int64_t FlagSet::GetDuration(std::string_view name) const {
   return ParseDuration(GetString(name)).value_or(0);
@@ -185,8 +187,10 @@ std::string FlagSet::Help(std::string_view usage, std::string_view description,
   for (const FlagSpec& s : specs_) {
     std::string left = "  --" + std::string(s.name);
     if (!s.value_name.empty()) left += " " + std::string(s.value_name);
-    if (left.size() < 26) left.resize(26, ' ');
-    else left += "  ";
+    if (left.size() < 26)
+      left.resize(26, ' ');
+    else
+      left += "  ";
     out += left + std::string(s.help);
     if (!s.default_value.empty()) out += " (default: " + std::string(s.default_value) + ")";
     out += "\n";
@@ -201,7 +205,8 @@ std::string FlagSet::MarkdownTable() const {
   for (const FlagSpec& s : specs_) {
     out += "| `--" + std::string(s.name);
     if (!s.value_name.empty()) out += " " + std::string(s.value_name);
-    out += "` | " + (s.default_value.empty() ? std::string("") : "`" + std::string(s.default_value) + "`") +
+    out += "` | " +
+           (s.default_value.empty() ? std::string("") : "`" + std::string(s.default_value) + "`") +
            " | " + std::string(s.help) + " |\n";
   }
   return out;

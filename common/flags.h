@@ -25,7 +25,7 @@ enum class FlagType {
 };
 
 struct FlagSpec {
-  std::string_view name;           // without the leading "--"
+  std::string_view name;  // without the leading "--"
   FlagType type;
   std::string_view default_value;  // "" = no default
   std::string_view value_name;     // shown in --help ("DIR", "URL"); "" for kBool

@@ -16,7 +16,9 @@ class Status {
 
   Status() = default;
   static Status Ok() { return Status(); }
-  static Status InvalidArgument(std::string msg) { return {Code::kInvalidArgument, std::move(msg)}; }
+  static Status InvalidArgument(std::string msg) {
+    return {Code::kInvalidArgument, std::move(msg)};
+  }
   static Status NotFound(std::string msg) { return {Code::kNotFound, std::move(msg)}; }
   static Status Corruption(std::string msg) { return {Code::kCorruption, std::move(msg)}; }
   static Status IoError(std::string msg) { return {Code::kIoError, std::move(msg)}; }
@@ -39,13 +41,26 @@ class Status {
 inline std::string Status::ToString() const {
   std::string_view prefix;
   switch (code_) {
-    case Code::kOk: return "ok";
-    case Code::kInvalidArgument: prefix = "invalid argument"; break;
-    case Code::kNotFound: prefix = "not found"; break;
-    case Code::kCorruption: prefix = "corruption"; break;
-    case Code::kIoError: prefix = "I/O error"; break;
-    case Code::kUnsupported: prefix = "unsupported"; break;
-    case Code::kBusy: prefix = "busy"; break;
+    case Code::kOk:
+      return "ok";
+    case Code::kInvalidArgument:
+      prefix = "invalid argument";
+      break;
+    case Code::kNotFound:
+      prefix = "not found";
+      break;
+    case Code::kCorruption:
+      prefix = "corruption";
+      break;
+    case Code::kIoError:
+      prefix = "I/O error";
+      break;
+    case Code::kUnsupported:
+      prefix = "unsupported";
+      break;
+    case Code::kBusy:
+      prefix = "busy";
+      break;
   }
   return std::string(prefix) + ": " + message_;
 }
@@ -55,8 +70,8 @@ inline std::string Status::ToString() const {
 template <typename T>
 class Result {
  public:
-  Result(T value) : v_(std::move(value)) {}            // NOLINT: implicit by design
-  Result(Status status) : v_(std::move(status)) {}     // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
+  Result(Status status) : v_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(v_); }
   const Status& status() const {

@@ -40,7 +40,7 @@ TEST_CASE("FlagSet parses, validates and lets flags win over config values") {
       {"rcvbuf", FlagType::kBytes, "32MiB", "BYTES", "socket buffer"},
   };
   FlagSet flags(kSpecs);
-  std::vector<std::string_view> args = {"history", "--json", "--db=/tmp/x", "--listen",
+  std::vector<std::string_view> args = {"history",      "--json",   "--db=/tmp/x",      "--listen",
                                         "udp://[::]:1", "--listen", "tcp://127.0.0.1:2"};
   REQUIRE(flags.Parse(args).ok());
   CHECK(flags.positional() == std::vector<std::string>{"history"});
