@@ -75,17 +75,18 @@ struct Group {
 };
 
 // A device with failures in a row (a success removes it): 24 bytes, kept inline.
-constexpr uint32_t kNoServer = UINT32_MAX;
-constexpr size_t kMaxServerNames = 65'536;
+constexpr uint16_t kNoServer = UINT16_MAX;
+constexpr size_t kMaxServerNames = kNoServer;
+constexpr uint16_t kMaxConsecutive = 0x7FFF;
 
 // Every device seen recently (until silent for device_idle_resolve_us): the server of its
 // latest request and its failures in a row. Kept inline in a flat table.
-struct DeviceState {
+struct DeviceState {  // 16 bytes: four to a cache line with their keys
   int64_t first_fail_us = 0;
-  int64_t last_event_us = 0;
-  uint32_t consecutive = 0;
-  uint32_t server_id = kNoServer;  // index into server_names_
-  bool firing = false;             // its incident is in firing_devices_
+  uint32_t last_event_s = 0;       // seconds since the engine's base time
+  uint16_t server_id = kNoServer;  // index into server_names_
+  uint16_t consecutive : 15 = 0;   // saturates
+  uint16_t firing : 1 = 0;         // its incident is in firing_devices_
 };
 
 struct Dimension {
@@ -112,21 +113,13 @@ class AlertEngine::Impl {
     if (!failure && !success && !request) return;
     int64_t t = e.event_time_us;
     if (t > now_us_) now_us_ = t;
-    // Failure messages name no server ("Resync failed: $ERR"): a failure counts for the
-    // server of the device's latest request or success.
-    DeviceState* dev = e.mac != 0 ? FindOrAddDevice(e.mac) : nullptr;
-    const std::string* server = e.server.empty() ? nullptr : &e.server;
-    if (dev) {
-      dev->last_event_us = std::max(dev->last_event_us, t);
-      if (server) {
-        if (dev->server_id == kNoServer || server_names_[dev->server_id] != *server) {
-          dev->server_id = Intern(*server);
-        }
-      } else if (dev->server_id != kNoServer) {
-        server = &server_names_[dev->server_id];
-      }
+    if (request) {
+      Attribute(e, t);
+      return;
     }
-    if (request) return;
+    // The device's entry is the one likely cache miss: start loading it, and do the work
+    // that does not need it first.
+    if (e.mac != 0) devices_.Prefetch(e.mac);
     // The fleet group always counts: its attempts are the error groups' denominator.
     if (!fleet_) fleet_ = Touch(kFleet, std::string(), t);
     if (t > fleet_->last_event_us) fleet_->last_event_us = t;
@@ -134,16 +127,36 @@ class AlertEngine::Impl {
     int64_t fleet_attempts = fleet_->attempts_ratio.sum();
     // Only a failure can make a rule fire; firing incidents are re-evaluated by Tick().
     if (failure) Evaluate(kFleet, std::string(), fleet_, fleet_attempts, t, false);
-    Group* server_group = nullptr;
-    if (server) server_group = ObserveGroup(kServer, *server, e, failure, t, 0);
     if (failure && !e.error.empty()) ObserveGroup(kError, e.error, e, failure, t, fleet_attempts);
     if (!e.model.empty()) ObserveGroup(kModel, e.model, e, failure, t, 0);
+    auto [dev, server] = Attribute(e, t);
+    Group* server_group = nullptr;
+    if (server) server_group = ObserveGroup(kServer, *server, e, failure, t, 0);
     if (c_.device_enabled && dev) {
       // While the fleet or the phone's server has an alert firing, that alert already
       // covers the phone: one alert per incident, not one per phone.
       bool covered = Firing(*fleet_) || (server_group && Firing(*server_group));
       DeviceOutcome(e, dev, failure, covered, t);
     }
+  }
+
+  // Failure messages name no server ("Resync failed: $ERR"): a failure counts for the
+  // server of the device's latest request or success. Returns the device's entry (nullptr
+  // when unattributed or the table is full) and the server the event counts for.
+  std::pair<DeviceState*, const std::string*> Attribute(const Event& e, int64_t t) {
+    const std::string* server = e.server.empty() ? nullptr : &e.server;
+    if (e.mac == 0) return {nullptr, server};
+    DeviceState* dev = FindOrAddDevice(e.mac);
+    if (!dev) return {nullptr, server};
+    dev->last_event_s = std::max(dev->last_event_s, Seconds(t));
+    if (server) {
+      if (dev->server_id == kNoServer || server_names_[dev->server_id] != *server) {
+        dev->server_id = Intern(*server);
+      }
+    } else if (dev->server_id != kNoServer) {
+      server = &server_names_[dev->server_id];
+    }
+    return {dev, server};
   }
 
   // A firing incident takes its group's latest failure time and error when it is emitted,
@@ -386,11 +399,18 @@ class AlertEngine::Impl {
     return devices_.Insert(mac);
   }
 
-  uint32_t Intern(const std::string& server) {
+  // Seconds since base_us_ (set by the first event), for the compact device entries.
+  uint32_t Seconds(int64_t t) {
+    if (base_us_ == INT64_MIN) base_us_ = t;
+    if (t <= base_us_) return 0;
+    return static_cast<uint32_t>(std::min<int64_t>((t - base_us_) / 1'000'000, UINT32_MAX));
+  }
+
+  uint16_t Intern(const std::string& server) {
     auto it = server_ids_.find(server);
     if (it != server_ids_.end()) return it->second;
     if (server_names_.size() >= kMaxServerNames) return kNoServer;
-    uint32_t id = static_cast<uint32_t>(server_names_.size());
+    uint16_t id = static_cast<uint16_t>(server_names_.size());
     server_names_.push_back(server);
     server_ids_.emplace(server, id);
     return id;
@@ -402,8 +422,8 @@ class AlertEngine::Impl {
       s->consecutive = 0;
       return;
     }
-    if (s->consecutive++ == 0) s->first_fail_us = t;
-    s->last_event_us = std::max(s->last_event_us, t);
+    if (s->consecutive == 0) s->first_fail_us = t;
+    if (s->consecutive < kMaxConsecutive) s->consecutive = s->consecutive + 1;
     if (s->firing) {
       Incident& inc = firing_devices_[e.mac];
       inc.alert.failures = s->consecutive;
@@ -438,11 +458,13 @@ class AlertEngine::Impl {
   // tick) that resolves and forgets devices silent for device_idle_resolve_us.
   void TickDevices(int64_t now) {
     for (auto& [mac, inc] : firing_devices_) EmitUpdate(&inc, now);
+    const uint32_t idle_s = static_cast<uint32_t>(
+        std::min<int64_t>(c_.device_idle_resolve_us / 1'000'000 + 1, UINT32_MAX / 2));
     size_t n = devices_.capacity() / 16 + 1;
     for (size_t k = 0; k < n; ++k) {
       sweep_ = (sweep_ + 1) % devices_.capacity();
       auto& slot = devices_.slot(sweep_);
-      if (slot.key == 0 || slot.value.last_event_us + c_.device_idle_resolve_us > now) continue;
+      if (slot.key == 0 || slot.value.last_event_s + idle_s > Seconds(now)) continue;
       MacAddress mac = slot.key;
       if (slot.value.firing) ResolveDevice(mac, &slot.value, now);
       devices_.Erase(mac);
@@ -465,7 +487,8 @@ class AlertEngine::Impl {
   std::array<Dimension, kDims> dims_;
   MacTable<DeviceState> devices_;
   std::vector<std::string> server_names_;  // interned server names, never removed
-  std::unordered_map<std::string, uint32_t> server_ids_;
+  std::unordered_map<std::string, uint16_t> server_ids_;
+  int64_t base_us_ = INT64_MIN;
   size_t sweep_ = 0;
   std::unordered_map<MacAddress, Incident> firing_devices_;
   std::array<std::atomic<int64_t>, kAlertRuleCount> active_;

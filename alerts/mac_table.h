@@ -21,6 +21,9 @@ class MacTable {
 
   MacTable() { slots_.resize(kInitial); }
 
+  // Starts loading the line where mac's probe begins, so that a later Find hits the cache.
+  void Prefetch(MacAddress mac) const { __builtin_prefetch(&slots_[Home(mac)]); }
+
   V* Find(MacAddress mac) {
     for (size_t i = Home(mac);; i = (i + 1) & Mask()) {
       if (slots_[i].key == mac) return &slots_[i].value;
