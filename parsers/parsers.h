@@ -65,7 +65,8 @@ struct ParseContext {
 // --key value replaced by ***, a MAC re-joined after a relay split it). Valid while the
 // input bytes are alive and the object is not destroyed. Non-copyable (a copy would
 // point into the original's scratch); movable (the scratch lives on the heap, so views
-// stay valid across a move). Empty string_view = absent.
+// stay valid across a move). The out-parameter Parse reuses the scratch, so the views
+// of the previous result end there. Empty string_view = absent.
 struct ParsedMessage {
   ParsedMessage();
   ~ParsedMessage();
