@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "collector/metrics_http.h"
 #include "common/time_format.h"
 #include "store/store.h"
 
@@ -34,7 +35,8 @@ constexpr FlagSpec kSpecs[] = {
      "largest TCP frame accepted; longer frames are cut and counted as tcp_oversize"},
     {"max-tcp-connections", FlagType::kInt, "1024", "N", "TCP connections served at once"},
     {"metrics-listen", FlagType::kString, "", "ADDR:PORT",
-     "serve Prometheus /metrics and /healthz here (127.0.0.1:9514); off when empty"},
+     "serve Prometheus /metrics and /healthz here (127.0.0.1:9514, or a bare port for loopback); "
+     "off when empty"},
     {"port-file", FlagType::kString, "", "PATH",
      "write the bound addresses (\"udp 127.0.0.1:40123\" per line) here once listening"},
     {"summary-interval", FlagType::kDuration, "60s", "DUR",
@@ -198,10 +200,10 @@ Status Fill(const FlagSet& flags, CollectorConfig* c) {
   }
   c->metrics_listen = flags.GetString("metrics-listen");
   if (!c->metrics_listen.empty()) {
-    Result<ListenAddress> m = ParseListenUrl("tcp://" + c->metrics_listen);
-    if (!m.ok()) {
-      return Status::InvalidArgument("--metrics-listen: '" + c->metrics_listen +
-                                     "' is not ADDR:PORT (127.0.0.1:9514, [::1]:9514)");
+    if (Result<MetricsEndpoint> m = ParseMetricsListen(c->metrics_listen); !m.ok()) {
+      return Status::InvalidArgument(
+          "--metrics-listen: '" + c->metrics_listen +
+          "' is not ADDR:PORT or PORT (127.0.0.1:9514, [::1]:9514, 9514)");
     }
   }
   c->port_file = flags.GetString("port-file");

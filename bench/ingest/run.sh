@@ -25,8 +25,10 @@ daemon=$build/collector/resyncwatchd
 work=$(mktemp -d /tmp/resyncwatch-ingest.XXXXXX)
 tck=$(getconf CLK_TCK)
 pids=()
+rmem_saved=""
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -n "$rmem_saved" ] && sysctl -qw net.core.rmem_max="$rmem_saved" || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -35,6 +37,13 @@ trap cleanup EXIT
   echo "run.sh: build first (scripts/build, or BUILD_DIR=...): missing $loadgen or $daemon" >&2
   exit 2
 }
+
+# syslog-ng asks for its buffer with SO_RCVBUF, which net.core.rmem_max caps (rsyslog and
+# resyncwatchd use SO_RCVBUFFORCE as root); raise the cap for the run and restore it.
+if [ "$(id -u)" -eq 0 ] && [ "$(cat /proc/sys/net/core/rmem_max)" -lt 67108864 ]; then
+  rmem_saved=$(cat /proc/sys/net/core/rmem_max)
+  sysctl -qw net.core.rmem_max=67108864 || rmem_saved=""
+fi
 
 free_udp_port() {
   python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

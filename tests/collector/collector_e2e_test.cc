@@ -17,6 +17,7 @@ using namespace resyncwatch::testing;
 namespace {
 
 const std::string kDaemon = RESYNCWATCHD_PATH;
+const std::string kCli = RESYNCWATCH_CLI_PATH;
 const std::string kLogger = "/usr/bin/logger";
 const std::string kRsyslogd = "/usr/sbin/rsyslogd";
 
@@ -99,6 +100,15 @@ TEST_CASE("logger --udp --rfc3164 resync request is stored with its device, URL 
   CHECK(e.received_us <= after);
   CHECK(e.event_time_us == e.received_us);
   CHECK(e.message_time_us.has_value());
+
+  // The same, as support sees it through the query CLI.
+  std::string json;
+  REQUIRE(RunCapture({kCli, "history", "00:12:34:ab:45:de", "--db", dir.Join("db"), "--json"},
+                     &json) == 0);
+  CHECK(json.find("\"kind\":\"resync_request\"") != std::string::npos);
+  CHECK(json.find("\"mac\":\"001234ab45de\"") != std::string::npos);
+  CHECK(json.find("\"server\":\"10.23.45.67\"") != std::string::npos);
+  CHECK(json.find("\"model\":\"CP-8851-3PCC\"") != std::string::npos);
 }
 
 TEST_CASE("logger --udp --rfc5424 resync failure is stored with its error text") {
@@ -108,7 +118,18 @@ TEST_CASE("logger --udp --rfc5424 resync failure is stored with its error text")
   REQUIRE(RunProgram({kLogger, "--udp", "--rfc5424", "-n", "127.0.0.1", "-P",
                       std::to_string(daemon.Port("udp")), "-t", "phone",
                       "CP-7841-3PCC 00:0e:08:12:34:56 -- Resync failed: http_get failed"}) == 0);
+  // The CLI reads the store of the running collector.
+  std::string history;
+  CHECK(PollUntil([&] {
+    return RunCapture({kCli, "history", "000e08123456", "--db", dir.Join("db"), "--json"},
+                      &history) == 0 &&
+           history.find("\"error\":\"http_get failed\"") != std::string::npos;
+  }));
   REQUIRE(daemon.Stop(SIGTERM) == 0);
+  std::string stats;
+  REQUIRE(RunCapture({kCli, "stats", "--db", dir.Join("db"), "--json"}, &stats) == 0);
+  CHECK(stats.find("\"received_datagrams\":1") != std::string::npos);
+  CHECK(stats.find("\"stored_events\":1") != std::string::npos);
 
   auto events = AllEvents(dir.Join("db"));
   REQUIRE(events.size() == 1);

@@ -53,13 +53,14 @@ void WriteFileText(const std::string& path, const std::string& text) {
 
 namespace {
 
-pid_t Spawn(const std::vector<std::string>& argv, const std::string& stderr_path) {
+pid_t Spawn(const std::vector<std::string>& argv, const std::string& stderr_path,
+            bool stdout_only = false) {
   pid_t pid = fork();
   if (pid != 0) return pid;
   if (!stderr_path.empty()) {
     int fd = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) {
-      dup2(fd, 2);
+      if (!stdout_only) dup2(fd, 2);
       dup2(fd, 1);
       close(fd);
     }
@@ -95,6 +96,18 @@ int RunProgram(const std::vector<std::string>& argv) {
   pid_t pid = Spawn(argv, "");
   if (pid < 0) return -1;
   return WaitExit(pid, std::chrono::seconds(20));
+}
+
+int RunCapture(const std::vector<std::string>& argv, std::string* out) {
+  char name[] = "/tmp/resyncwatch-c-out-XXXXXX";
+  int fd = mkstemp(name);
+  if (fd < 0) return -1;
+  close(fd);
+  pid_t pid = Spawn(argv, name, /*stdout_only=*/true);
+  int rc = pid < 0 ? -1 : WaitExit(pid, std::chrono::seconds(20));
+  *out = ReadFileText(name);
+  std::remove(name);
+  return rc;
 }
 
 bool ProgramExists(const std::string& path) { return access(path.c_str(), X_OK) == 0; }

@@ -34,6 +34,8 @@ void WriteFileText(const std::string& path, const std::string& text);
 // Runs argv (no shell) and returns its exit status (-1 if it could not run).
 int RunProgram(const std::vector<std::string>& argv);
 bool ProgramExists(const std::string& path);
+// Runs argv with its stdout in *out (stderr passes through); returns the exit status.
+int RunCapture(const std::vector<std::string>& argv, std::string* out);
 
 // resyncwatchd started with the given arguments plus --port-file; stderr to a file.
 class Daemon {
