@@ -169,12 +169,18 @@ std::string_view PhoneText::RejoinSplitMac(std::string_view text, bool colon_les
   return text;
 }
 
-void PhoneText::Identify(std::string_view text, Attempt* a) const {
+void PhoneText::Identify(std::string_view text, Attempt* a) {
   a->body = text;
   std::string_view tok = FirstToken(text);
   std::string_view after = After(text, tok);
   if (after.empty()) return;
-  IdentifierForm form = Classify(tok, &a->id_mac);
+  IdentifierForm form;
+  if (tok.data() == known_tok_.data() && tok.size() == known_tok_.size()) {
+    form = known_form_;
+    a->id_mac = known_mac_;
+  } else {
+    form = Classify(tok, &a->id_mac);
+  }
   if (form == IdentifierForm::kNone) return;
   a->identifier = tok;
   a->form = form;
@@ -191,57 +197,63 @@ bool PhoneText::Try(std::string_view text, Attempt* a) {
 
 void PhoneText::Analyze3164(std::string_view rest) {
   rest = RejoinSplitMac(TrimRight(rest), false);
+  struct Candidate {
+    std::string_view host, app, text;
+    bool exists;
+  };
+  std::string_view tried[5];
+  int n_tried = 0;
+  Attempt a;
+  auto attempt = [&](const Candidate& c) {
+    if (!c.exists) return false;
+    a = Attempt();
+    Identify(c.text, &a);
+    std::string_view body = TrimRight(a.body);
+    for (int i = 0; i < n_tried; ++i) {
+      if (tried[i].data() == body.data()) return false;  // same body, same answer
+    }
+    tried[n_tried++] = body;
+    a.body = body;
+    a.matched = MatchTemplates(impl_, body, &s_.hits, &a.match);
+    if (a.matched) {
+      m_->host = c.host;
+      m_->app = c.app;
+    }
+    return a.matched;
+  };
+  auto phoneish = [](std::string_view t, IdentifierForm form) {
+    return form != IdentifierForm::kNone || IsModel(t) ||
+           ((t.size() == 12 || t.size() == 14 || t.size() == 17) && ParseMac(t).has_value());
+  };
   std::string_view t0 = FirstToken(rest);
   std::string_view after0 = After(rest, t0);
+  known_tok_ = t0;
+  known_form_ = Classify(t0, &known_mac_);
+  const Candidate c0{{}, {}, rest, true};
+  // The shape of the tokens says which framing is likely; it is tried first (and is the
+  // answer when no template matches), then the others, so that a relay's header in front
+  // of a template line is found whatever it looks like. Phones' own lines: one try.
+  const bool phone0 = phoneish(t0, known_form_);
+  if (phone0 && attempt(c0)) return Finish(a);
   std::string_view t1 = FirstToken(after0);
   std::string_view after1 = After(after0, t1);
   std::string_view tag0 = TagName(t0);
   std::string_view tag1 = TagName(t1);
   bool host0 = tag0.empty() && IsHost(t0) && !after0.empty();
-  auto phoneish = [](std::string_view t) {
-    return IsModel(t) || Classify(t) != IdentifierForm::kNone ||
-           ((t.size() == 12 || t.size() == 14 || t.size() == 17) && ParseMac(t).has_value());
-  };
-  struct Candidate {
-    std::string_view host, app, text;
-    bool exists;
-  };
-  const Candidate c0{{}, {}, rest, true};
   const Candidate with_tag{{}, tag0, after0, !tag0.empty()};
   const Candidate with_host{t0, {}, after0, host0};
   const Candidate with_both{t0, tag1, after1, host0 && !tag1.empty()};
-  // The shape of the tokens says which framing is likely; it is tried first (and is the
-  // answer when no template matches), then the others, so that a relay's header in front
-  // of a template line is found whatever it looks like.
   const Candidate* guess = &c0;
-  if (phoneish(t0)) {
+  if (phone0) {
   } else if (with_tag.exists) {
     guess = &with_tag;
   } else if (with_both.exists) {
     guess = &with_both;
-  } else if (host0 && phoneish(t1)) {
+  } else if (host0 && phoneish(t1, Classify(t1))) {
     guess = &with_host;
   }
-  const Candidate* order[] = {guess, &c0, &with_tag, &with_host, &with_both};
-  std::string_view tried[5];
-  int n_tried = 0;
-  Attempt a;
-  for (const Candidate* c : order) {
-    if (!c->exists || (c == guess && n_tried > 0)) continue;
-    a = Attempt();
-    Identify(c->text, &a);
-    std::string_view body = TrimRight(a.body);
-    bool seen = false;  // the same body behind another header reading: same answer
-    for (int i = 0; i < n_tried; ++i) seen |= tried[i].data() == body.data();
-    if (seen) continue;
-    tried[n_tried++] = body;
-    a.body = body;
-    a.matched = MatchTemplates(impl_, body, &s_.hits, &a.match);
-    if (a.matched) {
-      m_->host = c->host;
-      m_->app = c->app;
-      return Finish(a);
-    }
+  for (const Candidate* c : {guess, &c0, &with_tag, &with_host, &with_both}) {
+    if (attempt(*c)) return Finish(a);
   }
   m_->host = guess->host;
   m_->app = guess->app;

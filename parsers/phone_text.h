@@ -44,7 +44,7 @@ class PhoneText {
     TemplateMatch match;
     bool matched = false;
   };
-  void Identify(std::string_view text, Attempt* a) const;
+  void Identify(std::string_view text, Attempt* a);
   bool Try(std::string_view text, Attempt* a);
   void Finish(const Attempt& a);
   // Copies the concatenation into the scratch buffer; the view stays valid for the life
@@ -57,6 +57,10 @@ class PhoneText {
   ParsedMessage* m_;
   ParsedMessage::Scratch& s_;
   size_t reserve_;
+  // The last token classified by Analyze3164, so that Identify does not redo it.
+  std::string_view known_tok_;
+  IdentifierForm known_form_ = IdentifierForm::kNone;
+  MacAddress known_mac_ = 0;
 };
 
 }  // namespace resyncwatch
