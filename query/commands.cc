@@ -12,6 +12,7 @@ int RunStats(std::span<const std::string_view> args, CommandIo& io);
 int RunAlerts(std::span<const std::string_view> args, CommandIo& io);
 int RunSchedule(std::span<const std::string_view> args, CommandIo& io);
 int RunOverdue(std::span<const std::string_view> args, CommandIo& io);
+int RunImport(std::span<const std::string_view> args, CommandIo& io);
 
 std::span<const Command> AllCommands() {
   static const Command kCommands[] = {
@@ -22,8 +23,10 @@ std::span<const Command> AllCommands() {
       {"devices", "one line per device from its summary", RunDevices},
       {"stats", "the collector's counters", RunStats},
       {"alerts", "alerts raised by the collector's rules, active or past", RunAlerts},
-      {"schedule", "resyncs judged against each phone's schedule: one device or --fleet", RunSchedule},
+      {"schedule", "resyncs judged against each phone's schedule: one device or --fleet",
+       RunSchedule},
       {"overdue", "phones whose next expected resync is past due", RunOverdue},
+      {"import", "load syslog archives (plain, gzip, JSON lines) into the store", RunImport},
   };
   return kCommands;
 }
