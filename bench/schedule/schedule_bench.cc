@@ -26,6 +26,7 @@ constexpr FlagSpec kFlags[] = {
     {"db", FlagType::kString, "/tmp/resyncwatch-schedule-bench", "DIR", "store directory"},
     {"keep", FlagType::kBool, "", "", "reuse the store when it exists (skip the fill)"},
     {"runs", FlagType::kInt, "3", "N", "timed analysis runs"},
+    {"threads", FlagType::kInt, "0", "N", "analysis threads (0 = one per core)"},
     {"help", FlagType::kBool, "", "", "show this help"},
 };
 
@@ -96,6 +97,7 @@ int Main(int argc, char** argv) {
   }
   auto configs = ScheduleConfigSet::Parse(sim.config_json()).value();
   AnalysisOptions options;
+  options.threads = static_cast<int>(flags.GetInt("threads"));
   TimeRange range{sim.options().start_us, sim.end_us()};
   {
     auto t0 = std::chrono::steady_clock::now();
