@@ -56,11 +56,14 @@ size_t SkipSpaces(std::string_view text, size_t i) {
 bool ReadBsd(std::string_view text, const ParseContext& ctx, YearCache* years, size_t* end,
              Timestamp* ts) {
   if (text.size() < 14) return false;
+  if (text[3] != ' ' || text[0] < 'A' || text[0] > 'S') return false;
   int month = 0;
-  for (int m = 0; m < 12; ++m) {
-    if (text.substr(0, 3) == kMonths[m]) month = m + 1;
+  for (int m = 0; m < 12 && month == 0; ++m) {
+    if (text[0] == kMonths[m][0] && text[1] == kMonths[m][1] && text[2] == kMonths[m][2]) {
+      month = m + 1;
+    }
   }
-  if (month == 0 || text[3] != ' ') return false;
+  if (month == 0) return false;
   size_t i = 4;
   if (text[i] == ' ') ++i;  // space-padded day
   int day = 0;
