@@ -24,6 +24,13 @@ namespace {
 
 constexpr uint64_t kDropPollMs = 250;
 
+// "config FILE: <why>", without repeating "config: " when the module already said it.
+std::string ConfigError(const std::string& path, const std::string& message) {
+  std::string_view why = message;
+  if (why.rfind("config: ", 0) == 0) why.remove_prefix(8);
+  return "config " + path + ": " + std::string(why);
+}
+
 Result<TemplateSet> CompileTemplates(const std::string& config_text) {
   if (config_text.empty()) return TemplateSet::Defaults();
   return TemplateSet::FromConfigJson(config_text);
@@ -117,8 +124,7 @@ class Collector::Impl {
 Status Collector::Impl::Start() {
   Result<TemplateSet> templates = CompileTemplates(config_.config_text);
   if (!templates.ok()) {
-    return Status::InvalidArgument("config " + config_.config_path + ": " +
-                                   templates.status().message());
+    return Status::InvalidArgument(ConfigError(config_.config_path, templates.status().message()));
   }
   for (const ListenAddress& a : config_.listen) {
     if (a.transport == ListenAddress::Transport::kUdp) {
@@ -165,8 +171,7 @@ Status Collector::Impl::Start() {
 Status Collector::Impl::StartAlerts() {
   Result<AlertConfig> config = LoadAlertConfig(config_.config_text);
   if (!config.ok()) {
-    return Status::InvalidArgument("config " + config_.config_path + ": " +
-                                   config.status().message());
+    return Status::InvalidArgument(ConfigError(config_.config_path, config.status().message()));
   }
   if (!config->enabled) return Status::Ok();
   Result<std::unique_ptr<AlertDispatcher>> dispatcher = AlertDispatcher::Start(*config);
@@ -286,8 +291,8 @@ void Collector::Impl::Reload() {
   }
   Result<TemplateSet> templates = CompileTemplates(*text);
   if (!templates.ok()) {
-    spdlog::error("SIGHUP: keeping the current templates: config {}: {}", config_.config_path,
-                  templates.status().message());
+    spdlog::error("SIGHUP: keeping the current templates: {}",
+                  ConfigError(config_.config_path, templates.status().message()));
     return;
   }
   spdlog::info("SIGHUP: reloaded {} templates from {}", templates->size(), config_.config_path);

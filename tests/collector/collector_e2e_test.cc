@@ -368,3 +368,38 @@ TEST_CASE("a burst of failures fires one fleet alert, kept in the store and show
               .ok());
   CHECK(fleet_alerts == 1);
 }
+
+TEST_CASE("SIGHUP reloads the templates, and a bad config file keeps the old ones") {
+  TempDir dir;
+  const std::string config = dir.Join("resyncwatch.json");
+  WriteFileText(config, "{\"listen\": [\"udp://127.0.0.1:0\"]}");
+  Daemon daemon(kDaemon, {"--config", config, "--db", dir.Join("db")}, dir.path());
+  REQUIRE(daemon.WaitListening());
+  const int port = daemon.Port("udp");
+  // A fleet whose Log_Failure_Msg is not Cisco's default.
+  const std::string custom =
+      "<131>Nov 25 08:00:01 CP-8851-3PCC 00:12:34:ab:45:de provisioning failed: disk full";
+  SendUdp(port, {custom});
+
+  WriteFileText(config, "{\"listen\": [\"udp://127.0.0.1:0\"], \"templates\": ");
+  REQUIRE(kill(daemon.pid(), SIGHUP) == 0);
+  REQUIRE(PollUntil(
+      [&] { return daemon.Stderr().find("keeping the current templates") != std::string::npos; }));
+
+  WriteFileText(config,
+                "{\"listen\": [\"udp://127.0.0.1:0\"], \"templates\": {\"resync_failure\": "
+                "[\"$PN $MAC provisioning failed: $ERR\", \"default\"]}}");
+  REQUIRE(kill(daemon.pid(), SIGHUP) == 0);
+  REQUIRE(PollUntil([&] { return daemon.Stderr().find("reloaded") != std::string::npos; }));
+  SendUdp(port, {custom});
+  REQUIRE(daemon.Stop(SIGTERM) == 0);
+
+  auto events = AllEvents(dir.Join("db"));
+  REQUIRE(events.size() == 2);
+  std::map<EventKind, int> kinds;
+  for (const Event& e : events) ++kinds[e.kind];
+  CHECK(kinds[EventKind::kResyncFailure] == 1);  // after the reload
+  for (const Event& e : events) {
+    if (e.kind == EventKind::kResyncFailure) CHECK(e.error == "disk full");
+  }
+}

@@ -52,6 +52,7 @@ class Daemon {
   // Sends sig and waits for the exit status (-1 on timeout).
   int Stop(int sig = 15);
   bool running();
+  pid_t pid() const { return pid_; }
   std::string Stderr() const;
   // The last "received N datagrams" summary count logged (-1 if none yet).
   int64_t LastReceivedSummary() const;
