@@ -261,8 +261,8 @@ int RunFleetSchedule(Cli& cli, const Store& store, const ScheduleConfigSet& conf
 int RunSchedule(std::span<const std::string_view> args, CommandIo& io) {
   using namespace schedule_cli;
   Cli cli(kHelp, kFlagDb | kFlagJson | kFlagRange | kFlagUtc,
-          {kFleet, kConfig, kState, kLimit, kTolerance, kTolerancePct, kCycleGap, kOnDemand, kGrace,
-           kDeepBackoff},
+          {kFleet, kConfig, kState, kLimit, kTolerance, kTolerancePct, kCycleGap, kOutcomeWait,
+           kOnDemand, kGrace, kDeepBackoff},
           io);
   if (std::optional<int> code = cli.Parse(args, 0, 1)) return *code;
   bool fleet = cli.flags().GetBool("fleet");

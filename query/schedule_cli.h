@@ -22,6 +22,9 @@ inline constexpr FlagSpec kTolerancePct = {"tolerance-pct", FlagType::kString, "
                                            "plus this percent of the expected wait"};
 inline constexpr FlagSpec kCycleGap = {"cycle-gap", FlagType::kDuration, "30s", "DUR",
                                        "events closer than this are one resync cycle"};
+inline constexpr FlagSpec kOutcomeWait = {"outcome-wait", FlagType::kDuration, "5m", "DUR",
+                                          "an outcome this long after a request still answers "
+                                          "it"};
 inline constexpr FlagSpec kOnDemand = {"on-demand-window", FlagType::kDuration, "15m", "DUR",
                                        "an upgrade or SIP NOTIFY this long before an attempt "
                                        "makes it on demand"};
@@ -41,6 +44,7 @@ inline Result<AnalysisOptions> OptionsFromFlags(const FlagSet& flags) {
   }
   o.tolerance_ratio = v / 100.0;
   o.cycle_gap_us = flags.GetDuration("cycle-gap");
+  o.outcome_wait_us = flags.GetDuration("outcome-wait");
   o.on_demand_window_us = flags.GetDuration("on-demand-window");
   o.grace_us = flags.GetDuration("grace");
   o.deep_backoff_us = flags.GetDuration("deep-backoff");

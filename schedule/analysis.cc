@@ -124,8 +124,12 @@ std::vector<Attempt> GroupAttempts(std::span<const ResyncEvent> events,
       default:
         continue;
     }
-    bool fresh =
-        !open || cur.outcome == Outcome::kFailure || e.time_us - cur.end_us > options.cycle_gap_us;
+    int64_t since_last = open ? e.time_us - cur.end_us : 0;
+    bool answers_request = open && cur.outcome == Outcome::kUnknown &&
+                           e.kind != EventKind::kResyncRequest &&
+                           since_last <= options.outcome_wait_us;
+    bool fresh = !open || cur.outcome == Outcome::kFailure ||
+                 (since_last > options.cycle_gap_us && !answers_request);
     if (fresh) {
       int64_t prev_end = open ? cur.end_us : INT64_MIN;
       if (open) out.push_back(cur);

@@ -141,6 +141,8 @@ struct AnalysisOptions {
   int64_t tolerance_us = 5 * 1'000'000;   // network and clock jitter, both sides of a window
   double tolerance_ratio = 0.005;         // plus this share of the window's end
   int64_t cycle_gap_us = 30 * 1'000'000;  // a cycle's profiles come closer than this
+  // An outcome this long after a request still answers it (slow server, HTTP timeout).
+  int64_t outcome_wait_us = 300 * 1'000'000LL;
   int64_t on_demand_window_us = 900 * 1'000'000;  // upgrade/NOTIFY this long before
   int64_t grace_us = 900 * 1'000'000;             // overdue: next_due passed by more than this
   int64_t deep_backoff_us = 3600 * 1'000'000LL;   // failed, next retry wait >= this

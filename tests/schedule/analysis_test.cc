@@ -119,6 +119,25 @@ TEST_CASE("Profiles fetched seconds apart in one cycle are one attempt") {
   CHECK(a.gaps[0].verdict == Verdict::kOnTime);
 }
 
+TEST_CASE("A failure that comes long after its request still belongs to it") {
+  Seq s;
+  s.Good(0).Req(3600.5).Fail(3600.5 + 75).Bad(3675.5 + 60);
+  auto a = Run(s, 4000);
+  CHECK(a.attempts == 3);
+  REQUIRE(a.gaps.size() == 2);
+  CHECK(a.gaps[0].outcome == Outcome::kFailure);
+  CHECK(a.gaps[1].rule == Rule::kRetry);
+  CHECK(a.gaps[1].verdict == Verdict::kOnTime);
+}
+
+TEST_CASE("Requests without outcomes far apart are separate attempts") {
+  Seq s;
+  s.Req(0).Req(3600).Req(7200);
+  auto a = Run(s, 7300);
+  CHECK(a.attempts == 3);
+  CHECK(a.verdicts[static_cast<int>(Verdict::kOnTime)] == 2);
+}
+
 TEST_CASE("A fleet that sends failures only is judged on its bare failures") {
   Seq s;
   s.Fail(0).Fail(60).Fail(180).Fail(300);
