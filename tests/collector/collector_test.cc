@@ -2,6 +2,7 @@
 // text, and the hand-off under a store that falls behind (drops are counted, not silent).
 #include "collector/collector.h"
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <condition_variable>
 #include <mutex>
@@ -22,10 +23,13 @@ Result<CollectorArgs> ParseArgs(std::vector<std::string_view> args) {
   return ParseCollectorArgs(args);
 }
 
-// A real store whose writes wait until the test opens the gate: a disk that stalls.
+// A real store whose writes wait until the test opens the gate (a disk that stalls), or
+// fail while failing is set (a full disk).
 class GatedStore final : public Store {
  public:
-  explicit GatedStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
+  explicit GatedStore(std::unique_ptr<Store> inner, bool open = false)
+      : inner_(std::move(inner)), open_(open) {}
+  void SetFailing(bool failing) { failing_.store(failing); }
   void Open() {
     std::lock_guard<std::mutex> lock(mu_);
     open_ = true;
@@ -41,6 +45,7 @@ class GatedStore final : public Store {
     cv_.wait(lock, [&] { return open_; });
     waiting_ = false;
     lock.unlock();
+    if (failing_.load()) return Status::IoError("No space left on device (simulated)");
     return inner_->Write(batch);
   }
   Status History(MacAddress mac, TimeRange range, const EventVisitor& visit) const override {
@@ -80,6 +85,7 @@ class GatedStore final : public Store {
   std::condition_variable cv_;
   bool open_ = false;
   bool waiting_ = false;
+  std::atomic<bool> failing_{false};
 };
 
 }  // namespace
@@ -240,4 +246,47 @@ TEST_CASE("when the store falls behind, queue drops are counted: received = stor
   int64_t scanned = 0;
   REQUIRE(store.Scan(TimeRange{}, [&](const Event&) { return ++scanned, true; }).ok());
   CHECK(scanned == t["stored_events"]);
+}
+
+TEST_CASE("failed store writes are counted as store_errors and storing resumes after") {
+  TempDir dir;
+  auto real = Store::Open(dir.Join("db"), StoreOptions{});
+  REQUIRE(real.ok());
+  GatedStore store(std::move(*real), /*open=*/true);
+  store.SetFailing(true);
+  auto args = ParseArgs({"--listen", "udp://127.0.0.1:0", "--db", dir.Join("db")});
+  REQUIRE(args.ok());
+  auto payloads = [](int n) {
+    std::vector<std::string> out;
+    for (int i = 0; i < n; ++i) {
+      out.push_back("<134>Nov 25 08:00:01 CP-7841-3PCC 00:0e:08:00:00:02 -- Resync failed: #" +
+                    std::to_string(i));
+    }
+    return out;
+  };
+  {
+    Collector collector(args->config, &store);
+    REQUIRE(collector.Start().ok());
+    auto bound = collector.BoundAddresses();
+    const int port = std::stoi(bound[0].substr(bound[0].rfind(':') + 1));
+    std::thread loop([&] { collector.Run(false); });
+    const auto& counters = collector.counters();
+
+    SendUdp(port, payloads(100));
+    CHECK(PollUntil([&] { return counters.Get(Counter::kStoreErrors) == 100; }));
+    CHECK(counters.Get(Counter::kStoredEvents) == 0);
+
+    store.SetFailing(false);  // space is back
+    SendUdp(port, payloads(50));
+    CHECK(PollUntil([&] { return counters.Get(Counter::kStoredEvents) == 50; }));
+    collector.Stop();
+    loop.join();
+  }
+  auto totals = store.Counters();
+  REQUIRE(totals.ok());
+  auto& t = *totals;
+  CHECK(t["received_datagrams"] == 150);
+  CHECK(t["store_errors"] == 100);
+  CHECK(t["stored_events"] == 50);
+  CHECK(t["events_resync_failure"] == 50);
 }
