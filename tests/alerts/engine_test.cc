@@ -308,3 +308,34 @@ TEST_CASE("Failures, which name no server, count for the server of the phone's l
   }
   CHECK(rec.Keys(AlertChange::Kind::kFired) == std::vector<std::string>{"server_failures|prov-a"});
 }
+
+TEST_CASE("The ratio rule by error text divides by all of the fleet's attempts") {
+  AlertConfig c;
+  c.failures_enabled = false;
+  c.device_enabled = false;
+  c.ratio_window_us = 5 * 60 * kSec;
+  c.ratio_min = 0.5;
+  c.ratio_min_attempts = 50;
+  c.ratio_group_by = GroupBy{false, false, true, false};
+  Recorder rec;
+  AlertEngine engine(c, rec.Listener());
+  // Per 100 outcomes: 60 "corrupt file", 10 "http_get failed", 30 successes.
+  int64_t t = kT0;
+  for (int i = 0; i < 200; ++i, t += kSec) {
+    int k = i % 100;
+    MacAddress mac = 0x000e08000000ULL + k;
+    if (k < 60) {
+      engine.Observe(Ev(EventKind::kResyncFailure, t, mac, "", "corrupt file"));
+    } else if (k < 70) {
+      engine.Observe(Ev(EventKind::kResyncFailure, t, mac, "", "http_get failed"));
+    } else {
+      engine.Observe(Ev(EventKind::kResyncSuccess, t, mac, "prov"));
+    }
+    engine.Tick(t);
+  }
+  REQUIRE(rec.Keys(AlertChange::Kind::kFired) ==
+          std::vector<std::string>{"error_failure_ratio|corrupt file"});
+  const Alert& a = rec.changes.front().alert;
+  CHECK(a.attempts >= 50);
+  CHECK(static_cast<double>(a.failures) / a.attempts >= 0.5);
+}
