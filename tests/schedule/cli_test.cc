@@ -46,27 +46,44 @@ const std::string kRw = RESYNCWATCH_BIN;
 const std::string kSim = SIM_BIN;
 const std::string kRange = " --now 2026-11-25T00:00:00Z --since 2026-11-22T00:00:00Z";
 
-TEST_CASE("schedule and overdue on an imported simulated archive print the ground truth") {
+// Simulated, imported and read once for all sections (Catch2 re-enters the test case for
+// every section).
+struct Fixture {
   TempDir d;
-  REQUIRE(Run(kSim + " --phones 1500 --days 3 --seed 11 --archive " + (d / "a.log") + " --truth " +
-              (d / "t.jsonl") + " --config-out " + (d / "c.json") + " 2>/dev/null") == 0);
-  REQUIRE(Run(kRw + " import --db " + (d / "db") + " " + (d / "a.log") + " >/dev/null") == 0);
-  std::string common = " --db " + (d / "db") + " --config " + (d / "c.json") + kRange;
-
+  bool ready = false;
+  std::string common;
   std::set<std::string> truth_finals;
   std::set<std::string> overdue_truth;
   std::vector<std::string> gap_truth;
-  for (const std::string& line : Lines(d / "t.jsonl")) {
-    if (line.rfind("{\"type\":\"final\",", 0) == 0) {
-      std::string device = "{" + line.substr(16);
-      truth_finals.insert(device);
-      if (device.find("\"state\":\"overdue\"") != std::string::npos) {
-        overdue_truth.insert(MacOf(line));
+
+  Fixture() {
+    ready =
+        Run(kSim + " --phones 1500 --days 3 --seed 11 --archive " + (d / "a.log") + " --truth " +
+            (d / "t.jsonl") + " --config-out " + (d / "c.json") + " 2>/dev/null") == 0 &&
+        Run(kRw + " import --db " + (d / "db") + " " + (d / "a.log") + " >/dev/null") == 0;
+    common = " --db " + (d / "db") + " --config " + (d / "c.json") + kRange;
+    for (const std::string& line : Lines(d / "t.jsonl")) {
+      if (line.rfind("{\"type\":\"final\",", 0) == 0) {
+        std::string device = "{" + line.substr(16);
+        truth_finals.insert(device);
+        if (device.find("\"state\":\"overdue\"") != std::string::npos) {
+          overdue_truth.insert(MacOf(line));
+        }
+      } else if (line.rfind("{\"type\":\"gap\",", 0) == 0) {
+        gap_truth.push_back(line);
       }
-    } else if (line.rfind("{\"type\":\"gap\",", 0) == 0) {
-      gap_truth.push_back(line);
     }
   }
+};
+
+TEST_CASE("schedule and overdue on an imported simulated archive print the ground truth") {
+  static Fixture f;
+  REQUIRE(f.ready);
+  const TempDir& d = f.d;
+  const std::string& common = f.common;
+  const auto& truth_finals = f.truth_finals;
+  const auto& overdue_truth = f.overdue_truth;
+  const auto& gap_truth = f.gap_truth;
   REQUIRE(truth_finals.size() == 1500);
 
   SECTION("--fleet --json is one truth line per device") {
