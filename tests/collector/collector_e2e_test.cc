@@ -403,3 +403,40 @@ TEST_CASE("SIGHUP reloads the templates, and a bad config file keeps the old one
     if (e.kind == EventKind::kResyncFailure) CHECK(e.error == "disk full");
   }
 }
+
+TEST_CASE("UDP over IPv6 is received and the sender is kept as [address]:port") {
+  TempDir dir;
+  Daemon daemon(kDaemon, {"--db", dir.Join("db"), "--listen", "udp://[::1]:0"}, dir.path());
+  REQUIRE(daemon.WaitListening());
+  SendUdp(daemon.Port("udp"),
+          {"<134>Nov 25 08:00:01 CP-8845-3PCC 00:0e:08:ab:cd:01 -- Requesting resync "
+           "tftp://[2001:db8::5]:69/c.cfg"},
+          /*v6=*/true);
+  REQUIRE(daemon.Stop(SIGTERM) == 0);
+  auto events = AllEvents(dir.Join("db"));
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].source.rfind("[::1]:", 0) == 0);
+  CHECK(events[0].server == "[2001:db8::5]");
+  CHECK(events[0].port == 69);
+}
+
+TEST_CASE("LF-delimited TCP frames from several connections are each stored") {
+  TempDir dir;
+  Daemon daemon(kDaemon, {"--db", dir.Join("db"), "--listen", "tcp://127.0.0.1:0"}, dir.path());
+  REQUIRE(daemon.WaitListening());
+  const int port = daemon.Port("tcp");
+  for (int c = 0; c < 5; ++c) {
+    std::string frames;
+    for (int i = 0; i < 20; ++i) {
+      frames += "<134>Nov 25 08:00:01 relay CP-8851-3PCC 00:12:34:ab:45:d" + std::to_string(c) +
+                " -- Resync failed: #" + std::to_string(i) + "\n";
+    }
+    REQUIRE(SendTcp(port, frames));
+  }
+  REQUIRE(daemon.Stop(SIGTERM) == 0);
+  auto events = AllEvents(dir.Join("db"));
+  CHECK(events.size() == 100);
+  auto counters = StoredCounters(dir.Join("db"));
+  CHECK(counters["tcp_connections"] == 5);
+  CHECK(counters["received_datagrams"] == 100);
+}

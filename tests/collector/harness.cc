@@ -197,14 +197,25 @@ int64_t Daemon::LastReceivedSummary() const {
   return last;
 }
 
-void SendUdp(int port, const std::vector<std::string>& payloads) {
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(static_cast<uint16_t>(port));
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+void SendUdp(int port, const std::vector<std::string>& payloads, bool v6) {
+  int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
+  sockaddr_storage to{};
+  socklen_t len = 0;
+  if (v6) {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&to);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(static_cast<uint16_t>(port));
+    in6->sin6_addr = in6addr_loopback;
+    len = sizeof(sockaddr_in6);
+  } else {
+    auto* in = reinterpret_cast<sockaddr_in*>(&to);
+    in->sin_family = AF_INET;
+    in->sin_port = htons(static_cast<uint16_t>(port));
+    in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    len = sizeof(sockaddr_in);
+  }
   for (const std::string& p : payloads) {
-    sendto(fd, p.data(), p.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+    sendto(fd, p.data(), p.size(), 0, reinterpret_cast<sockaddr*>(&to), len);
   }
   close(fd);
 }

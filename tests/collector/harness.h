@@ -65,8 +65,8 @@ class Daemon {
   size_t expected_listeners_ = 0;
 };
 
-// Sends each payload as one UDP datagram from one socket to 127.0.0.1:port.
-void SendUdp(int port, const std::vector<std::string>& payloads);
+// Sends each payload as one UDP datagram from one socket to 127.0.0.1:port (::1 with v6).
+void SendUdp(int port, const std::vector<std::string>& payloads, bool v6 = false);
 // Sends bytes over one TCP connection to 127.0.0.1:port and closes it.
 bool SendTcp(int port, const std::string& bytes);
 
