@@ -2,6 +2,9 @@
 // temporary store, fed by the real logger(1) and a real rsyslogd relay; what arrived is
 // read back through the Store API after a clean SIGTERM.
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <map>
@@ -439,4 +442,36 @@ TEST_CASE("LF-delimited TCP frames from several connections are each stored") {
   auto counters = StoredCounters(dir.Join("db"));
   CHECK(counters["tcp_connections"] == 5);
   CHECK(counters["received_datagrams"] == 100);
+}
+
+TEST_CASE("systemd is told READY, WATCHDOG and STOPPING through NOTIFY_SOCKET") {
+  TempDir dir;
+  const std::string path = dir.Join("notify.sock");
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  setenv("NOTIFY_SOCKET", path.c_str(), 1);
+  setenv("WATCHDOG_USEC", "1000000", 1);
+  Daemon daemon(kDaemon, {"--db", dir.Join("db"), "--listen", "udp://127.0.0.1:0"}, dir.path());
+  unsetenv("NOTIFY_SOCKET");
+  unsetenv("WATCHDOG_USEC");
+  REQUIRE(daemon.WaitListening());
+
+  std::string received;
+  auto drain = [&] {
+    char buf[512];
+    for (ssize_t n; (n = recv(fd, buf, sizeof(buf), 0)) > 0;) received.append(buf, n).append("\n");
+  };
+  CHECK(PollUntil([&] {
+    drain();
+    return received.find("READY=1") != std::string::npos &&
+           received.find("WATCHDOG=1") != std::string::npos;
+  }));
+  REQUIRE(daemon.Stop(SIGTERM) == 0);
+  drain();
+  CHECK(received.find("STOPPING=1") != std::string::npos);
+  close(fd);
 }
