@@ -117,6 +117,7 @@ Result<ScheduleConfigSet> ScheduleConfigSet::Parse(std::string_view json) {
       ScheduleConfig c = ScheduleConfig::FactoryDefault();
       o->ApplyTo(&c);
       set.defaults_ = std::move(c);
+      set.defaults_set_retry_ = o->retry.has_value();
     } else if (key == "models" || key == "macs") {
       object map;
       if (field.value.get_object().get(map)) {
@@ -145,6 +146,9 @@ Result<ScheduleConfigSet> ScheduleConfigSet::Parse(std::string_view json) {
 
 ScheduleConfig ScheduleConfigSet::For(MacAddress mac, std::string_view model) const {
   ScheduleConfig c = defaults_;
+  if (!defaults_set_retry_ && model.substr(0, 3) == "SPA") {
+    c.retry = RetrySchedule({DelaySpec{3600, 3600}});
+  }
   if (!model.empty()) {
     auto it = by_model_.find(model);
     if (it != by_model_.end()) it->second.ApplyTo(&c);

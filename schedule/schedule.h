@@ -57,6 +57,7 @@ class RetrySchedule {
 constexpr std::string_view kDefaultPeriodic = "3600";
 constexpr std::string_view kDefaultRetryMpp =
     "60,120,240,480,960,1920,3840,7680,15360,30720,61440,86400";
+constexpr std::string_view kDefaultRetrySpa = "3600";
 constexpr int kDefaultRandomDelay = 2;  // x 20 s
 constexpr int kResyncRandomDelayUnitS = 20;
 constexpr int kDefaultAtRandomDelayS = 600;
@@ -108,10 +109,15 @@ class ScheduleConfigSet {
   // key gives the factory defaults. Errors name the key and the value.
   static Result<ScheduleConfigSet> Parse(std::string_view json);
 
-  // defaults <- model override <- MAC override.
+  // defaults <- model override <- MAC override. When the config's defaults do not set
+  // Resync_Error_Retry_Delay, SPA models (model name "SPA...") get their own factory
+  // default, 3600, instead of the MPP list.
   ScheduleConfig For(MacAddress mac, std::string_view model) const;
   const ScheduleConfig& defaults() const { return defaults_; }
-  void SetDefaults(ScheduleConfig config) { defaults_ = std::move(config); }
+  void SetDefaults(ScheduleConfig config) {
+    defaults_ = std::move(config);
+    defaults_set_retry_ = true;
+  }
   void SetModel(std::string model, ScheduleOverride o) {
     by_model_[std::move(model)] = std::move(o);
   }
@@ -119,6 +125,7 @@ class ScheduleConfigSet {
 
  private:
   ScheduleConfig defaults_;
+  bool defaults_set_retry_ = false;
   std::map<std::string, ScheduleOverride, std::less<>> by_model_;
   std::unordered_map<MacAddress, ScheduleOverride> by_mac_;
 };

@@ -76,6 +76,18 @@ TEST_CASE("An invalid Resync_At__HHmm_ is accepted and ignored, periodic stays i
   CHECK(c.periodic.ToString() == "1800");
 }
 
+TEST_CASE("SPA models keep their own factory retry delay unless the fleet sets one") {
+  auto plain = ScheduleConfigSet::Parse(R"({"schedule": {"defaults": {"Resync_Periodic": 600}}})");
+  REQUIRE(plain.ok());
+  CHECK(plain->For(1, "SPA504G").retry.ToString() == kDefaultRetrySpa);
+  CHECK(plain->For(1, "CP-8851-3PCC").retry.ToString() == kDefaultRetryMpp);
+  auto fleet = ScheduleConfigSet::Parse(
+      R"({"schedule": {"defaults": {"Resync_Error_Retry_Delay": "30,60"}}})");
+  REQUIRE(fleet.ok());
+  CHECK(fleet->For(1, "SPA504G").retry.ToString() == "30,60");
+  CHECK(ScheduleConfigSet().For(1, "SPA112").retry.ToString() == kDefaultRetrySpa);
+}
+
 TEST_CASE("A config that is not JSON is an error") {
   CHECK_FALSE(ScheduleConfigSet::Parse("{\"schedule\": ").ok());
   CHECK_FALSE(ScheduleConfigSet::Parse(R"({"schedule": 5})").ok());
