@@ -98,7 +98,10 @@ Result<std::unique_ptr<Store>> RocksStore::OpenRocks(const std::string& dir,
 
 RocksStore::~RocksStore() {
   if (db_) {
-    if (!secondary() && !dirty_macs_.empty()) FlushIndex();
+    if (!secondary() && !dirty_macs_.empty()) {
+      std::lock_guard lock(write_mu_);
+      FlushIndex();
+    }
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
     handles_.clear();
     db_->Close();
@@ -219,7 +222,11 @@ Status RocksStore::CatchUp() {
 
 Status RocksStore::Flush() {
   if (secondary()) return Status::Ok();
-  Status st = FlushIndex();
+  Status st;
+  {
+    std::lock_guard lock(write_mu_);
+    st = FlushIndex();
+  }
   if (!st.ok()) return st;
   rocksdb::FlushOptions fo;
   return FromRocks(db_->Flush(fo, handles_), "flushing memtables");

@@ -1,6 +1,7 @@
 // rocks_store: the RocksDB implementation of Store (internal to store/; others use
-// store/store.h). Reads are thread-safe; Write, Flush and the writer's in-memory state
-// (pending index chunks, summary and serial caches) belong to one writer thread.
+// store/store.h). Reads are thread-safe. Write, AddCounters, PutAlert and Flush share the
+// writer's in-memory state (pending index runs, summaries, serials) under write_mu_, so
+// the alert engine may call PutAlert from another thread than the collector's writer.
 #pragma once
 
 #include <rocksdb/db.h>
@@ -84,7 +85,8 @@ class RocksStore final : public Store {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::shared_ptr<RetentionCutoff> retention_;
 
-  // Writer state.
+  // Writer state, guarded by write_mu_.
+  std::mutex write_mu_;
   uint64_t next_seq_ = 1;
   uint64_t watermark_ = 1;  // every seq below is indexed and in the summaries
   std::string tail_start_;  // lowest event key at or above the watermark ("" = none)
