@@ -41,7 +41,7 @@ constexpr int kMaxBuckets = 24;
 
 int64_t BucketWidth(int64_t span_us) {
   for (int64_t w : kBucketWidths) {
-    if (span_us / w < kMaxBuckets) return w;
+    if (span_us / w <= kMaxBuckets) return w;
   }
   return kBucketWidths[std::size(kBucketWidths) - 1];
 }
@@ -82,7 +82,7 @@ std::string Bar(uint64_t value, uint64_t scale, int width) {
 }
 
 void PrintChart(const Cli& cli, const FleetStats& stats, int64_t width_us, CommandIo& io) {
-  std::vector<Bucket> buckets = stats.Buckets();
+  std::vector<Bucket> buckets = stats.Buckets(width_us);
   if (buckets.empty()) return;
   uint64_t scale = 0;
   for (const Bucket& b : buckets) scale = std::max(scale, b.successes + b.failures);
@@ -111,8 +111,7 @@ void PrintChart(const Cli& cli, const FleetStats& stats, int64_t width_us, Comma
 
 // Scans range into *stats. A bounded range is cut into consecutive time slices scanned
 // by parallel threads (reads are thread-safe) whose partial stats merge in order.
-Status ScanFleet(const Store& store, TimeRange range, int64_t now, GroupBy by, int64_t width,
-                 FleetStats* stats) {
+Status ScanFleet(const Store& store, TimeRange range, int64_t now, GroupBy by, FleetStats* stats) {
   int threads = std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, 4);
   if (range.since_us == INT64_MIN || threads == 1) {
     return store.Scan(range, [&](const Event& e) {
@@ -123,7 +122,7 @@ Status ScanFleet(const Store& store, TimeRange range, int64_t now, GroupBy by, i
   // The last slice stays open-ended when the range is (events stamped after "now").
   int64_t end = std::min(range.until_us, std::max(now, range.since_us + 1));
   int64_t step = std::max<int64_t>(1, (end - range.since_us) / threads);
-  std::vector<FleetStats> parts(threads, FleetStats(by, width));
+  std::vector<FleetStats> parts(threads, FleetStats(by));
   std::vector<Status> status(threads);
   std::vector<std::thread> workers;
   for (int i = 0; i < threads; ++i) {
@@ -172,11 +171,13 @@ int RunFleet(std::span<const std::string_view> args, CommandIo& io) {
   int64_t since = range.since_us == INT64_MIN ? cli.now_us() - 24 * 60 * kMinute : range.since_us;
   int64_t now = cli.now_us();
   int64_t until = range.until_us == INT64_MAX ? now : range.until_us;
-  int64_t width = BucketWidth(std::max<int64_t>(until - since, kMinute));
-  FleetStats stats(by, width);
-  if (Status s = ScanFleet(**store, range, now, by, width, &stats); !s.ok()) {
+  FleetStats stats(by);
+  if (Status s = ScanFleet(**store, range, now, by, &stats); !s.ok()) {
     return cli.Fail("cannot read events: " + s.message());
   }
+  // Chart buckets: the asked range, or the events' own span when it is open.
+  int64_t span = range.since_us == INT64_MIN ? stats.last_us() - stats.first_us() : until - since;
+  int64_t width = BucketWidth(std::max<int64_t>(span, kMinute));
   if (stats.events() == 0) return cli.Nothing("no events in the given range");
 
   auto group_key = [&](const GroupRow& r) {
@@ -232,7 +233,7 @@ int RunFleet(std::span<const std::string_view> args, CommandIo& io) {
     }
     w.EndArray();
     w.BeginArray("buckets");
-    for (const Bucket& b : stats.Buckets()) {
+    for (const Bucket& b : stats.Buckets(width)) {
       w.ArrayBeginObject();
       w.String("start", FormatIso8601Utc(b.start_us));
       w.Int("successes", static_cast<int64_t>(b.successes));

@@ -38,9 +38,9 @@ uint32_t FleetStats::Interner::Id(std::string_view s) {
   return id;
 }
 
-FleetStats::FleetStats(GroupBy by, int64_t bucket_us) : by_(by), bucket_us_(bucket_us) {
-  devices_.reserve(1024);
-}
+constexpr int64_t kMinuteUs = int64_t{60} * 1'000'000;
+
+FleetStats::FleetStats(GroupBy by) : by_(by) { devices_.reserve(1024); }
 
 OutcomeCounts FleetStats::total() const {
   OutcomeCounts t = resync_;
@@ -49,7 +49,8 @@ OutcomeCounts FleetStats::total() const {
 }
 
 void FleetStats::Add(const Event& e) {
-  ++events_;
+  if (events_++ == 0) first_us_ = e.event_time_us;
+  last_us_ = e.event_time_us;
   DeviceState none;
   DeviceState& d = e.mac != 0 ? devices_[e.mac] : none;
   if (!e.model.empty()) d.model = models_.Id(e.model);
@@ -86,7 +87,7 @@ void FleetStats::Add(const Event& e) {
   }
   if (outcome != 0) {
     d.last_outcome = static_cast<int8_t>(outcome);
-    Bucket& b = buckets_[FloorTo(e.event_time_us, bucket_us_)];
+    Bucket& b = buckets_[FloorTo(e.event_time_us, kMinuteUs)];
     (outcome > 0 ? b.successes : b.failures) += 1;
   }
   if (by_ == GroupBy::kNone || (family == nullptr && e.mac == 0)) return;
@@ -128,6 +129,10 @@ void FleetStats::MergeLater(const FleetStats& later) {
   std::vector<uint32_t> server_map = remap(servers_, later.servers_);
   std::vector<uint32_t> error_map = remap(errors_, later.errors_);
 
+  if (later.events_ > 0) {
+    if (events_ == 0) first_us_ = later.first_us_;
+    last_us_ = later.last_us_;
+  }
   events_ += later.events_;
   resync_.Add(later.resync_);
   upgrade_.Add(later.upgrade_);
@@ -235,9 +240,15 @@ std::vector<GroupRow> FleetStats::Groups() const {
   return out;
 }
 
-std::vector<Bucket> FleetStats::Buckets() const {
-  std::vector<Bucket> v;
+std::vector<Bucket> FleetStats::Buckets(int64_t width_us) const {
+  std::unordered_map<int64_t, Bucket> wide;
   for (const auto& [start, b] : buckets_) {
+    Bucket& w = wide[FloorTo(start, width_us)];
+    w.successes += b.successes;
+    w.failures += b.failures;
+  }
+  std::vector<Bucket> v;
+  for (const auto& [start, b] : wide) {
     v.push_back(b);
     v.back().start_us = start;
   }

@@ -45,8 +45,8 @@ enum class GroupBy { kNone, kModel, kServer, kError, kHour };
 
 class FleetStats {
  public:
-  // bucket_us: width of the chart buckets, aligned to multiples of it since the epoch.
-  FleetStats(GroupBy by, int64_t bucket_us);
+  // Outcomes are counted per minute; Buckets() widens them for the chart.
+  explicit FleetStats(GroupBy by);
 
   // REQUIRES: events in time order.
   void Add(const Event& e);
@@ -64,7 +64,12 @@ class FleetStats {
   std::vector<std::pair<std::string, OutcomeCounts>> TopServers(size_t n) const;
   // One row per group, largest first (by time for kHour).
   std::vector<GroupRow> Groups() const;
-  std::vector<Bucket> Buckets() const;
+  // Successes and failures per width_us (a multiple of a minute), aligned to multiples
+  // of it since the epoch, in time order.
+  std::vector<Bucket> Buckets(int64_t width_us) const;
+  // Time of the first and last event added (0 when none).
+  int64_t first_us() const { return first_us_; }
+  int64_t last_us() const { return last_us_; }
 
  private:
   // Small sets of repeated strings (models, servers, errors) as dense ids; 0 is "".
@@ -96,8 +101,9 @@ class FleetStats {
   std::string GroupName(int64_t key) const;
 
   GroupBy by_;
-  int64_t bucket_us_;
   uint64_t events_ = 0;
+  int64_t first_us_ = 0;
+  int64_t last_us_ = 0;
   OutcomeCounts resync_, upgrade_;
   Interner models_, servers_, errors_;
   std::unordered_map<MacAddress, DeviceState> devices_;
