@@ -170,7 +170,7 @@ std::vector<rocksdb::ColumnFamilyDescriptor> MakeCfDescriptors(
       case kCfEvents:
       case kCfRaw:
         // Large blocks and a zstd dictionary: neighbouring events share most bytes.
-        o = BaseCf(32 << 10, false);
+        o = BaseCf(8 << 10, false);
         o.write_buffer_size = 64 << 20;
         o.bottommost_compression_opts.enabled = true;
         o.bottommost_compression_opts.level = 6;

@@ -254,6 +254,7 @@ int main(int argc, char** argv) {
     });
     lat_ms.push_back(
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - q0).count());
+    cpu_ms.push_back((ThreadCpuSeconds() - qc0) * 1e3);
   }
   const int64_t end = t0 + n_events * step;
   size_t window_events = 0;
