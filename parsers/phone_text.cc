@@ -189,7 +189,7 @@ void PhoneText::Identify(std::string_view text, Attempt* a) {
 }
 
 bool PhoneText::Try(std::string_view text, Attempt* a) {
-  *a = Attempt();
+  a->Reset();
   Identify(text, a);
   a->body = TrimRight(a->body);
   a->matched = MatchTemplates(impl_, a->body, &s_.hits, &a->match);
@@ -207,7 +207,7 @@ void PhoneText::Analyze3164(std::string_view rest) {
   Attempt a;
   auto attempt = [&](const Candidate& c) {
     if (!c.exists) return false;
-    a = Attempt();
+    a.Reset();
     Identify(c.text, &a);
     std::string_view body = TrimRight(a.body);
     for (int i = 0; i < n_tried; ++i) {
@@ -258,7 +258,7 @@ void PhoneText::Analyze3164(std::string_view rest) {
   }
   m_->host = guess->host;
   m_->app = guess->app;
-  a = Attempt();
+  a.Reset();
   Identify(guess->text, &a);
   Finish(a);
 }
@@ -286,7 +286,7 @@ void PhoneText::Analyze5424(std::string_view host, std::string_view app, std::st
       return Finish(a);
     }
   }
-  a = Attempt();
+  a.Reset();
   Identify(msg, &a);
   Finish(a);
 }
@@ -294,7 +294,7 @@ void PhoneText::Analyze5424(std::string_view host, std::string_view app, std::st
 void PhoneText::AnalyzeBare(std::string_view text) {
   Attempt a;
   if (Try(text, &a)) return Finish(a);
-  a = Attempt();
+  a.Reset();
   Identify(text, &a);
   Finish(a);
 }

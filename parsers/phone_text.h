@@ -41,8 +41,17 @@ class PhoneText {
     IdentifierForm form = IdentifierForm::kNone;
     MacAddress id_mac = 0;  // the identifier's MAC, for the three MAC forms
     std::string_view body;
-    TemplateMatch match;
+    TemplateMatch match;  // match.field is meaningful only when matched
     bool matched = false;
+    // Clears all but match.field, which a match overwrites whole (cheaper than = {}).
+    void Reset() {
+      identifier = {};
+      form = IdentifierForm::kNone;
+      id_mac = 0;
+      body = {};
+      match.tmpl = nullptr;
+      matched = false;
+    }
   };
   void Identify(std::string_view text, Attempt* a);
   bool Try(std::string_view text, Attempt* a);
