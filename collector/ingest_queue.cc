@@ -39,21 +39,33 @@ bool IngestQueue::HasRoom(int64_t pending_in_caller) const {
 
 void IngestQueue::Push(std::unique_ptr<Chunk> chunk) {
   if (chunk == nullptr || chunk->items.empty()) return;
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    depth_ += static_cast<int64_t>(chunk->items.size());
+    depth_.fetch_add(static_cast<int64_t>(chunk->items.size()), std::memory_order_relaxed);
     chunks_.push_back(std::move(chunk));
+    wake = depth_.load(std::memory_order_relaxed) >= wake_at_;
   }
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
 }
 
-bool IngestQueue::PopAll(std::vector<std::unique_ptr<Chunk>>* out, int timeout_ms) {
+bool IngestQueue::PopAll(std::vector<std::unique_ptr<Chunk>>* out, int timeout_ms,
+                         int64_t min_items, int linger_ms) {
   std::unique_lock<std::mutex> lock(mu_);
+  wake_at_ = 1;
   cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
                [&] { return !chunks_.empty() || closed_; });
+  if (!closed_ && !chunks_.empty() && linger_ms > 0 &&
+      depth_.load(std::memory_order_relaxed) < min_items) {
+    wake_at_ = min_items;
+    cv_.wait_for(lock, std::chrono::milliseconds(linger_ms),
+                 [&] { return depth_.load(std::memory_order_relaxed) >= min_items || closed_; });
+    wake_at_ = 1;
+  }
   if (chunks_.empty()) return !closed_;
   while (!chunks_.empty()) {
-    depth_ -= static_cast<int64_t>(chunks_.front()->items.size());
+    depth_.fetch_sub(static_cast<int64_t>(chunks_.front()->items.size()),
+                     std::memory_order_relaxed);
     out->push_back(std::move(chunks_.front()));
     chunks_.pop_front();
   }

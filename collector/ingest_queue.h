@@ -52,9 +52,12 @@ class IngestQueue {
   // Lock-free.
   bool HasRoom(int64_t pending_in_caller) const;
   void Push(std::unique_ptr<Chunk> chunk);
-  // Waits up to timeout_ms for chunks; moves all queued chunks into *out. Returns false
+  // Waits up to timeout_ms for chunks, then (unless min_items are already there) up to
+  // linger_ms more for min_items datagrams, so that a trickle is written in fewer, larger
+  // batches with fewer thread wake-ups; moves all queued chunks into *out. Returns false
   // when the queue is closed and empty.
-  bool PopAll(std::vector<std::unique_ptr<Chunk>>* out, int timeout_ms);
+  bool PopAll(std::vector<std::unique_ptr<Chunk>>* out, int timeout_ms, int64_t min_items = 1,
+              int linger_ms = 0);
   // After Close, PopAll drains what is left and then returns false.
   void Close();
   int64_t Depth() const;
@@ -75,6 +78,7 @@ class IngestQueue {
   std::deque<std::unique_ptr<Chunk>> chunks_;
   std::atomic<int64_t> depth_{0};
   bool closed_ = false;
+  int64_t wake_at_ = 1;  // Push wakes the consumer once this many datagrams wait
 };
 
 }  // namespace resyncwatch

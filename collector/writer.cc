@@ -51,7 +51,7 @@ void StoreWriter::Run() {
   bool open = true;
   while (open) {
     chunks.clear();
-    open = queue_->PopAll(&chunks, 200);
+    open = queue_->PopAll(&chunks, 200, options_.batch_size, options_.linger_ms);
     std::shared_ptr<const TemplateSet> templates;
     {
       std::lock_guard<std::mutex> lock(templates_mu_);

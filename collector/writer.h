@@ -27,6 +27,8 @@ struct StoreWriterOptions {
   int64_t retention_us = 0;  // 0: never apply retention
   int64_t retention_interval_us = 3600LL * 1'000'000;
   int64_t tick_interval_us = 1'000'000;
+  // A trickle waits up to this long to fill a batch (fewer writes and wake-ups).
+  int linger_ms = 20;
 };
 
 class StoreWriter {
