@@ -68,7 +68,7 @@ class DeviceTable {
 Status ScanInto(const Store& store, TimeRange range, DeviceTable* table) {
   MacAddress last_mac = 0;
   Pending* last = nullptr;
-  return store.Scan(range, [&](const Event& e) {
+  return store.ScanHeads(range, [&](const Event& e) {
     if (e.mac == 0 || !Relevant(e.kind)) return true;
     if (e.mac != last_mac || last == nullptr) {
       last = &table->At(e.mac);

@@ -326,6 +326,46 @@ Status DecodeEvent(std::string_view value, Event* e) {
   return Status::Ok();
 }
 
+Status DecodeEventHead(std::string_view value, Event* e) {
+  auto bad = [](const char* what) {
+    return Status::Corruption(std::string("event record: ") + what);
+  };
+  ByteReader r(value);
+  uint8_t version, kind, format;
+  if (!r.GetByte(&version)) return bad("empty");
+  if (version != kEventCodecVersion) {
+    return Status::Corruption("event record: unknown encoding version " + std::to_string(version));
+  }
+  int64_t fac, sev, received_delta;
+  uint64_t flags;
+  if (!r.GetByte(&kind) || !r.GetByte(&format) || !r.GetSigned(&fac) || !r.GetSigned(&sev) ||
+      !r.GetVarint(&flags) || !r.GetSigned(&received_delta)) {
+    return bad("truncated header");
+  }
+  if (kind >= kEventKindCount || format > static_cast<uint8_t>(SyslogFormat::kBare)) {
+    return bad("kind or format out of range");
+  }
+  e->kind = static_cast<EventKind>(kind);
+  e->format = static_cast<SyslogFormat>(format);
+  e->facility = static_cast<int16_t>(fac);
+  e->severity = static_cast<int16_t>(sev);
+  e->received_us = e->event_time_us + received_delta;
+  e->message_time_us.reset();
+  if (flags & kHasMessageTime) {
+    int64_t delta;
+    if (!r.GetSigned(&delta)) return bad("truncated message time");
+    e->message_time_us = e->event_time_us + delta;
+  }
+  e->mac = 0;
+  if (flags & kHasMac) {
+    std::string_view b;
+    if (!r.GetBytes(6, &b)) return bad("truncated mac");
+    for (char c : b) e->mac = (e->mac << 8) | static_cast<uint8_t>(c);
+  }
+  if (!r.GetString(&e->sn) || !r.GetString(&e->model)) return bad("truncated strings");
+  return Status::Ok();
+}
+
 Result<MacAddress> PeekEventMac(std::string_view value) {
   ByteReader r(value);
   uint8_t version, kind, format;

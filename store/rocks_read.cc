@@ -171,6 +171,34 @@ Status RocksStore::Scan(TimeRange range, const EventVisitor& visit) const {
   return FromRocks(it->status(), "scanning events");
 }
 
+Status RocksStore::ScanHeads(TimeRange range, const EventVisitor& visit) const {
+  ReadView view(db_.get(), secondary());
+  rocksdb::ReadOptions ro = view.ro();
+  std::string upper = TimeBoundKey(range.until_us);
+  rocksdb::Slice upper_slice(upper);
+  if (range.until_us != INT64_MAX) ro.iterate_upper_bound = &upper_slice;
+  ro.readahead_size = 1 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kCfEvents)));
+  Event head;  // only the leading fields are ever set
+  Event full;  // debug events, decoded whole
+  for (it->Seek(TimeBoundKey(range.since_us)); it->Valid(); it->Next()) {
+    auto k = ParseTimeSeqKey(it->key().ToStringView());
+    if (!k) return Status::Corruption("event key of wrong size");
+    head.seq = k->seq;
+    head.event_time_us = k->time_us;
+    Status st = DecodeEventHead(it->value().ToStringView(), &head);
+    if (!st.ok()) return st;
+    if (head.kind == EventKind::kDebug) {
+      st = DecodeEventAt(it->key().ToStringView(), it->value().ToStringView(), &full);
+      if (!st.ok()) return st;
+      if (!visit(full)) return Status::Ok();
+    } else if (!visit(head)) {
+      return Status::Ok();
+    }
+  }
+  return FromRocks(it->status(), "scanning events");
+}
+
 Status RocksStore::ScanRaw(TimeRange range,
                            const std::function<bool(const RawDatagram&)>& visit) const {
   ReadView view(db_.get(), secondary());

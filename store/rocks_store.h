@@ -36,6 +36,7 @@ class RocksStore final : public Store {
   Result<WriteResult> Write(WriteBatch& batch) override;
   Status History(MacAddress mac, TimeRange range, const EventVisitor& visit) const override;
   Status Scan(TimeRange range, const EventVisitor& visit) const override;
+  Status ScanHeads(TimeRange range, const EventVisitor& visit) const override;
   Status ScanRaw(TimeRange range,
                  const std::function<bool(const RawDatagram&)>& visit) const override;
   Result<DeviceSummary> GetDevice(MacAddress mac) const override;

@@ -149,6 +149,13 @@ class Store {
   virtual Status History(MacAddress mac, TimeRange range, const EventVisitor& visit) const = 0;
   // The whole fleet's events in event-time order.
   virtual Status Scan(TimeRange range, const EventVisitor& visit) const = 0;
+  // Like Scan, but only seq, event_time_us, received_us, message_time_us, kind, format,
+  // facility, severity, mac, sn and model are filled, except for debug events which come
+  // whole; the other fields are empty. For whole-fleet analyses (schedule); the default
+  // calls Scan. (Added by the schedule helper.)
+  virtual Status ScanHeads(TimeRange range, const EventVisitor& visit) const {
+    return Scan(range, visit);
+  }
   virtual Status ScanRaw(TimeRange range,
                          const std::function<bool(const RawDatagram&)>& visit) const = 0;
 
