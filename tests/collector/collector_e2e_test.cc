@@ -383,6 +383,12 @@ TEST_CASE("SIGHUP reloads the templates, and a bad config file keeps the old one
   const std::string custom =
       "<131>Nov 25 08:00:01 CP-8851-3PCC 00:12:34:ab:45:de provisioning failed: disk full";
   SendUdp(port, {custom});
+  // Templates apply to what the writer parses after the reload: let this one be stored.
+  REQUIRE(PollUntil([&] {
+    std::string stats;
+    return RunCapture({kCli, "stats", "--db", dir.Join("db"), "--json"}, &stats) == 0 &&
+           stats.find("\"stored_events\":1") != std::string::npos;
+  }));
 
   WriteFileText(config, "{\"listen\": [\"udp://127.0.0.1:0\"], \"templates\": ");
   REQUIRE(kill(daemon.pid(), SIGHUP) == 0);
