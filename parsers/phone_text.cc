@@ -133,7 +133,7 @@ int PortNumber(std::string_view digits) {
 }  // namespace
 
 PhoneText::PhoneText(const TemplateSet& templates, ParsedMessage* out, size_t input_size)
-    : impl_(templates.impl()), m_(out), s_(*out->scratch), reserve_(8 * input_size + 64) {}
+    : impl_(templates.impl()), m_(out), s_(*out->scratch), reserve_(12 * input_size + 64) {}
 
 std::string_view PhoneText::Keep(std::string_view a, std::string_view b, std::string_view c,
                                  std::string_view d) {

@@ -91,9 +91,10 @@ bool NeedsRedaction(std::string_view text) {
   return false;
 }
 
-void AppendRedacted(std::string_view text, std::string* out) {
-  // Secret spans are found on the original text (URLs may overlap: "a://u@b://v@c"),
-  // then merged, then each replaced by "***".
+namespace {
+
+// The secret spans of text: URL user-info and, when with_keys, "--key" values.
+std::vector<std::pair<size_t, size_t>> SecretSpans(std::string_view text, bool with_keys) {
   std::vector<std::pair<size_t, size_t>> spans;
   for (size_t p = text.find("://"); p != std::string_view::npos; p = text.find("://", p + 1)) {
     size_t begin = p + 3;
@@ -101,6 +102,7 @@ void AppendRedacted(std::string_view text, std::string* out) {
     size_t at = text.substr(begin, end - begin).rfind('@');
     if (at != std::string_view::npos && at > 0) spans.emplace_back(begin, begin + at);
   }
+  if (!with_keys) return spans;
   for (size_t k = text.find(kKey); k != std::string_view::npos; k = text.find(kKey, k + 1)) {
     size_t v = k + kKey.size();
     if (v >= text.size() || (text[v] != '=' && !IsSpace(text[v]))) continue;
@@ -113,6 +115,12 @@ void AppendRedacted(std::string_view text, std::string* out) {
     while (end < text.size() && !IsSpace(text[end]) && text[end] != ']') ++end;
     if (end > begin) spans.emplace_back(begin, end);
   }
+  return spans;
+}
+
+// Appends text with the spans (merged where they overlap or touch) replaced by "***".
+void ReplaceSpans(std::string_view text, std::vector<std::pair<size_t, size_t>> spans,
+                  std::string* out) {
   std::sort(spans.begin(), spans.end());
   size_t i = 0;
   for (size_t s = 0; s < spans.size();) {
@@ -123,6 +131,18 @@ void AppendRedacted(std::string_view text, std::string* out) {
     i = end;
   }
   out->append(text.substr(i));
+}
+
+}  // namespace
+
+void AppendRedacted(std::string_view text, std::string* out) {
+  // Spans are found on the original text (URLs may overlap: "a://u@b://v@c"). Removing a
+  // "--key" value that ended at ']' can join what follows to an earlier URL's authority,
+  // so the user-info pass runs once more over the result; user-info spans hold no '/',
+  // blank or trailing '@', so that second pass leaves nothing for a third.
+  std::string first;
+  ReplaceSpans(text, SecretSpans(text, true), &first);
+  ReplaceSpans(first, SecretSpans(first, false), out);
 }
 
 }  // namespace resyncwatch::parsers_internal

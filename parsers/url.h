@@ -24,7 +24,7 @@ int DefaultPort(std::string_view scheme);
 // True when text holds a URL user-info ("://user:pass@") or a "--key" value.
 bool NeedsRedaction(std::string_view text);
 // Appends text to out with each URL user-info and each "--key VALUE" / "--key=VALUE"
-// value replaced by "***". Appends at most 2 * text.size() + 3 bytes.
+// value replaced by "***". Appends at most 4 * text.size() + 3 bytes.
 void AppendRedacted(std::string_view text, std::string* out);
 
 }  // namespace resyncwatch::parsers_internal

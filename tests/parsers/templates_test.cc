@@ -147,6 +147,9 @@ TEST_CASE("Raw datagrams are redacted like parsed ones") {
   // Also found by the fuzzer: a URL whose authority runs into a second URL.
   auto twice = testing::ParseAt("x https://a:s3cr@pros://admin:s3cret@pronc y");
   CHECK(twice.message == "x https://***@pros://***@pronc y");
+  // And a third: a --key value ending at ']' joined what followed to an earlier URL.
+  auto joined = testing::ParseAt("a://@x--key=v]w@host b");
+  CHECK(joined.message == "a://***@host b");
   auto pri = testing::ParseAt("<999>[--key MySecret] x");
   CHECK(pri.format == SyslogFormat::kRaw);
   CHECK(pri.message == "<999>[--key ***] x");
