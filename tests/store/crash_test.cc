@@ -67,9 +67,18 @@ TEST_CASE("A writer killed with SIGKILL at random moments loses no committed bat
   for (int round = 0; round < 6; ++round) {
     auto [pid, fd] = SpawnWriter(tmp.path(), next_batch);
     std::string buf;
-    const auto kill_at =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(100 + rng() % 300);
-    ReadReported(fd, &buf, &reported, kill_at);
+    // Wait (bounded) until the child has committed something, then kill it at a random
+    // moment of its writing.
+    const size_t before = reported.size();
+    const auto started_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (reported.size() == before && std::chrono::steady_clock::now() < started_deadline) {
+      if (!ReadReported(fd, &buf, &reported,
+                        std::chrono::steady_clock::now() + std::chrono::milliseconds(10))) {
+        break;
+      }
+    }
+    ReadReported(fd, &buf, &reported,
+                 std::chrono::steady_clock::now() + std::chrono::milliseconds(rng() % 300));
     kill(pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);
@@ -120,5 +129,5 @@ TEST_CASE("A writer killed with SIGKILL at random moments loses no committed bat
     CHECK(history == per_device[probe]);
     next_batch = per_batch.empty() ? 0 : per_batch.rbegin()->first + 1;
   }
-  CHECK(reported.size() > 8);
+  CHECK(reported.size() >= 6);  // every round committed at least one batch
 }
