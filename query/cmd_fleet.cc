@@ -109,12 +109,13 @@ void PrintChart(const Cli& cli, const FleetStats& stats, int64_t width_us, Comma
   std::fwrite(out.data(), 1, out.size(), io.out);
 }
 
-// Scans range into *stats. A bounded range is cut into consecutive time slices scanned
-// by parallel threads (reads are thread-safe) whose partial stats merge in order.
+// Scans range into *stats, decoding only the fields FleetStats reads (Store::ScanHeads).
+// A bounded range is cut into consecutive time slices scanned by parallel threads (reads
+// are thread-safe) whose partial stats merge in order.
 Status ScanFleet(const Store& store, TimeRange range, int64_t now, GroupBy by, FleetStats* stats) {
   int threads = std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, 4);
   if (range.since_us == INT64_MIN || threads == 1) {
-    return store.Scan(range, [&](const Event& e) {
+    return store.ScanHeads(range, [&](const Event& e) {
       stats->Add(e);
       return true;
     });
@@ -129,7 +130,7 @@ Status ScanFleet(const Store& store, TimeRange range, int64_t now, GroupBy by, F
     TimeRange slice{range.since_us + i * step,
                     i + 1 == threads ? range.until_us : range.since_us + (i + 1) * step};
     workers.emplace_back([&, i, slice] {
-      status[i] = store.Scan(slice, [&](const Event& e) {
+      status[i] = store.ScanHeads(slice, [&](const Event& e) {
         parts[i].Add(e);
         return true;
       });

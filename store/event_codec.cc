@@ -363,6 +363,21 @@ Status DecodeEventHead(std::string_view value, Event* e) {
     for (char c : b) e->mac = (e->mac << 8) | static_cast<uint8_t>(c);
   }
   if (!r.GetString(&e->sn) || !r.GetString(&e->model)) return bad("truncated strings");
+  // Server and error too (fleet statistics), skipping the fields between them without
+  // building them (timestamp text, path, url).
+  std::string_view skip;
+  if (!r.GetString(&skip) || !r.GetString(&skip)) return bad("truncated strings");  // host, app
+  if (!(flags & kTimestampIsBsd) && !r.GetString(&skip)) return bad("truncated timestamp");
+  int64_t port;
+  if (!r.GetString(&skip) || !r.GetString(&e->server) || !r.GetSigned(&port) ||
+      !r.GetString(&skip)) {
+    return bad("truncated url parts");
+  }
+  e->port = static_cast<int32_t>(port);
+  if (!(flags & (kUrlWithPort | kUrlWithoutPort)) && !r.GetString(&skip)) {
+    return bad("truncated url");
+  }
+  if (!r.GetString(&e->error)) return bad("truncated error");
   return Status::Ok();
 }
 

@@ -20,7 +20,8 @@ void EncodeEvent(const Event& event, std::string* out);
 // REQUIRES: event->seq and event->event_time_us already set from the key.
 Status DecodeEvent(std::string_view value, Event* event);
 // The leading fields only: kind, format, facility, severity, received and message times,
-// mac, sn and model (the others are left as they are), for scans that need no more.
+// mac, sn, model, server, port and error (the others are left as they are), for scans
+// that need no more.
 Status DecodeEventHead(std::string_view value, Event* event);
 // The MAC stored in an encoded event without decoding the rest (0 when none).
 Result<MacAddress> PeekEventMac(std::string_view value);

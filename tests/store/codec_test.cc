@@ -249,3 +249,50 @@ TEST_CASE("Summaries and alerts round-trip and reject truncation") {
   CHECK(ab.json == a.json);
   for (size_t n = 0; n < value.size(); ++n) CHECK_FALSE(DecodeAlert(value.substr(0, n), &ab).ok());
 }
+
+// (Added by the query helper.) Fleet scans read events through DecodeEventHead.
+TEST_CASE("The head decoder gives the full decoder's kind, times, ids, server and error") {
+  Event bsd = PhoneEvent();  // BSD timestamp, URL rebuilt from its parts with the port
+  bsd.kind = EventKind::kResyncFailure;
+  bsd.error = "http_get failed";
+  bsd.sn = "FCH2251A1B2";
+  Event text = bsd;  // timestamp and URL stored as text
+  text.timestamp_text = "2026-11-25T08:00:01.123+01:00";
+  text.url = "http://user:***@10.23.45.67/x";
+  text.host = "relay01";
+  text.app = "app";
+  Event no_port = bsd;
+  no_port.url = "http://10.23.45.67/cisco/001234ab45de.cfg";
+  Event bare;
+  bare.event_time_us = -5;
+  bare.received_us = 17;
+  for (const Event& e : {bsd, text, no_port, bare}) {
+    std::string value;
+    EncodeEvent(e, &value);
+    Event head;
+    head.event_time_us = e.event_time_us;
+    REQUIRE(DecodeEventHead(value, &head).ok());
+    CHECK(head.kind == e.kind);
+    CHECK(head.received_us == e.received_us);
+    CHECK(head.message_time_us == e.message_time_us);
+    CHECK(head.mac == e.mac);
+    CHECK(head.sn == e.sn);
+    CHECK(head.model == e.model);
+    CHECK(head.server == e.server);
+    CHECK(head.port == e.port);
+    CHECK(head.error == e.error);
+    CHECK(head.message.empty());
+    // A truncated record is corruption unless the cut spares every field the head reads.
+    for (size_t n = 0; n < value.size(); ++n) {
+      Event cut;
+      cut.event_time_us = e.event_time_us;
+      Status s = DecodeEventHead(std::string_view(value).substr(0, n), &cut);
+      if (s.ok()) {
+        CHECK(cut.server == e.server);
+        CHECK(cut.error == e.error);
+      } else {
+        CHECK(s.code() == Status::Code::kCorruption);
+      }
+    }
+  }
+}
