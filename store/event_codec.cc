@@ -1,5 +1,6 @@
 #include "store/event_codec.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
@@ -111,8 +112,21 @@ void EncodeWithRefs(std::string_view text, const std::string_view* candidates, s
                     std::string* out) {
   thread_local std::string encoded;
   encoded.clear();
+  // Bytes that can begin a reference (or need escaping): runs of other bytes are copied
+  // whole instead of being tried against every candidate.
+  bool special[256] = {};
+  special[static_cast<uint8_t>(kRefEscape)] = true;
+  for (size_t c = 0; c < n; ++c) {
+    if (candidates[c].size() >= kMinRefLength)
+      special[static_cast<uint8_t>(candidates[c][0])] = true;
+  }
   size_t i = 0;
   while (i < text.size()) {
+    size_t run = i;
+    while (run < text.size() && !special[static_cast<uint8_t>(text[run])]) ++run;
+    encoded.append(text.data() + i, run - i);
+    i = run;
+    if (i == text.size()) break;
     size_t best = n, best_len = 0;
     for (size_t c = 0; c < n; ++c) {
       const std::string_view cand = candidates[c];
@@ -158,14 +172,41 @@ bool DecodeWithRefs(std::string_view encoded, const std::string_view* candidates
   return true;
 }
 
-std::string FormatBsdTimestamp(int64_t unix_us) {
+namespace {
+
+// "Mmm dd hh:mm:ss" (day space-padded) into buf; returns its length.
+size_t FormatBsdTimestampTo(int64_t unix_us, char (&buf)[32]) {
   static const char* const kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   CivilTime t = CivilFromMicros(unix_us);
+  const char* month = kMonths[(t.month - 1) % 12];
+  if (t.day < 1 || t.day > 99 || t.hour < 0 || t.hour > 99 || t.minute < 0 || t.minute > 99 ||
+      t.second < 0 || t.second > 99) {
+    int len = std::snprintf(buf, sizeof buf, "%s %2d %02d:%02d:%02d", month, t.day, t.hour,
+                            t.minute, t.second);
+    return len < 0 ? 0 : std::min(static_cast<size_t>(len), sizeof buf - 1);
+  }
+  auto two = [](char* p, int v, char lead) {
+    p[0] = v < 10 ? lead : static_cast<char>('0' + v / 10);
+    p[1] = static_cast<char>('0' + v % 10);
+  };
+  std::memcpy(buf, month, 3);
+  buf[3] = ' ';
+  two(buf + 4, t.day, ' ');
+  buf[6] = ' ';
+  two(buf + 7, t.hour, '0');
+  buf[9] = ':';
+  two(buf + 10, t.minute, '0');
+  buf[12] = ':';
+  two(buf + 13, t.second, '0');
+  return 15;
+}
+
+}  // namespace
+
+std::string FormatBsdTimestamp(int64_t unix_us) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%s %2d %02d:%02d:%02d", kMonths[(t.month - 1) % 12], t.day,
-                t.hour, t.minute, t.second);
-  return buf;
+  return std::string(buf, FormatBsdTimestampTo(unix_us, buf));
 }
 
 uint64_t ContentHash(std::string_view bytes) {
@@ -188,9 +229,11 @@ void EncodeEvent(const Event& e, std::string* out) {
   uint64_t flags = 0;
   if (e.message_time_us) flags |= kHasMessageTime;
   if (mac) flags |= kHasMac;
-  if (e.message_time_us && !e.timestamp_text.empty() && *e.message_time_us % 1'000'000 == 0 &&
-      e.timestamp_text == FormatBsdTimestamp(*e.message_time_us)) {
-    flags |= kTimestampIsBsd;
+  if (e.message_time_us && !e.timestamp_text.empty() && *e.message_time_us % 1'000'000 == 0) {
+    char bsd[32];
+    if (std::string_view(bsd, FormatBsdTimestampTo(*e.message_time_us, bsd)) == e.timestamp_text) {
+      flags |= kTimestampIsBsd;
+    }
   }
   if (!e.url.empty() && !e.scheme.empty()) {
     if (e.port != 0 && UrlIsRendered(e, true)) {

@@ -168,6 +168,26 @@ TEST_CASE("Text references decode to the original for any bytes") {
   CHECK_FALSE(DecodeWithRefs("\x01\x03", cands, 4, &out));  // empty candidate
 }
 
+TEST_CASE("Text references replace whole candidates and escape the marker byte") {
+  std::string_view cands[] = {"abcd", "zz"};  // "zz" is too short to be referenced
+  std::string enc;
+  EncodeWithRefs(std::string_view("ab\x01"
+                                  "cabcdzz",
+                                  10),
+                 cands, 2, &enc);
+  CHECK(enc == std::string("\x09"
+                           "ab\x01\x00"
+                           "c\x01\x01"
+                           "zz",
+                           10));
+}
+
+TEST_CASE("BSD timestamps print as 'Mmm dd hh:mm:ss' with the day padded by a space") {
+  CHECK(FormatBsdTimestamp(1'795'680'001'000'000) == "Nov 26 08:00:01");
+  CHECK(FormatBsdTimestamp(1'772'694'489'000'000) == "Mar  5 07:08:09");
+  CHECK(FormatBsdTimestamp(1'830'297'599'999'999) == "Dec 31 23:59:59");
+}
+
 TEST_CASE("Keys sort by time then seq, negative times included") {
   CHECK(TimeSeqKey(-1, 5) < TimeSeqKey(0, 0));
   CHECK(TimeSeqKey(100, 1) < TimeSeqKey(100, 2));
