@@ -101,7 +101,9 @@ void StoreWriter::Process(const Chunk& chunk, const DatagramRef& d, const Templa
     raw.received_us = d.received_us;
     raw.source = SourceText(d.peer);
     raw.reason = std::string(parsed_.raw_reason);
-    raw.bytes = std::string(bytes);
+    // The parser's raw body is the whole datagram with URL credentials and --key values
+    // replaced by ***: secrets never reach the disk, everything else is kept byte for byte.
+    raw.bytes = std::string(parsed_.message);
     batch_.raw.push_back(std::move(raw));
     return;
   }

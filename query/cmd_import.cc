@@ -155,7 +155,7 @@ class Importer {
     if (parsed_.format == SyslogFormat::kRaw) {
       // Raw lines are keyed by the file's time so that a re-import finds them again.
       batch_.raw.push_back({0, json_time.value_or(mtime_us), source,
-                            std::string(parsed_.raw_reason), std::string(text)});
+                            std::string(parsed_.raw_reason), std::string(parsed_.message)});
     } else {
       Event e = EventFromParsed(parsed_, now, source, /*use_message_time=*/true);
       if (!parsed_.message_time_us) e.event_time_us = json_time.value_or(mtime_us);

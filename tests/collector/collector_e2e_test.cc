@@ -282,6 +282,20 @@ TEST_CASE("a datagram that parses to nothing is stored raw with its reason") {
   CHECK(StoredCounters(dir.Join("db"))["stored_raw"] == 1);
 }
 
+TEST_CASE("a raw datagram is stored without the credentials and keys it carried") {
+  TempDir dir;
+  Daemon daemon(kDaemon, {"--db", dir.Join("db"), "--listen", "udp://127.0.0.1:0"}, dir.path());
+  REQUIRE(daemon.WaitListening());
+  SendUdp(daemon.Port("udp"),
+          {"<999>profile [--key MySecret] http://admin:hunter2@10.1.1.1/a.cfg"});
+  REQUIRE(daemon.Stop(SIGTERM) == 0);
+  auto raw = AllRaw(dir.Join("db"));
+  REQUIRE(raw.size() == 1);
+  CHECK(raw[0].bytes.find("MySecret") == std::string::npos);
+  CHECK(raw[0].bytes.find("hunter2") == std::string::npos);
+  CHECK(raw[0].bytes.find("10.1.1.1/a.cfg") != std::string::npos);
+}
+
 TEST_CASE("a debug line without identifier is attributed to the phone at the same address") {
   TempDir dir;
   Daemon daemon(kDaemon, {"--db", dir.Join("db"), "--listen", "udp://127.0.0.1:0"}, dir.path());
