@@ -4,9 +4,10 @@
 
 namespace resyncwatch {
 
-Event EventFromParsed(const ParsedMessage& m, int64_t received_us, std::string_view source,
-                      bool use_message_time) {
-  Event e;
+void EventFromParsed(const ParsedMessage& m, int64_t received_us, std::string_view source,
+                     bool use_message_time, Event* out) {
+  Event& e = *out;
+  e.seq = 0;
   e.received_us = received_us;
   e.message_time_us = m.message_time_us;
   e.event_time_us = use_message_time && m.message_time_us ? *m.message_time_us : received_us;
@@ -15,20 +16,27 @@ Event EventFromParsed(const ParsedMessage& m, int64_t received_us, std::string_v
   e.facility = static_cast<int16_t>(m.facility);
   e.severity = static_cast<int16_t>(m.severity);
   e.mac = m.mac;
-  e.sn = m.sn;
-  e.model = m.model;
-  e.host = m.host;
-  e.app = m.app;
-  e.identifier = m.identifier;
-  e.timestamp_text = m.timestamp_text;
-  e.url = m.url;
-  e.scheme = m.scheme;
-  e.server = m.server;
+  // assign() keeps the strings' buffers when they are large enough.
+  e.sn.assign(m.sn);
+  e.model.assign(m.model);
+  e.host.assign(m.host);
+  e.app.assign(m.app);
+  e.identifier.assign(m.identifier);
+  e.timestamp_text.assign(m.timestamp_text);
+  e.url.assign(m.url);
+  e.scheme.assign(m.scheme);
+  e.server.assign(m.server);
   e.port = m.port;
-  e.path = m.path;
-  e.error = m.error;
-  e.message = m.message;
-  e.source = source;
+  e.path.assign(m.path);
+  e.error.assign(m.error);
+  e.message.assign(m.message);
+  e.source.assign(source);
+}
+
+Event EventFromParsed(const ParsedMessage& m, int64_t received_us, std::string_view source,
+                      bool use_message_time) {
+  Event e;
+  EventFromParsed(m, received_us, source, use_message_time, &e);
   return e;
 }
 

@@ -188,6 +188,10 @@ class Store {
 // Implemented in store/event_from_parsed.cc (owned by the parsers helper).
 Event EventFromParsed(const ParsedMessage& m, int64_t received_us, std::string_view source,
                       bool use_message_time);
+// The same, filling *out in place (every field, seq reset to 0): a writer that reuses its
+// Events keeps their string buffers instead of allocating new ones per message.
+void EventFromParsed(const ParsedMessage& m, int64_t received_us, std::string_view source,
+                     bool use_message_time, Event* out);
 
 // The default store directory: $RESYNCWATCH_DB when set, else /var/lib/resyncwatch.
 std::string DefaultStoreDir();

@@ -188,6 +188,30 @@ TEST_CASE("BSD timestamps print as 'Mmm dd hh:mm:ss' with the day padded by a sp
   CHECK(FormatBsdTimestamp(1'830'297'599'999'999) == "Dec 31 23:59:59");
 }
 
+TEST_CASE("Filling a used Event in place gives the same Event as building a new one") {
+  ParsedMessage m;
+  m.format = SyslogFormat::kBare;
+  m.kind = EventKind::kDebug;
+  m.host = "phone-7";
+  m.message = "SIP/2.0 200 OK (a debug line without identifier or times)";
+  Event reused = PhoneEvent();  // every field set, from another message
+  reused.error = "http_get failed";
+  reused.sn = "FCH2345ABCD";
+  reused.host = "a-previous-host";
+  EventFromParsed(m, 1'795'680'002'000'000, "10.9.8.7:514", true, &reused);
+  const Event fresh = EventFromParsed(m, 1'795'680'002'000'000, "10.9.8.7:514", true);
+  CHECK(reused.seq == 0);
+  CheckSame(reused, fresh);
+  CHECK(reused.format == fresh.format);
+  CHECK(reused.port == 0);
+  CHECK(reused.host == "phone-7");
+  for (const std::string* f :
+       {&reused.sn, &reused.model, &reused.app, &reused.identifier, &reused.timestamp_text,
+        &reused.url, &reused.scheme, &reused.server, &reused.path, &reused.error}) {
+    CHECK(f->empty());
+  }
+}
+
 TEST_CASE("Keys sort by time then seq, negative times included") {
   CHECK(TimeSeqKey(-1, 5) < TimeSeqKey(0, 0));
   CHECK(TimeSeqKey(100, 1) < TimeSeqKey(100, 2));
