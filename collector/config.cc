@@ -14,7 +14,8 @@ namespace resyncwatch {
 namespace {
 
 // The one option table. Every entry is a flag and a config-file key (the key may also be
-// spelled with '_' for '-'); "config", "help" and "version" are command-line only.
+// spelled with '_' for '-'); "config", "help", "help-markdown" and "version" are
+// command-line only.
 constexpr FlagSpec kSpecs[] = {
     {"config", FlagType::kString, "", "FILE",
      "JSON configuration file; every option below is also a key"},
@@ -44,6 +45,8 @@ constexpr FlagSpec kSpecs[] = {
     {"use-message-time", FlagType::kBool, "", "",
      "order live events by the message's own timestamp instead of the receive time"},
     {"help", FlagType::kBool, "", "", "print this help and exit"},
+    {"help-markdown", FlagType::kBool, "", "",
+     "print this option table as Markdown (the README's list) and exit"},
     {"version", FlagType::kBool, "", "", "print the version and exit"},
 };
 
@@ -60,7 +63,7 @@ constexpr std::string_view kExamples =
     "  resyncwatchd --config /etc/resyncwatch/resyncwatch.json\n";
 
 bool CommandLineOnly(std::string_view name) {
-  return name == "config" || name == "help" || name == "version";
+  return name == "config" || name == "help" || name == "help-markdown" || name == "version";
 }
 
 Result<std::string> ReadFile(const std::string& path) {
@@ -269,6 +272,11 @@ Result<CollectorArgs> ParseCollectorArgs(std::span<const std::string_view> args)
   if (flags.GetBool("help")) {
     out.help = true;
     out.help_text = flags.Help(kUsage, kDescription, kExamples);
+    return out;
+  }
+  if (flags.GetBool("help-markdown")) {
+    out.help = true;
+    out.help_text = flags.MarkdownTable();
     return out;
   }
   out.version = flags.GetBool("version");
