@@ -3,10 +3,9 @@
 #include <simdjson.h>
 
 #include <charconv>
-#include <fstream>
-#include <sstream>
 
 #include "collector/metrics_http.h"
+#include "common/file_text.h"
 #include "common/time_format.h"
 #include "store/store.h"
 
@@ -66,14 +65,6 @@ bool CommandLineOnly(std::string_view name) {
   return name == "config" || name == "help" || name == "help-markdown" || name == "version";
 }
 
-Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("config " + path + ": cannot open");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string Scalar(simdjson::dom::element value, bool* ok) {
   *ok = true;
   switch (value.type()) {
@@ -93,7 +84,7 @@ std::string Scalar(simdjson::dom::element value, bool* ok) {
 
 // Applies each key of the config file to flags unless the command line set it.
 Status ApplyConfigFile(const std::string& path, FlagSet* flags, std::string* config_text) {
-  Result<std::string> text = ReadFile(path);
+  Result<std::string> text = ReadFileText(path);
   if (!text.ok()) return text.status();
   *config_text = *text;
   simdjson::dom::parser parser;

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "common/file_text.h"
 #include "common/time_format.h"
 
 namespace resyncwatch {
@@ -152,6 +153,15 @@ void WriteCsvRow(std::FILE* out, std::initializer_list<std::string_view> fields)
   }
   line.push_back('\n');
   std::fwrite(line.data(), 1, line.size(), out);
+}
+
+Result<TemplateSet> LoadTemplates(const std::string& path) {
+  if (path.empty()) return TemplateSet::Defaults();
+  Result<std::string> text = ReadFileText(path);
+  if (!text.ok()) return text.status();
+  auto set = TemplateSet::FromConfigJson(*text);
+  if (!set.ok()) return Status::InvalidArgument(path + ": " + set.status().message());
+  return set;
 }
 
 Result<std::vector<bool>> ParseKindFilter(std::string_view text) {

@@ -14,6 +14,7 @@
 
 #include "common/flags.h"
 #include "common/status.h"
+#include "parsers/parsers.h"
 #include "query/command.h"
 #include "store/store.h"
 
@@ -94,6 +95,10 @@ void WriteCsvRow(std::FILE* out, std::initializer_list<std::string_view> fields)
 // Parses a comma-separated list of event kind names ("resync_failure,upgrade_failure");
 // also "resync" / "upgrade" for all three kinds of the family. Errors name the bad word.
 Result<std::vector<bool>> ParseKindFilter(std::string_view text);
+
+// The message templates of the "templates" section of a config file; the defaults when
+// path is empty. Errors name the file and what is wrong in it.
+Result<TemplateSet> LoadTemplates(const std::string& path);
 
 // The ANSI colour codes used by tables and charts (empty when colour is off).
 namespace ansi {

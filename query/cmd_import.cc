@@ -9,8 +9,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "common/json_writer.h"
@@ -43,17 +41,6 @@ constexpr size_t kBatchEvents = 4096;
 struct Totals {
   uint64_t lines = 0, events = 0, raw = 0, duplicates = 0;
 };
-
-Result<TemplateSet> LoadTemplates(const std::string& path) {
-  if (path.empty()) return TemplateSet::Defaults();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IoError("cannot read config file " + path);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto set = TemplateSet::FromConfigJson(text.str());
-  if (!set.ok()) return Status::InvalidArgument(path + ": " + set.status().message());
-  return set;
-}
 
 // A JSON line from a log relay: its message text and, when present, its timestamp.
 bool FromJsonLine(simdjson::ondemand::parser& parser, std::string_view line, std::string* message,

@@ -2,13 +2,12 @@
 // on stdout (the contract of the parsers; see README). Exit 0 even for raw or unknown
 // lines; 2 with one line on stderr for a bad option or configuration.
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "common/flags.h"
 #include "common/json_writer.h"
 #include "parsers/parsers.h"
+#include "query/cli_common.h"
 #include "query/command.h"
 #include "query/event_json.h"
 #include "store/store.h"
@@ -26,17 +25,6 @@ constexpr std::string_view kExamples =
     "  echo '<134>Nov 25 08:00:01 CP-8851-3PCC 00:12:34:ab:45:de -- Resync failed: "
     "http_get failed' | resyncwatch parse\n"
     "  resyncwatch parse --config /etc/resyncwatch/resyncwatch.json < capture.txt\n";
-
-Result<TemplateSet> LoadTemplates(const std::string& path) {
-  if (path.empty()) return TemplateSet::Defaults();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IoError("cannot read config file " + path);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto set = TemplateSet::FromConfigJson(text.str());
-  if (!set.ok()) return Status::InvalidArgument(path + ": " + set.status().message());
-  return set;
-}
 
 }  // namespace
 

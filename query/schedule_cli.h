@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <string>
 
+#include "common/file_text.h"
 #include "common/flags.h"
 #include "common/time_format.h"
 #include "schedule/schedule.h"
@@ -53,14 +54,9 @@ inline Result<AnalysisOptions> OptionsFromFlags(const FlagSet& flags) {
 
 inline Result<ScheduleConfigSet> LoadConfig(const std::string& path) {
   if (path.empty()) return ScheduleConfigSet();
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return Status::IoError(path + ": cannot open");
-  std::string text;
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-  std::fclose(f);
-  auto set = ScheduleConfigSet::Parse(text);
+  Result<std::string> text = ReadFileText(path);
+  if (!text.ok()) return text.status();
+  auto set = ScheduleConfigSet::Parse(*text);
   if (!set.ok()) return Status::InvalidArgument(path + ": " + set.status().message());
   return set;
 }
