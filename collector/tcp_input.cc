@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 
+#include "collector/socket_address.h"
 #include "collector/udp_input.h"
 #include "parsers/parsers.h"
 
@@ -122,17 +123,14 @@ TcpInput::TcpInput(uv_loop_t* loop, ReceiveSink* sink, Counters* counters, size_
 TcpInput::~TcpInput() = default;
 
 Status TcpInput::Start(const ListenAddress& address) {
-  struct sockaddr_storage storage {};
-  const bool v6 = address.host.find(':') != std::string::npos;
-  int rc = v6 ? uv_ip6_addr(address.host.c_str(), address.port,
-                            reinterpret_cast<sockaddr_in6*>(&storage))
-              : uv_ip4_addr(address.host.c_str(), address.port,
-                            reinterpret_cast<sockaddr_in*>(&storage));
-  if (rc != 0) return Status::InvalidArgument("--listen " + address.url + ": bad address");
+  struct sockaddr_storage storage;
+  bool v6 = false;
+  if (Status s = ListenSocketAddress(address, &storage, &v6); !s.ok()) return s;
   server_ = new uv_tcp_t;
   uv_tcp_init(loop_, server_);
   server_->data = this;
-  rc = uv_tcp_bind(server_, reinterpret_cast<const sockaddr*>(&storage), v6 ? UV_TCP_IPV6ONLY : 0);
+  int rc =
+      uv_tcp_bind(server_, reinterpret_cast<const sockaddr*>(&storage), v6 ? UV_TCP_IPV6ONLY : 0);
   if (rc == 0)
     rc = uv_listen(reinterpret_cast<uv_stream_t*>(server_), 511, &TcpInput::OnConnection);
   if (rc != 0) {

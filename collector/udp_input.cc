@@ -8,6 +8,8 @@
 
 #include <cstring>
 
+#include "collector/socket_address.h"
+
 namespace resyncwatch {
 namespace {
 
@@ -55,15 +57,11 @@ UdpInput::UdpInput(uv_loop_t* loop, ReceiveSink* sink, Counters* counters)
 UdpInput::~UdpInput() = default;
 
 Status UdpInput::Start(const ListenAddress& address, int64_t rcvbuf_bytes) {
-  struct sockaddr_storage storage {};
-  const bool v6 = address.host.find(':') != std::string::npos;
-  int rc = v6 ? uv_ip6_addr(address.host.c_str(), address.port,
-                            reinterpret_cast<sockaddr_in6*>(&storage))
-              : uv_ip4_addr(address.host.c_str(), address.port,
-                            reinterpret_cast<sockaddr_in*>(&storage));
-  if (rc != 0) return Status::InvalidArgument("--listen " + address.url + ": bad address");
+  struct sockaddr_storage storage;
+  bool v6 = false;
+  if (Status s = ListenSocketAddress(address, &storage, &v6); !s.ok()) return s;
   handle_ = new uv_udp_t;
-  rc = uv_udp_init_ex(loop_, handle_, (v6 ? AF_INET6 : AF_INET) | UV_UDP_RECVMMSG);
+  int rc = uv_udp_init_ex(loop_, handle_, (v6 ? AF_INET6 : AF_INET) | UV_UDP_RECVMMSG);
   if (rc != 0) {
     delete handle_;
     handle_ = nullptr;
