@@ -107,11 +107,17 @@ void StoreWriter::Process(const Chunk& chunk, const DatagramRef& d, const Templa
     batch_.raw.push_back(std::move(raw));
     return;
   }
-  Event event =
-      EventFromParsed(parsed_, d.received_us, SourceText(d.peer), options_.use_message_time);
+  Event& event = NextEvent();
+  EventFromParsed(parsed_, d.received_us, SourceText(d.peer), options_.use_message_time, &event);
   attribution_.Attribute(d.peer, &event, store_);
   ++batch_kinds_[static_cast<size_t>(event.kind) % kEventKindCount];
-  batch_.events.push_back(std::move(event));
+}
+
+Event& StoreWriter::NextEvent() {
+  if (spare_next_ < spare_events_.size()) {
+    return batch_.events.emplace_back(std::move(spare_events_[spare_next_++]));
+  }
+  return batch_.events.emplace_back();
 }
 
 void StoreWriter::Commit() {
@@ -150,6 +156,10 @@ void StoreWriter::Commit() {
           result.status().ToString());
     }
   }
+  // The written Events become the spares that the next batch refills; what is left in
+  // batch_.events then is the previous spares, taken (moved from) or not needed.
+  spare_events_.swap(batch_.events);
+  spare_next_ = 0;
   batch_.events.clear();
   batch_.raw.clear();
   batch_.counter_deltas.clear();

@@ -58,6 +58,7 @@ class StoreWriter {
   void Run();
   void Process(const Chunk& chunk, const DatagramRef& d, const TemplateSet& templates);
   void Commit();
+  Event& NextEvent();
   const std::string& SourceText(const PeerAddress& peer);
   void Periodic(int64_t now_us, bool force_counters);
 
@@ -77,6 +78,10 @@ class StoreWriter {
   std::string last_source_;
   ParsedMessage parsed_;
   WriteBatch batch_;
+  // The Events of the previous batch, refilled in place by the next one (their strings
+  // keep their buffers); spare_next_ is the first not yet taken.
+  std::vector<Event> spare_events_;
+  size_t spare_next_ = 0;
   std::array<int64_t, kEventKindCount> batch_kinds_{};
   int64_t batch_datagrams_ = 0;
   int64_t last_tick_us_ = 0;
