@@ -12,14 +12,15 @@
 namespace resyncwatch::testing {
 namespace {
 
-// One fixture store shared by the read-only tests of this file.
+// One fixture store shared by the read-only tests of this file, removed at exit.
+struct FleetFixture {
+  FleetFixture() { WriteFixtureFleet(dir.path()); }
+  TempDir dir;
+};
+
 const std::string& FleetDir() {
-  static TempDir* dir = [] {
-    auto* d = new TempDir();
-    WriteFixtureFleet(d->path());
-    return d;
-  }();
-  return dir->path();
+  static FleetFixture fixture;
+  return fixture.dir.path();
 }
 
 CliRun Run(std::vector<std::string> args, std::vector<std::string> env = {}) {
