@@ -155,76 +155,72 @@ Status RocksStore::History(MacAddress mac, TimeRange range, const EventVisitor& 
 }
 
 Status RocksStore::Scan(TimeRange range, const EventVisitor& visit) const {
-  ReadView view(db_.get(), secondary());
-  rocksdb::ReadOptions ro = view.ro();
-  std::string upper = TimeBoundKey(range.until_us);
-  rocksdb::Slice upper_slice(upper);
-  if (range.until_us != INT64_MAX) ro.iterate_upper_bound = &upper_slice;
-  ro.readahead_size = 1 << 20;
-  // A scan reads each block once: caching them only costs fresh memory (page faults) and
-  // cache inserts, and evicts the blocks point reads reuse. (Added by the query helper.)
-  ro.fill_cache = false;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kCfEvents)));
   Event e;
-  for (it->Seek(TimeBoundKey(range.since_us)); it->Valid(); it->Next()) {
-    Status st = DecodeEventAt(it->key().ToStringView(), it->value().ToStringView(), &e);
-    if (!st.ok()) return st;
-    if (!visit(e)) return Status::Ok();
-  }
-  return FromRocks(it->status(), "scanning events");
+  return ForEachInTimeRange(kCfEvents, range, "scanning events",
+                            [&](std::string_view key, std::string_view value, bool* more) {
+                              Status st = DecodeEventAt(key, value, &e);
+                              if (st.ok()) *more = visit(e);
+                              return st;
+                            });
 }
 
 Status RocksStore::ScanHeads(TimeRange range, const EventVisitor& visit) const {
-  ReadView view(db_.get(), secondary());
-  rocksdb::ReadOptions ro = view.ro();
-  std::string upper = TimeBoundKey(range.until_us);
-  rocksdb::Slice upper_slice(upper);
-  if (range.until_us != INT64_MAX) ro.iterate_upper_bound = &upper_slice;
-  ro.readahead_size = 1 << 20;
-  // A scan reads each block once: caching them only costs fresh memory (page faults) and
-  // cache inserts, and evicts the blocks point reads reuse. (Added by the query helper.)
-  ro.fill_cache = false;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kCfEvents)));
   Event head;  // only the leading fields are ever set
   Event full;  // debug events, decoded whole
-  for (it->Seek(TimeBoundKey(range.since_us)); it->Valid(); it->Next()) {
-    auto k = ParseTimeSeqKey(it->key().ToStringView());
-    if (!k) return Status::Corruption("event key of wrong size");
-    head.seq = k->seq;
-    head.event_time_us = k->time_us;
-    Status st = DecodeEventHead(it->value().ToStringView(), &head);
-    if (!st.ok()) return st;
-    if (head.kind == EventKind::kDebug) {
-      st = DecodeEventAt(it->key().ToStringView(), it->value().ToStringView(), &full);
-      if (!st.ok()) return st;
-      if (!visit(full)) return Status::Ok();
-    } else if (!visit(head)) {
-      return Status::Ok();
-    }
-  }
-  return FromRocks(it->status(), "scanning events");
+  return ForEachInTimeRange(kCfEvents, range, "scanning events",
+                            [&](std::string_view key, std::string_view value, bool* more) {
+                              auto k = ParseTimeSeqKey(key);
+                              if (!k) return Status::Corruption("event key of wrong size");
+                              head.seq = k->seq;
+                              head.event_time_us = k->time_us;
+                              Status st = DecodeEventHead(value, &head);
+                              if (!st.ok()) return st;
+                              if (head.kind != EventKind::kDebug) {
+                                *more = visit(head);
+                                return st;
+                              }
+                              st = DecodeEventAt(key, value, &full);
+                              if (st.ok()) *more = visit(full);
+                              return st;
+                            });
 }
 
 Status RocksStore::ScanRaw(TimeRange range,
                            const std::function<bool(const RawDatagram&)>& visit) const {
+  RawDatagram raw;
+  return ForEachInTimeRange(kCfRaw, range, "scanning raw datagrams",
+                            [&](std::string_view key, std::string_view value, bool* more) {
+                              auto k = ParseTimeSeqKey(key);
+                              if (!k) return Status::Corruption("raw key of wrong size");
+                              raw = RawDatagram();
+                              raw.seq = k->seq;
+                              raw.received_us = k->time_us;
+                              Status st = DecodeRaw(value, &raw);
+                              if (st.ok()) *more = visit(raw);
+                              return st;
+                            });
+}
+
+Status RocksStore::ForEachInTimeRange(
+    int cf_index, TimeRange range, const char* what,
+    const std::function<Status(std::string_view key, std::string_view value, bool* more)>& on_entry)
+    const {
   ReadView view(db_.get(), secondary());
   rocksdb::ReadOptions ro = view.ro();
   std::string upper = TimeBoundKey(range.until_us);
   rocksdb::Slice upper_slice(upper);
   if (range.until_us != INT64_MAX) ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kCfRaw)));
-  RawDatagram raw;
-  for (it->Seek(TimeBoundKey(range.since_us)); it->Valid(); it->Next()) {
-    auto key = ParseTimeSeqKey(it->key().ToStringView());
-    if (!key) return Status::Corruption("raw key of wrong size");
-    raw = RawDatagram();
-    raw.seq = key->seq;
-    raw.received_us = key->time_us;
-    Status st = DecodeRaw(it->value().ToStringView(), &raw);
+  ro.readahead_size = 1 << 20;
+  // A scan reads each block once: caching them only costs fresh memory (page faults) and
+  // cache inserts, and evicts the blocks that point reads reuse.
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(cf_index)));
+  bool more = true;
+  for (it->Seek(TimeBoundKey(range.since_us)); more && it->Valid(); it->Next()) {
+    Status st = on_entry(it->key().ToStringView(), it->value().ToStringView(), &more);
     if (!st.ok()) return st;
-    if (!visit(raw)) return Status::Ok();
   }
-  return FromRocks(it->status(), "scanning raw datagrams");
+  return more ? FromRocks(it->status(), what) : Status::Ok();
 }
 
 Result<DeviceSummary> RocksStore::GetDevice(MacAddress mac) const {

@@ -78,6 +78,11 @@ class RocksStore final : public Store {
   Status ScanTail(
       const Tail& tail, const rocksdb::Snapshot* snap, TimeRange range,
       const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
+  // Iterates a (time, seq)-keyed column family over range in key order, as one scan (no
+  // block caching); on_entry decodes and visits one entry and clears *more to stop.
+  Status ForEachInTimeRange(int cf_index, TimeRange range, const char* what,
+                            const std::function<Status(std::string_view key, std::string_view value,
+                                                       bool* more)>& on_entry) const;
 
   std::string dir_;
   std::string secondary_dir_;
