@@ -280,24 +280,27 @@ void EncodeEvent(const Event& e, std::string* out) {
   }
 }
 
-Status DecodeEvent(std::string_view value, Event* e) {
-  auto bad = [](const char* what) {
-    return Status::Corruption(std::string("event record: ") + what);
-  };
-  ByteReader r(value);
+namespace {
+
+Status BadEvent(const char* what) {
+  return Status::Corruption(std::string("event record: ") + what);
+}
+
+// The fields every decoder needs, in encoding order: version, kind, format, facility,
+// severity, flags, receive and message times, MAC.
+Status DecodeLeadingFields(ByteReader* r, Event* e, uint64_t* flags) {
   uint8_t version, kind, format;
-  if (!r.GetByte(&version)) return bad("empty");
+  if (!r->GetByte(&version)) return BadEvent("empty");
   if (version != kEventCodecVersion) {
     return Status::Corruption("event record: unknown encoding version " + std::to_string(version));
   }
-  int64_t fac, sev, received_delta, port;
-  uint64_t flags;
-  if (!r.GetByte(&kind) || !r.GetByte(&format) || !r.GetSigned(&fac) || !r.GetSigned(&sev) ||
-      !r.GetVarint(&flags) || !r.GetSigned(&received_delta)) {
-    return bad("truncated header");
+  int64_t fac, sev, received_delta;
+  if (!r->GetByte(&kind) || !r->GetByte(&format) || !r->GetSigned(&fac) || !r->GetSigned(&sev) ||
+      !r->GetVarint(flags) || !r->GetSigned(&received_delta)) {
+    return BadEvent("truncated header");
   }
   if (kind >= kEventKindCount || format > static_cast<uint8_t>(SyslogFormat::kBare)) {
-    return bad("kind or format out of range");
+    return BadEvent("kind or format out of range");
   }
   e->kind = static_cast<EventKind>(kind);
   e->format = static_cast<SyslogFormat>(format);
@@ -305,19 +308,30 @@ Status DecodeEvent(std::string_view value, Event* e) {
   e->severity = static_cast<int16_t>(sev);
   e->received_us = e->event_time_us + received_delta;
   e->message_time_us.reset();
-  if (flags & kHasMessageTime) {
+  if (*flags & kHasMessageTime) {
     int64_t delta;
-    if (!r.GetSigned(&delta)) return bad("truncated message time");
+    if (!r->GetSigned(&delta)) return BadEvent("truncated message time");
     e->message_time_us = e->event_time_us + delta;
   }
   e->mac = 0;
-  std::optional<MacForms> mac;
-  if (flags & kHasMac) {
+  if (*flags & kHasMac) {
     std::string_view b;
-    if (!r.GetBytes(6, &b)) return bad("truncated mac");
+    if (!r->GetBytes(6, &b)) return BadEvent("truncated mac");
     for (char c : b) e->mac = (e->mac << 8) | static_cast<uint8_t>(c);
-    mac.emplace(e->mac);
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status DecodeEvent(std::string_view value, Event* e) {
+  auto bad = BadEvent;
+  ByteReader r(value);
+  uint64_t flags;
+  if (Status st = DecodeLeadingFields(&r, e, &flags); !st.ok()) return st;
+  int64_t port;
+  std::optional<MacForms> mac;
+  if (flags & kHasMac) mac.emplace(e->mac);
   if (!r.GetString(&e->sn) || !r.GetString(&e->model) || !r.GetString(&e->host) ||
       !r.GetString(&e->app)) {
     return bad("truncated strings");
@@ -370,41 +384,10 @@ Status DecodeEvent(std::string_view value, Event* e) {
 }
 
 Status DecodeEventHead(std::string_view value, Event* e) {
-  auto bad = [](const char* what) {
-    return Status::Corruption(std::string("event record: ") + what);
-  };
+  auto bad = BadEvent;
   ByteReader r(value);
-  uint8_t version, kind, format;
-  if (!r.GetByte(&version)) return bad("empty");
-  if (version != kEventCodecVersion) {
-    return Status::Corruption("event record: unknown encoding version " + std::to_string(version));
-  }
-  int64_t fac, sev, received_delta;
   uint64_t flags;
-  if (!r.GetByte(&kind) || !r.GetByte(&format) || !r.GetSigned(&fac) || !r.GetSigned(&sev) ||
-      !r.GetVarint(&flags) || !r.GetSigned(&received_delta)) {
-    return bad("truncated header");
-  }
-  if (kind >= kEventKindCount || format > static_cast<uint8_t>(SyslogFormat::kBare)) {
-    return bad("kind or format out of range");
-  }
-  e->kind = static_cast<EventKind>(kind);
-  e->format = static_cast<SyslogFormat>(format);
-  e->facility = static_cast<int16_t>(fac);
-  e->severity = static_cast<int16_t>(sev);
-  e->received_us = e->event_time_us + received_delta;
-  e->message_time_us.reset();
-  if (flags & kHasMessageTime) {
-    int64_t delta;
-    if (!r.GetSigned(&delta)) return bad("truncated message time");
-    e->message_time_us = e->event_time_us + delta;
-  }
-  e->mac = 0;
-  if (flags & kHasMac) {
-    std::string_view b;
-    if (!r.GetBytes(6, &b)) return bad("truncated mac");
-    for (char c : b) e->mac = (e->mac << 8) | static_cast<uint8_t>(c);
-  }
+  if (Status st = DecodeLeadingFields(&r, e, &flags); !st.ok()) return st;
   if (!r.GetString(&e->sn) || !r.GetString(&e->model)) return bad("truncated strings");
   // Server and error too (fleet statistics), skipping the fields between them without
   // building them (timestamp text, path, url).
