@@ -55,28 +55,22 @@ Result<std::unique_ptr<Store>> RocksStore::OpenRocks(const std::string& dir,
   auto cfs = MakeCfDescriptors(store->retention_);
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
+  // A store written by a newer version may have column families we do not know: open them
+  // too (RocksDB insists), so that the schema check can refuse the store with a clear message.
+  std::vector<std::string> existing;
+  rocksdb::DB::ListColumnFamilies(db_options, dir, &existing);
+  for (const auto& name : existing) {
+    bool known = false;
+    for (const auto& d : cfs) known = known || d.name == name;
+    if (!known) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
   if (secondary) {
-    // A store written by a newer version may have column families we do not know.
-    std::vector<std::string> existing;
-    rocksdb::DB::ListColumnFamilies(db_options, dir, &existing);
-    for (const auto& name : existing) {
-      bool known = false;
-      for (const auto& d : cfs) known = known || d.name == name;
-      if (!known) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    }
     char tmpl[] = "/tmp/resyncwatch-reader-XXXXXX";
     if (!mkdtemp(tmpl)) return Status::IoError("cannot create a temporary directory in /tmp");
     store->secondary_dir_ = tmpl;
     s = rocksdb::DB::OpenAsSecondary(db_options, dir, store->secondary_dir_, cfs, &store->handles_,
                                      &raw);
   } else {
-    std::vector<std::string> existing;
-    rocksdb::DB::ListColumnFamilies(db_options, dir, &existing);
-    for (const auto& name : existing) {
-      bool known = false;
-      for (const auto& d : cfs) known = known || d.name == name;
-      if (!known) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    }
     s = rocksdb::DB::Open(db_options, dir, cfs, &store->handles_, &raw);
   }
   if (!s.ok()) {
