@@ -98,7 +98,7 @@ Result<std::unique_ptr<Store>> Cli::OpenStore() {
     return Status::NotFound("no store at " + dir + " (start resyncwatchd, or pass --db DIR)");
   }
   StoreOptions options;
-  options.mode = StoreOptions::Mode::kReadOnlySecondary;
+  options.mode = StoreOptions::Mode::kReadOnlyView;
   options.create_if_missing = false;
   options.clock = io_.clock;
   Result<std::unique_ptr<Store>> store = Store::Open(dir, options);

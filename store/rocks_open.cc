@@ -41,58 +41,127 @@ Result<std::unique_ptr<Store>> RocksStore::OpenRocks(const std::string& dir,
   store->dir_ = dir;
   store->options_ = options;
   store->retention_ = std::make_shared<RetentionCutoff>();
-  const bool secondary = store->secondary();
+  const bool secondary = store->secondary();  // a view may fall back to one
   std::error_code ec;
   if (!fs::exists(fs::path(dir) / "CURRENT", ec)) {
-    if (secondary || !options.create_if_missing) {
+    if (store->read_only() || !options.create_if_missing) {
       return Status::NotFound("no store at " + dir + " (start resyncwatchd or import first)");
     }
     fs::create_directories(dir, ec);
     if (ec) return Status::IoError("cannot create store directory " + dir + ": " + ec.message());
   }
-  rocksdb::DBOptions db_options = MakeDbOptions(secondary);
-  db_options.create_if_missing = !secondary && options.create_if_missing;
+  rocksdb::DBOptions db_options = MakeDbOptions(store->read_only());
+  db_options.create_if_missing = !store->read_only() && options.create_if_missing;
   auto cfs = MakeCfDescriptors(store->retention_);
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s;
-  // A store written by a newer version may have column families we do not know: open them
-  // too (RocksDB insists), so that the schema check can refuse the store with a clear message.
-  std::vector<std::string> existing;
-  rocksdb::DB::ListColumnFamilies(db_options, dir, &existing);
-  for (const auto& name : existing) {
-    bool known = false;
-    for (const auto& d : cfs) known = known || d.name == name;
-    if (!known) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
-  }
-  if (secondary) {
-    char tmpl[] = "/tmp/resyncwatch-reader-XXXXXX";
-    if (!mkdtemp(tmpl)) return Status::IoError("cannot create a temporary directory in /tmp");
-    store->secondary_dir_ = tmpl;
-    s = rocksdb::DB::OpenAsSecondary(db_options, dir, store->secondary_dir_, cfs, &store->handles_,
-                                     &raw);
+  if (options.mode == StoreOptions::Mode::kReadOnlyView) {
+    Status st = store->OpenReadOnlyView(db_options, cfs);
+    if (!st.ok()) return st;
   } else {
-    s = rocksdb::DB::Open(db_options, dir, cfs, &store->handles_, &raw);
-  }
-  if (!s.ok()) {
-    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
-      return Status::Busy("store " + dir + " is open for writing by another process (" +
-                          s.ToString() + ")");
+    rocksdb::DB* raw = nullptr;
+    rocksdb::Status s;
+    if (secondary) {
+      // A secondary may open the column families it knows; the schema check refuses a
+      // store written by a newer version.
+      char tmpl[] = "/tmp/resyncwatch-reader-XXXXXX";
+      if (!mkdtemp(tmpl)) return Status::IoError("cannot create a temporary directory in /tmp");
+      store->secondary_dir_ = tmpl;
+      s = rocksdb::DB::OpenAsSecondary(db_options, dir, store->secondary_dir_, cfs,
+                                       &store->handles_, &raw);
+    } else {
+      // The writer must open every column family, including any a newer version added,
+      // so that the schema check can refuse such a store with a clear message.
+      std::vector<std::string> existing;
+      rocksdb::DB::ListColumnFamilies(db_options, dir, &existing);
+      for (const auto& name : existing) {
+        bool known = false;
+        for (const auto& d : cfs) known = known || d.name == name;
+        if (!known) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+      }
+      s = rocksdb::DB::Open(db_options, dir, cfs, &store->handles_, &raw);
     }
-    return FromRocks(s, "opening store " + dir);
+    if (!s.ok()) {
+      if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+        return Status::Busy("store " + dir + " is open for writing by another process (" +
+                            s.ToString() + ")");
+      }
+      return FromRocks(s, "opening store " + dir);
+    }
+    store->db_.reset(raw);
   }
-  store->db_.reset(raw);
   Status st = store->CheckSchema();
   if (!st.ok()) return st;
-  if (!secondary) {
+  if (!store->read_only()) {
     st = store->LoadWriterState();
     if (!st.ok()) return st;
   }
   return std::unique_ptr<Store>(std::move(store));
 }
 
+namespace {
+
+// What identifies the writer's current MANIFEST state: CURRENT's content and the
+// manifest's size (every flush, compaction and file deletion appends to it).
+std::string ManifestState(const std::string& dir) {
+  std::string current;
+  if (FILE* f = std::fopen((dir + "/CURRENT").c_str(), "r")) {
+    char buf[128];
+    size_t n = std::fread(buf, 1, sizeof buf, f);
+    std::fclose(f);
+    current.assign(buf, n);
+  }
+  while (!current.empty() && (current.back() == '\n' || current.back() == '\r')) {
+    current.pop_back();
+  }
+  std::error_code ec;
+  auto size = std::filesystem::file_size(std::filesystem::path(dir) / current, ec);
+  return current + "/" + (ec ? std::string("?") : std::to_string(size));
+}
+
+}  // namespace
+
+// A read-only open takes no lock and no temporary directory. It is consistent when no
+// flush or compaction finished while it ran: such a change could delete a table file or
+// log it meant to read, or move events from a log into a table it did not list. The
+// manifest records every such change, so an open that saw it change is retried; a writer
+// this busy after several tries is read through a secondary instead.
+Status RocksStore::OpenReadOnlyView(const rocksdb::DBOptions& db_options,
+                                    const std::vector<rocksdb::ColumnFamilyDescriptor>& cfs) {
+  constexpr int kTries = 5;
+  rocksdb::Status s;
+  for (int attempt = 0; attempt < kTries; ++attempt) {
+    const std::string before = ManifestState(dir_);
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    s = rocksdb::DB::OpenForReadOnly(db_options, dir_, cfs, &handles, &raw);
+    if (s.ok() && ManifestState(dir_) == before) {
+      handles_ = std::move(handles);
+      db_.reset(raw);
+      return Status::Ok();
+    }
+    if (raw) {
+      for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+      delete raw;
+    }
+    // Anything but a file vanishing under us (the writer's doing) is a real error.
+    if (!s.ok() && !s.IsPathNotFound() && !s.IsNotFound() &&
+        s.ToString().find("No such file") == std::string::npos) {
+      return FromRocks(s, "opening store " + dir_);
+    }
+  }
+  options_.mode = StoreOptions::Mode::kReadOnlySecondary;
+  char tmpl[] = "/tmp/resyncwatch-reader-XXXXXX";
+  if (!mkdtemp(tmpl)) return Status::IoError("cannot create a temporary directory in /tmp");
+  secondary_dir_ = tmpl;
+  rocksdb::DB* raw = nullptr;
+  s = rocksdb::DB::OpenAsSecondary(db_options, dir_, secondary_dir_, cfs, &handles_, &raw);
+  if (!s.ok()) return FromRocks(s, "opening store " + dir_);
+  db_.reset(raw);
+  return Status::Ok();
+}
+
 RocksStore::~RocksStore() {
   if (db_) {
-    if (!secondary() && !dirty_macs_.empty()) {
+    if (!read_only() && !dirty_macs_.empty()) {
       std::lock_guard lock(write_mu_);
       FlushIndex();
     }
@@ -115,7 +184,7 @@ Status RocksStore::CheckSchema() {
     it->SeekToFirst();
     if (it->Valid())
       return Status::Corruption("store " + dir_ + " has events but no schema version");
-    if (secondary()) return Status::Ok();  // the writer has not finished creating it
+    if (read_only()) return Status::Ok();  // the writer has not finished creating it
     std::string v;
     PutFixed32(&v, kSchemaVersion);
     return FromRocks(db_->Put(rocksdb::WriteOptions(), cf(kCfDefault), kMetaSchemaVersion, v),
@@ -210,6 +279,9 @@ void RocksStore::ForgetWrittenChunks() {
 }
 
 Status RocksStore::CatchUp() {
+  if (options_.mode == StoreOptions::Mode::kReadOnlyView) {
+    return Status::Unsupported("a one-shot view does not follow the writer: open a new one");
+  }
   if (!secondary()) return Status::Ok();
   return FromRocks(db_->TryCatchUpWithPrimary(), "catching up with the writer");
 }
@@ -227,7 +299,7 @@ Status RocksStore::Flush() {
 }
 
 Status RocksStore::Compact() {
-  if (secondary()) return Status::Unsupported("a reader cannot compact the store");
+  if (read_only()) return Status::Unsupported("a reader cannot compact the store");
   Status st = Flush();
   if (!st.ok()) return st;
   rocksdb::CompactRangeOptions co;
@@ -240,7 +312,7 @@ Status RocksStore::Compact() {
 }
 
 Status RocksStore::ApplyRetention() {
-  if (secondary()) return Status::Unsupported("a reader cannot apply retention");
+  if (read_only()) return Status::Unsupported("a reader cannot apply retention");
   if (options_.retention_us <= 0) return Status::Ok();
   const int64_t cutoff = options_.clock->NowMicros() - options_.retention_us;
   rocksdb::WriteOptions wo;

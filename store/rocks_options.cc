@@ -123,6 +123,16 @@ rocksdb::ColumnFamilyOptions BaseCf(size_t block_size, bool bloom) {
   t.block_cache = SharedCache();
   t.block_size = block_size;
   t.format_version = 5;
+  // A CLI run opens every table file (readers use max_open_files = -1): with one
+  // flat index per file that means reading every index whole before the first lookup.
+  // Partitioned indexes and filters, kept in the block cache, make opening a file read only
+  // the small top level; a lookup then reads the one partition it needs.
+  t.index_type = rocksdb::BlockBasedTableOptions::IndexType::kTwoLevelIndexSearch;
+  t.partition_filters = bloom;
+  t.metadata_block_size = 4096;
+  t.cache_index_and_filter_blocks = true;
+  t.cache_index_and_filter_blocks_with_high_priority = true;
+  t.pin_top_level_index_and_filter = true;
   if (bloom) t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   o.compression = rocksdb::kLZ4Compression;
@@ -153,10 +163,10 @@ int64_t DecodeCounter(const rocksdb::Slice& s) {
   return s.size() == 8 ? static_cast<int64_t>(GetFixed64(s.data())) : 0;
 }
 
-rocksdb::DBOptions MakeDbOptions(bool secondary) {
+rocksdb::DBOptions MakeDbOptions(bool reader) {
   rocksdb::DBOptions o;
   o.create_if_missing = false;
-  o.create_missing_column_families = !secondary;
+  o.create_missing_column_families = !reader;
   o.max_background_jobs = 2;
   o.bytes_per_sync = 1 << 20;
   o.keep_log_file_num = 3;
@@ -164,10 +174,12 @@ rocksdb::DBOptions MakeDbOptions(bool secondary) {
   o.info_log_level = rocksdb::InfoLogLevel::ERROR_LEVEL;
   o.info_log = std::make_shared<StderrLogger>();
   o.listeners.push_back(std::make_shared<ManualRecoveryListener>());
-  if (secondary) o.max_open_files = -1;  // required by secondary instances
+  // Readers open every table file at once and keep it open: a file the writer deletes
+  // afterwards stays readable (and secondary instances require it).
+  if (reader) o.max_open_files = -1;
   // A reader opens every table file at once; the default 16 opener threads per column
   // family cost more (thread creation) than they save for a short CLI run.
-  if (secondary) o.max_file_opening_threads = 1;
+  if (reader) o.max_file_opening_threads = 1;
   return o;
 }
 
@@ -178,8 +190,19 @@ std::vector<rocksdb::ColumnFamilyDescriptor> MakeCfDescriptors(
     rocksdb::ColumnFamilyOptions o = BaseCf(4096, false);
     switch (id) {
       case kCfEvents:
+        // One device's history reads about one block per event (events are time-first), so
+        // blocks are small; a zstd dictionary keeps them as compact as large ones, since
+        // neighbouring events share most bytes (measurements: docs/store-format.md).
+        o = BaseCf(4 << 10, false);
+        o.write_buffer_size = 64 << 20;
+        o.bottommost_compression_opts.enabled = true;
+        o.bottommost_compression_opts.level = 6;
+        o.bottommost_compression_opts.max_dict_bytes = 16 << 10;
+        o.bottommost_compression_opts.zstd_max_train_bytes = 100 * (16 << 10);
+        break;
       case kCfRaw:
-        // Large blocks and a zstd dictionary: neighbouring events share most bytes.
+        // Read only by whole-window scans: large blocks and a zstd dictionary, since
+        // neighbouring datagrams share most bytes.
         o = BaseCf(8 << 10, false);
         o.write_buffer_size = 64 << 20;
         o.bottommost_compression_opts.enabled = true;

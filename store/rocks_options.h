@@ -12,7 +12,7 @@
 
 namespace resyncwatch::store_format {
 
-rocksdb::DBOptions MakeDbOptions(bool secondary);
+rocksdb::DBOptions MakeDbOptions(bool reader);
 // One descriptor per Cf, in Cf order.
 std::vector<rocksdb::ColumnFamilyDescriptor> MakeCfDescriptors(
     const std::shared_ptr<RetentionCutoff>& retention);

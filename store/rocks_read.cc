@@ -2,6 +2,7 @@
 // in key order, summaries with the tail applied, serials, counters and alerts.
 #include <algorithm>
 #include <map>
+#include <thread>
 
 #include "store/event_codec.h"
 #include "store/record_codec.h"
@@ -11,12 +12,12 @@
 namespace resyncwatch::store_format {
 namespace {
 
-// Holds a snapshot for the duration of one read (none on a secondary, which has no
+// Holds a snapshot for the duration of one read (none on a reader, which has no
 // concurrent writer inside the process).
 class ReadView {
  public:
-  ReadView(rocksdb::DB* db, bool secondary) : db_(db) {
-    if (!secondary) snap_ = db_->GetSnapshot();
+  ReadView(rocksdb::DB* db, bool read_only) : db_(db) {
+    if (!read_only) snap_ = db_->GetSnapshot();
     ro_.snapshot = snap_;
   }
   ~ReadView() {
@@ -77,7 +78,7 @@ Status RocksStore::ScanTail(
 }
 
 Status RocksStore::History(MacAddress mac, TimeRange range, const EventVisitor& visit) const {
-  ReadView view(db_.get(), secondary());
+  ReadView view(db_.get(), read_only());
   auto tail = ReadTail(view.snapshot());
   if (!tail.ok()) return tail.status();
   std::vector<TimeSeq> wanted;
@@ -135,8 +136,21 @@ Status RocksStore::History(MacAddress mac, TimeRange range, const EventVisitor& 
     for (const auto& k : keys) slices.emplace_back(k);
     values = std::vector<rocksdb::PinnableSlice>(n);
     statuses = std::vector<rocksdb::Status>(n);
-    db_->MultiGet(view.ro(), cf(kCfEvents), n, slices.data(), values.data(), statuses.data(),
-                  /*sorted_input=*/true);
+    auto fetch = [&](size_t from, size_t count) {
+      db_->MultiGet(view.ro(), cf(kCfEvents), count, slices.data() + from, values.data() + from,
+                    statuses.data() + from, /*sorted_input=*/true);
+    };
+    // A device's events lie about one per block (the events are time-first), and
+    // decompressing those blocks is most of a history's time: a long history is read in
+    // two halves on two threads, halving the wait of a one-shot `resyncwatch history`.
+    constexpr size_t kParallelFetch = 48;
+    if (n >= kParallelFetch) {
+      std::thread second(fetch, n / 2, n - n / 2);
+      fetch(0, n / 2);
+      second.join();
+    } else {
+      fetch(0, n);
+    }
     for (size_t i = 0; i < n; ++i) {
       auto more = emit_tail_before(&wanted[begin + i]);
       if (!more) return Status::Corruption("undecodable event in the unindexed tail");
@@ -205,7 +219,7 @@ Status RocksStore::ForEachInTimeRange(
     int cf_index, TimeRange range, const char* what,
     const std::function<Status(std::string_view key, std::string_view value, bool* more)>& on_entry)
     const {
-  ReadView view(db_.get(), secondary());
+  ReadView view(db_.get(), read_only());
   rocksdb::ReadOptions ro = view.ro();
   std::string upper = TimeBoundKey(range.until_us);
   rocksdb::Slice upper_slice(upper);
@@ -224,7 +238,7 @@ Status RocksStore::ForEachInTimeRange(
 }
 
 Result<DeviceSummary> RocksStore::GetDevice(MacAddress mac) const {
-  ReadView view(db_.get(), secondary());
+  ReadView view(db_.get(), read_only());
   DeviceSummary s;
   s.mac = mac;
   std::string v;
@@ -254,7 +268,7 @@ Result<DeviceSummary> RocksStore::GetDevice(MacAddress mac) const {
 }
 
 Status RocksStore::ForEachDevice(const std::function<bool(const DeviceSummary&)>& visit) const {
-  ReadView view(db_.get(), secondary());
+  ReadView view(db_.get(), read_only());
   auto tail = ReadTail(view.snapshot());
   if (!tail.ok()) return tail.status();
   // Tail events per device, applied on top of each stored summary (or alone).

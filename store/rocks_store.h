@@ -56,6 +56,9 @@ class RocksStore final : public Store {
   RocksStore() = default;
   rocksdb::ColumnFamilyHandle* cf(int id) const { return handles_[id]; }
   bool secondary() const { return options_.mode == StoreOptions::Mode::kReadOnlySecondary; }
+  bool read_only() const { return options_.mode != StoreOptions::Mode::kReadWrite; }
+  Status OpenReadOnlyView(const rocksdb::DBOptions& db_options,
+                          const std::vector<rocksdb::ColumnFamilyDescriptor>& cfs);
 
   Status CheckSchema();
   // Writer: loads next seq and watermark, replays the unindexed tail into memory.

@@ -100,7 +100,7 @@ Status RocksStore::FlushIndex() {
 }
 
 Result<WriteResult> RocksStore::Write(WriteBatch& batch) {
-  if (secondary()) return Status::Unsupported("a reader cannot write to the store");
+  if (read_only()) return Status::Unsupported("a reader cannot write to the store");
   std::lock_guard lock(write_mu_);
   Status resumed = ResumeIfNeeded();
   if (!resumed.ok()) return resumed;
@@ -221,7 +221,7 @@ Result<WriteResult> RocksStore::Write(WriteBatch& batch) {
 }
 
 Status RocksStore::AddCounters(const std::map<std::string, int64_t>& deltas) {
-  if (secondary()) return Status::Unsupported("a reader cannot write to the store");
+  if (read_only()) return Status::Unsupported("a reader cannot write to the store");
   std::lock_guard lock(write_mu_);
   Status resumed = ResumeIfNeeded();
   if (!resumed.ok()) return resumed;
@@ -234,7 +234,7 @@ Status RocksStore::AddCounters(const std::map<std::string, int64_t>& deltas) {
 }
 
 Status RocksStore::PutAlert(const AlertRecord& alert) {
-  if (secondary()) return Status::Unsupported("a reader cannot write to the store");
+  if (read_only()) return Status::Unsupported("a reader cannot write to the store");
   std::lock_guard lock(write_mu_);
   Status resumed = ResumeIfNeeded();
   if (!resumed.ok()) return resumed;

@@ -1,8 +1,8 @@
 // store: the RocksDB-backed record of everything resyncwatchd received: events, raw
 // datagrams, per-device summaries, SN -> MAC, alerts and counters (layout and encoding:
 // docs/store-format.md). One writer process opens a store read-write; any number of
-// readers open it as secondaries and CatchUp() to see new writes. A Store object is
-// thread-safe for concurrent reads; Write() must be called from one thread at a time.
+// readers open a one-shot view of it, or a secondary that CatchUp()s with new writes. A Store
+// object is thread-safe for concurrent reads; Write() must be called from one thread at a time.
 #pragma once
 
 #include <cstdint>
@@ -108,7 +108,10 @@ struct WriteResult {
 };
 
 struct StoreOptions {
-  enum class Mode { kReadWrite, kReadOnlySecondary };
+  // kReadOnlyView: a consistent view as of opening, for one-shot commands; it costs about
+  // half of a secondary's open and leaves nothing behind, but cannot CatchUp().
+  // kReadOnlySecondary: a long-lived reader that CatchUp()s with the writer.
+  enum class Mode { kReadWrite, kReadOnlyView, kReadOnlySecondary };
   Mode mode = Mode::kReadWrite;
   bool create_if_missing = true;
   // Events, raw datagrams and index entries older than this are removed; 0 keeps all.

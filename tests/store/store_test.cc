@@ -366,3 +366,64 @@ TEST_CASE("A reader sees the writer's new events after CatchUp, within seconds")
   auto counters = reader->Counters();
   CHECK((*counters)["stored_events"] == written.load());
 }
+
+TEST_CASE("A one-shot view reads a store whose writer flushes and compacts meanwhile") {
+  TempDir tmp;
+  StoreOptions wo;
+  wo.index_flush_events = 50;  // index chunks (and memtable flushes) all along
+  auto writer = OpenOrDie(tmp.path(), wo);
+  std::atomic<int> committed{0};
+  std::atomic<bool> stop{false};
+  std::thread t([&] {
+    for (int i = 0; i < 400 && !stop; ++i) {
+      WriteBatch batch;
+      for (int j = 0; j < 50; ++j) {
+        batch.events.push_back(
+            PhoneEvent(0x22, kT0 + (i * 50 + j) * kSec, EventKind::kResyncRequest));
+      }
+      if (!writer->Write(batch).ok()) break;
+      committed = (i + 1) * 50;
+      // Table files come and go under the readers: flushes, and a compaction now and then.
+      if (i % 40 == 0) writer->Flush();
+      if (i % 130 == 0) writer->Compact();
+    }
+  });
+  StoreOptions view;
+  view.mode = StoreOptions::Mode::kReadOnlyView;
+  int opened = 0;
+  while (committed.load() < 20000) {
+    const int before = committed.load();
+    auto reader = Store::Open(tmp.path(), view);
+    REQUIRE(reader.ok());
+    ++opened;
+    // A view holds at least what was committed before it opened, and never a hole.
+    std::vector<Event> events = History(**reader, 0x22);
+    REQUIRE(events.size() >= static_cast<size_t>(before));
+    for (size_t i = 0; i < events.size(); ++i) {
+      REQUIRE(events[i].event_time_us == kT0 + static_cast<int64_t>(i) * kSec);
+    }
+    if (opened > 2000) break;
+  }
+  stop = true;
+  t.join();
+  CHECK(opened > 0);
+}
+
+TEST_CASE("A one-shot view cannot write or catch up, and opens beside a live writer") {
+  TempDir tmp;
+  { auto writer = OpenOrDie(tmp.path()); }
+  StoreOptions view;
+  view.mode = StoreOptions::Mode::kReadOnlyView;
+  auto reader = OpenOrDie(tmp.path(), view);
+  WriteBatch batch;
+  batch.events.push_back(PhoneEvent(0x33, kT0, EventKind::kResyncRequest));
+  CHECK(reader->Write(batch).status().code() == Status::Code::kUnsupported);
+  CHECK(reader->Compact().code() == Status::Code::kUnsupported);
+  CHECK(reader->CatchUp().code() == Status::Code::kUnsupported);
+  // A view opens while the writer holds the store open.
+  auto writer = OpenOrDie(tmp.path());
+  REQUIRE(writer->Write(batch).ok());
+  writer->Flush();
+  auto second = OpenOrDie(tmp.path(), view);
+  CHECK(History(*second, 0x33).size() == 1);
+}
