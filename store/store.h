@@ -143,6 +143,11 @@ class Store {
   // Opens (and for kReadWrite creates) the store in dir. A store written by a newer
   // schema version is refused with a message that names both versions.
   static Result<std::unique_ptr<Store>> Open(const std::string& dir, const StoreOptions& options);
+  // A client of the StoreQueryServer that the writer of the store in dir serves on
+  // QuerySocketPath(dir): History, MacForSerial and GetDevice are answered by the writer's
+  // open store, every other call returns Unsupported. NotFound when no server listens
+  // there (no socket, or a stale one), so that callers fall back to Open.
+  static Result<std::unique_ptr<Store>> ConnectToWriter(const std::string& dir);
 
   // Atomically stores the batch, assigning seq numbers; updates device summaries,
   // SN -> MAC and counters ("stored_events", "stored_raw" are counted here).
@@ -198,5 +203,38 @@ void EventFromParsed(const ParsedMessage& m, int64_t received_us, std::string_vi
 
 // The default store directory: $RESYNCWATCH_DB when set, else /var/lib/resyncwatch.
 std::string DefaultStoreDir();
+
+// DIR/query.sock: where the writer of the store in DIR answers queries by default.
+std::string QuerySocketPath(const std::string& store_dir);
+
+// Answers History, MacForSerial and GetDevice of an open store to local clients over a
+// Unix stream socket (protocol: docs/store-format.md, "The query socket"), so that a
+// one-shot `resyncwatch history` skips opening the store. One thread serves one connection
+// at a time; a client that sends nothing for a few seconds is dropped. The destructor
+// stops the thread (also mid-request) and removes the socket file. requests_served() is
+// thread-safe.
+class StoreQueryServer {
+ public:
+  // REQUIRES: store outlives the server. Replaces a stale socket file at socket_path; the
+  // socket gets mode 0660 (owner and group, like the store). Errors name the path.
+  static Result<std::unique_ptr<StoreQueryServer>> Start(const Store& store,
+                                                         const std::string& socket_path);
+  ~StoreQueryServer();
+  StoreQueryServer(const StoreQueryServer&) = delete;
+  StoreQueryServer& operator=(const StoreQueryServer&) = delete;
+
+  const std::string& socket_path() const;
+  uint64_t requests_served() const;
+
+ private:
+  class Impl;
+  explicit StoreQueryServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Store::ConnectToWriter for a socket at any path. Every answer waits at most a few
+// seconds for the server: a hung server is an IoError, not a hang. A server that speaks
+// another protocol version answers Unsupported.
+Result<std::unique_ptr<Store>> ConnectToQueryServer(const std::string& socket_path);
 
 }  // namespace resyncwatch
