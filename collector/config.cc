@@ -41,6 +41,9 @@ constexpr FlagSpec kSpecs[] = {
      "write the bound addresses (\"udp 127.0.0.1:40123\" per line) here once listening"},
     {"summary-interval", FlagType::kDuration, "60s", "DUR",
      "how often a one-line counter summary is logged"},
+    {"query-socket", FlagType::kString, "", "PATH",
+     "Unix socket on which resyncwatch history queries this daemon (default: DIR/query.sock); "
+     "none disables it"},
     {"use-message-time", FlagType::kBool, "", "",
      "order live events by the message's own timestamp instead of the receive time"},
     {"help", FlagType::kBool, "", "", "print this help and exit"},
@@ -203,6 +206,9 @@ Status Fill(const FlagSet& flags, CollectorConfig* c) {
   c->port_file = flags.GetString("port-file");
   c->summary_interval_us = flags.GetDuration("summary-interval");
   c->use_message_time = flags.GetBool("use-message-time");
+  c->query_socket = flags.GetString("query-socket");
+  if (c->query_socket.empty()) c->query_socket = QuerySocketPath(c->db_dir);
+  if (c->query_socket == "none") c->query_socket.clear();
   return Status::Ok();
 }
 

@@ -43,6 +43,7 @@ struct CollectorConfig {
   std::string port_file;       // "" = none
   int64_t summary_interval_us = 0;
   bool use_message_time = false;
+  std::string query_socket;  // "" = no query socket (--query-socket none)
   // The whole config file ("" without --config): its "templates" object belongs to the
   // parsers (TemplateSet::FromConfigJson), its "alerts" object to the alert engine.
   std::string config_text;

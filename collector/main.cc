@@ -66,6 +66,19 @@ int Main(int argc, char** argv) {
     spdlog::error("cannot open the store {}: {}", config.db_dir, store.status().ToString());
     return 2;
   }
+  // Started before the collector and stopped before the store closes: it reads the store.
+  std::unique_ptr<StoreQueryServer> query_server;
+  if (!config.query_socket.empty()) {
+    Result<std::unique_ptr<StoreQueryServer>> started =
+        StoreQueryServer::Start(**store, config.query_socket);
+    if (started.ok()) {
+      query_server = std::move(*started);
+      spdlog::info("answering history queries on {}", config.query_socket);
+    } else {
+      spdlog::warn("no query socket ({}); resyncwatch history opens the store instead",
+                   started.status().message());
+    }
+  }
   int rc = 0;
   {
     Collector collector(config, store->get());
@@ -83,6 +96,10 @@ int Main(int argc, char** argv) {
                                            : std::string("off"));
       collector.Run(/*handle_signals=*/true);
     }
+  }
+  if (query_server) {
+    spdlog::info("query socket served {} requests", query_server->requests_served());
+    query_server.reset();
   }
   if (Status s = (*store)->Flush(); !s.ok()) {
     spdlog::error("flushing the store at exit: {}", s.ToString());
