@@ -80,8 +80,7 @@ std::optional<int> Cli::Parse(std::span<const std::string_view> args, size_t min
 }
 
 int Cli::Fail(std::string_view message) {
-  std::fprintf(io_.err, "resyncwatch %.*s: %.*s\n", static_cast<int>(help_.name.size()),
-               help_.name.data(), static_cast<int>(message.size()), message.data());
+  Warn(message);
   return kExitUsage;
 }
 
@@ -91,8 +90,19 @@ int Cli::Nothing(std::string_view message) {
   return kExitNothing;
 }
 
+void Cli::Warn(std::string_view message) {
+  std::fprintf(io_.err, "resyncwatch %.*s: %.*s\n", static_cast<int>(help_.name.size()),
+               help_.name.data(), static_cast<int>(message.size()), message.data());
+}
+
+std::string Cli::StoreDir() const {
+  return flags_.IsSet("db") ? flags_.GetString("db") : DefaultStoreDir();
+}
+
+Result<std::unique_ptr<Store>> Cli::ConnectToWriter() { return Store::ConnectToWriter(StoreDir()); }
+
 Result<std::unique_ptr<Store>> Cli::OpenStore() {
-  std::string dir = flags_.IsSet("db") ? flags_.GetString("db") : DefaultStoreDir();
+  std::string dir = StoreDir();
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return Status::NotFound("no store at " + dir + " (start resyncwatchd, or pass --db DIR)");

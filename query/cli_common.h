@@ -68,6 +68,11 @@ class Cli {
   // Opens --db read-only as a secondary and catches up with the writer. A missing
   // store is an error that names the directory.
   Result<std::unique_ptr<Store>> OpenStore();
+  // A client of the collector serving --db on its query socket (History, MacForSerial and
+  // GetDevice only). NotFound when no collector serves it: open the store instead.
+  Result<std::unique_ptr<Store>> ConnectToWriter();
+  // Prints "resyncwatch <name>: <message>" on io.err and goes on.
+  void Warn(std::string_view message);
 
   // A MAC in any spelling, or a serial number known to the store. Anything else is an
   // InvalidArgument naming the text.
@@ -79,6 +84,8 @@ class Cli {
   std::string IsoTime(int64_t unix_us) const;
 
  private:
+  std::string StoreDir() const;
+
   CommandHelp help_;
   CommandIo& io_;
   std::vector<FlagSpec> specs_;

@@ -19,7 +19,9 @@ constexpr CommandHelp kHelp = {
     "Prints one device's timeline: time, kind, model, URL, error and source of every\n"
     "event. Each request is paired with its outcome (the next success for the same URL,\n"
     "or the next failure) and the attempt's duration; a request with no outcome within\n"
-    "--timeout says \"no outcome\". The device is a MAC in any spelling or a serial number.",
+    "--timeout says \"no outcome\". The device is a MAC in any spelling or a serial number.\n"
+    "The running resyncwatchd answers over its query socket (DIR/query.sock) when it serves\n"
+    "the store; otherwise, or with --direct, the store is opened and read here.",
     "  resyncwatch history 00:0e:08:ab:cd:ef                # the whole timeline\n"
     "  resyncwatch history 000E08ABCDEF --since 2h          # the last two hours\n"
     "  resyncwatch history FCH2251A1B2 --kind resync_failure\n"
@@ -30,6 +32,8 @@ constexpr FlagSpec kKind = {"kind", FlagType::kString, "", "K",
                             "only these kinds (comma list; resync, upgrade, resync_failure, ...)"};
 constexpr FlagSpec kTimeout = {"timeout", FlagType::kDuration, "120s", "DURATION",
                                "a request without an outcome this long has \"no outcome\""};
+constexpr FlagSpec kDirect = {"direct", FlagType::kBool, "", "",
+                              "read the store here, not through the collector's query socket"};
 
 std::string DurationText(int64_t us) {
   if (us < 0) return "";
@@ -72,10 +76,38 @@ std::string_view OutcomeStyle(Pairing::Outcome o) {
 
 bool HasFields(EventKind k) { return k != EventKind::kDebug && k != EventKind::kUnknown; }
 
+// Everything history prints, read from one store.
+struct Timeline {
+  MacAddress mac = 0;
+  std::vector<Event> events;  // in the widened range
+  bool known = false;         // the store has a summary of the device
+};
+
+// InvalidArgument when arg names no device: an answer, not a failure of the store.
+Status ReadTimeline(const Store& store, const std::string& arg, TimeRange wide, Timeline* out) {
+  Result<MacAddress> mac = Cli::ResolveDevice(store, arg);
+  if (!mac.ok()) return mac.status();
+  out->mac = *mac;
+  Status s = store.History(*mac, wide, [&](const Event& e) {
+    out->events.push_back(e);
+    return true;
+  });
+  if (!s.ok()) return Status::IoError("cannot read the history of " + arg + ": " + s.message());
+  if (out->events.empty()) {
+    Result<DeviceSummary> device = store.GetDevice(*mac);
+    if (!device.ok() && !device.status().IsNotFound()) {
+      return Status::IoError("cannot read the device " + arg + ": " + device.status().message());
+    }
+    out->known = device.ok();
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 int RunHistory(std::span<const std::string_view> args, CommandIo& io) {
-  Cli cli(kHelp, kFlagDb | kFlagRange | kFlagJson | kFlagCsv | kFlagUtc, {kKind, kTimeout}, io);
+  Cli cli(kHelp, kFlagDb | kFlagRange | kFlagJson | kFlagCsv | kFlagUtc, {kKind, kTimeout, kDirect},
+          io);
   if (std::optional<int> code = cli.Parse(args, 1, 1)) return *code;
   std::vector<bool> kinds(kEventKindCount, true);
   if (cli.flags().IsSet("kind")) {
@@ -84,23 +116,34 @@ int RunHistory(std::span<const std::string_view> args, CommandIo& io) {
     kinds = std::move(*k);
   }
   int64_t timeout_us = cli.flags().GetDuration("timeout");
-  Result<std::unique_ptr<Store>> store = cli.OpenStore();
-  if (!store.ok()) return cli.Fail(store.status());
   const std::string& arg = cli.positional()[0];
-  Result<MacAddress> mac = Cli::ResolveDevice(**store, arg);
-  if (!mac.ok()) return cli.Fail(mac.status());
 
   // Read a timeout beyond each end so that attempts crossing the range are paired.
   const TimeRange& range = cli.range();
   TimeRange wide = range;
   if (wide.since_us != INT64_MIN) wide.since_us -= timeout_us;
   if (wide.until_us != INT64_MAX) wide.until_us += timeout_us;
-  std::vector<Event> events;
-  Status s = (*store)->History(*mac, wide, [&](const Event& e) {
-    events.push_back(e);
-    return true;
-  });
-  if (!s.ok()) return cli.Fail("cannot read the history of " + arg + ": " + s.message());
+
+  // The collector's open store answers without the cost of opening it here; any failure of
+  // the socket falls back to the store, so the output is the same either way.
+  Timeline timeline;
+  Status read = Status::NotFound("not asked");
+  if (!cli.flags().GetBool("direct")) {
+    Result<std::unique_ptr<Store>> writer = cli.ConnectToWriter();
+    read = writer.ok() ? ReadTimeline(**writer, arg, wide, &timeline) : writer.status();
+    if (read.code() == Status::Code::kInvalidArgument) return cli.Fail(read);
+    if (!read.ok() && !read.IsNotFound()) {
+      cli.Warn("the collector did not answer (" + read.message() + "); reading the store");
+    }
+  }
+  if (!read.ok()) {
+    timeline = Timeline{};
+    Result<std::unique_ptr<Store>> store = cli.OpenStore();
+    if (!store.ok()) return cli.Fail(store.status());
+    if (Status s = ReadTimeline(**store, arg, wide, &timeline); !s.ok()) return cli.Fail(s);
+  }
+  const MacAddress mac = timeline.mac;
+  const std::vector<Event>& events = timeline.events;
   std::vector<Pairing> pairs = PairAttempts(events, timeout_us, cli.now_us());
 
   std::vector<int> shown;
@@ -111,9 +154,9 @@ int RunHistory(std::span<const std::string_view> args, CommandIo& io) {
     shown.push_back(i);
   }
   if (shown.empty()) {
-    bool seen = !events.empty() || (*store)->GetDevice(*mac).ok();
-    return cli.Nothing(seen ? "no events for " + FormatMac(*mac) + " in the given range"
-                            : "no events for " + FormatMac(*mac));
+    bool seen = !events.empty() || timeline.known;
+    return cli.Nothing(seen ? "no events for " + FormatMac(mac) + " in the given range"
+                            : "no events for " + FormatMac(mac));
   }
 
   if (cli.json()) {
