@@ -1,6 +1,7 @@
-// resyncwatchd: the collector daemon. Parses options (config.h), opens the store, runs
-// the Collector until SIGTERM/SIGINT, then closes the store. Exit codes: 0 clean stop,
-// 1 runtime failure (cannot listen), 2 usage, config or store error.
+// resyncwatchd: the collector daemon. Parses options (config.h), opens the store, answers
+// `resyncwatch history` on the query socket (store.h), runs the Collector until
+// SIGTERM/SIGINT, then closes the store. Exit codes: 0 clean stop, 1 runtime failure
+// (cannot listen), 2 usage, config or store error.
 #include <malloc.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>

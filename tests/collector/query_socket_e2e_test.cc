@@ -125,7 +125,7 @@ TEST_CASE("history after resyncwatchd was killed falls back to the store without
   CHECK(ServedRequests(next.Stderr()) == 1);
 }
 
-TEST_CASE("--query-socket none serves no socket and history still answers") {
+TEST_CASE("resyncwatchd --query-socket none serves no socket and history still answers") {
   TempDir dir;
   const std::string db = dir.Join("db");
   Daemon daemon(kDaemon, {"--db", db, "--listen", "udp://127.0.0.1:0", "--query-socket", "none"},
