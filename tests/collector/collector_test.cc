@@ -133,6 +133,20 @@ TEST_CASE("a flag wins over the same key in the config file, other keys apply") 
   CHECK(args->config.config_text.find("templates") != std::string::npos);
 }
 
+TEST_CASE("the query socket lives in the store directory unless moved or turned off") {
+  auto by_default = ParseArgs({"--db", "/srv/rw"});
+  REQUIRE(by_default.ok());
+  CHECK(by_default->config.query_socket == "/srv/rw/query.sock");
+  auto moved = ParseArgs({"--db", "/srv/rw", "--query-socket", "/run/rw/q.sock"});
+  REQUIRE(moved.ok());
+  CHECK(moved->config.query_socket == "/run/rw/q.sock");
+  TempDir dir;
+  WriteFileText(dir.Join("c.json"), R"({"db": "/srv/rw", "query_socket": "none"})");
+  auto off = ParseArgs({"--config", dir.Join("c.json")});
+  REQUIRE(off.ok());
+  CHECK(off->config.query_socket.empty());
+}
+
 TEST_CASE("an unknown config key, a bad value or a bad flag is an error naming it") {
   TempDir dir;
   WriteFileText(dir.Join("a.json"), R"({"queue-size": 10, "colour": "blue"})");
