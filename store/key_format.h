@@ -50,6 +50,17 @@ inline int64_t UnbiasTime(uint64_t v) { return static_cast<int64_t>(v ^ (1ULL <<
 // Events and raw datagrams: 16 bytes, biased time then seq.
 constexpr size_t kTimeSeqKeySize = 16;
 std::string TimeSeqKey(int64_t time_us, uint64_t seq);
+// The same key in a caller's buffer: the write path makes one per event.
+struct TimeSeqKeyBuf {
+  char bytes[kTimeSeqKeySize];
+  TimeSeqKeyBuf(int64_t time_us, uint64_t seq) {
+    const uint64_t parts[2] = {BiasTime(time_us), seq};
+    for (int p = 0; p < 2; ++p) {
+      for (int i = 0; i < 8; ++i) bytes[8 * p + i] = static_cast<char>(parts[p] >> (56 - 8 * i));
+    }
+  }
+  std::string_view view() const { return std::string_view(bytes, kTimeSeqKeySize); }
+};
 struct TimeSeq {
   int64_t time_us = 0;
   uint64_t seq = 0;

@@ -240,8 +240,9 @@ Status RocksStore::LoadWriterState() {
   return FromRocks(it->status(), "replaying the unindexed tail");
 }
 
-Status RocksStore::ApplyToDevice(const Event& e) {
+Status RocksStore::ApplyToDevice(const Event& e, DeviceState* known) {
   if (e.mac == 0) return Status::Ok();
+  if (known) return ApplyToKnownDevice(e, known);
   auto [it, inserted] = devices_.try_emplace(e.mac);
   DeviceState& state = it->second;
   if (inserted) {
@@ -255,13 +256,17 @@ Status RocksStore::ApplyToDevice(const Event& e) {
       return st;
     }
   }
-  if (!state.dirty) {
-    state.dirty = true;
+  return ApplyToKnownDevice(e, &state);
+}
+
+Status RocksStore::ApplyToKnownDevice(const Event& e, DeviceState* state) {
+  if (!state->dirty) {
+    state->dirty = true;
     dirty_macs_.push_back(e.mac);
   }
-  state.pending.push_back({e.event_time_us, e.seq});
+  state->pending.push_back({e.event_time_us, e.seq});
   ++pending_count_;
-  ApplyEventToSummary(e, &state.summary);
+  ApplyEventToSummary(e, &state->summary);
   return Status::Ok();
 }
 

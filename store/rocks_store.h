@@ -63,8 +63,10 @@ class RocksStore final : public Store {
   Status CheckSchema();
   // Writer: loads next seq and watermark, replays the unindexed tail into memory.
   Status LoadWriterState();
-  // Adds the event to its device's pending index entries and summary.
-  Status ApplyToDevice(const Event& event);
+  // Adds the event to its device's pending index entries and summary; `known` is the
+  // device's state when the caller already looked it up (nullptr: look it up).
+  Status ApplyToDevice(const Event& event, DeviceState* known = nullptr);
+  Status ApplyToKnownDevice(const Event& event, DeviceState* state);
   void ForgetWrittenChunks();
   void AppendIndexFlush(rocksdb::WriteBatch* wb);
   Status ResumeIfNeeded();

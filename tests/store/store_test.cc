@@ -176,6 +176,28 @@ TEST_CASE("Serial numbers map to the MAC they were seen with") {
   CHECK(store->GetDevice(0x000e08aaaaaa)->sn == "FCH2251A1B2");
 }
 
+TEST_CASE("A serial number maps to the MAC it was seen with last, within a batch too") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  auto with_sn = [](MacAddress mac, int64_t t) {
+    Event e = PhoneEvent(mac, t, EventKind::kResyncRequest);
+    e.sn = "FCH2251A1B2";  // a refurbished unit's serial moved to a new board
+    return e;
+  };
+  WriteBatch first;
+  first.events = {with_sn(0xa1, kT0), with_sn(0xb2, kT0 + 1), with_sn(0xa1, kT0 + 2)};
+  REQUIRE(store->Write(first).ok());
+  CHECK(*store->MacForSerial("FCH2251A1B2") == 0xa1);
+  WriteBatch second;
+  second.events = {with_sn(0xb2, kT0 + 3), with_sn(0xa1, kT0 + 4)};
+  REQUIRE(store->Write(second).ok());
+  CHECK(*store->MacForSerial("FCH2251A1B2") == 0xa1);
+  WriteBatch third;
+  third.events = {with_sn(0xb2, kT0 + 5)};
+  REQUIRE(store->Write(third).ok());
+  CHECK(*store->MacForSerial("FCH2251A1B2") == 0xb2);
+}
+
 TEST_CASE("Counters add up across writes and raw datagrams are kept byte for byte") {
   TempDir tmp;
   auto store = OpenOrDie(tmp.path());
