@@ -262,7 +262,7 @@ Status RocksStore::ApplyToDevice(const Event& e, DeviceState* known) {
 Status RocksStore::ApplyToKnownDevice(const Event& e, DeviceState* state) {
   if (!state->dirty) {
     state->dirty = true;
-    dirty_macs_.push_back(e.mac);
+    dirty_macs_.emplace_back(e.mac, state);
   }
   state->pending.push_back({e.event_time_us, e.seq});
   ++pending_count_;
@@ -271,10 +271,9 @@ Status RocksStore::ApplyToKnownDevice(const Event& e, DeviceState* state) {
 }
 
 void RocksStore::ForgetWrittenChunks() {
-  for (MacAddress mac : dirty_macs_) {
-    DeviceState& state = devices_[mac];
-    state.dirty = false;
-    state.pending.clear();
+  for (auto& [mac, state] : dirty_macs_) {
+    state->dirty = false;
+    state->pending.clear();
   }
   dirty_macs_.clear();
   pending_count_ = 0;

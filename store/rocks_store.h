@@ -102,7 +102,9 @@ class RocksStore final : public Store {
   uint64_t watermark_ = 1;  // every seq below is indexed and in the summaries
   std::string tail_start_;  // lowest event key at or above the watermark ("" = none)
   std::unordered_map<MacAddress, DeviceState> devices_;
-  std::vector<MacAddress> dirty_macs_;
+  // Devices with pending index entries, with their states (stable: the map is node-based)
+  // so that a flush does not look 100,000 devices up again.
+  std::vector<std::pair<MacAddress, DeviceState*>> dirty_macs_;
   size_t pending_count_ = 0;
   std::unordered_map<std::string, MacAddress> serials_;
   int64_t last_index_flush_us_ = 0;

@@ -64,19 +64,31 @@ Status RocksStore::CommitBatch(rocksdb::WriteBatch* wb) {
 
 void RocksStore::AppendIndexFlush(rocksdb::WriteBatch* wb) {
   // In key order: the chunks and summaries land in the memtable as ordered runs.
-  std::sort(dirty_macs_.begin(), dirty_macs_.end());
+  std::sort(dirty_macs_.begin(), dirty_macs_.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  constexpr size_t kAhead = 4;
   std::string value;
-  for (MacAddress mac : dirty_macs_) {
-    const DeviceState& state = devices_[mac];
+  for (size_t i = 0; i < dirty_macs_.size(); ++i) {
+    if (i + kAhead < dirty_macs_.size()) {
+      const DeviceState* ahead = dirty_macs_[i + kAhead].second;
+      __builtin_prefetch(ahead);
+      __builtin_prefetch(reinterpret_cast<const char*>(ahead) + 64);
+    }
+    const DeviceState& state = *dirty_macs_[i].second;
     if (state.pending.empty()) continue;
     value.clear();
     EncodeIndexList(state.pending, &value);
-    wb->Merge(cf(kCfDeviceIndex), MacKey(mac), value);
+    wb->Merge(cf(kCfDeviceIndex), MacKey(dirty_macs_[i].first), value);
   }
-  for (MacAddress mac : dirty_macs_) {
+  for (size_t i = 0; i < dirty_macs_.size(); ++i) {
+    if (i + kAhead < dirty_macs_.size()) {
+      const char* ahead = reinterpret_cast<const char*>(dirty_macs_[i + kAhead].second);
+      for (size_t line = 0; line < sizeof(DeviceState); line += 64)
+        __builtin_prefetch(ahead + line);
+    }
     value.clear();
-    EncodeSummary(devices_[mac].summary, &value);
-    wb->Put(cf(kCfDevices), MacKey(mac), value);
+    EncodeSummary(dirty_macs_[i].second->summary, &value);
+    wb->Put(cf(kCfDevices), MacKey(dirty_macs_[i].first), value);
   }
   std::string mark;
   PutFixed64(&mark, next_seq_);
