@@ -19,15 +19,12 @@ namespace {
 
 namespace qp = query_protocol;
 
-// The longest a client waits for the server to make progress.
-constexpr int kTimeoutMs = 5000;
-
 Status NotServed() {
   return Status::Unsupported(
       "the query socket answers history, serial and device look-ups only; open the store");
 }
 
-Result<int> Connect(const std::string& path) {
+Result<int> Connect(const std::string& path, int timeout_ms) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path) {
@@ -37,7 +34,7 @@ Result<int> Connect(const std::string& path) {
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Status::IoError(std::string("socket: ") + std::strerror(errno));
   // Bounds a connect that waits for room in a busy server's backlog.
-  timeval tv{kTimeoutMs / 1000, 0};
+  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
     const int err = errno;
@@ -52,8 +49,8 @@ Result<int> Connect(const std::string& path) {
 
 class QueryClientStore final : public Store {
  public:
-  QueryClientStore(std::string path, int fd)
-      : path_(std::move(path)), fd_(fd), reader_(fd, -1, kTimeoutMs) {}
+  QueryClientStore(std::string path, int fd, int timeout_ms)
+      : path_(std::move(path)), timeout_ms_(timeout_ms), fd_(fd), reader_(fd, -1, timeout_ms) {}
   ~QueryClientStore() override {
     if (fd_ >= 0) ::close(fd_);
   }
@@ -108,7 +105,7 @@ class QueryClientStore final : public Store {
     std::lock_guard lock(mu_);
     for (int attempt = 0;; ++attempt) {
       if (fd_ < 0) {
-        Result<int> fd = Connect(path_);
+        Result<int> fd = Connect(path_, timeout_ms_);
         if (!fd.ok()) return fd.status();
         fd_ = *fd;
         reader_.Reset(fd_);
@@ -130,7 +127,7 @@ class QueryClientStore final : public Store {
       retry_ = nothing_received;
       return Status::IoError("query socket " + path_ + ": " + s.message());
     };
-    if (Status s = qp::WriteAll(fd_, request, -1, kTimeoutMs); !s.ok()) return broken(s, true);
+    if (Status s = qp::WriteAll(fd_, request, -1, timeout_ms_); !s.ok()) return broken(s, true);
     bool received = false;
     bool more = true;
     Event scratch;
@@ -159,6 +156,7 @@ class QueryClientStore final : public Store {
   }
 
   const std::string path_;
+  const int timeout_ms_;
   mutable std::mutex mu_;
   mutable int fd_;
   mutable bool retry_ = false;
@@ -167,10 +165,11 @@ class QueryClientStore final : public Store {
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> ConnectToQueryServer(const std::string& socket_path) {
-  Result<int> fd = Connect(socket_path);
+Result<std::unique_ptr<Store>> ConnectToQueryServer(const std::string& socket_path,
+                                                    int timeout_ms) {
+  Result<int> fd = Connect(socket_path, timeout_ms);
   if (!fd.ok()) return fd.status();
-  return std::unique_ptr<Store>(new QueryClientStore(socket_path, *fd));
+  return std::unique_ptr<Store>(new QueryClientStore(socket_path, *fd, timeout_ms));
 }
 
 Result<std::unique_ptr<Store>> Store::ConnectToWriter(const std::string& dir) {

@@ -232,9 +232,10 @@ class StoreQueryServer {
   std::unique_ptr<Impl> impl_;
 };
 
-// Store::ConnectToWriter for a socket at any path. Every answer waits at most a few
-// seconds for the server: a hung server is an IoError, not a hang. A server that speaks
-// another protocol version answers Unsupported.
-Result<std::unique_ptr<Store>> ConnectToQueryServer(const std::string& socket_path);
+// Store::ConnectToWriter for a socket at any path. Every wait for the server ends after
+// timeout_ms without progress: a hung server is an IoError, not a hang. A server that
+// speaks another protocol version answers Unsupported.
+Result<std::unique_ptr<Store>> ConnectToQueryServer(const std::string& socket_path,
+                                                    int timeout_ms = 5000);
 
 }  // namespace resyncwatch

@@ -238,6 +238,27 @@ TEST_CASE("Stopping the query server while clients are connected ends cleanly") 
   CHECK(Store::ConnectToWriter(tmp.path()).status().IsNotFound());
 }
 
+TEST_CASE("A query server that accepts but never answers is an error, not a hang") {
+  TempDir tmp;
+  const std::string path = QuerySocketPath(tmp.path());
+  // Listening, so connects succeed, but nothing ever accepts or answers.
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  REQUIRE(::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(fd, 4) == 0);
+  auto hung = ConnectToQueryServer(path, /*timeout_ms=*/200);
+  REQUIRE(hung.ok());
+  Status s = (*hung)->History(kMacA, {}, [](const Event&) { return true; });
+  INFO(s.ToString());
+  CHECK(s.code() == Status::Code::kIoError);
+  CHECK(s.message().find("no answer within 200 ms") != std::string::npos);
+  CHECK((*hung)->MacForSerial("FCH2251A1B2").status().code() == Status::Code::kIoError);
+  ::close(fd);
+}
+
 TEST_CASE("A query in an unknown protocol version is refused naming both versions") {
   TempDir tmp;
   auto store = FilledStore(tmp.path());
