@@ -30,7 +30,7 @@ constexpr FlagSpec kSpecs[] = {
     {"rcvbuf", FlagType::kBytes, "32MiB", "BYTES", "UDP socket receive buffer (SO_RCVBUF)"},
     {"queue-size", FlagType::kInt, "2000000", "N",
      "datagrams that may wait for the store writer before new ones are dropped (and counted)"},
-    {"batch-size", FlagType::kInt, "4096", "N", "datagrams per store write at most"},
+    {"batch-size", FlagType::kInt, "512", "N", "datagrams per store write at most"},
     {"max-frame", FlagType::kBytes, "64KiB", "BYTES",
      "largest TCP frame accepted; longer frames are cut and counted as tcp_oversize"},
     {"max-tcp-connections", FlagType::kInt, "1024", "N", "TCP connections served at once"},

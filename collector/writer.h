@@ -22,7 +22,7 @@
 namespace resyncwatch {
 
 struct StoreWriterOptions {
-  int64_t batch_size = 4096;
+  int64_t batch_size = 512;
   bool use_message_time = false;
   int64_t retention_us = 0;  // 0: never apply retention
   int64_t retention_interval_us = 3600LL * 1'000'000;
