@@ -63,12 +63,19 @@ class StoreQueryServer::Impl {
     if (wake_fd_ < 0) return Status::IoError(Errno("eventfd for", path_));
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return Status::IoError(Errno("socket for", path_));
-    // Only one writer can have the store open, so a socket file here is a dead one's;
-    // anything else at the path is not ours to remove.
+    // A socket file that nobody accepts on is a dead daemon's; one that answers may be
+    // another daemon's (--query-socket names any path), and anything else is not ours.
     struct stat st;
-    if (::lstat(path_.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode)) {
-      ::close(fd);
-      return Status::InvalidArgument("query socket path " + path_ + " exists and is not a socket");
+    if (::lstat(path_.c_str(), &st) == 0) {
+      if (!S_ISSOCK(st.st_mode)) {
+        ::close(fd);
+        return Status::InvalidArgument("query socket path " + path_ +
+                                       " exists and is not a socket");
+      }
+      if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
+        ::close(fd);
+        return Status::Busy("another process answers on the query socket " + path_);
+      }
     }
     if (::unlink(path_.c_str()) != 0 && errno != ENOENT) {
       Status s = Status::IoError(Errno("cannot remove the stale socket", path_));

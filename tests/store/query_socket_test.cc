@@ -203,6 +203,11 @@ TEST_CASE("Without a listening server the query socket is NotFound, so callers f
   auto remote = ConnectToQueryServer(path);
   REQUIRE(remote.ok());
   CHECK(*(*remote)->MacForSerial("CBT1234567") == kMacB);
+
+  // A socket that answers is not stale: a second server leaves it to the first.
+  auto second = StoreQueryServer::Start(*store, path);
+  CHECK(second.status().code() == Status::Code::kBusy);
+  CHECK(*(*remote)->MacForSerial("CBT1234567") == kMacB);
 }
 
 TEST_CASE("A query socket path holding something other than a socket is left alone") {
