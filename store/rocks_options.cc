@@ -145,6 +145,18 @@ rocksdb::ColumnFamilyOptions BaseCf(size_t block_size, bool bloom) {
   return o;
 }
 
+// Events and raw datagrams: appended in time order, settled with zstd and a trained
+// dictionary, since neighbouring records share most of their bytes.
+rocksdb::ColumnFamilyOptions TimeOrderedCf(size_t block_size) {
+  rocksdb::ColumnFamilyOptions o = BaseCf(block_size, false);
+  o.write_buffer_size = 64 << 20;
+  o.bottommost_compression_opts.enabled = true;
+  o.bottommost_compression_opts.level = 6;
+  o.bottommost_compression_opts.max_dict_bytes = 16 << 10;
+  o.bottommost_compression_opts.zstd_max_train_bytes = 100 * (16 << 10);
+  return o;
+}
+
 // The writer's index flush inserts one key per dirty device in key order, interleaved
 // with the keys already in the memtable: one shared insert hint (empty prefix) lets the
 // skiplist continue from the previous insert instead of searching from the top each time.
@@ -194,24 +206,12 @@ std::vector<rocksdb::ColumnFamilyDescriptor> MakeCfDescriptors(
     switch (id) {
       case kCfEvents:
         // One device's history reads about one block per event (events are time-first), so
-        // blocks are small; a zstd dictionary keeps them as compact as large ones, since
-        // neighbouring events share most bytes (measurements: docs/store-format.md).
-        o = BaseCf(4 << 10, false);
-        o.write_buffer_size = 64 << 20;
-        o.bottommost_compression_opts.enabled = true;
-        o.bottommost_compression_opts.level = 6;
-        o.bottommost_compression_opts.max_dict_bytes = 16 << 10;
-        o.bottommost_compression_opts.zstd_max_train_bytes = 100 * (16 << 10);
+        // blocks are small; the dictionary keeps them as compact as large ones
+        // (measurements: docs/store-format.md).
+        o = TimeOrderedCf(4 << 10);
         break;
       case kCfRaw:
-        // Read only by whole-window scans: large blocks and a zstd dictionary, since
-        // neighbouring datagrams share most bytes.
-        o = BaseCf(8 << 10, false);
-        o.write_buffer_size = 64 << 20;
-        o.bottommost_compression_opts.enabled = true;
-        o.bottommost_compression_opts.level = 6;
-        o.bottommost_compression_opts.max_dict_bytes = 16 << 10;
-        o.bottommost_compression_opts.zstd_max_train_bytes = 100 * (16 << 10);
+        o = TimeOrderedCf(8 << 10);  // read only by whole-window scans
         break;
       case kCfDeviceIndex:
         o = BaseCf(8192, true);

@@ -4,9 +4,11 @@
 #include "store/event_codec.h"
 #include "store/key_format.h"
 #include "store/record_codec.h"
+#include "tests/store/store_checks.h"
 
 using namespace resyncwatch;
 using namespace resyncwatch::store_format;
+using resyncwatch::testing::CheckSame;
 
 namespace {
 
@@ -32,32 +34,6 @@ Event PhoneEvent() {
   e.message = "CP-8851-3PCC 00:12:34:ab:45:de -- Requesting resync " + e.url;
   e.source = "10.1.2.3:5060";
   return e;
-}
-
-void CheckSame(const Event& a, const Event& b) {
-  CHECK(a.seq == b.seq);
-  CHECK(a.event_time_us == b.event_time_us);
-  CHECK(a.received_us == b.received_us);
-  CHECK(a.message_time_us == b.message_time_us);
-  CHECK(a.kind == b.kind);
-  CHECK(a.format == b.format);
-  CHECK(a.facility == b.facility);
-  CHECK(a.severity == b.severity);
-  CHECK(a.mac == b.mac);
-  CHECK(a.sn == b.sn);
-  CHECK(a.model == b.model);
-  CHECK(a.host == b.host);
-  CHECK(a.app == b.app);
-  CHECK(a.identifier == b.identifier);
-  CHECK(a.timestamp_text == b.timestamp_text);
-  CHECK(a.url == b.url);
-  CHECK(a.scheme == b.scheme);
-  CHECK(a.server == b.server);
-  CHECK(a.port == b.port);
-  CHECK(a.path == b.path);
-  CHECK(a.error == b.error);
-  CHECK(a.message == b.message);
-  CHECK(a.source == b.source);
 }
 
 Event RoundTrip(const Event& e) {

@@ -11,9 +11,13 @@
 
 #include "store/query_protocol.h"
 #include "store/store.h"
+#include "tests/store/store_checks.h"
 #include "tests/store/test_util.h"
 
 using namespace resyncwatch;
+using resyncwatch::testing::CheckSame;
+using resyncwatch::testing::History;
+using resyncwatch::testing::OpenOrDie;
 using resyncwatch::testing::PhoneEvent;
 using resyncwatch::testing::TempDir;
 
@@ -24,50 +28,6 @@ constexpr int64_t kSec = 1'000'000;
 constexpr MacAddress kMacA = 0x000e08000001;
 constexpr MacAddress kMacB = 0x000e08000002;
 constexpr MacAddress kUnseen = 0x000e080000ff;
-
-std::unique_ptr<Store> OpenOrDie(const std::string& dir, StoreOptions options = {}) {
-  auto store = Store::Open(dir, options);
-  INFO(store.status().ToString());
-  REQUIRE(store.ok());
-  return std::move(store).value();
-}
-
-std::vector<Event> History(const Store& store, MacAddress mac, TimeRange range = {}) {
-  std::vector<Event> out;
-  Status s = store.History(mac, range, [&](const Event& e) {
-    out.push_back(e);
-    return true;
-  });
-  INFO(s.ToString());
-  REQUIRE(s.ok());
-  return out;
-}
-
-void CheckSame(const Event& a, const Event& b) {
-  CHECK(a.seq == b.seq);
-  CHECK(a.event_time_us == b.event_time_us);
-  CHECK(a.received_us == b.received_us);
-  CHECK(a.message_time_us == b.message_time_us);
-  CHECK(a.kind == b.kind);
-  CHECK(a.format == b.format);
-  CHECK(a.facility == b.facility);
-  CHECK(a.severity == b.severity);
-  CHECK(a.mac == b.mac);
-  CHECK(a.sn == b.sn);
-  CHECK(a.model == b.model);
-  CHECK(a.host == b.host);
-  CHECK(a.app == b.app);
-  CHECK(a.identifier == b.identifier);
-  CHECK(a.timestamp_text == b.timestamp_text);
-  CHECK(a.url == b.url);
-  CHECK(a.scheme == b.scheme);
-  CHECK(a.server == b.server);
-  CHECK(a.port == b.port);
-  CHECK(a.path == b.path);
-  CHECK(a.error == b.error);
-  CHECK(a.message == b.message);
-  CHECK(a.source == b.source);
-}
 
 void CheckSameHistory(const Store& local, const Store& remote, MacAddress mac,
                       TimeRange range = {}) {

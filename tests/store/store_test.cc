@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "store/key_format.h"
+#include "tests/store/store_checks.h"
 #include "tests/store/test_util.h"
 
 using namespace resyncwatch;
@@ -13,6 +14,8 @@ namespace resyncwatch {
 // Raw RocksDB access to forge a newer schema version (schema_helper.cc).
 Status BumpSchemaVersionForTest(const std::string& dir, uint32_t version);
 }  // namespace resyncwatch
+using resyncwatch::testing::History;
+using resyncwatch::testing::OpenOrDie;
 using resyncwatch::testing::PhoneEvent;
 using resyncwatch::testing::TempDir;
 
@@ -20,23 +23,6 @@ namespace {
 
 constexpr int64_t kT0 = 1'795'680'000'000'000;  // 2026-11-25T00:00:00Z
 constexpr int64_t kSec = 1'000'000;
-
-std::unique_ptr<Store> OpenOrDie(const std::string& dir, StoreOptions options = {}) {
-  auto store = Store::Open(dir, options);
-  INFO(store.status().ToString());
-  REQUIRE(store.ok());
-  return std::move(store).value();
-}
-
-std::vector<Event> History(const Store& store, MacAddress mac, TimeRange range = {}) {
-  std::vector<Event> out;
-  Status s = store.History(mac, range, [&](const Event& e) {
-    out.push_back(e);
-    return true;
-  });
-  REQUIRE(s.ok());
-  return out;
-}
 
 }  // namespace
 
