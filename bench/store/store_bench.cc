@@ -25,7 +25,8 @@ namespace {
 constexpr FlagSpec kFlags[] = {
     {"events", FlagType::kInt, "10000000", "N", "events to write"},
     {"devices", FlagType::kInt, "100000", "N", "distinct phones"},
-    {"batch", FlagType::kInt, "1000", "N", "events per Store::Write"},
+    {"batch", FlagType::kInt, "512", "N",
+     "events per Store::Write (the collector's default batch)"},
     {"hours", FlagType::kInt, "24", "H", "time span the events cover"},
     {"dir", FlagType::kString, "", "DIR", "store directory (default: a temp dir, removed)"},
     {"keep", FlagType::kBool, "", "", "keep the store directory"},
