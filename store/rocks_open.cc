@@ -41,7 +41,6 @@ Result<std::unique_ptr<Store>> RocksStore::OpenRocks(const std::string& dir,
   store->dir_ = dir;
   store->options_ = options;
   store->retention_ = std::make_shared<RetentionCutoff>();
-  const bool secondary = store->secondary();  // a view may fall back to one
   std::error_code ec;
   if (!fs::exists(fs::path(dir) / "CURRENT", ec)) {
     if (store->read_only() || !options.create_if_missing) {
@@ -56,29 +55,21 @@ Result<std::unique_ptr<Store>> RocksStore::OpenRocks(const std::string& dir,
   if (options.mode == StoreOptions::Mode::kReadOnlyView) {
     Status st = store->OpenReadOnlyView(db_options, cfs);
     if (!st.ok()) return st;
+  } else if (store->secondary()) {
+    Status st = store->OpenSecondary(db_options, cfs);
+    if (!st.ok()) return st;
   } else {
-    rocksdb::DB* raw = nullptr;
-    rocksdb::Status s;
-    if (secondary) {
-      // A secondary may open the column families it knows; the schema check refuses a
-      // store written by a newer version.
-      char tmpl[] = "/tmp/resyncwatch-reader-XXXXXX";
-      if (!mkdtemp(tmpl)) return Status::IoError("cannot create a temporary directory in /tmp");
-      store->secondary_dir_ = tmpl;
-      s = rocksdb::DB::OpenAsSecondary(db_options, dir, store->secondary_dir_, cfs,
-                                       &store->handles_, &raw);
-    } else {
-      // The writer must open every column family, including any a newer version added,
-      // so that the schema check can refuse such a store with a clear message.
-      std::vector<std::string> existing;
-      rocksdb::DB::ListColumnFamilies(db_options, dir, &existing);
-      for (const auto& name : existing) {
-        bool known = false;
-        for (const auto& d : cfs) known = known || d.name == name;
-        if (!known) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
-      }
-      s = rocksdb::DB::Open(db_options, dir, cfs, &store->handles_, &raw);
+    // The writer must open every column family, including any a newer version added, so
+    // that the schema check can refuse such a store with a clear message.
+    std::vector<std::string> existing;
+    rocksdb::DB::ListColumnFamilies(db_options, dir, &existing);
+    for (const auto& name : existing) {
+      bool known = false;
+      for (const auto& d : cfs) known = known || d.name == name;
+      if (!known) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
     }
+    rocksdb::DB* raw = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(db_options, dir, cfs, &store->handles_, &raw);
     if (!s.ok()) {
       if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
         return Status::Busy("store " + dir + " is open for writing by another process (" +
@@ -149,11 +140,19 @@ Status RocksStore::OpenReadOnlyView(const rocksdb::DBOptions& db_options,
     }
   }
   options_.mode = StoreOptions::Mode::kReadOnlySecondary;
+  return OpenSecondary(db_options, cfs);
+}
+
+// A secondary may open just the column families it knows: the schema check refuses a store
+// written by a newer version.
+Status RocksStore::OpenSecondary(const rocksdb::DBOptions& db_options,
+                                 const std::vector<rocksdb::ColumnFamilyDescriptor>& cfs) {
   char tmpl[] = "/tmp/resyncwatch-reader-XXXXXX";
   if (!mkdtemp(tmpl)) return Status::IoError("cannot create a temporary directory in /tmp");
   secondary_dir_ = tmpl;
   rocksdb::DB* raw = nullptr;
-  s = rocksdb::DB::OpenAsSecondary(db_options, dir_, secondary_dir_, cfs, &handles_, &raw);
+  rocksdb::Status s =
+      rocksdb::DB::OpenAsSecondary(db_options, dir_, secondary_dir_, cfs, &handles_, &raw);
   if (!s.ok()) return FromRocks(s, "opening store " + dir_);
   db_.reset(raw);
   return Status::Ok();

@@ -59,6 +59,8 @@ class RocksStore final : public Store {
   bool read_only() const { return options_.mode != StoreOptions::Mode::kReadWrite; }
   Status OpenReadOnlyView(const rocksdb::DBOptions& db_options,
                           const std::vector<rocksdb::ColumnFamilyDescriptor>& cfs);
+  Status OpenSecondary(const rocksdb::DBOptions& db_options,
+                       const std::vector<rocksdb::ColumnFamilyDescriptor>& cfs);
 
   Status CheckSchema();
   // Writer: loads next seq and watermark, replays the unindexed tail into memory.
