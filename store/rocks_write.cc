@@ -124,6 +124,23 @@ Result<WriteResult> RocksStore::Write(WriteBatch& batch) {
   std::string tail_start = tail_start_;
   std::string value;
   std::unordered_map<uint64_t, int> seen_in_batch;
+  // Imports only: claims a record's dedup key in this batch, false (and counted) when an
+  // earlier import stored the same record. The n-th identical record in one file hashes
+  // with n, so that a file's own repeated lines are all kept.
+  auto first_import = [&](int64_t time_us, const auto& hash) -> Result<bool> {
+    const uint64_t base = hash(0);
+    const int occurrence = seen_in_batch[base]++;
+    const std::string key = DedupKey(time_us, occurrence ? hash(occurrence) : base);
+    std::string unused;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kCfDedup), key, &unused);
+    if (s.ok()) {
+      ++result.duplicates_skipped;
+      return false;
+    }
+    if (!s.IsNotFound()) return FromRocks(s, "checking for duplicates");
+    wb.Put(cf(kCfDedup), key, rocksdb::Slice());
+    return true;
+  };
   std::vector<Event*> stored;
   stored.reserve(batch.events.size());
   uint64_t seq = first_seq;
@@ -141,17 +158,10 @@ Result<WriteResult> RocksStore::Write(WriteBatch& batch) {
   for (size_t i = 0; i < batch.events.size(); ++i) {
     Event& e = batch.events[i];
     if (batch.skip_duplicates) {
-      uint64_t base = DedupHash(e, 0);
-      int occurrence = seen_in_batch[base]++;
-      std::string key = DedupKey(e.event_time_us, occurrence ? DedupHash(e, occurrence) : base);
-      std::string unused;
-      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kCfDedup), key, &unused);
-      if (s.ok()) {
-        ++result.duplicates_skipped;
-        continue;
-      }
-      if (!s.IsNotFound()) return FromRocks(s, "checking for duplicates");
-      wb.Put(cf(kCfDedup), key, rocksdb::Slice());
+      Result<bool> first =
+          first_import(e.event_time_us, [&e](int occurrence) { return DedupHash(e, occurrence); });
+      if (!first.ok()) return first.status();
+      if (!*first) continue;
     }
     e.seq = seq++;
     const TimeSeqKeyBuf key(e.event_time_us, e.seq);
@@ -174,18 +184,13 @@ Result<WriteResult> RocksStore::Write(WriteBatch& batch) {
   uint64_t raw_stored = 0;
   for (RawDatagram& r : batch.raw) {
     if (batch.skip_duplicates) {
-      uint64_t base = RawDedupHash(r, 0);
-      int occurrence = seen_in_batch[base]++;
-      std::string key = DedupKey(r.received_us, occurrence ? RawDedupHash(r, occurrence) : base);
-      std::string unused;
-      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kCfDedup), key, &unused);
-      if (s.ok()) {
-        ++result.duplicates_skipped;
+      Result<bool> first =
+          first_import(r.received_us, [&r](int occurrence) { return RawDedupHash(r, occurrence); });
+      if (!first.ok()) return first.status();
+      if (!*first) {
         r.seq = 0;
         continue;
       }
-      if (!s.IsNotFound()) return FromRocks(s, "checking for duplicates");
-      wb.Put(cf(kCfDedup), key, rocksdb::Slice());
     }
     ++raw_stored;
     r.seq = seq++;
