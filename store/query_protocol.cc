@@ -15,44 +15,36 @@ namespace {
 
 using store_format::ByteReader;
 
-// Status codes on the wire: fixed numbers, independent of the order of Status::Code.
+// Status codes on the wire: fixed numbers, independent of the order of Status::Code. An
+// unknown number (a newer daemon's) reads as an I/O error.
+struct WireStatus {
+  uint8_t wire;
+  Status::Code code;
+  Status (*make)(std::string);
+};
+constexpr WireStatus kWireStatuses[] = {
+    {1, Status::Code::kInvalidArgument, &Status::InvalidArgument},
+    {2, Status::Code::kNotFound, &Status::NotFound},
+    {3, Status::Code::kCorruption, &Status::Corruption},
+    {4, Status::Code::kIoError, &Status::IoError},
+    {5, Status::Code::kUnsupported, &Status::Unsupported},
+    {6, Status::Code::kBusy, &Status::Busy},
+};
+
 uint8_t WireCode(Status::Code code) {
-  switch (code) {
-    case Status::Code::kOk:
-      return 0;
-    case Status::Code::kInvalidArgument:
-      return 1;
-    case Status::Code::kNotFound:
-      return 2;
-    case Status::Code::kCorruption:
-      return 3;
-    case Status::Code::kIoError:
-      return 4;
-    case Status::Code::kUnsupported:
-      return 5;
-    case Status::Code::kBusy:
-      return 6;
+  if (code == Status::Code::kOk) return 0;
+  for (const WireStatus& w : kWireStatuses) {
+    if (w.code == code) return w.wire;
   }
   return 4;
 }
 
 Status FromWire(uint8_t code, std::string message) {
-  switch (code) {
-    case 0:
-      return Status::Ok();
-    case 1:
-      return Status::InvalidArgument(std::move(message));
-    case 2:
-      return Status::NotFound(std::move(message));
-    case 3:
-      return Status::Corruption(std::move(message));
-    case 5:
-      return Status::Unsupported(std::move(message));
-    case 6:
-      return Status::Busy(std::move(message));
-    default:
-      return Status::IoError(std::move(message));
+  if (code == 0) return Status::Ok();
+  for (const WireStatus& w : kWireStatuses) {
+    if (w.wire == code) return w.make(std::move(message));
   }
+  return Status::IoError(std::move(message));
 }
 
 std::string Request(Op op) {
