@@ -25,12 +25,10 @@ Status NotServed() {
 }
 
 Result<int> Connect(const std::string& path, int timeout_ms) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) {
-    return Status::NotFound("query socket path " + path + " is too long for a Unix socket");
-  }
-  std::memcpy(addr.sun_path, path.data(), path.size());
+  // A path no socket can have cannot have a daemon behind it either: the caller falls back.
+  Result<sockaddr_un> address = qp::UnixAddress(path);
+  if (!address.ok()) return Status::NotFound(address.status().message());
+  const sockaddr_un& addr = *address;
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Status::IoError(std::string("socket: ") + std::strerror(errno));
   // Bounds a connect that waits for room in a busy server's backlog.

@@ -153,6 +153,17 @@ Status ForEachEvent(std::string_view body, Event* scratch, const EventVisitor& v
   return Status::Ok();
 }
 
+Result<sockaddr_un> UnixAddress(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof addr.sun_path) {
+    return Status::InvalidArgument("query socket path '" + path + "' is empty or longer than " +
+                                   std::to_string(sizeof addr.sun_path - 1) + " bytes");
+  }
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  return addr;
+}
+
 Status WriteAll(int fd, std::string_view bytes, int wake_fd, int timeout_ms) {
   while (!bytes.empty()) {
     ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);

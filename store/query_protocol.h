@@ -7,6 +7,8 @@
 // they round-trip exactly. Pure functions, except the fd helpers which block on one fd.
 #pragma once
 
+#include <sys/un.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -53,6 +55,10 @@ void AppendEvent(const Event& event, std::string* body);
 // Decodes the events of a kReplyEvents body (type byte included) into *scratch in turn,
 // calling visit for each while it returns true.
 Status ForEachEvent(std::string_view body, Event* scratch, const EventVisitor& visit);
+
+// The address of the Unix socket at path: InvalidArgument when the path is empty or too
+// long for sun_path.
+Result<sockaddr_un> UnixAddress(const std::string& path);
 
 // Blocking I/O on a stream socket, each wait bounded by timeout_ms without progress; a
 // readable wake_fd (-1: none) ends the wait with Busy (the server is stopping).

@@ -52,13 +52,9 @@ class StoreQueryServer::Impl {
   }
 
   Status Start() {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path_.empty() || path_.size() >= sizeof addr.sun_path) {
-      return Status::InvalidArgument("query socket path '" + path_ + "' is empty or longer than " +
-                                     std::to_string(sizeof addr.sun_path - 1) + " bytes");
-    }
-    std::memcpy(addr.sun_path, path_.data(), path_.size());
+    Result<sockaddr_un> address = query_protocol::UnixAddress(path_);
+    if (!address.ok()) return address.status();
+    const sockaddr_un& addr = *address;
     wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wake_fd_ < 0) return Status::IoError(Errno("eventfd for", path_));
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
-#include <cstring>
 #include <thread>
 
 #include "store/query_protocol.h"
@@ -29,9 +28,7 @@ class FakeServer {
   FakeServer(const std::string& path, Status answer) : answer_(std::move(answer)) {
     fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     REQUIRE(fd_ >= 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, path.data(), path.size());
+    const sockaddr_un addr = *query_protocol::UnixAddress(path);
     REQUIRE(::bind(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
     REQUIRE(::listen(fd_, 8) == 0);
     thread_ = std::thread([this] {

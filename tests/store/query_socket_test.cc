@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -67,9 +66,7 @@ std::unique_ptr<Store> FilledStore(const std::string& dir) {
 int RawConnect(const std::string& path) {
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   REQUIRE(fd >= 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.data(), path.size());
+  const sockaddr_un addr = *query_protocol::UnixAddress(path);
   REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
   return fd;
 }
@@ -145,9 +142,7 @@ TEST_CASE("Without a listening server the query socket is NotFound, so callers f
   const std::string path = QuerySocketPath(tmp.path());
   int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
   REQUIRE(fd >= 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.data(), path.size());
+  const sockaddr_un addr = *query_protocol::UnixAddress(path);
   REQUIRE(::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
   ::close(fd);
   REQUIRE(std::filesystem::is_socket(path));
@@ -209,9 +204,7 @@ TEST_CASE("A query server that accepts but never answers is an error, not a hang
   // Listening, so connects succeed, but nothing ever accepts or answers.
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   REQUIRE(fd >= 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.data(), path.size());
+  const sockaddr_un addr = *query_protocol::UnixAddress(path);
   REQUIRE(::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
   REQUIRE(::listen(fd, 4) == 0);
   auto hung = ConnectToQueryServer(path, /*timeout_ms=*/200);
