@@ -1,10 +1,7 @@
 #include "query/cli_common.h"
 
-#include <sys/stat.h>
-
 #include <cstdio>
 
-#include "common/file_text.h"
 #include "common/time_format.h"
 
 namespace resyncwatch {
@@ -101,23 +98,6 @@ std::string Cli::StoreDir() const {
 
 Result<std::unique_ptr<Store>> Cli::ConnectToWriter() { return Store::ConnectToWriter(StoreDir()); }
 
-Result<std::unique_ptr<Store>> Cli::OpenStore() {
-  std::string dir = StoreDir();
-  struct stat st;
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return Status::NotFound("no store at " + dir + " (start resyncwatchd, or pass --db DIR)");
-  }
-  StoreOptions options;
-  options.mode = StoreOptions::Mode::kReadOnlyView;
-  options.create_if_missing = false;
-  options.clock = io_.clock;
-  Result<std::unique_ptr<Store>> store = Store::Open(dir, options);
-  if (!store.ok()) {
-    return Status::IoError("cannot open the store at " + dir + ": " + store.status().message());
-  }
-  return store;
-}
-
 Result<MacAddress> Cli::ResolveDevice(const Store& store, std::string_view arg) {
   if (std::optional<MacAddress> mac = ParseMac(arg)) return *mac;
   Result<MacAddress> by_sn = store.MacForSerial(arg);
@@ -163,15 +143,6 @@ void WriteCsvRow(std::FILE* out, std::initializer_list<std::string_view> fields)
   }
   line.push_back('\n');
   std::fwrite(line.data(), 1, line.size(), out);
-}
-
-Result<TemplateSet> LoadTemplates(const std::string& path) {
-  if (path.empty()) return TemplateSet::Defaults();
-  Result<std::string> text = ReadFileText(path);
-  if (!text.ok()) return text.status();
-  auto set = TemplateSet::FromConfigJson(*text);
-  if (!set.ok()) return Status::InvalidArgument(path + ": " + set.status().message());
-  return set;
 }
 
 Result<std::vector<bool>> ParseKindFilter(std::string_view text) {

@@ -31,8 +31,6 @@ std::string Errno(std::string_view what, const std::string& path) {
 
 }  // namespace
 
-std::string QuerySocketPath(const std::string& store_dir) { return store_dir + "/query.sock"; }
-
 class StoreQueryServer::Impl {
  public:
   Impl(const Store& store, std::string path) : store_(store), path_(std::move(path)) {}

@@ -12,11 +12,6 @@
 
 namespace resyncwatch {
 
-std::string DefaultStoreDir() {
-  const char* env = std::getenv("RESYNCWATCH_DB");
-  return env && *env ? env : "/var/lib/resyncwatch";
-}
-
 Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOptions& options) {
   return store_format::RocksStore::OpenRocks(dir, options);
 }

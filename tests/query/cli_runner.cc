@@ -23,6 +23,11 @@ std::vector<std::string> CliRun::OutLines() const {
 }
 
 CliRun RunCli(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  return RunProgram(RESYNCWATCH_CLI, args, env);
+}
+
+CliRun RunProgram(const std::string& program, const std::vector<std::string>& args,
+                  const std::vector<std::string>& env) {
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe failed");
@@ -33,7 +38,7 @@ CliRun RunCli(const std::vector<std::string>& args, const std::vector<std::strin
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
 
-  std::vector<std::string> argv_s = {RESYNCWATCH_CLI};
+  std::vector<std::string> argv_s = {program};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());

@@ -16,5 +16,8 @@ struct CliRun {
 // args excludes the program name; env entries ("TZ=UTC") are added to a minimal
 // environment (no NO_COLOR games: stdout is a pipe, so no colour anyway).
 CliRun RunCli(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+// The same for another program: resyncwatch-full, or a copy of the front.
+CliRun RunProgram(const std::string& program, const std::vector<std::string>& args,
+                  const std::vector<std::string>& env = {});
 
 }  // namespace resyncwatch::testing

@@ -1,0 +1,26 @@
+// Cli::OpenStore, apart from cli_common.cc: only the full CLI opens the store itself, and
+// the static front (front_main.cc) must not pull RocksDB in.
+#include <sys/stat.h>
+
+#include "query/cli_common.h"
+
+namespace resyncwatch {
+
+Result<std::unique_ptr<Store>> Cli::OpenStore() {
+  std::string dir = StoreDir();
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Status::NotFound("no store at " + dir + " (start resyncwatchd, or pass --db DIR)");
+  }
+  StoreOptions options;
+  options.mode = StoreOptions::Mode::kReadOnlyView;
+  options.create_if_missing = false;
+  options.clock = io_.clock;
+  Result<std::unique_ptr<Store>> store = Store::Open(dir, options);
+  if (!store.ok()) {
+    return Status::IoError("cannot open the store at " + dir + ": " + store.status().message());
+  }
+  return store;
+}
+
+}  // namespace resyncwatch

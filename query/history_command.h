@@ -1,0 +1,49 @@
+// `resyncwatch history` in steps, so that the full CLI (cmd_history.cc) and its static
+// front (front_main.cc) parse, ask the collector and print with the same code; only the
+// full CLI opens the store itself.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "query/cli_common.h"
+
+namespace resyncwatch {
+
+class HistoryCommand {
+ public:
+  // Everything history prints, read from one store.
+  struct Timeline {
+    MacAddress mac = 0;
+    std::vector<Event> events;  // in the widened range
+    bool known = false;         // the store has a summary of the device
+  };
+
+  explicit HistoryCommand(CommandIo& io);
+
+  // An exit code when the command must stop now (--help, a usage error), else std::nullopt.
+  std::optional<int> Parse(std::span<const std::string_view> args);
+  // --direct: do not ask the collector.
+  bool direct() const;
+  Cli& cli() { return cli_; }
+
+  // Asks the collector serving --db and prints its answer: the exit code. std::nullopt
+  // when it could not answer, with the reason in *why (NotFound: no collector serves it).
+  std::optional<int> AskCollector(Status* why);
+  // Reads the timeline from a store opened here and prints it: the exit code.
+  int ReadStore(const Store& store);
+
+ private:
+  int Print();
+
+  Cli cli_;
+  std::vector<bool> kinds_;
+  int64_t timeout_us_ = 0;
+  TimeRange wide_;
+  Timeline timeline_;
+};
+
+}  // namespace resyncwatch

@@ -1,0 +1,91 @@
+// The `resyncwatch` front answers history through the collector by itself and hands every
+// other run to resyncwatch-full: what users see must not depend on which one ran.
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "tests/query/cli_runner.h"
+#include "tests/query/fixture_store.h"
+
+namespace resyncwatch::testing {
+namespace {
+
+// A copy of the front alone in its own directory, without resyncwatch-full beside it.
+std::string LoneFront(const TempDir& dir) {
+  std::string path = dir.path() + "/resyncwatch";
+  std::filesystem::copy_file(RESYNCWATCH_CLI, path);
+  std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+  return path;
+}
+
+void CheckSameRun(const CliRun& front, const CliRun& full) {
+  CHECK(front.exit_code == full.exit_code);
+  CHECK(front.out == full.out);
+  CHECK(front.err == full.err);
+}
+
+}  // namespace
+
+TEST_CASE("the front and resyncwatch-full print the same for every command") {
+  TempDir dir;
+  WriteFixtureFleet(dir.path());
+  const std::string db = dir.path();
+  const std::vector<std::vector<std::string>> runs = {
+      {},
+      {"--help"},
+      {"nosuchcommand"},
+      {"history", "--help"},
+      {"history"},
+      {"history", "00:12:34:ab:45:de", "--bogus"},
+      {"history", "00:12:34:ab:45:de", "--kind", "nosuchkind", "--db", db},
+      {"history", "FCH2251A1B2", "--json", "--db", db},
+      {"history", "00:12:34:ab:45:de", "--utc", "--db", db},
+      {"history", "00:12:34:ab:45:de", "--direct", "--csv", "--db", db},
+      {"history", "00:0e:08:00:00:99", "--db", db},
+      {"history", "NOSUCHSERIAL", "--db", db},
+      {"history", "00:12:34:ab:45:de", "--db", db + "/missing"},
+      {"fleet", "--json", "--db", db},
+      {"devices", "--db", db},
+      {"grep", "timed out", "--db", db},
+      {"stats", "--json", "--db", db},
+  };
+  for (const auto& args : runs) {
+    std::string shown;
+    for (const auto& a : args) shown += a + " ";
+    INFO(shown);
+    CheckSameRun(RunCli(args), RunProgram(RESYNCWATCH_FULL_CLI, args));
+  }
+}
+
+TEST_CASE("the front answers history through the collector without resyncwatch-full") {
+  TempDir dir, bin;
+  WriteFixtureFleet(dir.path());
+  auto store = Store::Open(dir.path(), {});
+  REQUIRE(store.ok());
+  auto server = StoreQueryServer::Start(**store, QuerySocketPath(dir.path()));
+  REQUIRE(server.ok());
+  const std::string front = LoneFront(bin);
+  for (const char* device : {"FCH2251A1B2", "00:12:34:ab:45:de", "00:0e:08:00:00:99"}) {
+    INFO(device);
+    std::vector<std::string> args = {"history", device, "--json", "--db", dir.path()};
+    CliRun alone = RunProgram(front, args);
+    CheckSameRun(alone, RunProgram(RESYNCWATCH_FULL_CLI, args));
+  }
+  CHECK((*server)->requests_served() >= 6);
+}
+
+TEST_CASE("without resyncwatch-full beside it the front says so in one line") {
+  TempDir dir, bin;
+  WriteFixtureFleet(dir.path());  // no collector serves it: history needs the full CLI too
+  const std::string front = LoneFront(bin);
+  const std::string expected =
+      "resyncwatch: cannot run " + bin.path() + "/resyncwatch-full: No such file or directory\n";
+  for (std::vector<std::string> args : {std::vector<std::string>{"fleet", "--db", dir.path()},
+                                        {"history", "00:12:34:ab:45:de", "--db", dir.path()}}) {
+    CliRun run = RunProgram(front, args);
+    CHECK(run.exit_code == 2);
+    CHECK(run.out.empty());
+    CHECK(run.err == expected);
+  }
+}
+
+}  // namespace resyncwatch::testing
