@@ -85,7 +85,9 @@ std::vector<Phone> MakeFleet(int n, std::mt19937_64& rng) {
     snprintf(buf, sizeof buf, "10.%d.%d.%d:5060", 20 + i / 65536, (i / 256) % 256, i % 256);
     p.source = buf;
     p.path = rng() % 3 == 0 ? "/cisco/" + p.mac_plain + ".cfg" : "/" + p.model + ".xml";
-    snprintf(buf, sizeof buf, "FCH%04d%c%03d", 2000 + i % 1000, 'A' + i % 26, i % 1000);
+    // Unique per phone, as real serial numbers are: a serial shared by two phones would
+    // move the store's serial -> MAC entry back and forth on every event of either.
+    snprintf(buf, sizeof buf, "FCH%04d%c%03d", 2000 + i / 26000, 'A' + (i / 1000) % 26, i % 1000);
     p.sn = rng() % 4 == 0 ? buf : "";
     p.ident_form = static_cast<int>(rng() % 3);
   }
