@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "e2e_programs.h"
 #include "harness.h"
 #include "store/store.h"
 
@@ -19,9 +20,6 @@ using namespace resyncwatch::testing;
 
 namespace {
 
-const std::string kDaemon = RESYNCWATCHD_PATH;
-const std::string kCli = RESYNCWATCH_CLI_PATH;
-const std::string kLogger = "/usr/bin/logger";
 const std::string kRsyslogd = "/usr/sbin/rsyslogd";
 
 std::vector<Event> AllEvents(const std::string& db) {

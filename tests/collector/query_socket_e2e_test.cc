@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "e2e_programs.h"
 #include "harness.h"
 #include "store/store.h"
 
@@ -17,9 +18,6 @@ using namespace resyncwatch::testing;
 
 namespace {
 
-const std::string kDaemon = RESYNCWATCHD_PATH;
-const std::string kCli = RESYNCWATCH_CLI_PATH;
-const std::string kLogger = "/usr/bin/logger";
 const std::string kMac = "00:12:34:ab:45:de";
 
 void Log(int port, const std::string& body) {

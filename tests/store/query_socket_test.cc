@@ -16,14 +16,14 @@
 using namespace resyncwatch;
 using resyncwatch::testing::CheckSame;
 using resyncwatch::testing::History;
+using resyncwatch::testing::kSec;
+using resyncwatch::testing::kT0;
 using resyncwatch::testing::OpenOrDie;
 using resyncwatch::testing::PhoneEvent;
 using resyncwatch::testing::TempDir;
 
 namespace {
 
-constexpr int64_t kT0 = 1'795'680'000'000'000;  // 2026-11-25T00:00:00Z
-constexpr int64_t kSec = 1'000'000;
 constexpr MacAddress kMacA = 0x000e08000001;
 constexpr MacAddress kMacB = 0x000e08000002;
 constexpr MacAddress kUnseen = 0x000e080000ff;

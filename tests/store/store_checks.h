@@ -1,5 +1,5 @@
 // Catch2 checks shared by the store tests: open a store or fail the test, read one
-// device's history whole, and compare two events field by field.
+// device's history whole, and compare two events field by field; and the tests' clock.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -10,6 +10,9 @@
 #include "store/store.h"
 
 namespace resyncwatch::testing {
+
+constexpr int64_t kT0 = 1'795'680'000'000'000;  // 2026-11-25T00:00:00Z
+constexpr int64_t kSec = 1'000'000;
 
 inline std::unique_ptr<Store> OpenOrDie(const std::string& dir, StoreOptions options = {}) {
   auto store = Store::Open(dir, options);

@@ -15,16 +15,11 @@ namespace resyncwatch {
 Status BumpSchemaVersionForTest(const std::string& dir, uint32_t version);
 }  // namespace resyncwatch
 using resyncwatch::testing::History;
+using resyncwatch::testing::kSec;
+using resyncwatch::testing::kT0;
 using resyncwatch::testing::OpenOrDie;
 using resyncwatch::testing::PhoneEvent;
 using resyncwatch::testing::TempDir;
-
-namespace {
-
-constexpr int64_t kT0 = 1'795'680'000'000'000;  // 2026-11-25T00:00:00Z
-constexpr int64_t kSec = 1'000'000;
-
-}  // namespace
 
 TEST_CASE("History of one device comes back in event-time order, indexed or not") {
   TempDir tmp;
