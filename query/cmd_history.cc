@@ -12,9 +12,7 @@ int RunHistory(std::span<const std::string_view> args, CommandIo& io) {
   if (!history.direct()) {
     Status why;
     if (std::optional<int> code = history.AskCollector(&why)) return *code;
-    if (!why.IsNotFound()) {
-      cli.Warn("the collector did not answer (" + why.message() + "); reading the store");
-    }
+    history.WarnIfCollectorFailed(why);
   }
   Result<std::unique_ptr<Store>> store = cli.OpenStore();
   if (!store.ok()) return cli.Fail(store.status());

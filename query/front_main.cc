@@ -57,8 +57,6 @@ int main(int argc, char** argv) {
   resyncwatch::Status why;
   if (std::optional<int> code = history.AskCollector(&why)) return *code;
   // The full CLI reads the store; it must not ask the collector a second time.
-  if (!why.IsNotFound()) {
-    history.cli().Warn("the collector did not answer (" + why.message() + "); reading the store");
-  }
+  history.WarnIfCollectorFailed(why);
   RunFull(argc, argv, "--direct");
 }

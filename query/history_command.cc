@@ -132,6 +132,11 @@ std::optional<int> HistoryCommand::AskCollector(Status* why) {
   return std::nullopt;
 }
 
+void HistoryCommand::WarnIfCollectorFailed(const Status& why) {
+  if (why.ok() || why.IsNotFound()) return;
+  cli_.Warn("the collector did not answer (" + why.message() + "); reading the store");
+}
+
 int HistoryCommand::ReadStore(const Store& store) {
   timeline_ = Timeline{};
   if (Status s = ReadTimeline(store, cli_.positional()[0], wide_, &timeline_); !s.ok()) {

@@ -33,6 +33,8 @@ class HistoryCommand {
   // Asks the collector serving --db and prints its answer: the exit code. std::nullopt
   // when it could not answer, with the reason in *why (NotFound: no collector serves it).
   std::optional<int> AskCollector(Status* why);
+  // The one stderr line for a collector that failed (nothing when none serves the store).
+  void WarnIfCollectorFailed(const Status& why);
   // Reads the timeline from a store opened here and prints it: the exit code.
   int ReadStore(const Store& store);
 
