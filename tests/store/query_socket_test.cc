@@ -14,13 +14,7 @@
 #include "tests/store/test_util.h"
 
 using namespace resyncwatch;
-using resyncwatch::testing::CheckSame;
-using resyncwatch::testing::History;
-using resyncwatch::testing::kSec;
-using resyncwatch::testing::kT0;
-using resyncwatch::testing::OpenOrDie;
-using resyncwatch::testing::PhoneEvent;
-using resyncwatch::testing::TempDir;
+using namespace resyncwatch::testing;
 
 namespace {
 

@@ -14,12 +14,7 @@ namespace resyncwatch {
 // Raw RocksDB access to forge a newer schema version (schema_helper.cc).
 Status BumpSchemaVersionForTest(const std::string& dir, uint32_t version);
 }  // namespace resyncwatch
-using resyncwatch::testing::History;
-using resyncwatch::testing::kSec;
-using resyncwatch::testing::kT0;
-using resyncwatch::testing::OpenOrDie;
-using resyncwatch::testing::PhoneEvent;
-using resyncwatch::testing::TempDir;
+using namespace resyncwatch::testing;
 
 TEST_CASE("History of one device comes back in event-time order, indexed or not") {
   TempDir tmp;
