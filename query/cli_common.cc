@@ -1,6 +1,9 @@
 #include "query/cli_common.h"
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 
 #include "common/time_format.h"
 
@@ -22,6 +25,14 @@ constexpr FlagSpec kJsonFlag = {"json", FlagType::kBool, "", "", "print JSON lin
 constexpr FlagSpec kCsvFlag = {"csv", FlagType::kBool, "", "", "print CSV with a header row"};
 
 }  // namespace
+
+CommandIo ProcessCommandIo() {
+  CommandIo io;
+  io.out_is_tty = isatty(STDOUT_FILENO) == 1;
+  const char* no_color = std::getenv("NO_COLOR");
+  io.color = io.out_is_tty && (no_color == nullptr || no_color[0] == '\0');
+  return io;
+}
 
 Cli::Cli(CommandHelp help, unsigned common, std::initializer_list<FlagSpec> own, CommandIo& io)
     : help_(help), io_(io), flags_({}) {

@@ -21,6 +21,9 @@ struct CommandIo {
   const Clock* clock = &SystemClock::Instance();
 };
 
+// The process's own streams; colour when stdout is a terminal and NO_COLOR is unset.
+CommandIo ProcessCommandIo();
+
 // args excludes the program and subcommand names.
 using CommandFn = int (*)(std::span<const std::string_view> args, CommandIo& io);
 

@@ -46,10 +46,7 @@ std::string FullCliPath() {
 
 int main(int argc, char** argv) {
   if (argc < 2 || std::string_view(argv[1]) != "history") RunFull(argc, argv, nullptr);
-  resyncwatch::CommandIo io;
-  io.out_is_tty = isatty(STDOUT_FILENO) == 1;
-  const char* no_color = std::getenv("NO_COLOR");
-  io.color = io.out_is_tty && (no_color == nullptr || no_color[0] == '\0');
+  resyncwatch::CommandIo io = resyncwatch::ProcessCommandIo();
   std::vector<std::string_view> args(argv + 2, argv + argc);
   resyncwatch::HistoryCommand history(io);
   if (std::optional<int> code = history.Parse(args)) return *code;

@@ -1,6 +1,4 @@
-#include <unistd.h>
-
-#include <cstdlib>
+#include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,10 +26,7 @@ int main(int argc, char** argv) {
     return resyncwatch::kExitUsage;
   }
   if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") return PrintUsage(stdout);
-  resyncwatch::CommandIo io;
-  io.out_is_tty = isatty(STDOUT_FILENO) == 1;
-  const char* no_color = std::getenv("NO_COLOR");
-  io.color = io.out_is_tty && (no_color == nullptr || no_color[0] == '\0');
+  resyncwatch::CommandIo io = resyncwatch::ProcessCommandIo();
   for (const auto& c : resyncwatch::AllCommands()) {
     if (c.name == args[0]) {
       return c.run(std::span<const std::string_view>(args).subspan(1), io);
