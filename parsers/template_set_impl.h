@@ -60,9 +60,10 @@ struct WalkStep {
 
 struct CompiledTemplate {
   EventKind kind = EventKind::kUnknown;
-  std::string text;     // as configured
-  std::string pattern;  // the RE2 pattern it compiled into
-  std::string prefix;   // pattern up to its last literal: what the RE2::Set looks for
+  std::string text;      // as configured
+  std::string pattern;   // the RE2 pattern it compiled into
+  std::string prefix;    // pattern up to its last literal: what the RE2::Set looks for
+  std::string required;  // its longest literal: a body without it cannot match (or empty)
   std::unique_ptr<RE2> re;
   std::array<int, kFieldCount> group{};  // capture group index per field, 0 = none
   int max_group = 0;
@@ -72,6 +73,9 @@ struct CompiledTemplate {
 struct TemplateSet::Impl {
   std::vector<CompiledTemplate> templates;  // priority order
   std::unique_ptr<RE2::Set> set;            // all prefixes, anchored at the start
+  // Every template has a required literal: finding those picks the candidates, cheaper
+  // than running the set (which stays for templates made of macros alone).
+  bool by_required_literal = false;
 };
 
 // The captures of the first template (in priority order) that matches all of body.

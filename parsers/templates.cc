@@ -1,8 +1,9 @@
 // Compiling the phones' $-macro templates into RE2 patterns (and the equivalent walk
-// steps), and matching them all in one pass: an RE2::Set of the patterns' prefixes up to
-// their last literal picks the candidates (all of them at once, stopping early), then
-// the first candidate, in priority order, whose whole pattern matches wins: its walk
-// (template_walk.cc) gives the captures, or its own RE2 when the walk cannot tell.
+// steps), and matching them all in one pass: the templates whose longest literal is in
+// the body are the candidates (or, when some template has no literal, an RE2::Set of the
+// patterns' prefixes picks them), then the first candidate, in priority order, whose
+// whole pattern matches wins: its walk (template_walk.cc) gives the captures, or its own
+// RE2 when the walk cannot tell.
 #include <simdjson.h>
 
 #include <algorithm>
@@ -192,6 +193,13 @@ Result<CompiledTemplate> Compile(EventKind kind, std::string_view tmpl) {
     }
   }
   out.prefix = prefix_len > 0 ? re.substr(0, prefix_len) : re + "$";
+  constexpr size_t kMinRequired = 3;  // shorter ones ("--", ":") are in too many bodies
+  for (const WalkStep& step : out.steps) {
+    if (step.op == WalkStep::kLiteral && step.literal.size() >= kMinRequired &&
+        step.literal.size() > out.required.size()) {
+      out.required = step.literal;
+    }
+  }
   RE2::Options options;
   options.set_log_errors(false);
   options.set_encoding(RE2::Options::EncodingLatin1);  // any byte, valid UTF-8 or not
@@ -236,6 +244,9 @@ Result<TemplateSet> TemplateSet::FromTemplates(
     }
     impl->templates.push_back(std::move(*compiled));
   }
+  impl->by_required_literal =
+      std::all_of(impl->templates.begin(), impl->templates.end(),
+                  [](const CompiledTemplate& t) { return !t.required.empty(); });
   if (!impl->set->Compile()) {
     return Status::InvalidArgument("the " + std::to_string(templates.size()) +
                                    " templates do not fit in one RE2::Set");
@@ -325,15 +336,25 @@ bool MatchTemplates(const TemplateSet::Impl& impl, std::string_view body, std::v
   if (impl.templates.empty()) return false;
   re2::StringPiece text(body.data(), body.size());
   hits->clear();
-  RE2::Set::ErrorInfo info{};
-  if (!impl.set->Match(text, hits, &info)) {
-    if (info.kind != RE2::Set::kOutOfMemory) return false;
-    // The set's DFA ran out of its memory budget on this input: try every template
-    // rather than lose the event.
-    hits->resize(impl.templates.size());
-    for (size_t i = 0; i < hits->size(); ++i) (*hits)[i] = static_cast<int>(i);
+  if (impl.by_required_literal) {
+    // Candidates in priority order: the templates whose required literal is in the body.
+    for (size_t i = 0; i < impl.templates.size(); ++i) {
+      if (body.find(impl.templates[i].required) != std::string_view::npos) {
+        hits->push_back(static_cast<int>(i));
+      }
+    }
+    if (hits->empty()) return false;
+  } else {
+    RE2::Set::ErrorInfo info{};
+    if (!impl.set->Match(text, hits, &info)) {
+      if (info.kind != RE2::Set::kOutOfMemory) return false;
+      // The set's DFA ran out of its memory budget on this input: try every template
+      // rather than lose the event.
+      hits->resize(impl.templates.size());
+      for (size_t i = 0; i < hits->size(); ++i) (*hits)[i] = static_cast<int>(i);
+    }
+    std::sort(hits->begin(), hits->end());
   }
-  std::sort(hits->begin(), hits->end());
   re2::StringPiece groups[kFieldCount + 2];
   for (int i : *hits) {
     const CompiledTemplate& t = impl.templates[static_cast<size_t>(i)];

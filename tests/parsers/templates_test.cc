@@ -100,6 +100,44 @@ TEST_CASE("Configured templates replace a kind's defaults; 'default' keeps it") 
         EventKind::kDebug);
 }
 
+TEST_CASE("Candidates come from required literals, or from the RE2 set without them") {
+  // With a template made of macros alone, every template goes through the RE2::Set; with
+  // literals everywhere, the literal search picks the candidates. Both must agree.
+  const std::vector<std::pair<EventKind, std::string>> with_literals = {
+      {EventKind::kResyncFailure, "$PN $MAC -- Resync failed: $ERR"},
+      {EventKind::kResyncRequest, "$PN $MAC -- Requesting resync $SCHEME://$SERVIP:$PORT$PATH"},
+      {EventKind::kResyncSuccess, "$PN $MAC -- Successful resync $SCHEME://$SERVIP:$PORT$PATH"},
+  };
+  auto macros_only = with_literals;
+  macros_only.push_back({EventKind::kUpgradeFailure, "$PN $MAC $ERR"});
+  auto by_literal = TemplateSet::FromTemplates(with_literals);
+  auto by_set = TemplateSet::FromTemplates(macros_only);
+  REQUIRE(by_literal.ok());
+  REQUIRE(by_set.ok());
+  const std::string bodies[] = {
+      "CP-8851-3PCC 00:12:34:ab:45:de -- Resync failed: http_get failed",
+      "CP-8851-3PCC 00:12:34:ab:45:de -- Requesting resync http://10.23.45.67:80/a.xml",
+      "CP-8851-3PCC 00:12:34:ab:45:de -- Successful resync tftp://10.1.1.1/x.cfg",
+      // A required literal present, but not where its template needs it.
+      "Resync failed: CP-8851-3PCC 00:12:34:ab:45:de -- Requesting",
+      "SIP/2.0 200 OK",
+      "",
+  };
+  for (const std::string& body : bodies) {
+    INFO(body);
+    auto a = ParseAt(body, 0, *by_literal);
+    auto b = ParseAt(body, 0, *by_set);
+    CHECK(a.kind == b.kind);
+    CHECK(a.url == b.url);
+    CHECK(a.error == b.error);
+    CHECK(MacOf(a) == MacOf(b));
+  }
+  CHECK(ParseAt(bodies[0], 0, *by_literal).kind == EventKind::kResyncFailure);
+  CHECK(ParseAt(bodies[3], 0, *by_literal).kind == EventKind::kUnknown);
+  CHECK(ParseAt("CP-8851-3PCC 00:12:34:ab:45:de corrupt file", 0, *by_set).kind ==
+        EventKind::kUpgradeFailure);
+}
+
 TEST_CASE("All macros compile, including $A..$P and $GPP_A..$GPP_P") {
   auto set = TemplateSet::FromTemplates(
       {{EventKind::kResyncRequest,
