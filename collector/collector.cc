@@ -112,7 +112,6 @@ class Collector::Impl {
   RateLimiter alert_store_log_{60'000'000};
   std::vector<std::string> bound_;
   uv_async_t stop_async_{};
-  uv_check_t flush_check_{};
   uv_timer_t timer_{};
   uv_signal_t signals_[3] = {};
   bool stopping_ = false;
@@ -129,7 +128,10 @@ Status Collector::Impl::Start() {
   for (const ListenAddress& a : config_.listen) {
     if (a.transport == ListenAddress::Transport::kUdp) {
       auto input = std::make_unique<UdpInput>(&loop_, &sink_, &counters_);
-      if (Status s = input->Start(a, config_.rcvbuf_bytes); !s.ok()) return s;
+      if (Status s =
+              input->Start(a, config_.rcvbuf_bytes, static_cast<int>(config_.udp_coalesce_ms));
+          !s.ok())
+        return s;
       bound_.push_back("udp " + input->bound());
       udp_.push_back(std::move(input));
     } else {
@@ -156,9 +158,6 @@ Status Collector::Impl::Start() {
   uv_async_init(&loop_, &stop_async_, [](uv_async_t* a) {
     static_cast<Impl*>(a->data)->BeginShutdown("stop requested");
   });
-  flush_check_.data = this;
-  uv_check_init(&loop_, &flush_check_);
-  uv_check_start(&flush_check_, [](uv_check_t* c) { static_cast<Impl*>(c->data)->sink_.Flush(); });
   timer_.data = this;
   uv_timer_init(&loop_, &timer_);
   uv_timer_start(
@@ -267,8 +266,6 @@ void Collector::Impl::BeginShutdown(const char* why) {
   for (auto& t : tcp_) t->Close();
   sink_.Flush();
   uv_close(reinterpret_cast<uv_handle_t*>(&stop_async_), nullptr);
-  uv_check_stop(&flush_check_);
-  uv_close(reinterpret_cast<uv_handle_t*>(&flush_check_), nullptr);
   uv_timer_stop(&timer_);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
   for (auto& s : signals_) {

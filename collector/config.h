@@ -35,6 +35,7 @@ struct CollectorConfig {
   int64_t retention_interval_us = 0;
   std::string log_level = "info";
   int64_t rcvbuf_bytes = 0;
+  int64_t udp_coalesce_ms = 0;  // 0 = read whenever the socket is readable
   int64_t queue_size = 0;       // datagrams waiting for the writer
   int64_t batch_size = 0;       // datagrams per store write at most
   int64_t max_frame_bytes = 0;  // TCP frame limit

@@ -18,7 +18,8 @@ class ReceiveSink {
   ReceiveSink(IngestQueue* queue, Counters* counters, const Clock* clock);
 
   void Accept(std::string_view data, const PeerAddress& peer, bool truncated);
-  // Hands the current chunk to the writer (after each loop iteration and when full).
+  // Hands the current chunk to the writer: when full, and whenever an input has read
+  // all that was waiting (a UDP socket drained, a TCP read handled).
   void Flush();
 
  private:

@@ -98,6 +98,8 @@ class TcpConnection {
       owner_->counters_->Add(Counter::kReceiveErrors);
       Shut();
     }
+    // A read's frames go to the writer now; a chunk is never left waiting for more.
+    owner_->sink_->Flush();
   }
 
   TcpInput* owner_;

@@ -25,7 +25,11 @@ class UdpInput {
 
   // Binds and starts reading. rcvbuf_bytes is asked with SO_RCVBUFFORCE when permitted,
   // else SO_RCVBUF; when the kernel grants less, one warning names net.core.rmem_max.
-  Status Start(const ListenAddress& address, int64_t rcvbuf_bytes);
+  // coalesce_ms > 0: after a busy read (the socket drained with at least
+  // kCoalesceAfterDatagrams read since the last drain), stop polling the socket for
+  // coalesce_ms so that the next wake-up reads a larger batch; only when the granted
+  // buffer holds that long a burst (see docs/collector.md).
+  Status Start(const ListenAddress& address, int64_t rcvbuf_bytes, int coalesce_ms = 0);
   // Stops reading, reads what the kernel already queued, and closes the socket.
   void Close();
   // "127.0.0.1:40123" / "[::]:5514" once bound.
@@ -34,16 +38,35 @@ class UdpInput {
   // Datagrams the kernel dropped on this socket since it was opened (sk_drops, the
   // count SO_RXQ_OVFL reports), read with getsockopt(SO_MEMINFO).
   int64_t KernelDrops() const;
+  // Whether reads pause under load (coalesce_ms asked and the buffer big enough), and
+  // how many times they did.
+  bool coalescing() const { return coalesce_ms_ > 0; }
+  int64_t coalesce_pauses() const { return coalesce_pauses_; }
 
  private:
   static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void OnRecv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf,
                      const struct sockaddr* addr, unsigned flags);
+  // The socket has nothing more to read now.
+  void OnDrained();
+  void Resume();
+  // After each loop iteration: libuv stops reading after 32 datagrams per iteration
+  // without seeing EAGAIN, so a read that emptied the socket exactly then is found here.
+  void AfterIteration();
+
+  static constexpr int64_t kCoalesceAfterDatagrams = 16;
 
   uv_loop_t* loop_;
   ReceiveSink* sink_;
   Counters* counters_;
-  uv_udp_t* handle_ = nullptr;  // freed in the close callback
+  uv_udp_t* handle_ = nullptr;             // freed in the close callback
+  uv_timer_t* resume_timer_ = nullptr;     // freed in the close callback
+  uv_check_t* after_iteration_ = nullptr;  // freed in the close callback
+  bool read_this_iteration_ = false;
+  int coalesce_ms_ = 0;
+  bool paused_ = false;
+  int64_t coalesce_pauses_ = 0;
+  int64_t read_since_drain_ = 0;
   std::unique_ptr<char[]> buffer_;
   size_t buffer_size_ = 0;
   std::string bound_;

@@ -49,6 +49,14 @@ free_udp_port() {
   python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+# One line per thread of $1: "name ticks" (utime+stime; the name is comm, without spaces).
+thread_ticks() {
+  cat /proc/"$1"/task/*/stat 2>/dev/null | awk '{
+    o = index($0, "("); c = match($0, /\)[^)]*$/)
+    name = substr($0, o + 1, c - o - 1); gsub(/ /, "_", name)
+    split(substr($0, c + 2), f, " ")
+    print name, f[12] + f[13] }'
+}
 now_s() { date +%s.%N; }
 
 # Polls $1 (a shell function printing a number) until it reaches $2 or stops growing for 3 s.
@@ -74,12 +82,14 @@ results=$work/results.txt
 # $1 name, $2 pid, $3 port, $4 delivered-count function, $5 disk-bytes function
 measure() {
   local name=$1 pid=$2 port=$3 countfn=$4 sent t0 c0 c1 out delivered t_done
+  thread_ticks "$pid" >"$work/$name.threads0"
   c0=$(cpu_ticks "$pid")
   t0=$(now_s)
   out=$("$loadgen" --port "$port" --count "$count" --rate "$rate")
   sent=${out#sent=}; sent=${sent%% *}
   read -r delivered t_done < <(wait_delivered "$countfn" "$sent")
   c1=$(cpu_ticks "$pid")
+  thread_ticks "$pid" >"$work/$name.threads1"
   echo "$name $sent $delivered $t0 $t_done $c0 $c1 ${out##*rate=}" >>"$results"
 }
 
@@ -207,3 +217,20 @@ awk -v tck="$tck" '
              us[r], bpm[r], cr, br
     }
   }' "$results"
+
+# Where each receiver's CPU went, by thread name (threads of one name summed).
+echo "CPU microseconds per delivered message, by thread:"
+while read -r name _ delivered _; do
+  case $name in *_disk) continue ;; esac
+  awk -v r="$name" -v got="$delivered" -v tck="$tck" '
+    FNR == NR { before[$1] += $2; next }
+    { after[$1] += $2 }
+    END {
+      line = sprintf("  %-13s", r)
+      for (t in after) {
+        us = (after[t] - before[t]) / tck * 1e6 / (got > 0 ? got : 1)
+        if (us >= 0.01) line = line sprintf(" %s %.2f", t, us)
+      }
+      print line
+    }' "$work/$name.threads0" "$work/$name.threads1"
+done <"$results"

@@ -11,6 +11,8 @@
 #include "collector/config.h"
 #include "collector/counters.h"
 #include "collector/prometheus.h"
+#include "collector/receive_sink.h"
+#include "collector/udp_input.h"
 #include "harness.h"
 #include "store/store.h"
 
@@ -303,4 +305,71 @@ TEST_CASE("failed store writes are counted as store_errors and storing resumes a
   CHECK(t["store_errors"] == 100);
   CHECK(t["stored_events"] == 50);
   CHECK(t["events_resync_failure"] == 50);
+}
+
+namespace {
+
+// Reads what the test sent to a UdpInput on its own loop, until the queue holds `want`.
+struct UdpInputRig {
+  uv_loop_t loop{};
+  IngestQueue queue{100000};
+  Counters counters;
+  ReceiveSink sink{&queue, &counters, &SystemClock::Instance()};
+  std::unique_ptr<UdpInput> input;
+  int port = 0;
+
+  explicit UdpInputRig(int coalesce_ms) {
+    uv_loop_init(&loop);
+    input = std::make_unique<UdpInput>(&loop, &sink, &counters);
+    Result<ListenAddress> at = ParseListenUrl("udp://127.0.0.1:0");
+    REQUIRE(at.ok());
+    REQUIRE(input->Start(*at, 8 << 20, coalesce_ms).ok());
+    port = std::stoi(input->bound().substr(input->bound().rfind(':') + 1));
+  }
+  ~UdpInputRig() {
+    input->Close();
+    uv_run(&loop, UV_RUN_DEFAULT);  // runs the close callbacks
+    uv_loop_close(&loop);
+  }
+  bool RunUntilQueued(int64_t want) {
+    for (int i = 0; i < 100000 && queue.Depth() < want; ++i) uv_run(&loop, UV_RUN_ONCE);
+    return queue.Depth() == want;
+  }
+};
+
+std::vector<std::string> FailureLines(int n, int from = 0) {
+  std::vector<std::string> lines;
+  for (int i = from; i < from + n; ++i) {
+    lines.push_back("<134>Nov 25 08:00:01 CP-7841-3PCC 00:0e:08:00:00:01 -- Resync failed: #" +
+                    std::to_string(i));
+  }
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("under load UDP reads pause to gather datagrams, and every datagram is read") {
+  UdpInputRig rig(1);
+  if (!rig.input->coalescing()) {
+    // Without CAP_NET_ADMIN the buffer is capped by net.core.rmem_max: too small to pause.
+    CHECK(rig.input->granted_rcvbuf() < 4 * 350 * 1024);
+    return;
+  }
+  // A burst already waiting in the socket: one wake-up reads it all, then reads pause.
+  SendUdp(rig.port, FailureLines(200));
+  REQUIRE(rig.RunUntilQueued(200));
+  CHECK(rig.input->coalesce_pauses() == 1);
+  // A trickle after the pause is read when the pause ends and does not pause again.
+  SendUdp(rig.port, FailureLines(5, 200));
+  REQUIRE(rig.RunUntilQueued(205));
+  CHECK(rig.input->coalesce_pauses() == 1);
+  CHECK(rig.counters.Get(Counter::kReceivedDatagrams) == 205);
+}
+
+TEST_CASE("with udp-coalesce-ms 0 UDP reads never pause") {
+  UdpInputRig rig(0);
+  CHECK_FALSE(rig.input->coalescing());
+  SendUdp(rig.port, FailureLines(200));
+  REQUIRE(rig.RunUntilQueued(200));
+  CHECK(rig.input->coalesce_pauses() == 0);
 }
