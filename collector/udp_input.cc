@@ -219,8 +219,14 @@ void UdpInput::OnDrained() {
   read_this_iteration_ = false;
   // Hand what this wake-up read to the writer now rather than waiting for a full chunk.
   sink_->Flush();
+  // Busy: at least kCoalesceAfterDatagrams read since the last pause, or within the last
+  // kBusyWindowMs (a paced sender's datagrams arrive a few per wake-up).
+  const uint64_t now_ms = uv_now(loop_);
   const bool busy = read_since_drain_ >= kCoalesceAfterDatagrams;
-  read_since_drain_ = 0;
+  if (busy || now_ms - window_start_ms_ >= kBusyWindowMs) {
+    read_since_drain_ = 0;
+    window_start_ms_ = now_ms;
+  }
   if (!busy || coalesce_ms_ == 0 || paused_) return;
   // Under load every wake-up of this thread costs a context switch and an epoll_wait
   // that find only a few datagrams; letting them gather for a millisecond (the kernel
