@@ -8,9 +8,10 @@
 #   bench/ingest/run.sh                  # 1,000,000 datagrams, flat out
 #   COUNT=300000 RATE=100000 bench/ingest/run.sh
 #   RECEIVERS="resyncwatchd rsyslog" bench/ingest/run.sh
+#   RW_ARGS="--batch-size 256" bench/ingest/run.sh   # extra resyncwatchd options
 #
 # resyncwatchd runs with its default settings (only --db, --listen and --metrics-listen
-# given). syslog-ng-core conflicts with rsyslog as a Debian package, so it is fetched with
+# given, plus $RW_ARGS when set). syslog-ng-core conflicts with rsyslog as a Debian package, so it is fetched with
 # `apt-get download` and unpacked privately under $CACHE; it only ever listens on loopback
 # ephemeral ports and is never installed or started as a service.
 set -euo pipefail
@@ -104,7 +105,7 @@ run_resyncwatchd() {
   mkdir -p "$dir"
   port=$(free_udp_port)
   "$daemon" --db "$dir/db" --listen "udp://127.0.0.1:$port" --metrics-listen 127.0.0.1:0 \
-    --port-file "$dir/ports" 2>"$dir/log" &
+    --port-file "$dir/ports" ${RW_ARGS:-} 2>"$dir/log" &
   local pid=$!
   pids+=("$pid")
   for _ in $(seq 200); do [ -s "$dir/ports" ] && grep -q metrics "$dir/ports" && break; sleep 0.05; done
