@@ -199,7 +199,7 @@ void UdpInput::OnRecv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf,
     self->OnDrained();
     return;
   }
-  ++self->read_since_drain_;
+  ++self->read_in_window_;
   self->read_this_iteration_ = true;
   self->sink_->Accept(std::string_view(buf->base, static_cast<size_t>(nread)), ToPeer(addr),
                       (flags & UV_UDP_PARTIAL) != 0);
@@ -222,9 +222,9 @@ void UdpInput::OnDrained() {
   // Busy: at least kCoalesceAfterDatagrams read since the last pause, or within the last
   // kBusyWindowMs (a paced sender's datagrams arrive a few per wake-up).
   const uint64_t now_ms = uv_now(loop_);
-  const bool busy = read_since_drain_ >= kCoalesceAfterDatagrams;
+  const bool busy = read_in_window_ >= kCoalesceAfterDatagrams;
   if (busy || now_ms - window_start_ms_ >= kBusyWindowMs) {
-    read_since_drain_ = 0;
+    read_in_window_ = 0;
     window_start_ms_ = now_ms;
   }
   if (!busy || coalesce_ms_ == 0 || paused_) return;

@@ -25,10 +25,10 @@ class UdpInput {
 
   // Binds and starts reading. rcvbuf_bytes is asked with SO_RCVBUFFORCE when permitted,
   // else SO_RCVBUF; when the kernel grants less, one warning names net.core.rmem_max.
-  // coalesce_ms > 0: under load (the socket drained with at least
-  // kCoalesceAfterDatagrams read within kBusyWindowMs or since the last pause), stop polling the
-  // socket for coalesce_ms so that the next wake-up reads a larger batch; only when the granted
-  // buffer holds that long a burst (see docs/collector.md).
+  // coalesce_ms > 0: under load (the socket emptied after kCoalesceAfterDatagrams came
+  // within kBusyWindowMs or since the last pause), the socket is not polled for
+  // coalesce_ms, so that the next wake-up reads a larger batch. Only when the granted
+  // buffer holds that long a burst (docs/collector.md).
   Status Start(const ListenAddress& address, int64_t rcvbuf_bytes, int coalesce_ms = 0);
   // Stops reading, reads what the kernel already queued, and closes the socket.
   void Close();
@@ -67,7 +67,7 @@ class UdpInput {
   int coalesce_ms_ = 0;
   bool paused_ = false;
   int64_t coalesce_pauses_ = 0;
-  int64_t read_since_drain_ = 0;  // since the last pause or window start
+  int64_t read_in_window_ = 0;    // since the last pause or window_start_ms_
   uint64_t window_start_ms_ = 0;  // loop time
   std::unique_ptr<char[]> buffer_;
   size_t buffer_size_ = 0;
