@@ -241,7 +241,13 @@ void UdpInput::OnDrained() {
 
 void UdpInput::Resume() {
   paused_ = false;
-  if (handle_ != nullptr) uv_udp_recv_start(handle_, &UdpInput::OnAlloc, &UdpInput::OnRecv);
+  if (handle_ == nullptr) return;
+  if (int rc = uv_udp_recv_start(handle_, &UdpInput::OnAlloc, &UdpInput::OnRecv); rc != 0) {
+    // Not expected (the socket is bound and was read a millisecond ago); if it happens the
+    // socket stays unread, so say so loudly rather than go quiet.
+    counters_->Add(Counter::kReceiveErrors);
+    spdlog::error("UDP {}: cannot resume reading after a pause: {}", bound_, uv_strerror(rc));
+  }
 }
 
 }  // namespace resyncwatch
