@@ -30,7 +30,7 @@ constexpr FlagSpec kSpecs[] = {
     {"rcvbuf", FlagType::kBytes, "32MiB", "BYTES", "UDP socket receive buffer (SO_RCVBUF)"},
     {"udp-coalesce-ms", FlagType::kInt, "1", "MS",
      "under load, let UDP datagrams gather in the socket buffer this long between reads (fewer "
-     "wake-ups); used only when the granted rcvbuf holds 1.4 MB per ms; 0 = off"},
+     "wake-ups); used only when the granted rcvbuf holds 4 MiB per ms; 0 = off"},
     {"queue-size", FlagType::kInt, "2000000", "N",
      "datagrams that may wait for the store writer before new ones are dropped (and counted)"},
     {"batch-size", FlagType::kInt, "512", "N", "datagrams per store write at most"},

@@ -41,6 +41,8 @@ class UdpInput {
   // Whether reads pause under load (coalesce_ms asked and the buffer big enough), and
   // how many times they did.
   bool coalescing() const { return coalesce_ms_ > 0; }
+  // The receive buffer a pause needs per millisecond.
+  static constexpr int64_t kCoalesceBufferPerMs = int64_t{4} << 20;
   int64_t coalesce_pauses() const { return coalesce_pauses_; }
 
  private:
@@ -56,7 +58,6 @@ class UdpInput {
 
   static constexpr int64_t kCoalesceAfterDatagrams = 16;
   static constexpr uint64_t kBusyWindowMs = 2;
-
   uv_loop_t* loop_;
   ReceiveSink* sink_;
   Counters* counters_;

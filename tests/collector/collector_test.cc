@@ -352,7 +352,7 @@ TEST_CASE("under load UDP reads pause to gather datagrams, and every datagram is
   UdpInputRig rig(1);
   if (!rig.input->coalescing()) {
     // Without CAP_NET_ADMIN the buffer is capped by net.core.rmem_max: too small to pause.
-    CHECK(rig.input->granted_rcvbuf() < 4 * 350 * 1024);
+    CHECK(rig.input->granted_rcvbuf() < UdpInput::kCoalesceBufferPerMs);
     return;
   }
   // A burst already waiting in the socket: one wake-up reads it all, then reads pause.
