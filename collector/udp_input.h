@@ -38,11 +38,11 @@ class UdpInput {
   // Datagrams the kernel dropped on this socket since it was opened (sk_drops, the
   // count SO_RXQ_OVFL reports), read with getsockopt(SO_MEMINFO).
   int64_t KernelDrops() const;
+  // The receive buffer a pause needs per millisecond.
+  static constexpr int64_t kCoalesceBufferPerMs = int64_t{4} << 20;
   // Whether reads pause under load (coalesce_ms asked and the buffer big enough), and
   // how many times they did.
   bool coalescing() const { return coalesce_ms_ > 0; }
-  // The receive buffer a pause needs per millisecond.
-  static constexpr int64_t kCoalesceBufferPerMs = int64_t{4} << 20;
   int64_t coalesce_pauses() const { return coalesce_pauses_; }
 
  private:
