@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -150,6 +151,9 @@ class AlertEngine {
   // device uses (failure messages name none); other kinds are ignored. Constant work per
   // event; may fire alerts.
   void Observe(const Event& event);
+  // The same for a batch, in order; with 100,000 phones each device's entry is a cache
+  // miss, so the entries a few events ahead are loaded while one is observed.
+  void Observe(std::span<const Event> events);
   // Advances time (about once a second): resolves quiet incidents, emits throttled
   // updates of firing ones, evicts idle groups. now_us must not go backwards much.
   void Tick(int64_t now_us);

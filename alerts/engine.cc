@@ -105,6 +105,10 @@ class AlertEngine::Impl {
     idle_us_ = std::max(c_.failures_window_us, c_.ratio_window_us) + c_.resolve_after_us;
   }
 
+  void PrefetchDevice(MacAddress mac) const {
+    if (mac != 0) devices_.Prefetch(mac);
+  }
+
   void Observe(const Event& e) {
     if (!c_.enabled) return;
     bool failure = e.kind == EventKind::kResyncFailure || e.kind == EventKind::kUpgradeFailure;
@@ -498,6 +502,14 @@ AlertEngine::AlertEngine(const AlertConfig& config, AlertListener listener)
     : impl_(std::make_unique<Impl>(config, std::move(listener))) {}
 AlertEngine::~AlertEngine() = default;
 void AlertEngine::Observe(const Event& event) { impl_->Observe(event); }
+
+void AlertEngine::Observe(std::span<const Event> events) {
+  constexpr size_t kAhead = 6;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (i + kAhead < events.size()) impl_->PrefetchDevice(events[i + kAhead].mac);
+    impl_->Observe(events[i]);
+  }
+}
 void AlertEngine::Tick(int64_t now_us) { impl_->Tick(now_us); }
 int64_t AlertEngine::ActiveCount(AlertRule rule) const { return impl_->ActiveCount(rule); }
 std::vector<Alert> AlertEngine::ActiveAlerts() const { return impl_->ActiveAlerts(); }

@@ -181,7 +181,7 @@ Status Collector::Impl::StartAlerts() {
   dispatcher_ = std::move(*dispatcher);
   alerts_ = std::make_unique<AlertEngine>(
       *config, [this](const AlertChange& change) { OnAlertChange(change); });
-  writer_->SetObservers([this](const Event& e) { alerts_->Observe(e); },
+  writer_->SetObservers([this](std::span<const Event> events) { alerts_->Observe(events); },
                         [this](int64_t now_us) { alerts_->Tick(now_us); });
   return Status::Ok();
 }

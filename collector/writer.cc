@@ -137,9 +137,7 @@ void StoreWriter::Commit() {
       store_failing_ = false;
       spdlog::info("store writes succeed again; storing resumed");
     }
-    if (on_event_) {
-      for (const Event& e : batch_.events) on_event_(e);
-    }
+    if (on_event_) on_event_(batch_.events);
   } else {
     counters_->Rewind();
     for (int k = 0; k < kEventKindCount; ++k) {

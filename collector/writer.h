@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <thread>
 
 #include "collector/attribution.h"
@@ -33,8 +34,8 @@ struct StoreWriterOptions {
 
 class StoreWriter {
  public:
-  // Called on the writer thread for every stored event, and about once a second.
-  using EventFn = std::function<void(const Event&)>;
+  // Called on the writer thread with each batch of stored events, and about once a second.
+  using EventFn = std::function<void(std::span<const Event>)>;
   using TickFn = std::function<void(int64_t now_us)>;
 
   StoreWriter(Store* store, IngestQueue* queue, Counters* counters, const Clock* clock,

@@ -1,9 +1,11 @@
 // AlertEngine on crafted event streams with explicit event times: no sleeps, no sockets.
 #include <simdjson.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -338,4 +340,42 @@ TEST_CASE("The ratio rule by error text divides by all of the fleet's attempts")
   const Alert& a = rec.changes.front().alert;
   CHECK(a.attempts >= 50);
   CHECK(static_cast<double>(a.failures) / a.attempts >= 0.5);
+}
+
+TEST_CASE("Observing a batch of events fires the same alerts as observing them one by one") {
+  AlertConfig c = OnlyCountRule(5 * 60 * kSec, 20);
+  c.failures_group_by = GroupBy{true, true, true, false};
+  c.device_enabled = true;
+  c.device_consecutive_min = 3;
+  std::vector<Event> events;
+  // 300 phones on two servers; prov-b fails for a while, and phone 7 fails alone later.
+  for (int minute = 0; minute < 30; ++minute) {
+    for (int phone = 0; phone < 300; ++phone) {
+      const int64_t t = kT0 + minute * 60 * kSec + phone * 100'000;
+      const MacAddress mac = 0x000e08100000ULL + phone;
+      const bool on_b = phone % 2 == 1;
+      const bool fail = (on_b && minute >= 5 && minute < 12) || (phone == 7 && minute >= 20);
+      events.push_back(Ev(EventKind::kResyncRequest, t, mac, on_b ? "prov-b" : "prov-a"));
+      events.push_back(fail
+                           ? Ev(EventKind::kResyncFailure, t + 1, mac, "", "http_get failed")
+                           : Ev(EventKind::kResyncSuccess, t + 1, mac, on_b ? "prov-b" : "prov-a"));
+    }
+  }
+  Recorder one_by_one, batched;
+  AlertEngine a(c, one_by_one.Listener()), b(c, batched.Listener());
+  constexpr size_t kBatch = 512;
+  for (size_t i = 0; i < events.size(); i += kBatch) {
+    const size_t n = std::min(kBatch, events.size() - i);
+    for (size_t k = i; k < i + n; ++k) a.Observe(events[k]);
+    b.Observe(std::span<const Event>(events).subspan(i, n));
+    a.Tick(events[i + n - 1].event_time_us);
+    b.Tick(events[i + n - 1].event_time_us);
+  }
+  const auto fired = one_by_one.Keys(AlertChange::Kind::kFired);
+  // fleet, server prov-b and error during the outage; phone 7's own alert later.
+  CHECK(fired.size() >= 4);
+  CHECK(std::count(fired.begin(), fired.end(), "device_consecutive_failures|000e08100007") == 1);
+  CHECK(batched.Keys(AlertChange::Kind::kFired) == fired);
+  CHECK(batched.Keys(AlertChange::Kind::kResolved) ==
+        one_by_one.Keys(AlertChange::Kind::kResolved));
 }
