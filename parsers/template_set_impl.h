@@ -60,10 +60,11 @@ struct WalkStep {
 
 struct CompiledTemplate {
   EventKind kind = EventKind::kUnknown;
-  std::string text;      // as configured
-  std::string pattern;   // the RE2 pattern it compiled into
-  std::string prefix;    // pattern up to its last literal: what the RE2::Set looks for
-  std::string required;  // its longest literal: a body without it cannot match (or empty)
+  std::string text;          // as configured
+  std::string pattern;       // the RE2 pattern it compiled into
+  std::string prefix;        // pattern up to its last literal: what the RE2::Set looks for
+  std::string required;      // its longest literal: a body without it cannot match (or empty)
+  size_t required_rare = 0;  // the byte of required searched for first (see RarestByte)
   std::unique_ptr<RE2> re;
   std::array<int, kFieldCount> group{};  // capture group index per field, 0 = none
   int max_group = 0;

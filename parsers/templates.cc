@@ -14,6 +14,30 @@
 namespace resyncwatch {
 namespace {
 
+// How often a byte turns up in phone syslog, roughly: spaces, digits and the punctuation
+// of MACs, addresses and URLs everywhere; common lower-case letters often; capitals and
+// rare letters seldom. The literal's least frequent byte is the one to search for.
+int ByteFrequency(unsigned char c) {
+  if (c == ' ') return 100;
+  if ((c >= '0' && c <= '9') || (c != 0 && std::strchr(":.-/_=", c) != nullptr)) return 90;
+  if (c >= 'a' && c <= 'f') return 80;
+  if (c != 0 && std::strchr("tonisrhlu", c) != nullptr) return 70;
+  if (c >= 'a' && c <= 'z') return 40;
+  if (c >= 'A' && c <= 'Z') return 20;
+  return 30;
+}
+
+size_t RarestByte(std::string_view literal) {
+  size_t best = 0;
+  for (size_t i = 1; i < literal.size(); ++i) {
+    if (ByteFrequency(static_cast<unsigned char>(literal[i])) <
+        ByteFrequency(static_cast<unsigned char>(literal[best]))) {
+      best = i;
+    }
+  }
+  return best;
+}
+
 struct Macro {
   std::string_view name;
   std::string_view regex;
@@ -200,6 +224,7 @@ Result<CompiledTemplate> Compile(EventKind kind, std::string_view tmpl) {
       out.required = step.literal;
     }
   }
+  out.required_rare = RarestByte(out.required);
   RE2::Options options;
   options.set_log_errors(false);
   options.set_encoding(RE2::Options::EncodingLatin1);  // any byte, valid UTF-8 or not
@@ -331,6 +356,27 @@ std::vector<std::pair<EventKind, std::string>> TemplateSet::Templates() const {
   return out;
 }
 
+namespace {
+
+// Whether body contains literal, searching first for its byte at rare: a literal that
+// starts with a space (" -- Resync failed: ") made std::string_view::find stop at every
+// space of the body, six templates over.
+bool ContainsLiteral(std::string_view body, std::string_view literal, size_t rare) {
+  if (body.size() < literal.size()) return false;
+  const char* from = body.data() + rare;
+  const char* end = body.data() + body.size() - (literal.size() - rare) + 1;
+  while (from < end) {
+    const auto* hit =
+        static_cast<const char*>(std::memchr(from, literal[rare], static_cast<size_t>(end - from)));
+    if (hit == nullptr) return false;
+    if (std::memcmp(hit - rare, literal.data(), literal.size()) == 0) return true;
+    from = hit + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
 bool MatchTemplates(const TemplateSet::Impl& impl, std::string_view body, std::vector<int>* hits,
                     TemplateMatch* match) {
   if (impl.templates.empty()) return false;
@@ -339,7 +385,8 @@ bool MatchTemplates(const TemplateSet::Impl& impl, std::string_view body, std::v
   if (impl.by_required_literal) {
     // Candidates in priority order: the templates whose required literal is in the body.
     for (size_t i = 0; i < impl.templates.size(); ++i) {
-      if (body.find(impl.templates[i].required) != std::string_view::npos) {
+      const CompiledTemplate& t = impl.templates[i];
+      if (ContainsLiteral(body, t.required, t.required_rare)) {
         hits->push_back(static_cast<int>(i));
       }
     }
