@@ -22,7 +22,8 @@ struct PeerAddress {
   uint16_t port = 0;   // host order
   uint8_t addr[16] = {};
 
-  std::string ToString() const;  // "10.1.2.3:514", "[2001:db8::5]:514"
+  std::string ToString() const;           // "10.1.2.3:514", "[2001:db8::5]:514"
+  void FormatTo(std::string* out) const;  // the same into *out, reusing its buffer
   bool operator==(const PeerAddress&) const = default;
 };
 

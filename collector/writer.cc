@@ -85,7 +85,7 @@ const std::string& StoreWriter::SourceText(const PeerAddress& peer) {
   // Consecutive datagrams mostly come from the same sender (a phone's burst, a relay).
   if (!(peer == last_peer_) || last_source_.empty()) {
     last_peer_ = peer;
-    last_source_ = peer.ToString();
+    peer.FormatTo(&last_source_);
   }
   return last_source_;
 }

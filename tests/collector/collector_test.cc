@@ -2,6 +2,8 @@
 // text, and the hand-off under a store that falls behind (drops are counted, not silent).
 #include "collector/collector.h"
 
+#include <arpa/inet.h>
+
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <condition_variable>
@@ -372,4 +374,28 @@ TEST_CASE("with udp-coalesce-ms 0 UDP reads never pause") {
   SendUdp(rig.port, FailureLines(200));
   REQUIRE(rig.RunUntilQueued(200));
   CHECK(rig.input->coalesce_pauses() == 0);
+}
+
+TEST_CASE("sender addresses are formatted as address:port, IPv6 in brackets") {
+  auto v4 = [](std::initializer_list<uint8_t> bytes, uint16_t port) {
+    PeerAddress p;
+    p.family = AF_INET;
+    p.port = port;
+    std::copy(bytes.begin(), bytes.end(), p.addr);
+    return p.ToString();
+  };
+  CHECK(v4({10, 1, 2, 3}, 514) == "10.1.2.3:514");
+  CHECK(v4({0, 0, 0, 0}, 0) == "0.0.0.0:0");
+  CHECK(v4({255, 255, 255, 255}, 65535) == "255.255.255.255:65535");
+  CHECK(v4({192, 168, 100, 9}, 5060) == "192.168.100.9:5060");
+
+  PeerAddress v6;
+  v6.family = AF_INET6;
+  v6.port = 514;
+  inet_pton(AF_INET6, "2001:db8::5", v6.addr);
+  CHECK(v6.ToString() == "[2001:db8::5]:514");
+  std::string reused = "a much longer text that was there before";
+  v6.FormatTo(&reused);
+  CHECK(reused == "[2001:db8::5]:514");
+  CHECK(PeerAddress{}.ToString() == "unknown");
 }
