@@ -29,6 +29,10 @@ constexpr FlagSpec kSpecs[] = {
     {"devices", FlagType::kInt, "20000", "N", "phones in the simulated fleet"},
     {"batch", FlagType::kInt, "256", "N", "datagrams per sendmmsg call"},
     {"seed", FlagType::kInt, "1", "N", "corpus random seed"},
+    {"sources", FlagType::kInt, "1", "N",
+     "sender addresses: 1 sends everything from one socket; N > 1 sends each phone's "
+     "datagrams from its own loopback address (127.1.x.y, one of N) and relayed ones from "
+     "the relays' (127.0.0.10, 127.0.0.11), as a fleet does"},
     {"corpus-out", FlagType::kString, "", "FILE", "also write the corpus, one message per line"},
     {"help", FlagType::kBool, "", "", "print this help"},
 };
@@ -50,7 +54,13 @@ const char* kErrors[] = {"http_get failed", "corrupt file", "http_get failed: 40
 const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
-std::vector<std::string> MakeCorpus(int devices, uint32_t seed, size_t size) {
+struct Datagram {
+  std::string text;
+  uint32_t phone = 0;
+  int relay = -1;  // 0 or 1 when a relay forwarded it, else -1
+};
+
+std::vector<Datagram> MakeCorpus(int devices, uint32_t seed, size_t size) {
   std::mt19937 rng(seed);
   std::vector<Phone> fleet;
   for (int i = 0; i < devices; ++i) {
@@ -68,11 +78,13 @@ std::vector<std::string> MakeCorpus(int devices, uint32_t seed, size_t size) {
     p.path = (rng() % 2) ? "/cisco/" + p.mac_plain + ".cfg" : "/" + p.model + ".xml";
     fleet.push_back(std::move(p));
   }
-  std::vector<std::string> corpus;
+  std::vector<Datagram> corpus;
   corpus.reserve(size);
   char line[512];
   for (size_t i = 0; i < size; ++i) {
-    const Phone& p = fleet[rng() % fleet.size()];
+    const uint32_t phone = static_cast<uint32_t>(rng() % fleet.size());
+    const Phone& p = fleet[phone];
+    int relay = -1;
     const int r = static_cast<int>(rng() % 100);
     std::string body;
     if (r < 40) {
@@ -100,15 +112,17 @@ std::vector<std::string> MakeCorpus(int devices, uint32_t seed, size_t size) {
       std::snprintf(line, sizeof(line), "<134>%s %2d %02d:%02d:%02d %s %s", kMonths[month], day, hh,
                     mm, ss, p.mac_plain.c_str(), body.c_str());
     } else if (shape < 9) {  // through an rsyslog relay (ISO timestamp, host)
+      relay = 0;
       std::snprintf(line, sizeof(line),
                     "<134>2026-%02d-%02dT%02d:%02d:%02d.%06d+00:00 relay01 phone: %s", month + 1,
                     day, hh, mm, ss, static_cast<int>(rng() % 1000000), body.c_str());
     } else {  // RFC 5424 from a relay
+      relay = 1;
       std::snprintf(line, sizeof(line),
                     "<134>1 2026-%02d-%02dT%02d:%02d:%02d.000Z relay02 phone - - - %s", month + 1,
                     day, hh, mm, ss, body.c_str());
     }
-    corpus.emplace_back(line);
+    corpus.push_back(Datagram{line, phone, relay});
   }
   return corpus;
 }
@@ -134,9 +148,14 @@ int Main(int argc, char** argv) {
                            static_cast<uint32_t>(flags.GetInt("seed")), 65536);
   if (std::string out = flags.GetString("corpus-out"); !out.empty()) {
     std::ofstream f(out);
-    for (const auto& l : corpus) f << l << "\n";
+    for (const auto& d : corpus) f << d.text << "\n";
   }
 
+  const int64_t sources = flags.GetInt("sources");
+  if (sources < 1 || sources > 65000) {
+    std::fprintf(stderr, "ingest_loadgen: --sources must be between 1 and 65000\n");
+    return 2;
+  }
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
   int sndbuf = 8 << 20;
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
@@ -147,24 +166,47 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "ingest_loadgen: --host must be an IPv4 address\n");
     return 2;
   }
-  if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) {
+  // Many sources: each datagram names its source address in an IP_PKTINFO control
+  // message (any 127/8 address is local), so the socket stays unconnected.
+  if (sources == 1 && connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) {
     std::perror("connect");
     return 1;
   }
   std::vector<mmsghdr> msgs(batch);
   std::vector<iovec> iov(batch);
+  constexpr size_t kControl = CMSG_SPACE(sizeof(in_pktinfo));
+  std::vector<char> control(static_cast<size_t>(batch) * kControl);
+  auto source_of = [sources](const Datagram& d) {
+    if (d.relay >= 0) return htonl(0x7f00000aU + static_cast<uint32_t>(d.relay));
+    return htonl(0x7f010001U + d.phone % static_cast<uint32_t>(sources));
+  };
   const auto start = std::chrono::steady_clock::now();
   int64_t sent = 0;
   size_t next = 0;
   while (sent < count) {
     const int n = static_cast<int>(std::min<int64_t>(batch, count - sent));
     for (int i = 0; i < n; ++i) {
-      const std::string& m = corpus[next++ & 0xffff];
-      iov[i].iov_base = const_cast<char*>(m.data());
-      iov[i].iov_len = m.size();
+      const Datagram& d = corpus[next++ & 0xffff];
+      iov[i].iov_base = const_cast<char*>(d.text.data());
+      iov[i].iov_len = d.text.size();
       std::memset(&msgs[i], 0, sizeof(mmsghdr));
       msgs[i].msg_hdr.msg_iov = &iov[i];
       msgs[i].msg_hdr.msg_iovlen = 1;
+      if (sources > 1) {
+        char* buf = control.data() + static_cast<size_t>(i) * kControl;
+        std::memset(buf, 0, kControl);
+        msgs[i].msg_hdr.msg_name = &to;
+        msgs[i].msg_hdr.msg_namelen = sizeof(to);
+        msgs[i].msg_hdr.msg_control = buf;
+        msgs[i].msg_hdr.msg_controllen = kControl;
+        cmsghdr* c = CMSG_FIRSTHDR(&msgs[i].msg_hdr);
+        c->cmsg_level = IPPROTO_IP;
+        c->cmsg_type = IP_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+        in_pktinfo info{};
+        info.ipi_spec_dst.s_addr = source_of(d);
+        std::memcpy(CMSG_DATA(c), &info, sizeof(info));
+      }
     }
     int done = 0;
     while (done < n) {

@@ -9,6 +9,7 @@
 #   COUNT=300000 RATE=100000 bench/ingest/run.sh
 #   RECEIVERS="resyncwatchd rsyslog" bench/ingest/run.sh
 #   RW_ARGS="--batch-size 256" bench/ingest/run.sh   # extra resyncwatchd options
+#   SOURCES=20000 bench/ingest/run.sh    # each phone sends from its own 127.1.x.y address
 #
 # resyncwatchd runs with its default settings (only --db, --listen and --metrics-listen
 # given, plus $RW_ARGS when set). syslog-ng-core conflicts with rsyslog as a Debian package, so it is fetched with
@@ -19,6 +20,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD_DIR:-$root/build}
 count=${COUNT:-1000000}
 rate=${RATE:-0}
+sources=${SOURCES:-1}
 receivers=${RECEIVERS:-"resyncwatchd rsyslog syslog-ng"}
 cache=${CACHE:-$root/var/bench-cache}
 loadgen=$build/bench/ingest/ingest_loadgen
@@ -86,7 +88,7 @@ measure() {
   thread_ticks "$pid" >"$work/$name.threads0"
   c0=$(cpu_ticks "$pid")
   t0=$(now_s)
-  out=$("$loadgen" --port "$port" --count "$count" --rate "$rate")
+  out=$("$loadgen" --port "$port" --count "$count" --rate "$rate" --sources "$sources")
   sent=${out#sent=}; sent=${sent%% *}
   read -r delivered t_done < <(wait_delivered "$countfn" "$sent")
   c1=$(cpu_ticks "$pid")
@@ -126,7 +128,7 @@ run_rsyslog() {
   port=$(free_udp_port)
   rs_file=$dir/messages.log
   cat >"$dir/rsyslog.conf" <<EOC
-global(workDirectory="$dir" maxMessageSize="64k")
+global(workDirectory="$dir" maxMessageSize="64k" net.enableDNS="off")
 main_queue(queue.type="FixedArray" queue.size="200000" queue.dequeueBatchSize="1024")
 module(load="imudp" threads="1" batchSize="256")
 input(type="imudp" address="127.0.0.1" port="$port" rcvbufSize="64m")
@@ -164,7 +166,7 @@ run_syslog_ng() {
   modpath=$(dirname "$(find "$sng_root/usr/lib" -name libafsocket.so | head -1)")
   cat >"$dir/syslog-ng.conf" <<EOC
 @version: 3.38
-options { threaded(yes); flush_lines(1000); log_fifo_size(1000000); stats_freq(0); create_dirs(no); };
+options { threaded(yes); use_dns(no); flush_lines(1000); log_fifo_size(1000000); stats_freq(0); create_dirs(no); };
 source s_udp { network(transport("udp") ip("127.0.0.1") port($port) so_rcvbuf(67108864) log_iw_size(1000000)); };
 destination d_file { file("$sng_file"); };
 log { source(s_udp); destination(d_file); };
@@ -196,7 +198,7 @@ for r in $receivers; do
   esac
 done
 
-echo "ingest benchmark: $count datagrams per receiver, rate ${rate:-0} (0 = flat out), $(nproc) cores, loopback"
+echo "ingest benchmark: $count datagrams per receiver, rate ${rate:-0} (0 = flat out), $sources sender address(es), $(nproc) cores, loopback"
 awk -v tck="$tck" '
   /_disk / { split($1, n, "_disk"); disk[n[1]] = $2; next }
   { name[++k] = $1; sent[$1] = $2; got[$1] = $3; secs[$1] = $5 - $4;
