@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/prefetch.h"
 #include "store/store.h"
 
 namespace resyncwatch {
@@ -22,16 +23,7 @@ class MacTable {
   MacTable() { slots_.resize(kInitial); }
 
   // Starts loading the line where mac's probe begins, so that a later Find hits the cache.
-  void Prefetch(MacAddress mac) const {
-    const Slot* slot = &slots_[Home(mac)];
-#if defined(__x86_64__) || defined(__i386__)
-    // Not __builtin_prefetch: GCC counts a prefetch as no side effect, judges a function
-    // that only prefetches pure, and drops its calls (objdump showed none left).
-    asm volatile("prefetcht0 %0" : : "m"(*reinterpret_cast<const char*>(slot)));
-#else
-    __builtin_prefetch(slot);
-#endif
-  }
+  void Prefetch(MacAddress mac) const { PrefetchForRead(&slots_[Home(mac)]); }
 
   V* Find(MacAddress mac) {
     for (size_t i = Home(mac);; i = (i + 1) & Mask()) {

@@ -30,22 +30,17 @@ bool PeerFromSource(const std::string& source, PeerAddress* peer) {
 
 }  // namespace
 
-std::string DeviceAttribution::IpKey(const PeerAddress& peer) {
-  std::string key(1, static_cast<char>(peer.family));
-  key.append(reinterpret_cast<const char*>(peer.addr), peer.family == AF_INET6 ? 16 : 4);
-  return key;
-}
-
-void DeviceAttribution::LearnIp(const std::string& key, MacAddress mac) {
-  if (by_ip_.size() >= kMaxEntries) by_ip_.clear();
-  auto [it, inserted] = by_ip_.try_emplace(key, mac);
-  if (!inserted && it->second != mac) it->second = kShared;
+void DeviceAttribution::LearnIp(const PeerAddress& peer, MacAddress mac) {
+  if (by_ip_.size() >= kMaxEntries) by_ip_.Clear();
+  bool inserted = false;
+  MacAddress* known = by_ip_.FindOrInsert(peer, mac, &inserted);
+  if (!inserted && *known != mac) *known = kShared;
 }
 
 void DeviceAttribution::Seed(const Store& store) {
   store.ForEachDevice([&](const DeviceSummary& d) {
     PeerAddress peer;
-    if (d.mac != 0 && PeerFromSource(d.last_ip, &peer)) LearnIp(IpKey(peer), d.mac);
+    if (d.mac != 0 && PeerFromSource(d.last_ip, &peer)) LearnIp(peer, d.mac);
     if (d.mac != 0 && !d.sn.empty()) by_sn_[d.sn] = d.mac;
     return by_ip_.size() < kMaxEntries;
   });
@@ -57,7 +52,7 @@ void DeviceAttribution::Attribute(const PeerAddress& peer, Event* event, const S
       if (by_sn_.size() >= kMaxEntries) by_sn_.clear();
       by_sn_[event->sn] = event->mac;
     }
-    if (IsResyncOrUpgrade(event->kind)) LearnIp(IpKey(peer), event->mac);
+    if (IsResyncOrUpgrade(event->kind)) LearnIp(peer, event->mac);
     return;
   }
   if (!event->sn.empty()) {
@@ -71,8 +66,8 @@ void DeviceAttribution::Attribute(const PeerAddress& peer, Event* event, const S
       return;
     }
   }
-  auto it = by_ip_.find(IpKey(peer));
-  if (it != by_ip_.end() && it->second != kShared) event->mac = it->second;
+  const MacAddress* known = by_ip_.Find(peer);
+  if (known != nullptr && *known != kShared) event->mac = *known;
 }
 
 }  // namespace resyncwatch

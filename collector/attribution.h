@@ -8,6 +8,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "collector/address_map.h"
 #include "collector/ingest_queue.h"
 #include "store/store.h"
 
@@ -22,14 +23,15 @@ class DeviceAttribution {
   void Attribute(const PeerAddress& peer, Event* event, const Store* store);
 
   size_t known_ips() const { return by_ip_.size(); }
+  // For a datagram a few ahead: its sender's entry is the likely cache miss.
+  void Prefetch(const PeerAddress& peer) const { by_ip_.Prefetch(peer); }
 
  private:
-  static std::string IpKey(const PeerAddress& peer);
-  void LearnIp(const std::string& key, MacAddress mac);
+  void LearnIp(const PeerAddress& peer, MacAddress mac);
 
   static constexpr MacAddress kShared = ~MacAddress{0};  // seen with several MACs
   static constexpr size_t kMaxEntries = 2'000'000;
-  std::unordered_map<std::string, MacAddress> by_ip_;
+  AddressMap by_ip_;
   std::unordered_map<std::string, MacAddress> by_sn_;  // 0 = asked the store, unknown
 };
 

@@ -61,8 +61,11 @@ void StoreWriter::Run() {
     for (const auto& chunk : chunks) in_hand += static_cast<int64_t>(chunk->items.size());
     in_hand_.store(in_hand, std::memory_order_relaxed);
     for (const auto& chunk : chunks) {
-      for (const DatagramRef& d : chunk->items) {
-        Process(*chunk, d, *templates);
+      const size_t n = chunk->items.size();
+      for (size_t k = 0; k < n; ++k) {
+        constexpr size_t kAhead = 4;
+        if (k + kAhead < n) attribution_.Prefetch(chunk->items[k + kAhead].peer);
+        Process(*chunk, chunk->items[k], *templates);
         if (batch_datagrams_ >= options_.batch_size) Commit();
       }
       in_hand -= static_cast<int64_t>(chunk->items.size());

@@ -7,9 +7,12 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <thread>
 
+#include "collector/address_map.h"
+#include "collector/attribution.h"
 #include "collector/config.h"
 #include "collector/counters.h"
 #include "collector/prometheus.h"
@@ -398,4 +401,95 @@ TEST_CASE("sender addresses are formatted as address:port, IPv6 in brackets") {
   v6.FormatTo(&reused);
   CHECK(reused == "[2001:db8::5]:514");
   CHECK(PeerAddress{}.ToString() == "unknown");
+}
+
+namespace {
+
+PeerAddress V4Peer(uint32_t ip, uint16_t port = 5060) {
+  PeerAddress p;
+  p.family = AF_INET;
+  p.port = port;
+  const uint32_t be = htonl(ip);
+  std::memcpy(p.addr, &be, 4);
+  return p;
+}
+
+PeerAddress V6Peer(const char* text, uint16_t port = 5060) {
+  PeerAddress p;
+  p.family = AF_INET6;
+  p.port = port;
+  REQUIRE(inet_pton(AF_INET6, text, p.addr) == 1);
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("the address map keeps IPv4 and IPv6 senders apart and finds each one it holds") {
+  AddressMap map;
+  bool inserted = false;
+  for (uint32_t i = 0; i < 5000; ++i) {
+    map.FindOrInsert(V4Peer(0x0a000000 + i), 0x000e08000000ULL + i, &inserted);
+    CHECK(inserted);
+  }
+  // ::a00:1 holds the same four bytes as 10.0.0.1: a different sender all the same.
+  map.FindOrInsert(V6Peer("::a00:1"), 0x1111, &inserted);
+  CHECK(inserted);
+  map.FindOrInsert(V6Peer("2001:db8::5"), 0x2222, &inserted);
+  CHECK(map.size() == 5002);
+  int found = 0;
+  for (uint32_t i = 0; i < 5000; ++i) {
+    MacAddress* mac = map.Find(V4Peer(0x0a000000 + i, 1));  // any port
+    found += mac != nullptr && *mac == 0x000e08000000ULL + i;
+  }
+  CHECK(found == 5000);
+  REQUIRE(map.Find(V6Peer("::a00:1")) != nullptr);
+  CHECK(*map.Find(V6Peer("::a00:1")) == 0x1111);
+  CHECK(*map.Find(V4Peer(0x0a000001)) == 0x000e08000001ULL);
+  CHECK(*map.Find(V6Peer("2001:db8::5")) == 0x2222);
+  CHECK(map.Find(V4Peer(0x0b000000)) == nullptr);
+  CHECK(map.Find(V6Peer("2001:db8::6")) == nullptr);
+  MacAddress* again = map.FindOrInsert(V4Peer(0x0a000007), 0x9999, &inserted);
+  CHECK_FALSE(inserted);
+  CHECK(*again == 0x000e08000007ULL);
+  map.Clear();
+  CHECK(map.size() == 0);
+  CHECK(map.Find(V4Peer(0x0a000001)) == nullptr);
+}
+
+TEST_CASE("debug lines take the MAC of the phone at their address, unless two phones share it") {
+  DeviceAttribution attribution;
+  auto event = [](EventKind kind, MacAddress mac) {
+    Event e;
+    e.kind = kind;
+    e.mac = mac;
+    return e;
+  };
+  const PeerAddress phone = V4Peer(0x0a170001, 5060), nat = V4Peer(0x0a170002, 5060);
+  const PeerAddress phone6 = V6Peer("2001:db8::8841");
+  Event request = event(EventKind::kResyncRequest, 0x000e08aa0001ULL);
+  attribution.Attribute(phone, &request, nullptr);
+  Event request6 = event(EventKind::kResyncSuccess, 0x000e08aa0006ULL);
+  attribution.Attribute(phone6, &request6, nullptr);
+  for (MacAddress mac : {0x000e08bb0001ULL, 0x000e08bb0002ULL}) {
+    Event behind_nat = event(EventKind::kResyncRequest, mac);
+    attribution.Attribute(nat, &behind_nat, nullptr);
+  }
+  CHECK(attribution.known_ips() == 3);
+
+  Event debug = event(EventKind::kDebug, 0);
+  attribution.Attribute(V4Peer(0x0a170001, 41000), &debug, nullptr);  // another port
+  CHECK(debug.mac == 0x000e08aa0001ULL);
+  Event debug6 = event(EventKind::kDebug, 0);
+  attribution.Attribute(phone6, &debug6, nullptr);
+  CHECK(debug6.mac == 0x000e08aa0006ULL);
+  Event shared = event(EventKind::kDebug, 0);
+  attribution.Attribute(nat, &shared, nullptr);
+  CHECK(shared.mac == 0);
+  Event stranger = event(EventKind::kDebug, 0);
+  attribution.Attribute(V4Peer(0x0a170003), &stranger, nullptr);
+  CHECK(stranger.mac == 0);
+  // A debug line with a MAC teaches nothing about its address.
+  Event debug_with_mac = event(EventKind::kDebug, 0x000e08cc0001ULL);
+  attribution.Attribute(V4Peer(0x0a170004), &debug_with_mac, nullptr);
+  CHECK(attribution.known_ips() == 3);
 }
