@@ -371,6 +371,20 @@ TEST_CASE("under load UDP reads pause to gather datagrams, and every datagram is
   CHECK(rig.counters.Get(Counter::kReceivedDatagrams) == 205);
 }
 
+TEST_CASE("closing the UDP input during a read pause reads what waits in the socket") {
+  UdpInputRig rig(1);
+  if (!rig.input->coalescing()) return;  // no pause without the buffer for it (see above)
+  SendUdp(rig.port, FailureLines(200));
+  REQUIRE(rig.RunUntilQueued(200));
+  REQUIRE(rig.input->coalesce_pauses() == 1);
+  // The loop does not run again, so the pause cannot end: SIGTERM arrives during it.
+  SendUdp(rig.port, FailureLines(50, 200));
+  rig.input->Close();
+  rig.sink.Flush();
+  CHECK(rig.queue.Depth() == 250);
+  CHECK(rig.counters.Get(Counter::kReceivedDatagrams) == 250);
+}
+
 TEST_CASE("with udp-coalesce-ms 0 UDP reads never pause") {
   UdpInputRig rig(0);
   CHECK_FALSE(rig.input->coalescing());
