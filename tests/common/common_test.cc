@@ -1,8 +1,11 @@
 #include <catch2/catch.hpp>
+#include <random>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/flags.h"
+#include "common/flat_table.h"
 #include "common/json_writer.h"
 #include "common/time_format.h"
 
@@ -68,4 +71,69 @@ TEST_CASE("JSON strings are escaped and invalid UTF-8 becomes U+FFFD") {
   w.OptionalInt("port", std::nullopt);
   w.End();
   CHECK(w.str() == "{\"m\":\"a\\\"b\\\\c\\n\\u0001\xEF\xBF\xBD\xC3\xA9\",\"port\":null}");
+}
+
+namespace {
+
+// Few bits of hash on purpose: long probe runs that wrap around the table's end, so that
+// Erase's backward shift is exercised.
+struct CrowdedKeys {
+  static bool IsEmpty(uint64_t k) { return k == 0; }
+  static uint64_t Hash(uint64_t k) { return (k % 7) << 32; }
+};
+struct SpreadKeys {
+  static bool IsEmpty(uint64_t k) { return k == 0; }
+  static uint64_t Hash(uint64_t k) { return k * 0x9E3779B97F4A7C15ULL; }
+};
+
+template <typename Keys>
+void CheckAgainstStdMap(uint32_t seed, int ops, uint64_t key_range) {
+  FlatTable<uint64_t, int, Keys> table;
+  std::unordered_map<uint64_t, int> model;
+  std::mt19937_64 rng(seed);
+  for (int op = 0; op < ops; ++op) {
+    const uint64_t key = 1 + rng() % key_range;
+    switch (rng() % 3) {
+      case 0: {
+        bool inserted = false;
+        int* v = table.FindOrInsert(key, &inserted);
+        REQUIRE(inserted == (model.count(key) == 0));
+        *v = op;
+        model[key] = op;
+        break;
+      }
+      case 1:
+        table.Erase(key);
+        model.erase(key);
+        break;
+      default: {
+        int* v = table.Find(key);
+        auto it = model.find(key);
+        REQUIRE((v != nullptr) == (it != model.end()));
+        if (v != nullptr) REQUIRE(*v == it->second);
+      }
+    }
+    REQUIRE(table.size() == model.size());
+  }
+  size_t occupied = 0;
+  for (size_t i = 0; i < table.capacity(); ++i) occupied += table.slot(i).key != 0;
+  CHECK(occupied == model.size());
+  for (const auto& [key, value] : model) {
+    int* v = table.Find(key);
+    REQUIRE(v != nullptr);
+    CHECK(*v == value);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("FlatTable agrees with std::unordered_map over random inserts, erases and finds") {
+  CheckAgainstStdMap<SpreadKeys>(1, 200000, 5000);
+  CheckAgainstStdMap<CrowdedKeys>(2, 20000, 300);
+  FlatTable<uint64_t, int, SpreadKeys> table;
+  bool inserted = false;
+  *table.FindOrInsert(42, &inserted) = 7;
+  table.Clear();
+  CHECK(table.size() == 0);
+  CHECK(table.Find(42) == nullptr);
 }
