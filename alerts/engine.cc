@@ -105,6 +105,8 @@ class AlertEngine::Impl {
     idle_us_ = std::max(c_.failures_window_us, c_.ratio_window_us) + c_.resolve_after_us;
   }
 
+  // The batch form prefetches a few events ahead, Observe(event) just before; Impl::Observe
+  // does not, so that no event's entry is asked for twice.
   void PrefetchDevice(MacAddress mac) const {
     if (mac != 0) devices_.Prefetch(mac);
   }
@@ -121,9 +123,6 @@ class AlertEngine::Impl {
       Attribute(e, t);
       return;
     }
-    // The device's entry is the one likely cache miss: start loading it, and do the work
-    // that does not need it first.
-    if (e.mac != 0) devices_.Prefetch(e.mac);
     // The fleet group always counts: its attempts are the error groups' denominator.
     if (!fleet_) fleet_ = Touch(kFleet, std::string(), t);
     if (t > fleet_->last_event_us) fleet_->last_event_us = t;
@@ -501,7 +500,12 @@ class AlertEngine::Impl {
 AlertEngine::AlertEngine(const AlertConfig& config, AlertListener listener)
     : impl_(std::make_unique<Impl>(config, std::move(listener))) {}
 AlertEngine::~AlertEngine() = default;
-void AlertEngine::Observe(const Event& event) { impl_->Observe(event); }
+void AlertEngine::Observe(const Event& event) {
+  // The device's entry is the one likely cache miss: it loads while the group work that
+  // does not need it runs.
+  impl_->PrefetchDevice(event.mac);
+  impl_->Observe(event);
+}
 
 void AlertEngine::Observe(std::span<const Event> events) {
   constexpr size_t kAhead = 6;

@@ -227,11 +227,12 @@ void UdpInput::OnDrained() {
     read_in_window_ = 0;
     window_start_ms_ = now_ms;
   }
-  if (!busy || coalesce_ms_ == 0 || paused_) return;
+  if (!busy || coalesce_ms_ == 0 || uv_is_active(reinterpret_cast<uv_handle_t*>(resume_timer_))) {
+    return;
+  }
   // Under load every wake-up of this thread costs a context switch and an epoll_wait
   // that find only a few datagrams; letting them gather for a millisecond (the kernel
   // keeps them in the socket buffer) turns many small reads into one large one.
-  paused_ = true;
   ++coalesce_pauses_;
   uv_udp_recv_stop(handle_);
   uv_timer_start(
@@ -240,7 +241,6 @@ void UdpInput::OnDrained() {
 }
 
 void UdpInput::Resume() {
-  paused_ = false;
   if (handle_ == nullptr) return;
   if (int rc = uv_udp_recv_start(handle_, &UdpInput::OnAlloc, &UdpInput::OnRecv); rc != 0) {
     // Not expected (the socket is bound and was read a millisecond ago); if it happens the

@@ -66,7 +66,6 @@ class UdpInput {
   uv_check_t* after_iteration_ = nullptr;  // freed in the close callback
   bool read_this_iteration_ = false;
   int coalesce_ms_ = 0;
-  bool paused_ = false;
   int64_t coalesce_pauses_ = 0;
   int64_t read_in_window_ = 0;    // since the last pause or window_start_ms_
   uint64_t window_start_ms_ = 0;  // loop time

@@ -126,14 +126,6 @@ void EncodeWithRefs(std::string_view text, const std::string_view* candidates, s
   for (size_t c = 0; c < n; ++c) {
     if (candidates[c].size() >= kMinRefLength) mark(static_cast<uint8_t>(candidates[c][0]));
   }
-  // A candidate's first four bytes, compared as one word before the whole candidate:
-  // digits and 'h' start both MACs and URLs and much of the text around them.
-  static_assert(kMinRefLength >= sizeof(uint32_t));
-  constexpr size_t kMaxCandidates = 16;
-  uint32_t head[kMaxCandidates];
-  for (size_t c = 0; c < n && c < kMaxCandidates; ++c) {
-    if (candidates[c].size() >= kMinRefLength) std::memcpy(&head[c], candidates[c].data(), 4);
-  }
   size_t i = 0;
   while (i < text.size()) {
     size_t run = i;
@@ -142,15 +134,12 @@ void EncodeWithRefs(std::string_view text, const std::string_view* candidates, s
     i = run;
     if (i == text.size()) break;
     size_t best = n, best_len = 0;
-    const size_t left = text.size() - i;
-    uint32_t here = 0;
-    if (left >= sizeof(here)) std::memcpy(&here, text.data() + i, sizeof(here));
     for (size_t c = 0; c < n; ++c) {
       const std::string_view cand = candidates[c];
-      if (cand.size() < kMinRefLength || cand.size() <= best_len || cand.size() > left) {
+      if (cand.size() < kMinRefLength || cand.size() <= best_len || cand[0] != text[i] ||
+          cand.size() > text.size() - i) {
         continue;
       }
-      if (c < kMaxCandidates ? head[c] != here : cand[0] != text[i]) continue;
       if (std::memcmp(text.data() + i, cand.data(), cand.size()) == 0) {
         best = c, best_len = cand.size();
       }
