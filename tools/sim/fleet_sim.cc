@@ -305,7 +305,7 @@ void FleetSim::SimulatePhone(uint32_t index) {
         BackoffState presumed = st;
         presumed.Apply(prev_out);
         auto after = NextWindow(p.expected, prev_out, presumed, w->latest_us);
-        g.verdict = Judge(*w, g.from_us, g.to_us, after, opt);
+        g.verdict = Judge(*w, g.from_us, g.to_us, after, 0, opt);
         g.expected = w;
         g.tolerance_us = ToleranceUs(*w, g.from_us, opt);
         g.rule = w->rule;
