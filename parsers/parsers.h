@@ -88,9 +88,9 @@ struct ParsedMessage {
   MacAddress mac = 0;  // 0 = none; from the template, else the identifier
   std::string_view sn;
   std::string_view model;
-  std::string_view url;  // user:pass@ and --key values replaced by ***
+  std::string_view url;  // user:pass@, --key/--pwd values and cut credentials: ***
   std::string_view scheme;
-  std::string_view server;  // IPv6 keeps its brackets: "[2001:db8::5]"
+  std::string_view server;  // the bare host: "2001:db8::5" (the url keeps the brackets)
   int port = 0;             // 0 = absent; the scheme's default when a URL has none
   std::string_view path;
   std::string_view error;       // $ERR (for upgrade_success: the new firmware)

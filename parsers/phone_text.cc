@@ -264,6 +264,9 @@ void PhoneText::Analyze3164(std::string_view rest) {
 }
 
 void PhoneText::Analyze5424(std::string_view host, std::string_view app, std::string_view msg) {
+  // rsyslog's RFC 5424 templates put a blank before %msg%, and a message it read as RFC
+  // 3164 keeps the blank that followed the tag: the phone's text starts after them.
+  while (!msg.empty() && (msg.front() == ' ' || msg.front() == '\t')) msg.remove_prefix(1);
   Attempt a;
   if (Try(msg, &a)) return Finish(a);
   // A relay moved the start of the phone's text into HOSTNAME / APP-NAME: put it back,
@@ -326,6 +329,10 @@ void PhoneText::Finish(const Attempt& a) {
         port = parts.port;
       }
       if (secrets) m.url = Redacted(m.url);
+    }
+    // The bare host, as URL libraries give it; the URL keeps the brackets of an IPv6.
+    if (m.server.size() > 2 && m.server.front() == '[' && m.server.back() == ']') {
+      m.server = m.server.substr(1, m.server.size() - 2);
     }
     m.port = PortNumber(port);
     if (port.empty() && !m.scheme.empty()) m.port = parsers_internal::DefaultPort(m.scheme);

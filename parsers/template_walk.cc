@@ -80,15 +80,14 @@ size_t Server(std::string_view text, size_t pos) {
   return Run(text, pos, kClassServer);
 }
 
-// (?:\[[^\]]*\][ \t]+)?  then  [A-Za-z][A-Za-z0-9+.-]*://[^\s/]+(?:/\S*)?
-// Sets *begin to where the URL starts; returns its end, or npos.
+// (?:\[[^\]]*\][ \t]*)?  then  [A-Za-z][A-Za-z0-9+.-]*://[^\s/]+(?:/\S*)?
+// Sets *begin to where the URL starts; returns its end, or npos. The options may touch the
+// URL ("[--key X ]http://..."): the guide's examples put the blank inside the brackets.
 size_t Url(std::string_view text, size_t pos, size_t* begin) {
   if (pos < text.size() && text[pos] == '[') {
     size_t close = text.find(']', pos + 1);
     if (close == std::string_view::npos) return std::string_view::npos;
-    size_t blanks = Run(text, close + 1, kClassBlank);
-    if (blanks == 0) return std::string_view::npos;
-    pos = close + 1 + blanks;
+    pos = close + 1 + Run(text, close + 1, kClassBlank);
   }
   *begin = pos;
   if (pos >= text.size() || !In(kClassAlpha, text[pos])) return std::string_view::npos;

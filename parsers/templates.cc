@@ -153,6 +153,12 @@ bool IsMacro(const Piece& p, std::string_view name) {
   return p.type == Piece::kMacro && p.macro->name == name;
 }
 
+// Whether pieces[i] is followed only by one macro that matches any text ($ERR, ...).
+bool EndsWithFreeText(const std::vector<Piece>& pieces, size_t i) {
+  return i + 2 == pieces.size() && pieces[i + 1].type == Piece::kMacro &&
+         pieces[i + 1].macro->op == WalkStep::kAny;
+}
+
 Result<CompiledTemplate> Compile(EventKind kind, std::string_view tmpl) {
   CompiledTemplate out;
   out.kind = kind;
@@ -186,7 +192,15 @@ Result<CompiledTemplate> Compile(EventKind kind, std::string_view tmpl) {
   };
   for (size_t i = first; i < pieces.size(); ++i) {
     const Piece& p = pieces[i];
-    if (p.type == Piece::kBlank) {
+    if (p.type == Piece::kBlank && EndsWithFreeText(pieces, i)) {
+      // "Resync failed: $ERR" with an empty $ERR: the phone's trailing blank is gone once
+      // the body is trimmed, so the blank before a last free-text macro may be absent.
+      re += "[ \t]*";
+      WalkStep step{WalkStep::kClass};
+      step.first = step.rest = kClassBlank;
+      step.min = 0;
+      out.steps.push_back(step);
+    } else if (p.type == Piece::kBlank) {
       re += "[ \t]+";
       out.steps.push_back({WalkStep::kBlank});
     } else if (p.type == Piece::kLiteral) {
@@ -204,7 +218,7 @@ Result<CompiledTemplate> Compile(EventKind kind, std::string_view tmpl) {
       // A URL: everything up to the next blank is one token, split by code (with or
       // without ":$PORT", IPv6 in brackets, user-info), optionally behind "[--key X] ".
       while (i + 1 < pieces.size() && pieces[i + 1].type != Piece::kBlank) ++i;
-      re += R"((?:\[[^\]]*\][ \t]+)?)";
+      re += R"((?:\[[^\]]*\][ \t]*)?)";
       add_group(kFieldUrl, R"([A-Za-z][A-Za-z0-9+.-]*://[^\s/]+(?:/\S*)?)", {WalkStep::kUrl});
     } else {
       const Macro& m = *p.macro;

@@ -28,7 +28,58 @@ size_t AuthorityEnd(std::string_view text, size_t from) {
   return i;
 }
 
-constexpr std::string_view kKey = "--key";
+// Profile-rule options whose value is a secret: the AES key, and the credentials some
+// provisioning servers take (the user name, --uid, is not one).
+constexpr std::string_view kSecretOptions[] = {"key", "pwd", "passwd", "password"};
+
+// When text[pos] starts "--NAME" followed by '=' or a blank, for a NAME above: the index
+// just after NAME; else 0.
+size_t SecretOptionEnd(std::string_view text, size_t pos) {
+  if (text.substr(pos, 2) != "--") return 0;
+  for (std::string_view name : kSecretOptions) {
+    size_t end = pos + 2 + name.size();
+    if (end < text.size() && text.substr(pos + 2, name.size()) == name &&
+        (text[end] == '=' || text[end] == ' ' || text[end] == '\t')) {
+      return end;
+    }
+  }
+  return 0;
+}
+
+// The value after an option name: a quoted string (to its closing quote, or to the end of
+// a text cut short) or a run up to a blank or ']'. Returns [begin, end).
+std::pair<size_t, size_t> OptionValue(std::string_view text, size_t name_end) {
+  size_t begin = name_end;
+  while (begin < text.size() && (text[begin] == '=' || text[begin] == ' ' || text[begin] == '\t')) {
+    ++begin;
+  }
+  size_t end = begin;
+  if (begin < text.size() && text[begin] == '"') {
+    size_t close = text.find('"', begin + 1);
+    end = close == std::string_view::npos ? text.size() : close + 1;
+  } else {
+    while (end < text.size() && !IsSpace(text[end]) && text[end] != ']') ++end;
+  }
+  return {begin, end};
+}
+
+// A URL authority that runs to the end of the text and has a ':' followed by something
+// other than a port: "http://user:secr" cut inside its password. Its start, or npos.
+size_t CutCredentialStart(std::string_view text) {
+  size_t p = text.rfind("://");
+  if (p == std::string_view::npos) return std::string_view::npos;
+  size_t begin = p + 3;
+  if (AuthorityEnd(text, begin) != text.size() || begin == text.size()) {
+    return std::string_view::npos;
+  }
+  std::string_view auth = text.substr(begin);
+  size_t colon = auth.rfind(':');
+  if (auth.front() == '[' || colon == std::string_view::npos) return std::string_view::npos;
+  std::string_view port = auth.substr(colon + 1);
+  bool digits = !port.empty();
+  for (char c : port) digits = digits && IsDigit(c);
+  return digits ? std::string_view::npos : begin;
+}
 
 }  // namespace
 
@@ -77,12 +128,15 @@ int DefaultPort(std::string_view scheme) {
 }
 
 bool NeedsRedaction(std::string_view text) {
-  // Cheap tests first: user-info needs an '@', a key needs "--key".
+  // Cheap tests first: an option needs "--", user-info an '@' or a cut authority.
   if (text.empty()) return false;
-  if (std::memchr(text.data(), 'k', text.size()) != nullptr &&
-      memmem(text.data(), text.size(), kKey.data(), kKey.size()) != nullptr) {
-    return true;
+  for (const char* p = static_cast<const char*>(memmem(text.data(), text.size(), "--", 2));
+       p != nullptr;) {
+    size_t pos = static_cast<size_t>(p - text.data());
+    if (SecretOptionEnd(text, pos) != 0) return true;
+    p = static_cast<const char*>(memmem(p + 2, text.size() - pos - 2, "--", 2));
   }
+  if (CutCredentialStart(text) != std::string_view::npos) return true;
   if (std::memchr(text.data(), '@', text.size()) == nullptr) return false;
   for (size_t p = text.find("://"); p != std::string_view::npos; p = text.find("://", p + 3)) {
     size_t end = AuthorityEnd(text, p + 3);
@@ -93,7 +147,8 @@ bool NeedsRedaction(std::string_view text) {
 
 namespace {
 
-// The secret spans of text: URL user-info and, when with_keys, "--key" values.
+// The secret spans of text: URL user-info, a credential cut at the end of the text and,
+// when with_keys, the values of the secret options.
 std::vector<std::pair<size_t, size_t>> SecretSpans(std::string_view text, bool with_keys) {
   std::vector<std::pair<size_t, size_t>> spans;
   for (size_t p = text.find("://"); p != std::string_view::npos; p = text.find("://", p + 1)) {
@@ -102,17 +157,13 @@ std::vector<std::pair<size_t, size_t>> SecretSpans(std::string_view text, bool w
     size_t at = text.substr(begin, end - begin).rfind('@');
     if (at != std::string_view::npos && at > 0) spans.emplace_back(begin, begin + at);
   }
+  size_t cut = CutCredentialStart(text);
+  if (cut != std::string_view::npos) spans.emplace_back(cut, text.size());
   if (!with_keys) return spans;
-  for (size_t k = text.find(kKey); k != std::string_view::npos; k = text.find(kKey, k + 1)) {
-    size_t v = k + kKey.size();
-    if (v >= text.size() || (text[v] != '=' && !IsSpace(text[v]))) continue;
-    size_t begin = v;
-    while (begin < text.size() &&
-           (text[begin] == '=' || text[begin] == ' ' || text[begin] == '\t')) {
-      ++begin;
-    }
-    size_t end = begin;
-    while (end < text.size() && !IsSpace(text[end]) && text[end] != ']') ++end;
+  for (size_t k = text.find("--"); k != std::string_view::npos; k = text.find("--", k + 1)) {
+    size_t name_end = SecretOptionEnd(text, k);
+    if (name_end == 0) continue;
+    auto [begin, end] = OptionValue(text, name_end);
     if (end > begin) spans.emplace_back(begin, end);
   }
   return spans;

@@ -21,10 +21,12 @@ bool SplitUrl(std::string_view url, UrlParts* parts);
 // 69 for tftp, 80 for http, 443 for https, 0 otherwise (case-insensitive).
 int DefaultPort(std::string_view scheme);
 
-// True when text holds a URL user-info ("://user:pass@") or a "--key" value.
+// True when text holds a URL user-info ("://user:pass@"), a URL cut inside its
+// credentials at the end of the text ("http://user:secr"), or the value of a secret
+// option (--key, --pwd, --passwd, --password; quoted or not).
 bool NeedsRedaction(std::string_view text);
-// Appends text to out with each URL user-info and each "--key VALUE" / "--key=VALUE"
-// value replaced by "***". Appends at most 4 * text.size() + 3 bytes.
+// Appends text to out with each of those secrets replaced by "***" (a quoted value with
+// its quotes). Appends at most 4 * text.size() + 3 bytes.
 void AppendRedacted(std::string_view text, std::string* out);
 
 }  // namespace resyncwatch::parsers_internal

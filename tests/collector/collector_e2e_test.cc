@@ -229,7 +229,7 @@ TEST_CASE("an rsyslog relay forwarding over UDP and TCP delivers every message")
   CHECK(failure->kind == EventKind::kResyncFailure);
   CHECK(failure->error == "corrupt file");
   for (const Event& e : events) {
-    if (e.kind == EventKind::kUpgradeRequest) CHECK(e.server == "[2001:db8::5]");
+    if (e.kind == EventKind::kUpgradeRequest) CHECK(e.server == "2001:db8::5");
     relayed_as_rfc3164 += e.format == SyslogFormat::kRfc3164 ? 1 : 0;
   }
   CHECK(relayed_as_rfc3164 == 6);
@@ -437,7 +437,7 @@ TEST_CASE("UDP over IPv6 is received and the sender is kept as [address]:port") 
   auto events = AllEvents(dir.Join("db"));
   REQUIRE(events.size() == 1);
   CHECK(events[0].source.rfind("[::1]:", 0) == 0);
-  CHECK(events[0].server == "[2001:db8::5]");
+  CHECK(events[0].server == "2001:db8::5");
   CHECK(events[0].port == 69);
 }
 

@@ -46,8 +46,8 @@ TEST_CASE("URLs: missing port takes the scheme default, IPv6 and host names are 
       {"http://prov.telco.com/a.xml", "http", "prov.telco.com", "/a.xml", 80},
       {"https://prov.telco.com/a.xml", "https", "prov.telco.com", "/a.xml", 443},
       {"http://prov.telco.com:8080/a.xml", "http", "prov.telco.com", "/a.xml", 8080},
-      {"tftp://[2001:db8::5]:69/x.cfg", "tftp", "[2001:db8::5]", "/x.cfg", 69},
-      {"https://[2001:db8::5]/x.cfg", "https", "[2001:db8::5]", "/x.cfg", 443},
+      {"tftp://[2001:db8::5]:69/x.cfg", "tftp", "2001:db8::5", "/x.cfg", 69},
+      {"https://[2001:db8::5]/x.cfg", "https", "2001:db8::5", "/x.cfg", 443},
   };
   for (const auto& c : cases) {
     INFO(c.url);
