@@ -140,6 +140,42 @@ TEST_CASE("a flag wins over the same key in the config file, other keys apply") 
   CHECK(args->config.config_text.find("templates") != std::string::npos);
 }
 
+TEST_CASE("a config file with a schedule section is accepted (it was rejected as unknown)") {
+  TempDir dir;
+  WriteFileText(dir.Join("c.json"),
+                R"({"db": "/srv/rw", "alerts": {"rules": {"overdue": {"min_percent": 2}}},
+                    "schedule": {"defaults": {"Resync_Periodic": "10800+600"},
+                                 "models": {"SPA112": {"Resync_Error_Retry_Delay": 3600}}}})");
+  auto args = ParseArgs({"--config", dir.Join("c.json")});
+  INFO(args.status().message());
+  REQUIRE(args.ok());
+  CHECK(args->config.config_text.find("Resync_Periodic") != std::string::npos);
+  auto reread = RereadConfigFile(dir.Join("c.json"));
+  CHECK(reread.ok());
+
+  WriteFileText(dir.Join("d.json"), R"({"schedule": ["not", "an", "object"]})");
+  auto bad = ParseArgs({"--config", dir.Join("d.json")});
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("\"schedule\": must be an object") != std::string::npos);
+}
+
+TEST_CASE("a bad schedule section stops the collector at start with a line naming the key") {
+  TempDir dir;
+  WriteFileText(dir.Join("c.json"), R"({"schedule": {"defaults": {"Resync_Periodic": "12x"}}})");
+  auto args = ParseArgs({"--config", dir.Join("c.json"), "--listen", "udp://127.0.0.1:0", "--db",
+                         dir.Join("db"), "--query-socket", "none"});
+  INFO(args.status().message());
+  REQUIRE(args.ok());
+  auto store = Store::Open(dir.Join("db"), StoreOptions{});
+  REQUIRE(store.ok());
+  Collector collector(args->config, store->get());
+  Status s = collector.Start();
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.code() == Status::Code::kInvalidArgument);
+  CHECK(s.message().find("schedule.defaults") != std::string::npos);
+  CHECK(s.message().find("12x") != std::string::npos);
+}
+
 TEST_CASE("the query socket lives in the store directory unless moved or turned off") {
   auto by_default = ParseArgs({"--db", "/srv/rw"});
   REQUIRE(by_default.ok());
