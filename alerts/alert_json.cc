@@ -125,8 +125,8 @@ std::string AlertSummary(const Alert& a) {
       break;
     case AlertRule::kNetworkSilence:
       std::snprintf(buf, sizeof buf,
-                    "no datagram for %s or more after %lld within the hour before, while the "
-                    "fleet sends",
+                    "no datagram for %s or more while the fleet sends (%lld in its active "
+                    "window before)",
                     window.c_str(), static_cast<long long>(a.phones));
       break;
     case AlertRule::kDeviceConsecutive:
