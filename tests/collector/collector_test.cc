@@ -543,3 +543,66 @@ TEST_CASE("debug lines take the MAC of the phone at their address, unless two ph
   attribution.Attribute(V4Peer(0x0a170004), &debug_with_mac, nullptr);
   CHECK(attribution.known_ips() == 3);
 }
+
+namespace {
+
+// The stored alerts of one rule: "group|active" each.
+std::vector<std::string> StoredAlerts(const Store& store, std::string_view rule) {
+  std::vector<std::string> out;
+  Status s = store.ScanAlerts(TimeRange{}, false, [&](const AlertRecord& r) {
+    if (r.id.rfind(std::string(rule) + "/", 0) == 0) {
+      out.push_back(r.id.substr(rule.size() + 1, r.id.rfind('/') - rule.size() - 1) + "|" +
+                    (r.active ? "active" : "resolved"));
+    }
+    return true;
+  });
+  REQUIRE(s.ok());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a sender network silent while the fleet sends raises one stored alert, resolved") {
+  TempDir dir;
+  WriteFileText(dir.Join("c.json"), R"({"alerts": {"rules": {
+      "fleet_silence": {"enabled": false},
+      "network_silence": {"after": "10m", "min_datagrams": 2}}}})");
+  auto args =
+      ParseArgs({"--config", dir.Join("c.json"), "--listen", "udp://127.0.0.1:0", "--listen",
+                 "udp://[::1]:0", "--db", dir.Join("db"), "--query-socket", "none"});
+  REQUIRE(args.ok());
+  auto store = Store::Open(dir.Join("db"), StoreOptions{});
+  REQUIRE(store.ok());
+  constexpr int64_t kT0 = 1'795'000'000LL * 1'000'000;
+  ManualClock clock(kT0);
+  Collector collector(args->config, store->get(), &clock);
+  REQUIRE(collector.Start().ok());
+  auto bound = collector.BoundAddresses();
+  REQUIRE(bound.size() == 2);
+  auto port = [&](int i) { return std::stoi(bound[i].substr(bound[i].rfind(':') + 1)); };
+  std::thread loop([&] { collector.Run(false); });
+  const auto& counters = collector.counters();
+  auto send = [&](bool v6, int n, int64_t stored_after) {
+    std::vector<std::string> lines(
+        n, "<134>Nov 25 08:00:01 CP-7841-3PCC 00:0e:08:00:00:01 -- Resync failed: http_get failed");
+    SendUdp(port(v6 ? 1 : 0), lines, v6);
+    REQUIRE(PollUntil([&] { return counters.Get(Counter::kStoredEvents) >= stored_after; }));
+  };
+
+  send(false, 3, 3);
+  send(true, 3, 6);
+  clock.Advance(11 * 60 * 1'000'000LL);  // [::1] falls silent; 127.0.0.1 goes on
+  send(false, 1, 7);
+  clock.Advance(1'000'000);  // the writer's next tick judges it
+  CHECK(PollUntil([&] { return !StoredAlerts(**store, "network_silence").empty(); }));
+  CHECK(StoredAlerts(**store, "network_silence") == std::vector<std::string>{"::/64|active"});
+
+  send(true, 1, 8);
+  clock.Advance(1'000'000);
+  CHECK(PollUntil([&] {
+    return StoredAlerts(**store, "network_silence") == std::vector<std::string>{"::/64|resolved"};
+  }));
+  CHECK(collector.RenderMetrics().find("resyncwatch_alert_networks 2\n") != std::string::npos);
+  collector.Stop();
+  loop.join();
+}
