@@ -32,6 +32,14 @@ std::string_view ToString(AlertRule rule) {
       return "model_failure_ratio";
     case AlertRule::kDeviceConsecutive:
       return "device_consecutive_failures";
+    case AlertRule::kScheduleOverdue:
+      return "schedule_overdue";
+    case AlertRule::kScheduleHammering:
+      return "schedule_hammering";
+    case AlertRule::kFleetSilence:
+      return "fleet_silence";
+    case AlertRule::kNetworkSilence:
+      return "network_silence";
   }
   return "unknown";
 }
@@ -40,6 +48,9 @@ std::string_view GroupByName(AlertRule rule) {
   switch (rule) {
     case AlertRule::kFleetFailures:
     case AlertRule::kFleetFailureRatio:
+    case AlertRule::kScheduleOverdue:
+    case AlertRule::kScheduleHammering:
+    case AlertRule::kFleetSilence:
       return "fleet";
     case AlertRule::kServerFailures:
     case AlertRule::kServerFailureRatio:
@@ -52,6 +63,8 @@ std::string_view GroupByName(AlertRule rule) {
       return "model";
     case AlertRule::kDeviceConsecutive:
       return "device";
+    case AlertRule::kNetworkSilence:
+      return "network";
   }
   return "unknown";
 }
@@ -75,11 +88,47 @@ std::string MacHex(MacAddress mac) {
   return s;
 }
 
+namespace {
+
+bool IsScheduleRule(AlertRule rule) {
+  return rule == AlertRule::kScheduleOverdue || rule == AlertRule::kScheduleHammering;
+}
+bool IsSilenceRule(AlertRule rule) {
+  return rule == AlertRule::kFleetSilence || rule == AlertRule::kNetworkSilence;
+}
+
+double Share(const Alert& a) {
+  return a.fleet_phones > 0 ? static_cast<double>(a.phones) / a.fleet_phones : 0.0;
+}
+
+}  // namespace
+
 std::string AlertSummary(const Alert& a) {
   std::string group = std::string(GroupByName(a.rule));
   std::string who = group == "fleet" ? "the fleet" : group + " " + a.group_value;
   char buf[160];
+  const std::string window = FormatDurationHuman(a.window_us);
   switch (a.rule) {
+    case AlertRule::kScheduleOverdue:
+      std::snprintf(buf, sizeof buf, "%lld of %lld phones overdue, %.1f%% (>= %.0f or %.1f%%)",
+                    static_cast<long long>(a.phones), static_cast<long long>(a.fleet_phones),
+                    100 * Share(a), a.threshold, 100 * a.share_threshold);
+      break;
+    case AlertRule::kScheduleHammering:
+      std::snprintf(buf, sizeof buf, "%lld of %lld phones hammering (>= %.0f)",
+                    static_cast<long long>(a.phones), static_cast<long long>(a.fleet_phones),
+                    a.threshold);
+      break;
+    case AlertRule::kFleetSilence:
+      std::snprintf(buf, sizeof buf, "no datagram for %s or more while %lld phones are due",
+                    window.c_str(), static_cast<long long>(a.phones));
+      break;
+    case AlertRule::kNetworkSilence:
+      std::snprintf(buf, sizeof buf,
+                    "no datagram for %s or more while the fleet sends (%lld in its active "
+                    "window before)",
+                    window.c_str(), static_cast<long long>(a.phones));
+      break;
     case AlertRule::kDeviceConsecutive:
       std::snprintf(buf, sizeof buf, "%lld consecutive failures (>= %.0f)",
                     static_cast<long long>(a.failures), a.threshold);
@@ -131,6 +180,12 @@ std::string AlertToJson(const Alert& a) {
   w.Int("started_us", a.started_us);
   w.Int("updated_us", a.updated_us);
   w.Int("resolved_us", a.resolved_us);
+  if (IsScheduleRule(a.rule) || IsSilenceRule(a.rule)) {
+    w.Int("phones", a.phones);
+    w.Int("fleet_phones", a.fleet_phones);
+  }
+  if (IsScheduleRule(a.rule)) w.Double("share", Share(a));
+  if (a.rule == AlertRule::kScheduleOverdue) w.Double("share_threshold", a.share_threshold);
   w.String("last_error", a.last_error);
   w.BeginArray("sample_macs");
   for (MacAddress mac : a.sample_macs) w.ArrayString(MacHex(mac));
@@ -193,6 +248,10 @@ Result<Alert> AlertFromJson(std::string_view json) {
   if (!doc["group"]["value"].get_string().get(group)) a.group_value = std::string(group);
   double threshold = 0;
   if (!doc["threshold"].get_double().get(threshold)) a.threshold = threshold;
+  int64_t phones = 0;  // the fleet rules' fields are absent from the other rules' JSON
+  if (!doc["phones"].get_int64().get(phones)) a.phones = phones;
+  if (!doc["fleet_phones"].get_int64().get(phones)) a.fleet_phones = phones;
+  if (!doc["share_threshold"].get_double().get(threshold)) a.share_threshold = threshold;
   simdjson::dom::array macs;
   if (!doc["sample_macs"].get_array().get(macs)) {
     for (simdjson::dom::element m : macs) {
@@ -222,6 +281,17 @@ std::string RenderActiveAlertsMetrics(const AlertEngine& engine) {
     out += std::to_string(engine.ActiveCount(rule));
     out += '\n';
   }
+  out +=
+      "# HELP resyncwatch_alert_networks Sender networks tracked by the network silence rule.\n"
+      "# TYPE resyncwatch_alert_networks gauge\n"
+      "resyncwatch_alert_networks " +
+      std::to_string(engine.tracked_networks()) +
+      "\n"
+      "# HELP resyncwatch_alert_networks_evicted_total Sender networks evicted or refused "
+      "because max_networks were tracked.\n"
+      "# TYPE resyncwatch_alert_networks_evicted_total counter\n"
+      "resyncwatch_alert_networks_evicted_total " +
+      std::to_string(engine.evicted_networks()) + "\n";
   return out;
 }
 

@@ -1,8 +1,12 @@
 // alerts: live rules over the collector's event stream (failure bursts, failure ratios by
-// fleet/server/error/model, per-device consecutive failures) and the delivery of alert state
-// changes to sinks (log, JSON-lines file, command, HTTP webhook, RFC 5424 syslog).
-// AlertEngine is single-threaded (the collector's writer thread) except ActiveCount(), which
-// any thread may call; AlertDispatcher::Submit is thread-safe and never blocks on a sink.
+// fleet/server/error/model, per-device consecutive failures), rules over the fleet's
+// resync schedule (phones overdue, phones hammering; from a periodic schedule analysis of
+// the store, FleetScheduleWatcher), silence rules over the received datagrams (the whole
+// fleet, one sender network), and the delivery of alert state changes to sinks (log,
+// JSON-lines file, command, HTTP webhook, RFC 5424 syslog).
+// AlertEngine is single-threaded (the collector's writer thread) except ActiveCount(),
+// SetFleetSchedule() and the network counters, which any thread may call;
+// AlertDispatcher::Submit is thread-safe and never blocks on a sink.
 #pragma once
 
 #include <cstdint>
@@ -29,14 +33,19 @@ enum class AlertRule : uint8_t {
   kServerFailureRatio = 5,
   kErrorFailureRatio = 6,  // denominator: all of the fleet's attempts in W
   kModelFailureRatio = 7,
-  kDeviceConsecutive = 8,  // one device, >= K consecutive failures, unless an alert of the
-                           // fleet or of its server is firing (that one covers it)
+  kDeviceConsecutive = 8,   // one device, >= K consecutive failures, unless an alert of the
+                            // fleet or of its server is firing (that one covers it)
+  kScheduleOverdue = 9,     // >= N phones overdue, or >= P of the phones with a known state
+  kScheduleHammering = 10,  // >= N phones retrying faster than configured
+  kFleetSilence = 11,       // no datagram at all for W while some phone is due
+  kNetworkSilence = 12,     // an active sender network (/24, /64) silent for W
 };
-constexpr int kAlertRuleCount = 9;
+constexpr int kAlertRuleCount = 13;
 // "fleet_failures", "server_failures", ..., "fleet_failure_ratio", ...,
-// "device_consecutive_failures"
+// "device_consecutive_failures", "schedule_overdue", "schedule_hammering",
+// "fleet_silence", "network_silence"
 std::string_view ToString(AlertRule rule);
-// "fleet", "server", "error", "model", "device"
+// "fleet", "server", "error", "model", "device", "network"
 std::string_view GroupByName(AlertRule rule);
 
 // Which dimensions the count and ratio rules group by.
@@ -76,7 +85,31 @@ struct AlertConfig {
   // Devices tracked (the server of each one's latest request, its failures in a row);
   // a device silent for device_idle_resolve_us leaves the table.
   int64_t max_devices = 200'000;
-  int64_t sample_macs = 10;  // affected MACs carried by each alert
+  int64_t sample_macs = 10;  // affected MACs carried by each alert (schedule rules: the worst)
+
+  // Schedule rules, judged on a schedule analysis (AnalyzeFleet) of the store's last
+  // schedule_range_us, recomputed every schedule_interval_us off the ingest path.
+  bool overdue_enabled = true;
+  int64_t overdue_min_phones = 50;  // fires at >= this many phones overdue,
+  double overdue_min_share = 0.05;  // or at >= this share of the phones with a known state
+  bool hammering_enabled = true;
+  int64_t hammering_min_phones = 1;  // fires at >= this many phones hammering
+  int64_t schedule_interval_us = 5 * 60 * 1'000'000LL;
+  int64_t schedule_range_us = 2 * 86400 * 1'000'000LL;
+  // Silence rules, judged at each Tick on the datagrams received (any datagram counts,
+  // parsed or not).
+  bool fleet_silence_enabled = true;
+  int64_t fleet_silence_us = 10 * 60 * 1'000'000LL;  // and some phone's window has opened
+  bool network_silence_enabled = true;
+  int64_t network_silence_us = 10 * 60 * 1'000'000LL;  // while the rest of the fleet sends
+  // A network counts as active with >= this many datagrams within network_active_window_us
+  // before its last one; a network never active raises nothing.
+  int64_t network_min_datagrams = 5;
+  int64_t network_active_window_us = 3600 * 1'000'000LL;
+  // A network silent this long is forgotten (its alert resolves); at most max_networks
+  // are tracked, the longest silent evicted first.
+  int64_t network_forget_us = 24 * 3600 * 1'000'000LL;
+  int64_t max_networks = 4096;
 
   struct Sink {
     enum class Type { kLog, kFile, kExec, kWebhook, kSyslog };
@@ -118,6 +151,12 @@ struct Alert {
   int64_t resolved_us = 0;  // 0 while firing
   std::string last_error;
   std::vector<MacAddress> sample_macs;  // distinct, at most AlertConfig::sample_macs
+  // Schedule rules: phones in the state (overdue, hammering) and phones with a known state,
+  // as of the latest analysis; silence rules: phones due (fleet) or datagrams in the
+  // active window before the silence (network). first_us/last_us: the last datagram.
+  int64_t phones = 0;
+  int64_t fleet_phones = 0;
+  double share_threshold = 0;  // schedule_overdue: P, as a share (0.05)
 };
 
 // One JSON object (no newline): what the sinks deliver and the store keeps.
@@ -139,6 +178,31 @@ std::string_view ToString(AlertChange::Kind kind);  // "fired", "updated", "reso
 // hand it to an AlertDispatcher).
 using AlertListener = std::function<void(const AlertChange&)>;
 
+// A sender network: the /24 of an IPv4 source address, the /64 of an IPv6 one (an
+// IPv4-mapped IPv6 address is IPv4). A relay's address is the source of what it relays.
+struct SenderNetwork {
+  bool v6 = false;
+  uint64_t prefix = 0;  // the network's leading 24 (IPv4) or 64 (IPv6) bits
+  // REQUIRES: addr holds 4 (IPv4) or 16 (IPv6) bytes in network order.
+  static SenderNetwork FromIpv4(const uint8_t* addr);
+  static SenderNetwork FromIpv6(const uint8_t* addr);
+  std::string ToString() const;  // "192.0.2.0/24", "2001:db8:0:1::/64"
+  bool operator==(const SenderNetwork&) const = default;
+};
+
+// What the schedule rules need from one schedule analysis of the fleet.
+struct FleetScheduleSummary {
+  int64_t now_us = 0;                       // the analysis' "now"
+  int64_t phones = 0;                       // phones with a known state (at least one attempt)
+  int64_t overdue = 0;                      // phones in state overdue
+  int64_t hammering = 0;                    // phones in state hammering
+  std::vector<MacAddress> worst_overdue;    // longest overdue first, at most sample_macs
+  std::vector<MacAddress> worst_hammering;  // most early gaps first, at most sample_macs
+  std::vector<int64_t> window_starts;       // each phone's next window opens, ascending
+  // Phones whose next window has opened by t_us.
+  int64_t DueAt(int64_t t_us) const;
+};
+
 class AlertEngine {
  public:
   AlertEngine(const AlertConfig& config, AlertListener listener);
@@ -154,8 +218,14 @@ class AlertEngine {
   // The same for a batch, in order; with 100,000 phones each device's entry is a cache
   // miss, so the entries a few events ahead are loaded while one is observed.
   void Observe(std::span<const Event> events);
+  // One received datagram (parsed or not) from a sender network, at the collector's
+  // receive time. Constant work; the silence rules are judged by Tick().
+  void ObserveDatagram(const SenderNetwork& network, int64_t received_us);
+  // Any thread: the latest schedule analysis, judged (schedule rules) at the next Tick().
+  void SetFleetSchedule(FleetScheduleSummary summary);
   // Advances time (about once a second): resolves quiet incidents, emits throttled
-  // updates of firing ones, evicts idle groups. now_us must not go backwards much.
+  // updates of firing ones, evicts idle groups, judges the schedule and silence rules.
+  // now_us must not go backwards much.
   void Tick(int64_t now_us);
 
   // Alerts firing now for a rule; safe from any thread.
@@ -164,6 +234,9 @@ class AlertEngine {
   std::vector<Alert> ActiveAlerts() const;
   // Groups evicted or refused because a dimension was full (engine thread only).
   int64_t evicted_groups() const;
+  // Sender networks tracked now, and evicted because max_networks were tracked (any thread).
+  int64_t tracked_networks() const;
+  int64_t evicted_networks() const;
 
  private:
   class Impl;
@@ -171,8 +244,45 @@ class AlertEngine {
 };
 
 // Prometheus text lines for active alerts by rule, with HELP and TYPE:
-// resyncwatch_active_alerts{rule="fleet_failures"} 0 ... (every rule, zeros included).
+// resyncwatch_active_alerts{rule="fleet_failures"} 0 ... (every rule, zeros included),
+// then resyncwatch_alert_networks (tracked) and resyncwatch_alert_networks_evicted_total.
 std::string RenderActiveAlertsMetrics(const AlertEngine& engine);
+
+class ScheduleConfigSet;  // schedule/schedule.h
+
+// One schedule analysis (AnalyzeFleet on one thread) of the store's events within
+// config.schedule_range_us before now_us, reduced to a summary. Errors are the store's.
+Result<FleetScheduleSummary> AnalyzeFleetSchedule(const Store& store,
+                                                  const ScheduleConfigSet& schedules,
+                                                  const AlertConfig& config, int64_t now_us);
+
+// Runs AnalyzeFleetSchedule on its own thread whenever Tick() finds the last run
+// schedule_interval_us old, and hands each summary to the engine; ingest never waits for
+// it (a Tick while a run is under way asks for nothing). Tick/Stop/RenderMetrics are
+// thread-safe. REQUIRES: store, engine and clock outlive the watcher.
+class FleetScheduleWatcher {
+ public:
+  FleetScheduleWatcher(const Store* store, const ScheduleConfigSet& schedules,
+                       const AlertConfig& config, AlertEngine* engine, const Clock* clock);
+  ~FleetScheduleWatcher();  // Stop()s
+  FleetScheduleWatcher(const FleetScheduleWatcher&) = delete;
+  FleetScheduleWatcher& operator=(const FleetScheduleWatcher&) = delete;
+
+  void Start();
+  // Asks the thread for a run as of now_us when due (the first call always is).
+  void Tick(int64_t now_us);
+  // Waits for a run under way to end, then joins the thread.
+  void Stop();
+  // Synchronous, on the caller's thread: one run as of now_us handed to the engine.
+  Status RunOnce(int64_t now_us);
+  // resyncwatch_schedule_analyses_total{result="ok|error"} and
+  // resyncwatch_schedule_analysis_seconds (the latest run's duration).
+  std::string RenderMetrics() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Delivers alert changes (kFired and kResolved; kUpdated is only for the store) to the
 // configured sinks, each on its own thread with a bounded queue, retrying a failing sink

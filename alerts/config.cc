@@ -164,6 +164,85 @@ Status ReadDeviceRule(const std::string& path, object o, AlertConfig* c) {
   return Status::Ok();
 }
 
+Status ReadOverdueRule(const std::string& path, object o, AlertConfig* c) {
+  for (auto [key, v] : o) {
+    std::string p = path + "." + std::string(key);
+    if (key == "enabled") {
+      RW_TRY(GetBool(p, v, &c->overdue_enabled));
+    } else if (key == "min_phones") {
+      RW_TRY(GetInt(p, v, 1, &c->overdue_min_phones));
+    } else if (key == "min_percent") {
+      double percent = 0;
+      RW_TRY(GetDouble(p, v, 0.0, 100.0, &percent));
+      c->overdue_min_share = percent / 100;
+    } else {
+      return Unknown(p);
+    }
+  }
+  return Status::Ok();
+}
+
+Status ReadHammeringRule(const std::string& path, object o, AlertConfig* c) {
+  for (auto [key, v] : o) {
+    std::string p = path + "." + std::string(key);
+    if (key == "enabled") {
+      RW_TRY(GetBool(p, v, &c->hammering_enabled));
+    } else if (key == "min_phones") {
+      RW_TRY(GetInt(p, v, 1, &c->hammering_min_phones));
+    } else {
+      return Unknown(p);
+    }
+  }
+  return Status::Ok();
+}
+
+Status ReadFleetSilenceRule(const std::string& path, object o, AlertConfig* c) {
+  for (auto [key, v] : o) {
+    std::string p = path + "." + std::string(key);
+    if (key == "enabled") {
+      RW_TRY(GetBool(p, v, &c->fleet_silence_enabled));
+    } else if (key == "after") {
+      RW_TRY(GetDuration(p, v, false, &c->fleet_silence_us));
+    } else {
+      return Unknown(p);
+    }
+  }
+  return Status::Ok();
+}
+
+Status ReadNetworkSilenceRule(const std::string& path, object o, AlertConfig* c) {
+  for (auto [key, v] : o) {
+    std::string p = path + "." + std::string(key);
+    if (key == "enabled") {
+      RW_TRY(GetBool(p, v, &c->network_silence_enabled));
+    } else if (key == "after") {
+      RW_TRY(GetDuration(p, v, false, &c->network_silence_us));
+    } else if (key == "min_datagrams") {
+      RW_TRY(GetInt(p, v, 1, &c->network_min_datagrams));
+    } else if (key == "active_window") {
+      RW_TRY(GetDuration(p, v, false, &c->network_active_window_us));
+    } else if (key == "forget_after") {
+      RW_TRY(GetDuration(p, v, false, &c->network_forget_us));
+    } else if (key == "max_networks") {
+      RW_TRY(GetInt(p, v, 1, &c->max_networks));
+    } else {
+      return Unknown(p);
+    }
+  }
+  return Status::Ok();
+}
+
+// Checks that need more than one key; the error names the key that has to change.
+Status CheckFleetRules(const AlertConfig& c) {
+  if (c.network_forget_us <= c.network_silence_us) {
+    return Status::InvalidArgument(
+        "alerts.rules.network_silence.forget_after: must be longer than "
+        "alerts.rules.network_silence.after (" +
+        FormatDurationHuman(c.network_silence_us) + ")");
+  }
+  return Status::Ok();
+}
+
 Status ReadRules(const std::string& path, object o, AlertConfig* c) {
   for (auto [key, v] : o) {
     std::string p = path + "." + std::string(key);
@@ -175,6 +254,14 @@ Status ReadRules(const std::string& path, object o, AlertConfig* c) {
       RW_TRY(ReadRatioRule(p, rule, c));
     } else if (key == "device") {
       RW_TRY(ReadDeviceRule(p, rule, c));
+    } else if (key == "overdue") {
+      RW_TRY(ReadOverdueRule(p, rule, c));
+    } else if (key == "hammering") {
+      RW_TRY(ReadHammeringRule(p, rule, c));
+    } else if (key == "fleet_silence") {
+      RW_TRY(ReadFleetSilenceRule(p, rule, c));
+    } else if (key == "network_silence") {
+      RW_TRY(ReadNetworkSilenceRule(p, rule, c));
     } else {
       return Unknown(p);
     }
@@ -282,12 +369,16 @@ Status ReadAlerts(object o, AlertConfig* c) {
       RW_TRY(GetDuration(p, v, false, &c->retry_max_us));
     } else if (key == "retry_give_up") {
       RW_TRY(GetDuration(p, v, false, &c->retry_give_up_us));
+    } else if (key == "schedule_interval") {
+      RW_TRY(GetDuration(p, v, false, &c->schedule_interval_us));
+    } else if (key == "schedule_range") {
+      RW_TRY(GetDuration(p, v, false, &c->schedule_range_us));
     } else {
       return Unknown(p);
     }
   }
   if (c->retry_max_us < c->retry_initial_us) c->retry_max_us = c->retry_initial_us;
-  return Status::Ok();
+  return CheckFleetRules(*c);
 }
 
 Result<element> ParseText(simdjson::dom::parser& parser, const simdjson::padded_string& text,

@@ -12,6 +12,7 @@
 
 #include "alerts/alert_internal.h"
 #include "alerts/alerts.h"
+#include "alerts/fleet_rules.h"
 #include "alerts/mac_table.h"
 #include "alerts/window.h"
 
@@ -100,7 +101,12 @@ struct Dimension {
 class AlertEngine::Impl {
  public:
   Impl(const AlertConfig& config, AlertListener listener)
-      : c_(config), listener_(std::move(listener)) {
+      : c_(config),
+        listener_(std::move(listener)),
+        fleet_rules_(config, [this](AlertChange::Kind kind, const Alert& alert) {
+          CountActive(kind, alert.rule);
+          Emit(kind, alert);
+        }) {
     for (auto& a : active_) a.store(0, std::memory_order_relaxed);
     idle_us_ = std::max(c_.failures_window_us, c_.ratio_window_us) + c_.resolve_after_us;
   }
@@ -172,8 +178,19 @@ class AlertEngine::Impl {
 
   static bool Firing(const Group& g) { return g.count.firing || g.ratio.firing; }
 
+  void ObserveDatagram(const SenderNetwork& network, int64_t received_us) {
+    if (c_.enabled) fleet_rules_.ObserveDatagram(network, received_us);
+  }
+  void SetFleetSchedule(FleetScheduleSummary summary) {
+    if (c_.enabled) fleet_rules_.SetSummary(std::move(summary));
+  }
+  FleetRules& fleet_rules() { return fleet_rules_; }
+  const FleetRules& fleet_rules() const { return fleet_rules_; }
+
   void Tick(int64_t now) {
     if (!c_.enabled) return;
+    // The fleet rules compare the clock with receive times: no event time in between.
+    fleet_rules_.Tick(now);
     if (now > now_us_) now_us_ = now;
     now = now_us_;
     int64_t fleet_attempts = 0;
@@ -212,6 +229,7 @@ class AlertEngine::Impl {
       }
     }
     for (const auto& [mac, inc] : firing_devices_) out.push_back(inc.alert);
+    fleet_rules_.AppendActive(&out);
     return out;
   }
 
@@ -374,6 +392,12 @@ class AlertEngine::Impl {
     Emit(AlertChange::Kind::kUpdated, inc->alert);
   }
 
+  void CountActive(AlertChange::Kind kind, AlertRule rule) {
+    auto& active = active_[static_cast<int>(rule)];
+    if (kind == AlertChange::Kind::kFired) active.fetch_add(1, std::memory_order_relaxed);
+    if (kind == AlertChange::Kind::kResolved) active.fetch_sub(1, std::memory_order_relaxed);
+  }
+
   void Emit(AlertChange::Kind kind, const Alert& alert) {
     if (!listener_) return;
     AlertChange change;
@@ -495,6 +519,7 @@ class AlertEngine::Impl {
   size_t sweep_ = 0;
   std::unordered_map<MacAddress, Incident> firing_devices_;
   std::array<std::atomic<int64_t>, kAlertRuleCount> active_;
+  FleetRules fleet_rules_;  // last: its emit function uses the members above
 };
 
 AlertEngine::AlertEngine(const AlertConfig& config, AlertListener listener)
@@ -514,9 +539,17 @@ void AlertEngine::Observe(std::span<const Event> events) {
     impl_->Observe(events[i]);
   }
 }
+void AlertEngine::ObserveDatagram(const SenderNetwork& network, int64_t received_us) {
+  impl_->ObserveDatagram(network, received_us);
+}
+void AlertEngine::SetFleetSchedule(FleetScheduleSummary summary) {
+  impl_->SetFleetSchedule(std::move(summary));
+}
 void AlertEngine::Tick(int64_t now_us) { impl_->Tick(now_us); }
 int64_t AlertEngine::ActiveCount(AlertRule rule) const { return impl_->ActiveCount(rule); }
 std::vector<Alert> AlertEngine::ActiveAlerts() const { return impl_->ActiveAlerts(); }
 int64_t AlertEngine::evicted_groups() const { return impl_->evicted(); }
+int64_t AlertEngine::tracked_networks() const { return impl_->fleet_rules().tracked(); }
+int64_t AlertEngine::evicted_networks() const { return impl_->fleet_rules().evicted(); }
 
 }  // namespace resyncwatch

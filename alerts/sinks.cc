@@ -34,8 +34,11 @@ class LogSink final : public AlertSink {
       macs += MacHex(mac);
     }
     if (m.kind == AlertChange::Kind::kFired) {
-      spdlog::warn("alert {} (id {}; last error '{}'; e.g. {})", AlertSummary(m.alert), m.alert.id,
-                   m.alert.last_error, macs);
+      // The schedule and silence rules have no error, the silence rules no MACs.
+      std::string details = "id " + m.alert.id;
+      if (!m.alert.last_error.empty()) details += "; last error '" + m.alert.last_error + "'";
+      if (!macs.empty()) details += "; e.g. " + macs;
+      spdlog::warn("alert {} ({})", AlertSummary(m.alert), details);
     } else {
       spdlog::info("alert {} (id {})", AlertSummary(m.alert), m.alert.id);
     }

@@ -1,5 +1,6 @@
 #include "collector/collector.h"
 
+#include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 #include <uv.h>
@@ -18,6 +19,7 @@
 #include "collector/udp_input.h"
 #include "collector/writer.h"
 #include "parsers/parsers.h"
+#include "schedule/schedule.h"
 
 namespace resyncwatch {
 namespace {
@@ -39,6 +41,25 @@ Result<TemplateSet> CompileTemplates(const std::string& config_text) {
 Result<AlertConfig> LoadAlertConfig(const std::string& config_text) {
   if (config_text.empty()) return AlertConfigFromAlertsJson("");
   return AlertConfigFromJson(config_text);
+}
+
+Result<ScheduleConfigSet> LoadScheduleConfig(const std::string& config_text) {
+  if (config_text.empty()) return ScheduleConfigSet();
+  return ScheduleConfigSet::Parse(config_text);
+}
+
+// The schedule analysis feeds the overdue and hammering rules, and tells fleet silence
+// whether phones are due.
+bool NeedsScheduleAnalysis(const AlertConfig& c) {
+  return c.overdue_enabled || c.hammering_enabled || c.fleet_silence_enabled;
+}
+
+void ObserveDatagram(AlertEngine* engine, const PeerAddress& peer, int64_t received_us) {
+  if (peer.family == AF_INET) {
+    engine->ObserveDatagram(SenderNetwork::FromIpv4(peer.addr), received_us);
+  } else if (peer.family == AF_INET6) {
+    engine->ObserveDatagram(SenderNetwork::FromIpv6(peer.addr), received_us);
+  }
 }
 
 // The writer thread is alive when it looped within this long (it wakes every 200 ms).
@@ -83,11 +104,13 @@ class Collector::Impl {
     std::string text = RenderPrometheus(counters_, tcp_open_.load(std::memory_order_relaxed));
     if (alerts_ != nullptr) text += RenderActiveAlertsMetrics(*alerts_);
     if (dispatcher_ != nullptr) text += dispatcher_->RenderMetrics();
+    if (schedule_watcher_ != nullptr) text += schedule_watcher_->RenderMetrics();
     return text;
   }
 
  private:
   Status StartAlerts();
+  Status StartScheduleWatcher(const AlertConfig& config);
   Status StartMetrics();
   void OnAlertChange(const AlertChange& change);
   void StopSideServices();
@@ -107,6 +130,7 @@ class Collector::Impl {
   std::unique_ptr<StoreWriter> writer_;
   std::unique_ptr<AlertEngine> alerts_;
   std::unique_ptr<AlertDispatcher> dispatcher_;
+  std::unique_ptr<FleetScheduleWatcher> schedule_watcher_;  // reads store_, feeds alerts_
   std::unique_ptr<MetricsHttpServer> metrics_;
   std::atomic<int64_t> tcp_open_{0};
   RateLimiter alert_store_log_{60'000'000};
@@ -181,8 +205,28 @@ Status Collector::Impl::StartAlerts() {
   dispatcher_ = std::move(*dispatcher);
   alerts_ = std::make_unique<AlertEngine>(
       *config, [this](const AlertChange& change) { OnAlertChange(change); });
+  if (Status s = StartScheduleWatcher(*config); !s.ok()) return s;
   writer_->SetObservers([this](std::span<const Event> events) { alerts_->Observe(events); },
-                        [this](int64_t now_us) { alerts_->Tick(now_us); });
+                        [this](int64_t now_us) {
+                          alerts_->Tick(now_us);
+                          if (schedule_watcher_) schedule_watcher_->Tick(now_us);
+                        });
+  writer_->SetDatagramObserver([this](const PeerAddress& peer, int64_t received_us) {
+    ObserveDatagram(alerts_.get(), peer, received_us);
+  });
+  return Status::Ok();
+}
+
+// The schedule analysis runs on its own thread, asked for by the writer's tick.
+Status Collector::Impl::StartScheduleWatcher(const AlertConfig& config) {
+  if (!NeedsScheduleAnalysis(config)) return Status::Ok();
+  Result<ScheduleConfigSet> schedules = LoadScheduleConfig(config_.config_text);
+  if (!schedules.ok()) {
+    return Status::InvalidArgument(ConfigError(config_.config_path, schedules.status().message()));
+  }
+  schedule_watcher_ =
+      std::make_unique<FleetScheduleWatcher>(store_, *schedules, config, alerts_.get(), clock_);
+  schedule_watcher_->Start();
   return Status::Ok();
 }
 
@@ -221,6 +265,7 @@ Status Collector::Impl::StartMetrics() {
 
 void Collector::Impl::StopSideServices() {
   if (metrics_ != nullptr) metrics_->Stop();
+  if (schedule_watcher_ != nullptr) schedule_watcher_->Stop();
   if (dispatcher_ != nullptr) dispatcher_->Stop(SystemClock::Instance().NowMicros() + 5'000'000);
 }
 

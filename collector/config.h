@@ -46,7 +46,8 @@ struct CollectorConfig {
   bool use_message_time = false;
   std::string query_socket;  // "" = no query socket (--query-socket none)
   // The whole config file ("" without --config): its "templates" object belongs to the
-  // parsers (TemplateSet::FromConfigJson), its "alerts" object to the alert engine.
+  // parsers (TemplateSet::FromConfigJson), its "alerts" object to the alert engine, its
+  // "schedule" object to the schedule rules (ScheduleConfigSet::Parse).
   std::string config_text;
 };
 

@@ -26,6 +26,10 @@ void StoreWriter::SetObservers(EventFn on_event, TickFn on_tick) {
   on_tick_ = std::move(on_tick);
 }
 
+void StoreWriter::SetDatagramObserver(DatagramFn on_datagram) {
+  on_datagram_ = std::move(on_datagram);
+}
+
 void StoreWriter::SetTemplates(TemplateSet templates) {
   auto fresh = std::make_shared<const TemplateSet>(std::move(templates));
   std::lock_guard<std::mutex> lock(templates_mu_);
@@ -95,6 +99,7 @@ const std::string& StoreWriter::SourceText(const PeerAddress& peer) {
 
 void StoreWriter::Process(const Chunk& chunk, const DatagramRef& d, const TemplateSet& templates) {
   std::string_view bytes = chunk.Bytes(d);
+  if (on_datagram_) on_datagram_(d.peer, d.received_us);
   ParseContext ctx;
   ctx.reference_us = d.received_us;
   Parse(bytes, templates, ctx, &parsed_);

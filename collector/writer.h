@@ -37,6 +37,8 @@ class StoreWriter {
   // Called on the writer thread with each batch of stored events, and about once a second.
   using EventFn = std::function<void(std::span<const Event>)>;
   using TickFn = std::function<void(int64_t now_us)>;
+  // Called on the writer thread with every datagram taken from the queue, parsed or not.
+  using DatagramFn = std::function<void(const PeerAddress& peer, int64_t received_us)>;
 
   StoreWriter(Store* store, IngestQueue* queue, Counters* counters, const Clock* clock,
               TemplateSet templates, StoreWriterOptions options);
@@ -44,6 +46,8 @@ class StoreWriter {
 
   // REQUIRES: before Start.
   void SetObservers(EventFn on_event, TickFn on_tick);
+  // REQUIRES: before Start.
+  void SetDatagramObserver(DatagramFn on_datagram);
   void SetTemplates(TemplateSet templates);
 
   void Start();
@@ -70,6 +74,7 @@ class StoreWriter {
   StoreWriterOptions options_;
   EventFn on_event_;
   TickFn on_tick_;
+  DatagramFn on_datagram_;
 
   std::mutex templates_mu_;
   std::shared_ptr<const TemplateSet> templates_;

@@ -89,3 +89,69 @@ TEST_CASE("Alert config errors name the key and the value") {
   CHECK(error_of(R"({"alerts": 5})").find("alerts: 5 is not an object") == 0);
   CHECK(error_of("{not json").find("config: not valid JSON") == 0);
 }
+
+TEST_CASE("The schedule and silence rules have documented defaults") {
+  auto c = AlertConfigFromJson(R"({"schedule": {"defaults": {"Resync_Periodic": 3600}}})");
+  REQUIRE(c.ok());
+  CHECK(c->overdue_enabled);
+  CHECK(c->overdue_min_phones == 50);
+  CHECK(c->overdue_min_share == 0.05);
+  CHECK(c->hammering_min_phones == 1);
+  CHECK(c->schedule_interval_us == 300'000'000);
+  CHECK(c->schedule_range_us == 2 * 86400'000'000LL);
+  CHECK(c->fleet_silence_us == 600'000'000);
+  CHECK(c->network_silence_us == 600'000'000);
+  CHECK(c->network_min_datagrams == 5);
+  CHECK(c->network_active_window_us == 3600'000'000LL);
+  CHECK(c->network_forget_us == 86400'000'000LL);
+  CHECK(c->max_networks == 4096);
+}
+
+TEST_CASE("The schedule and silence rules are read from alerts.rules") {
+  auto c = AlertConfigFromJson(R"({"alerts": {
+      "rules": {"overdue": {"min_phones": 200, "min_percent": 2.5},
+                "hammering": {"enabled": false, "min_phones": 3},
+                "fleet_silence": {"after": "15m"},
+                "network_silence": {"after": 300, "min_datagrams": 20, "active_window": "2h",
+                                    "forget_after": "3d", "max_networks": 100}},
+      "schedule_interval": "10m", "schedule_range": "1d"}})");
+  REQUIRE(c.ok());
+  CHECK(c->overdue_min_phones == 200);
+  CHECK(c->overdue_min_share == Approx(0.025));
+  CHECK_FALSE(c->hammering_enabled);
+  CHECK(c->hammering_min_phones == 3);
+  CHECK(c->fleet_silence_us == 900'000'000);
+  CHECK(c->network_silence_us == 300'000'000);
+  CHECK(c->network_min_datagrams == 20);
+  CHECK(c->network_active_window_us == 7200'000'000LL);
+  CHECK(c->network_forget_us == 3 * 86400'000'000LL);
+  CHECK(c->max_networks == 100);
+  CHECK(c->schedule_interval_us == 600'000'000);
+  CHECK(c->schedule_range_us == 86400'000'000LL);
+}
+
+TEST_CASE("Schedule and silence rule errors are one line naming the key") {
+  auto error_of = [](const char* json) {
+    auto c = AlertConfigFromJson(json);
+    REQUIRE_FALSE(c.ok());
+    return c.status().message();
+  };
+  CHECK(error_of(R"({"alerts": {"rules": {"overdue": {"min_percent": 150}}}})")
+            .find("alerts.rules.overdue.min_percent: 150 is outside") == 0);
+  CHECK(error_of(R"({"alerts": {"rules": {"overdue": {"min_phones": 0}}}})")
+            .find("alerts.rules.overdue.min_phones: 0 is below the minimum 1") == 0);
+  CHECK(error_of(R"({"alerts": {"rules": {"hammering": {"phones": 2}}}})") ==
+        "alerts.rules.hammering.phones: unknown key");
+  CHECK(error_of(R"({"alerts": {"rules": {"fleet_silence": {"after": "0s"}}}})")
+            .find("alerts.rules.fleet_silence.after: \"0s\" must be more than zero") == 0);
+  CHECK(error_of(R"({"alerts": {"rules": {"network_silence": {"max_networks": "many"}}}})")
+            .find("alerts.rules.network_silence.max_networks: \"many\" is not an integer") == 0);
+  CHECK(error_of(R"({"alerts": {"rules": {"network_silence": {"after": "2d"}}}})")
+            .find("alerts.rules.network_silence.forget_after: must be longer than") == 0);
+  CHECK(error_of(R"({"alerts": {"schedule_interval": "soon"}})")
+            .find("alerts.schedule_interval: \"soon\" is not a duration") == 0);
+  for (const char* json : {R"({"alerts": {"rules": {"overdue": {"min_percent": 150}}}})",
+                           R"({"alerts": {"schedule_range": -1}})"}) {
+    CHECK(error_of(json).find('\n') == std::string::npos);
+  }
+}

@@ -140,6 +140,42 @@ TEST_CASE("a flag wins over the same key in the config file, other keys apply") 
   CHECK(args->config.config_text.find("templates") != std::string::npos);
 }
 
+TEST_CASE("a config file with a schedule section is accepted (it was rejected as unknown)") {
+  TempDir dir;
+  WriteFileText(dir.Join("c.json"),
+                R"({"db": "/srv/rw", "alerts": {"rules": {"overdue": {"min_percent": 2}}},
+                    "schedule": {"defaults": {"Resync_Periodic": "10800+600"},
+                                 "models": {"SPA112": {"Resync_Error_Retry_Delay": 3600}}}})");
+  auto args = ParseArgs({"--config", dir.Join("c.json")});
+  INFO(args.status().message());
+  REQUIRE(args.ok());
+  CHECK(args->config.config_text.find("Resync_Periodic") != std::string::npos);
+  auto reread = RereadConfigFile(dir.Join("c.json"));
+  CHECK(reread.ok());
+
+  WriteFileText(dir.Join("d.json"), R"({"schedule": ["not", "an", "object"]})");
+  auto bad = ParseArgs({"--config", dir.Join("d.json")});
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("\"schedule\": must be an object") != std::string::npos);
+}
+
+TEST_CASE("a bad schedule section stops the collector at start with a line naming the key") {
+  TempDir dir;
+  WriteFileText(dir.Join("c.json"), R"({"schedule": {"defaults": {"Resync_Periodic": "12x"}}})");
+  auto args = ParseArgs({"--config", dir.Join("c.json"), "--listen", "udp://127.0.0.1:0", "--db",
+                         dir.Join("db"), "--query-socket", "none"});
+  INFO(args.status().message());
+  REQUIRE(args.ok());
+  auto store = Store::Open(dir.Join("db"), StoreOptions{});
+  REQUIRE(store.ok());
+  Collector collector(args->config, store->get());
+  Status s = collector.Start();
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.code() == Status::Code::kInvalidArgument);
+  CHECK(s.message().find("schedule.defaults") != std::string::npos);
+  CHECK(s.message().find("12x") != std::string::npos);
+}
+
 TEST_CASE("the query socket lives in the store directory unless moved or turned off") {
   auto by_default = ParseArgs({"--db", "/srv/rw"});
   REQUIRE(by_default.ok());
@@ -506,4 +542,67 @@ TEST_CASE("debug lines take the MAC of the phone at their address, unless two ph
   Event debug_with_mac = event(EventKind::kDebug, 0x000e08cc0001ULL);
   attribution.Attribute(V4Peer(0x0a170004), &debug_with_mac, nullptr);
   CHECK(attribution.known_ips() == 3);
+}
+
+namespace {
+
+// The stored alerts of one rule: "group|active" each.
+std::vector<std::string> StoredAlerts(const Store& store, std::string_view rule) {
+  std::vector<std::string> out;
+  Status s = store.ScanAlerts(TimeRange{}, false, [&](const AlertRecord& r) {
+    if (r.id.rfind(std::string(rule) + "/", 0) == 0) {
+      out.push_back(r.id.substr(rule.size() + 1, r.id.rfind('/') - rule.size() - 1) + "|" +
+                    (r.active ? "active" : "resolved"));
+    }
+    return true;
+  });
+  REQUIRE(s.ok());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a sender network silent while the fleet sends raises one stored alert, resolved") {
+  TempDir dir;
+  WriteFileText(dir.Join("c.json"), R"({"alerts": {"rules": {
+      "fleet_silence": {"enabled": false},
+      "network_silence": {"after": "10m", "min_datagrams": 2}}}})");
+  auto args =
+      ParseArgs({"--config", dir.Join("c.json"), "--listen", "udp://127.0.0.1:0", "--listen",
+                 "udp://[::1]:0", "--db", dir.Join("db"), "--query-socket", "none"});
+  REQUIRE(args.ok());
+  auto store = Store::Open(dir.Join("db"), StoreOptions{});
+  REQUIRE(store.ok());
+  constexpr int64_t kT0 = 1'795'000'000LL * 1'000'000;
+  ManualClock clock(kT0);
+  Collector collector(args->config, store->get(), &clock);
+  REQUIRE(collector.Start().ok());
+  auto bound = collector.BoundAddresses();
+  REQUIRE(bound.size() == 2);
+  auto port = [&](int i) { return std::stoi(bound[i].substr(bound[i].rfind(':') + 1)); };
+  std::thread loop([&] { collector.Run(false); });
+  const auto& counters = collector.counters();
+  auto send = [&](bool v6, int n, int64_t stored_after) {
+    std::vector<std::string> lines(
+        n, "<134>Nov 25 08:00:01 CP-7841-3PCC 00:0e:08:00:00:01 -- Resync failed: http_get failed");
+    SendUdp(port(v6 ? 1 : 0), lines, v6);
+    REQUIRE(PollUntil([&] { return counters.Get(Counter::kStoredEvents) >= stored_after; }));
+  };
+
+  send(false, 3, 3);
+  send(true, 3, 6);
+  clock.Advance(11 * 60 * 1'000'000LL);  // [::1] falls silent; 127.0.0.1 goes on
+  send(false, 1, 7);
+  clock.Advance(1'000'000);  // the writer's next tick judges it
+  CHECK(PollUntil([&] { return !StoredAlerts(**store, "network_silence").empty(); }));
+  CHECK(StoredAlerts(**store, "network_silence") == std::vector<std::string>{"::/64|active"});
+
+  send(true, 1, 8);
+  clock.Advance(1'000'000);
+  CHECK(PollUntil([&] {
+    return StoredAlerts(**store, "network_silence") == std::vector<std::string>{"::/64|resolved"};
+  }));
+  CHECK(collector.RenderMetrics().find("resyncwatch_alert_networks 2\n") != std::string::npos);
+  collector.Stop();
+  loop.join();
 }
