@@ -1,17 +1,26 @@
 // schedule_bench: fills a store with a simulated fleet (resyncwatch-sim's archive lines,
 // parsed and stored as `resyncwatch import` would), then times the fleet analysis of
-// `resyncwatch schedule --fleet` over it. Prints figures; never a test.
+// `resyncwatch schedule --fleet` over it, and the store work of `resyncwatch firmware` and
+// `resyncwatch recovery` (with --cli, the commands themselves end to end). Prints figures;
+// never a test.
 //   schedule_bench --phones 100000 --hours 24 --db /tmp/sched-bench [--keep]
+//   schedule_bench --db /tmp/sched-bench --keep --cli build/query/resyncwatch-full
 #include <sys/resource.h>
+#include <sys/wait.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <unordered_map>
 
 #include "common/flags.h"
 #include "common/time_format.h"
 #include "parsers/parsers.h"
+#include "query/recovery_view.h"
+#include "query/upgrade_state.h"
 #include "schedule/schedule.h"
 #include "store/store.h"
 #include "tools/sim/fleet_sim.h"
@@ -27,6 +36,8 @@ constexpr FlagSpec kFlags[] = {
     {"keep", FlagType::kBool, "", "", "reuse the store when it exists (skip the fill)"},
     {"runs", FlagType::kInt, "3", "N", "timed analysis runs"},
     {"threads", FlagType::kInt, "0", "N", "analysis threads (0 = one per core)"},
+    {"cli", FlagType::kString, "", "PATH",
+     "also time `firmware` and `recovery` of this resyncwatch binary end to end"},
     {"help", FlagType::kBool, "", "", "show this help"},
 };
 
@@ -39,6 +50,76 @@ double CpuSeconds() {
   getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// What `resyncwatch firmware` reads: every summary, then the upgrade messages only.
+void TimeFirmware(const Store& store, TimeRange range) {
+  auto t0 = std::chrono::steady_clock::now();
+  double c0 = CpuSeconds();
+  int64_t phones = 0;
+  Status s = store.ForEachDevice([&](const DeviceSummary&) { return ++phones, true; });
+  std::unordered_map<MacAddress, UpgradeState> upgrades;
+  int64_t messages = 0;
+  if (s.ok()) {
+    s = store.ScanKinds(range, kUpgradeKindMask, [&](const Event& e) {
+      ++messages;
+      ApplyUpgradeEvent(e, &upgrades[e.mac]);
+      return true;
+    });
+  }
+  if (!s.ok()) std::fprintf(stderr, "schedule_bench: %s\n", s.ToString().c_str());
+  std::printf(
+      "firmware store work, 1 thread: %lld phones, %lld upgrade messages, %zu upgraded: "
+      "%.2f s wall, %.2f s CPU\n",
+      static_cast<long long>(phones), static_cast<long long>(messages), upgrades.size(),
+      Seconds(t0), CpuSeconds() - c0);
+}
+
+// What `resyncwatch recovery` reads: the fleet analysis, the summaries of the failing
+// phones, and the failure messages since the earliest of their last failures.
+void TimeRecovery(const Store& store, const ScheduleConfigSet& configs, TimeRange range,
+                  int64_t now_us, const AnalysisOptions& options) {
+  auto t0 = std::chrono::steady_clock::now();
+  double c0 = CpuSeconds();
+  std::unordered_map<MacAddress, std::optional<int64_t>> failing;
+  Status s = AnalyzeFleet(store, configs, range, now_us, options, [&](const FleetDevice& d) {
+    if (d.analysis.last_outcome == Outcome::kFailure) failing[d.mac] = d.analysis.next_due_us;
+  });
+  int64_t since = INT64_MAX, with_ip = 0;
+  if (s.ok()) {
+    s = store.ForEachDevice([&](const DeviceSummary& d) {
+      if (!failing.count(d.mac)) return true;
+      if (IsIpAddress(d.last_ip)) ++with_ip;
+      if (!UrlHost(d.last_url).empty()) since = std::min(since, d.last_failure_us);
+      return true;
+    });
+  }
+  int64_t failures = 0;
+  if (s.ok() && since != INT64_MAX) {
+    s = store.ScanKinds({since, range.until_us},
+                        1u << static_cast<unsigned>(EventKind::kResyncFailure) |
+                            1u << static_cast<unsigned>(EventKind::kUpgradeFailure),
+                        [&](const Event&) { return ++failures, true; });
+  }
+  if (!s.ok()) std::fprintf(stderr, "schedule_bench: %s\n", s.ToString().c_str());
+  RetryBuckets buckets;
+  for (const auto& [mac, due] : failing) buckets.Add(due, now_us);
+  std::printf(
+      "recovery store work: %lld failing phones (%lld with a source address), %lld failure "
+      "messages scanned: %.2f s wall, %.2f s CPU (within 10m %lld, 1h %lld, 6h %lld, "
+      "24h %lld, never %lld)\n",
+      static_cast<long long>(buckets.phones), static_cast<long long>(with_ip),
+      static_cast<long long>(failures), Seconds(t0), CpuSeconds() - c0,
+      static_cast<long long>(buckets.within[0]), static_cast<long long>(buckets.within[1]),
+      static_cast<long long>(buckets.within[2]), static_cast<long long>(buckets.within[3]),
+      static_cast<long long>(buckets.never));
+}
+
+// The command itself, output to /dev/null.
+void TimeCommand(const std::string& command) {
+  auto t0 = std::chrono::steady_clock::now();
+  int rc = std::system((command + " > /dev/null").c_str());
+  std::printf("%s: exit %d, %.2f s wall\n", command.c_str(), WEXITSTATUS(rc), Seconds(t0));
 }
 
 int Main(int argc, char** argv) {
@@ -143,6 +224,24 @@ int Main(int argc, char** argv) {
       std::printf(" %s %lld", std::string(ToString(state)).c_str(), static_cast<long long>(n));
     }
     std::printf(" )\n");
+  }
+  TimeFirmware(**store, TimeRange{});
+  TimeRecovery(**store, configs, range, sim.end_us(), options);
+  if (std::string cli = flags.GetString("cli"); !cli.empty()) {
+    std::string now = FormatIso8601Utc(sim.end_us());
+    std::string common =
+        " --db " + dir + " --now " + now + " --since " + FormatIso8601Utc(sim.options().start_us);
+    (*store).reset();  // the commands open the store themselves
+    TimeCommand(cli + " firmware --json --db " + dir);
+    TimeCommand(cli + " firmware --db " + dir);
+    std::string config = dir + "-schedule.json";
+    std::FILE* f = std::fopen(config.c_str(), "w");
+    if (f) {
+      std::fputs(sim.config_json().c_str(), f);
+      std::fclose(f);
+    }
+    TimeCommand(cli + " recovery --json --config " + config + common);
+    TimeCommand(cli + " schedule --fleet --json --config " + config + common);
   }
   return 0;
 }
