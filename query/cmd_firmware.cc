@@ -1,6 +1,7 @@
 // `resyncwatch firmware`: the firmware each phone last installed (from its latest
 // successful upgrade message) and how its latest upgrade attempt ended.
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <string>
 #include <thread>

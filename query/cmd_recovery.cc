@@ -2,6 +2,7 @@
 // attempt failed, when each will retry by itself (the same analysis as `schedule --fleet`)
 // and the URL that forces a resync now.
 #include <algorithm>
+#include <cctype>
 #include <string>
 #include <unordered_map>
 #include <vector>
