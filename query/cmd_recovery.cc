@@ -45,7 +45,9 @@ struct Row {
   int backoff_step = 0;
   std::optional<int64_t> next_due_us;
   std::string server;
-  std::string ip;  // "" when no address is known
+  std::string source_ip;  // the summary's last_ip: source of the latest datagram
+  std::string host;       // host field of the latest failure message
+  std::string ip;         // the phone's address; "" when not known
   int64_t last_failure_us = 0;
 };
 
@@ -60,7 +62,10 @@ Status CollectFailing(Cli& cli, const Store& store, std::vector<Row>* rows) {
   range.until_us = std::min(range.until_us, cli.now_us() + 1);
   return AnalyzeFleet(store, *configs, range, cli.now_us(), *options, [&](const FleetDevice& d) {
     if (d.analysis.last_outcome != Outcome::kFailure) return;
-    rows->push_back({d.mac, d.model, d.analysis.backoff_step, d.analysis.next_due_us, {}, {}, 0});
+    rows->push_back({.mac = d.mac,
+                     .model = d.model,
+                     .backoff_step = d.analysis.backoff_step,
+                     .next_due_us = d.analysis.next_due_us});
   });
 }
 
@@ -71,51 +76,47 @@ std::string BareHost(std::string_view host) {
   return out;
 }
 
-// Server and address from the device summaries; drops rows of other servers.
+// Server and source address from the device summaries; drops rows of other servers.
 Status AttachSummaries(const Store& store, const std::string& only_server, std::vector<Row>* rows) {
   std::unordered_map<MacAddress, Row*> by_mac;
   for (Row& r : *rows) by_mac[r.mac] = &r;
-  std::vector<MacAddress> other_server;
   Status s = store.ForEachDevice([&](const DeviceSummary& d) {
     auto it = by_mac.find(d.mac);
     if (it == by_mac.end()) return true;
     Row& r = *it->second;
     r.server = UrlHost(d.last_url);
-    if (IsIpAddress(d.last_ip)) r.ip = d.last_ip;
+    r.source_ip = d.last_ip;
     r.last_failure_us = d.last_failure_us;
-    if (!only_server.empty() && BareHost(r.server) != only_server) other_server.push_back(d.mac);
     return true;
   });
-  if (!s.ok()) return s;
-  std::sort(other_server.begin(), other_server.end());
-  std::erase_if(*rows, [&](const Row& r) {
-    return std::binary_search(other_server.begin(), other_server.end(), r.mac) ||
-           (!only_server.empty() && r.server.empty());
-  });
+  if (!s.ok() || only_server.empty()) return s;
+  std::erase_if(*rows, [&](const Row& r) { return BareHost(r.server) != only_server; });
   return Status::Ok();
 }
 
-// Phones known only from archives or relays have no source address in their summary: the
-// host field of their latest failure message names them when it is an address.
-Status AttachRelayHosts(const Store& store, int64_t until_us, std::vector<Row>* rows) {
-  std::unordered_map<MacAddress, Row*> wanted;
+// The phone's address, from its latest failure message: a host field is written by a relay
+// or an archive (phones send none), and names the phone when it is an address (else it is
+// the relay's own name, and the source is the relay's too); without one the message came
+// from the phone itself, whose source address the summary keeps.
+Status AttachAddresses(const Store& store, int64_t until_us, std::vector<Row>* rows) {
+  std::unordered_map<MacAddress, Row*> by_mac;
   int64_t since = INT64_MAX;
   for (Row& r : *rows) {
-    if (!r.ip.empty()) continue;
-    wanted[r.mac] = &r;
+    by_mac[r.mac] = &r;
     since = std::min(since, r.last_failure_us);
   }
-  if (wanted.empty()) return Status::Ok();
-  return store.ScanKinds({since, until_us}, kFailureKindMask, [&](const Event& e) {
-    auto it = wanted.find(e.mac);
-    if (it == wanted.end()) return true;
-    if (IsIpAddress(e.host)) {
-      it->second->ip = e.host;
-    } else if (!e.host.empty()) {
-      it->second->ip.clear();  // a relay's own name: the phone's address is not known
-    }
+  if (rows->empty()) return Status::Ok();
+  Status s = store.ScanKinds({since, until_us}, kFailureKindMask, [&](const Event& e) {
+    auto it = by_mac.find(e.mac);
+    if (it != by_mac.end()) it->second->host = e.host;
     return true;
   });
+  if (!s.ok()) return s;
+  for (Row& r : *rows) {
+    const std::string& address = r.host.empty() ? r.source_ip : r.host;
+    if (IsIpAddress(address)) r.ip = address;
+  }
+  return Status::Ok();
 }
 
 void SortLastBackFirst(std::vector<Row>* rows) {
@@ -204,8 +205,7 @@ int RunRecovery(std::span<const std::string_view> args, CommandIo& io) {
   std::vector<Row> rows;
   if (Status s = CollectFailing(cli, **store, &rows); !s.ok()) return cli.Fail(s);
   Status s = AttachSummaries(**store, BareHost(cli.flags().GetString("server")), &rows);
-  if (s.ok())
-    s = AttachRelayHosts(**store, std::min(cli.range().until_us, cli.now_us() + 1), &rows);
+  if (s.ok()) s = AttachAddresses(**store, std::min(cli.range().until_us, cli.now_us() + 1), &rows);
   if (!s.ok()) return cli.Fail("cannot read devices: " + s.message());
   if (rows.empty()) return cli.Nothing("no phone's last resync attempt failed");
   SortLastBackFirst(&rows);

@@ -209,4 +209,18 @@ TEST_CASE("recovery table puts the phones that come back last first") {
   CHECK(run.out.find("never: 1") != std::string::npos);
 }
 
+TEST_CASE("recovery takes the address of a phone's own datagrams from its summary") {
+  TempDir dir;
+  WriteFixtureFleet(dir.path());
+  CliRun run = RunCli({"recovery", "--json", "--db", dir.path(), "--now", "2026-11-25T10:00:00Z"});
+  INFO(run.err);
+  REQUIRE(run.exit_code == 0);
+  auto phones = ByMac(run);
+  REQUIRE(phones.size() == 2);
+  CHECK(Field(phones.at("001234ab45de"), "last_ip") == "10.1.0.11");
+  CHECK(Field(phones.at("001234ab45de"), "force_url") == "http://10.1.0.11/admin/resync");
+  CHECK(Field(phones.at("001234ab45de"), "server") == "10.23.45.67");
+  CHECK(Field(phones.at("000e08aabbcc"), "last_ip") == "10.1.0.13");
+}
+
 }  // namespace resyncwatch::testing
