@@ -1,19 +1,16 @@
 // `resyncwatch firmware`: the firmware each phone last installed (from its latest
 // successful upgrade message) and how its latest upgrade attempt ended.
 #include <algorithm>
-#include <cctype>
 #include <map>
 #include <string>
-#include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "common/json_writer.h"
 #include "common/time_format.h"
 #include "query/cli_common.h"
 #include "query/command.h"
+#include "query/firmware.h"
 #include "query/table.h"
-#include "query/upgrade_state.h"
 
 namespace resyncwatch {
 namespace {
@@ -37,75 +34,9 @@ constexpr FlagSpec kModel = {"model", FlagType::kString, "", "M",
 constexpr FlagSpec kNot = {"not", FlagType::kString, "", "VERSION",
                            "only phones whose firmware is not VERSION (unknown counts as not)"};
 
-using UpgradeMap = std::unordered_map<MacAddress, UpgradeState>;
-
-struct Row {
-  MacAddress mac = 0;
-  std::string model;
-  UpgradeState upgrade;
-  bool known() const { return upgrade.upgraded && !upgrade.firmware.empty(); }
-};
-
-bool SameModel(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                    [](char x, char y) { return std::tolower(x) == std::tolower(y); });
-}
-
-// The upgrade messages of range, scanned in parallel time slices within [first, last]
-// (the span of every device's events) and merged per phone.
-Status ScanUpgrades(const Store& store, TimeRange range, int64_t first_us, int64_t last_us,
-                    UpgradeMap* out) {
-  int slices = std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, 4);
-  int64_t since = std::max(range.since_us, first_us);
-  int64_t end = std::min(range.until_us, last_us + 1);
-  if (end <= since) return Status::Ok();
-  int64_t step = std::max<int64_t>(1, (end - since) / slices);
-  std::vector<UpgradeMap> parts(slices);
-  std::vector<Status> status(slices);
-  auto scan = [&](int i) {
-    TimeRange slice{i == 0 ? range.since_us : since + i * step,
-                    i + 1 == slices ? range.until_us : since + (i + 1) * step};
-    status[i] = store.ScanKinds(slice, kUpgradeKindMask, [&](const Event& e) {
-      if (e.mac != 0) ApplyUpgradeEvent(e, &parts[i][e.mac]);
-      return true;
-    });
-  };
-  std::vector<std::thread> workers;
-  for (int i = 1; i < slices; ++i) workers.emplace_back(scan, i);
-  scan(0);
-  for (std::thread& t : workers) t.join();
-  for (int i = 0; i < slices; ++i) {
-    if (!status[i].ok()) return status[i];
-    for (auto& [mac, state] : parts[i]) MergeUpgradeState(state, &(*out)[mac]);
-  }
-  return Status::Ok();
-}
-
-// Every phone of the store (model-filtered), with its upgrade state.
-Status CollectRows(const Store& store, TimeRange range, std::string_view model,
-                   std::vector<Row>* rows) {
-  int64_t first = INT64_MAX, last = INT64_MIN;
-  Status s = store.ForEachDevice([&](const DeviceSummary& d) {
-    if (!model.empty() && !SameModel(model, d.model)) return true;
-    rows->push_back({d.mac, d.model, {}});
-    first = std::min(first, d.first_seen_us);
-    last = std::max(last, d.last_seen_us);
-    return true;
-  });
-  if (!s.ok() || rows->empty()) return s;
-  UpgradeMap upgrades;
-  s = ScanUpgrades(store, range, first, last, &upgrades);
-  if (!s.ok()) return s;
-  for (Row& r : *rows) {
-    auto it = upgrades.find(r.mac);
-    if (it != upgrades.end()) r.upgrade = std::move(it->second);
-  }
-  return Status::Ok();
-}
-
-void PrintJson(std::FILE* out, const std::vector<Row>& rows) {
+void PrintJson(std::FILE* out, const std::vector<PhoneFirmware>& rows) {
   JsonWriter w;
-  for (const Row& r : rows) {
+  for (const PhoneFirmware& r : rows) {
     w.Begin();
     w.String("mac", FormatMac(r.mac));
     w.String("model", r.model);
@@ -127,7 +58,8 @@ void PrintJson(std::FILE* out, const std::vector<Row>& rows) {
   }
 }
 
-void PrintTable(const Cli& cli, std::FILE* out, bool color, const std::vector<Row>& rows) {
+void PrintTable(const Cli& cli, std::FILE* out, bool color,
+                const std::vector<PhoneFirmware>& rows) {
   Table t;
   t.AddColumn("MAC");
   t.AddColumn("MODEL");
@@ -135,7 +67,7 @@ void PrintTable(const Cli& cli, std::FILE* out, bool color, const std::vector<Ro
   t.AddColumn("UPGRADED");
   t.AddColumn("LAST UPGRADE");
   std::map<std::pair<std::string, std::string>, int64_t> per_model;
-  for (const Row& r : rows) {
+  for (const PhoneFirmware& r : rows) {
     std::string firmware = r.known() ? r.upgrade.firmware : "unknown";
     std::string_view last = LastUpgradeText(r.upgrade);
     t.AddRow({{FormatMac(r.mac), {}},
@@ -164,12 +96,13 @@ int RunFirmware(std::span<const std::string_view> args, CommandIo& io) {
   if (std::optional<int> code = cli.Parse(args)) return *code;
   Result<std::unique_ptr<Store>> store = cli.OpenStore();
   if (!store.ok()) return cli.Fail(store.status());
-  std::vector<Row> rows;
-  Status s = CollectRows(**store, cli.range(), cli.flags().GetString("model"), &rows);
+  std::vector<PhoneFirmware> rows;
+  Status s = CollectFirmware(**store, cli.range(), cli.flags().GetString("model"), &rows);
   if (!s.ok()) return cli.Fail("cannot read events: " + s.message());
   if (cli.flags().IsSet("not")) {
     std::string version = cli.flags().GetString("not");
-    std::erase_if(rows, [&](const Row& r) { return r.known() && r.upgrade.firmware == version; });
+    std::erase_if(
+        rows, [&](const PhoneFirmware& r) { return r.known() && r.upgrade.firmware == version; });
   }
   if (rows.empty()) return cli.Nothing("no phones match");
   if (cli.json()) {

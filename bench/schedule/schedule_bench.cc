@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -19,8 +20,8 @@
 #include "common/flags.h"
 #include "common/time_format.h"
 #include "parsers/parsers.h"
-#include "query/recovery_view.h"
-#include "query/upgrade_state.h"
+#include "query/firmware.h"
+#include "query/recovery.h"
 #include "schedule/schedule.h"
 #include "store/store.h"
 #include "tools/sim/fleet_sim.h"
@@ -52,67 +53,61 @@ double CpuSeconds() {
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
-// What `resyncwatch firmware` reads: every summary, then the upgrade messages only.
-void TimeFirmware(const Store& store, TimeRange range) {
+// The store work of `resyncwatch firmware`: summaries, then the upgrade messages only.
+void TimeFirmware(const Store& store) {
   auto t0 = std::chrono::steady_clock::now();
   double c0 = CpuSeconds();
-  int64_t phones = 0;
-  Status s = store.ForEachDevice([&](const DeviceSummary&) { return ++phones, true; });
-  std::unordered_map<MacAddress, UpgradeState> upgrades;
-  int64_t messages = 0;
-  if (s.ok()) {
-    s = store.ScanKinds(range, kUpgradeKindMask, [&](const Event& e) {
-      ++messages;
-      ApplyUpgradeEvent(e, &upgrades[e.mac]);
-      return true;
-    });
-  }
+  std::vector<PhoneFirmware> phones;
+  Status s = CollectFirmware(store, TimeRange{}, "", &phones);
   if (!s.ok()) std::fprintf(stderr, "schedule_bench: %s\n", s.ToString().c_str());
+  size_t known =
+      std::count_if(phones.begin(), phones.end(), [](const PhoneFirmware& p) { return p.known(); });
   std::printf(
-      "firmware store work, 1 thread: %lld phones, %lld upgrade messages, %zu upgraded: "
+      "firmware (CollectFirmware, all time): %zu phones, %zu with a known firmware: "
       "%.2f s wall, %.2f s CPU\n",
-      static_cast<long long>(phones), static_cast<long long>(messages), upgrades.size(),
-      Seconds(t0), CpuSeconds() - c0);
+      phones.size(), known, Seconds(t0), CpuSeconds() - c0);
 }
 
-// What `resyncwatch recovery` reads: the fleet analysis, the summaries of the failing
-// phones, and the failure messages since the earliest of their last failures.
+// The store work of `resyncwatch recovery`: the fleet analysis, summaries and the latest
+// failure message of each failing phone. Then the cost of one History lookup of such a
+// message, which CollectRecovery weighs against scanning.
 void TimeRecovery(const Store& store, const ScheduleConfigSet& configs, TimeRange range,
                   int64_t now_us, const AnalysisOptions& options) {
   auto t0 = std::chrono::steady_clock::now();
   double c0 = CpuSeconds();
-  std::unordered_map<MacAddress, std::optional<int64_t>> failing;
-  Status s = AnalyzeFleet(store, configs, range, now_us, options, [&](const FleetDevice& d) {
-    if (d.analysis.last_outcome == Outcome::kFailure) failing[d.mac] = d.analysis.next_due_us;
-  });
-  int64_t since = INT64_MAX, with_ip = 0;
-  if (s.ok()) {
-    s = store.ForEachDevice([&](const DeviceSummary& d) {
-      if (!failing.count(d.mac)) return true;
-      if (IsIpAddress(d.last_ip)) ++with_ip;
-      if (!UrlHost(d.last_url).empty()) since = std::min(since, d.last_failure_us);
-      return true;
-    });
-  }
-  int64_t failures = 0;
-  if (s.ok() && since != INT64_MAX) {
-    s = store.ScanKinds({since, range.until_us},
-                        1u << static_cast<unsigned>(EventKind::kResyncFailure) |
-                            1u << static_cast<unsigned>(EventKind::kUpgradeFailure),
-                        [&](const Event&) { return ++failures, true; });
-  }
+  RecoveryQuery q{.configs = &configs, .options = options, .range = range, .now_us = now_us};
+  std::vector<FailingPhone> phones;
+  Status s = CollectRecovery(store, q, &phones);
   if (!s.ok()) std::fprintf(stderr, "schedule_bench: %s\n", s.ToString().c_str());
-  RetryBuckets buckets;
-  for (const auto& [mac, due] : failing) buckets.Add(due, now_us);
+  RetryBuckets b;
+  for (const FailingPhone& p : phones) b.Add(p.next_due_us, now_us);
   std::printf(
-      "recovery store work: %lld failing phones (%lld with a source address), %lld failure "
-      "messages scanned: %.2f s wall, %.2f s CPU (within 10m %lld, 1h %lld, 6h %lld, "
-      "24h %lld, never %lld)\n",
-      static_cast<long long>(buckets.phones), static_cast<long long>(with_ip),
-      static_cast<long long>(failures), Seconds(t0), CpuSeconds() - c0,
-      static_cast<long long>(buckets.within[0]), static_cast<long long>(buckets.within[1]),
-      static_cast<long long>(buckets.within[2]), static_cast<long long>(buckets.within[3]),
-      static_cast<long long>(buckets.never));
+      "recovery (CollectRecovery): %lld failing phones: %.2f s wall, %.2f s CPU "
+      "(within 10m %lld, 1h %lld, 6h %lld, 24h %lld, never %lld)\n",
+      static_cast<long long>(b.phones), Seconds(t0), CpuSeconds() - c0,
+      static_cast<long long>(b.within[0]), static_cast<long long>(b.within[1]),
+      static_cast<long long>(b.within[2]), static_cast<long long>(b.within[3]),
+      static_cast<long long>(b.never));
+  size_t n = std::min<size_t>(phones.size(), 2000);
+  t0 = std::chrono::steady_clock::now();
+  c0 = CpuSeconds();
+  for (size_t i = 0; i < n; ++i) {
+    const FailingPhone& p = phones[i * phones.size() / n];
+    s = store.History(p.mac, {p.last_failure_us, p.last_failure_us + 1},
+                      [](const Event&) { return true; });
+  }
+  std::printf("  %zu History lookups of one failure message: %.1f us wall, %.1f us CPU each\n", n,
+              n ? Seconds(t0) * 1e6 / n : 0.0, n ? (CpuSeconds() - c0) * 1e6 / n : 0.0);
+  TimeRange all{INT64_MIN, range.until_us};
+  t0 = std::chrono::steady_clock::now();
+  c0 = CpuSeconds();
+  int64_t passed = 0;
+  s = store.ScanKinds(all, 1u << static_cast<unsigned>(EventKind::kResyncFailure),
+                      [&](const Event&) { return ++passed, true; });
+  std::printf(
+      "  ScanKinds of resync failures over all events: %lld visited, %.2f s wall, "
+      "%.2f s CPU\n",
+      static_cast<long long>(passed), Seconds(t0), CpuSeconds() - c0);
 }
 
 // The command itself, output to /dev/null.
@@ -225,7 +220,7 @@ int Main(int argc, char** argv) {
     }
     std::printf(" )\n");
   }
-  TimeFirmware(**store, TimeRange{});
+  TimeFirmware(**store);
   TimeRecovery(**store, configs, range, sim.end_us(), options);
   if (std::string cli = flags.GetString("cli"); !cli.empty()) {
     std::string now = FormatIso8601Utc(sim.end_us());

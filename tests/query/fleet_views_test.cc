@@ -1,9 +1,13 @@
 // The store-free pieces of `firmware` and `recovery`: URL hosts, addresses, force URLs,
 // retry buckets, and upgrade states merged from time slices in any order.
 #include <catch2/catch.hpp>
+#include <map>
 
-#include "query/recovery_view.h"
-#include "query/upgrade_state.h"
+#include "common/file_text.h"
+#include "query/firmware.h"
+#include "query/recovery.h"
+#include "tests/query/cli_runner.h"
+#include "tests/query/fixture_store.h"
 
 namespace resyncwatch {
 namespace {
@@ -79,6 +83,40 @@ TEST_CASE("A success without $ERR names the file of its path, query string dropp
   CHECK(FirmwareOf(from_url) == "spa2102.bin");
   CHECK(FirmwareOf(Upgrade(EventKind::kUpgradeSuccess, 1, 1, "5.1.10", "/spa2102.bin")) ==
         "5.1.10");
+}
+
+TEST_CASE("Failure hosts read by History lookups or by one scan give the same addresses") {
+  testing::TempDir dir;
+  std::string db = dir.path() + "/store";
+  REQUIRE(testing::RunCli({"import", "--db", db, RESYNCWATCH_QUERY_DATA "/outage.log"}).exit_code ==
+          0);
+  StoreOptions so;
+  so.mode = StoreOptions::Mode::kReadOnlyView;
+  auto store = Store::Open(db, so);
+  REQUIRE(store.ok());
+  auto config = ReadFileText(RESYNCWATCH_QUERY_DATA "/outage-schedule.json");
+  REQUIRE(config.ok());
+  auto configs = ScheduleConfigSet::Parse(*config);
+  REQUIRE(configs.ok());
+  const int64_t now = testing::kT0 + 300 * testing::kSec;  // 08:05
+  auto collect = [&](double scan_us_per_event, double lookup_us) {
+    RecoveryQuery q{.configs = &*configs,
+                    .range = {now - 86400 * testing::kSec, now + 1},
+                    .now_us = now,
+                    .scan_us_per_event = scan_us_per_event,
+                    .lookup_us = lookup_us};
+    std::vector<FailingPhone> phones;
+    REQUIRE(CollectRecovery(**store, q, &phones).ok());
+    std::map<MacAddress, std::string> ip;
+    for (const FailingPhone& p : phones) ip[p.mac] = p.ip + "|" + p.host;
+    return ip;
+  };
+  auto scanned = collect(0, 1e9);    // scanning is free
+  auto looked_up = collect(1e9, 0);  // lookups are free
+  CHECK(scanned.size() == 7);
+  CHECK(scanned == looked_up);
+  CHECK(scanned.at(0x000e08abcd02) == "2001:db8::21|2001:db8::21");
+  CHECK(scanned.at(0x001234000002) == "|relay01");
 }
 
 }  // namespace resyncwatch

@@ -1,12 +1,14 @@
-// upgrade_state: what `resyncwatch firmware` keeps per phone from its upgrade messages:
-// the firmware named by its latest successful upgrade and the outcome of its latest
-// upgrade attempt. Pure functions over events, in any order (the latest (time, seq)
-// wins), so that parallel time slices can be merged. Not thread-safe per state object.
+// firmware: what `resyncwatch firmware` knows per phone from its upgrade messages: the
+// firmware named by its latest successful upgrade and the outcome of its latest upgrade
+// attempt. The per-event functions take events in any order (the latest (time, seq)
+// wins), so that parallel time slices merge. CollectFirmware reads a store (thread-safe
+// reads); an UpgradeState is a plain value, not thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "store/store.h"
 
@@ -39,5 +41,19 @@ void MergeUpgradeState(const UpgradeState& other, UpgradeState* state);
 // "success", "failure", "requested" (no outcome after the latest request), or "" when the
 // phone was never seen upgrading.
 std::string_view LastUpgradeText(const UpgradeState& state);
+
+struct PhoneFirmware {
+  MacAddress mac = 0;
+  std::string model;
+  UpgradeState upgrade;
+  // A successful upgrade named what it installed.
+  bool known() const { return upgrade.upgraded && !upgrade.firmware.empty(); }
+};
+
+// Every phone of the store (only those of model, case-insensitive, when not empty), in
+// MAC order, with its state from the upgrade messages of range. Reads the summaries, then
+// only the upgrade messages (Store::ScanKinds) in parallel time slices.
+Status CollectFirmware(const Store& store, TimeRange range, std::string_view model,
+                       std::vector<PhoneFirmware>* phones);
 
 }  // namespace resyncwatch
