@@ -110,11 +110,20 @@ void TimeRecovery(const Store& store, const ScheduleConfigSet& configs, TimeRang
       static_cast<long long>(passed), Seconds(t0), CpuSeconds() - c0);
 }
 
+double ChildCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_CHILDREN, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
 // The command itself, output to /dev/null.
 void TimeCommand(const std::string& command) {
   auto t0 = std::chrono::steady_clock::now();
+  double c0 = ChildCpuSeconds();
   int rc = std::system((command + " > /dev/null").c_str());
-  std::printf("%s: exit %d, %.2f s wall\n", command.c_str(), WEXITSTATUS(rc), Seconds(t0));
+  std::printf("%s: exit %d, %.2f s wall, %.2f s CPU\n", command.c_str(), WEXITSTATUS(rc),
+              Seconds(t0), ChildCpuSeconds() - c0);
 }
 
 int Main(int argc, char** argv) {
