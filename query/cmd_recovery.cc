@@ -136,7 +136,10 @@ int RunRecovery(std::span<const std::string_view> args, CommandIo& io) {
   std::vector<FailingPhone> rows;
   Status s = CollectRecovery(**store, q, &rows);
   if (!s.ok()) return cli.Fail("cannot read events: " + s.message());
-  if (rows.empty()) return cli.Nothing("no phone's last resync attempt failed");
+  if (rows.empty()) {
+    return cli.Nothing(q.server.empty() ? "no phone's last resync attempt failed"
+                                        : "no phone of server " + q.server + " is failing");
+  }
   SortLastBackFirst(&rows);
   RetryBuckets buckets;
   for (const FailingPhone& r : rows) buckets.Add(r.next_due_us, cli.now_us());

@@ -22,8 +22,9 @@ bool Later(int64_t t, uint64_t seq, int64_t than_t, uint64_t than_seq) {
 using UpgradeMap = std::unordered_map<MacAddress, UpgradeState>;
 
 bool SameModel(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                    [](char x, char y) { return std::tolower(x) == std::tolower(y); });
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](unsigned char x, unsigned char y) {
+    return std::tolower(x) == std::tolower(y);
+  });
 }
 
 // The upgrade messages of range, scanned in parallel time slices within [first, last]
