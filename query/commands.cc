@@ -12,6 +12,8 @@ int RunStats(std::span<const std::string_view> args, CommandIo& io);
 int RunAlerts(std::span<const std::string_view> args, CommandIo& io);
 int RunSchedule(std::span<const std::string_view> args, CommandIo& io);
 int RunOverdue(std::span<const std::string_view> args, CommandIo& io);
+int RunFirmware(std::span<const std::string_view> args, CommandIo& io);
+int RunRecovery(std::span<const std::string_view> args, CommandIo& io);
 int RunImport(std::span<const std::string_view> args, CommandIo& io);
 
 std::span<const Command> AllCommands() {
@@ -26,6 +28,9 @@ std::span<const Command> AllCommands() {
       {"schedule", "resyncs judged against each phone's schedule: one device or --fleet",
        RunSchedule},
       {"overdue", "phones whose next expected resync is past due", RunOverdue},
+      {"firmware", "each phone's firmware from its latest successful upgrade", RunFirmware},
+      {"recovery", "after an outage: failing phones, when each retries, how to force it",
+       RunRecovery},
       {"import", "load syslog archives (plain, gzip, JSON lines) into the store", RunImport},
   };
   return kCommands;

@@ -431,6 +431,14 @@ Result<MacAddress> PeekEventMac(std::string_view value) {
   return mac;
 }
 
+Result<EventKind> PeekEventKind(std::string_view value) {
+  if (value.size() < 2 || static_cast<uint8_t>(value[0]) != kEventCodecVersion ||
+      static_cast<uint8_t>(value[1]) >= kEventKindCount) {
+    return Status::Corruption("event record: bad header");
+  }
+  return static_cast<EventKind>(value[1]);
+}
+
 void EncodeRaw(const RawDatagram& raw, std::string* out) {
   out->push_back(static_cast<char>(kRawCodecVersion));
   PutString(out, raw.source);

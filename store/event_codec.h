@@ -25,6 +25,8 @@ Status DecodeEvent(std::string_view value, Event* event);
 Status DecodeEventHead(std::string_view value, Event* event);
 // The MAC stored in an encoded event without decoding the rest (0 when none).
 Result<MacAddress> PeekEventMac(std::string_view value);
+// The kind byte of an encoded event without decoding the rest.
+Result<EventKind> PeekEventKind(std::string_view value);
 
 void EncodeRaw(const RawDatagram& raw, std::string* out);
 // REQUIRES: raw->seq and raw->received_us already set from the key.

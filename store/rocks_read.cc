@@ -199,6 +199,21 @@ Status RocksStore::ScanHeads(TimeRange range, const EventVisitor& visit) const {
                             });
 }
 
+Status RocksStore::ScanKinds(TimeRange range, uint32_t kind_mask, const EventVisitor& visit) const {
+  Event e;
+  return ForEachInTimeRange(kCfEvents, range, "scanning events",
+                            [&](std::string_view key, std::string_view value, bool* more) {
+                              Result<EventKind> kind = PeekEventKind(value);
+                              if (!kind.ok()) return kind.status();
+                              if ((kind_mask >> static_cast<unsigned>(*kind) & 1u) == 0) {
+                                return Status::Ok();
+                              }
+                              Status st = DecodeEventAt(key, value, &e);
+                              if (st.ok()) *more = visit(e);
+                              return st;
+                            });
+}
+
 Status RocksStore::ScanRaw(TimeRange range,
                            const std::function<bool(const RawDatagram&)>& visit) const {
   RawDatagram raw;

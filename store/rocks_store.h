@@ -37,6 +37,7 @@ class RocksStore final : public Store {
   Status History(MacAddress mac, TimeRange range, const EventVisitor& visit) const override;
   Status Scan(TimeRange range, const EventVisitor& visit) const override;
   Status ScanHeads(TimeRange range, const EventVisitor& visit) const override;
+  Status ScanKinds(TimeRange range, uint32_t kind_mask, const EventVisitor& visit) const override;
   Status ScanRaw(TimeRange range,
                  const std::function<bool(const RawDatagram&)>& visit) const override;
   Result<DeviceSummary> GetDevice(MacAddress mac) const override;

@@ -165,6 +165,14 @@ class Store {
   virtual Status ScanHeads(TimeRange range, const EventVisitor& visit) const {
     return Scan(range, visit);
   }
+  // Like Scan, but only the events whose kind has its bit (1u << kind) set in kind_mask
+  // are decoded and visited; the others are skipped on their kind byte without decoding.
+  // For scans after rare kinds (upgrades) over long ranges; the default filters Scan.
+  virtual Status ScanKinds(TimeRange range, uint32_t kind_mask, const EventVisitor& visit) const {
+    return Scan(range, [&](const Event& e) {
+      return (kind_mask >> static_cast<unsigned>(e.kind) & 1u) == 0 || visit(e);
+    });
+  }
   virtual Status ScanRaw(TimeRange range,
                          const std::function<bool(const RawDatagram&)>& visit) const = 0;
 

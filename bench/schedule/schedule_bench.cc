@@ -1,17 +1,27 @@
 // schedule_bench: fills a store with a simulated fleet (resyncwatch-sim's archive lines,
 // parsed and stored as `resyncwatch import` would), then times the fleet analysis of
-// `resyncwatch schedule --fleet` over it. Prints figures; never a test.
+// `resyncwatch schedule --fleet` over it, and the store work of `resyncwatch firmware` and
+// `resyncwatch recovery` (with --cli, the commands themselves end to end). Prints figures;
+// never a test.
 //   schedule_bench --phones 100000 --hours 24 --db /tmp/sched-bench [--keep]
+//   schedule_bench --db /tmp/sched-bench --keep --cli build/query/resyncwatch-full
 #include <sys/resource.h>
+#include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <unordered_map>
 
 #include "common/flags.h"
 #include "common/time_format.h"
 #include "parsers/parsers.h"
+#include "query/firmware.h"
+#include "query/recovery.h"
 #include "schedule/schedule.h"
 #include "store/store.h"
 #include "tools/sim/fleet_sim.h"
@@ -27,6 +37,8 @@ constexpr FlagSpec kFlags[] = {
     {"keep", FlagType::kBool, "", "", "reuse the store when it exists (skip the fill)"},
     {"runs", FlagType::kInt, "3", "N", "timed analysis runs"},
     {"threads", FlagType::kInt, "0", "N", "analysis threads (0 = one per core)"},
+    {"cli", FlagType::kString, "", "PATH",
+     "also time `firmware` and `recovery` of this resyncwatch binary end to end"},
     {"help", FlagType::kBool, "", "", "show this help"},
 };
 
@@ -39,6 +51,79 @@ double CpuSeconds() {
   getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// The store work of `resyncwatch firmware`: summaries, then the upgrade messages only.
+void TimeFirmware(const Store& store) {
+  auto t0 = std::chrono::steady_clock::now();
+  double c0 = CpuSeconds();
+  std::vector<PhoneFirmware> phones;
+  Status s = CollectFirmware(store, TimeRange{}, "", &phones);
+  if (!s.ok()) std::fprintf(stderr, "schedule_bench: %s\n", s.ToString().c_str());
+  size_t known =
+      std::count_if(phones.begin(), phones.end(), [](const PhoneFirmware& p) { return p.known(); });
+  std::printf(
+      "firmware (CollectFirmware, all time): %zu phones, %zu with a known firmware: "
+      "%.2f s wall, %.2f s CPU\n",
+      phones.size(), known, Seconds(t0), CpuSeconds() - c0);
+}
+
+// The store work of `resyncwatch recovery`: the fleet analysis, summaries and the latest
+// failure message of each failing phone. Then the cost of one History lookup of such a
+// message, which CollectRecovery weighs against scanning.
+void TimeRecovery(const Store& store, const ScheduleConfigSet& configs, TimeRange range,
+                  int64_t now_us, const AnalysisOptions& options) {
+  auto t0 = std::chrono::steady_clock::now();
+  double c0 = CpuSeconds();
+  RecoveryQuery q{.configs = &configs, .options = options, .range = range, .now_us = now_us};
+  std::vector<FailingPhone> phones;
+  Status s = CollectRecovery(store, q, &phones);
+  if (!s.ok()) std::fprintf(stderr, "schedule_bench: %s\n", s.ToString().c_str());
+  RetryBuckets b;
+  for (const FailingPhone& p : phones) b.Add(p.next_due_us, now_us);
+  std::printf(
+      "recovery (CollectRecovery): %lld failing phones: %.2f s wall, %.2f s CPU "
+      "(within 10m %lld, 1h %lld, 6h %lld, 24h %lld, never %lld)\n",
+      static_cast<long long>(b.phones), Seconds(t0), CpuSeconds() - c0,
+      static_cast<long long>(b.within[0]), static_cast<long long>(b.within[1]),
+      static_cast<long long>(b.within[2]), static_cast<long long>(b.within[3]),
+      static_cast<long long>(b.never));
+  size_t n = std::min<size_t>(phones.size(), 2000);
+  t0 = std::chrono::steady_clock::now();
+  c0 = CpuSeconds();
+  for (size_t i = 0; i < n; ++i) {
+    const FailingPhone& p = phones[i * phones.size() / n];
+    s = store.History(p.mac, {p.last_failure_us, p.last_failure_us + 1},
+                      [](const Event&) { return true; });
+  }
+  std::printf("  %zu History lookups of one failure message: %.1f us wall, %.1f us CPU each\n", n,
+              n ? Seconds(t0) * 1e6 / n : 0.0, n ? (CpuSeconds() - c0) * 1e6 / n : 0.0);
+  TimeRange all{INT64_MIN, range.until_us};
+  t0 = std::chrono::steady_clock::now();
+  c0 = CpuSeconds();
+  int64_t passed = 0;
+  s = store.ScanKinds(all, 1u << static_cast<unsigned>(EventKind::kResyncFailure),
+                      [&](const Event&) { return ++passed, true; });
+  std::printf(
+      "  ScanKinds of resync failures over all events: %lld visited, %.2f s wall, "
+      "%.2f s CPU\n",
+      static_cast<long long>(passed), Seconds(t0), CpuSeconds() - c0);
+}
+
+double ChildCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_CHILDREN, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// The command itself, output to /dev/null.
+void TimeCommand(const std::string& command) {
+  auto t0 = std::chrono::steady_clock::now();
+  double c0 = ChildCpuSeconds();
+  int rc = std::system((command + " > /dev/null").c_str());
+  std::printf("%s: exit %d, %.2f s wall, %.2f s CPU\n", command.c_str(), WEXITSTATUS(rc),
+              Seconds(t0), ChildCpuSeconds() - c0);
 }
 
 int Main(int argc, char** argv) {
@@ -143,6 +228,24 @@ int Main(int argc, char** argv) {
       std::printf(" %s %lld", std::string(ToString(state)).c_str(), static_cast<long long>(n));
     }
     std::printf(" )\n");
+  }
+  TimeFirmware(**store);
+  TimeRecovery(**store, configs, range, sim.end_us(), options);
+  if (std::string cli = flags.GetString("cli"); !cli.empty()) {
+    std::string now = FormatIso8601Utc(sim.end_us());
+    std::string common =
+        " --db " + dir + " --now " + now + " --since " + FormatIso8601Utc(sim.options().start_us);
+    (*store).reset();  // the commands open the store themselves
+    TimeCommand(cli + " firmware --json --db " + dir);
+    TimeCommand(cli + " firmware --db " + dir);
+    std::string config = dir + "-schedule.json";
+    std::FILE* f = std::fopen(config.c_str(), "w");
+    if (f) {
+      std::fputs(sim.config_json().c_str(), f);
+      std::fclose(f);
+    }
+    TimeCommand(cli + " recovery --json --config " + config + common);
+    TimeCommand(cli + " schedule --fleet --json --config " + config + common);
   }
   return 0;
 }

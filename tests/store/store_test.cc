@@ -425,3 +425,46 @@ TEST_CASE("A one-shot view cannot write or catch up, and opens beside a live wri
   auto second = OpenOrDie(tmp.path(), view);
   CHECK(History(*second, 0x33).size() == 1);
 }
+
+TEST_CASE("ScanKinds visits exactly the events of the kinds asked for, whole and in order") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path(), StoreOptions());
+  const EventKind kinds[] = {EventKind::kResyncRequest, EventKind::kUpgradeRequest,
+                             EventKind::kResyncFailure, EventKind::kUpgradeSuccess,
+                             EventKind::kDebug};
+  WriteBatch batch;
+  for (int i = 0; i < 40; ++i) {
+    batch.events.push_back(PhoneEvent(0x000e08000001 + i % 3, kT0 + i * kSec, kinds[i % 5]));
+  }
+  REQUIRE(store->Write(batch).ok());
+  const uint32_t mask = 1u << static_cast<unsigned>(EventKind::kUpgradeRequest) |
+                        1u << static_cast<unsigned>(EventKind::kUpgradeSuccess);
+  std::vector<Event> want;
+  REQUIRE(store
+              ->Scan({kT0 + 3 * kSec, kT0 + 33 * kSec},
+                     [&](const Event& e) {
+                       if (e.kind == EventKind::kUpgradeRequest ||
+                           e.kind == EventKind::kUpgradeSuccess)
+                         want.push_back(e);
+                       return true;
+                     })
+              .ok());
+  std::vector<Event> got;
+  REQUIRE(store
+              ->ScanKinds({kT0 + 3 * kSec, kT0 + 33 * kSec}, mask,
+                          [&](const Event& e) {
+                            got.push_back(e);
+                            return true;
+                          })
+              .ok());
+  REQUIRE(got.size() == 12);
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    CHECK(got[i].seq == want[i].seq);
+    CHECK(got[i].message == want[i].message);
+    CHECK(got[i].url == want[i].url);
+  }
+  int visited = 0;
+  REQUIRE(store->ScanKinds({}, mask, [&](const Event&) { return ++visited < 2; }).ok());
+  CHECK(visited == 2);
+}

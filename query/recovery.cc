@@ -1,0 +1,159 @@
+#include "query/recovery.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+#include <unordered_map>
+
+namespace resyncwatch {
+namespace {
+
+constexpr uint32_t kFailureKindMask = 1u << static_cast<unsigned>(EventKind::kResyncFailure) |
+                                      1u << static_cast<unsigned>(EventKind::kUpgradeFailure);
+
+std::string BareHost(std::string_view host) {
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1);
+  std::string out(host.substr(0, host.find(']')));
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Server, source address and last failure from the summaries; the fleet's events per
+// microsecond, for choosing how to read the failure messages.
+Status AttachSummaries(const Store& store, std::vector<FailingPhone>* phones,
+                       double* events_per_us) {
+  std::unordered_map<MacAddress, FailingPhone*> by_mac;
+  for (FailingPhone& p : *phones) by_mac[p.mac] = &p;
+  int64_t first = INT64_MAX, last = INT64_MIN;
+  double events = 0;
+  Status s = store.ForEachDevice([&](const DeviceSummary& d) {
+    events += static_cast<double>(d.events);
+    first = std::min(first, d.first_seen_us);
+    last = std::max(last, d.last_seen_us);
+    auto it = by_mac.find(d.mac);
+    if (it == by_mac.end()) return true;
+    FailingPhone& p = *it->second;
+    p.server = UrlHost(d.last_url);
+    p.source_ip = d.last_ip;
+    p.last_failure_us = d.last_failure_us;
+    return true;
+  });
+  *events_per_us = last > first ? events / static_cast<double>(last - first) : 0;
+  return s;
+}
+
+// Phones sorted by last failure: those from index `first` on are read by one scan from
+// their earliest failure, the older ones by one lookup each, whichever costs less.
+size_t FirstScanned(const std::vector<FailingPhone*>& by_failure, const RecoveryQuery& q,
+                    double events_per_us) {
+  size_t best = by_failure.size();
+  double best_cost = static_cast<double>(by_failure.size()) * q.lookup_us;
+  for (size_t i = 0; i < by_failure.size(); ++i) {
+    double span = static_cast<double>(q.range.until_us - by_failure[i]->last_failure_us);
+    double cost = span * events_per_us * q.scan_us_per_event + static_cast<double>(i) * q.lookup_us;
+    if (cost < best_cost) {
+      best_cost = cost;
+      best = i;
+    }
+  }
+  return best;
+}
+
+// The host field of each phone's latest failure message.
+Status ReadFailureHosts(const Store& store, const RecoveryQuery& q, double events_per_us,
+                        std::vector<FailingPhone>* phones) {
+  std::vector<FailingPhone*> by_failure;
+  for (FailingPhone& p : *phones) by_failure.push_back(&p);
+  std::sort(by_failure.begin(), by_failure.end(), [](const FailingPhone* a, const FailingPhone* b) {
+    return a->last_failure_us < b->last_failure_us;
+  });
+  size_t first = FirstScanned(by_failure, q, events_per_us);
+  for (size_t i = 0; i < first; ++i) {
+    FailingPhone& p = *by_failure[i];
+    Status s =
+        store.History(p.mac, {p.last_failure_us, p.last_failure_us + 1}, [&](const Event& e) {
+          if ((kFailureKindMask >> static_cast<unsigned>(e.kind) & 1u) != 0) p.host = e.host;
+          return true;
+        });
+    if (!s.ok()) return s;
+  }
+  if (first == by_failure.size()) return Status::Ok();
+  std::unordered_map<MacAddress, FailingPhone*> scanned;
+  for (size_t i = first; i < by_failure.size(); ++i) scanned[by_failure[i]->mac] = by_failure[i];
+  TimeRange window{by_failure[first]->last_failure_us, q.range.until_us};
+  return store.ScanKinds(window, kFailureKindMask, [&](const Event& e) {
+    auto it = scanned.find(e.mac);
+    if (it != scanned.end()) it->second->host = e.host;
+    return true;
+  });
+}
+
+}  // namespace
+
+std::string UrlHost(std::string_view url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return {};
+  std::string_view rest = url.substr(scheme + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  size_t at = rest.rfind('@');
+  if (at != std::string_view::npos) rest.remove_prefix(at + 1);
+  if (rest.starts_with('[')) {
+    size_t close = rest.find(']');
+    return close == std::string_view::npos ? std::string() : std::string(rest.substr(1, close - 1));
+  }
+  return std::string(rest.substr(0, rest.find(':')));
+}
+
+bool IsIpAddress(std::string_view host) {
+  if (host.empty() || host.size() > 45) return false;
+  std::string text(host);
+  unsigned char buf[16];
+  return inet_pton(AF_INET, text.c_str(), buf) == 1 || inet_pton(AF_INET6, text.c_str(), buf) == 1;
+}
+
+std::string ForceResyncUrl(std::string_view ip) {
+  bool v6 = ip.find(':') != std::string_view::npos;
+  return std::string("http://") + (v6 ? "[" : "") + std::string(ip) + (v6 ? "]" : "") +
+         "/admin/resync";
+}
+
+void RetryBuckets::Add(std::optional<int64_t> next_due_us, int64_t now_us) {
+  ++phones;
+  if (!next_due_us) {
+    ++never;
+    return;
+  }
+  int64_t wait_us = std::max<int64_t>(0, *next_due_us - now_us);
+  for (size_t i = 0; i < kWithinSeconds.size(); ++i) {
+    if (wait_us <= kWithinSeconds[i] * 1'000'000) ++within[i];
+  }
+}
+
+Status CollectRecovery(const Store& store, const RecoveryQuery& q,
+                       std::vector<FailingPhone>* phones) {
+  Status s =
+      AnalyzeFleet(store, *q.configs, q.range, q.now_us, q.options, [&](const FleetDevice& d) {
+        if (d.analysis.last_outcome != Outcome::kFailure) return;
+        phones->push_back({.mac = d.mac,
+                           .model = d.model,
+                           .backoff_step = d.analysis.backoff_step,
+                           .next_due_us = d.analysis.next_due_us});
+      });
+  double events_per_us = 0;
+  if (s.ok()) s = AttachSummaries(store, phones, &events_per_us);
+  if (!s.ok()) return s;
+  if (!q.server.empty()) {
+    std::string only = BareHost(q.server);
+    std::erase_if(*phones, [&](const FailingPhone& p) { return BareHost(p.server) != only; });
+  }
+  s = ReadFailureHosts(store, q, events_per_us, phones);
+  if (!s.ok()) return s;
+  for (FailingPhone& p : *phones) {
+    const std::string& address = p.host.empty() ? p.source_ip : p.host;
+    if (IsIpAddress(address)) p.ip = address;
+  }
+  return Status::Ok();
+}
+
+}  // namespace resyncwatch
