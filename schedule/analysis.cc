@@ -98,9 +98,18 @@ bool ContainsNoCase(std::string_view text, std::string_view lower_needle) {
   return it != text.end();
 }
 
-uint64_t HashText(std::string_view text) {
-  // Never 0, so that 0 can mean "no text" in synthetic events.
-  return std::hash<std::string_view>{}(text) | 1;
+// Never 0, so that 0 can mean "no text" in synthetic events.
+uint64_t NonZero(uint64_t h) { return h | 1; }
+
+uint64_t Mix(uint64_t h, std::string_view part) {
+  return (h ^ std::hash<std::string_view>{}(part)) * 0x100000001B3ULL;
+}
+
+// The requested URL by its parts (what a whole event and a scanned head both carry).
+uint64_t UrlHash(const Event& e) {
+  uint64_t h = Mix(Mix(0xcbf29ce484222325ULL, e.scheme), e.server);
+  h = Mix(h, std::string_view(reinterpret_cast<const char*>(&e.port), sizeof e.port));
+  return NonZero(Mix(h, e.path));
 }
 
 }  // namespace
@@ -115,8 +124,13 @@ ResyncEvent ToResyncEvent(const Event& event) {
   r.kind = event.kind;
   r.sip_notify_resync = event.kind == EventKind::kDebug && IsSipNotifyResync(event.message);
   r.file_not_found = event.kind == EventKind::kResyncFailure && IsFileNotFound(event.error);
-  r.text_hash = HashText(event.message);
-  if (event.kind == EventKind::kResyncRequest) r.url_hash = HashText(event.url);
+  // A message's text is its template's with these fields: the same URL and $ERR in the
+  // same kind is the same text (a copy, when it comes again within seconds).
+  uint64_t url = UrlHash(event);
+  if (event.kind == EventKind::kResyncRequest) r.url_hash = url;
+  r.text_hash = event.kind == EventKind::kDebug
+                    ? NonZero(std::hash<std::string_view>{}(event.message))
+                    : NonZero(Mix(url, event.error));
   return r;
 }
 

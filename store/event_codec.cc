@@ -395,14 +395,15 @@ Status DecodeEventHead(std::string_view value, Event* e) {
   uint64_t flags;
   if (Status st = DecodeLeadingFields(&r, e, &flags); !st.ok()) return st;
   if (!r.GetString(&e->sn) || !r.GetString(&e->model)) return bad("truncated strings");
-  // Server and error too (fleet statistics), skipping the fields between them without
-  // building them (timestamp text, path, url).
+  // The URL's parts and the error too (fleet statistics; the schedule analysis tells
+  // profiles and copies apart by them), skipping the fields between them without building
+  // them (host, app, timestamp text, the url text).
   std::string_view skip;
   if (!r.GetString(&skip) || !r.GetString(&skip)) return bad("truncated strings");  // host, app
   if (!(flags & kTimestampIsBsd) && !r.GetString(&skip)) return bad("truncated timestamp");
   int64_t port;
-  if (!r.GetString(&skip) || !r.GetString(&e->server) || !r.GetSigned(&port) ||
-      !r.GetString(&skip)) {
+  if (!r.GetString(&e->scheme) || !r.GetString(&e->server) || !r.GetSigned(&port) ||
+      !r.GetString(&e->path)) {
     return bad("truncated url parts");
   }
   e->port = static_cast<int32_t>(port);

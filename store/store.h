@@ -158,10 +158,9 @@ class Store {
   // The whole fleet's events in event-time order.
   virtual Status Scan(TimeRange range, const EventVisitor& visit) const = 0;
   // Like Scan, but only seq, event_time_us, received_us, message_time_us, kind, format,
-  // facility, severity, mac, sn, model, server, port and error are filled, except for debug
-  // events which come whole; the other fields are empty. For whole-fleet analyses (schedule,
-  // fleet); the default calls Scan. (Added by the schedule helper; server, port and error
-  // by the query helper.)
+  // facility, severity, mac, sn, model, scheme, server, port, path and error are filled,
+  // except for debug events which come whole; the other fields are empty. For whole-fleet
+  // analyses (schedule, fleet); the default calls Scan.
   virtual Status ScanHeads(TimeRange range, const EventVisitor& visit) const {
     return Scan(range, visit);
   }
