@@ -20,12 +20,17 @@ constexpr FlagSpec kFlags[] = {
     {"phones", FlagType::kInt, "1000", "N", "simulated phones"},
     {"days", FlagType::kString, "3", "D", "simulated days (fractions allowed: 0.5)"},
     {"seed", FlagType::kInt, "1", "N", "random seed (same seed, same fleet)"},
-    {"start", FlagType::kString, "2026-11-22T00:00:00Z", "TIME", "simulated start (ISO-8601)"},
-    {"archive", FlagType::kString, "", "FILE", "write an rsyslog-format archive here"},
-    {"send", FlagType::kString, "", "URL", "send the datagrams to udp://HOST:PORT"},
+    {"start", FlagType::kString, "2026-11-22T00:00:00Z", "TIME",
+     "simulated start (ISO-8601); phones power on in its first 30 min"},
+    {"archive", FlagType::kString, "", "FILE",
+     "write an rsyslog file archive here (ISO time, model as host, MAC split after 00:)"},
+    {"send", FlagType::kString, "", "URL",
+     "send the phones' own datagrams (<134>Nov 22 00:00:01 ...) to udp://HOST:PORT"},
     {"rate", FlagType::kInt, "10000", "N", "datagrams per second with --send (0: unpaced)"},
-    {"config-out", FlagType::kString, "", "FILE", "write the fleet's resyncwatch config here"},
-    {"truth", FlagType::kString, "", "FILE", "write the ground truth (JSON lines) here"},
+    {"config-out", FlagType::kString, "", "FILE",
+     "write the fleet's config here (schedule; templates with --no-failure-template)"},
+    {"truth", FlagType::kString, "", "FILE",
+     "write the ground truth here: JSON lines, one per gap, then one per phone"},
     {"no-failure-template", FlagType::kBool, "", "",
      "the fleet sends no failure messages (config: \"resync_failure\": [])"},
     {"wrong-config", FlagType::kBool, "", "",
@@ -35,8 +40,9 @@ constexpr FlagSpec kFlags[] = {
      "behaviour share, repeatable: hhmm, hammer_retry, hammer_periodic, offline_return, "
      "offline_never, provision_off, gave_up, fnf, multi_profile, dual, identifier, spa, "
      "reboot, upgrade, call, corrupt"},
-    {"stats", FlagType::kBool, "", "", "print counts of phones, lines, gaps and redraws"},
+    {"stats", FlagType::kBool, "", "", "print counts of phones, lines, gaps and redraws on stderr"},
     {"help", FlagType::kBool, "", "", "show this help"},
+    {"help-markdown", FlagType::kBool, "", "", "print this option table as Markdown (README)"},
 };
 
 bool SetShare(Shares* s, std::string_view spec) {
@@ -115,6 +121,10 @@ int Main(int argc, char** argv) {
   if (Status s = flags.Parse(args); !s.ok()) {
     std::fprintf(stderr, "resyncwatch-sim: %s\n", s.message().c_str());
     return 2;
+  }
+  if (flags.GetBool("help-markdown")) {
+    std::fputs(flags.MarkdownTable().c_str(), stdout);
+    return 0;
   }
   if (flags.GetBool("help")) {
     std::fputs(flags
