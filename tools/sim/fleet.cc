@@ -301,60 +301,91 @@ std::string Fleet::MacText(uint32_t phone) const {
   return s;
 }
 
-std::string Fleet::Body(const SimLine& line) const {
+void Fleet::AppendBody(const SimLine& line, bool split_mac, std::string* out) const {
   const Phone& ph = phones_[line.phone];
   const Model& m = kModels[ph.model];
-  std::string body = std::string(m.name) + ' ' + MacText(line.phone) + " -- ";
-  std::string base =
-      m.spa ? "tftp://" + ServerIp(ph.server) + ":69" : "http://" + ServerIp(ph.server) + ":80";
+  std::string mac = MacText(line.phone);
+  out->append(m.name).append(" ");
+  // rsyslog takes the model as host and "00:" as the tag: "CP-8851-3PCC 00: 12:34:...".
+  if (split_mac) mac.insert(3, " ");
+  out->append(mac).append(" -- ");
+  auto base = [&] {
+    out->append(m.spa ? "tftp://" : "http://").append(ServerIp(ph.server));
+    out->append(m.spa ? ":69" : ":80");
+  };
   auto profile_url = [&](int p) {
-    std::string own = m.spa ? "/spa" + Ma(ph.mac) + ".cfg" : "/cisco/" + Ma(ph.mac) + ".xml";
-    std::string common =
-        m.spa ? "/spa" + std::string(m.psn) + ".cfg" : "/cisco/" + std::string(m.psn) + ".xml";
-    if (ph.fnf_profile == 0) std::swap(own, common);
-    switch (p) {
-      case 0:
-        return base + common;
-      case 1:
-        return base + own;
-      default:
-        return base + (m.spa ? "/dialplan.cfg" : "/cisco/dialplan.xml");
+    base();
+    bool own = (p == 1) != (ph.fnf_profile == 0);
+    if (p >= 2) {
+      out->append(m.spa ? "/dialplan.cfg" : "/cisco/dialplan.xml");
+    } else if (own) {
+      out->append(m.spa ? "/spa" : "/cisco/").append(Ma(ph.mac)).append(m.spa ? ".cfg" : ".xml");
+    } else {
+      out->append(m.spa ? "/spa" : "/cisco/").append(m.psn).append(m.spa ? ".cfg" : ".xml");
     }
   };
-  std::string image =
-      m.spa ? "spa" + std::string(m.psn) + "-7-6-2.bin" : "sip88xx.12-0-1MPP-14.loads";
-  std::string version = m.spa ? "7.6.2" : "sip88xx.12-0-1MPP-14.loads";
+  auto image = [&] {
+    base();
+    if (m.spa) {
+      out->append("/firmware/spa").append(m.psn).append("-7-6-2.bin");
+    } else {
+      out->append("/firmware/sip88xx.12-0-1MPP-14.loads");
+    }
+  };
   switch (line.kind) {
     case MsgKind::kRequest:
-      return body + "Requesting resync " + profile_url(line.profile);
+      out->append("Requesting resync ");
+      profile_url(line.profile);
+      break;
     case MsgKind::kSuccess:
-      return body + "Successful resync " + profile_url(line.profile);
+      out->append("Successful resync ");
+      profile_url(line.profile);
+      break;
     case MsgKind::kFailHttp:
-      return body + "Resync failed: http_get failed";
+      out->append("Resync failed: http_get failed");
+      break;
     case MsgKind::kFailCorrupt:
-      return body + "Resync failed: corrupt file";
+      out->append("Resync failed: corrupt file");
+      break;
     case MsgKind::kFailNotFound:
-      return body + "Resync failed: file not found";
+      out->append("Resync failed: file not found");
+      break;
     case MsgKind::kUpgradeRequest:
-      return body + "Requesting upgrade " + base + "/firmware/" + image;
+      out->append("Requesting upgrade ");
+      image();
+      break;
     case MsgKind::kUpgradeSuccess:
-      return body + "Successful upgrade " + base + "/firmware/" + image + " -- " + version;
+      out->append("Successful upgrade ");
+      image();
+      out->append(" -- ").append(m.spa ? "7.6.2" : "sip88xx.12-0-1MPP-14.loads");
+      break;
     case MsgKind::kUpgradeFailure:
-      return body + "Upgrade failed: corrupt file";
+      out->append("Upgrade failed: corrupt file");
+      break;
   }
-  return body;
+}
+
+std::string Fleet::Body(const SimLine& line) const {
+  std::string out;
+  AppendBody(line, false, &out);
+  return out;
+}
+
+void Fleet::AppendArchiveLine(const SimLine& line, std::string* out) const {
+  CivilTime c = CivilFromMicros(line.t_us);
+  char ts[48];
+  std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00 ", c.year, c.month, c.day,
+                c.hour, c.minute, c.second, c.micros);
+  out->append(ts);
+  const Phone& ph = phones_[line.phone];
+  if (ph.identifier) out->append(Ma(ph.mac)).append(" ");
+  AppendBody(line, !ph.identifier, out);
 }
 
 std::string Fleet::ArchiveLine(const SimLine& line) const {
-  std::string ts = FormatIso8601Utc(line.t_us);
-  ts.pop_back();  // "Z"
-  ts += "+00:00 ";
-  const Phone& ph = phones_[line.phone];
-  std::string body = Body(line);
-  if (ph.identifier) return ts + Ma(ph.mac) + ' ' + body;
-  // rsyslog takes the model as host and "00:" as the tag: "CP-8851-3PCC 00: 12:34:...".
-  size_t mac_at = body.find(' ') + 1;
-  return ts + body.substr(0, mac_at + 3) + ' ' + body.substr(mac_at + 3);
+  std::string out;
+  AppendArchiveLine(line, &out);
+  return out;
 }
 
 std::string Fleet::Datagram(const SimLine& line) const {
@@ -365,7 +396,10 @@ std::string Fleet::Datagram(const SimLine& line) const {
   std::snprintf(head, sizeof head, "<134>%s %2d %02d:%02d:%02d ", kMonths[c.month - 1], c.day,
                 c.hour, c.minute, c.second);
   const Phone& ph = phones_[line.phone];
-  return std::string(head) + (ph.identifier ? Ma(ph.mac) + ' ' : "") + Body(line);
+  std::string out = head;
+  if (ph.identifier) out.append(Ma(ph.mac)).append(" ");
+  AppendBody(line, false, &out);
+  return out;
 }
 
 std::string Fleet::ConfigJson() const {

@@ -164,7 +164,7 @@ int Main(int argc, char** argv) {
     std::string text;
     text.reserve(fleet.lines().size() * 110);
     for (const SimLine& line : fleet.lines()) {
-      text += fleet.ArchiveLine(line);
+      fleet.AppendArchiveLine(line, &text);
       text += '\n';
     }
     if (!WriteFile(path, text)) {

@@ -153,6 +153,7 @@ class Fleet {
   std::string Body(const SimLine& line) const;
   // An rsyslog file line (ISO time, model as host, the MAC split after "00:").
   std::string ArchiveLine(const SimLine& line) const;
+  void AppendArchiveLine(const SimLine& line, std::string* out) const;
   // The phone's own datagram: "<134>Nov 22 00:00:01 [identifier] body".
   std::string Datagram(const SimLine& line) const;
   // The resyncwatch config (schedule section, and templates when failures are not sent).
@@ -162,6 +163,7 @@ class Fleet {
 
  private:
   void BuildPhones();
+  void AppendBody(const SimLine& line, bool split_mac, std::string* out) const;
   Options options_;
   std::vector<Phone> phones_;
   std::vector<SimLine> lines_;
