@@ -303,10 +303,11 @@ class PhoneSim {
         return false;
       }
       t = due;
-      if (calls && due > end_ - 3 * kHour && due <= end_ && Chance(0.3)) {
-        // In a call at "now": the attempt will come after the end.
+      if (calls && due > end_ - 3 * kHour && due <= end_ && due + frd * kS > end_ + kMin &&
+          Chance(0.3)) {
+        // In a call at "now" that ends within Forced_Resync_Delay: the attempt comes after
+        // the end, and the phone is not overdue.
         t = Uniform(end_ + kS, due + frd * kS);
-        if (t <= end_) t = end_ + kS;
       } else if (calls && Chance(o_.shares.call_per_attempt)) {
         if (Chance(0.4) && aw.hi > due) {
           t = Uniform(due, aw.hi);
