@@ -24,11 +24,13 @@ constexpr CommandHelp kHelp = {
     "Resync_Error_Retry_Delay, Resync_At__HHmm_; set per fleet, model or MAC in the\n"
     "\"schedule\" section of --config, factory defaults otherwise). For one device: each gap\n"
     "between attempts, the rule that applied (periodic, retry n, at_hhmm, power_on,\n"
-    "on_demand), the expected window, the observed gap and a verdict (on_time, early, late,\n"
-    "missing), then the back-off step and when the next attempt is due. With --fleet: counts\n"
-    "per verdict and the phones that are hammering, deep in back-off, overdue or gave up.\n"
-    "An attempt right after an upgrade or a SIP NOTIFY is on demand and never early; one\n"
-    "after a silence in which more than one expected attempt never came is a power-on.\n"
+    "on_demand), the expected window, the observed gap and a verdict (on_time, early,\n"
+    "deferred, late, missing), then the back-off step and when the next attempt is due.\n"
+    "With --fleet: counts per verdict and the phones that are hammering, deep in back-off,\n"
+    "overdue or gave up. Restarts (an isolated early attempt), copies from a second syslog\n"
+    "target, several profiles per cycle, calls (deferred, up to Forced_Resync_Delay) and\n"
+    "resyncs after an upgrade or a SIP NOTIFY (on demand) are read as the phone does them:\n"
+    "see docs/schedule.md.\n"
     "Default range: the last 7 days for one device, 2 days for --fleet.",
     "  resyncwatch schedule 00:0e:08:ab:cd:ef              # one phone, last 7 days\n"
     "  resyncwatch schedule FCH2251A1B2 --since 1d --json  # by serial, JSON lines\n"
@@ -41,6 +43,8 @@ constexpr FlagSpec kFleet = {"fleet", FlagType::kBool, "", "", "the whole fleet"
 constexpr FlagSpec kState = {"state", FlagType::kString, "", "S",
                              "--fleet: only devices in state S (ok, hammering, deep_backoff, "
                              "overdue, gave_up, unknown)"};
+constexpr FlagSpec kGaps = {"gaps", FlagType::kBool, "", "",
+                            "--fleet --json: each device's gap lines before its device line"};
 constexpr FlagSpec kLimit = {"limit", FlagType::kInt, "20", "N",
                              "--fleet: rows per list in the table output (0 = all)"};
 
@@ -64,6 +68,8 @@ std::string_view VerdictStyle(Verdict v, bool color) {
       return ansi::kYellow;
     case Verdict::kMissing:
       return ansi::kRed;
+    case Verdict::kDeferred:
+      return {};  // allowed: the phone may have been in a call
   }
   return {};
 }
@@ -79,7 +85,29 @@ std::string ScheduleText(const ScheduleConfig& c) {
   return s + ", retry " + c.retry.ToString();
 }
 
+std::string VerdictCounts(const std::array<int64_t, kVerdictCount>& verdicts) {
+  std::string s;
+  for (int v = 0; v < kVerdictCount; ++v) {
+    if (!s.empty()) s += ", ";
+    s += std::to_string(verdicts[v]) + " " + std::string(ToString(static_cast<Verdict>(v)));
+  }
+  return s;
+}
+
+// What the phone's configuration keeps the analysis from seeing.
+void PrintConfigNotes(std::FILE* out, const ScheduleConfig& c) {
+  if (!c.provision_enable) {
+    std::fprintf(out, "note: Provision_Enable is No: the phone does not resync by itself\n");
+  }
+  if (c.has_trigger_conditions) {
+    std::fprintf(out,
+                 "note: Resync_Trigger_1/2 are set: they can hold scheduled resyncs back on "
+                 "conditions syslog does not show\n");
+  }
+}
+
 std::string NextText(const Cli& cli, const DeviceAnalysis& a) {
+  if (a.resyncs_disabled) return "none (Provision_Enable No)";
   if (!a.next) {
     return a.last_outcome == Outcome::kFailure ? "none (retries disabled: gave up)"
                                                : "none (periodic resync disabled)";
@@ -88,7 +116,7 @@ std::string NextText(const Cli& cli, const DeviceAnalysis& a) {
   if (a.next->rule == Rule::kRetry) rule += " " + std::to_string(a.next->step);
   std::string s = cli.TableTime(a.next->earliest_us) + " .. " + cli.TableTime(*a.next_due_us) +
                   " (" + rule + ")";
-  if (a.overdue_us > 0) s += ", overdue by " + Human(a.overdue_us);
+  if (a.overdue_us > 0) s += ", overdue by " + Human(a.overdue_us) + " past the call allowance";
   return s;
 }
 
@@ -141,12 +169,11 @@ int RunDevice(Cli& cli, const Store& store, const ScheduleConfigSet& configs, Ti
               {std::string(ToString(g.verdict)), VerdictStyle(g.verdict, color)}});
   }
   t.Print(out, color);
-  std::fprintf(out, "\n%lld attempts: %lld on time, %lld early, %lld late, %lld missing\n",
-               static_cast<long long>(a->attempts), static_cast<long long>(a->verdicts[0]),
-               static_cast<long long>(a->verdicts[1]), static_cast<long long>(a->verdicts[2]),
-               static_cast<long long>(a->verdicts[3]));
+  std::fprintf(out, "\n%lld attempts: %s\n", static_cast<long long>(a->attempts),
+               VerdictCounts(a->verdicts).c_str());
   std::fprintf(out, "state: %s   back-off step: %d   next attempt: %s\n",
                std::string(ToString(a->state)).c_str(), a->backoff_step, NextText(cli, *a).c_str());
+  PrintConfigNotes(out, configs.For(*mac, model));
   return kExitFound;
 }
 
@@ -155,6 +182,28 @@ struct Row {
   std::string model;
   DeviceAnalysis a;
 };
+
+// One device object per line; with gaps, each device's gap lines first, all with "type".
+void PrintFleetJson(std::FILE* out, const std::vector<Row>& rows, bool with_gaps) {
+  TimeFormatter time = [](int64_t us) { return FormatIso8601Utc(us); };
+  JsonWriter w;
+  for (const Row& r : rows) {
+    if (with_gaps) {
+      for (const Gap& g : r.a.gaps) {
+        w.Begin();
+        w.String("type", "gap");
+        AddGapJson(w, r.mac, g, time);
+        w.End();
+        std::fprintf(out, "%s\n", w.str().c_str());
+      }
+    }
+    w.Begin();
+    if (with_gaps) w.String("type", "device");
+    AddDeviceJson(w, r.mac, r.model, r.a, time);
+    w.End();
+    std::fprintf(out, "%s\n", w.str().c_str());
+  }
+}
 
 void PrintList(Cli& cli, std::string_view title, std::vector<const Row*> rows, int64_t limit,
                bool with_next) {
@@ -205,14 +254,7 @@ int RunFleetSchedule(Cli& cli, const Store& store, const ScheduleConfigSet& conf
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.mac < b.mac; });
   std::FILE* out = cli.io().out;
   if (cli.json()) {
-    TimeFormatter time = [](int64_t us) { return FormatIso8601Utc(us); };
-    JsonWriter w;
-    for (const Row& r : rows) {
-      w.Begin();
-      AddDeviceJson(w, r.mac, r.model, r.a, time);
-      w.End();
-      std::fprintf(out, "%s\n", w.str().c_str());
-    }
+    PrintFleetJson(out, rows, cli.flags().GetBool("gaps"));
     return kExitFound;
   }
   std::array<int64_t, kVerdictCount> verdicts{};
@@ -226,9 +268,7 @@ int RunFleetSchedule(Cli& cli, const Store& store, const ScheduleConfigSet& conf
   std::fprintf(out, "%zu devices, %s .. %s\n", rows.size(),
                range.since_us == INT64_MIN ? "start" : cli.TableTime(range.since_us).c_str(),
                cli.TableTime(cli.now_us()).c_str());
-  std::fprintf(out, "verdicts: on_time %lld  early %lld  late %lld  missing %lld\n",
-               static_cast<long long>(verdicts[0]), static_cast<long long>(verdicts[1]),
-               static_cast<long long>(verdicts[2]), static_cast<long long>(verdicts[3]));
+  std::fprintf(out, "verdicts: %s\n", VerdictCounts(verdicts).c_str());
   std::fprintf(out, "states:  ");
   for (int st = 0; st < 6; ++st) {
     std::fprintf(out, " %s %lld", std::string(ToString(static_cast<DeviceState>(st))).c_str(),
@@ -261,8 +301,8 @@ int RunFleetSchedule(Cli& cli, const Store& store, const ScheduleConfigSet& conf
 int RunSchedule(std::span<const std::string_view> args, CommandIo& io) {
   using namespace schedule_cli;
   Cli cli(kHelp, kFlagDb | kFlagJson | kFlagRange | kFlagUtc,
-          {kFleet, kConfig, kState, kLimit, kTolerance, kTolerancePct, kCycleGap, kOutcomeWait,
-           kOnDemand, kGrace, kDeepBackoff},
+          {kFleet, kConfig, kState, kGaps, kLimit, kTolerance, kTolerancePct, kCycleGap,
+           kDuplicateWindow, kOutcomeWait, kOnDemand, kGrace, kDeepBackoff},
           io);
   if (std::optional<int> code = cli.Parse(args, 0, 1)) return *code;
   bool fleet = cli.flags().GetBool("fleet");

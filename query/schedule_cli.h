@@ -21,16 +21,21 @@ inline constexpr FlagSpec kTolerance = {"tolerance", FlagType::kDuration, "5s", 
                                         "jitter allowed on both sides of a window"};
 inline constexpr FlagSpec kTolerancePct = {"tolerance-pct", FlagType::kString, "0.5", "PCT",
                                            "plus this percent of the expected wait"};
-inline constexpr FlagSpec kCycleGap = {"cycle-gap", FlagType::kDuration, "30s", "DUR",
+inline constexpr FlagSpec kCycleGap = {"cycle-gap", FlagType::kDuration, "10s", "DUR",
                                        "events closer than this are one resync cycle"};
+inline constexpr FlagSpec kDuplicateWindow = {"duplicate-window", FlagType::kDuration, "2s",
+                                              "DUR",
+                                              "the same message again within this is a copy"};
 inline constexpr FlagSpec kOutcomeWait = {"outcome-wait", FlagType::kDuration, "5m", "DUR",
                                           "an outcome this long after a request still answers "
                                           "it"};
 inline constexpr FlagSpec kOnDemand = {"on-demand-window", FlagType::kDuration, "15m", "DUR",
-                                       "an upgrade or SIP NOTIFY this long before an attempt "
-                                       "makes it on demand"};
+                                       "an upgrade (plus Resync_Random_Delay) or SIP NOTIFY "
+                                       "(plus Forced_Resync_Delay) this long before an "
+                                       "attempt makes it on demand"};
 inline constexpr FlagSpec kGrace = {"grace", FlagType::kDuration, "15m", "DUR",
-                                    "overdue once the next attempt is this late"};
+                                    "overdue once the next attempt is this late beyond "
+                                    "Forced_Resync_Delay"};
 inline constexpr FlagSpec kDeepBackoff = {"deep-backoff", FlagType::kDuration, "1h", "DUR",
                                           "deep_backoff when the next retry wait is this long"};
 
@@ -45,6 +50,7 @@ inline Result<AnalysisOptions> OptionsFromFlags(const FlagSet& flags) {
   }
   o.tolerance_ratio = v / 100.0;
   o.cycle_gap_us = flags.GetDuration("cycle-gap");
+  o.duplicate_window_us = flags.GetDuration("duplicate-window");
   o.outcome_wait_us = flags.GetDuration("outcome-wait");
   o.on_demand_window_us = flags.GetDuration("on-demand-window");
   o.grace_us = flags.GetDuration("grace");

@@ -1,17 +1,11 @@
-// Judging one device's resync attempts against its schedule.
-//
-// How attempts that are outside the schedule are recognised (they are never judged early):
-// - on_demand: an upgrade message (request, success or failure: Resync_After_Upgrade_Attempt)
-//   or a debug SIP NOTIFY "Event: resync" (Resync_From_SIP) from the device after the
-//   previous attempt and at most on_demand_window before this one; also any attempt when
-//   nothing was scheduled (retries or periodic resync disabled: a forced resync).
-// - power_on: an attempt after a silence in which more than one expected attempt never came
-//   (verdict missing): the phone was off or cut off, and this is its first attempt after
-//   power-on. A reboot that leaves no trace and comes back inside one window cannot be told
-//   from an early attempt.
-// Both restart the back-off: the attempt after them counts as the first of its kind.
+// Judging one device's resync attempts against its schedule. docs/schedule.md gives the
+// rules and the reasoning; in short, every behaviour the provisioning guide allows a
+// healthy phone (restarts without a message, copies from a second syslog target, several
+// profiles per cycle, calls that hold a resync back, on-demand resyncs) is read as such, so
+// that `early`, `hammering` and `overdue` are said of phones that really misbehave.
 #include <algorithm>
 #include <cctype>
+#include <functional>
 
 #include "common/time_format.h"
 #include "schedule/schedule.h"
@@ -45,6 +39,8 @@ std::string_view ToString(Verdict verdict) {
       return "late";
     case Verdict::kMissing:
       return "missing";
+    case Verdict::kDeferred:
+      return "deferred";
   }
   return "on_time";
 }
@@ -93,70 +89,218 @@ bool IsSipNotifyResync(std::string_view message) {
   return false;
 }
 
+namespace {
+
+bool ContainsNoCase(std::string_view text, std::string_view lower_needle) {
+  auto it = std::search(text.begin(), text.end(), lower_needle.begin(), lower_needle.end(),
+                        [](char a, char b) {
+                          return std::tolower(static_cast<unsigned char>(a)) == b;
+                        });
+  return it != text.end();
+}
+
+uint64_t HashText(std::string_view text) {
+  // Never 0, so that 0 can mean "no text" in synthetic events.
+  return std::hash<std::string_view>{}(text) | 1;
+}
+
+}  // namespace
+
+bool IsFileNotFound(std::string_view error) {
+  return ContainsNoCase(error, "not found") || ContainsNoCase(error, "404");
+}
+
 ResyncEvent ToResyncEvent(const Event& event) {
   ResyncEvent r;
   r.time_us = event.event_time_us;
   r.kind = event.kind;
   r.sip_notify_resync = event.kind == EventKind::kDebug && IsSipNotifyResync(event.message);
+  r.file_not_found = event.kind == EventKind::kResyncFailure && IsFileNotFound(event.error);
+  r.text_hash = HashText(event.message);
+  if (event.kind == EventKind::kResyncRequest) r.url_hash = HashText(event.url);
   return r;
 }
 
-std::vector<Attempt> GroupAttempts(std::span<const ResyncEvent> events,
-                                   const AnalysisOptions& options) {
-  std::vector<Attempt> out;
-  int64_t trigger_us = INT64_MIN;  // latest upgrade / NOTIFY
-  bool open = false;
-  Attempt cur;
-  for (const ResyncEvent& e : events) {
+namespace {
+
+bool IsResync(EventKind kind) {
+  return kind == EventKind::kResyncRequest || kind == EventKind::kResyncSuccess ||
+         kind == EventKind::kResyncFailure;
+}
+
+bool IsUpgrade(EventKind kind) {
+  return kind == EventKind::kUpgradeRequest || kind == EventKind::kUpgradeSuccess ||
+         kind == EventKind::kUpgradeFailure;
+}
+
+// Drops copies: the same kind and text from the device within the duplicate window.
+class CopyFilter {
+ public:
+  explicit CopyFilter(int64_t window_us) : window_us_(window_us) {}
+  bool IsCopy(const ResyncEvent& e) {
+    while (!recent_.empty() && e.time_us - recent_.front().time_us > window_us_) {
+      recent_.erase(recent_.begin());
+    }
+    for (const ResyncEvent& r : recent_) {
+      if (r.kind == e.kind && r.text_hash == e.text_hash && e.text_hash != 0) return true;
+    }
+    recent_.push_back(e);
+    return false;
+  }
+
+ private:
+  int64_t window_us_;
+  std::vector<ResyncEvent> recent_;
+};
+
+// The latest upgrade or SIP NOTIFY and how long after it an attempt is on demand.
+struct Trigger {
+  int64_t time_us = INT64_MIN;
+  int64_t reach_us = 0;
+  bool Covers(int64_t prev_end_us, int64_t start_us) const {
+    return time_us != INT64_MIN && time_us > prev_end_us && start_us - time_us <= reach_us;
+  }
+};
+
+// One cycle being collected: its profiles' requests and outcomes.
+class CycleBuilder {
+ public:
+  CycleBuilder(const ScheduleConfig& config, const AnalysisOptions& options)
+      : config_(config), options_(options), cycle_gap_us_(CycleGapUs(config, options)) {}
+
+  bool open() const { return open_; }
+  const Attempt& attempt() const { return cur_; }
+
+  // Whether e belongs to the open cycle.
+  bool Joins(const ResyncEvent& e) const {
+    if (!open_) return false;
+    bool is_request = e.kind == EventKind::kResyncRequest;
+    if (!is_request && pending_requests_ > 0 &&
+        e.time_us - last_request_us_ <= options_.outcome_wait_us) {
+      return true;  // the outcome of an open request
+    }
+    if (e.time_us - cur_.end_us > cycle_gap_us_) return false;
+    // Each profile is fetched once per cycle: the same URL again is the next attempt.
+    return !is_request ||
+           std::find(urls_.begin(), urls_.end(), e.url_hash) == urls_.end();
+  }
+
+  void Start(const ResyncEvent& e, bool on_demand) {
+    open_ = true;
+    cur_ = Attempt{e.time_us, e.time_us, Outcome::kUnknown, on_demand};
+    pending_requests_ = 0;
+    last_request_us_ = 0;
+    urls_.clear();
+    failed_ = false;
+    fetched_ = false;
+  }
+
+  void Add(const ResyncEvent& e) {
+    cur_.end_us = e.time_us;
     switch (e.kind) {
-      case EventKind::kUpgradeRequest:
-      case EventKind::kUpgradeSuccess:
-      case EventKind::kUpgradeFailure:
-        trigger_us = e.time_us;
-        continue;
-      case EventKind::kDebug:
-        if (e.sip_notify_resync) trigger_us = e.time_us;
-        continue;
       case EventKind::kResyncRequest:
-      case EventKind::kResyncSuccess:
+        ++pending_requests_;
+        last_request_us_ = e.time_us;
+        urls_.push_back(e.url_hash);
+        break;
       case EventKind::kResyncFailure:
+        Answer();
+        if (e.file_not_found && !config_.fails_on_fnf) {
+          fetched_ = true;  // Resync_Fails_On_FNF No: not found counts as fetched
+        } else {
+          failed_ = true;
+        }
         break;
       default:
-        continue;
-    }
-    int64_t since_last = open ? e.time_us - cur.end_us : 0;
-    bool answers_request = open && cur.outcome == Outcome::kUnknown &&
-                           e.kind != EventKind::kResyncRequest &&
-                           since_last <= options.outcome_wait_us;
-    bool fresh = !open || cur.outcome == Outcome::kFailure ||
-                 (since_last > options.cycle_gap_us && !answers_request);
-    if (fresh) {
-      int64_t prev_end = open ? cur.end_us : INT64_MIN;
-      if (open) out.push_back(cur);
-      cur = Attempt{e.time_us, e.time_us, Outcome::kUnknown, false};
-      cur.on_demand = trigger_us != INT64_MIN && trigger_us > prev_end &&
-                      e.time_us - trigger_us <= options.on_demand_window_us;
-      open = true;
-    }
-    cur.end_us = e.time_us;
-    if (e.kind == EventKind::kResyncFailure) {
-      cur.outcome = Outcome::kFailure;
-    } else if (e.kind == EventKind::kResyncSuccess) {
-      cur.outcome = Outcome::kSuccess;
+        Answer();
+        fetched_ = true;
+        break;
     }
   }
-  if (open) out.push_back(cur);
+
+  // The attempt with its outcome. A request left unanswered means the kind of outcome the
+  // fleet does not send.
+  Attempt Finish() const {
+    Attempt a = cur_;
+    const MessagesSent& sent = config_.sent;
+    bool silent_failure = pending_requests_ > 0 && !sent.failure && sent.success;
+    bool silent_success = pending_requests_ > 0 && !sent.success && sent.failure;
+    if (failed_ || silent_failure) {
+      a.outcome = Outcome::kFailure;
+    } else if (fetched_ || silent_success) {
+      a.outcome = Outcome::kSuccess;
+    }
+    return a;
+  }
+
+ private:
+  void Answer() {
+    if (pending_requests_ > 0) --pending_requests_;
+  }
+  // Never as long as the shortest configured wait: two attempts are never one cycle.
+  static int64_t CycleGapUs(const ScheduleConfig& config, const AnalysisOptions& options) {
+    int64_t gap = options.cycle_gap_us;
+    for (const RetrySchedule* list : {&config.retry, &config.periodic}) {
+      for (const DelaySpec& d : list->delays()) {
+        gap = std::min(gap, d.min_s * kMicrosPerSecond / 2);
+      }
+    }
+    return gap;
+  }
+
+  const ScheduleConfig& config_;
+  const AnalysisOptions& options_;
+  int64_t cycle_gap_us_;
+  bool open_ = false;
+  Attempt cur_;
+  int pending_requests_ = 0;
+  int64_t last_request_us_ = 0;
+  std::vector<uint64_t> urls_;
+  bool failed_ = false;
+  bool fetched_ = false;
+};
+
+}  // namespace
+
+std::vector<Attempt> GroupAttempts(std::span<const ResyncEvent> events,
+                                   const ScheduleConfig& config, const AnalysisOptions& options) {
+  std::vector<Attempt> out;
+  CopyFilter copies(options.duplicate_window_us);
+  Trigger trigger;
+  CycleBuilder cycle(config, options);
+  int64_t reboot_us = options.on_demand_window_us + config.RandomDelaySeconds() * kMicrosPerSecond;
+  int64_t idle_us = options.on_demand_window_us + config.forced_resync_delay_s * kMicrosPerSecond;
+  for (const ResyncEvent& e : events) {
+    if (IsUpgrade(e.kind) || e.sip_notify_resync) {
+      if (copies.IsCopy(e)) continue;
+      trigger = Trigger{e.time_us, IsUpgrade(e.kind) ? reboot_us : idle_us};
+      continue;
+    }
+    if (!IsResync(e.kind) || copies.IsCopy(e)) continue;
+    if (!cycle.Joins(e)) {
+      int64_t prev_end = INT64_MIN;
+      if (cycle.open()) {
+        out.push_back(cycle.Finish());
+        prev_end = out.back().end_us;
+      }
+      cycle.Start(e, trigger.Covers(prev_end, e.time_us));
+    }
+    cycle.Add(e);
+  }
+  if (cycle.open()) out.push_back(cycle.Finish());
   return out;
 }
 
 Verdict Judge(const Window& window, int64_t from_us, int64_t to_us,
-              const std::optional<Window>& after, const AnalysisOptions& options) {
+              const std::optional<Window>& after, int64_t allowance_us,
+              const AnalysisOptions& options) {
   int64_t tol = ToleranceUs(window, from_us, options);
   if (to_us < window.earliest_us - tol) return Verdict::kEarly;
   if (to_us <= window.latest_us + tol) return Verdict::kOnTime;
+  if (to_us <= window.latest_us + allowance_us + tol) return Verdict::kDeferred;
   if (after) {
     int64_t tol2 = ToleranceUs(*after, window.latest_us, options);
-    if (to_us > after->latest_us + tol + tol2) return Verdict::kMissing;
+    if (to_us > after->latest_us + allowance_us + tol + tol2) return Verdict::kMissing;
   }
   return Verdict::kLate;
 }
@@ -181,14 +325,92 @@ void InferInitialStep(const ScheduleConfig& config, const Attempt& first, const 
   }
 }
 
+int64_t AllowanceUs(const ScheduleConfig& config) {
+  return config.forced_resync_delay_s * kMicrosPerSecond;
+}
+
+// The verdict of the attempt `cur` after `prev` with back-off state st, before restarts
+// are told from early attempts. expected is left empty when nothing was scheduled.
+Gap JudgeScheduled(const ScheduleConfig& config, const Attempt& prev, const Attempt& cur,
+                   const BackoffState& st, const AnalysisOptions& options) {
+  Gap g;
+  g.from_us = prev.end_us;
+  g.to_us = cur.start_us;
+  g.outcome = cur.outcome;
+  std::optional<Window> w = NextWindow(config, prev.outcome, st, prev.end_us);
+  if (!w) return g;
+  BackoffState presumed = st;
+  presumed.Apply(prev.outcome);
+  std::optional<Window> after = NextWindow(config, prev.outcome, presumed, w->latest_us);
+  g.verdict = Judge(*w, g.from_us, g.to_us, after, AllowanceUs(config), options);
+  g.tolerance_us = ToleranceUs(*w, g.from_us, options);
+  g.rule = w->rule;
+  g.retry_step = w->rule == Rule::kRetry ? w->step : 0;
+  g.expected = w;
+  return g;
+}
+
+// Whether the attempt after `cur` keeps to the schedule if cur was a restart (fresh
+// back-off): inside its window, on demand, or there is none yet. A restart followed by a
+// resync that a call also held back reads as early (docs/schedule.md).
+bool OnScheduleAfterRestart(const ScheduleConfig& config, const Attempt& cur,
+                            const Attempt* next, const AnalysisOptions& options) {
+  if (next == nullptr || next->on_demand) return true;
+  BackoffState fresh;
+  fresh.Apply(cur.outcome);
+  Gap after = JudgeScheduled(config, cur, *next, fresh, options);
+  return !after.expected || after.verdict == Verdict::kOnTime;
+}
+
+// Turns the scheduled verdict into the final one: on demand, restart, early. Returns
+// whether the attempt restarts the back-off.
+bool Settle(const ScheduleConfig& config, const Attempt& cur, const Attempt* next,
+            bool previous_early, const AnalysisOptions& options, Gap* g) {
+  if (cur.on_demand || !g->expected) {
+    g->rule = cur.on_demand ? Rule::kOnDemand : Rule::kPowerOn;
+    g->retry_step = 0;
+    g->verdict = Verdict::kOnTime;
+    return true;
+  }
+  if (g->verdict == Verdict::kMissing) {
+    g->rule = Rule::kPowerOn;  // back after a silence: the phone was off or cut off
+    g->retry_step = 0;
+    return true;
+  }
+  if (g->verdict != Verdict::kEarly) return false;
+  bool isolated = config.resync_on_reset && !previous_early &&
+                  OnScheduleAfterRestart(config, cur, next, options);
+  if (!isolated) return false;
+  g->rule = Rule::kPowerOn;  // a restart leaves no message
+  g->retry_step = 0;
+  g->verdict = Verdict::kOnTime;
+  return true;
+}
+
+void FinishDevice(const ScheduleConfig& config, const Attempt& last, const BackoffState& st,
+                  int64_t now_us, const AnalysisOptions& options, DeviceAnalysis* a) {
+  a->last_attempt_us = last.end_us;
+  a->last_outcome = last.outcome;
+  a->backoff_step = st.failures;
+  a->resyncs_disabled = !config.provision_enable;
+  a->next = NextWindow(config, last.outcome, st, last.end_us);
+  if (a->next) {
+    a->next_due_us = a->next->latest_us + ToleranceUs(*a->next, last.end_us, options);
+    a->deferral_allowance_us = AllowanceUs(config);
+    a->overdue_us = std::max<int64_t>(0, now_us - *a->next_due_us - a->deferral_allowance_us);
+  }
+  a->state = ClassifyDevice(*a, now_us, options);
+}
+
 }  // namespace
 
 DeviceAnalysis AnalyzeDevice(std::span<const ResyncEvent> events, const ScheduleConfig& config,
                              int64_t now_us, const AnalysisOptions& options) {
   DeviceAnalysis a;
-  std::vector<Attempt> attempts = GroupAttempts(events, options);
+  std::vector<Attempt> attempts = GroupAttempts(events, config, options);
   a.attempts = static_cast<int64_t>(attempts.size());
   if (attempts.empty()) {
+    a.resyncs_disabled = !config.provision_enable;
     a.state = DeviceState::kUnknown;
     return a;
   }
@@ -198,60 +420,29 @@ DeviceAnalysis AnalyzeDevice(std::span<const ResyncEvent> events, const Schedule
     InferInitialStep(config, attempts[0], attempts[1], options, &st);
   }
   a.gaps.reserve(attempts.size() - 1);
+  bool previous_early = false;
   for (size_t i = 1; i < attempts.size(); ++i) {
-    const Attempt& prev = attempts[i - 1];
     const Attempt& cur = attempts[i];
-    Gap g;
-    g.from_us = prev.end_us;
-    g.to_us = cur.start_us;
-    g.outcome = cur.outcome;
-    std::optional<Window> w = NextWindow(config, prev.outcome, st, prev.end_us);
-    bool reset = false;
-    if (w) {
-      BackoffState presumed = st;
-      presumed.Apply(prev.outcome);
-      std::optional<Window> after = NextWindow(config, prev.outcome, presumed, w->latest_us);
-      g.verdict = Judge(*w, g.from_us, g.to_us, after, options);
-      g.tolerance_us = ToleranceUs(*w, g.from_us, options);
-      g.rule = w->rule;
-      g.retry_step = w->rule == Rule::kRetry ? w->step : 0;
-      g.expected = w;
-      if (cur.on_demand) {
-        g.rule = Rule::kOnDemand;
-        if (g.verdict == Verdict::kEarly) g.verdict = Verdict::kOnTime;
-        reset = true;
-      } else if (g.verdict == Verdict::kMissing) {
-        g.rule = Rule::kPowerOn;
-        reset = true;
-      }
-    } else {
-      g.rule = Rule::kOnDemand;  // nothing was scheduled: a forced resync
-      g.verdict = Verdict::kOnTime;
-      reset = true;
-    }
-    if (reset) st = BackoffState{};
+    const Attempt* next = i + 1 < attempts.size() ? &attempts[i + 1] : nullptr;
+    Gap g = JudgeScheduled(config, attempts[i - 1], cur, st, options);
+    if (Settle(config, cur, next, previous_early, options, &g)) st = BackoffState{};
     st.Apply(cur.outcome);
+    previous_early = g.verdict == Verdict::kEarly;
     ++a.verdicts[static_cast<int>(g.verdict)];
     a.gaps.push_back(g);
   }
-  const Attempt& last = attempts.back();
-  a.last_attempt_us = last.end_us;
-  a.last_outcome = last.outcome;
-  a.backoff_step = st.failures;
-  a.next = NextWindow(config, last.outcome, st, last.end_us);
-  if (a.next) {
-    a.next_due_us = a.next->latest_us + ToleranceUs(*a.next, last.end_us, options);
-    a.overdue_us = std::max<int64_t>(0, now_us - *a.next_due_us);
-  }
-  a.state = ClassifyDevice(a, now_us, options);
+  FinishDevice(config, attempts.back(), st, now_us, options, &a);
   return a;
 }
 
 DeviceState ClassifyDevice(const DeviceAnalysis& a, int64_t now_us,
                            const AnalysisOptions& options) {
   if (a.attempts == 0) return DeviceState::kUnknown;
+  if (a.resyncs_disabled) return DeviceState::kOk;  // Provision_Enable No: nothing expected
   if (a.last_outcome == Outcome::kFailure && !a.next) return DeviceState::kGaveUp;
-  if (a.next_due_us && now_us - *a.next_due_us > options.grace_us) return DeviceState::kOverdue;
+  if (a.next_due_us && now_us - *a.next_due_us - a.deferral_allowance_us > options.grace_us) {
+    return DeviceState::kOverdue;
+  }
   int early = 0;
   size_t from = a.gaps.size() > kHammeringWindow ? a.gaps.size() - kHammeringWindow : 0;
   for (size_t i = from; i < a.gaps.size(); ++i) early += a.gaps[i].verdict == Verdict::kEarly;

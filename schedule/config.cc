@@ -1,6 +1,7 @@
 // The "schedule" section of the resyncwatch JSON config file.
 #include <simdjson.h>
 
+#include <cctype>
 #include <charconv>
 
 #include "schedule/schedule.h"
@@ -50,6 +51,76 @@ std::optional<int> ParseUtcOffset(std::string_view s) {
   return s[0] == '-' ? -minutes : minutes;
 }
 
+// Yes/No parameters as the phone's web page and XML profiles spell them.
+std::optional<bool> ParseYesNo(std::string_view s) {
+  std::string lower;
+  for (char c : s) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == "yes" || lower == "true" || lower == "1") return true;
+  if (lower == "no" || lower == "false" || lower == "0") return false;
+  return std::nullopt;
+}
+
+Result<bool> YesNo(element value, const std::string& where) {
+  if (value.is_bool()) return bool(value.get_bool().value());
+  auto text = ValueText(value, where);
+  if (!text.ok()) return text.status();
+  std::optional<bool> b = ParseYesNo(*text);
+  if (!b) return Status::InvalidArgument(where + ": '" + *text + "' is not Yes or No");
+  return *b;
+}
+
+constexpr std::string_view kKnownKeys =
+    "Resync_Periodic, Resync_Error_Retry_Delay, Resync_Random_Delay, Resync_At__HHmm_, "
+    "Resync_At_Random_Delay, Forced_Resync_Delay, Resync_On_Reset, Resync_Fails_On_FNF, "
+    "Provision_Enable, Resync_Trigger_1, Resync_Trigger_2, utc_offset";
+
+// The Yes/No keys: where each lands in an override.
+std::optional<bool> ScheduleOverride::*YesNoField(std::string_view key) {
+  if (key == "Resync_On_Reset") return &ScheduleOverride::resync_on_reset;
+  if (key == "Resync_Fails_On_FNF") return &ScheduleOverride::fails_on_fnf;
+  if (key == "Provision_Enable") return &ScheduleOverride::provision_enable;
+  return nullptr;
+}
+
+Status ParseOverrideKey(std::string_view key, element value, const std::string& at,
+                        ScheduleOverride* o) {
+  if (auto field = YesNoField(key)) {
+    auto b = YesNo(value, at);
+    if (!b.ok()) return b.status();
+    o->*field = *b;
+    return Status::Ok();
+  }
+  auto text = ValueText(value, at);
+  if (!text.ok()) return text.status();
+  const std::string& v = *text;
+  if (key == "Resync_Periodic" || key == "Resync_Error_Retry_Delay") {
+    auto s = RetrySchedule::Parse(v);
+    if (!s.ok()) return Status::InvalidArgument(at + ": " + s.status().message());
+    (key == "Resync_Periodic" ? o->periodic : o->retry) = *s;
+  } else if (key == "Resync_Random_Delay") {
+    auto n = IntInRange(v, 0, 65535, at);
+    if (!n.ok()) return n.status();
+    o->random_delay = static_cast<int>(*n);
+  } else if (key == "Resync_At__HHmm_") {
+    o->at_text = v;  // an invalid value is kept and ignored, as the phone ignores it
+  } else if (key == "Resync_At_Random_Delay" || key == "Forced_Resync_Delay") {
+    auto n = IntInRange(v, 0, 65535, at);
+    if (!n.ok()) return n.status();
+    (key == "Forced_Resync_Delay" ? o->forced_resync_delay_s : o->at_random_delay_s) = *n;
+  } else if (key == "Resync_Trigger_1" || key == "Resync_Trigger_2") {
+    // Conditions on the phone's own timers: accepted, reported, not evaluated.
+    if (!v.empty()) o->has_trigger_conditions = true;
+  } else if (key == "utc_offset") {
+    auto m = ParseUtcOffset(v);
+    if (!m) return Status::InvalidArgument(at + ": '" + v + "' is not a UTC offset (+hh:mm)");
+    o->utc_offset_minutes = *m;
+  } else {
+    return Status::InvalidArgument(at + ": unknown key (expected " + std::string(kKnownKeys) +
+                                   ")");
+  }
+  return Status::Ok();
+}
+
 Result<ScheduleOverride> ParseOverride(element value, const std::string& where) {
   object obj;
   if (value.get_object().get(obj)) {
@@ -58,36 +129,24 @@ Result<ScheduleOverride> ParseOverride(element value, const std::string& where) 
   ScheduleOverride o;
   for (auto field : obj) {
     std::string key(field.key);
-    std::string at = where + "." + key;
-    auto text = ValueText(field.value, at);
-    if (!text.ok()) return text.status();
-    const std::string& v = *text;
-    if (key == "Resync_Periodic" || key == "Resync_Error_Retry_Delay") {
-      auto s = RetrySchedule::Parse(v);
-      if (!s.ok()) return Status::InvalidArgument(at + ": " + s.status().message());
-      (key == "Resync_Periodic" ? o.periodic : o.retry) = *s;
-    } else if (key == "Resync_Random_Delay") {
-      auto n = IntInRange(v, 0, 65535, at);
-      if (!n.ok()) return n.status();
-      o.random_delay = static_cast<int>(*n);
-    } else if (key == "Resync_At__HHmm_") {
-      o.at_text = v;  // an invalid value is kept and ignored, as the phone ignores it
-    } else if (key == "Resync_At_Random_Delay") {
-      auto n = IntInRange(v, 0, 65535, at);
-      if (!n.ok()) return n.status();
-      o.at_random_delay_s = *n;
-    } else if (key == "utc_offset") {
-      auto m = ParseUtcOffset(v);
-      if (!m) return Status::InvalidArgument(at + ": '" + v + "' is not a UTC offset (+hh:mm)");
-      o.utc_offset_minutes = *m;
-    } else {
-      return Status::InvalidArgument(
-          at +
-          ": unknown key (expected Resync_Periodic, Resync_Error_Retry_Delay, "
-          "Resync_Random_Delay, Resync_At__HHmm_, Resync_At_Random_Delay, utc_offset)");
-    }
+    Status st = ParseOverrideKey(key, field.value, where + "." + key, &o);
+    if (!st.ok()) return st;
   }
   return o;
+}
+
+// Which resync kinds the fleet sends, from the "templates" section (validated by the
+// parsers' own loader, so that a bad template is the same error everywhere).
+Result<MessagesSent> SentFromTemplates(std::string_view json) {
+  auto templates = TemplateSet::FromConfigJson(json);
+  if (!templates.ok()) return templates.status();
+  MessagesSent sent{false, false, false};
+  for (const auto& [kind, text] : templates->Templates()) {
+    if (kind == EventKind::kResyncRequest) sent.request = true;
+    if (kind == EventKind::kResyncSuccess) sent.success = true;
+    if (kind == EventKind::kResyncFailure) sent.failure = true;
+  }
+  return sent;
 }
 
 }  // namespace
@@ -103,6 +162,10 @@ Result<ScheduleConfigSet> ScheduleConfigSet::Parse(std::string_view json) {
   }
   object top;
   if (root.get_object().get(top)) return Status::InvalidArgument("config: expected an object");
+  auto sent = SentFromTemplates(json);
+  if (!sent.ok()) return sent.status();
+  set.defaults_.sent = *sent;
+  set.sent_ = *sent;
   element section;
   if (top["schedule"].get(section)) return set;  // absent: factory defaults
   object sched;
@@ -115,6 +178,7 @@ Result<ScheduleConfigSet> ScheduleConfigSet::Parse(std::string_view json) {
       auto o = ParseOverride(field.value, "schedule.defaults");
       if (!o.ok()) return o.status();
       ScheduleConfig c = ScheduleConfig::FactoryDefault();
+      c.sent = set.sent_;
       o->ApplyTo(&c);
       set.defaults_ = std::move(c);
       set.defaults_set_retry_ = o->retry.has_value();

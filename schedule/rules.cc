@@ -102,9 +102,9 @@ std::optional<int> ParseResyncAt(std::string_view text) {
 }
 
 int64_t ResyncAtWindowSeconds(int64_t at_random_delay_s) {
-  int64_t v = at_random_delay_s < 600 ? 600 : at_random_delay_s;
-  int64_t minutes = (v + 30 + 59) / 60;  // (v + 30) / 60 rounded up
-  return minutes * 60;
+  constexpr int64_t kFloorS = 600;  // below 600 the phone draws between 0 and 600 s
+  if (at_random_delay_s < kFloorS) return kFloorS;
+  return (at_random_delay_s + 30) / 60 * 60;
 }
 
 ScheduleConfig ScheduleConfig::FactoryDefault() {
@@ -124,6 +124,11 @@ void ScheduleOverride::ApplyTo(ScheduleConfig* c) const {
   }
   if (at_random_delay_s) c->at_random_delay_s = *at_random_delay_s;
   if (utc_offset_minutes) c->utc_offset_minutes = *utc_offset_minutes;
+  if (forced_resync_delay_s) c->forced_resync_delay_s = *forced_resync_delay_s;
+  if (resync_on_reset) c->resync_on_reset = *resync_on_reset;
+  if (fails_on_fnf) c->fails_on_fnf = *fails_on_fnf;
+  if (provision_enable) c->provision_enable = *provision_enable;
+  if (has_trigger_conditions) c->has_trigger_conditions = *has_trigger_conditions;
 }
 
 void BackoffState::Apply(Outcome outcome) {
@@ -138,6 +143,7 @@ void BackoffState::Apply(Outcome outcome) {
 
 std::optional<Window> NextWindow(const ScheduleConfig& config, Outcome last,
                                  const BackoffState& state, int64_t from_us) {
+  if (!config.provision_enable) return std::nullopt;
   Window w;
   if (last == Outcome::kFailure) {
     if (config.retry.disabled()) return std::nullopt;

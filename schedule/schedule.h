@@ -65,9 +65,19 @@ constexpr int kDefaultAtRandomDelayS = 600;
 // Resync_At__HHmm_: minutes after local midnight (0..1440) when the text is a valid
 // "HHmm" in 0000-2400; std::nullopt otherwise (the phone ignores an invalid value).
 std::optional<int> ParseResyncAt(std::string_view text);
-// Resync_At_Random_Delay (s) -> the window after HHmm in seconds: (max(600, v) + 30) / 60
-// minutes rounded up to the next whole minute. 600 -> 660.
+// Resync_At_Random_Delay (s) -> the window after HHmm in seconds: (v + 30) / 60 whole
+// minutes (the value rounded to the nearest minute: 600 -> 600, 900 -> 900); 600 s for any
+// value below 600.
 int64_t ResyncAtWindowSeconds(int64_t at_random_delay_s);
+constexpr int64_t kDefaultForcedResyncDelayS = 14400;
+
+// Which resync messages the fleet sends: a kind whose template list is empty in the
+// config's "templates" section is not sent, and its absence means something.
+struct MessagesSent {
+  bool request = true;
+  bool success = true;
+  bool failure = true;
+};
 
 // ---------------------------------------------------------------------------------------
 // Configuration
@@ -80,6 +90,12 @@ struct ScheduleConfig {
   std::optional<int> at_minute;            // valid Resync_At__HHmm_, overrides periodic
   int64_t at_random_delay_s = kDefaultAtRandomDelayS;  // Resync_At_Random_Delay
   int utc_offset_minutes = 0;                          // the phone's time zone, for Resync_At
+  int64_t forced_resync_delay_s = kDefaultForcedResyncDelayS;  // waits for idle lines
+  bool resync_on_reset = true;     // Resync_On_Reset: an attempt follows every power-on
+  bool fails_on_fnf = true;        // Resync_Fails_On_FNF: file not found fails the resync
+  bool provision_enable = true;    // Provision_Enable: No = the phone never resyncs
+  bool has_trigger_conditions = false;  // Resync_Trigger_1/2 set: not visible in syslog
+  MessagesSent sent;                    // from the "templates" section
 
   // The phone's factory defaults (MPP): periodic 3600, the MPP retry list, delay 2.
   static ScheduleConfig FactoryDefault();
@@ -94,6 +110,11 @@ struct ScheduleOverride {
   std::optional<std::string> at_text;
   std::optional<int64_t> at_random_delay_s;
   std::optional<int> utc_offset_minutes;
+  std::optional<int64_t> forced_resync_delay_s;
+  std::optional<bool> resync_on_reset;
+  std::optional<bool> fails_on_fnf;
+  std::optional<bool> provision_enable;
+  std::optional<bool> has_trigger_conditions;
   void ApplyTo(ScheduleConfig* config) const;
 };
 
@@ -101,12 +122,16 @@ struct ScheduleOverride {
 //   {"schedule": {"defaults": {...}, "models": {"CP-8851-3PCC": {...}},
 //                 "macs": {"00:0e:08:ab:cd:ef": {...}}}}
 // with keys Resync_Periodic, Resync_Error_Retry_Delay, Resync_Random_Delay,
-// Resync_At__HHmm_, Resync_At_Random_Delay (strings or integers) and utc_offset ("+01:00").
+// Resync_At__HHmm_, Resync_At_Random_Delay, Forced_Resync_Delay (strings or integers),
+// Resync_On_Reset, Resync_Fails_On_FNF, Provision_Enable (Yes/No), Resync_Trigger_1/2
+// (accepted, not evaluated) and utc_offset ("+01:00"). The "templates" section of the same
+// file gives which messages are sent (MessagesSent).
 class ScheduleConfigSet {
  public:
   ScheduleConfigSet() : defaults_(ScheduleConfig::FactoryDefault()) {}
-  // Parses a whole config file; other top-level keys are ignored, a missing "schedule"
-  // key gives the factory defaults. Errors name the key and the value.
+  // Parses a whole config file: the "schedule" and "templates" sections; other top-level
+  // keys are ignored, a missing "schedule" key gives the factory defaults. Errors name the
+  // key and the value.
   static Result<ScheduleConfigSet> Parse(std::string_view json);
 
   // defaults <- model override <- MAC override. When the config's defaults do not set
@@ -114,17 +139,10 @@ class ScheduleConfigSet {
   // default, 3600, instead of the MPP list.
   ScheduleConfig For(MacAddress mac, std::string_view model) const;
   const ScheduleConfig& defaults() const { return defaults_; }
-  void SetDefaults(ScheduleConfig config) {
-    defaults_ = std::move(config);
-    defaults_set_retry_ = true;
-  }
-  void SetModel(std::string model, ScheduleOverride o) {
-    by_model_[std::move(model)] = std::move(o);
-  }
-  void SetMac(MacAddress mac, ScheduleOverride o) { by_mac_[mac] = std::move(o); }
 
  private:
   ScheduleConfig defaults_;
+  MessagesSent sent_;
   bool defaults_set_retry_ = false;
   std::map<std::string, ScheduleOverride, std::less<>> by_model_;
   std::unordered_map<MacAddress, ScheduleOverride> by_mac_;
@@ -135,23 +153,30 @@ class ScheduleConfigSet {
 
 enum class Outcome : uint8_t { kUnknown = 0, kSuccess = 1, kFailure = 2 };
 enum class Rule : uint8_t { kPeriodic, kRetry, kAtHhmm, kPowerOn, kOnDemand };
-enum class Verdict : uint8_t { kOnTime = 0, kEarly = 1, kLate = 2, kMissing = 3 };
-constexpr int kVerdictCount = 4;
+// Values index DeviceAnalysis::verdicts and are printed in that order: append only.
+enum class Verdict : uint8_t { kOnTime = 0, kEarly = 1, kLate = 2, kMissing = 3, kDeferred = 4 };
+constexpr int kVerdictCount = 5;
 enum class DeviceState : uint8_t { kOk, kHammering, kDeepBackoff, kOverdue, kGaveUp, kUnknown };
 
 std::string_view ToString(Rule rule);          // "periodic", "retry", "at_hhmm", ...
-std::string_view ToString(Verdict verdict);    // "on_time", "early", "late", "missing"
+std::string_view ToString(Verdict verdict);    // "on_time", "early", "late", "missing", ...
 std::string_view ToString(DeviceState state);  // "ok", "hammering", ...
 std::string_view ToString(Outcome outcome);    // "unknown", "success", "failure"
 
 struct AnalysisOptions {
   int64_t tolerance_us = 5 * 1'000'000;   // network and clock jitter, both sides of a window
   double tolerance_ratio = 0.005;         // plus this share of the window's end
-  int64_t cycle_gap_us = 30 * 1'000'000;  // a cycle's profiles come closer than this
+  int64_t cycle_gap_us = 10 * 1'000'000;  // a cycle's profiles come closer than this
+  // The same message of a device again within this is a copy (Syslog_Server and
+  // Debug_Server both pointing at the collector).
+  int64_t duplicate_window_us = 2 * 1'000'000;
   // An outcome this long after a request still answers it (slow server, HTTP timeout).
   int64_t outcome_wait_us = 300 * 1'000'000LL;
-  int64_t on_demand_window_us = 900 * 1'000'000;  // upgrade/NOTIFY this long before
-  int64_t grace_us = 900 * 1'000'000;             // overdue: next_due passed by more than this
+  // An upgrade or NOTIFY makes the next attempt on demand when it comes within this, plus
+  // Resync_Random_Delay x 20 s (upgrade: reboot) or Forced_Resync_Delay (NOTIFY: calls).
+  int64_t on_demand_window_us = 900 * 1'000'000;
+  // overdue: next_due + Forced_Resync_Delay passed by more than this
+  int64_t grace_us = 900 * 1'000'000;
   int64_t deep_backoff_us = 3600 * 1'000'000LL;   // failed, next retry wait >= this
   int hammering_min_early = 2;                    // early gaps among the last kHammeringWindow
   // The first attempt of the range may be deep in a back-off; pick the step whose window
@@ -166,22 +191,29 @@ struct ResyncEvent {
   int64_t time_us = 0;
   EventKind kind = EventKind::kUnknown;
   bool sip_notify_resync = false;  // a debug SIP NOTIFY "Event: resync"
+  bool file_not_found = false;     // a resync failure whose $ERR says the file was not found
+  uint64_t text_hash = 0;          // of the message body: copies have the same
+  uint64_t url_hash = 0;           // of the requested URL (requests)
 };
 ResyncEvent ToResyncEvent(const Event& event);
 // True for a debug message that is a SIP NOTIFY carrying "Event: resync".
 bool IsSipNotifyResync(std::string_view message);
 
-// One resync attempt: a request plus its outcome, all profiles of one cycle, or a bare
-// outcome when the fleet sends failures (or successes) only.
+// True for a failure $ERR that says the profile was not found ("404", "not found").
+bool IsFileNotFound(std::string_view error);
+
+// One resync attempt: all profiles of one cycle (each a request and its outcome), or bare
+// outcomes when the fleet sends no requests. Copies are not counted.
 struct Attempt {
   int64_t start_us = 0;
   int64_t end_us = 0;
   Outcome outcome = Outcome::kUnknown;
-  bool on_demand = false;  // an upgrade or SIP NOTIFY came shortly before
+  bool on_demand = false;  // an upgrade or SIP NOTIFY came within the phone's delay for it
 };
-// REQUIRES: events in time order.
+// REQUIRES: events in time order. config gives Resync_Fails_On_FNF, the messages sent and
+// the on-demand delays.
 std::vector<Attempt> GroupAttempts(std::span<const ResyncEvent> events,
-                                   const AnalysisOptions& options);
+                                   const ScheduleConfig& config, const AnalysisOptions& options);
 
 // Consecutive outcomes since the last reset (power-on, on-demand): what picks the n-th value.
 struct BackoffState {
@@ -215,11 +247,13 @@ struct Gap {
   int64_t observed_us() const { return to_us - from_us; }
 };
 
-// Judges an attempt at to_us against the window after from_us; `after` is the window that
-// would follow a presumed attempt at window.latest_us (std::nullopt: none), deciding
-// late (one expected attempt delayed) from missing (more than one never came).
+// Judges an attempt at to_us against the window after from_us: early, on_time, deferred
+// (after the window by at most allowance_us, Forced_Resync_Delay), late, or missing when
+// it came after `after` (the window that would follow a presumed attempt at
+// window.latest_us; std::nullopt: none) plus the allowance: more than one never came.
 Verdict Judge(const Window& window, int64_t from_us, int64_t to_us,
-              const std::optional<Window>& after, const AnalysisOptions& options);
+              const std::optional<Window>& after, int64_t allowance_us,
+              const AnalysisOptions& options);
 
 struct DeviceAnalysis {
   std::vector<Gap> gaps;
@@ -230,7 +264,9 @@ struct DeviceAnalysis {
   int backoff_step = 0;                // consecutive failures now
   std::optional<Window> next;          // the next expected attempt
   std::optional<int64_t> next_due_us;  // next->latest_us + tolerance
-  int64_t overdue_us = 0;              // now - next_due when positive
+  int64_t overdue_us = 0;  // now - (next_due + Forced_Resync_Delay) when positive
+  int64_t deferral_allowance_us = 0;  // Forced_Resync_Delay: a due attempt may wait this
+  bool resyncs_disabled = false;      // Provision_Enable No: nothing is expected
   DeviceState state = DeviceState::kUnknown;
 };
 
@@ -275,7 +311,8 @@ using TimeFormatter = std::function<std::string(int64_t unix_us)>;
 // Adds mac, from, to, rule, retry_step, expected_min_s, expected_max_s (null when nothing
 // was scheduled), tolerance_s, observed_s, outcome, verdict to the current object.
 void AddGapJson(JsonWriter& w, MacAddress mac, const Gap& gap, const TimeFormatter& time);
-// Adds mac, model, state, verdicts {on_time, early, late, missing}, attempts, backoff_step,
+// Adds mac, model, state, verdicts {on_time, early, late, missing, deferred}, attempts,
+// backoff_step,
 // last_attempt, last_outcome, next_rule, next_earliest, next_due (null when none), overdue_s.
 void AddDeviceJson(JsonWriter& w, MacAddress mac, std::string_view model,
                    const DeviceAnalysis& analysis, const TimeFormatter& time);

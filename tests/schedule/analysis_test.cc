@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <vector>
 
@@ -9,30 +10,67 @@ namespace {
 constexpr int64_t kS = 1'000'000;
 constexpr int64_t kT0 = 1795564800LL * kS;  // 2026-11-25T00:00:00Z
 
-// A device's event list written in seconds after kT0.
+// A device's event list written in seconds after kT0. Messages carry the hash of their
+// text as the store's events do: a request's text and URL follow its profile.
 class Seq {
  public:
-  Seq& Req(double t) { return Add(t, EventKind::kResyncRequest); }
-  Seq& Ok(double t) { return Add(t, EventKind::kResyncSuccess); }
-  Seq& Fail(double t) { return Add(t, EventKind::kResyncFailure); }
-  Seq& Upgrade(double t) { return Add(t, EventKind::kUpgradeRequest); }
+  Seq& Req(double t, int profile = 0) {
+    ResyncEvent& e = Add(t, EventKind::kResyncRequest, 100 + profile);
+    e.url_hash = 200 + profile;
+    return *this;
+  }
+  Seq& Ok(double t, int profile = 0) {
+    Add(t, EventKind::kResyncSuccess, 300 + profile);
+    return *this;
+  }
+  Seq& Fail(double t) {
+    Add(t, EventKind::kResyncFailure, 400);
+    return *this;
+  }
+  Seq& NotFound(double t) {
+    Add(t, EventKind::kResyncFailure, 401).file_not_found = true;
+    return *this;
+  }
+  Seq& Upgrade(double t) {
+    Add(t, EventKind::kUpgradeRequest, 500);
+    return *this;
+  }
   // A request answered after 0.5 s.
   Seq& Good(double t) { return Req(t).Ok(t + 0.5); }
   Seq& Bad(double t) { return Req(t).Fail(t + 0.5); }
   Seq& Notify(double t) {
-    events_.push_back({At(t), EventKind::kDebug, true});
+    Add(t, EventKind::kDebug, 600).sip_notify_resync = true;
+    return *this;
+  }
+  // Every message so far again, `delay` s later (Syslog_Server and Debug_Server).
+  Seq& Doubled(double delay) {
+    std::vector<ResyncEvent> both;
+    for (const ResyncEvent& e : events_) {
+      both.push_back(e);
+      both.push_back(e);
+      both.back().time_us += static_cast<int64_t>(delay * kS);
+    }
+    std::stable_sort(both.begin(), both.end(),
+                     [](const auto& a, const auto& b) { return a.time_us < b.time_us; });
+    events_ = std::move(both);
     return *this;
   }
   std::span<const ResyncEvent> events() const { return events_; }
   static int64_t At(double t) { return kT0 + static_cast<int64_t>(t * kS); }
 
  private:
-  Seq& Add(double t, EventKind kind) {
-    events_.push_back({At(t), kind, false});
-    return *this;
+  ResyncEvent& Add(double t, EventKind kind, uint64_t text) {
+    ResyncEvent e;
+    e.time_us = At(t);
+    e.kind = kind;
+    e.text_hash = text;
+    events_.push_back(e);
+    return events_.back();
   }
   std::vector<ResyncEvent> events_;
 };
+
+int64_t Count(const DeviceAnalysis& a, Verdict v) { return a.verdicts[static_cast<int>(v)]; }
 
 AnalysisOptions Opts() {
   AnalysisOptions o;
@@ -57,28 +95,156 @@ TEST_CASE("A periodic resync inside its window is on time") {
   REQUIRE(a.next_due_us);
 }
 
-TEST_CASE("A periodic resync well before its window is early") {
-  auto a = Run(Seq().Good(0).Good(1800), 2000);
+// A phone that neither restarts nor takes calls: every deviation is the schedule's.
+ScheduleConfig Strict() {
+  ScheduleConfig c = ScheduleConfig::FactoryDefault();
+  c.resync_on_reset = false;
+  c.forced_resync_delay_s = 0;
+  return c;
+}
+
+TEST_CASE("A periodic resync well before its window is early when restarts are ruled out") {
+  auto a = Run(Seq().Good(0).Good(1800), 2000, Strict());
   CHECK(a.gaps[0].verdict == Verdict::kEarly);
 }
 
 TEST_CASE("A resync after one missed window is late, after two it is missing") {
-  auto late = Run(Seq().Good(0).Good(4500), 5000);
+  auto late = Run(Seq().Good(0).Good(4500), 5000, Strict());
   CHECK(late.gaps[0].verdict == Verdict::kLate);
   CHECK(late.gaps[0].rule == Rule::kPeriodic);
-  auto missing = Run(Seq().Good(0).Good(3 * 3600), 4 * 3600);
+  auto missing = Run(Seq().Good(0).Good(3 * 3600), 4 * 3600, Strict());
   CHECK(missing.gaps[0].verdict == Verdict::kMissing);
 }
 
 TEST_CASE("Tolerance absorbs jitter at both edges of the window") {
   AnalysisOptions o = Opts();  // 5 s + 0.5 % of 3600 s = 23 s
-  CHECK(Run(Seq().Good(0).Good(0.5 + 3600 - 22), 9000).gaps[0].verdict == Verdict::kOnTime);
-  CHECK(Run(Seq().Good(0).Good(0.5 + 3600 - 24), 9000).gaps[0].verdict == Verdict::kEarly);
-  CHECK(Run(Seq().Good(0).Good(0.5 + 3600 + 22), 9000).gaps[0].verdict == Verdict::kOnTime);
-  CHECK(Run(Seq().Good(0).Good(0.5 + 3600 + 24), 9000).gaps[0].verdict == Verdict::kLate);
+  ScheduleConfig c = Strict();
+  CHECK(Run(Seq().Good(0).Good(0.5 + 3600 - 22), 9000, c).gaps[0].verdict == Verdict::kOnTime);
+  CHECK(Run(Seq().Good(0).Good(0.5 + 3600 - 24), 9000, c).gaps[0].verdict == Verdict::kEarly);
+  CHECK(Run(Seq().Good(0).Good(0.5 + 3600 + 22), 9000, c).gaps[0].verdict == Verdict::kOnTime);
+  CHECK(Run(Seq().Good(0).Good(0.5 + 3600 + 24), 9000, c).gaps[0].verdict == Verdict::kLate);
   o.tolerance_us = 60 * kS;
-  auto a = Run(Seq().Good(0).Good(0.5 + 3600 + 70), 9000, ScheduleConfig::FactoryDefault(), o);
+  auto a = Run(Seq().Good(0).Good(0.5 + 3600 + 70), 9000, c, o);
   CHECK(a.gaps[0].verdict == Verdict::kOnTime);
+}
+
+TEST_CASE("A reboot between periodic resyncs is a restart, not an early attempt") {
+  // Periodic resyncs, then reboots 20 and 35 minutes after two of them: each power-on
+  // attempt restarts the periodic timer, and the next resync is an hour after it.
+  Seq s;
+  s.Good(0).Good(3600.5).Good(3600.5 + 1200);  // reboot 20 min after the second
+  double t = 4801 + 3600;
+  s.Good(t).Good(t + 3600.5).Good(t + 3600.5 + 3600.5).Good(t + 7201.5 + 2100);  // 35 min
+  s.Good(t + 9301.5 + 3600.5);
+  auto a = Run(s, t + 9302 + 3700);
+  REQUIRE(a.gaps.size() == 7);
+  CHECK(a.gaps[1].rule == Rule::kPowerOn);
+  CHECK(a.gaps[1].verdict == Verdict::kOnTime);
+  CHECK(a.gaps[5].rule == Rule::kPowerOn);
+  CHECK(Count(a, Verdict::kEarly) == 0);
+  CHECK(a.state == DeviceState::kOk);
+}
+
+TEST_CASE("A reboot as the latest attempt is a restart") {
+  auto a = Run(Seq().Good(0).Good(1800), 2000);
+  CHECK(a.gaps[0].rule == Rule::kPowerOn);
+  CHECK(a.gaps[0].verdict == Verdict::kOnTime);
+}
+
+TEST_CASE("Early attempts in a row are early: a phone retrying too fast is hammering") {
+  Seq s;
+  s.Good(0).Good(600).Good(1200).Good(1800);  // periodic 600 where 3600 is configured
+  auto a = Run(s, 1900);
+  CHECK(Count(a, Verdict::kEarly) == 3);
+  CHECK(a.state == DeviceState::kHammering);
+}
+
+TEST_CASE("A resync held back by a call is deferred, up to Forced_Resync_Delay") {
+  auto a = Run(Seq().Good(0).Good(3600.5 + 3960), 9000);  // 66 minutes after the window
+  CHECK(a.gaps[0].verdict == Verdict::kDeferred);
+  CHECK(a.gaps[0].rule == Rule::kPeriodic);
+  auto b = Run(Seq().Good(0).Good(3600.5 + 14400 - 60), 20000);
+  CHECK(b.gaps[0].verdict == Verdict::kDeferred);
+  auto c = Run(Seq().Good(0).Good(3600.5 + 14400 + 600), 20000);
+  CHECK(c.gaps[0].verdict == Verdict::kLate);
+}
+
+TEST_CASE("A phone in a call when its resync is due is not overdue yet") {
+  // Due at 3600 (+23 s tolerance); a call may hold it back for Forced_Resync_Delay.
+  auto a = Run(Seq().Good(0), 3600 + 23 + 3600);
+  CHECK(a.state == DeviceState::kOk);
+  CHECK(a.overdue_us == 0);
+  auto b = Run(Seq().Good(0), 3600 + 23 + 14400 + 901);
+  CHECK(b.state == DeviceState::kOverdue);
+  CHECK(b.overdue_us > 900 * kS);
+}
+
+TEST_CASE("Every line received twice from Syslog_Server and Debug_Server counts once") {
+  Seq s;
+  s.Bad(0).Bad(60.5).Bad(181.5).Bad(422).Bad(902.5).Bad(1863).Doubled(0.004);
+  auto a = Run(s, 1900);
+  CHECK(a.attempts == 6);
+  CHECK(a.backoff_step == 6);
+  CHECK(Count(a, Verdict::kOnTime) == 5);
+  CHECK(a.state == DeviceState::kOk);
+}
+
+TEST_CASE("A missing per-phone profile then a common profile is one failed attempt") {
+  // Resync_Fails_On_FNF Yes (default): the cycle failed; the next comes after retry 1.
+  Seq s;
+  s.Req(0, 0).NotFound(0.3).Req(0.4, 1).Ok(0.9, 1);
+  s.Req(60.9, 0).NotFound(61.2).Req(61.3, 1).Ok(61.8, 1);
+  auto a = Run(s, 100);
+  CHECK(a.attempts == 2);
+  REQUIRE(a.gaps.size() == 1);
+  CHECK(a.gaps[0].rule == Rule::kRetry);
+  CHECK(a.gaps[0].verdict == Verdict::kOnTime);
+  CHECK(a.backoff_step == 2);
+}
+
+TEST_CASE("With Resync_Fails_On_FNF No a missing profile does not fail the cycle") {
+  ScheduleConfig c = ScheduleConfig::FactoryDefault();
+  c.fails_on_fnf = false;
+  Seq s;
+  for (int i = 0; i < 14; ++i) {
+    double t = i * 3601.0;
+    s.Req(t, 0).NotFound(t + 0.3).Req(t + 0.4, 1).Ok(t + 1.0, 1);
+  }
+  auto a = Run(s, 14 * 3601, c);
+  CHECK(a.attempts == 14);
+  CHECK(Count(a, Verdict::kOnTime) == 13);
+  CHECK(a.backoff_step == 0);
+  CHECK(a.state == DeviceState::kOk);
+}
+
+TEST_CASE("A request for a profile already fetched in the cycle starts the next attempt") {
+  Seq s;
+  s.Req(0).Fail(0.2).Req(8).Fail(8.2).Req(16).Fail(16.2);  // retrying every 8 s
+  auto a = Run(s, 20);
+  CHECK(a.attempts == 3);
+  CHECK(a.state == DeviceState::kHammering);
+}
+
+TEST_CASE("Requests alone are failures when the fleet does not send failures") {
+  ScheduleConfig c = ScheduleConfig::FactoryDefault();
+  c.sent.failure = false;
+  Seq s;
+  s.Req(0).Req(60).Req(180).Req(420).Req(900);
+  auto a = Run(s, 1000, c);
+  CHECK(a.attempts == 5);
+  CHECK(Count(a, Verdict::kOnTime) == 4);
+  CHECK(a.last_outcome == Outcome::kFailure);
+  CHECK(a.backoff_step == 5);
+  CHECK(a.state == DeviceState::kOk);
+}
+
+TEST_CASE("Provision_Enable No: the phone is never overdue") {
+  ScheduleConfig c = ScheduleConfig::FactoryDefault();
+  c.provision_enable = false;
+  auto a = Run(Seq().Good(0), 30 * 86400, c);
+  CHECK(a.state == DeviceState::kOk);
+  CHECK_FALSE(a.next_due_us.has_value());
+  CHECK(a.resyncs_disabled);
 }
 
 TEST_CASE("Consecutive failures follow the retry list step by step") {
@@ -110,8 +276,8 @@ TEST_CASE("A success resets the back-off; the next failure retries after 60 s ag
 
 TEST_CASE("Profiles fetched seconds apart in one cycle are one attempt") {
   Seq s;
-  s.Req(0).Ok(0.4).Req(1.0).Ok(1.3).Req(2.0).Ok(2.2);
-  s.Req(2.2 + 3600).Ok(3602.5).Req(3603).Ok(3603.4);
+  s.Req(0, 0).Ok(0.4, 0).Req(1.0, 1).Ok(1.3, 1).Req(2.0, 2).Ok(2.2, 2);
+  s.Req(2.2 + 3600, 0).Ok(3602.5, 0).Req(3603, 1).Ok(3603.4, 1);
   auto a = Run(s, 4000);
   CHECK(a.attempts == 2);
   REQUIRE(a.gaps.size() == 1);
@@ -140,12 +306,13 @@ TEST_CASE("Requests without outcomes far apart are separate attempts") {
 
 TEST_CASE("A fleet that sends failures only is judged on its bare failures") {
   Seq s;
-  s.Fail(0).Fail(60).Fail(180).Fail(300);
-  auto a = Run(s, 400);
-  REQUIRE(a.gaps.size() == 3);
+  s.Fail(0).Fail(60).Fail(180).Fail(300).Fail(420);
+  auto a = Run(s, 500);
+  REQUIRE(a.gaps.size() == 4);
   CHECK(a.gaps[1].verdict == Verdict::kOnTime);
   CHECK(a.gaps[2].retry_step == 3);
   CHECK(a.gaps[2].verdict == Verdict::kEarly);  // 120 s where 240 s were due
+  CHECK(a.gaps[3].verdict == Verdict::kEarly);  // and again: not a restart
 }
 
 TEST_CASE("A resync right after a firmware upgrade is on demand, not early") {
@@ -162,8 +329,21 @@ TEST_CASE("A resync right after a firmware upgrade is on demand, not early") {
 TEST_CASE("An upgrade long before the attempt does not make it on demand") {
   Seq s;
   s.Good(0).Upgrade(10).Good(2000);
-  auto a = Run(s, 2100);
+  auto a = Run(s, 2100, Strict());
+  CHECK(a.gaps[0].rule != Rule::kOnDemand);
   CHECK(a.gaps[0].verdict == Verdict::kEarly);
+}
+
+TEST_CASE("A resync after an upgrade comes within the reboot and Resync_Random_Delay") {
+  ScheduleConfig c = ScheduleConfig::FactoryDefault();
+  c.random_delay = 60;  // up to 1200 s after the reboot
+  Seq s;
+  s.Good(0).Upgrade(1000).Good(1000 + 1900).Good(2900.5 + 3600);
+  auto a = Run(s, 7000, c);
+  REQUIRE(a.gaps.size() == 2);
+  CHECK(a.gaps[0].rule == Rule::kOnDemand);
+  CHECK(a.gaps[0].verdict == Verdict::kOnTime);
+  CHECK(a.gaps[1].verdict == Verdict::kOnTime);
 }
 
 TEST_CASE("A SIP NOTIFY Event: resync before the attempt makes it on demand") {
@@ -198,9 +378,10 @@ TEST_CASE("Retry delay 0: the phone gives up and has no next attempt") {
   auto a = Run(Seq().Good(0).Bad(3600.5), 9000, c);
   CHECK(a.state == DeviceState::kGaveUp);
   CHECK_FALSE(a.next_due_us.has_value());
-  // A resync forced later is on demand.
+  // A resync later is a restart or a forced resync from the web page (no message).
   auto b = Run(Seq().Good(0).Bad(3600.5).Good(7000), 7100, c);
-  CHECK(b.gaps[1].rule == Rule::kOnDemand);
+  CHECK(b.gaps[1].rule == Rule::kPowerOn);
+  CHECK(b.gaps[1].verdict == Verdict::kOnTime);
   CHECK(b.state == DeviceState::kOk);
 }
 
@@ -215,7 +396,7 @@ TEST_CASE("Resync_At phones are judged against the daily HHmm window") {
   CHECK(a.gaps[0].rule == Rule::kAtHhmm);
   CHECK(a.gaps[0].verdict == Verdict::kOnTime);
   CHECK(a.gaps[1].verdict == Verdict::kOnTime);
-  CHECK(a.gaps[2].verdict == Verdict::kLate);
+  CHECK(a.gaps[2].verdict == Verdict::kDeferred);  // 2000 s after 0959: a call
 }
 
 TEST_CASE("The periodic list 600,1200,300 is followed wait by wait") {
@@ -223,6 +404,7 @@ TEST_CASE("The periodic list 600,1200,300 is followed wait by wait") {
   c.periodic = RetrySchedule::Parse("600,1200,300").value();
   Seq s;
   s.Ok(0).Ok(600).Ok(1800).Ok(2100).Ok(2400).Ok(2800).Ok(4000);
+  c.forced_resync_delay_s = 0;
   auto a = Run(s, 4100, c);
   REQUIRE(a.gaps.size() == 6);
   for (int i = 0; i < 4; ++i) CHECK(a.gaps[i].verdict == Verdict::kOnTime);
@@ -253,10 +435,10 @@ TEST_CASE("A phone whose next retry is an hour or more away is deep in back-off"
 }
 
 TEST_CASE("A phone whose next attempt is past due by more than the grace is overdue") {
-  auto a = Run(Seq().Good(0), 3600 + 23 + 901);
+  auto a = Run(Seq().Good(0), 3600 + 23 + 901, Strict());
   CHECK(a.state == DeviceState::kOverdue);
   CHECK(a.overdue_us > 900 * kS);
-  auto b = Run(Seq().Good(0), 3600 + 23 + 899);
+  auto b = Run(Seq().Good(0), 3600 + 23 + 899, Strict());
   CHECK(b.state == DeviceState::kOk);
 }
 

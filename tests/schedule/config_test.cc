@@ -88,6 +88,56 @@ TEST_CASE("SPA models keep their own factory retry delay unless the fleet sets o
   CHECK(ScheduleConfigSet().For(1, "SPA112").retry.ToString() == kDefaultRetrySpa);
 }
 
+TEST_CASE("The guide's keys for resets, calls, FNF, provisioning and triggers are accepted") {
+  auto set = ScheduleConfigSet::Parse(R"({"schedule": {
+      "defaults": {"Forced_Resync_Delay": 600, "Resync_On_Reset": "No",
+                   "Resync_Fails_On_FNF": "no", "Resync_Trigger_1": "$PRVTMR ge 600"},
+      "macs": {"00:0e:08:ab:cd:ef": {"Provision_Enable": false, "Resync_On_Reset": "Yes"}}}})");
+  REQUIRE(set.ok());
+  ScheduleConfig c = set->For(0x000e08111111, "CP-8851-3PCC");
+  CHECK(c.forced_resync_delay_s == 600);
+  CHECK_FALSE(c.resync_on_reset);
+  CHECK_FALSE(c.fails_on_fnf);
+  CHECK(c.provision_enable);
+  CHECK(c.has_trigger_conditions);
+  ScheduleConfig m = set->For(0x000e08abcdef, "CP-8851-3PCC");
+  CHECK_FALSE(m.provision_enable);
+  CHECK(m.resync_on_reset);
+  ScheduleConfig factory = ScheduleConfig::FactoryDefault();
+  CHECK(factory.forced_resync_delay_s == 14400);
+  CHECK(factory.resync_on_reset);
+  CHECK(factory.fails_on_fnf);
+}
+
+TEST_CASE("A Yes/No key with another value is an error naming it") {
+  auto set = ScheduleConfigSet::Parse(
+      R"({"schedule": {"defaults": {"Resync_Fails_On_FNF": "maybe"}}})");
+  REQUIRE_FALSE(set.ok());
+  CHECK(set.status().message().find("schedule.defaults.Resync_Fails_On_FNF") !=
+        std::string::npos);
+  CHECK(set.status().message().find("maybe") != std::string::npos);
+}
+
+TEST_CASE("A removed failure template tells the analysis that failures are not sent") {
+  auto set = ScheduleConfigSet::Parse(
+      R"({"templates": {"resync_failure": []}, "schedule": {"models": {"SPA112": {}}}})");
+  REQUIRE(set.ok());
+  for (std::string_view model : {"CP-8851-3PCC", "SPA112"}) {
+    ScheduleConfig c = set->For(0x000e08111111, model);
+    CHECK(c.sent.request);
+    CHECK(c.sent.success);
+    CHECK_FALSE(c.sent.failure);
+  }
+  auto none = ScheduleConfigSet::Parse(R"({"templates": {"resync_request": ""}})");
+  REQUIRE(none.ok());
+  CHECK_FALSE(none->defaults().sent.request);
+}
+
+TEST_CASE("A bad template in the same file is an error of the schedule config too") {
+  auto set = ScheduleConfigSet::Parse(R"({"templates": {"resync_failur": ["$PN"]}})");
+  CHECK_FALSE(set.ok());
+}
+
 TEST_CASE("A config that is not JSON is an error") {
   CHECK_FALSE(ScheduleConfigSet::Parse("{\"schedule\": ").ok());
   CHECK_FALSE(ScheduleConfigSet::Parse(R"({"schedule": 5})").ok());

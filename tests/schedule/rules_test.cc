@@ -93,13 +93,14 @@ TEST_CASE("An invalid Resync_At value is ignored like the phone ignores it") {
   }
 }
 
-TEST_CASE("Resync_At_Random_Delay 600 gives an 11 minute window, below 600 counts as 600") {
-  CHECK(ResyncAtWindowSeconds(600) == 660);  // (600 + 30) / 60 = 10.5 -> 11 minutes
-  CHECK(ResyncAtWindowSeconds(0) == 660);
-  CHECK(ResyncAtWindowSeconds(599) == 660);
-  CHECK(ResyncAtWindowSeconds(630) == 660);  // 660 / 60 = 11 exactly
-  CHECK(ResyncAtWindowSeconds(631) == 720);
-  CHECK(ResyncAtWindowSeconds(3600) == 3660);  // 3630 / 60 = 60.5 -> 61 minutes
+TEST_CASE("Resync_At_Random_Delay is rounded to whole minutes, below 600 the window is 600 s") {
+  CHECK(ResyncAtWindowSeconds(600) == 600);  // the guide's "600 s (10 minutes)"
+  CHECK(ResyncAtWindowSeconds(900) == 900);
+  CHECK(ResyncAtWindowSeconds(0) == 600);
+  CHECK(ResyncAtWindowSeconds(599) == 600);
+  CHECK(ResyncAtWindowSeconds(629) == 600);  // (629 + 30) / 60 = 10 whole minutes
+  CHECK(ResyncAtWindowSeconds(630) == 660);  // (630 + 30) / 60 = 11
+  CHECK(ResyncAtWindowSeconds(3600) == 3600);
 }
 
 TEST_CASE("Resync_Random_Delay counts in units of 20 seconds") {
@@ -165,7 +166,7 @@ TEST_CASE("A valid Resync_At overrides periodic: the next 0959 in the phone's ti
   REQUIRE(w);
   CHECK(w->rule == Rule::kAtHhmm);
   CHECK(w->earliest_us == kMidnight + (9 * 3600 + 59 * 60) * kS);
-  CHECK(w->latest_us == w->earliest_us + 660 * kS);
+  CHECK(w->latest_us == w->earliest_us + 600 * kS);
   // After today's slot, the next is tomorrow's.
   auto w2 = NextWindow(c, Outcome::kSuccess, st, kMidnight + 10 * 3600 * kS);
   CHECK(w2->earliest_us == kMidnight + (86400 + 9 * 3600 + 59 * 60) * kS);
