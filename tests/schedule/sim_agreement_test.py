@@ -181,7 +181,8 @@ def run_case(args, work, name, sim_flags, phones):
     common = ["--db", db, "--config", config, "--now", end]
     fleet = run([args.resyncwatch, "schedule", "--fleet", "--gaps", "--json", "--since", START]
                 + common, ok_codes=(0, 1))
-    overdue = run([args.resyncwatch, "overdue", "--json"] + common, ok_codes=(0, 1))
+    overdue = run([args.resyncwatch, "overdue", "--json", "--since", START] + common,
+                  ok_codes=(0, 1))
     t3 = time.monotonic()
     m, n_gaps, n_dev = compare(json_lines(open(truth).read()), json_lines(fleet),
                                json_lines(overdue))

@@ -144,6 +144,7 @@ class PhoneSim {
       last_gap_early_ = pending.verdict == Verdict::kEarly;
     }
     if (!pending.restart) ++sched_since_restart_;
+    after_reboot_ = pending.rule == Rule::kPowerOn && pending.verdict == Verdict::kOnTime;
     bool outage = InOutage(t);
     bool forced = (Is("gave_up") && t >= t_event_) ||
                   (Is("hammer_retry") && t >= t_event_ && t < t_event_end_);
@@ -309,9 +310,11 @@ class PhoneSim {
         // the end, and the phone is not overdue.
         t = Uniform(end_ + kS, due + frd * kS);
       } else if (calls && Chance(o_.shares.call_per_attempt)) {
-        if (Chance(0.4) && aw.hi > due) {
+        // After a reboot the next attempt stays inside its window: docs/schedule.md reads
+        // a restart followed by a deferred attempt as early.
+        if ((after_reboot_ || Chance(0.4)) && aw.hi > due) {
           t = Uniform(due, aw.hi);
-        } else {
+        } else if (!after_reboot_) {
           double wait_hi = static_cast<double>(dw.hi - prev_logged_end_) / kS;
           double worst = wait_hi + static_cast<double>(frd);
           int64_t lower = std::max(
@@ -404,6 +407,7 @@ class PhoneSim {
   int64_t t_event_ = 0;
   int64_t t_event_end_ = 0;
   bool went_off_ = false;
+  bool after_reboot_ = false;  // the last attempt was the power-on attempt of a reboot
 };
 
 }  // namespace
