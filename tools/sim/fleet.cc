@@ -218,7 +218,7 @@ void Fleet::BuildPhones() {
     } else if (ph.behaviour != "hhmm") {
       a.periodic = ParseDelayList(
           Pick<const char*>(rng, {"3600", "3600", "3600", "3600", "7200", "7200", "10800+600",
-                                  "600,1200,1800,3600", "1800", "1800+300,3600"}));
+                                  "600,1200,1800,3600", "14400", "1800+300,3600"}));
     }
     if (chance(0.25) && ph.behaviour != "hammer_retry") {
       a.retry = ParseDelayList(Pick<const char*>(
