@@ -39,8 +39,8 @@ struct Row {
 int RunOverdue(std::span<const std::string_view> args, CommandIo& io) {
   using namespace schedule_cli;
   Cli cli(kHelp, kFlagDb | kFlagJson | kFlagRange | kFlagUtc,
-          {kConfig, kGrace, kTolerance, kTolerancePct, kCycleGap, kDuplicateWindow, kOutcomeWait, kOnDemand,
-           kDeepBackoff},
+          {kConfig, kGrace, kTolerance, kTolerancePct, kCycleGap, kDuplicateWindow, kOutcomeWait,
+           kOnDemand, kDeepBackoff},
           io);
   if (std::optional<int> code = cli.Parse(args)) return *code;
   Result<AnalysisOptions> options = OptionsFromFlags(cli.flags());

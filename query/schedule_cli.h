@@ -23,8 +23,7 @@ inline constexpr FlagSpec kTolerancePct = {"tolerance-pct", FlagType::kString, "
                                            "plus this percent of the expected wait"};
 inline constexpr FlagSpec kCycleGap = {"cycle-gap", FlagType::kDuration, "10s", "DUR",
                                        "events closer than this are one resync cycle"};
-inline constexpr FlagSpec kDuplicateWindow = {"duplicate-window", FlagType::kDuration, "2s",
-                                              "DUR",
+inline constexpr FlagSpec kDuplicateWindow = {"duplicate-window", FlagType::kDuration, "2s", "DUR",
                                               "the same message again within this is a copy"};
 inline constexpr FlagSpec kOutcomeWait = {"outcome-wait", FlagType::kDuration, "5m", "DUR",
                                           "an outcome this long after a request still answers "

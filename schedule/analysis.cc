@@ -92,10 +92,9 @@ bool IsSipNotifyResync(std::string_view message) {
 namespace {
 
 bool ContainsNoCase(std::string_view text, std::string_view lower_needle) {
-  auto it = std::search(text.begin(), text.end(), lower_needle.begin(), lower_needle.end(),
-                        [](char a, char b) {
-                          return std::tolower(static_cast<unsigned char>(a)) == b;
-                        });
+  auto it =
+      std::search(text.begin(), text.end(), lower_needle.begin(), lower_needle.end(),
+                  [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
   return it != text.end();
 }
 
@@ -181,8 +180,7 @@ class CycleBuilder {
     }
     if (e.time_us - cur_.end_us > cycle_gap_us_) return false;
     // Each profile is fetched once per cycle: the same URL again is the next attempt.
-    return !is_request ||
-           std::find(urls_.begin(), urls_.end(), e.url_hash) == urls_.end();
+    return !is_request || std::find(urls_.begin(), urls_.end(), e.url_hash) == urls_.end();
   }
 
   void Start(const ResyncEvent& e, bool on_demand) {
@@ -353,8 +351,8 @@ Gap JudgeScheduled(const ScheduleConfig& config, const Attempt& prev, const Atte
 // Whether the attempt after `cur` keeps to the schedule if cur was a restart (fresh
 // back-off): inside its window, on demand, or there is none yet. A restart followed by a
 // resync that a call also held back reads as early (docs/schedule.md).
-bool OnScheduleAfterRestart(const ScheduleConfig& config, const Attempt& cur,
-                            const Attempt* next, const AnalysisOptions& options) {
+bool OnScheduleAfterRestart(const ScheduleConfig& config, const Attempt& cur, const Attempt* next,
+                            const AnalysisOptions& options) {
   if (next == nullptr || next->on_demand) return true;
   BackoffState fresh;
   fresh.Apply(cur.outcome);

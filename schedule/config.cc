@@ -115,8 +115,7 @@ Status ParseOverrideKey(std::string_view key, element value, const std::string& 
     if (!m) return Status::InvalidArgument(at + ": '" + v + "' is not a UTC offset (+hh:mm)");
     o->utc_offset_minutes = *m;
   } else {
-    return Status::InvalidArgument(at + ": unknown key (expected " + std::string(kKnownKeys) +
-                                   ")");
+    return Status::InvalidArgument(at + ": unknown key (expected " + std::string(kKnownKeys) + ")");
   }
   return Status::Ok();
 }

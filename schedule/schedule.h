@@ -91,9 +91,9 @@ struct ScheduleConfig {
   int64_t at_random_delay_s = kDefaultAtRandomDelayS;  // Resync_At_Random_Delay
   int utc_offset_minutes = 0;                          // the phone's time zone, for Resync_At
   int64_t forced_resync_delay_s = kDefaultForcedResyncDelayS;  // waits for idle lines
-  bool resync_on_reset = true;     // Resync_On_Reset: an attempt follows every power-on
-  bool fails_on_fnf = true;        // Resync_Fails_On_FNF: file not found fails the resync
-  bool provision_enable = true;    // Provision_Enable: No = the phone never resyncs
+  bool resync_on_reset = true;          // Resync_On_Reset: an attempt follows every power-on
+  bool fails_on_fnf = true;             // Resync_Fails_On_FNF: file not found fails the resync
+  bool provision_enable = true;         // Provision_Enable: No = the phone never resyncs
   bool has_trigger_conditions = false;  // Resync_Trigger_1/2 set: not visible in syslog
   MessagesSent sent;                    // from the "templates" section
 
@@ -177,8 +177,8 @@ struct AnalysisOptions {
   int64_t on_demand_window_us = 900 * 1'000'000;
   // overdue: next_due + Forced_Resync_Delay passed by more than this
   int64_t grace_us = 900 * 1'000'000;
-  int64_t deep_backoff_us = 3600 * 1'000'000LL;   // failed, next retry wait >= this
-  int hammering_min_early = 2;                    // early gaps among the last kHammeringWindow
+  int64_t deep_backoff_us = 3600 * 1'000'000LL;  // failed, next retry wait >= this
+  int hammering_min_early = 2;                   // early gaps among the last kHammeringWindow
   // The first attempt of the range may be deep in a back-off; pick the step whose window
   // fits the first gap. Off when the range starts at power-on (simulations).
   bool infer_initial_step = true;
@@ -264,9 +264,9 @@ struct DeviceAnalysis {
   int backoff_step = 0;                // consecutive failures now
   std::optional<Window> next;          // the next expected attempt
   std::optional<int64_t> next_due_us;  // next->latest_us + tolerance
-  int64_t overdue_us = 0;  // now - (next_due + Forced_Resync_Delay) when positive
-  int64_t deferral_allowance_us = 0;  // Forced_Resync_Delay: a due attempt may wait this
-  bool resyncs_disabled = false;      // Provision_Enable No: nothing is expected
+  int64_t overdue_us = 0;              // now - (next_due + Forced_Resync_Delay) when positive
+  int64_t deferral_allowance_us = 0;   // Forced_Resync_Delay: a due attempt may wait this
+  bool resyncs_disabled = false;       // Provision_Enable No: nothing is expected
   DeviceState state = DeviceState::kUnknown;
 };
 

@@ -110,11 +110,10 @@ TEST_CASE("The guide's keys for resets, calls, FNF, provisioning and triggers ar
 }
 
 TEST_CASE("A Yes/No key with another value is an error naming it") {
-  auto set = ScheduleConfigSet::Parse(
-      R"({"schedule": {"defaults": {"Resync_Fails_On_FNF": "maybe"}}})");
+  auto set =
+      ScheduleConfigSet::Parse(R"({"schedule": {"defaults": {"Resync_Fails_On_FNF": "maybe"}}})");
   REQUIRE_FALSE(set.ok());
-  CHECK(set.status().message().find("schedule.defaults.Resync_Fails_On_FNF") !=
-        std::string::npos);
+  CHECK(set.status().message().find("schedule.defaults.Resync_Fails_On_FNF") != std::string::npos);
   CHECK(set.status().message().find("maybe") != std::string::npos);
 }
 
