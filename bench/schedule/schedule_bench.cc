@@ -24,7 +24,7 @@
 #include "query/recovery.h"
 #include "schedule/schedule.h"
 #include "store/store.h"
-#include "tools/sim/fleet_sim.h"
+#include "tools/sim/sim.h"
 
 namespace resyncwatch {
 namespace {
@@ -139,11 +139,12 @@ int Main(int argc, char** argv) {
         stdout);
     return 0;
   }
-  SimOptions so;
+  sim::Options so;
   so.phones = static_cast<int>(flags.GetInt("phones"));
+  so.start_us = *ParseIso8601("2026-11-22T00:00:00Z");
   so.duration_us = flags.GetInt("hours") * 3600 * kMicrosPerSecond;
   so.default_periodic = flags.GetString("periodic");
-  FleetSim sim(so);
+  sim::Fleet sim(so);
   std::string dir = flags.GetString("db");
   bool fill = !(flags.GetBool("keep") && std::filesystem::exists(dir));
   if (fill) std::filesystem::remove_all(dir);
@@ -163,7 +164,7 @@ int Main(int argc, char** argv) {
     ctx.reference_us = sim.end_us();
     WriteBatch batch;
     int64_t stored = 0;
-    for (const SimEvent& e : sim.events()) {
+    for (const sim::SimLine& e : sim.lines()) {
       std::string line = sim.ArchiveLine(e);
       ParsedMessage m = Parse(line, templates, ctx);
       batch.events.push_back(EventFromParsed(m, sim.end_us(), "file:bench.log", true));
@@ -180,7 +181,7 @@ int Main(int argc, char** argv) {
                 static_cast<long long>(stored), static_cast<long long>(flags.GetInt("hours")),
                 Seconds(t0));
   }
-  auto configs = ScheduleConfigSet::Parse(sim.config_json()).value();
+  auto configs = ScheduleConfigSet::Parse(sim.ConfigJson()).value();
   AnalysisOptions options;
   options.threads = static_cast<int>(flags.GetInt("threads"));
   TimeRange range{sim.options().start_us, sim.end_us()};

@@ -1,109 +1,118 @@
-// resyncwatch-sim: drives N virtual phones through the resync schedule rules faster than
-// real time and sends what they would log (UDP datagrams to a collector, or an rsyslog-style
-// archive for `resyncwatch import`), plus the ground truth as JSON lines.
-#include <arpa/inet.h>
-#include <netinet/in.h>
+// resyncwatch-sim: runs a fleet of virtual phones and writes what they logged (an rsyslog
+// archive, or live UDP datagrams), the fleet's resyncwatch config and the ground truth.
+#include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
-#include <string>
+#include <fstream>
 #include <thread>
-#include <vector>
 
 #include "common/flags.h"
 #include "common/time_format.h"
-#include "tools/sim/fleet_sim.h"
-#include "tools/sim/truth_writer.h"
+#include "tools/sim/sim.h"
 
-namespace resyncwatch {
+namespace resyncwatch::sim {
 namespace {
 
 constexpr FlagSpec kFlags[] = {
-    {"phones", FlagType::kInt, "1000", "N", "number of virtual phones"},
-    {"days", FlagType::kInt, "3", "N", "simulated days"},
-    {"start", FlagType::kString, "2026-11-22T00:00:00Z", "T", "simulated start time (ISO-8601)"},
+    {"phones", FlagType::kInt, "1000", "N", "simulated phones"},
+    {"days", FlagType::kString, "3", "D", "simulated days (fractions allowed: 0.5)"},
     {"seed", FlagType::kInt, "1", "N", "random seed (same seed, same fleet)"},
-    {"misconfigured-pct", FlagType::kInt, "2", "N", "percent of phones misconfigured"},
-    {"offline-pct", FlagType::kInt, "2", "N", "percent of phones that go offline"},
-    {"upgrade-pct", FlagType::kInt, "3", "N", "percent of phones that upgrade firmware"},
-    {"no-outages", FlagType::kBool, "", "", "no provisioning-server outages"},
-    {"periodic", FlagType::kString, "10800+600", "SPEC", "the fleet-wide Resync_Periodic"},
-    {"archive", FlagType::kString, "", "FILE", "write an rsyslog-style archive for import"},
-    {"send", FlagType::kString, "", "URL", "send datagrams to udp://HOST:PORT"},
-    {"rate", FlagType::kInt, "20000", "N", "datagrams per second with --send"},
-    {"truth", FlagType::kString, "", "FILE", "write the ground truth as JSON lines"},
-    {"config-out", FlagType::kString, "", "FILE", "write the fleet's schedule config JSON"},
+    {"start", FlagType::kString, "2026-11-22T00:00:00Z", "TIME",
+     "simulated start (ISO-8601); phones power on in its first 30 min"},
+    {"archive", FlagType::kString, "", "FILE",
+     "write an rsyslog file archive here (ISO time, model as host, MAC split after 00:)"},
+    {"send", FlagType::kString, "", "URL",
+     "send the phones' own datagrams (<134>Nov 22 00:00:01 ...) to udp://HOST:PORT"},
+    {"rate", FlagType::kInt, "10000", "N", "datagrams per second with --send (0: unpaced)"},
+    {"config-out", FlagType::kString, "", "FILE",
+     "write the fleet's config here (schedule; templates with --no-failure-template)"},
+    {"truth", FlagType::kString, "", "FILE",
+     "write the ground truth here: JSON lines, one per gap, then one per phone"},
+    {"no-failure-template", FlagType::kBool, "", "",
+     "the fleet sends no failure messages (config: \"resync_failure\": [])"},
+    {"wrong-config", FlagType::kBool, "", "",
+     "write a config that differs from what the phones do (the truth stays theirs)"},
+    {"periodic", FlagType::kString, "", "SPEC", "one Resync_Periodic for every plain phone"},
+    {"share", FlagType::kStringList, "", "NAME=F",
+     "behaviour share, repeatable: hhmm, hammer_retry, hammer_periodic, offline_return, "
+     "offline_never, provision_off, gave_up, fnf, multi_profile, dual, identifier, spa, "
+     "reboot, upgrade, call, corrupt"},
+    {"stats", FlagType::kBool, "", "", "print counts of phones, lines, gaps and redraws on stderr"},
     {"help", FlagType::kBool, "", "", "show this help"},
+    {"help-markdown", FlagType::kBool, "", "", "print this option table as Markdown (README)"},
 };
 
-constexpr std::string_view kExamples =
-    "  resyncwatch-sim --phones 10000 --days 3 --archive fleet.log --truth truth.jsonl \\\n"
-    "      --config-out schedule.json        # then: resyncwatch import fleet.log\n"
-    "  resyncwatch-sim --phones 200 --days 1 --send udp://127.0.0.1:5514 --rate 5000\n";
-
-Status WriteFile(const std::string& path, const std::string& text) {
-  std::FILE* f = std::fopen(path.c_str(), "w");
-  if (!f) return Status::IoError(path + ": cannot create");
-  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  ok = std::fclose(f) == 0 && ok;
-  return ok ? Status::Ok() : Status::IoError(path + ": write failed");
-}
-
-Status WriteArchive(const FleetSim& sim, const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "w");
-  if (!f) return Status::IoError(path + ": cannot create");
-  std::string line;
-  for (const SimEvent& e : sim.events()) {
-    line = sim.ArchiveLine(e);
-    line += '\n';
-    std::fwrite(line.data(), 1, line.size(), f);
+bool SetShare(Shares* s, std::string_view spec) {
+  size_t eq = spec.find('=');
+  if (eq == std::string_view::npos) return false;
+  std::string name(spec.substr(0, eq));
+  double v = std::strtod(std::string(spec.substr(eq + 1)).c_str(), nullptr);
+  std::pair<const char*, double*> table[] = {
+      {"hhmm", &s->hhmm},
+      {"hammer_retry", &s->hammer_retry},
+      {"hammer_periodic", &s->hammer_periodic},
+      {"offline_return", &s->offline_return},
+      {"offline_never", &s->offline_never},
+      {"provision_off", &s->provision_off},
+      {"gave_up", &s->gave_up},
+      {"fnf", &s->fnf},
+      {"multi_profile", &s->multi_profile},
+      {"dual", &s->dual},
+      {"identifier", &s->identifier},
+      {"spa", &s->spa},
+      {"reboot", &s->reboot_per_attempt},
+      {"upgrade", &s->upgrade_per_attempt},
+      {"call", &s->call_per_attempt},
+      {"corrupt", &s->corrupt_per_fetch},
+  };
+  for (auto [n, p] : table) {
+    if (name == n) {
+      *p = v;
+      return true;
+    }
   }
-  return std::fclose(f) == 0 ? Status::Ok() : Status::IoError(path + ": write failed");
+  return false;
 }
 
-Status Send(const FleetSim& sim, std::string_view url, int64_t rate) {
-  if (url.substr(0, 6) != "udp://")
-    return Status::InvalidArgument("--send: expected udp://HOST:PORT");
-  std::string_view hp = url.substr(6);
-  size_t colon = hp.rfind(':');
-  if (colon == std::string_view::npos) return Status::InvalidArgument("--send: no port");
-  std::string host(hp.substr(0, colon));
+bool WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << text;
+  return static_cast<bool>(f);
+}
+
+int Send(const Fleet& fleet, const std::string& url, int64_t rate) {
+  std::string hostport = url.substr(url.rfind('/') + 1);
+  size_t colon = hostport.rfind(':');
+  if (url.rfind("udp://", 0) != 0 || colon == std::string::npos) {
+    std::fprintf(stderr, "resyncwatch-sim: --send: '%s' is not udp://HOST:PORT\n", url.c_str());
+    return 2;
+  }
+  std::string host = hostport.substr(0, colon), port = hostport.substr(colon + 1);
   if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  int port = std::atoi(std::string(hp.substr(colon + 1)).c_str());
-  sockaddr_storage addr{};
-  socklen_t len = 0;
-  int family = AF_INET;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
-  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<uint16_t>(port));
-    len = sizeof *v4;
-  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    family = AF_INET6;
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(static_cast<uint16_t>(port));
-    len = sizeof *v6;
-  } else {
-    return Status::InvalidArgument("--send: '" + host + "' is not an IP address");
+  addrinfo hints{}, *ai = nullptr;
+  hints.ai_socktype = SOCK_DGRAM;
+  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &ai) != 0 || ai == nullptr) {
+    std::fprintf(stderr, "resyncwatch-sim: --send: cannot resolve '%s'\n", host.c_str());
+    return 2;
   }
-  int fd = socket(family, SOCK_DGRAM, 0);
-  if (fd < 0) return Status::IoError("socket failed");
+  int fd = socket(ai->ai_family, SOCK_DGRAM, 0);
   auto t0 = std::chrono::steady_clock::now();
   int64_t sent = 0;
-  for (const SimEvent& e : sim.events()) {
-    std::string d = sim.Datagram(e);
-    sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&addr), len);
+  for (const SimLine& line : fleet.lines()) {
+    std::string d = fleet.Datagram(line);
+    sendto(fd, d.data(), d.size(), 0, ai->ai_addr, ai->ai_addrlen);
     ++sent;
-    if (rate > 0 && sent % 100 == 0) {  // pace: sleep until sent/rate seconds have passed
+    if (rate > 0 && sent % 100 == 0) {
       auto due = t0 + std::chrono::microseconds(sent * 1'000'000 / rate);
       std::this_thread::sleep_until(due);
     }
   }
   close(fd);
-  return Status::Ok();
+  freeaddrinfo(ai);
+  return 0;
 }
 
 int Main(int argc, char** argv) {
@@ -113,63 +122,77 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "resyncwatch-sim: %s\n", s.message().c_str());
     return 2;
   }
-  if (flags.GetBool("help")) {
-    std::string help = flags.Help(
-        "resyncwatch-sim [options]",
-        "Simulates a fleet of Cisco MPP/SPA phones resyncing by their schedule (periodic,\n"
-        "back-off during server outages, random delays, firmware upgrades, offline and\n"
-        "misconfigured phones) on a simulated clock, and writes what they log plus the truth.",
-        kExamples);
-    std::fputs(help.c_str(), stdout);
+  if (flags.GetBool("help-markdown")) {
+    std::fputs(flags.MarkdownTable().c_str(), stdout);
     return 0;
   }
-  SimOptions o;
+  if (flags.GetBool("help")) {
+    std::fputs(flags
+                   .Help("resyncwatch-sim [options]",
+                         "Simulates a fleet of Cisco MPP/SPA phones from the provisioning "
+                         "guide's rules and writes their syslog and the ground truth.",
+                         "  resyncwatch-sim --phones 10000 --days 3 --archive fleet.log "
+                         "--truth truth.jsonl --config-out fleet.json\n"
+                         "  resyncwatch-sim --phones 200 --send udp://127.0.0.1:5514 --rate 5000\n")
+                   .c_str(),
+               stdout);
+    return 0;
+  }
+  Options o;
   o.phones = static_cast<int>(flags.GetInt("phones"));
-  o.duration_us = flags.GetInt("days") * 86400 * kMicrosPerSecond;
   auto start = ParseIso8601(flags.GetString("start"));
-  if (!start) {
-    std::fprintf(stderr, "resyncwatch-sim: --start: '%s' is not an ISO-8601 time\n",
-                 flags.GetString("start").c_str());
+  double days = std::strtod(flags.GetString("days").c_str(), nullptr);
+  if (!start || days <= 0 || o.phones < 0) {
+    std::fprintf(stderr, "resyncwatch-sim: bad --start, --days or --phones\n");
     return 2;
   }
   o.start_us = *start;
+  o.duration_us = static_cast<int64_t>(days * 86400.0) * 1'000'000;
   o.seed = static_cast<uint64_t>(flags.GetInt("seed"));
-  o.misconfigured_share = flags.GetInt("misconfigured-pct") / 100.0;
-  o.offline_share = flags.GetInt("offline-pct") / 100.0;
-  o.upgrade_share = flags.GetInt("upgrade-pct") / 100.0;
-  o.outages = !flags.GetBool("no-outages");
+  o.no_failure_template = flags.GetBool("no-failure-template");
+  o.wrong_config = flags.GetBool("wrong-config");
   o.default_periodic = flags.GetString("periodic");
-  if (!RetrySchedule::Parse(o.default_periodic).ok()) {
-    std::fprintf(stderr, "resyncwatch-sim: --periodic: '%s' is not a schedule\n",
-                 o.default_periodic.c_str());
-    return 2;
+  for (const std::string& s : flags.GetList("share")) {
+    if (!SetShare(&o.shares, s)) {
+      std::fprintf(stderr, "resyncwatch-sim: --share: '%s' is not NAME=FRACTION\n", s.c_str());
+      return 2;
+    }
   }
-  if (o.phones <= 0 || o.duration_us <= 0) {
-    std::fprintf(stderr, "resyncwatch-sim: --phones and --days must be positive\n");
-    return 2;
+  Fleet fleet(o);
+  fleet.Run();
+  if (std::string path = flags.GetString("archive"); !path.empty()) {
+    std::string text;
+    text.reserve(fleet.lines().size() * 110);
+    for (const SimLine& line : fleet.lines()) {
+      fleet.AppendArchiveLine(line, &text);
+      text += '\n';
+    }
+    if (!WriteFile(path, text)) {
+      std::fprintf(stderr, "resyncwatch-sim: cannot write %s\n", path.c_str());
+      return 2;
+    }
   }
-  FleetSim sim(o);
-  sim.Run();
-  Status s;
-  if (!flags.GetString("config-out").empty())
-    s = WriteFile(flags.GetString("config-out"), sim.config_json());
-  if (s.ok() && !flags.GetString("truth").empty()) s = WriteTruth(sim, flags.GetString("truth"));
-  if (s.ok() && !flags.GetString("archive").empty())
-    s = WriteArchive(sim, flags.GetString("archive"));
-  if (s.ok() && !flags.GetString("send").empty()) {
-    s = Send(sim, flags.GetString("send"), flags.GetInt("rate"));
+  if (std::string path = flags.GetString("config-out"); !path.empty()) {
+    if (!WriteFile(path, fleet.ConfigJson())) return 2;
   }
-  if (!s.ok()) {
-    std::fprintf(stderr, "resyncwatch-sim: %s\n", s.message().c_str());
-    return 2;
+  if (std::string path = flags.GetString("truth"); !path.empty()) {
+    if (!WriteFile(path, fleet.TruthJsonLines())) return 2;
   }
-  std::fprintf(stderr, "resyncwatch-sim: %d phones, %zu messages, %zu gaps, %s .. %s\n", o.phones,
-               sim.events().size(), sim.gaps().size(), FormatIso8601Utc(o.start_us).c_str(),
-               FormatIso8601Utc(sim.end_us()).c_str());
+  if (flags.GetBool("stats")) {
+    std::fprintf(stderr, "phones %zu, lines %zu, gaps %zu, end %s\n", fleet.phones().size(),
+                 fleet.lines().size(), fleet.gaps().size(),
+                 FormatIso8601Utc(fleet.end_us()).c_str());
+    for (const auto& [reason, n] : fleet.redraws()) {
+      std::fprintf(stderr, "redraw %s: %lld\n", reason.c_str(), static_cast<long long>(n));
+    }
+  }
+  if (std::string url = flags.GetString("send"); !url.empty()) {
+    return Send(fleet, url, flags.GetInt("rate"));
+  }
   return 0;
 }
 
 }  // namespace
-}  // namespace resyncwatch
+}  // namespace resyncwatch::sim
 
-int main(int argc, char** argv) { return resyncwatch::Main(argc, argv); }
+int main(int argc, char** argv) { return resyncwatch::sim::Main(argc, argv); }
