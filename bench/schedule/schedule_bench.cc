@@ -242,7 +242,7 @@ int Main(int argc, char** argv) {
     std::string config = dir + "-schedule.json";
     std::FILE* f = std::fopen(config.c_str(), "w");
     if (f) {
-      std::fputs(sim.config_json().c_str(), f);
+      std::fputs(sim.ConfigJson().c_str(), f);
       std::fclose(f);
     }
     TimeCommand(cli + " recovery --json --config " + config + common);
