@@ -94,7 +94,7 @@ TEST_CASE("A quoted --key is hidden with its quotes") {
   CHECK(m.message.find("[--key ***] http://10.1.1.1/a.cfg") != std::string_view::npos);
 }
 
-TEST_CASE("Options that touch the URL: ']http://' is still the phone's request") {
+TEST_CASE("Options that touch the URL, with no blank after them, are still the phone's request") {
   auto m = ParseAt(
       "CP-8851-3PCC 00:12:34:ab:45:de -- Requesting resync [--key K --uid u --pwd secretpass "
       "]http://10.1.1.1/a.cfg");
