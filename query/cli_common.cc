@@ -34,7 +34,8 @@ CommandIo ProcessCommandIo() {
   return io;
 }
 
-Cli::Cli(CommandHelp help, unsigned common, std::initializer_list<FlagSpec> own, CommandIo& io)
+Cli::Cli(CommandHelp help, unsigned common, std::initializer_list<FlagSpec> own, CommandIo& io,
+         std::span<const FlagSpec> shared)
     : help_(help), io_(io), flags_({}) {
   if (common & kFlagDb) specs_.push_back(kDbFlag);
   if (common & kFlagRange) {
@@ -43,6 +44,7 @@ Cli::Cli(CommandHelp help, unsigned common, std::initializer_list<FlagSpec> own,
     specs_.push_back(kNowFlag);
   }
   specs_.insert(specs_.end(), own.begin(), own.end());
+  specs_.insert(specs_.end(), shared.begin(), shared.end());
   if (common & kFlagJson) specs_.push_back(kJsonFlag);
   if (common & kFlagCsv) specs_.push_back(kCsvFlag);
   if (common & kFlagUtc) specs_.push_back(kUtcFlag);

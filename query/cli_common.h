@@ -40,7 +40,9 @@ struct CommandHelp {
 class Cli {
  public:
   // own: the command's own options, listed after the common ones in --help.
-  Cli(CommandHelp help, unsigned common, std::initializer_list<FlagSpec> own, CommandIo& io);
+  // shared: a table of options several commands take (after own, in --help too).
+  Cli(CommandHelp help, unsigned common, std::initializer_list<FlagSpec> own, CommandIo& io,
+      std::span<const FlagSpec> shared = {});
 
   // Parses args. Returns an exit code when the command must stop now (--help printed: 0;
   // a usage error printed as one line: 2), std::nullopt to go on.

@@ -38,10 +38,7 @@ struct Row {
 
 int RunOverdue(std::span<const std::string_view> args, CommandIo& io) {
   using namespace schedule_cli;
-  Cli cli(kHelp, kFlagDb | kFlagJson | kFlagRange | kFlagUtc,
-          {kConfig, kGrace, kTolerance, kTolerancePct, kCycleGap, kDuplicateWindow, kOutcomeWait,
-           kOnDemand, kDeepBackoff},
-          io);
+  Cli cli(kHelp, kFlagDb | kFlagJson | kFlagRange | kFlagUtc, {}, io, kAnalysisFlags);
   if (std::optional<int> code = cli.Parse(args)) return *code;
   Result<AnalysisOptions> options = OptionsFromFlags(cli.flags());
   if (!options.ok()) return cli.Fail(options.status());

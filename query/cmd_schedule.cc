@@ -300,10 +300,8 @@ int RunFleetSchedule(Cli& cli, const Store& store, const ScheduleConfigSet& conf
 
 int RunSchedule(std::span<const std::string_view> args, CommandIo& io) {
   using namespace schedule_cli;
-  Cli cli(kHelp, kFlagDb | kFlagJson | kFlagRange | kFlagUtc,
-          {kFleet, kConfig, kState, kGaps, kLimit, kTolerance, kTolerancePct, kCycleGap,
-           kDuplicateWindow, kOutcomeWait, kOnDemand, kGrace, kDeepBackoff},
-          io);
+  Cli cli(kHelp, kFlagDb | kFlagJson | kFlagRange | kFlagUtc, {kFleet, kState, kGaps, kLimit}, io,
+          kAnalysisFlags);
   if (std::optional<int> code = cli.Parse(args, 0, 1)) return *code;
   bool fleet = cli.flags().GetBool("fleet");
   if (fleet == (cli.positional().size() == 1)) {

@@ -6,6 +6,8 @@
 #include <cctype>
 #include <unordered_map>
 
+#include "common/time_format.h"
+
 namespace resyncwatch {
 namespace {
 
@@ -130,16 +132,46 @@ void RetryBuckets::Add(std::optional<int64_t> next_due_us, int64_t now_us) {
   }
 }
 
+namespace {
+
+// Whether the analysis can find the device's last attempt in range failed, from its
+// summary: it failed, or its cycle had a failure shortly before the success that ended
+// it, or a request went unanswered (a fleet that sends no failures), or the device has
+// events after the range, which the summary cannot speak for.
+bool MayHaveFailedLast(const DeviceSummary& d, TimeRange range) {
+  constexpr int64_t kCycleSlackUs = 3600 * kMicrosPerSecond;  // far beyond any one cycle
+  if (d.last_seen_us >= range.until_us) return true;
+  if (d.last_failure_us != 0 && d.last_failure_us + kCycleSlackUs >= d.last_success_us) {
+    return true;
+  }
+  return d.last_request_us > std::max(d.last_success_us, d.last_failure_us);
+}
+
+// The failing phones by the schedule analysis: one History lookup per candidate, which
+// reads far less than the fleet scan when most phones are fine.
+Status FailingPhones(const Store& store, const RecoveryQuery& q,
+                     std::vector<FailingPhone>* phones) {
+  std::vector<DeviceSummary> candidates;
+  Status s = store.ForEachDevice([&](const DeviceSummary& d) {
+    if (MayHaveFailedLast(d, q.range)) candidates.push_back(d);
+    return true;
+  });
+  if (!s.ok()) return s;
+  return AnalyzeDevices(store, *q.configs, candidates, q.range, q.now_us, q.options,
+                        [&](const FleetDevice& d) {
+                          if (d.analysis.last_outcome != Outcome::kFailure) return;
+                          phones->push_back({.mac = d.mac,
+                                             .model = d.model,
+                                             .backoff_step = d.analysis.backoff_step,
+                                             .next_due_us = d.analysis.next_due_us});
+                        });
+}
+
+}  // namespace
+
 Status CollectRecovery(const Store& store, const RecoveryQuery& q,
                        std::vector<FailingPhone>* phones) {
-  Status s =
-      AnalyzeFleet(store, *q.configs, q.range, q.now_us, q.options, [&](const FleetDevice& d) {
-        if (d.analysis.last_outcome != Outcome::kFailure) return;
-        phones->push_back({.mac = d.mac,
-                           .model = d.model,
-                           .backoff_step = d.analysis.backoff_step,
-                           .next_due_us = d.analysis.next_due_us});
-      });
+  Status s = FailingPhones(store, q, phones);
   double events_per_us = 0;
   if (s.ok()) s = AttachSummaries(store, phones, &events_per_us);
   if (!s.ok()) return s;

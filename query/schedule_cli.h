@@ -38,6 +38,13 @@ inline constexpr FlagSpec kGrace = {"grace", FlagType::kDuration, "15m", "DUR",
 inline constexpr FlagSpec kDeepBackoff = {"deep-backoff", FlagType::kDuration, "1h", "DUR",
                                           "deep_backoff when the next retry wait is this long"};
 
+// Every option OptionsFromFlags reads, for each command that runs the analysis: one list,
+// so that no command judges with a missing option's zero.
+inline constexpr FlagSpec kAnalysisFlags[] = {kConfig,   kTolerance,       kTolerancePct,
+                                              kCycleGap, kDuplicateWindow, kOutcomeWait,
+                                              kOnDemand, kGrace,           kDeepBackoff};
+
+// REQUIRES: flags parsed with kAnalysisFlags.
 inline Result<AnalysisOptions> OptionsFromFlags(const FlagSet& flags) {
   AnalysisOptions o;
   o.tolerance_us = flags.GetDuration("tolerance");

@@ -86,27 +86,84 @@ int ThreadCount(int requested) {
   return static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
 }
 
+// A device silent for the whole range is judged from the last outcome its summary holds,
+// so that a phone that went quiet before the range shows up as overdue.
+void AddSummaryOutcome(const DeviceSummary& d, TimeRange range, std::vector<ResyncEvent>* out) {
+  int64_t last_us = std::max(d.last_success_us, d.last_failure_us);
+  if (last_us == 0 || last_us >= range.since_us) return;
+  ResyncEvent e;
+  e.time_us = last_us;
+  e.kind =
+      d.last_failure_us > d.last_success_us ? EventKind::kResyncFailure : EventKind::kResyncSuccess;
+  out->push_back(e);
+}
+
+// One device by its History, as AnalyzeFleet judges it. summary may be null (unknown).
+FleetDevice AnalyzeOne(const Store& store, MacAddress mac, const DeviceSummary* summary,
+                       const ScheduleConfigSet& configs, TimeRange range, int64_t now_us,
+                       const AnalysisOptions& options, Status* status) {
+  FleetDevice out;
+  out.mac = mac;
+  std::vector<ResyncEvent> events;
+  *status = store.History(mac, range, [&](const Event& e) {
+    if (!Relevant(e.kind)) return true;
+    if (out.model.empty() && !e.model.empty()) out.model = e.model;
+    events.push_back(ToResyncEvent(e));
+    return true;
+  });
+  if (summary != nullptr) {
+    if (out.model.empty()) out.model = summary->model;
+    if (events.empty()) AddSummaryOutcome(*summary, range, &events);
+  }
+  out.analysis = AnalyzeDevice(events, configs.For(mac, out.model), now_us, options);
+  return out;
+}
+
 }  // namespace
 
 Result<DeviceAnalysis> AnalyzeStoredDevice(const Store& store, MacAddress mac,
                                            const ScheduleConfigSet& configs, TimeRange range,
                                            int64_t now_us, const AnalysisOptions& options,
                                            std::string* model) {
-  std::vector<ResyncEvent> events;
-  std::string seen_model;
-  Status s = store.History(mac, range, [&](const Event& e) {
-    if (!Relevant(e.kind)) return true;
-    if (seen_model.empty() && !e.model.empty()) seen_model = e.model;
-    events.push_back(ToResyncEvent(e));
-    return true;
-  });
+  Result<DeviceSummary> summary = store.GetDevice(mac);
+  if (!summary.ok() && !summary.status().IsNotFound()) return summary.status();
+  Status s;
+  FleetDevice d = AnalyzeOne(store, mac, summary.ok() ? &*summary : nullptr, configs, range, now_us,
+                             options, &s);
   if (!s.ok()) return s;
-  if (seen_model.empty()) {
-    auto summary = store.GetDevice(mac);
-    if (summary.ok()) seen_model = summary->model;
+  if (model) *model = d.model;
+  return std::move(d.analysis);
+}
+
+Status AnalyzeDevices(const Store& store, const ScheduleConfigSet& configs,
+                      std::span<const DeviceSummary> devices, TimeRange range, int64_t now_us,
+                      const AnalysisOptions& options,
+                      const std::function<void(const FleetDevice&)>& visit) {
+  int threads = ThreadCount(options.threads);
+  constexpr size_t kBatch = 4096;
+  std::vector<FleetDevice> batch;
+  for (size_t first = 0; first < devices.size(); first += kBatch) {
+    size_t n = std::min(kBatch, devices.size() - first);
+    batch.assign(n, FleetDevice{});
+    std::vector<Status> status(threads);
+    auto work = [&](int t) {
+      for (size_t i = t; i < n; i += threads) {
+        const DeviceSummary& d = devices[first + i];
+        Status s;
+        batch[i] = AnalyzeOne(store, d.mac, &d, configs, range, now_us, options, &s);
+        if (!s.ok()) status[t] = s;
+      }
+    };
+    std::vector<std::thread> workers;
+    for (int t = 1; t < threads; ++t) workers.emplace_back(work, t);
+    work(0);
+    for (auto& w : workers) w.join();
+    for (const Status& s : status) {
+      if (!s.ok()) return s;
+    }
+    for (const FleetDevice& d : batch) visit(d);
   }
-  if (model) *model = seen_model;
-  return AnalyzeDevice(events, configs.For(mac, seen_model), now_us, options);
+  return Status::Ok();
 }
 
 Status AnalyzeFleet(const Store& store, const ScheduleConfigSet& configs, TimeRange range,
@@ -151,13 +208,7 @@ Status AnalyzeFleet(const Store& store, const ScheduleConfigSet& configs, TimeRa
     }
     Pending& p = all.At(d.mac);
     p.model = d.model;
-    int64_t last_us = std::max(d.last_success_us, d.last_failure_us);
-    if (last_us != 0 && last_us < range.since_us) {
-      p.events.push_back({last_us,
-                          d.last_failure_us > d.last_success_us ? EventKind::kResyncFailure
-                                                                : EventKind::kResyncSuccess,
-                          false});
-    }
+    AddSummaryOutcome(d, range, &p.events);
     return true;
   });
   if (!s.ok()) return s;

@@ -6,7 +6,8 @@ every gap and every phone with what docs/schedule.md says the analysis must answ
 test runs the simulator, imports its archive with `resyncwatch import`, runs
 `resyncwatch schedule --fleet --gaps --json` and `resyncwatch overdue --json`, and compares:
 every gap's rule, retry_step and verdict (gaps matched by MAC and start time within 1 ms),
-every phone's state and backoff_step, and the overdue set.
+every phone's state and backoff_step, the overdue set, and the failing phones that
+`resyncwatch recovery --json` lists with their back-off step.
 
 Cases: the main fleet (0 mismatches), a smaller fleet that sends no failure messages (0
 mismatches), and that fleet's store judged by a deliberately wrong config (must disagree).
@@ -82,7 +83,7 @@ class Mismatches:
                 cat, json.dumps(truth), json.dumps(analysis)))
 
 
-def compare(truth_lines, fleet_lines, overdue_lines):
+def compare(truth_lines, fleet_lines, overdue_lines, recovery_lines):
     m = Mismatches()
     behaviour = {}
     truth_gaps = collections.defaultdict(list)
@@ -152,6 +153,21 @@ def compare(truth_lines, fleet_lines, overdue_lines):
     for mac in sorted(got_overdue - want_overdue):
         m.add("`overdue` lists a phone that is not [%s]" % behaviour.get(mac, "?"),
               truth_dev.get(mac), {"mac": mac})
+    # recovery: every phone whose last attempt failed, with its back-off step.
+    want_failing = {mac: t["backoff_step"] for mac, t in truth_dev.items()
+                    if t["last_outcome"] == "failure"}
+    got_failing = {norm_mac(r["mac"]): r["backoff_step"] for r in recovery_lines
+                   if r.get("type") == "phone"}
+    for mac in sorted(set(want_failing) | set(got_failing)):
+        if mac not in got_failing:
+            m.add("failing phone missing from `recovery` [%s]" % behaviour.get(mac, "?"),
+                  truth_dev[mac], None)
+        elif mac not in want_failing:
+            m.add("`recovery` lists a phone that did not fail [%s]" % behaviour.get(mac, "?"),
+                  truth_dev.get(mac), {"mac": mac})
+        elif got_failing[mac] != want_failing[mac]:
+            m.add("`recovery` backoff_step differs [%s]" % behaviour.get(mac, "?"),
+                  truth_dev[mac], {"mac": mac, "backoff_step": got_failing[mac]})
     return m, n_gaps, len(truth_dev)
 
 
@@ -183,9 +199,11 @@ def run_case(args, work, name, sim_flags, phones):
                 + common, ok_codes=(0, 1))
     overdue = run([args.resyncwatch, "overdue", "--json", "--since", START] + common,
                   ok_codes=(0, 1))
+    recovery = run([args.resyncwatch, "recovery", "--json", "--since", START] + common,
+                   ok_codes=(0, 1))
     t3 = time.monotonic()
     m, n_gaps, n_dev = compare(json_lines(open(truth).read()), json_lines(fleet),
-                               json_lines(overdue))
+                               json_lines(overdue), json_lines(recovery))
     print("%s: %d phones with attempts, %d gaps; sim %.1fs, import %.1fs, analysis %.1fs" % (
         name, n_dev, n_gaps, t1 - t0, t2 - t1, t3 - t2))
     return m
