@@ -14,6 +14,7 @@
 
 #include "collector/collector.h"
 #include "collector/config.h"
+#include "common/json_writer.h"
 #include "store/store.h"
 #include "web/web.h"
 
@@ -34,6 +35,30 @@ bool WritePortFile(const std::string& path, const std::vector<std::string>& boun
   return !ec;
 }
 
+// /api/collector: where the store is, how much disk it takes and what is kept.
+std::string CollectorJson(const CollectorConfig& config) {
+  std::error_code ec;
+  uintmax_t bytes = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(config.db_dir, ec)) {
+    std::error_code size_ec;
+    if (entry.is_regular_file(size_ec)) bytes += entry.file_size(size_ec);
+  }
+  std::filesystem::space_info space = std::filesystem::space(config.db_dir, ec);
+  JsonWriter w;
+  w.Begin();
+  w.String("db_dir", config.db_dir);
+  w.Int("store_bytes", static_cast<int64_t>(bytes));
+  if (ec) {
+    w.Null("disk_free_bytes");
+  } else {
+    w.Int("disk_free_bytes", static_cast<int64_t>(space.available));
+  }
+  w.Int("retention_s", config.retention_us / 1'000'000);
+  w.Int("retention_interval_s", config.retention_interval_us / 1'000'000);
+  w.End();
+  return w.str();
+}
+
 // The HTTP server on --http-listen and --metrics-listen, when either is set.
 Status StartWeb(const CollectorConfig& config, const Collector& collector, Store* store,
                 std::unique_ptr<WebServer>* web) {
@@ -50,6 +75,7 @@ Status StartWeb(const CollectorConfig& config, const Collector& collector, Store
   WebCallbacks callbacks;
   callbacks.metrics = [&collector] { return collector.RenderMetrics(); };
   callbacks.health = [&collector] { return collector.Health(); };
+  callbacks.collector = [&config] { return CollectorJson(config); };
   Result<std::unique_ptr<WebServer>> started = WebServer::Start(options, callbacks, store);
   if (!started.ok()) return started.status();
   *web = std::move(*started);

@@ -169,6 +169,10 @@ class WebServer::Impl {
     s.Get("/metrics", [this](const Request&, Response& res) { Metrics(res); });
     s.Get("/healthz", [this](const Request&, Response& res) { Health(res); });
     s.Get("/api", [](const Request&, Response& res) { res.set_content(DescribeApi(), kText); });
+    s.Get("/api/collector", [this](const Request&, Response& res) {
+      std::string body = callbacks_.collector ? callbacks_.collector() : std::string("{}");
+      res.set_content(body + "\n", kJsonLines);
+    });
     s.Get("/api/.*", [this](const Request& req, Response& res) { Api(req, res); });
     s.Get("/.*", [](const Request& req, Response& res) { Page(req, res); });
   }

@@ -42,6 +42,8 @@ struct WebOptions {
 struct WebCallbacks {
   std::function<std::string()> metrics;  // Prometheus text of /metrics
   std::function<std::string()> health;   // "" when healthy, else the reason (503)
+  // One JSON object for /api/collector (store directory, disk use, retention); may be empty.
+  std::function<std::string()> collector;
 };
 
 // Requests counted under fixed names, appended to /metrics.
