@@ -128,7 +128,7 @@ Status ApplyConfigFile(const std::string& path, FlagSet* flags, std::string* con
                                      "\": " + std::string(why));
     };
     // Sections other modules read from the same file.
-    if (name == "alerts" || name == "templates") {
+    if (name == "alerts" || name == "templates" || name == "schedule") {
       if (!field.value.is_object()) return fail("must be an object");
       continue;
     }

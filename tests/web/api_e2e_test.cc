@@ -183,3 +183,35 @@ TEST_CASE("On 0.0.0.0 with a tokens file the daemon starts and answers 401 witho
              &out);
   CHECK(out == "200");
 }
+
+TEST_CASE("Schedule endpoints judge with the daemon's --config schedules, as the CLI does") {
+  TempDir dir;
+  const std::string config = dir.Join("resyncwatch.json");
+  WriteFileText(config,
+                R"({"schedule": {"defaults": {"Resync_Periodic": "60",
+                                               "Resync_Error_Retry_Delay": "30"}}})");
+  Daemon daemon(kDaemon,
+                {"--db", dir.Join("db"), "--config", config, "--listen", "udp://127.0.0.1:0",
+                 "--http-listen", "127.0.0.1:0", "--query-socket", "none"},
+                dir.path());
+  REQUIRE(daemon.WaitListening());
+  SendUdp(daemon.Port("udp"), kDatagrams);
+  const std::string now = "2099-01-01T00:00:00Z";
+  std::vector<std::string> args = {
+      kCli,   "overdue",      "--json",   "--since", "2000-01-01T00:00:00Z", "--now", now,
+      "--db", dir.Join("db"), "--config", config};
+  std::string cli;
+  REQUIRE(PollUntil([&] { return RunCapture(args, &cli) == 0 && !cli.empty(); }));
+  CHECK(cli.find("\"mac\":\"000e08123456\"") != std::string::npos);
+  std::string api;
+  RunCapture({"/usr/bin/curl", "-sS",
+              "http://127.0.0.1:" + std::to_string(daemon.Port("http")) +
+                  "/api/overdue?since=2000-01-01T00:00:00Z&now=" + now},
+             &api);
+  CHECK(api == cli);
+  // And the config made a difference: without it the factory schedules give other dues.
+  std::string factory;
+  args.resize(args.size() - 2);
+  RunCapture(args, &factory);
+  CHECK(factory != cli);
+}
