@@ -114,8 +114,10 @@ struct AlertConfig {
   struct Sink {
     enum class Type { kLog, kFile, kExec, kWebhook, kSyslog };
     Type type = Type::kLog;
-    std::string target;  // file path, shell command, http:// URL, "host:port" of the NMS
+    std::string target;  // file path, shell command, http(s):// URL, "host:port" of the NMS
     int64_t timeout_us = 5 * 1'000'000LL;
+    std::string ca_file;     // webhook over https: trusted CAs (PEM); "" = the system's
+    bool verify_tls = true;  // webhook over https: check the certificate and host name
   };
   std::vector<Sink> sinks{Sink{}};
   int64_t sink_queue = 1000;                      // alerts waiting per sink

@@ -300,8 +300,14 @@ Status ReadSink(const std::string& path, object o, AlertConfig* c, AlertConfig::
       RW_TRY(GetString(p, v, &sink->target));
       if (sink->target.empty()) return Bad(p, v, "must not be empty");
       if (sink->type == Type::kWebhook && !ParseHttpUrl(sink->target).ok()) {
-        return Bad(p, v, "is not an http://host[:port]/path URL (https is not supported)");
+        return Bad(p, v, "is not an http(s)://host[:port]/path URL");
       }
+    } else if (key == "ca_file" && sink->type == Type::kWebhook) {
+      RW_TRY(GetString(p, v, &sink->ca_file));
+    } else if (key == "verify_tls" && sink->type == Type::kWebhook) {
+      bool verify = true;
+      if (v.get_bool().get(verify)) return Bad(p, v, "is not true or false");
+      sink->verify_tls = verify;
     } else if (key == "timeout" && sink->type != Type::kLog) {
       RW_TRY(GetDuration(p, v, false, &sink->timeout_us));
     } else if (key == "hostname" && sink->type == Type::kSyslog) {

@@ -223,7 +223,7 @@ Result<std::unique_ptr<AlertDispatcher>> AlertDispatcher::Start(const AlertConfi
         sink = MakeExecSink(s.target, s.timeout_us);
         break;
       case Type::kWebhook:
-        sink = MakeWebhookSink(s.target, s.timeout_us);
+        sink = MakeWebhookSink(s);
         break;
       case Type::kSyslog:
         sink = MakeSyslogSink(s.target, c.syslog_hostname, c.syslog_facility);

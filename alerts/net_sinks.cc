@@ -1,5 +1,6 @@
-// The network sinks: an HTTP/1.1 POST of the alert JSON (plain http://; https would need a
-// TLS library, which resyncwatch does not depend on) and an RFC 5424 syslog message over UDP.
+// The network sinks: an HTTP/1.1 POST of the alert JSON over http:// or https://
+// (cpp-httplib's client, OpenSSL) and an RFC 5424 syslog message over UDP.
+#include <httplib.h>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -60,18 +61,6 @@ Status Resolve(const std::string& host, int port, int socktype, AddrInfoList* ou
   return Status::Ok();
 }
 
-// Waits for fd to become ready for events until deadline_us.
-Status WaitFd(int fd, short events, int64_t deadline_us, std::string_view what) {
-  for (;;) {
-    int64_t left_ms = (deadline_us - NowUs()) / 1000;
-    if (left_ms <= 0) return Status::IoError(std::string(what) + ": timed out");
-    pollfd p{fd, events, 0};
-    int r = ::poll(&p, 1, static_cast<int>(left_ms));
-    if (r > 0) return Status::Ok();
-    if (r < 0 && errno != EINTR) return Status::IoError(std::string(what) + ": " + strerror(errno));
-  }
-}
-
 class Socket {
  public:
   ~Socket() {
@@ -82,76 +71,44 @@ class Socket {
 
 class WebhookSink final : public AlertSink {
  public:
-  WebhookSink(HttpUrl url, std::string text, int64_t timeout_us)
-      : url_(std::move(url)), text_(std::move(text)), timeout_us_(timeout_us) {}
+  WebhookSink(HttpUrl url, const AlertConfig::Sink& config)
+      : url_(std::move(url)), text_("webhook " + config.target) {
+    if (url_.https) {
+      auto tls = std::make_unique<httplib::SSLClient>(url_.host, url_.port);
+      tls->enable_server_certificate_verification(config.verify_tls);
+      if (!config.ca_file.empty()) tls->set_ca_cert_path(config.ca_file.c_str());
+      client_ = std::move(tls);
+    } else {
+      client_ = std::make_unique<httplib::ClientImpl>(url_.host, url_.port);
+    }
+    const auto timeout = std::chrono::microseconds(config.timeout_us);
+    client_->set_connection_timeout(timeout);
+    client_->set_read_timeout(timeout);
+    client_->set_write_timeout(timeout);
+    client_->set_keep_alive(false);
+    client_->set_default_headers({{"User-Agent", "resyncwatchd"}});
+  }
   std::string_view name() const override { return "webhook"; }
 
   Status Deliver(const AlertMessage& m) override {
-    int64_t deadline = NowUs() + timeout_us_;
-    AddrInfoList addrs;
-    Status s = Resolve(url_.host, url_.port, SOCK_STREAM, &addrs);
-    if (!s.ok()) return s;
-    Socket sock;
-    for (addrinfo* a = addrs.head; a; a = a->ai_next) {
-      s = Connect(a, deadline, &sock);
-      if (s.ok()) break;
-    }
-    if (!s.ok()) return s;
-    std::string request = "POST " + url_.path + " HTTP/1.1\r\nHost: " + url_.host_header +
-                          "\r\nUser-Agent: resyncwatchd\r\nContent-Type: application/json\r\n"
-                          "Content-Length: " +
-                          std::to_string(m.json.size()) + "\r\nConnection: close\r\n\r\n" + m.json;
-    for (size_t sent = 0; sent < request.size();) {
-      s = WaitFd(sock.fd_, POLLOUT, deadline, text_);
-      if (!s.ok()) return s;
-      ssize_t n = ::send(sock.fd_, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-      if (n < 0 && errno != EAGAIN && errno != EINTR) {
-        return Status::IoError(text_ + ": send: " + strerror(errno));
+    httplib::Result res = client_->Post(url_.path.c_str(), m.json, "application/json");
+    if (!res) {
+      std::string why = httplib::to_string(res.error());
+      if (url_.https && res.error() == httplib::Error::SSLServerVerification) {
+        why += " (the server's certificate is not trusted: set ca_file, or verify_tls false)";
       }
-      if (n > 0) sent += n;
+      return Status::IoError(text_ + ": " + why);
     }
-    // Only the status line matters: "HTTP/1.1 204 No Content".
-    std::string reply;
-    while (reply.find("\r\n") == std::string::npos && reply.size() < 4096) {
-      s = WaitFd(sock.fd_, POLLIN, deadline, text_);
-      if (!s.ok()) return s;
-      char buf[1024];
-      ssize_t n = ::recv(sock.fd_, buf, sizeof buf, 0);
-      if (n == 0) break;
-      if (n < 0 && errno != EAGAIN && errno != EINTR) {
-        return Status::IoError(text_ + ": recv: " + strerror(errno));
-      }
-      if (n > 0) reply.append(buf, n);
+    if (res->status < 200 || res->status > 299) {
+      return Status::IoError(text_ + ": answered " + std::to_string(res->status));
     }
-    std::string line = reply.substr(0, reply.find("\r\n"));
-    if (line.size() < 12 || line.compare(0, 5, "HTTP/") != 0) {
-      return Status::IoError(text_ + ": no HTTP status line in the answer");
-    }
-    if (line[9] != '2') return Status::IoError(text_ + ": answered '" + line + "'");
     return Status::Ok();
   }
 
  private:
-  Status Connect(addrinfo* a, int64_t deadline, Socket* sock) {
-    if (sock->fd_ >= 0) ::close(sock->fd_);
-    sock->fd_ =
-        ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
-    if (sock->fd_ < 0) return Status::IoError(text_ + ": socket: " + strerror(errno));
-    if (::connect(sock->fd_, a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) {
-      return Status::IoError(text_ + ": connect: " + strerror(errno));
-    }
-    Status s = WaitFd(sock->fd_, POLLOUT, deadline, text_ + ": connect");
-    if (!s.ok()) return s;
-    int err = 0;
-    socklen_t len = sizeof err;
-    ::getsockopt(sock->fd_, SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err != 0) return Status::IoError(text_ + ": connect: " + strerror(err));
-    return Status::Ok();
-  }
-
   HttpUrl url_;
   std::string text_;
-  int64_t timeout_us_;
+  std::unique_ptr<httplib::ClientImpl> client_;
 };
 
 class SyslogSink final : public AlertSink {
@@ -208,16 +165,20 @@ void AppendParam(std::string* out, std::string_view name, std::string_view value
 }  // namespace
 
 Result<HttpUrl> ParseHttpUrl(std::string_view url) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.rfind(kScheme, 0) != 0) {
-    return Status::InvalidArgument("'" + std::string(url) + "' is not an http:// URL");
-  }
-  std::string_view rest = url.substr(kScheme.size());
-  size_t slash = rest.find('/');
   HttpUrl out;
+  std::string_view rest;
+  if (url.rfind("http://", 0) == 0) {
+    rest = url.substr(7);
+  } else if (url.rfind("https://", 0) == 0) {
+    out.https = true;
+    rest = url.substr(8);
+  } else {
+    return Status::InvalidArgument("'" + std::string(url) + "' is not an http:// or https:// URL");
+  }
+  size_t slash = rest.find('/');
   out.host_header = std::string(rest.substr(0, slash));
   if (slash != std::string_view::npos) out.path = std::string(rest.substr(slash));
-  Status s = SplitHostPort(out.host_header, 80, &out.host, &out.port);
+  Status s = SplitHostPort(out.host_header, out.https ? 443 : 80, &out.host, &out.port);
   if (!s.ok()) return Status::InvalidArgument("'" + std::string(url) + "': " + s.message());
   return out;
 }
@@ -242,10 +203,10 @@ std::string FormatRfc5424Alert(const AlertMessage& m, std::string_view hostname,
   return out;
 }
 
-std::unique_ptr<AlertSink> MakeWebhookSink(const std::string& url, int64_t timeout_us) {
-  auto parsed = ParseHttpUrl(url);
+std::unique_ptr<AlertSink> MakeWebhookSink(const AlertConfig::Sink& sink) {
+  auto parsed = ParseHttpUrl(sink.target);
   if (!parsed.ok()) return nullptr;
-  return std::make_unique<WebhookSink>(*parsed, "webhook " + url, timeout_us);
+  return std::make_unique<WebhookSink>(*parsed, sink);
 }
 
 std::unique_ptr<AlertSink> MakeSyslogSink(const std::string& target, const std::string& hostname,

@@ -31,7 +31,10 @@ class AlertSink {
 std::unique_ptr<AlertSink> MakeLogSink();
 std::unique_ptr<AlertSink> MakeFileSink(const std::string& path);
 std::unique_ptr<AlertSink> MakeExecSink(const std::string& command, int64_t timeout_us);
-std::unique_ptr<AlertSink> MakeWebhookSink(const std::string& url, int64_t timeout_us);
+// The webhook POSTs over http:// or https:// (cpp-httplib with OpenSSL). https verifies the
+// server's certificate and name against ca_file (PEM), or the system's trust store when
+// ca_file is empty, unless verify_tls is false.
+std::unique_ptr<AlertSink> MakeWebhookSink(const AlertConfig::Sink& sink);
 std::unique_ptr<AlertSink> MakeSyslogSink(const std::string& target, const std::string& hostname,
                                           int facility);
 
@@ -40,10 +43,11 @@ std::unique_ptr<AlertSink> MakeSyslogSink(const std::string& target, const std::
 std::string FormatRfc5424Alert(const AlertMessage& message, std::string_view hostname, int facility,
                                int64_t now_us, int pid);
 
-// "http://host[:port][/path]" split; errors name the URL.
+// "http[s]://host[:port][/path]" split; errors name the URL.
 struct HttpUrl {
+  bool https = false;
   std::string host;  // without brackets
-  int port = 80;
+  int port = 80;     // 443 for https without a port
   std::string path = "/";
   std::string host_header;  // as written (with port when given)
 };

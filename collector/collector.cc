@@ -12,7 +12,6 @@
 #include "alerts/alerts.h"
 #include "collector/counters.h"
 #include "collector/ingest_queue.h"
-#include "collector/metrics_http.h"
 #include "collector/prometheus.h"
 #include "collector/receive_sink.h"
 #include "collector/tcp_input.h"
@@ -107,11 +106,17 @@ class Collector::Impl {
     if (schedule_watcher_ != nullptr) text += schedule_watcher_->RenderMetrics();
     return text;
   }
+  std::string Health() const {
+    if (writer_ == nullptr) return "not started";
+    if (clock_->NowMicros() - writer_->heartbeat_us() > kWriterStallUs) {
+      return "store writer stalled";
+    }
+    return "";
+  }
 
  private:
   Status StartAlerts();
   Status StartScheduleWatcher(const AlertConfig& config);
-  Status StartMetrics();
   void OnAlertChange(const AlertChange& change);
   void StopSideServices();
   void BeginShutdown(const char* why);
@@ -131,7 +136,6 @@ class Collector::Impl {
   std::unique_ptr<AlertEngine> alerts_;
   std::unique_ptr<AlertDispatcher> dispatcher_;
   std::unique_ptr<FleetScheduleWatcher> schedule_watcher_;  // reads store_, feeds alerts_
-  std::unique_ptr<MetricsHttpServer> metrics_;
   std::atomic<int64_t> tcp_open_{0};
   RateLimiter alert_store_log_{60'000'000};
   std::vector<std::string> bound_;
@@ -175,7 +179,6 @@ Status Collector::Impl::Start() {
   writer_ =
       std::make_unique<StoreWriter>(store_, &queue_, &counters_, clock_, std::move(*templates), wo);
   if (Status s = StartAlerts(); !s.ok()) return s;
-  if (Status s = StartMetrics(); !s.ok()) return s;
   writer_->Start();
 
   stop_async_.data = this;
@@ -242,29 +245,7 @@ void Collector::Impl::OnAlertChange(const AlertChange& change) {
   if (change.kind != AlertChange::Kind::kUpdated) dispatcher_->Submit(change);
 }
 
-Status Collector::Impl::StartMetrics() {
-  if (config_.metrics_listen.empty()) return Status::Ok();
-  MetricsHttpOptions options;
-  options.listen = config_.metrics_listen;
-  auto server = MetricsHttpServer::Start(
-      options, [this] { return RenderMetrics(); },
-      [this]() -> std::string {
-        if (clock_->NowMicros() - writer_->heartbeat_us() > kWriterStallUs) {
-          return "store writer stalled";
-        }
-        return "";
-      });
-  if (!server.ok()) {
-    return Status::IoError("--metrics-listen " + config_.metrics_listen + ": " +
-                           server.status().message());
-  }
-  metrics_ = std::move(*server);
-  bound_.push_back("metrics " + metrics_->bound_address());
-  return Status::Ok();
-}
-
 void Collector::Impl::StopSideServices() {
-  if (metrics_ != nullptr) metrics_->Stop();
   if (schedule_watcher_ != nullptr) schedule_watcher_->Stop();
   if (dispatcher_ != nullptr) dispatcher_->Stop(SystemClock::Instance().NowMicros() + 5'000'000);
 }
@@ -378,5 +359,6 @@ void Collector::Stop() { impl_->Stop(); }
 void Collector::Reload() { impl_->Reload(); }
 const Counters& Collector::counters() const { return impl_->counters(); }
 std::string Collector::RenderMetrics() const { return impl_->RenderMetrics(); }
+std::string Collector::Health() const { return impl_->Health(); }
 
 }  // namespace resyncwatch

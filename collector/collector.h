@@ -28,8 +28,8 @@ class Collector {
   Collector(const Collector&) = delete;
   Collector& operator=(const Collector&) = delete;
 
-  // Compiles the templates, binds every --listen address, starts the writer thread and
-  // (with --metrics-listen) the metrics server. Errors name the address or template.
+  // Compiles the templates, binds every --listen address and starts the writer thread.
+  // Errors name the address or template. (The HTTP server is the daemon's: web/web.h.)
   Status Start();
   // "udp 127.0.0.1:40123", "tcp [::1]:6514": what Start bound, in --listen order.
   std::vector<std::string> BoundAddresses() const;
@@ -48,6 +48,8 @@ class Collector {
   const Counters& counters() const;
   // The Prometheus text of /metrics.
   std::string RenderMetrics() const;
+  // Thread-safe: "" when healthy, else why not (the store writer stalled).
+  std::string Health() const;
 
  private:
   class Impl;

@@ -4,8 +4,8 @@
 
 #include <charconv>
 
-#include "collector/metrics_http.h"
 #include "common/file_text.h"
+#include "common/http_listen.h"
 #include "common/time_format.h"
 #include "store/store.h"
 
@@ -37,9 +37,22 @@ constexpr FlagSpec kSpecs[] = {
     {"max-frame", FlagType::kBytes, "64KiB", "BYTES",
      "largest TCP frame accepted; longer frames are cut and counted as tcp_oversize"},
     {"max-tcp-connections", FlagType::kInt, "1024", "N", "TCP connections served at once"},
+    {"http-listen", FlagType::kString, "", "ADDR:PORT",
+     "serve the web console, /api, /metrics and /healthz here (127.0.0.1:8080, or a bare port "
+     "for loopback); a non-loopback address needs --http-users or --http-tokens; off when empty"},
     {"metrics-listen", FlagType::kString, "", "ADDR:PORT",
-     "serve Prometheus /metrics and /healthz here (127.0.0.1:9514, or a bare port for loopback); "
-     "off when empty"},
+     "a further address of the same HTTP server (127.0.0.1:9514, or a bare port for loopback), "
+     "for Prometheus configs that name it; off when empty"},
+    {"http-users", FlagType::kString, "", "FILE",
+     "users of the HTTP server, one name:HASH per line (yescrypt $y$ or SHA-512 $6$ from "
+     "mkpasswd or openssl passwd -6), asked with HTTP basic auth"},
+    {"http-tokens", FlagType::kString, "", "FILE",
+     "bearer tokens of the HTTP server (Authorization: Bearer T), one per line"},
+    {"http-tls-cert", FlagType::kString, "", "FILE",
+     "serve HTTPS with this PEM certificate (chain); needs --http-tls-key"},
+    {"http-tls-key", FlagType::kString, "", "FILE", "the PEM private key of --http-tls-cert"},
+    {"http-threads", FlagType::kInt, "8", "N",
+     "HTTP connections served at once; more wait, idle ones are closed after 5 s"},
     {"port-file", FlagType::kString, "", "PATH",
      "write the bound addresses (\"udp 127.0.0.1:40123\" per line) here once listening"},
     {"summary-interval", FlagType::kDuration, "60s", "DUR",
@@ -162,6 +175,37 @@ Status ApplyConfigFile(const std::string& path, FlagSet* flags, std::string* con
   return Status::Ok();
 }
 
+// The HTTP server's options, and the rule that keeps it off the network without credentials.
+Status FillHttp(const FlagSet& flags, CollectorConfig* c) {
+  c->http_listen = flags.GetString("http-listen");
+  c->metrics_listen = flags.GetString("metrics-listen");
+  c->http_users_file = flags.GetString("http-users");
+  c->http_tokens_file = flags.GetString("http-tokens");
+  c->http_tls_cert = flags.GetString("http-tls-cert");
+  c->http_tls_key = flags.GetString("http-tls-key");
+  c->http_threads = flags.GetInt("http-threads");
+  if (c->http_threads <= 0 || c->http_threads > 256) {
+    return Status::InvalidArgument("--http-threads: must be between 1 and 256");
+  }
+  if (c->http_tls_cert.empty() != c->http_tls_key.empty()) {
+    return Status::InvalidArgument("--http-tls-cert and --http-tls-key go together");
+  }
+  const bool credentials = !c->http_users_file.empty() || !c->http_tokens_file.empty();
+  for (auto [option, value] :
+       {std::pair<std::string_view, const std::string*>{"--http-listen", &c->http_listen},
+        {"--metrics-listen", &c->metrics_listen}}) {
+    if (value->empty()) continue;
+    Result<HttpListen> ep = ParseHttpListen(*value, option);
+    if (!ep.ok()) return ep.status();
+    if (!ep->IsLoopback() && !credentials) {
+      return Status::InvalidArgument(std::string(option) + " " + *value +
+                                     " is not a loopback address: set --http-users or "
+                                     "--http-tokens to serve it");
+    }
+  }
+  return Status::Ok();
+}
+
 Status Fill(const FlagSet& flags, CollectorConfig* c) {
   c->config_path = flags.GetString("config");
   c->db_dir = flags.IsSet("db") ? flags.GetString("db") : DefaultStoreDir();
@@ -203,14 +247,7 @@ Status Fill(const FlagSet& flags, CollectorConfig* c) {
                          {"summary-interval", flags.GetDuration("summary-interval")}}) {
     if (Status s = positive(name, v); !s.ok()) return s;
   }
-  c->metrics_listen = flags.GetString("metrics-listen");
-  if (!c->metrics_listen.empty()) {
-    if (Result<MetricsEndpoint> m = ParseMetricsListen(c->metrics_listen); !m.ok()) {
-      return Status::InvalidArgument(
-          "--metrics-listen: '" + c->metrics_listen +
-          "' is not ADDR:PORT or PORT (127.0.0.1:9514, [::1]:9514, 9514)");
-    }
-  }
+  if (Status s = FillHttp(flags, c); !s.ok()) return s;
   c->port_file = flags.GetString("port-file");
   c->summary_interval_us = flags.GetDuration("summary-interval");
   c->use_message_time = flags.GetBool("use-message-time");

@@ -40,8 +40,16 @@ struct CollectorConfig {
   int64_t batch_size = 0;       // datagrams per store write at most
   int64_t max_frame_bytes = 0;  // TCP frame limit
   int64_t max_tcp_connections = 0;
-  std::string metrics_listen;  // "" = off
-  std::string port_file;       // "" = none
+  // The HTTP server (web console, /api, /metrics, /healthz): "" = off. Both addresses are
+  // served by the same server; a non-loopback one requires users or tokens.
+  std::string http_listen;
+  std::string metrics_listen;
+  std::string http_users_file;   // "name:$y$..." lines
+  std::string http_tokens_file;  // one bearer token per line
+  std::string http_tls_cert;     // PEM; with http_tls_key, HTTPS
+  std::string http_tls_key;
+  int64_t http_threads = 0;
+  std::string port_file;  // "" = none
   int64_t summary_interval_us = 0;
   bool use_message_time = false;
   std::string query_socket;  // "" = no query socket (--query-socket none)

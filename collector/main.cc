@@ -14,7 +14,9 @@
 
 #include "collector/collector.h"
 #include "collector/config.h"
+#include "common/json_writer.h"
 #include "store/store.h"
+#include "web/web.h"
 
 namespace resyncwatch {
 namespace {
@@ -31,6 +33,53 @@ bool WritePortFile(const std::string& path, const std::vector<std::string>& boun
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   return !ec;
+}
+
+// /api/collector: where the store is, how much disk it takes and what is kept.
+std::string CollectorJson(const CollectorConfig& config) {
+  std::error_code ec;
+  uintmax_t bytes = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(config.db_dir, ec)) {
+    std::error_code size_ec;
+    if (entry.is_regular_file(size_ec)) bytes += entry.file_size(size_ec);
+  }
+  std::filesystem::space_info space = std::filesystem::space(config.db_dir, ec);
+  JsonWriter w;
+  w.Begin();
+  w.String("db_dir", config.db_dir);
+  w.Int("store_bytes", static_cast<int64_t>(bytes));
+  if (ec) {
+    w.Null("disk_free_bytes");
+  } else {
+    w.Int("disk_free_bytes", static_cast<int64_t>(space.available));
+  }
+  w.Int("retention_s", config.retention_us / 1'000'000);
+  w.Int("retention_interval_s", config.retention_interval_us / 1'000'000);
+  w.End();
+  return w.str();
+}
+
+// The HTTP server on --http-listen and --metrics-listen, when either is set.
+Status StartWeb(const CollectorConfig& config, const Collector& collector, Store* store,
+                std::unique_ptr<WebServer>* web) {
+  WebOptions options;
+  if (!config.http_listen.empty()) options.listen.emplace_back("http", config.http_listen);
+  if (!config.metrics_listen.empty()) options.listen.emplace_back("metrics", config.metrics_listen);
+  if (options.listen.empty()) return Status::Ok();
+  options.users_file = config.http_users_file;
+  options.tokens_file = config.http_tokens_file;
+  options.tls_cert = config.http_tls_cert;
+  options.tls_key = config.http_tls_key;
+  options.config_path = config.config_path;
+  options.threads = static_cast<int>(config.http_threads);
+  WebCallbacks callbacks;
+  callbacks.metrics = [&collector] { return collector.RenderMetrics(); };
+  callbacks.health = [&collector] { return collector.Health(); };
+  callbacks.collector = [&config] { return CollectorJson(config); };
+  Result<std::unique_ptr<WebServer>> started = WebServer::Start(options, callbacks, store);
+  if (!started.ok()) return started.status();
+  *web = std::move(*started);
+  return Status::Ok();
 }
 
 int Main(int argc, char** argv) {
@@ -83,13 +132,19 @@ int Main(int argc, char** argv) {
   int rc = 0;
   {
     Collector collector(config, store->get());
-    if (Status s = collector.Start(); !s.ok()) {
+    std::unique_ptr<WebServer> web;
+    Status s = collector.Start();
+    if (s.ok()) s = StartWeb(config, collector, store->get(), &web);
+    if (!s.ok()) {
       spdlog::error("{}", s.message());
       rc = s.code() == Status::Code::kInvalidArgument ? 2 : 1;
     } else {
-      for (const std::string& b : collector.BoundAddresses()) spdlog::info("listening {}", b);
-      if (!config.port_file.empty() &&
-          !WritePortFile(config.port_file, collector.BoundAddresses())) {
+      std::vector<std::string> bound = collector.BoundAddresses();
+      if (web != nullptr) {
+        for (const std::string& b : web->BoundAddresses()) bound.push_back(b);
+      }
+      for (const std::string& b : bound) spdlog::info("listening {}", b);
+      if (!config.port_file.empty() && !WritePortFile(config.port_file, bound)) {
         spdlog::error("cannot write --port-file {}", config.port_file);
       }
       spdlog::info("storing into {} (retention {})", config.db_dir,
@@ -97,6 +152,8 @@ int Main(int argc, char** argv) {
                                            : std::string("off"));
       collector.Run(/*handle_signals=*/true);
     }
+    // Stopped before the collector and the store it reads.
+    if (web != nullptr) web->Stop();
   }
   if (query_server) {
     spdlog::info("query socket served {} requests", query_server->requests_served());

@@ -36,6 +36,16 @@ struct CommandHelp {
   std::string_view examples;     // one example per line, with a short comment
 };
 
+// The store a command reads: opened by it (and closed with the handle), or CommandIo::store
+// lent by the daemon (left open).
+struct StoreRelease {
+  bool owned = true;
+  void operator()(Store* store) const {
+    if (owned) delete store;
+  }
+};
+using StoreHandle = std::unique_ptr<Store, StoreRelease>;
+
 // One invocation of a subcommand: its flags, its error reporting, its store.
 class Cli {
  public:
@@ -67,9 +77,9 @@ class Cli {
   // Prints the one line that says the result is empty on io.err; returns kExitNothing.
   int Nothing(std::string_view message);
 
-  // Opens --db read-only as a secondary and catches up with the writer. A missing
-  // store is an error that names the directory.
-  Result<std::unique_ptr<Store>> OpenStore();
+  // Opens --db read-only as a secondary and catches up with the writer (or lends
+  // CommandIo::store when set). A missing store is an error that names the directory.
+  Result<StoreHandle> OpenStore();
   // A client of the collector serving --db on its query socket (History, MacForSerial and
   // GetDevice only). NotFound when no collector serves it: open the store instead.
   Result<std::unique_ptr<Store>> ConnectToWriter();

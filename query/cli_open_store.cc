@@ -6,7 +6,8 @@
 
 namespace resyncwatch {
 
-Result<std::unique_ptr<Store>> Cli::OpenStore() {
+Result<StoreHandle> Cli::OpenStore() {
+  if (io_.store != nullptr) return StoreHandle(io_.store, StoreRelease{.owned = false});
   std::string dir = StoreDir();
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -20,7 +21,7 @@ Result<std::unique_ptr<Store>> Cli::OpenStore() {
   if (!store.ok()) {
     return Status::IoError("cannot open the store at " + dir + ": " + store.status().message());
   }
-  return store;
+  return StoreHandle(store->release());
 }
 
 }  // namespace resyncwatch

@@ -45,7 +45,7 @@ std::string Counts(const Alert& a) {
 int RunAlerts(std::span<const std::string_view> args, CommandIo& io) {
   Cli cli(kHelp, kFlagDb | kFlagJson | kFlagCsv | kFlagRange | kFlagUtc, {kActive}, io);
   if (std::optional<int> code = cli.Parse(args)) return *code;
-  Result<std::unique_ptr<Store>> store = cli.OpenStore();
+  Result<StoreHandle> store = cli.OpenStore();
   if (!store.ok()) return cli.Fail(store.status());
 
   bool active = cli.flags().GetBool("active");

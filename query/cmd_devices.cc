@@ -47,7 +47,7 @@ std::string_view LastOutcome(const DeviceSummary& d) {
 int RunDevices(std::span<const std::string_view> args, CommandIo& io) {
   Cli cli(kHelp, kFlagDb | kFlagJson | kFlagCsv | kFlagRange | kFlagUtc, {kFailing, kModel}, io);
   if (std::optional<int> code = cli.Parse(args)) return *code;
-  Result<std::unique_ptr<Store>> store = cli.OpenStore();
+  Result<StoreHandle> store = cli.OpenStore();
   if (!store.ok()) return cli.Fail(store.status());
 
   bool failing = cli.flags().GetBool("failing");

@@ -94,7 +94,7 @@ void PrintTable(const Cli& cli, std::FILE* out, bool color,
 int RunFirmware(std::span<const std::string_view> args, CommandIo& io) {
   Cli cli(kHelp, kFlagDb | kFlagJson | kFlagRange | kFlagUtc, {kModel, kNot}, io);
   if (std::optional<int> code = cli.Parse(args)) return *code;
-  Result<std::unique_ptr<Store>> store = cli.OpenStore();
+  Result<StoreHandle> store = cli.OpenStore();
   if (!store.ok()) return cli.Fail(store.status());
   std::vector<PhoneFirmware> rows;
   Status s = CollectFirmware(**store, cli.range(), cli.flags().GetString("model"), &rows);

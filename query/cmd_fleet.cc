@@ -165,7 +165,7 @@ int RunFleet(std::span<const std::string_view> args, CommandIo& io) {
   }
   int64_t top = cli.flags().GetInt("top");
   if (top < 0) return cli.Fail("--top: must be 0 or more");
-  Result<std::unique_ptr<Store>> store = cli.OpenStore();
+  Result<StoreHandle> store = cli.OpenStore();
   if (!store.ok()) return cli.Fail(store.status());
 
   const TimeRange& range = cli.range();

@@ -75,7 +75,7 @@ int RunGrep(std::span<const std::string_view> args, CommandIo& io) {
   if (limit < 0) return cli.Fail("--limit: must be 0 or more");
   bool count_only = cli.flags().GetBool("count");
 
-  Result<std::unique_ptr<Store>> store = cli.OpenStore();
+  Result<StoreHandle> store = cli.OpenStore();
   if (!store.ok()) return cli.Fail(store.status());
 
   bool highlight = io.color && !cli.json();

@@ -14,7 +14,7 @@ int RunHistory(std::span<const std::string_view> args, CommandIo& io) {
     if (std::optional<int> code = history.AskCollector(&why)) return *code;
     history.WarnIfCollectorFailed(why);
   }
-  Result<std::unique_ptr<Store>> store = cli.OpenStore();
+  Result<StoreHandle> store = cli.OpenStore();
   if (!store.ok()) return cli.Fail(store.status());
   return history.ReadStore(**store);
 }

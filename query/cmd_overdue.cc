@@ -47,7 +47,7 @@ int RunOverdue(std::span<const std::string_view> args, CommandIo& io) {
   TimeRange range = cli.range();
   if (!cli.flags().IsSet("since")) range.since_us = cli.now_us() - 2 * 86400 * kMicrosPerSecond;
   range.until_us = std::min(range.until_us, cli.now_us() + 1);
-  Result<std::unique_ptr<Store>> store = cli.OpenStore();
+  Result<StoreHandle> store = cli.OpenStore();
   if (!store.ok()) return cli.Fail(store.status());
 
   std::vector<Row> rows;

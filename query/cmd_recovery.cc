@@ -128,7 +128,7 @@ int RunRecovery(std::span<const std::string_view> args, CommandIo& io) {
   if (!cli.flags().IsSet("since")) q.range.since_us = q.now_us - 2 * 86400 * kMicrosPerSecond;
   q.range.until_us = std::min(q.range.until_us, q.now_us + 1);
   q.server = cli.flags().GetString("server");
-  Result<std::unique_ptr<Store>> store = cli.OpenStore();
+  Result<StoreHandle> store = cli.OpenStore();
   if (!store.ok()) return cli.Fail(store.status());
   std::vector<FailingPhone> rows;
   Status s = CollectRecovery(**store, q, &rows);

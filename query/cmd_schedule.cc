@@ -316,7 +316,7 @@ int RunSchedule(std::span<const std::string_view> args, CommandIo& io) {
     range.since_us = cli.now_us() - (fleet ? 2 : 7) * 86400 * kMicrosPerSecond;
   }
   range.until_us = std::min(range.until_us, cli.now_us() + 1);
-  Result<std::unique_ptr<Store>> store = cli.OpenStore();
+  Result<StoreHandle> store = cli.OpenStore();
   if (!store.ok()) return cli.Fail(store.status());
   return fleet ? RunFleetSchedule(cli, **store, *configs, range, *options)
                : RunDevice(cli, **store, *configs, range, *options);

@@ -32,7 +32,7 @@ constexpr CommandHelp kHelp = {
 int RunStats(std::span<const std::string_view> args, CommandIo& io) {
   Cli cli(kHelp, kFlagDb | kFlagJson, {}, io);
   if (std::optional<int> code = cli.Parse(args)) return *code;
-  Result<std::unique_ptr<Store>> store = cli.OpenStore();
+  Result<StoreHandle> store = cli.OpenStore();
   if (!store.ok()) return cli.Fail(store.status());
   Result<std::map<std::string, int64_t>> counters = (*store)->Counters();
   if (!counters.ok()) return cli.Fail("cannot read counters: " + counters.status().message());

@@ -12,6 +12,8 @@
 
 namespace resyncwatch {
 
+class Store;
+
 struct CommandIo {
   std::FILE* in = stdin;
   std::FILE* out = stdout;
@@ -19,6 +21,10 @@ struct CommandIo {
   bool out_is_tty = false;  // colour, bars and progress only when true
   bool color = false;       // out_is_tty and NO_COLOR unset
   const Clock* clock = &SystemClock::Instance();
+  // When set, commands read this store instead of opening --db: resyncwatchd's own, so that
+  // its HTTP API runs the same command code without reopening the store per request.
+  // Not owned; commands only read it (Store is thread-safe for concurrent reads).
+  Store* store = nullptr;
 };
 
 // The process's own streams; colour when stdout is a terminal and NO_COLOR is unset.

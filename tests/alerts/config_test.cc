@@ -78,9 +78,12 @@ TEST_CASE("Alert config errors name the key and the value") {
   CHECK(m.find("alerts.rules.ratio.min_ratio: 2") == 0);
   m = error_of(R"({"alerts": {"rules": {"failures": {"group_by": ["site"]}}}})");
   CHECK(m.find("alerts.rules.failures.group_by: \"site\"") == 0);
-  m = error_of(R"({"alerts": {"sinks": [{"type": "webhook", "url": "https://x/"}]}})");
+  m = error_of(R"({"alerts": {"sinks": [{"type": "webhook", "url": "ftp://x/"}]}})");
   CHECK(m.find("alerts.sinks[0].url") == 0);
-  CHECK(m.find("https") != std::string::npos);
+  CHECK(m.find("http(s)://") != std::string::npos);
+  CHECK(error_of(R"({"alerts": {"sinks": [{"type": "webhook", "url": "https://x/",)"
+                 R"( "verify_tls": "no"}]}})")
+            .find("alerts.sinks[0].verify_tls") == 0);
   CHECK(error_of(R"({"alerts": {"sinks": [{"type": "exec"}]}})") ==
         "alerts.sinks[0].command: missing");
   CHECK(error_of(R"({"alerts": {"sinks": [{"type": "pager"}]}})").find("alerts.sinks[0].type") ==

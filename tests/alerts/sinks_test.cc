@@ -2,12 +2,14 @@
 // test on 127.0.0.1 ephemeral ports, real commands through /bin/sh, real files.
 #include "alerts/sinks.h"
 
+#include <httplib.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <simdjson.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
@@ -76,7 +78,11 @@ AlertChange SampleChange(AlertChange::Kind kind, const std::string& server) {
 
 AlertConfig OneSink(AlertConfig::Sink::Type type, std::string target) {
   AlertConfig c;
-  c.sinks = {AlertConfig::Sink{type, std::move(target), 5 * kSec}};
+  AlertConfig::Sink sink;
+  sink.type = type;
+  sink.target = std::move(target);
+  sink.timeout_us = 5 * kSec;
+  c.sinks = {sink};
   c.retry_initial_us = 20'000;
   c.retry_max_us = 200'000;
   return c;
@@ -280,6 +286,84 @@ TEST_CASE("Webhook URLs are parsed into host, port and path") {
   REQUIRE(v.ok());
   CHECK(v->port == 80);
   CHECK(v->path == "/");
-  CHECK_FALSE(ParseHttpUrl("https://noc.example.net/").ok());
+  auto w = ParseHttpUrl("https://noc.example.net/hook");
+  REQUIRE(w.ok());
+  CHECK(w->https);
+  CHECK(w->port == 443);
+  CHECK_FALSE(v->https);
+  CHECK_FALSE(ParseHttpUrl("ftp://noc.example.net/").ok());
   CHECK_FALSE(ParseHttpUrl("http://noc:99999/").ok());
+}
+
+namespace {
+
+// An HTTPS listener on loopback with a fresh self-signed certificate for 127.0.0.1; counts
+// the alert bodies it receives.
+struct TlsListener {
+  TempDir dir;
+  std::string cert = (dir.path / "cert.pem").string();
+  std::string key = (dir.path / "key.pem").string();
+  std::unique_ptr<httplib::SSLServer> server;
+  std::thread thread;
+  std::atomic<int> posts{0};
+  int port = 0;
+
+  TlsListener() {
+    std::string cmd =
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
+        "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+        key + " -out " + cert + " >/dev/null 2>&1";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    server = std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str());
+    REQUIRE(server->is_valid());
+    server->Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
+      if (req.body.find("\"rule\":\"server_failures\"") != std::string::npos) ++posts;
+      res.status = 204;
+    });
+    port = server->bind_to_any_port("127.0.0.1");
+    thread = std::thread([this] { server->listen_after_bind(); });
+    while (!server->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~TlsListener() {
+    server->stop();
+    thread.join();
+  }
+  std::string url() const { return "https://127.0.0.1:" + std::to_string(port) + "/hook"; }
+};
+
+}  // namespace
+
+TEST_CASE("The webhook sink POSTs over https, verifying the certificate against ca_file") {
+  TlsListener tls;
+  AlertConfig c = OneSink(AlertConfig::Sink::Type::kWebhook, tls.url());
+  c.sinks[0].ca_file = tls.cert;
+  auto d = AlertDispatcher::Start(c);
+  REQUIRE(d.ok());
+  CHECK((*d)->Submit(SampleChange(AlertChange::Kind::kFired, "prov-a")));
+  CHECK(Eventually([&] { return Delivered(**d) == 1; }));
+  CHECK(tls.posts == 1);
+  CHECK((*d)->Stats()[0].failed_attempts == 0);
+  (*d)->Stop(SystemClock::Instance().NowMicros());
+}
+
+TEST_CASE("The webhook sink refuses an https server it cannot verify, unless told not to") {
+  TlsListener tls;
+  {
+    // The system's trust store does not know the self-signed certificate.
+    auto d = AlertDispatcher::Start(OneSink(AlertConfig::Sink::Type::kWebhook, tls.url()));
+    REQUIRE(d.ok());
+    (*d)->Submit(SampleChange(AlertChange::Kind::kFired, "prov-a"));
+    CHECK(Eventually([&] { return (*d)->Stats()[0].failed_attempts >= 2; }));
+    CHECK(Delivered(**d) == 0);
+    CHECK(tls.posts == 0);
+    (*d)->Stop(SystemClock::Instance().NowMicros());
+  }
+  AlertConfig c = OneSink(AlertConfig::Sink::Type::kWebhook, tls.url());
+  c.sinks[0].verify_tls = false;
+  auto d = AlertDispatcher::Start(c);
+  REQUIRE(d.ok());
+  (*d)->Submit(SampleChange(AlertChange::Kind::kFired, "prov-a"));
+  CHECK(Eventually([&] { return Delivered(**d) == 1; }));
+  CHECK(tls.posts == 1);
+  (*d)->Stop(SystemClock::Instance().NowMicros());
 }

@@ -1,0 +1,40 @@
+// The JSON API: one GET endpoint per CLI command, answering exactly what the command prints
+// with --json (JSON lines: one object per line, or nothing when the command found nothing).
+// The command runs in memory (CommandIo with memory streams) against the daemon's store;
+// only the query parameters listed in the route table reach it, each as one --flag=value,
+// and path or search text goes after "--", so no request can pass --db or any other flag.
+// Internal to web/. Thread-safe: each call builds its own command invocation.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace resyncwatch {
+
+class Store;
+
+struct ApiRequest {
+  std::string path;                                // "/api/devices/0012.34ab.45de/history"
+  std::multimap<std::string, std::string> params;  // decoded query parameters
+};
+
+struct ApiReply {
+  int status = 200;     // 200, 400 (bad parameter or value), 404 (no such endpoint)
+  std::string body;     // JSON lines, or {"error": "..."} on 4xx
+  std::string nothing;  // with 200 and an empty body: the command's "nothing found" line
+};
+
+struct ApiContext {
+  Store* store = nullptr;   // the daemon's; not owned
+  std::string config_path;  // the daemon's --config, for the commands that read it
+};
+
+// Answers one /api/... request.
+ApiReply HandleApi(const ApiContext& context, const ApiRequest& request);
+
+// One line per endpoint ("/api/fleet  fleet --json  [since until now by top]"), for the
+// README and GET /api.
+std::string DescribeApi();
+
+}  // namespace resyncwatch

@@ -1,0 +1,456 @@
+// resyncwatch console. Every text shown comes from phones' datagrams and is treated as
+// hostile: the DOM is built with createElement and textContent only (never innerHTML),
+// links are built from encodeURIComponent, and CSV cells that a spreadsheet would read
+// as a formula are neutralised. Data comes only from this server's /api (JSON lines).
+'use strict';
+
+const REFRESH_MS = 10000;
+const params = new URLSearchParams(location.search);
+
+// ---- DOM helpers ------------------------------------------------------------------
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v !== undefined && v !== null) node.setAttribute(k, String(v));
+  }
+  for (const c of children) append(node, c);
+  return node;
+}
+
+function append(node, child) {
+  if (child === undefined || child === null) return;
+  node.appendChild(child instanceof Node ? child : document.createTextNode(String(child)));
+}
+
+function svg(tag, attrs, text) {
+  const node = document.createElementNS('http://www.w3.org/2000/svg', tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
+  if (text !== undefined) node.textContent = String(text);
+  return node;
+}
+
+function byId(id) { return document.getElementById(id); }
+
+function phoneLink(mac) {
+  if (!mac) return '';
+  return el('a', {href: '/phone.html?q=' + encodeURIComponent(mac)}, mac);
+}
+
+// A table from header names and rows of cells (text, numbers or nodes). Numbers align right.
+function fillTable(table, headers, rows, badRow) {
+  const head = el('tr', {}, ...headers.map((h) => el('th', {}, h)));
+  const body = rows.map((cells, i) => {
+    const tr = el('tr', badRow && badRow(i) ? {class: 'bad'} : {});
+    for (const c of cells) tr.appendChild(el('td', typeof c === 'number' ? {class: 'num'} : {}, c));
+    return tr;
+  });
+  table.replaceChildren(el('thead', {}, head), el('tbody', {}, ...body));
+  if (rows.length === 0) table.tBodies[0].appendChild(el('tr', {}, el('td', {class: 'muted'}, 'none')));
+}
+
+function showError(e) {
+  const p = byId('error');
+  if (!p) return;
+  p.hidden = !e;
+  p.textContent = e ? 'Error: ' + e.message : '';
+}
+
+// ---- data -------------------------------------------------------------------------
+
+// GET a JSON-lines endpoint: {rows, nothing}. A 4xx/5xx throws its JSON error message.
+async function api(path) {
+  const res = await fetch(path, {credentials: 'same-origin', cache: 'no-store'});
+  const text = await res.text();
+  if (!res.ok) {
+    let message = res.status + ' ' + res.statusText;
+    try { message = JSON.parse(text).error || message; } catch (_) { /* not JSON */ }
+    const err = new Error(message);
+    err.status = res.status;
+    throw err;
+  }
+  const rows = text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l));
+  return {rows, nothing: res.headers.get('X-Resyncwatch-Nothing') || ''};
+}
+
+async function first(path) { return (await api(path)).rows[0] || null; }
+
+function pct(x) { return x === null || x === undefined ? '-' : (x * 100).toFixed(1) + '%'; }
+function num(x) { return x === null || x === undefined ? 0 : x; }
+function time(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return isNaN(d) ? String(iso) : d.toLocaleString(undefined, {hour12: false});
+}
+function hhmm(iso) {
+  const d = new Date(iso);
+  return d.toLocaleTimeString(undefined, {hour: '2-digit', minute: '2-digit', hour12: false});
+}
+function failureRate(r) {
+  const done = num(r.successes) + num(r.failures);
+  return done === 0 ? null : num(r.failures) / done;
+}
+
+// ---- fleet wall -------------------------------------------------------------------
+
+function tile(label, value, now, before, worseWhenUp, bad) {
+  let delta = 'no earlier data';
+  if (before !== null && before !== undefined && typeof now === 'number') {
+    const d = now - before;
+    const dir = d > 0 ? '▲ ' : d < 0 ? '▼ ' : '= ';
+    const worse = worseWhenUp === null ? false : (worseWhenUp ? d > 0 : d < 0);
+    delta = dir + (Number.isInteger(d) ? Math.abs(d) : pct(Math.abs(d))) + ' vs period before' +
+            (worse ? ' (worse)' : '');
+  }
+  return el('div', {class: 'tile' + (bad ? ' bad' : '')},
+            el('div', {class: 'label'}, label), el('div', {class: 'value'}, value),
+            el('div', {class: 'delta'}, delta));
+}
+
+function tiles(period, cur, prev) {
+  const c = cur || {devices: 0, attempts: 0, failures: 0, success_rate: null};
+  const p = prev || null;
+  const rate = c.success_rate;
+  return [
+    tile('Phones seen ' + period, c.devices, c.devices, p && p.devices, null, false),
+    tile('Attempts ' + period, c.attempts, c.attempts, p && p.attempts, null, false),
+    tile('Success rate ' + period, (rate !== null && rate < 0.95 ? '⚠ ' : '') + pct(rate), rate,
+         p && p.success_rate, false, rate !== null && rate < 0.95),
+    tile('Failures ' + period, c.failures, c.failures, p && p.failures, true,
+         c.failures > 0 && (!p || c.failures > p.failures)),
+  ];
+}
+
+// Bars per bucket: total (grey) with failures (red) over it; a <title> per bar.
+function barChart(points) {
+  const w = 1200, h = 150, pad = 18;
+  const max = Math.max(1, ...points.map((p) => p.total));
+  const bw = (w - 2 * pad) / Math.max(1, points.length);
+  const chart = svg('svg', {class: 'chart', viewBox: `0 0 ${w} ${h}`, role: 'img'});
+  points.forEach((p, i) => {
+    const x = pad + i * bw;
+    const th = (h - 2 * pad) * p.total / max, fh = (h - 2 * pad) * p.failures / max;
+    const g = svg('g', {});
+    g.appendChild(svg('title', {}, `${p.label}: ${p.total} ${p.totalName}, ${p.failures} failures`));
+    g.appendChild(svg('rect', {class: 'ok', x: x + 1, y: h - pad - th, width: bw - 2, height: th}));
+    g.appendChild(svg('rect', {class: 'fail', x: x + 1, y: h - pad - fh, width: bw - 2, height: fh}));
+    chart.appendChild(g);
+    if (i % Math.ceil(points.length / 8) === 0) {
+      chart.appendChild(svg('text', {x: x, y: h - 4}, p.label));
+    }
+  });
+  chart.appendChild(svg('text', {x: 0, y: 10}, 'max ' + max));
+  return chart;
+}
+
+// Every slot of the range, empty ones included: from `width`-aligned start to now.
+function slots(rows, startKey, width, span) {
+  const byStart = new Map(rows.map((r) => [Math.floor(Date.parse(r[startKey]) / 1000), r]));
+  const now = Math.floor(Date.now() / 1000);
+  const out = [];
+  for (let t = Math.floor((now - span) / width) * width + width; t <= now; t += width) {
+    out.push({start: new Date(t * 1000).toISOString(), row: byStart.get(t) || null});
+  }
+  return out;
+}
+
+function renderCharts(hour, dayRows) {
+  const width = (hour && hour.bucket_seconds) || 300;
+  const buckets = slots((hour && hour.buckets) || [], 'start', width, 3600);
+  byId('chart-hour').replaceChildren(
+      barChart(buckets.map(({start, row}) => ({
+        label: hhmm(start), total: row ? row.successes + row.failures : 0,
+        totalName: 'outcomes', failures: row ? row.failures : 0}))),
+      el('div', {class: 'legend'}, 'grey: outcomes (successes + failures), red: failures'));
+  const hours = slots(dayRows, 'hour', 3600, 86400);
+  byId('chart-day').replaceChildren(
+      barChart(hours.map(({start, row}) => ({
+        label: hhmm(start), total: row ? row.attempts : 0, totalName: 'attempts',
+        failures: row ? row.failures : 0}))),
+      el('div', {class: 'legend'}, 'grey: attempts, red: failures'));
+}
+
+function renderGroups(id, key, rows) {
+  const sorted = rows.slice().sort((a, b) => num(b.failures) - num(a.failures)).slice(0, 10);
+  fillTable(byId(id), [key, 'phones', 'attempts', 'failures', 'failure rate'],
+            sorted.map((r) => [r[key], r.devices, r.attempts, r.failures,
+                               (failureRate(r) >= 0.5 ? '⚠ ' : '') + pct(failureRate(r))]),
+            (i) => failureRate(sorted[i]) >= 0.5);
+}
+
+const BAD_STATES = ['overdue', 'deep_backoff', 'hammering', 'gave_up'];
+
+function renderSchedule(devices) {
+  const rows = BAD_STATES.map((state) => {
+    const list = devices.filter((d) => d.state === state)
+                     .sort((a, b) => num(b.overdue_s) - num(a.overdue_s) ||
+                                     num(b.backoff_step) - num(a.backoff_step));
+    const worst = el('span', {});
+    list.slice(0, 3).forEach((d, i) => {
+      if (i) worst.appendChild(document.createTextNode(', '));
+      worst.appendChild(phoneLink(d.mac));
+    });
+    return [el('a', {href: '/lists.html?list=' + state}, state), list.length, worst];
+  });
+  fillTable(byId('schedule'), ['state', 'phones', 'worst'], rows, (i) => rows[i][1] > 0);
+}
+
+async function renderFirmware() {
+  try {
+    const {rows} = await api('/api/firmware?since=24h');
+    byId('firmware-panel').hidden = false;
+    const keys = rows.length ? Object.keys(rows[0]).slice(0, 4) : [];
+    fillTable(byId('firmware'), keys, rows.slice(0, 10).map((r) => keys.map((k) => cell(r[k]))));
+  } catch (e) {
+    if (e.status !== 404) throw e;  // not in this build: no panel
+  }
+}
+
+async function wall() {
+  if (params.get('kiosk') === '1') document.body.classList.add('kiosk');
+  const [h1, h0, d1, d0, byHour, servers, models, alerts, schedule] = await Promise.all([
+    first('/api/fleet?since=1h'), first('/api/fleet?since=2h&until=1h'),
+    first('/api/fleet?since=24h&top=10'), first('/api/fleet?since=48h&until=24h'),
+    api('/api/fleet?since=24h&by=hour'), api('/api/fleet?since=24h&by=server'),
+    api('/api/fleet?since=24h&by=model'), api('/api/alerts?active=1'),
+    api('/api/schedule/fleet'),
+  ]);
+  byId('tiles').replaceChildren(...tiles('(1 h)', h1, h0), ...tiles('(24 h)', d1, d0));
+  renderCharts(h1, byHour.rows);
+  const errors = (d1 && d1.top_errors) || [];
+  fillTable(byId('errors'), ['error', 'failures'], errors.map((e) => [e.error, e.failures]));
+  renderGroups('servers', 'server', servers.rows);
+  renderGroups('models', 'model', models.rows);
+  fillTable(byId('alerts'), ['alert', 'failures', 'since'],
+            alerts.rows.map((a) => ['⚠ ' + a.summary, a.failures, time(a.started)]), () => true);
+  renderSchedule(schedule.rows);
+  await renderFirmware();
+}
+
+// ---- phone page -------------------------------------------------------------------
+
+function cell(v) {
+  if (v === null || v === undefined) return '';
+  return typeof v === 'object' ? JSON.stringify(v) : v;
+}
+
+async function phone() {
+  const q = params.get('q') || '';
+  byId('q').value = q;
+  const range = byId('range');
+  if (params.get('since')) range.value = params.get('since');
+  range.onchange = () => {
+    const p = new URLSearchParams(location.search);
+    p.set('since', range.value);
+    location.search = p.toString();
+  };
+  if (!q) {
+    byId('summary').replaceChildren(el('dd', {}, 'Type a MAC (any spelling) or a serial number.'));
+    return;
+  }
+  const since = encodeURIComponent(range.value);
+  const dev = encodeURIComponent(q);
+  const [history, sched, devices] = await Promise.all([
+    api(`/api/devices/${dev}/history?since=${since}`), api(`/api/schedule/${dev}?since=${since}`),
+    api('/api/devices'),
+  ]);
+  const events = history.rows;
+  const device = sched.rows.find((r) => r.type === 'device') || {};
+  const mac = device.mac || (events[0] && events[0].mac) || '';
+  const summary = devices.rows.find((d) => d.mac === mac) || {};
+  renderSummary(q, mac, summary, device, events, history.nothing);
+  renderGaps(sched.rows.filter((r) => r.type === 'gap'), device);
+  renderHistory(events);
+}
+
+function renderSummary(q, mac, s, device, events, nothing) {
+  const last = events[events.length - 1] || {};
+  const upgrade = events.filter((e) => e.kind === 'upgrade_success').pop();
+  const items = [
+    ['Asked for', q], ['MAC', mac], ['Serial', s.sn || last.sn || ''],
+    ['Model', s.model || last.model || ''], ['Last address', s.last_ip || last.source || ''],
+    ['Firmware', upgrade ? (upgrade.error || upgrade.path || upgrade.url) + ' (upgraded ' +
+                               time(upgrade.received_at) + ')' : 'no upgrade seen'],
+    ['Last seen', time(s.last_seen)], ['Last URL', s.last_url || ''],
+    ['Last error', s.last_error || ''], ['Failures in a row', num(s.consecutive_failures)],
+    ['Schedule state', device.state || ''],
+  ];
+  if (nothing) items.push(['History', nothing]);
+  const dl = byId('summary');
+  dl.replaceChildren();
+  for (const [k, v] of items) {
+    const bad = (k === 'Schedule state' && BAD_STATES.includes(v)) ||
+                (k === 'Failures in a row' && v > 0);
+    dl.append(el('dt', {}, k), el('dd', bad ? {class: 'bad'} : {}, (bad ? '⚠ ' : '') + v));
+  }
+}
+
+function renderGaps(gaps, device) {
+  const okVerdicts = ['on_time', 'deferred'];
+  fillTable(byId('gaps'), ['from', 'to', 'rule', 'window (s)', 'observed (s)', 'outcome', 'verdict'],
+            gaps.map((g) => [time(g.from), time(g.to),
+                             g.rule + (g.retry_step ? ' ' + g.retry_step : ''),
+                             `${g.expected_min_s}..${g.expected_max_s} ± ${g.tolerance_s}`,
+                             Math.round(g.observed_s), g.outcome,
+                             (okVerdicts.includes(g.verdict) ? '' : '⚠ ') + g.verdict]),
+            (i) => !okVerdicts.includes(gaps[i].verdict));
+  byId('next').textContent = device.next_rule
+      ? `Next: ${device.next_rule}, from ${time(device.next_earliest)}, due by ${time(device.next_due)}` +
+        ` (back-off step ${device.backoff_step}, state ${device.state})`
+      : '';
+}
+
+function renderHistory(events) {
+  const rows = events.slice().reverse();
+  fillTable(byId('history'),
+            ['time', 'kind', 'model', 'URL', 'outcome', 'ms', 'source', 'error'],
+            rows.map((e) => [time(e.received_at), e.kind, e.model || '', e.url || '',
+                             e.outcome || '', e.duration_ms === null || e.duration_ms === undefined ? '' : e.duration_ms,
+                             e.source || '', e.error || '']),
+            (i) => /failure/.test(rows[i].kind) || rows[i].outcome === 'failure');
+}
+
+// ---- lists ------------------------------------------------------------------------
+
+const LISTS = {
+  overdue: '/api/overdue',
+  deep_backoff: '/api/schedule/fleet?state=deep_backoff',
+  hammering: '/api/schedule/fleet?state=hammering',
+  gave_up: '/api/schedule/fleet?state=gave_up',
+  alerts: '/api/alerts?since=7d',
+  devices: '/api/devices',
+  grep: '/api/grep?since=24h&limit=1000&q=',
+};
+
+// A spreadsheet runs cells starting with = + - @ (or tab/CR) as formulas: prefix a quote.
+function csvCell(v) {
+  let s = String(cell(v));
+  if (/^[=+\-@\t\r]/.test(s)) s = "'" + s;
+  return /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+}
+
+function toCsv(keys, rows) {
+  return [keys.map(csvCell).join(','), ...rows.map((r) => keys.map((k) => csvCell(r[k])).join(','))]
+      .join('\r\n') + '\r\n';
+}
+
+async function lists() {
+  const name = LISTS[params.get('list')] ? params.get('list') : 'overdue';
+  document.title = 'resyncwatch: ' + name;
+  let path = LISTS[name];
+  if (name === 'grep') {
+    byId('grep-form').hidden = false;
+    byId('grep-q').value = params.get('q') || '';
+    if (!params.get('q')) return;
+    path += encodeURIComponent(params.get('q'));
+  }
+  const {rows, nothing} = await api(path);
+  const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const state = {rows, keys, sortKey: null, desc: false, filter: ''};
+  byId('filter').oninput = (e) => { state.filter = e.target.value.toLowerCase(); drawList(state); };
+  byId('csv').onclick = () => {
+    const blob = new Blob([toCsv(keys, visible(state))], {type: 'text/csv'});
+    const a = el('a', {href: URL.createObjectURL(blob), download: `resyncwatch-${name}.csv`});
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+  };
+  drawList(state, nothing);
+}
+
+function visible(state) {
+  let rows = state.rows.filter(
+      (r) => !state.filter || state.keys.some((k) => String(cell(r[k])).toLowerCase().includes(state.filter)));
+  if (state.sortKey) {
+    const k = state.sortKey;
+    rows = rows.slice().sort((a, b) => {
+      const x = a[k], y = b[k];
+      const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(cell(x)).localeCompare(String(cell(y)));
+      return state.desc ? -c : c;
+    });
+  }
+  return rows;
+}
+
+function drawList(state, nothing) {
+  const rows = visible(state);
+  const table = byId('list');
+  const head = el('tr', {}, ...state.keys.map((k) => {
+    const th = el('th', {}, k + (state.sortKey === k ? (state.desc ? ' ▼' : ' ▲') : ''));
+    th.onclick = () => {
+      state.desc = state.sortKey === k ? !state.desc : false;
+      state.sortKey = k;
+      drawList(state);
+    };
+    return th;
+  }));
+  const body = rows.map((r) => el('tr', {}, ...state.keys.map((k) => {
+    const v = r[k];
+    if (k === 'mac') return el('td', {}, phoneLink(v));
+    return el('td', typeof v === 'number' ? {class: 'num'} : {}, cell(v));
+  })));
+  table.replaceChildren(el('thead', {}, head), el('tbody', {}, ...body));
+  byId('count').textContent = `${rows.length} of ${state.rows.length} rows` + (nothing ? ` (${nothing})` : '');
+}
+
+// ---- collector health -------------------------------------------------------------
+
+let lastSample = null;
+
+function parseMetrics(text) {
+  const m = {};
+  for (const line of text.split('\n')) {
+    const match = /^([a-z_]+)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
+    if (match) m[match[1] + (match[2] || '')] = Number(match[3]);
+  }
+  return m;
+}
+
+async function health() {
+  const [metricsText, stats, store] = await Promise.all([
+    fetch('/metrics', {credentials: 'same-origin', cache: 'no-store'}).then((r) => r.text()),
+    first('/api/stats'), first('/api/collector'),
+  ]);
+  const m = parseMetrics(metricsText);
+  const now = Date.now(), received = num(m.resyncwatch_received_datagrams_total);
+  const rate = lastSample ? (received - lastSample.received) / ((now - lastSample.at) / 1000) : null;
+  lastSample = {at: now, received};
+  const latency = m.resyncwatch_store_write_seconds_count
+      ? m.resyncwatch_store_write_seconds_sum / m.resyncwatch_store_write_seconds_count : null;
+  const t = (label, value, bad) => el('div', {class: 'tile' + (bad ? ' bad' : '')},
+                                       el('div', {class: 'label'}, label),
+                                       el('div', {class: 'value'}, (bad ? '⚠ ' : '') + value));
+  const drops = num(m.resyncwatch_kernel_drops_total) + num(m.resyncwatch_queue_drops_total);
+  byId('tiles').replaceChildren(
+      t('Ingest (datagrams/s)', rate === null ? 'measuring' : rate.toFixed(1)),
+      t('Received since start', received),
+      t('Drops since start', drops, drops > 0),
+      t('Store errors since start', num(m.resyncwatch_store_errors_total),
+        num(m.resyncwatch_store_errors_total) > 0),
+      t('Queue depth', num(m.resyncwatch_queue_depth)),
+      t('Mean store write', latency === null ? '-' : (latency * 1000).toFixed(2) + ' ms'));
+  fillTable(byId('counters'), ['counter', 'value'],
+            Object.entries(stats || {}).map(([k, v]) => [k, v]));
+  fillTable(byId('store'), ['', ''], Object.entries(store || {}).map(([k, v]) => [k, cell(v)]));
+}
+
+// ---- start ------------------------------------------------------------------------
+
+const PAGES = {wall, phone, lists, health};
+const REFRESHING = {wall: true, health: true};
+
+async function run() {
+  const page = document.body.dataset.page;
+  try {
+    await PAGES[page]();
+    showError(null);
+    const stamp = byId('updated');
+    if (stamp) stamp.textContent = 'updated ' + new Date().toLocaleTimeString(undefined, {hour12: false});
+  } catch (e) {
+    showError(e);
+  }
+  document.body.dataset.ready = '1';
+  if (REFRESHING[page]) setTimeout(run, REFRESH_MS);
+}
+
+document.addEventListener('DOMContentLoaded', run);

@@ -1,0 +1,254 @@
+// WebServer: one httplib::Server (or SSLServer) per listen address, each on its own
+// thread with its own pool. Security is applied before routing (method, credentials) and
+// by default headers on every answer; the routes only read.
+#include <httplib.h>
+
+#include <thread>
+
+#include "common/http_listen.h"
+#include "web/api.h"
+#include "web/assets.h"
+#include "web/auth.h"
+#include "web/web.h"
+
+namespace resyncwatch {
+namespace {
+
+using httplib::Request;
+using httplib::Response;
+using HandlerResponse = httplib::Server::HandlerResponse;
+
+constexpr const char* kJsonLines = "application/x-ndjson; charset=utf-8";
+constexpr const char* kJson = "application/json; charset=utf-8";
+constexpr const char* kText = "text/plain; charset=utf-8";
+constexpr const char* kMetricsType = "text/plain; version=0.0.4; charset=utf-8";
+
+httplib::Headers SecurityHeaders() {
+  return {
+      {"Content-Security-Policy",
+       "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+       "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+       "frame-ancestors 'none'"},
+      {"X-Content-Type-Options", "nosniff"},
+      {"X-Frame-Options", "DENY"},
+      {"Referrer-Policy", "no-referrer"},
+      {"Cache-Control", "no-store"},
+  };
+}
+
+bool IsApi(const std::string& path) { return path == "/api" || path.rfind("/api/", 0) == 0; }
+
+void SetError(Response& res, int status, const std::string& path, std::string_view message) {
+  res.status = status;
+  if (IsApi(path)) {
+    std::string body =
+        "{\"error\":\"" + std::string(message) + "\",\"status\":" + std::to_string(status) + "}\n";
+    res.set_content(body, kJson);
+  } else {
+    res.set_content(std::string(message) + "\n", kText);
+  }
+}
+
+// Header values from command output must not break the header block.
+std::string HeaderSafe(std::string text) {
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  return text;
+}
+
+std::string HostPort(const HttpListen& ep, int port) {
+  bool v6 = ep.host.find(':') != std::string::npos;
+  return (v6 ? "[" + ep.host + "]" : ep.host) + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+std::string WebCounters::Render() const {
+  auto line = [](const char* name, const char* help, int64_t v) {
+    return std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
+           " " + std::to_string(v) + "\n";
+  };
+  return line("resyncwatch_http_requests_total", "HTTP requests answered.", requests.load()) +
+         line("resyncwatch_http_unauthorized_total", "HTTP requests refused with 401.",
+              unauthorized.load()) +
+         line("resyncwatch_http_client_errors_total", "HTTP answers with a 4xx status.",
+              client_errors.load()) +
+         line("resyncwatch_http_server_errors_total", "HTTP answers with a 5xx status.",
+              server_errors.load());
+}
+
+class WebServer::Impl {
+ public:
+  Impl(const WebOptions& options, WebCallbacks callbacks, Store* store)
+      : options_(options), callbacks_(std::move(callbacks)) {
+    api_.store = store;
+    api_.config_path = options.config_path;
+  }
+  ~Impl() { Stop(); }
+
+  Status Start() {
+    Result<std::unique_ptr<Credentials>> creds =
+        Credentials::Load(options_.users_file, options_.tokens_file);
+    if (!creds.ok()) return creds.status();
+    credentials_ = std::move(*creds);
+    for (const auto& [name, address] : options_.listen) {
+      if (Status s = Listen(name, address); !s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
+  void Stop() {
+    for (auto& s : servers_) s->stop();
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+    threads_.clear();
+  }
+
+  std::vector<std::string> bound() const { return bound_; }
+  const WebCounters& counters() const { return counters_; }
+
+ private:
+  Result<std::unique_ptr<httplib::Server>> NewServer() {
+    if (options_.tls_cert.empty()) return std::make_unique<httplib::Server>();
+    auto server =
+        std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
+    if (!server->is_valid()) {
+      return Status::InvalidArgument("--http-tls-cert " + options_.tls_cert + " / --http-tls-key " +
+                                     options_.tls_key +
+                                     ": cannot load the certificate and key (PEM)");
+    }
+    return std::unique_ptr<httplib::Server>(std::move(server));
+  }
+
+  Status Listen(const std::string& name, const std::string& address) {
+    const std::string option = name == "metrics" ? "--metrics-listen" : "--http-listen";
+    Result<HttpListen> ep = ParseHttpListen(address, option);
+    if (!ep.ok()) return ep.status();
+    Result<std::unique_ptr<httplib::Server>> server = NewServer();
+    if (!server.ok()) return server.status();
+    httplib::Server& s = **server;
+    Configure(s);
+    int port = ep->port;
+    if (port == 0) {
+      port = s.bind_to_any_port(ep->host);
+      if (port < 0) port = 0;
+    } else if (!s.bind_to_port(ep->host, port)) {
+      port = 0;
+    }
+    if (port == 0) return Status::IoError(option + " " + address + ": cannot bind");
+    bound_.push_back(name + " " + HostPort(*ep, port));
+    servers_.push_back(std::move(*server));
+    httplib::Server* raw = servers_.back().get();
+    threads_.emplace_back([raw] { raw->listen_after_bind(); });
+    // stop() does nothing to a server not yet running: wait, so that Stop() always ends it.
+    while (!raw->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return Status::Ok();
+  }
+
+  void Configure(httplib::Server& s) {
+    const size_t threads = static_cast<size_t>(options_.threads);
+    s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    s.set_read_timeout(options_.read_timeout_s, 0);
+    s.set_write_timeout(5, 0);
+    s.set_keep_alive_timeout(options_.keep_alive_timeout_s);
+    s.set_keep_alive_max_count(100);
+    s.set_payload_max_length(64 * 1024);
+    s.set_default_headers(SecurityHeaders());
+    s.set_pre_routing_handler(
+        [this](const Request& req, Response& res) { return Guard(req, res); });
+    s.set_error_handler([](const Request& req, Response& res) {
+      if (res.body.empty())
+        SetError(res, res.status, req.path, "error " + std::to_string(res.status));
+    });
+    s.set_exception_handler([](const Request& req, Response& res, std::exception_ptr) {
+      SetError(res, 500, req.path, "internal error");
+    });
+    s.set_logger([this](const Request&, const Response& res) { Count(res.status); });
+    s.Get("/metrics", [this](const Request&, Response& res) { Metrics(res); });
+    s.Get("/healthz", [this](const Request&, Response& res) { Health(res); });
+    s.Get("/api", [](const Request&, Response& res) { res.set_content(DescribeApi(), kText); });
+    s.Get("/api/collector", [this](const Request&, Response& res) {
+      std::string body = callbacks_.collector ? callbacks_.collector() : std::string("{}");
+      res.set_content(body + "\n", kJsonLines);
+    });
+    s.Get("/api/.*", [this](const Request& req, Response& res) { Api(req, res); });
+    s.Get("/.*", [](const Request& req, Response& res) { Page(req, res); });
+  }
+
+  // Before any route: read-only methods only, then credentials (except for /healthz).
+  HandlerResponse Guard(const Request& req, Response& res) {
+    if (req.method != "GET" && req.method != "HEAD") {
+      res.set_header("Allow", "GET, HEAD");
+      SetError(res, 405, req.path, "only GET and HEAD: this server changes nothing");
+      return HandlerResponse::Handled;
+    }
+    if (req.path == "/healthz" || credentials_->open()) return HandlerResponse::Unhandled;
+    if (credentials_->Check(req.get_header_value("Authorization"))) {
+      return HandlerResponse::Unhandled;
+    }
+    counters_.unauthorized.fetch_add(1, std::memory_order_relaxed);
+    res.set_header("WWW-Authenticate", options_.users_file.empty()
+                                           ? "Bearer realm=\"resyncwatch\""
+                                           : "Basic realm=\"resyncwatch\", charset=\"UTF-8\"");
+    SetError(res, 401, req.path, "credentials required");
+    return HandlerResponse::Handled;
+  }
+
+  void Count(int status) {
+    counters_.requests.fetch_add(1, std::memory_order_relaxed);
+    if (status >= 400 && status < 500)
+      counters_.client_errors.fetch_add(1, std::memory_order_relaxed);
+    if (status >= 500) counters_.server_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void Metrics(Response& res) {
+    std::string text = callbacks_.metrics ? callbacks_.metrics() : std::string();
+    res.set_content(text + counters_.Render(), kMetricsType);
+  }
+
+  void Health(Response& res) {
+    std::string problem = callbacks_.health ? callbacks_.health() : std::string();
+    if (!problem.empty()) res.status = 503;
+    res.set_content(problem.empty() ? "ok\n" : problem + "\n", kText);
+  }
+
+  void Api(const Request& req, Response& res) {
+    ApiRequest request{req.path, {req.params.begin(), req.params.end()}};
+    ApiReply reply = HandleApi(api_, request);
+    res.status = reply.status;
+    if (!reply.nothing.empty()) res.set_header("X-Resyncwatch-Nothing", HeaderSafe(reply.nothing));
+    res.set_content(reply.body, reply.status == 200 ? kJsonLines : kJson);
+  }
+
+  static void Page(const Request& req, Response& res) {
+    const Asset* asset = FindAsset(req.path);
+    if (asset == nullptr) return SetError(res, 404, req.path, "not found");
+    res.set_content(asset->body.data(), asset->body.size(), std::string(asset->content_type));
+  }
+
+  WebOptions options_;
+  WebCallbacks callbacks_;
+  ApiContext api_;
+  std::unique_ptr<Credentials> credentials_;
+  std::vector<std::unique_ptr<httplib::Server>> servers_;
+  std::vector<std::thread> threads_;
+  std::vector<std::string> bound_;
+  WebCounters counters_;
+};
+
+Result<std::unique_ptr<WebServer>> WebServer::Start(const WebOptions& options,
+                                                    WebCallbacks callbacks, Store* store) {
+  auto impl = std::make_unique<Impl>(options, std::move(callbacks), store);
+  if (Status s = impl->Start(); !s.ok()) return s;
+  return std::unique_ptr<WebServer>(new WebServer(std::move(impl)));
+}
+
+WebServer::WebServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+WebServer::~WebServer() { Stop(); }
+void WebServer::Stop() { impl_->Stop(); }
+std::vector<std::string> WebServer::BoundAddresses() const { return impl_->bound(); }
+const WebCounters& WebServer::counters() const { return impl_->counters(); }
+
+}  // namespace resyncwatch

@@ -1,0 +1,79 @@
+// web: resyncwatchd's one HTTP server (cpp-httplib, TLS through OpenSSL): the console pages
+// built into the binary (/, /phone.html, /lists.html, /health.html and their script and
+// style), the JSON API (/api/..., each endpoint printing exactly what the CLI command
+// prints with --json, run in memory against the daemon's store: web/api.h), /metrics and
+// /healthz. Read-only: only GET and HEAD are answered (405 otherwise). With users or
+// tokens configured, every path but /healthz needs basic auth or a bearer token (401).
+// Every answer carries a Content-Security-Policy without inline script and nosniff.
+//
+// Ownership: the server borrows the store and the callbacks; they must outlive it.
+// Threads: each listen address has a pool of `threads` threads; the callbacks and the store
+// are called from them concurrently. Start and Stop from one thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+
+namespace resyncwatch {
+
+class Store;
+
+struct WebOptions {
+  // (name, ADDR:PORT) pairs: {"http", "127.0.0.1:8080"}, {"metrics", "127.0.0.1:9514"}. The
+  // name prefixes the bound address ("http 127.0.0.1:8080"). Port 0: ephemeral.
+  std::vector<std::pair<std::string, std::string>> listen;
+  std::string users_file;   // "name:HASH" lines (web/auth.h); "" = none
+  std::string tokens_file;  // bearer tokens; "" = none
+  std::string tls_cert;     // PEM; with tls_key, HTTPS
+  std::string tls_key;
+  std::string config_path;  // the daemon's --config, given to commands that judge schedules
+  int threads = 8;          // connections served at once per address
+  int read_timeout_s = 5;   // a connection silent this long while sending a request is closed
+  int keep_alive_timeout_s = 2;
+};
+
+struct WebCallbacks {
+  std::function<std::string()> metrics;  // Prometheus text of /metrics
+  std::function<std::string()> health;   // "" when healthy, else the reason (503)
+  // One JSON object for /api/collector (store directory, disk use, retention); may be empty.
+  std::function<std::string()> collector;
+};
+
+// Requests counted under fixed names, appended to /metrics.
+struct WebCounters {
+  std::atomic<int64_t> requests{0};       // resyncwatch_http_requests_total
+  std::atomic<int64_t> unauthorized{0};   // resyncwatch_http_unauthorized_total
+  std::atomic<int64_t> client_errors{0};  // resyncwatch_http_client_errors_total (4xx)
+  std::atomic<int64_t> server_errors{0};  // resyncwatch_http_server_errors_total (5xx)
+  std::string Render() const;
+};
+
+class WebServer {
+ public:
+  // Reads the credentials, binds every address and starts serving. Errors name the option.
+  static Result<std::unique_ptr<WebServer>> Start(const WebOptions& options, WebCallbacks callbacks,
+                                                  Store* store);
+  ~WebServer();  // Stop()
+  WebServer(const WebServer&) = delete;
+  WebServer& operator=(const WebServer&) = delete;
+
+  // Stops listening, finishes the requests in flight and joins the threads; idempotent.
+  void Stop();
+  // "http 127.0.0.1:8080" per address, in options.listen order.
+  std::vector<std::string> BoundAddresses() const;
+  const WebCounters& counters() const;
+
+ private:
+  class Impl;
+  explicit WebServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace resyncwatch
