@@ -116,7 +116,9 @@ std::string NextText(const Cli& cli, const DeviceAnalysis& a) {
   if (a.next->rule == Rule::kRetry) rule += " " + std::to_string(a.next->step);
   std::string s = cli.TableTime(a.next->earliest_us) + " .. " + cli.TableTime(*a.next_due_us) +
                   " (" + rule + ")";
-  if (a.overdue_us > 0) s += ", overdue by " + Human(a.overdue_us) + " past the call allowance";
+  if (a.state == DeviceState::kOverdue) {
+    s += ", overdue by " + Human(a.overdue_us) + " past the call allowance";
+  }
   return s;
 }
 

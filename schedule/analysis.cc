@@ -75,18 +75,45 @@ std::string_view ToString(Outcome outcome) {
   return "unknown";
 }
 
+namespace {
+
+bool EqualsNoCase(std::string_view text, size_t pos, std::string_view lower) {
+  if (text.size() - pos < lower.size()) return false;
+  for (size_t i = 0; i < lower.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(text[pos + i])) != lower[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 bool IsSipNotifyResync(std::string_view message) {
+  // Debug level 2 and above sends every SIP message: no copy, no lowering of the text.
   size_t notify = message.find("NOTIFY ");
   if (notify == std::string_view::npos) return false;
-  std::string lower(message.substr(notify));
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  size_t pos = 0;
-  while ((pos = lower.find("event:", pos)) != std::string::npos) {
-    pos += 6;
-    while (pos < lower.size() && lower[pos] == ' ') ++pos;
-    if (lower.compare(pos, 6, "resync") == 0) return true;
+  for (size_t pos = notify; pos + 6 <= message.size(); ++pos) {
+    if (!EqualsNoCase(message, pos, "event:")) continue;
+    size_t v = pos + 6;
+    while (v < message.size() && message[v] == ' ') ++v;
+    if (EqualsNoCase(message, v, "resync")) return true;
   }
   return false;
+}
+
+bool MattersToSchedule(const Event& event) {
+  switch (event.kind) {
+    case EventKind::kResyncRequest:
+    case EventKind::kResyncSuccess:
+    case EventKind::kResyncFailure:
+    case EventKind::kUpgradeRequest:
+    case EventKind::kUpgradeSuccess:
+    case EventKind::kUpgradeFailure:
+      return true;
+    case EventKind::kDebug:
+      return IsSipNotifyResync(event.message);
+    default:
+      return false;
+  }
 }
 
 namespace {
@@ -126,7 +153,8 @@ ResyncEvent ToResyncEvent(const Event& event) {
   r.file_not_found = event.kind == EventKind::kResyncFailure && IsFileNotFound(event.error);
   // A message's text is its template's with these fields: the same URL and $ERR in the
   // same kind is the same text (a copy, when it comes again within seconds).
-  uint64_t url = UrlHash(event);
+  bool has_url = !event.scheme.empty() || !event.server.empty() || !event.path.empty();
+  uint64_t url = has_url ? UrlHash(event) : 0;
   if (event.kind == EventKind::kResyncRequest) r.url_hash = url;
   r.text_hash = event.kind == EventKind::kDebug
                     ? NonZero(std::hash<std::string_view>{}(event.message))
@@ -193,8 +221,10 @@ class CycleBuilder {
       return true;  // the outcome of an open request
     }
     if (e.time_us - cur_.end_us > cycle_gap_us_) return false;
-    // Each profile is fetched once per cycle: the same URL again is the next attempt.
-    return !is_request || std::find(urls_.begin(), urls_.end(), e.url_hash) == urls_.end();
+    // Each profile is fetched once per cycle: the same URL again is the next attempt
+    // (templates may leave the URL out: then time alone decides).
+    return !is_request || e.url_hash == 0 ||
+           std::find(urls_.begin(), urls_.end(), e.url_hash) == urls_.end();
   }
 
   void Start(const ResyncEvent& e, bool on_demand) {
@@ -374,10 +404,19 @@ bool OnScheduleAfterRestart(const ScheduleConfig& config, const Attempt& cur, co
   return !after.expected || after.verdict == Verdict::kOnTime;
 }
 
+// What the gaps before the current one say about reading it as a restart.
+struct RecentGaps {
+  bool previous_early = false;
+  int since_restart = INT32_MAX;  // gaps since the latest restart read from an early gap
+};
+// Restarts read from early gaps come at least this many gaps apart: a phone that keeps
+// "restarting" right after its first retry or resync is retrying too fast.
+constexpr int kMinGapsBetweenRestarts = 2;
+
 // Turns the scheduled verdict into the final one: on demand, restart, early. Returns
 // whether the attempt restarts the back-off.
 bool Settle(const ScheduleConfig& config, const Attempt& cur, const Attempt* next,
-            bool previous_early, const AnalysisOptions& options, Gap* g) {
+            RecentGaps* recent, const AnalysisOptions& options, Gap* g) {
   if (cur.on_demand || !g->expected) {
     g->rule = cur.on_demand ? Rule::kOnDemand : Rule::kPowerOn;
     g->retry_step = 0;
@@ -390,22 +429,37 @@ bool Settle(const ScheduleConfig& config, const Attempt& cur, const Attempt* nex
     return true;
   }
   if (g->verdict != Verdict::kEarly) return false;
-  bool isolated = config.resync_on_reset && !previous_early &&
+  bool isolated = config.resync_on_reset && !recent->previous_early &&
+                  recent->since_restart >= kMinGapsBetweenRestarts &&
                   OnScheduleAfterRestart(config, cur, next, options);
   if (!isolated) return false;
   g->rule = Rule::kPowerOn;  // a restart leaves no message
   g->retry_step = 0;
   g->verdict = Verdict::kOnTime;
+  recent->since_restart = -1;  // counted up to 0 by this gap
   return true;
 }
 
+// The latest retry wait of the list: where a failure of unknown step may lead.
+int64_t LongestRetryS(const ScheduleConfig& config) {
+  int64_t longest = 0;
+  for (const DelaySpec& d : config.retry.delays()) longest = std::max(longest, d.max_s);
+  return longest;
+}
+
+// step_unknown: the range holds one failed attempt and nothing before it, so the phone
+// may be deep in its back-off: its next retry may come as late as the longest wait.
 void FinishDevice(const ScheduleConfig& config, const Attempt& last, const BackoffState& st,
-                  int64_t now_us, const AnalysisOptions& options, DeviceAnalysis* a) {
+                  bool step_unknown, int64_t now_us, const AnalysisOptions& options,
+                  DeviceAnalysis* a) {
   a->last_attempt_us = last.end_us;
   a->last_outcome = last.outcome;
   a->backoff_step = st.failures;
   a->resyncs_disabled = !config.provision_enable;
   a->next = NextWindow(config, last.outcome, st, last.end_us);
+  if (a->next && step_unknown && a->next->rule == Rule::kRetry) {
+    a->next->latest_us = last.end_us + LongestRetryS(config) * kMicrosPerSecond;
+  }
   if (a->next) {
     a->next_due_us = a->next->latest_us + ToleranceUs(*a->next, last.end_us, options);
     a->deferral_allowance_us = AllowanceUs(config);
@@ -432,18 +486,21 @@ DeviceAnalysis AnalyzeDevice(std::span<const ResyncEvent> events, const Schedule
     InferInitialStep(config, attempts[0], attempts[1], options, &st);
   }
   a.gaps.reserve(attempts.size() - 1);
-  bool previous_early = false;
+  RecentGaps recent;
   for (size_t i = 1; i < attempts.size(); ++i) {
     const Attempt& cur = attempts[i];
     const Attempt* next = i + 1 < attempts.size() ? &attempts[i + 1] : nullptr;
     Gap g = JudgeScheduled(config, attempts[i - 1], cur, st, options);
-    if (Settle(config, cur, next, previous_early, options, &g)) st = BackoffState{};
+    if (Settle(config, cur, next, &recent, options, &g)) st = BackoffState{};
     st.Apply(cur.outcome);
-    previous_early = g.verdict == Verdict::kEarly;
+    recent.previous_early = g.verdict == Verdict::kEarly;
+    if (recent.since_restart < INT32_MAX) ++recent.since_restart;
     ++a.verdicts[static_cast<int>(g.verdict)];
     a.gaps.push_back(g);
   }
-  FinishDevice(config, attempts.back(), st, now_us, options, &a);
+  bool step_unknown = options.infer_initial_step && attempts.size() == 1 &&
+                      attempts[0].outcome == Outcome::kFailure;
+  FinishDevice(config, attempts.back(), st, step_unknown, now_us, options, &a);
   return a;
 }
 

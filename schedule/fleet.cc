@@ -12,8 +12,6 @@
 namespace resyncwatch {
 namespace {
 
-bool Relevant(EventKind kind) { return kind != EventKind::kUnknown; }
-
 struct Pending {
   std::string model;
   std::vector<ResyncEvent> events;
@@ -69,7 +67,7 @@ Status ScanInto(const Store& store, TimeRange range, DeviceTable* table) {
   MacAddress last_mac = 0;
   Pending* last = nullptr;
   return store.ScanHeads(range, [&](const Event& e) {
-    if (e.mac == 0 || !Relevant(e.kind)) return true;
+    if (e.mac == 0 || !MattersToSchedule(e)) return true;
     if (e.mac != last_mac || last == nullptr) {
       last = &table->At(e.mac);
       last_mac = e.mac;
@@ -106,7 +104,7 @@ FleetDevice AnalyzeOne(const Store& store, MacAddress mac, const DeviceSummary* 
   out.mac = mac;
   std::vector<ResyncEvent> events;
   *status = store.History(mac, range, [&](const Event& e) {
-    if (!Relevant(e.kind)) return true;
+    if (!MattersToSchedule(e)) return true;
     if (out.model.empty() && !e.model.empty()) out.model = e.model;
     events.push_back(ToResyncEvent(e));
     return true;

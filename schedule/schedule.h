@@ -186,7 +186,9 @@ struct AnalysisOptions {
 };
 constexpr int kHammeringWindow = 10;
 
-// What the analysis needs from a stored event.
+// What the analysis needs from a stored event. ToResyncEvent reads only the fields a fleet
+// scan's event heads carry (Store::ScanHeads: kind, times, URL parts, error; debug events
+// whole), so that the fleet path and one device's History judge alike.
 struct ResyncEvent {
   int64_t time_us = 0;
   EventKind kind = EventKind::kUnknown;
@@ -198,6 +200,9 @@ struct ResyncEvent {
 ResyncEvent ToResyncEvent(const Event& event);
 // True for a debug message that is a SIP NOTIFY carrying "Event: resync".
 bool IsSipNotifyResync(std::string_view message);
+// Whether the analysis reads the event: resync and upgrade messages, and SIP NOTIFY
+// resyncs among the debug output (scans keep nothing else).
+bool MattersToSchedule(const Event& event);
 
 // True for a failure $ERR that says the profile was not found ("404", "not found").
 bool IsFileNotFound(std::string_view error);

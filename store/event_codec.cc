@@ -402,11 +402,19 @@ Status DecodeEventHead(std::string_view value, Event* e) {
   if (!r.GetString(&skip) || !r.GetString(&skip)) return bad("truncated strings");  // host, app
   if (!(flags & kTimestampIsBsd) && !r.GetString(&skip)) return bad("truncated timestamp");
   int64_t port;
+  std::string_view encoded_path;
   if (!r.GetString(&e->scheme) || !r.GetString(&e->server) || !r.GetSigned(&port) ||
-      !r.GetString(&e->path)) {
+      !r.GetString(&encoded_path)) {
     return bad("truncated url parts");
   }
   e->port = static_cast<int32_t>(port);
+  std::optional<MacForms> mac;
+  if (flags & kHasMac) mac.emplace(e->mac);
+  std::string_view path_cands[kPathCandidates];
+  PathCandidates(mac ? &*mac : nullptr, path_cands);
+  if (!DecodeWithRefs(encoded_path, path_cands, kPathCandidates, &e->path)) {
+    return bad("bad path");
+  }
   if (!(flags & (kUrlWithPort | kUrlWithoutPort)) && !r.GetString(&skip)) {
     return bad("truncated url");
   }

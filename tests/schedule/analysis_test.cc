@@ -23,6 +23,11 @@ class Seq {
     Add(t, EventKind::kResyncSuccess, 300 + profile);
     return *this;
   }
+  // A request of a template without $SCHEME://...$PATH: no URL to tell profiles apart.
+  Seq& ReqNoUrl(double t) {
+    Add(t, EventKind::kResyncRequest, 100);
+    return *this;
+  }
   Seq& Fail(double t) {
     Add(t, EventKind::kResyncFailure, 400);
     return *this;
@@ -157,6 +162,56 @@ TEST_CASE("Early attempts in a row are early: a phone retrying too fast is hamme
   auto a = Run(s, 1900);
   CHECK(Count(a, Verdict::kEarly) == 3);
   CHECK(a.state == DeviceState::kHammering);
+}
+
+TEST_CASE("A phone that retries every 60 s whatever its back-off is hammering") {
+  // Read alone, each early retry could be a restart; restarts do not come one retry apart.
+  Seq s;
+  for (int i = 0; i < 60; ++i) s.Bad(i * 60.5);
+  auto a = Run(s, 60 * 60.5);
+  CHECK(Count(a, Verdict::kEarly) >= 20);
+  CHECK(a.state == DeviceState::kHammering);
+}
+
+TEST_CASE("Restarts two scheduled attempts apart are each a restart") {
+  Seq s;
+  s.Good(0).Good(3600.5).Good(3600.5 + 900);  // restart
+  double t = 4501.5;
+  s.Good(t + 3600).Good(t + 7200.5).Good(t + 7201 + 1200);  // restart two gaps later
+  s.Good(t + 8401.5 + 3600);
+  auto a = Run(s, t + 8402 + 3700);
+  CHECK(Count(a, Verdict::kEarly) == 0);
+  CHECK(a.gaps[1].rule == Rule::kPowerOn);
+  CHECK(a.gaps[4].rule == Rule::kPowerOn);
+  CHECK(a.state == DeviceState::kOk);
+}
+
+TEST_CASE("One failed attempt in range: the next retry may be as late as the longest wait") {
+  // Nothing before the range says how deep the phone is in its back-off.
+  AnalysisOptions o = Opts();
+  o.infer_initial_step = true;
+  auto a = Run(Seq().Bad(0), 6 * 3600, ScheduleConfig::FactoryDefault(), o);
+  CHECK(a.state == DeviceState::kOk);
+  REQUIRE(a.next_due_us);
+  CHECK(*a.next_due_us - a.last_attempt_us >= 86400 * kS);
+  auto gone = Run(Seq().Bad(0), 86400 + 14400 + 2000, ScheduleConfig::FactoryDefault(), o);
+  CHECK(gone.state == DeviceState::kOverdue);
+}
+
+TEST_CASE("Templates without a URL: profile requests seconds apart are one cycle") {
+  ScheduleConfig c = ScheduleConfig::FactoryDefault();
+  c.periodic = RetrySchedule::Parse("600,1200,300").value();
+  Seq s;
+  double t = 0;
+  for (double wait : {600.0, 1200.0, 300.0, 300.0}) {
+    s.ReqNoUrl(t).Ok(t + 0.5).ReqNoUrl(t + 3.5).Ok(t + 4.0);
+    t += 4.0 + wait;
+  }
+  s.ReqNoUrl(t).Ok(t + 0.5).ReqNoUrl(t + 3.5).Ok(t + 4.0);
+  auto a = Run(s, t + 10, c);
+  CHECK(a.attempts == 5);
+  CHECK(Count(a, Verdict::kOnTime) == 4);
+  CHECK(a.state == DeviceState::kOk);
 }
 
 TEST_CASE("A resync held back by a call is deferred, up to Forced_Resync_Delay") {

@@ -4,6 +4,7 @@
 // rsyslog archive under tests/data/schedule/, imported and judged by the real binary.
 #include <simdjson.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
@@ -78,7 +79,39 @@ class CaseStore {
     args = {"schedule", mac};
     args.insert(args.end(), common.begin(), common.end());
     j.text = RunCli(args).out;
+    CheckFleetAgrees(mac, common, j);
     return j;
+  }
+
+  // The fleet path (a scan of event heads) judges the device as its own History does.
+  void CheckFleetAgrees(const std::string& mac, const std::vector<std::string>& common,
+                        const Judged& j) {
+    std::vector<std::string> args = {"schedule", "--fleet", "--gaps", "--json"};
+    args.insert(args.end(), common.begin(), common.end());
+    CliRun run = RunCli(args);
+    REQUIRE(run.exit_code == 0);
+    std::string want(mac);
+    std::erase(want, ':');
+    simdjson::dom::parser parser;
+    std::vector<std::string> fleet_gaps, own_gaps;
+    for (const Gap& g : j.gaps) {
+      own_gaps.push_back(g.rule + " " + std::to_string(g.retry_step) + " " + g.verdict);
+    }
+    std::string state;
+    for (const std::string& line : run.OutLines()) {
+      if (line.empty()) continue;
+      simdjson::dom::element e = parser.parse(line);
+      if (Str(e, "mac") != want) continue;
+      if (Str(e, "type") == "gap") {
+        fleet_gaps.push_back(Str(e, "rule") + " " + std::to_string(int64_t(e["retry_step"])) + " " +
+                             Str(e, "verdict"));
+      } else {
+        state = Str(e, "state");
+        CHECK(int64_t(e["backoff_step"]) == j.backoff_step);
+      }
+    }
+    CHECK(fleet_gaps == own_gaps);
+    CHECK(state == j.state);
   }
 
  private:

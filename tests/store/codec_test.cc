@@ -270,8 +270,9 @@ TEST_CASE("Summaries and alerts round-trip and reject truncation") {
   for (size_t n = 0; n < value.size(); ++n) CHECK_FALSE(DecodeAlert(value.substr(0, n), &ab).ok());
 }
 
-// (Added by the query helper.) Fleet scans read events through DecodeEventHead.
-TEST_CASE("The head decoder gives the full decoder's kind, times, ids, server and error") {
+// Fleet scans read events through DecodeEventHead; the schedule analysis tells profiles
+// apart by the URL's parts, so the path must come out as written, MAC references undone.
+TEST_CASE("The head decoder gives the full decoder's kind, times, ids, URL parts and error") {
   Event bsd = PhoneEvent();  // BSD timestamp, URL rebuilt from its parts with the port
   bsd.kind = EventKind::kResyncFailure;
   bsd.error = "http_get failed";
@@ -298,8 +299,10 @@ TEST_CASE("The head decoder gives the full decoder's kind, times, ids, server an
     CHECK(head.mac == e.mac);
     CHECK(head.sn == e.sn);
     CHECK(head.model == e.model);
+    CHECK(head.scheme == e.scheme);
     CHECK(head.server == e.server);
     CHECK(head.port == e.port);
+    CHECK(head.path == e.path);
     CHECK(head.error == e.error);
     CHECK(head.message.empty());
     // A truncated record is corruption unless the cut spares every field the head reads.
