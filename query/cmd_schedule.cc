@@ -247,9 +247,11 @@ int RunFleetSchedule(Cli& cli, const Store& store, const ScheduleConfigSet& conf
     if (!only) return cli.Fail("--state: '" + state_filter + "' is not a state");
   }
   std::vector<Row> rows;
-  Status s = AnalyzeFleet(store, configs, range, cli.now_us(), options, [&](const FleetDevice& d) {
+  bool with_gaps = cli.json() && cli.flags().GetBool("gaps");
+  Status s = AnalyzeFleet(store, configs, range, cli.now_us(), options, [&](FleetDevice& d) {
     if (only && d.analysis.state != *only) return;
-    rows.push_back({d.mac, d.model, d.analysis});
+    if (!with_gaps) std::vector<Gap>().swap(d.analysis.gaps);
+    rows.push_back({d.mac, std::move(d.model), std::move(d.analysis)});
   });
   if (!s.ok()) return cli.Fail("cannot read events: " + s.message());
   if (rows.empty()) return cli.Nothing("no devices in range");

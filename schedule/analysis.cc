@@ -125,8 +125,9 @@ bool ContainsNoCase(std::string_view text, std::string_view lower_needle) {
   return it != text.end();
 }
 
-// Never 0, so that 0 can mean "no text" in synthetic events.
-uint64_t NonZero(uint64_t h) { return h | 1; }
+// 32 bits (the analysis compares hashes of one device within seconds), never 0, so that
+// 0 can mean "no text" in synthetic events; a smaller event keeps fleet scans in cache.
+uint32_t Fold(uint64_t h) { return static_cast<uint32_t>(h ^ (h >> 32)) | 1; }
 
 uint64_t Mix(uint64_t h, std::string_view part) {
   return (h ^ std::hash<std::string_view>{}(part)) * 0x100000001B3ULL;
@@ -136,7 +137,7 @@ uint64_t Mix(uint64_t h, std::string_view part) {
 uint64_t UrlHash(const Event& e) {
   uint64_t h = Mix(Mix(0xcbf29ce484222325ULL, e.scheme), e.server);
   h = Mix(h, std::string_view(reinterpret_cast<const char*>(&e.port), sizeof e.port));
-  return NonZero(Mix(h, e.path));
+  return Mix(h, e.path);
 }
 
 }  // namespace
@@ -155,10 +156,9 @@ ResyncEvent ToResyncEvent(const Event& event) {
   // same kind is the same text (a copy, when it comes again within seconds).
   bool has_url = !event.scheme.empty() || !event.server.empty() || !event.path.empty();
   uint64_t url = has_url ? UrlHash(event) : 0;
-  if (event.kind == EventKind::kResyncRequest) r.url_hash = url;
-  r.text_hash = event.kind == EventKind::kDebug
-                    ? NonZero(std::hash<std::string_view>{}(event.message))
-                    : NonZero(Mix(url, event.error));
+  if (event.kind == EventKind::kResyncRequest && has_url) r.url_hash = Fold(url);
+  r.text_hash = event.kind == EventKind::kDebug ? Fold(std::hash<std::string_view>{}(event.message))
+                                                : Fold(Mix(url, event.error));
   return r;
 }
 
@@ -297,7 +297,7 @@ class CycleBuilder {
   Attempt cur_;
   int pending_requests_ = 0;
   int64_t last_request_us_ = 0;
-  std::vector<uint64_t> urls_;
+  std::vector<uint32_t> urls_;
   bool failed_ = false;
   bool fetched_ = false;
 };

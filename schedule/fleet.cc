@@ -135,8 +135,7 @@ Result<DeviceAnalysis> AnalyzeStoredDevice(const Store& store, MacAddress mac,
 
 Status AnalyzeDevices(const Store& store, const ScheduleConfigSet& configs,
                       std::span<const DeviceSummary> devices, TimeRange range, int64_t now_us,
-                      const AnalysisOptions& options,
-                      const std::function<void(const FleetDevice&)>& visit) {
+                      const AnalysisOptions& options, const FleetVisitor& visit) {
   int threads = ThreadCount(options.threads);
   constexpr size_t kBatch = 4096;
   std::vector<FleetDevice> batch;
@@ -159,14 +158,13 @@ Status AnalyzeDevices(const Store& store, const ScheduleConfigSet& configs,
     for (const Status& s : status) {
       if (!s.ok()) return s;
     }
-    for (const FleetDevice& d : batch) visit(d);
+    for (FleetDevice& d : batch) visit(d);
   }
   return Status::Ok();
 }
 
 Status AnalyzeFleet(const Store& store, const ScheduleConfigSet& configs, TimeRange range,
-                    int64_t now_us, const AnalysisOptions& options,
-                    const std::function<void(const FleetDevice&)>& visit) {
+                    int64_t now_us, const AnalysisOptions& options, const FleetVisitor& visit) {
   int threads = ThreadCount(options.threads);
   bool bounded = range.since_us != INT64_MIN && range.until_us != INT64_MAX;
   int slices = bounded ? threads : 1;
@@ -233,7 +231,7 @@ Status AnalyzeFleet(const Store& store, const ScheduleConfigSet& configs, TimeRa
     }
     work(0, std::min(n, per));
     for (auto& w : workers) w.join();
-    for (const FleetDevice& d : batch) visit(d);
+    for (FleetDevice& d : batch) visit(d);
   }
   return Status::Ok();
 }

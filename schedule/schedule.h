@@ -194,8 +194,8 @@ struct ResyncEvent {
   EventKind kind = EventKind::kUnknown;
   bool sip_notify_resync = false;  // a debug SIP NOTIFY "Event: resync"
   bool file_not_found = false;     // a resync failure whose $ERR says the file was not found
-  uint64_t text_hash = 0;          // of the message body: copies have the same
-  uint64_t url_hash = 0;           // of the requested URL (requests)
+  uint32_t text_hash = 0;          // of the message's text: copies have the same
+  uint32_t url_hash = 0;           // of the requested URL (requests); 0: none
 };
 ResyncEvent ToResyncEvent(const Event& event);
 // True for a debug message that is a SIP NOTIFY carrying "Event: resync".
@@ -302,19 +302,19 @@ struct FleetDevice {
   std::string model;
   DeviceAnalysis analysis;
 };
+// Gets each device once; it may move from it (a fleet's gaps are hundreds of MB).
+using FleetVisitor = std::function<void(FleetDevice&)>;
 // Every device with events in range (one Scan), plus the devices the store knows that were
 // silent in the range (judged from the last outcome in their summary, so that a phone that
 // went quiet before the range shows up as overdue). Visit order is unspecified.
 Status AnalyzeFleet(const Store& store, const ScheduleConfigSet& configs, TimeRange range,
-                    int64_t now_us, const AnalysisOptions& options,
-                    const std::function<void(const FleetDevice&)>& visit);
+                    int64_t now_us, const AnalysisOptions& options, const FleetVisitor& visit);
 // The same judgement for the given devices only, by one History lookup each: cheaper than
 // the fleet scan when they are a small part of the fleet (recovery: the failing phones).
 // The visitor is called from the calling thread, in the order of devices.
 Status AnalyzeDevices(const Store& store, const ScheduleConfigSet& configs,
                       std::span<const DeviceSummary> devices, TimeRange range, int64_t now_us,
-                      const AnalysisOptions& options,
-                      const std::function<void(const FleetDevice&)>& visit);
+                      const AnalysisOptions& options, const FleetVisitor& visit);
 
 // ---------------------------------------------------------------------------------------
 // JSON shapes (contracts of `resyncwatch schedule --json`, shared with the simulator's truth)
