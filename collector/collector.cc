@@ -122,6 +122,7 @@ class Collector::Impl {
   Store* store_;
   const Clock* clock_;
   Counters counters_;
+  SenderFilter allow_;
   IngestQueue queue_;
   ReceiveSink sink_;
   uv_loop_t loop_{};
@@ -149,6 +150,15 @@ Status Collector::Impl::Start() {
   if (!templates.ok()) {
     return Status::InvalidArgument(ConfigError(config_.config_path, templates.status().message()));
   }
+  Result<SenderFilter> allow = SenderFilter::Parse(config_.allow);
+  if (!allow.ok()) return allow.status();
+  allow_ = std::move(*allow);
+  if (!allow_.empty()) sink_.SetAllow(&allow_);
+  TcpInputOptions tcp_options;
+  tcp_options.max_frame_bytes = static_cast<size_t>(config_.max_frame_bytes);
+  tcp_options.max_connections = config_.max_tcp_connections;
+  tcp_options.idle_timeout_us = config_.tcp_idle_timeout_us;
+  tcp_options.allow = allow_.empty() ? nullptr : &allow_;
   for (const ListenAddress& a : config_.listen) {
     if (a.transport == ListenAddress::Transport::kUdp) {
       auto input = std::make_unique<UdpInput>(&loop_, &sink_, &counters_);
@@ -159,9 +169,7 @@ Status Collector::Impl::Start() {
       bound_.push_back("udp " + input->bound());
       udp_.push_back(std::move(input));
     } else {
-      auto input = std::make_unique<TcpInput>(&loop_, &sink_, &counters_,
-                                              static_cast<size_t>(config_.max_frame_bytes),
-                                              config_.max_tcp_connections);
+      auto input = std::make_unique<TcpInput>(&loop_, &sink_, &counters_, clock_, tcp_options);
       if (Status s = input->Start(a); !s.ok()) return s;
       bound_.push_back("tcp " + input->bound());
       tcp_.push_back(std::move(input));
@@ -349,11 +357,14 @@ void Collector::Impl::PollKernelDrops() {
 
 void Collector::Impl::OnTimer() {
   PollKernelDrops();
+  const int64_t now_us = clock_->NowMicros();
   int64_t open = 0;
-  for (const auto& t : tcp_) open += static_cast<int64_t>(t->connections());
+  for (const auto& t : tcp_) {
+    t->SweepIdle(now_us);
+    open += static_cast<int64_t>(t->connections());
+  }
   tcp_open_.store(open, std::memory_order_relaxed);
   counters_.queue_depth.store(queue_.Depth() + writer_->in_hand(), std::memory_order_relaxed);
-  const int64_t now_us = clock_->NowMicros();
   if (now_us - last_summary_us_ >= config_.summary_interval_us) {
     last_summary_us_ = now_us;
     spdlog::info("{}", counters_.Summary());

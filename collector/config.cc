@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "collector/metrics_http.h"
+#include "collector/sender_filter.h"
 #include "common/file_text.h"
 #include "common/time_format.h"
 #include "store/store.h"
@@ -36,7 +37,13 @@ constexpr FlagSpec kSpecs[] = {
     {"batch-size", FlagType::kInt, "512", "N", "datagrams per store write at most"},
     {"max-frame", FlagType::kBytes, "64KiB", "BYTES",
      "largest TCP frame accepted; longer frames are cut and counted as tcp_oversize"},
-    {"max-tcp-connections", FlagType::kInt, "1024", "N", "TCP connections served at once"},
+    {"max-tcp-connections", FlagType::kInt, "1024", "N",
+     "TCP connections served at once; one more closes the connection idle longest"},
+    {"tcp-idle-timeout", FlagType::kDuration, "10m", "DUR",
+     "close a TCP connection that sent nothing this long; 0 = never"},
+    {"allow", FlagType::kStringList, "", "CIDR",
+     "accept datagrams and connections only from these senders, repeatable (10.0.0.0/8, "
+     "2001:db8::/32, 192.0.2.7); others are dropped unparsed and counted; default: everyone"},
     {"metrics-listen", FlagType::kString, "", "ADDR:PORT",
      "serve Prometheus /metrics and /healthz here (127.0.0.1:9514, or a bare port for loopback); "
      "off when empty"},
@@ -103,7 +110,9 @@ Status ApplyConfigFile(const std::string& path, FlagSet* flags, std::string* con
   if (root.get_object().get(object)) {
     return Status::InvalidArgument("config " + path + ": the top level must be a JSON object");
   }
+  // A list given on the command line replaces the file's.
   const bool listen_on_command_line = flags->IsSet("listen");
+  const bool allow_on_command_line = flags->IsSet("allow");
   for (auto field : object) {
     std::string key(field.key);
     std::string name = key;
@@ -149,6 +158,7 @@ Status ApplyConfigFile(const std::string& path, FlagSet* flags, std::string* con
         return fail("must be an array of strings");
       }
       if (name == "listen" && listen_on_command_line) continue;
+      if (name == "allow" && allow_on_command_line) continue;
       for (const std::string& item : items) {
         if (Status s = flags->AppendIfUnset(name, item); !s.ok()) return rename(s);
       }
@@ -191,6 +201,12 @@ Status Fill(const FlagSet& flags, CollectorConfig* c) {
   c->batch_size = flags.GetInt("batch-size");
   c->max_frame_bytes = flags.GetBytes("max-frame");
   c->max_tcp_connections = flags.GetInt("max-tcp-connections");
+  c->tcp_idle_timeout_us = flags.GetDuration("tcp-idle-timeout");
+  if (c->tcp_idle_timeout_us < 0) {
+    return Status::InvalidArgument("--tcp-idle-timeout: must not be negative");
+  }
+  c->allow = flags.GetList("allow");
+  if (Result<SenderFilter> f = SenderFilter::Parse(c->allow); !f.ok()) return f.status();
   auto positive = [](std::string_view name, int64_t v) {
     return v > 0 ? Status::Ok()
                  : Status::InvalidArgument("--" + std::string(name) + ": must be greater than 0");

@@ -40,8 +40,10 @@ struct CollectorConfig {
   int64_t batch_size = 0;       // datagrams per store write at most
   int64_t max_frame_bytes = 0;  // TCP frame limit
   int64_t max_tcp_connections = 0;
-  std::string metrics_listen;  // "" = off
-  std::string port_file;       // "" = none
+  int64_t tcp_idle_timeout_us = 0;  // 0 = never
+  std::vector<std::string> allow;   // CIDR ranges of allowed senders; empty = everyone
+  std::string metrics_listen;       // "" = off
+  std::string port_file;            // "" = none
   int64_t summary_interval_us = 0;
   bool use_message_time = false;
   std::string query_socket;  // "" = no query socket (--query-socket none)

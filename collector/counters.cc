@@ -21,6 +21,11 @@ constexpr CounterInfo kInfo[kCounterCount] = {
     {"tcp_connections", "TCP connections accepted"},
     {"tcp_rejected", "TCP connections refused over the connection limit"},
     {"tcp_oversize", "TCP frames longer than the frame limit"},
+    {"tcp_evicted", "longest-idle TCP connections closed to make room at the connection limit"},
+    {"tcp_idle_timeouts", "TCP connections closed after the idle timeout"},
+    {"tcp_framing_errors", "TCP streams closed because they were not RFC 6587 framed"},
+    {"denied_datagrams", "datagrams and TCP frames from senders outside --allow, dropped"},
+    {"denied_connections", "TCP connections from senders outside --allow, closed"},
     {"stored_events", "events stored"},
     {"stored_raw", "unparsed datagrams stored raw"},
     {"events_unknown", "events stored, kind unknown"},
@@ -92,11 +97,14 @@ void Counters::Rewind() { persisted_ = previous_; }
 std::string Counters::Summary() const {
   return fmt::format(
       "received {} datagrams ({}), stored {} events + {} raw; drops: kernel {}, queue {}; "
-      "store errors {}; truncated {}; tcp oversize {}; queue depth {}",
+      "store errors {}; truncated {}; tcp oversize {}, evicted {}, idle timeouts {}, framing "
+      "errors {}; denied {} datagrams, {} connections; queue depth {}",
       Get(Counter::kReceivedDatagrams), HumanBytes(Get(Counter::kReceivedBytes)),
       Get(Counter::kStoredEvents), Get(Counter::kStoredRaw), Get(Counter::kKernelDrops),
       Get(Counter::kQueueDrops), Get(Counter::kStoreErrors), Get(Counter::kTruncated),
-      Get(Counter::kTcpOversize), queue_depth.load(std::memory_order_relaxed));
+      Get(Counter::kTcpOversize), Get(Counter::kTcpEvicted), Get(Counter::kTcpIdleTimeouts),
+      Get(Counter::kTcpFramingErrors), Get(Counter::kDeniedDatagrams),
+      Get(Counter::kDeniedConnections), queue_depth.load(std::memory_order_relaxed));
 }
 
 bool RateLimiter::Allow(int64_t now_us, int64_t* suppressed) {

@@ -18,15 +18,20 @@ namespace resyncwatch {
 enum class Counter : int {
   kReceivedDatagrams = 0,  // UDP datagrams and TCP frames
   kReceivedBytes,
-  kTruncated,       // UDP datagrams cut by the receive buffer (UV_UDP_PARTIAL)
-  kKernelDrops,     // dropped by the kernel before we read them (socket sk_drops)
-  kQueueDrops,      // dropped because the writer queue was full
-  kStoreErrors,     // datagrams that a failed store write could not keep
-  kReceiveErrors,   // socket read errors
-  kTcpConnections,  // TCP connections accepted
-  kTcpRejected,     // TCP connections refused over --max-tcp-connections
-  kTcpOversize,     // TCP frames longer than --max-frame (cut)
-  kStoredEvents,    // counted by the store itself; mirrored here for the summary
+  kTruncated,          // UDP datagrams cut by the receive buffer (UV_UDP_PARTIAL)
+  kKernelDrops,        // dropped by the kernel before we read them (socket sk_drops)
+  kQueueDrops,         // dropped because the writer queue was full
+  kStoreErrors,        // datagrams that a failed store write could not keep
+  kReceiveErrors,      // socket read errors
+  kTcpConnections,     // TCP connections accepted
+  kTcpRejected,        // TCP connections refused over --max-tcp-connections
+  kTcpOversize,        // TCP frames longer than --max-frame (cut)
+  kTcpEvicted,         // longest-idle TCP connections closed to make room at the limit
+  kTcpIdleTimeouts,    // TCP connections closed after --tcp-idle-timeout without data
+  kTcpFramingErrors,   // TCP streams closed because they were not RFC 6587 framed
+  kDeniedDatagrams,    // datagrams and frames from senders outside --allow, dropped unparsed
+  kDeniedConnections,  // TCP connections from senders outside --allow, closed at once
+  kStoredEvents,       // counted by the store itself; mirrored here for the summary
   kStoredRaw,
   kEventsUnknown,  // events by kind, in EventKind order
   kEventsResyncRequest,

@@ -9,6 +9,17 @@ ReceiveSink::ReceiveSink(IngestQueue* queue, Counters* counters, const Clock* cl
 
 void ReceiveSink::Accept(std::string_view data, const PeerAddress& peer, bool truncated) {
   const int64_t now_us = clock_->NowMicros();
+  if (allow_ != nullptr && !allow_->Allows(peer)) {
+    counters_->Add(Counter::kDeniedDatagrams);
+    int64_t suppressed = 0;
+    if (denied_log_.Allow(now_us, &suppressed)) {
+      spdlog::warn(
+          "datagram from {} dropped: not in --allow, counted as denied_datagrams ({} more not "
+          "logged in the last 10 s)",
+          peer.ToString(), suppressed);
+    }
+    return;
+  }
   counters_->Add(Counter::kReceivedDatagrams);
   counters_->Add(Counter::kReceivedBytes, static_cast<int64_t>(data.size()));
   if (truncated) counters_->Add(Counter::kTruncated);

@@ -24,13 +24,22 @@ class TcpConnection {
 
   uv_tcp_t* handle() { return &handle_; }
 
-  void Begin() {
+  // Starts reading, unless the peer is not allowed (then false: the caller closes it).
+  bool Begin(int64_t now_us) {
     struct sockaddr_storage name {};
     int len = sizeof(name);
     uv_tcp_getpeername(&handle_, reinterpret_cast<sockaddr*>(&name), &len);
     peer_ = PeerFromSockaddr(reinterpret_cast<const sockaddr*>(&name));
+    if (owner_->options_.allow != nullptr && !owner_->options_.allow->Allows(peer_)) return false;
+    last_data_us_ = now_us;
+    idle_pos_ = owner_->by_idle_.insert(owner_->by_idle_.end(), this);
+    listed_ = true;
     uv_read_start(reinterpret_cast<uv_stream_t*>(&handle_), &OnAlloc, &OnRead);
+    return true;
   }
+
+  const PeerAddress& peer() const { return peer_; }
+  int64_t last_data_us() const { return last_data_us_; }
 
   // Reads what the kernel already holds for this connection, then closes it.
   void DrainAndShut() {
@@ -51,6 +60,10 @@ class TcpConnection {
   void Shut() {
     if (closing_) return;
     closing_ = true;
+    if (listed_) {
+      owner_->by_idle_.erase(idle_pos_);
+      listed_ = false;
+    }
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&handle_));
     uv_close(reinterpret_cast<uv_handle_t*>(&handle_), [](uv_handle_t* h) {
       auto* self = static_cast<TcpConnection*>(h->data);
@@ -73,9 +86,18 @@ class TcpConnection {
       self->Shut();
       return;
     }
+    self->Touch();
     FrameError error = self->decoder_.Feed(std::string_view(buf->base, static_cast<size_t>(nread)),
                                            self->frame_fn_);
     self->Deliver(error);
+  }
+
+  // Data arrived: this connection becomes the most recently active.
+  void Touch() {
+    last_data_us_ = owner_->clock_->NowMicros();
+    if (listed_) {
+      owner_->by_idle_.splice(owner_->by_idle_.end(), owner_->by_idle_, idle_pos_);
+    }
   }
 
   void Deliver(FrameError error) {
@@ -84,18 +106,17 @@ class TcpConnection {
       owner_->counters_->Add(Counter::kTcpOversize,
                              static_cast<int64_t>(oversize - oversize_seen_));
       oversize_seen_ = oversize;
-      int64_t suppressed = 0;
-      if (owner_->oversize_log_.Allow(SystemClock::Instance().NowMicros(), &suppressed)) {
-        spdlog::warn(
-            "TCP frame from {} longer than --max-frame {} bytes: cut (LF framing) or skipped "
-            "(octet counting), counted as tcp_oversize ({} more not logged)",
-            peer_.ToString(), owner_->max_frame_bytes_, suppressed);
-      }
+      owner_->LogLimited(&owner_->oversize_log_,
+                         "TCP frame from {} longer than --max-frame {} bytes: cut (LF framing) or "
+                         "skipped (octet counting), counted as tcp_oversize",
+                         peer_.ToString(), owner_->options_.max_frame_bytes);
     }
     if (error == FrameError::kGarbled && !closing_) {
-      spdlog::warn("TCP stream from {} is not RFC 6587 framed (bad octet count): closing it",
-                   peer_.ToString());
-      owner_->counters_->Add(Counter::kReceiveErrors);
+      owner_->counters_->Add(Counter::kTcpFramingErrors);
+      owner_->LogLimited(&owner_->framing_log_,
+                         "TCP stream from {} is not RFC 6587 framed (bad octet count): closed, "
+                         "counted as tcp_framing_errors",
+                         peer_.ToString());
       Shut();
     }
     // A read's frames go to the writer now; a chunk is never left waiting for more.
@@ -107,6 +128,9 @@ class TcpConnection {
   uv_tcp_t handle_{};
   PeerAddress peer_;
   bool closing_ = false;
+  bool listed_ = false;  // in owner_->by_idle_ at idle_pos_
+  std::list<TcpConnection*>::iterator idle_pos_;
+  int64_t last_data_us_ = 0;
   uint64_t oversize_seen_ = 0;
   TcpFrameDecoder::FrameFn frame_fn_ = [this](std::string_view frame) {
     owner_->sink_->Accept(frame, peer_, false);
@@ -114,15 +138,23 @@ class TcpConnection {
   char buffer_[64 * 1024];
 };
 
-TcpInput::TcpInput(uv_loop_t* loop, ReceiveSink* sink, Counters* counters, size_t max_frame_bytes,
-                   int64_t max_connections)
-    : loop_(loop),
-      sink_(sink),
-      counters_(counters),
-      max_frame_bytes_(max_frame_bytes),
-      max_connections_(max_connections) {}
+TcpInput::TcpInput(uv_loop_t* loop, ReceiveSink* sink, Counters* counters, const Clock* clock,
+                   TcpInputOptions options)
+    : loop_(loop), sink_(sink), counters_(counters), clock_(clock), options_(options) {}
 
 TcpInput::~TcpInput() = default;
+
+template <typename... Args>
+void TcpInput::LogLimited(RateLimiter* limiter, const char* format, const Args&... args) {
+  int64_t suppressed = 0;
+  if (!limiter->Allow(clock_->NowMicros(), &suppressed)) return;
+  std::string line = fmt::format(fmt::runtime(format), args...);
+  if (suppressed > 0) {
+    spdlog::warn("{} ({} more like it not logged in the last 10 s)", line, suppressed);
+  } else {
+    spdlog::warn("{}", line);
+  }
+}
 
 Status TcpInput::Start(const ListenAddress& address) {
   struct sockaddr_storage storage;
@@ -149,26 +181,56 @@ Status TcpInput::Start(const ListenAddress& address) {
 void TcpInput::OnConnection(uv_stream_t* server, int status) {
   auto* self = static_cast<TcpInput*>(server->data);
   if (status < 0) {
-    self->counters_->Add(Counter::kReceiveErrors);
+    // Out of file descriptors or memory: libuv closed the connection for us.
+    self->counters_->Add(Counter::kTcpRejected);
+    self->LogLimited(&self->refused_log_, "TCP connection refused: {}", uv_strerror(status));
     return;
   }
-  auto* connection = new TcpConnection(self, self->max_frame_bytes_);
+  auto* connection = new TcpConnection(self, self->options_.max_frame_bytes);
   uv_tcp_init(self->loop_, connection->handle());
+  self->connections_.insert(connection);
   if (uv_accept(server, reinterpret_cast<uv_stream_t*>(connection->handle())) != 0) {
-    self->connections_.insert(connection);
+    self->counters_->Add(Counter::kTcpRejected);
     connection->Shut();
     return;
   }
-  self->connections_.insert(connection);
-  if (static_cast<int64_t>(self->connections_.size()) > self->max_connections_) {
-    self->counters_->Add(Counter::kTcpRejected);
-    spdlog::warn("TCP connection refused: already {} connections (--max-tcp-connections)",
-                 self->max_connections_);
+  if (static_cast<int64_t>(self->by_idle_.size()) >= self->options_.max_connections) {
+    self->EvictLongestIdle();
+  }
+  if (!connection->Begin(self->clock_->NowMicros())) {
+    self->counters_->Add(Counter::kDeniedConnections);
+    self->LogLimited(&self->denied_log_, "TCP connection from {} closed: not in --allow",
+                     connection->peer().ToString());
     connection->Shut();
     return;
   }
   self->counters_->Add(Counter::kTcpConnections);
-  connection->Begin();
+}
+
+void TcpInput::EvictLongestIdle() {
+  if (by_idle_.empty()) return;
+  TcpConnection* oldest = by_idle_.front();
+  counters_->Add(Counter::kTcpEvicted);
+  LogLimited(&evicted_log_,
+             "TCP connection limit {} (--max-tcp-connections) reached: closed the connection "
+             "idle longest ({}, {} s without data) to make room, counted as tcp_evicted",
+             options_.max_connections, oldest->peer().ToString(),
+             (clock_->NowMicros() - oldest->last_data_us()) / 1'000'000);
+  oldest->DrainAndShut();
+}
+
+void TcpInput::SweepIdle(int64_t now_us) {
+  if (options_.idle_timeout_us <= 0) return;
+  while (!by_idle_.empty() &&
+         now_us - by_idle_.front()->last_data_us() >= options_.idle_timeout_us) {
+    TcpConnection* idle = by_idle_.front();
+    counters_->Add(Counter::kTcpIdleTimeouts);
+    LogLimited(&idle_log_,
+               "TCP connection from {} closed after {} s without data (--tcp-idle-timeout), "
+               "counted as tcp_idle_timeouts",
+               idle->peer().ToString(), (now_us - idle->last_data_us()) / 1'000'000);
+    idle->DrainAndShut();
+  }
 }
 
 void TcpInput::Forget(TcpConnection* connection) { connections_.erase(connection); }
@@ -185,7 +247,12 @@ void TcpInput::Close() {
         int c = accept4(fd, reinterpret_cast<sockaddr*>(&from), &fromlen, SOCK_NONBLOCK);
         if (c < 0) break;
         PeerAddress peer = PeerFromSockaddr(reinterpret_cast<sockaddr*>(&from));
-        TcpFrameDecoder decoder(max_frame_bytes_);
+        if (options_.allow != nullptr && !options_.allow->Allows(peer)) {
+          counters_->Add(Counter::kDeniedConnections);
+          close(c);
+          continue;
+        }
+        TcpFrameDecoder decoder(options_.max_frame_bytes);
         auto deliver = [&](std::string_view frame) { sink_->Accept(frame, peer, false); };
         char buffer[16 * 1024];
         for (;;) {
