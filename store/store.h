@@ -141,7 +141,10 @@ class Store {
   virtual ~Store() = default;
 
   // Opens (and for kReadWrite creates) the store in dir. A store written by a newer
-  // schema version is refused with a message that names both versions.
+  // schema version is refused with a message that names both versions. kReadWrite keeps
+  // the store private: it raises the process umask to at least 027 (RocksDB creates files
+  // with it) and takes the other-user bits off dir and the files in it. A store this user
+  // may not read is an IoError starting "permission denied", never NotFound.
   static Result<std::unique_ptr<Store>> Open(const std::string& dir, const StoreOptions& options);
   // A client of the StoreQueryServer that the writer of the store in dir serves on
   // QuerySocketPath(dir): History, MacForSerial and GetDevice are answered by the writer's
