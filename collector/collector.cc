@@ -11,6 +11,7 @@
 
 #include "alerts/alerts.h"
 #include "collector/counters.h"
+#include "collector/health.h"
 #include "collector/ingest_queue.h"
 #include "collector/metrics_http.h"
 #include "collector/prometheus.h"
@@ -62,9 +63,6 @@ void ObserveDatagram(AlertEngine* engine, const PeerAddress& peer, int64_t recei
   }
 }
 
-// The writer thread is alive when it looped within this long (it wakes every 200 ms).
-constexpr int64_t kWriterStallUs = 30'000'000;
-
 }  // namespace
 
 class Collector::Impl {
@@ -100,6 +98,17 @@ class Collector::Impl {
   void Reload();
   std::vector<std::string> bound() const { return bound_; }
   const Counters& counters() const { return counters_; }
+  std::string Health() const {
+    HealthSnapshot h;
+    h.now_us = clock_->NowMicros();
+    h.writer_heartbeat_us = writer_->heartbeat_us();
+    h.store_failing_since_us = writer_->store_failing_since_us();
+    if (h.store_failing_since_us != 0) h.store_error = writer_->last_store_error();
+    h.last_queue_drop_us = counters_.last_queue_drop_us.load(std::memory_order_relaxed);
+    h.queue_drops = counters_.Get(Counter::kQueueDrops);
+    h.queue_depth = queue_.Depth() + writer_->in_hand();
+    return HealthReason(h);
+  }
   std::string RenderMetrics() const {
     std::string text = RenderPrometheus(counters_, tcp_open_.load(std::memory_order_relaxed));
     if (alerts_ != nullptr) text += RenderActiveAlertsMetrics(*alerts_);
@@ -255,13 +264,7 @@ Status Collector::Impl::StartMetrics() {
   MetricsHttpOptions options;
   options.listen = config_.metrics_listen;
   auto server = MetricsHttpServer::Start(
-      options, [this] { return RenderMetrics(); },
-      [this]() -> std::string {
-        if (clock_->NowMicros() - writer_->heartbeat_us() > kWriterStallUs) {
-          return "store writer stalled";
-        }
-        return "";
-      });
+      options, [this] { return RenderMetrics(); }, [this] { return Health(); });
   if (!server.ok()) {
     return Status::IoError("--metrics-listen " + config_.metrics_listen + ": " +
                            server.status().message());
@@ -388,6 +391,7 @@ void Collector::Run(bool handle_signals) { impl_->Run(handle_signals); }
 void Collector::Stop() { impl_->Stop(); }
 void Collector::Reload() { impl_->Reload(); }
 const Counters& Collector::counters() const { return impl_->counters(); }
+std::string Collector::Health() const { return impl_->Health(); }
 std::string Collector::RenderMetrics() const { return impl_->RenderMetrics(); }
 
 }  // namespace resyncwatch

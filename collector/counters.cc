@@ -79,16 +79,27 @@ Counters::Histogram Counters::WriteLatency() const {
   return h;
 }
 
-std::map<std::string, int64_t> Counters::TakeDeltas() {
+std::map<std::string, int64_t> Counters::TakeDeltas(const Carried& carried) {
   std::map<std::string, int64_t> out;
   previous_ = persisted_;
+  int64_t queue_drops = 0;
   for (int i = 0; i < kCounterCount; ++i) {
     Counter c = static_cast<Counter>(i);
-    if (CountedByStore(c)) continue;
+    if (CountedByStore(c) || c == Counter::kReceivedDatagrams || c == Counter::kReceivedBytes ||
+        c == Counter::kTruncated) {
+      continue;
+    }
     int64_t now = values_[i].load(std::memory_order_relaxed);
     if (now != persisted_[i]) out.emplace(std::string(CounterName(c)), now - persisted_[i]);
+    if (c == Counter::kQueueDrops) queue_drops = now - persisted_[i];
     persisted_[i] = now;
   }
+  auto put = [&](Counter c, int64_t delta) {
+    if (delta != 0) out.emplace(std::string(CounterName(c)), delta);
+  };
+  put(Counter::kReceivedDatagrams, carried.datagrams + queue_drops);
+  put(Counter::kReceivedBytes, carried.bytes);
+  put(Counter::kTruncated, carried.truncated);
   return out;
 }
 

@@ -9,6 +9,7 @@
 
 #include "store/event_codec.h"
 #include "store/record_codec.h"
+#include "store/rocks_faults.h"
 #include "store/rocks_options.h"
 #include "store/rocks_store.h"
 
@@ -95,6 +96,10 @@ Result<std::unique_ptr<Store>> RocksStore::OpenRocks(const std::string& dir,
     MakePrivate(dir);
   }
   rocksdb::DBOptions db_options = MakeDbOptions(store->read_only());
+  if (options.faults != nullptr) {
+    store->fault_env_ = NewFaultEnv(options.faults);
+    db_options.env = store->fault_env_.get();
+  }
   db_options.create_if_missing = !store->read_only() && options.create_if_missing;
   auto cfs = MakeCfDescriptors(store->retention_);
   if (options.mode == StoreOptions::Mode::kReadOnlyView) {
