@@ -118,6 +118,11 @@ void IngestQueue::Close() {
   close_cv_.notify_all();
 }
 
+bool IngestQueue::closed() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return closed_;
+}
+
 bool IngestQueue::WaitClosed(int timeout_ms) {
   std::unique_lock<std::mutex> lock(mu_);
   if (closed_) {

@@ -66,6 +66,7 @@ class IngestQueue {
   // queue sleeps the full timeout, so that a retry loop at shutdown keeps its pace).
   // Returns whether the queue is closed.
   bool WaitClosed(int timeout_ms);
+  bool closed() const;
   int64_t Depth() const;
   int64_t capacity() const { return capacity_; }
   // The consumer is done with n datagrams it took with PopAll (stored, or given up).

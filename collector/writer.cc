@@ -3,6 +3,9 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
+
 namespace resyncwatch {
 
 StoreWriter::StoreWriter(Store* store, IngestQueue* queue, Counters* counters, const Clock* clock,
@@ -171,7 +174,6 @@ void StoreWriter::Commit() {
 
 bool StoreWriter::WriteWithRetry() {
   int backoff_ms = options_.retry_min_ms;
-  int64_t closed_at_us = 0;
   for (;;) {
     const int64_t start_us = clock_->NowMicros();
     Result<WriteResult> result = store_->Write(batch_);
@@ -189,10 +191,19 @@ bool StoreWriter::WriteWithRetry() {
       return true;
     }
     OnWriteFailed(result.status(), end_us);
-    if (queue_->WaitClosed(backoff_ms)) {
-      if (closed_at_us == 0) closed_at_us = end_us;
-      if (end_us - closed_at_us >= options_.shutdown_retry_us) return false;
+    if (queue_->closed()) {
+      // Shutting down: one retry budget for all that is left (a wall-clock bound on how
+      // long the stop may take, not part of the collector's logic, hence steady_clock).
+      const auto now = std::chrono::steady_clock::now();
+      if (!shutdown_retry_started_) {
+        shutdown_retry_started_ = true;
+        shutdown_retry_since_ = now;
+      }
+      if (now - shutdown_retry_since_ >= std::chrono::microseconds(options_.shutdown_retry_us)) {
+        return false;
+      }
     }
+    queue_->WaitClosed(backoff_ms);
     backoff_ms = std::min(backoff_ms * 2, options_.retry_max_ms);
   }
 }

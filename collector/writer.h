@@ -4,12 +4,14 @@
 // disk) is not dropped: the batch is retried with back-off (10 ms doubling to 1 s) until
 // the store takes it, while new datagrams wait in the bounded queue (beyond its bound they
 // are dropped and counted as queue_drops). Only at shutdown, after retrying for
-// shutdown_retry_us, is a batch given up and counted as store_errors. Failures are logged
+// shutdown_retry_us in all, are the remaining batches given up and counted as
+// store_errors. Failures are logged
 // at most once a minute. Start/Stop from one thread; SetTemplates and the accessors from
 // any thread.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -115,6 +117,8 @@ class StoreWriter {
   Counters::Carried carried_;  // what batch_ holds, persisted with it
   RateLimiter error_log_{60'000'000};
   std::atomic<int64_t> failing_since_us_{0};
+  bool shutdown_retry_started_ = false;
+  std::chrono::steady_clock::time_point shutdown_retry_since_;
   mutable std::mutex error_mu_;
   std::string last_error_;
 
