@@ -132,6 +132,7 @@ class Collector::Impl {
   const Clock* clock_;
   Counters counters_;
   SenderFilter allow_;
+  std::shared_ptr<const TlsServerContext> tls_;  // for tls:// listeners
   IngestQueue queue_;
   ReceiveSink sink_;
   uv_loop_t loop_{};
@@ -178,9 +179,20 @@ Status Collector::Impl::Start() {
       bound_.push_back("udp " + input->bound());
       udp_.push_back(std::move(input));
     } else {
-      auto input = std::make_unique<TcpInput>(&loop_, &sink_, &counters_, clock_, tcp_options);
+      TcpInputOptions options = tcp_options;
+      const bool tls = a.transport == ListenAddress::Transport::kTls;
+      if (tls) {
+        if (tls_ == nullptr) {
+          auto context =
+              TlsServerContext::Create(config_.tls_cert, config_.tls_key, config_.tls_client_ca);
+          if (!context.ok()) return context.status();
+          tls_ = std::move(*context);
+        }
+        options.tls = tls_;
+      }
+      auto input = std::make_unique<TcpInput>(&loop_, &sink_, &counters_, clock_, options);
       if (Status s = input->Start(a); !s.ok()) return s;
-      bound_.push_back("tcp " + input->bound());
+      bound_.push_back((tls ? "tls " : "tcp ") + input->bound());
       tcp_.push_back(std::move(input));
     }
   }

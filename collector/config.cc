@@ -22,8 +22,8 @@ constexpr FlagSpec kSpecs[] = {
     {"db", FlagType::kString, "", "DIR",
      "store directory (default: $RESYNCWATCH_DB, else /var/lib/resyncwatch)"},
     {"listen", FlagType::kStringList, "udp://0.0.0.0:5514,udp://[::]:5514", "URL",
-     "where to receive, repeatable: udp://0.0.0.0:5514, udp://[::]:5514, tcp://127.0.0.1:6514 "
-     "(port 0: ephemeral)"},
+     "where to receive, repeatable: udp://0.0.0.0:5514, udp://[::]:5514, tcp://127.0.0.1:6514, "
+     "tls://0.0.0.0:6514 (RFC 5425, needs --tls-cert and --tls-key; port 0: ephemeral)"},
     {"retention", FlagType::kDuration, "0", "DUR",
      "remove events older than this (30d); 0 keeps everything"},
     {"retention-interval", FlagType::kDuration, "1h", "DUR", "how often retention is applied"},
@@ -44,6 +44,11 @@ constexpr FlagSpec kSpecs[] = {
     {"allow", FlagType::kStringList, "", "CIDR",
      "accept datagrams and connections only from these senders, repeatable (10.0.0.0/8, "
      "2001:db8::/32, 192.0.2.7); others are dropped unparsed and counted; default: everyone"},
+    {"tls-cert", FlagType::kString, "", "FILE", "PEM certificate (chain) of tls:// listeners"},
+    {"tls-key", FlagType::kString, "", "FILE", "PEM private key of --tls-cert"},
+    {"tls-client-ca", FlagType::kString, "", "FILE",
+     "PEM CA certificates: tls:// clients must present a certificate they signed; default: "
+     "no client certificate asked"},
     {"metrics-listen", FlagType::kString, "", "ADDR:PORT",
      "serve Prometheus /metrics and /healthz here (127.0.0.1:9514, or a bare port for loopback); "
      "off when empty"},
@@ -205,6 +210,15 @@ Status Fill(const FlagSet& flags, CollectorConfig* c) {
   if (c->tcp_idle_timeout_us < 0) {
     return Status::InvalidArgument("--tcp-idle-timeout: must not be negative");
   }
+  c->tls_cert = flags.GetString("tls-cert");
+  c->tls_key = flags.GetString("tls-key");
+  c->tls_client_ca = flags.GetString("tls-client-ca");
+  for (const ListenAddress& a : c->listen) {
+    if (a.transport == ListenAddress::Transport::kTls &&
+        (c->tls_cert.empty() || c->tls_key.empty())) {
+      return Status::InvalidArgument("--listen " + a.url + ": needs --tls-cert and --tls-key");
+    }
+  }
   c->allow = flags.GetList("allow");
   if (Result<SenderFilter> f = SenderFilter::Parse(c->allow); !f.ok()) return f.status();
   auto positive = [](std::string_view name, int64_t v) {
@@ -252,8 +266,10 @@ Result<ListenAddress> ParseListenUrl(std::string_view url) {
     a.transport = ListenAddress::Transport::kUdp;
   } else if (rest.rfind("tcp://", 0) == 0) {
     a.transport = ListenAddress::Transport::kTcp;
+  } else if (rest.rfind("tls://", 0) == 0) {
+    a.transport = ListenAddress::Transport::kTls;
   } else {
-    return bad("does not start with udp:// or tcp://");
+    return bad("does not start with udp://, tcp:// or tls://");
   }
   rest.remove_prefix(6);
   std::string_view host, port;

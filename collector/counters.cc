@@ -26,6 +26,7 @@ constexpr CounterInfo kInfo[kCounterCount] = {
     {"tcp_framing_errors", "TCP streams closed because they were not RFC 6587 framed"},
     {"denied_datagrams", "datagrams and TCP frames from senders outside --allow, dropped"},
     {"denied_connections", "TCP connections from senders outside --allow, closed"},
+    {"tls_errors", "TLS connections closed for a failed handshake or a refused certificate"},
     {"stored_events", "events stored"},
     {"stored_raw", "unparsed datagrams stored raw"},
     {"events_unknown", "events stored, kind unknown"},

@@ -31,6 +31,7 @@ enum class Counter : int {
   kTcpFramingErrors,   // TCP streams closed because they were not RFC 6587 framed
   kDeniedDatagrams,    // datagrams and frames from senders outside --allow, dropped unparsed
   kDeniedConnections,  // TCP connections from senders outside --allow, closed at once
+  kTlsErrors,          // TLS connections closed for a failed handshake or certificate
   kStoredEvents,       // counted by the store itself; mirrored here for the summary
   kStoredRaw,
   kEventsUnknown,  // events by kind, in EventKind order

@@ -20,6 +20,7 @@ class TcpConnection {
  public:
   TcpConnection(TcpInput* owner, size_t max_frame) : owner_(owner), decoder_(max_frame) {
     handle_.data = this;
+    if (owner_->options_.tls != nullptr) tls_ = std::make_unique<TlsSession>(*owner_->options_.tls);
   }
 
   uv_tcp_t* handle() { return &handle_; }
@@ -49,7 +50,7 @@ class TcpConnection {
       for (;;) {
         ssize_t n = recv(fd, buffer_, sizeof(buffer_), MSG_DONTWAIT);
         if (n <= 0) break;
-        Deliver(decoder_.Feed(std::string_view(buffer_, static_cast<size_t>(n)), frame_fn_));
+        HandleBytes(std::string_view(buffer_, static_cast<size_t>(n)));
         if (closing_) return;
       }
     }
@@ -87,9 +88,42 @@ class TcpConnection {
       return;
     }
     self->Touch();
-    FrameError error = self->decoder_.Feed(std::string_view(buf->base, static_cast<size_t>(nread)),
-                                           self->frame_fn_);
-    self->Deliver(error);
+    self->HandleBytes(std::string_view(buf->base, static_cast<size_t>(nread)));
+  }
+
+  // Bytes read from the socket: frames in plain TCP; records to decrypt (and handshake
+  // replies to send) with TLS.
+  void HandleBytes(std::string_view bytes) {
+    if (tls_ == nullptr) {
+      Deliver(decoder_.Feed(bytes, frame_fn_));
+      return;
+    }
+    plain_.clear();
+    std::string reply;
+    std::string error;
+    const bool ok = tls_->Feed(bytes, &plain_, &reply, &error);
+    if (!reply.empty()) Send(std::move(reply));
+    if (!plain_.empty()) Deliver(decoder_.Feed(plain_, frame_fn_));
+    if (!ok && !closing_) {
+      owner_->counters_->Add(Counter::kTlsErrors);
+      owner_->LogLimited(&owner_->tls_log_,
+                         "TLS connection from {} closed: {} (counted as tls_errors)",
+                         peer_.ToString(), error);
+      Shut();
+    }
+  }
+
+  void Send(std::string bytes) {
+    struct Write {
+      uv_write_t req;
+      std::string bytes;
+    };
+    auto* w = new Write{{}, std::move(bytes)};
+    w->req.data = w;
+    uv_buf_t buf = uv_buf_init(w->bytes.data(), static_cast<unsigned>(w->bytes.size()));
+    const int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&handle_), &buf, 1,
+                            [](uv_write_t* req, int) { delete static_cast<Write*>(req->data); });
+    if (rc != 0) delete w;
   }
 
   // Data arrived: this connection becomes the most recently active.
@@ -127,6 +161,8 @@ class TcpConnection {
   TcpFrameDecoder decoder_;
   uv_tcp_t handle_{};
   PeerAddress peer_;
+  std::unique_ptr<TlsSession> tls_;  // with a tls:// listener
+  std::string plain_;                // decrypted bytes of the current read
   bool closing_ = false;
   bool listed_ = false;  // in owner_->by_idle_ at idle_pos_
   std::list<TcpConnection*>::iterator idle_pos_;
@@ -247,7 +283,9 @@ void TcpInput::Close() {
         int c = accept4(fd, reinterpret_cast<sockaddr*>(&from), &fromlen, SOCK_NONBLOCK);
         if (c < 0) break;
         PeerAddress peer = PeerFromSockaddr(reinterpret_cast<sockaddr*>(&from));
-        if (options_.allow != nullptr && !options_.allow->Allows(peer)) {
+        // TLS: no handshake completed here, so nothing was sent that could be read.
+        if (options_.tls != nullptr ||
+            (options_.allow != nullptr && !options_.allow->Allows(peer))) {
           counters_->Add(Counter::kDeniedConnections);
           close(c);
           continue;

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <string>
 #include <unordered_set>
 
@@ -22,6 +23,7 @@
 #include "collector/counters.h"
 #include "collector/receive_sink.h"
 #include "collector/sender_filter.h"
+#include "collector/tls_session.h"
 #include "common/clock.h"
 #include "common/status.h"
 
@@ -35,6 +37,8 @@ struct TcpInputOptions {
   int64_t idle_timeout_us = 0;  // 0: never time out
   // Senders allowed to connect; nullptr or empty: everyone. Must outlive the input.
   const SenderFilter* allow = nullptr;
+  // tls:// listeners: every connection is TLS (RFC 5425); nullptr: plain TCP.
+  std::shared_ptr<const TlsServerContext> tls;
 };
 
 class TcpInput {
@@ -82,6 +86,7 @@ class TcpInput {
   RateLimiter idle_log_{10'000'000};
   RateLimiter framing_log_{10'000'000};
   RateLimiter denied_log_{10'000'000};
+  RateLimiter tls_log_{10'000'000};
 };
 
 }  // namespace resyncwatch

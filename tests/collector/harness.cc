@@ -119,7 +119,9 @@ Daemon::Daemon(const std::string& binary, std::vector<std::string> args, const s
   stderr_file_ = port_file_ + ".stderr";
   std::remove(port_file_.c_str());
   for (const std::string& a : args) {
-    if (a.rfind("udp://", 0) == 0 || a.rfind("tcp://", 0) == 0) ++expected_listeners_;
+    if (a.rfind("udp://", 0) == 0 || a.rfind("tcp://", 0) == 0 || a.rfind("tls://", 0) == 0) {
+      ++expected_listeners_;
+    }
   }
   std::vector<std::string> argv = {binary};
   argv.insert(argv.end(), args.begin(), args.end());
