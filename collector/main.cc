@@ -3,6 +3,7 @@
 // SIGTERM/SIGINT, then closes the store. Exit codes: 0 clean stop, 1 runtime failure
 // (cannot listen), 2 usage, config or store error.
 #include <malloc.h>
+#include <sys/resource.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -33,6 +34,19 @@ bool WritePortFile(const std::string& path, const std::vector<std::string>& boun
   return !ec;
 }
 
+// Each TCP connection is a descriptor: --max-tcp-connections 1024 plus the sockets and
+// the store's files do not fit the usual soft limit of 1024, and running out would make
+// accepts fail (counted as tcp_rejected) before eviction could make room. The soft limit
+// is raised to the hard one; how many the daemon may hold stays the administrator's
+// (LimitNOFILE= in the unit).
+void RaiseFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 int Main(int argc, char** argv) {
   // The writer builds store batches of a few hundred KiB again and again; keep glibc from
   // handing them back to the kernel (mmap/munmap and page faults on every batch).
@@ -53,6 +67,7 @@ int Main(int argc, char** argv) {
     return 0;
   }
   CollectorConfig& config = parsed->config;
+  RaiseFileLimit();
 
   auto logger = spdlog::stderr_logger_mt("resyncwatchd");
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
