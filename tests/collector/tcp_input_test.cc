@@ -160,7 +160,7 @@ TEST_CASE("a TCP connection from outside --allow is closed unread and counted") 
   close(allowed);
 }
 
-TEST_CASE("--allow ranges match IPv4, IPv6 and IPv4-mapped senders") {
+TEST_CASE("allowed sender ranges match IPv4, IPv6 and IPv4-mapped senders") {
   auto filter = SenderFilter::Parse(
       {"10.20.0.0/16", "192.0.2.7", "2001:db8:5::/48", "::ffff:198.51.100.0/120"});
   REQUIRE(filter.ok());
