@@ -337,9 +337,21 @@ TEST_CASE("on a full disk datagrams wait up to the queue bound and are stored wh
   auto store = Store::Open(dir.Join("db"), store_options);
   REQUIRE(store.ok());
   auto args = ParseArgs({"--listen", "udp://127.0.0.1:0", "--queue-size", "1000", "--batch-size",
-                         "64", "--db", dir.Join("db")});
+                         "64", "--metrics-listen", "127.0.0.1:0", "--db", dir.Join("db")});
   REQUIRE(args.ok());
   ManualClock clock(SystemClock::Instance().NowMicros());
+  // What /healthz answers, status line and body.
+  auto healthz = [](const std::vector<std::string>& bound) {
+    std::string port;
+    for (const std::string& b : bound) {
+      if (b.rfind("metrics ", 0) == 0) port = b.substr(b.rfind(':') + 1);
+    }
+    std::string out;
+    RunCapture(
+        {"/usr/bin/curl", "-sS", "-i", "--max-time", "10", "http://127.0.0.1:" + port + "/healthz"},
+        &out);
+    return out;
+  };
   constexpr int kFirst = 600, kSecond = 900;
   {
     Collector collector(args->config, store->get(), &clock);
@@ -356,6 +368,9 @@ TEST_CASE("on a full disk datagrams wait up to the queue bound and are stored wh
     REQUIRE(PollUntil([&] { return !collector.Health().empty(); }));
     CHECK(collector.Health().find("store writes failing") != std::string::npos);
     CHECK(collector.Health().find("No space left on device") != std::string::npos);
+    const std::string failing = healthz(bound);
+    CHECK(failing.find(" 503 ") != std::string::npos);
+    CHECK(failing.find("store writes failing") != std::string::npos);
     CHECK(counters.Get(Counter::kQueueDrops) == 0);
     // Beyond the bound of 1000 held datagrams new ones are dropped, and counted.
     SendUdp(port, FailureLines(kSecond, kFirst));
@@ -373,6 +388,7 @@ TEST_CASE("on a full disk datagrams wait up to the queue bound and are stored wh
     clock.Advance(61'000'000);
     // (The writer's heartbeat catches up with the advanced clock on its next loop.)
     CHECK(PollUntil([&] { return collector.Health().empty(); }));
+    CHECK(healthz(bound).find(" 200 ") != std::string::npos);
     collector.Stop();
     loop.join();
   }
