@@ -12,8 +12,8 @@ struct CounterInfo {
 
 constexpr CounterInfo kInfo[kCounterCount] = {
     {"received_datagrams", "UDP datagrams and TCP frames received"},
-    {"received_bytes", "bytes received in datagrams and frames"},
-    {"truncated", "UDP datagrams truncated on receipt"},
+    {"received_bytes", "bytes of the datagrams and frames queued for the store"},
+    {"truncated", "queued UDP datagrams truncated on receipt"},
     {"kernel_drops", "datagrams the kernel dropped before the collector read them"},
     {"queue_drops", "datagrams dropped because the writer queue was full"},
     {"store_errors", "datagrams lost to failed store writes"},
