@@ -211,3 +211,20 @@ TEST_CASE("SIGKILL at 10,000 datagrams/s loses at most 100 per kill, and the cou
         t["stored_events"] + t["stored_raw"] + t["queue_drops"] + t["store_errors"]);
   CHECK(t["stored_events"] == events);
 }
+
+TEST_CASE("IPv6 datagrams are stored only from an allowed IPv6 range") {
+  TempDir dir;
+  for (const std::string& allow : {std::string("2001:db8::/32"), std::string("::1/128")}) {
+    Daemon daemon(kDaemon,
+                  {"--db", dir.Join("db"), "--listen", "udp://[::1]:0", "--allow", allow,
+                   "--query-socket", "none"},
+                  dir.path());
+    REQUIRE(daemon.WaitListening());
+    SendUdp(daemon.Port("udp"), UdpLines(0, 10), /*v6=*/true);
+    REQUIRE(daemon.Stop(SIGTERM) == 0);
+  }
+  auto events = StoredEvents(dir.Join("db"));
+  CHECK(events.size() == 10);  // only while ::1 was allowed
+  for (const Event& e : events) CHECK(e.source.rfind("[::1]:", 0) == 0);
+  CHECK(StoredCounters(dir.Join("db"))["denied_datagrams"] == 10);
+}
