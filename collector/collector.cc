@@ -11,6 +11,7 @@
 
 #include "alerts/alerts.h"
 #include "collector/counters.h"
+#include "collector/health.h"
 #include "collector/ingest_queue.h"
 #include "collector/prometheus.h"
 #include "collector/receive_sink.h"
@@ -61,9 +62,6 @@ void ObserveDatagram(AlertEngine* engine, const PeerAddress& peer, int64_t recei
   }
 }
 
-// The writer thread is alive when it looped within this long (it wakes every 200 ms).
-constexpr int64_t kWriterStallUs = 30'000'000;
-
 }  // namespace
 
 class Collector::Impl {
@@ -99,19 +97,24 @@ class Collector::Impl {
   void Reload();
   std::vector<std::string> bound() const { return bound_; }
   const Counters& counters() const { return counters_; }
+  std::string Health() const {
+    if (writer_ == nullptr) return "not started";
+    HealthSnapshot h;
+    h.now_us = clock_->NowMicros();
+    h.writer_heartbeat_us = writer_->heartbeat_us();
+    h.store_failing_since_us = writer_->store_failing_since_us();
+    if (h.store_failing_since_us != 0) h.store_error = writer_->last_store_error();
+    h.last_queue_drop_us = counters_.last_queue_drop_us.load(std::memory_order_relaxed);
+    h.queue_drops = counters_.Get(Counter::kQueueDrops);
+    h.queue_depth = queue_.Depth() + writer_->in_hand();
+    return HealthReason(h);
+  }
   std::string RenderMetrics() const {
     std::string text = RenderPrometheus(counters_, tcp_open_.load(std::memory_order_relaxed));
     if (alerts_ != nullptr) text += RenderActiveAlertsMetrics(*alerts_);
     if (dispatcher_ != nullptr) text += dispatcher_->RenderMetrics();
     if (schedule_watcher_ != nullptr) text += schedule_watcher_->RenderMetrics();
     return text;
-  }
-  std::string Health() const {
-    if (writer_ == nullptr) return "not started";
-    if (clock_->NowMicros() - writer_->heartbeat_us() > kWriterStallUs) {
-      return "store writer stalled";
-    }
-    return "";
   }
 
  private:
@@ -127,6 +130,8 @@ class Collector::Impl {
   Store* store_;
   const Clock* clock_;
   Counters counters_;
+  SenderFilter allow_;
+  std::shared_ptr<const TlsServerContext> tls_;  // for tls:// listeners
   IngestQueue queue_;
   ReceiveSink sink_;
   uv_loop_t loop_{};
@@ -153,6 +158,15 @@ Status Collector::Impl::Start() {
   if (!templates.ok()) {
     return Status::InvalidArgument(ConfigError(config_.config_path, templates.status().message()));
   }
+  Result<SenderFilter> allow = SenderFilter::Parse(config_.allow);
+  if (!allow.ok()) return allow.status();
+  allow_ = std::move(*allow);
+  if (!allow_.empty()) sink_.SetAllow(&allow_);
+  TcpInputOptions tcp_options;
+  tcp_options.max_frame_bytes = static_cast<size_t>(config_.max_frame_bytes);
+  tcp_options.max_connections = config_.max_tcp_connections;
+  tcp_options.idle_timeout_us = config_.tcp_idle_timeout_us;
+  tcp_options.allow = allow_.empty() ? nullptr : &allow_;
   for (const ListenAddress& a : config_.listen) {
     if (a.transport == ListenAddress::Transport::kUdp) {
       auto input = std::make_unique<UdpInput>(&loop_, &sink_, &counters_);
@@ -163,11 +177,20 @@ Status Collector::Impl::Start() {
       bound_.push_back("udp " + input->bound());
       udp_.push_back(std::move(input));
     } else {
-      auto input = std::make_unique<TcpInput>(&loop_, &sink_, &counters_,
-                                              static_cast<size_t>(config_.max_frame_bytes),
-                                              config_.max_tcp_connections);
+      TcpInputOptions options = tcp_options;
+      const bool tls = a.transport == ListenAddress::Transport::kTls;
+      if (tls) {
+        if (tls_ == nullptr) {
+          auto context =
+              TlsServerContext::Create(config_.tls_cert, config_.tls_key, config_.tls_client_ca);
+          if (!context.ok()) return context.status();
+          tls_ = std::move(*context);
+        }
+        options.tls = tls_;
+      }
+      auto input = std::make_unique<TcpInput>(&loop_, &sink_, &counters_, clock_, options);
       if (Status s = input->Start(a); !s.ok()) return s;
-      bound_.push_back("tcp " + input->bound());
+      bound_.push_back((tls ? "tls " : "tcp ") + input->bound());
       tcp_.push_back(std::move(input));
     }
   }
@@ -330,11 +353,14 @@ void Collector::Impl::PollKernelDrops() {
 
 void Collector::Impl::OnTimer() {
   PollKernelDrops();
+  const int64_t now_us = clock_->NowMicros();
   int64_t open = 0;
-  for (const auto& t : tcp_) open += static_cast<int64_t>(t->connections());
+  for (const auto& t : tcp_) {
+    t->SweepIdle(now_us);
+    open += static_cast<int64_t>(t->connections());
+  }
   tcp_open_.store(open, std::memory_order_relaxed);
   counters_.queue_depth.store(queue_.Depth() + writer_->in_hand(), std::memory_order_relaxed);
-  const int64_t now_us = clock_->NowMicros();
   if (now_us - last_summary_us_ >= config_.summary_interval_us) {
     last_summary_us_ = now_us;
     spdlog::info("{}", counters_.Summary());

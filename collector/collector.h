@@ -46,10 +46,11 @@ class Collector {
   void Reload();
 
   const Counters& counters() const;
+  // Thread-safe, after Start: "" while everything received is being stored, else the
+  // reason (what /healthz answers with 503; collector/health.h).
+  std::string Health() const;
   // The Prometheus text of /metrics.
   std::string RenderMetrics() const;
-  // Thread-safe: "" when healthy, else why not (the store writer stalled).
-  std::string Health() const;
 
  private:
   class Impl;

@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "collector/sender_filter.h"
 #include "common/file_text.h"
 #include "common/http_listen.h"
 #include "common/time_format.h"
@@ -21,8 +22,8 @@ constexpr FlagSpec kSpecs[] = {
     {"db", FlagType::kString, "", "DIR",
      "store directory (default: $RESYNCWATCH_DB, else /var/lib/resyncwatch)"},
     {"listen", FlagType::kStringList, "udp://0.0.0.0:5514,udp://[::]:5514", "URL",
-     "where to receive, repeatable: udp://0.0.0.0:5514, udp://[::]:5514, tcp://127.0.0.1:6514 "
-     "(port 0: ephemeral)"},
+     "where to receive, repeatable: udp://0.0.0.0:5514, udp://[::]:5514, tcp://127.0.0.1:6514, "
+     "tls://0.0.0.0:6514 (RFC 5425, needs --tls-cert and --tls-key; port 0: ephemeral)"},
     {"retention", FlagType::kDuration, "0", "DUR",
      "remove events older than this (30d); 0 keeps everything"},
     {"retention-interval", FlagType::kDuration, "1h", "DUR", "how often retention is applied"},
@@ -36,7 +37,18 @@ constexpr FlagSpec kSpecs[] = {
     {"batch-size", FlagType::kInt, "512", "N", "datagrams per store write at most"},
     {"max-frame", FlagType::kBytes, "64KiB", "BYTES",
      "largest TCP frame accepted; longer frames are cut and counted as tcp_oversize"},
-    {"max-tcp-connections", FlagType::kInt, "1024", "N", "TCP connections served at once"},
+    {"max-tcp-connections", FlagType::kInt, "1024", "N",
+     "TCP connections served at once; one more closes the connection idle longest"},
+    {"tcp-idle-timeout", FlagType::kDuration, "10m", "DUR",
+     "close a TCP connection that sent nothing this long; 0 = never"},
+    {"allow", FlagType::kStringList, "", "CIDR",
+     "accept datagrams and connections only from these senders, repeatable (10.0.0.0/8, "
+     "2001:db8::/32, 192.0.2.7); others are dropped unparsed and counted; default: everyone"},
+    {"tls-cert", FlagType::kString, "", "FILE", "PEM certificate (chain) of tls:// listeners"},
+    {"tls-key", FlagType::kString, "", "FILE", "PEM private key of --tls-cert"},
+    {"tls-client-ca", FlagType::kString, "", "FILE",
+     "PEM CA certificates: tls:// clients must present a certificate they signed; default: "
+     "no client certificate asked"},
     {"http-listen", FlagType::kString, "", "ADDR:PORT",
      "serve the web console, /api, /metrics and /healthz here (127.0.0.1:8080, or a bare port "
      "for loopback); a non-loopback address needs --http-users or --http-tokens; off when empty"},
@@ -116,7 +128,9 @@ Status ApplyConfigFile(const std::string& path, FlagSet* flags, std::string* con
   if (root.get_object().get(object)) {
     return Status::InvalidArgument("config " + path + ": the top level must be a JSON object");
   }
+  // A list given on the command line replaces the file's.
   const bool listen_on_command_line = flags->IsSet("listen");
+  const bool allow_on_command_line = flags->IsSet("allow");
   for (auto field : object) {
     std::string key(field.key);
     std::string name = key;
@@ -162,6 +176,7 @@ Status ApplyConfigFile(const std::string& path, FlagSet* flags, std::string* con
         return fail("must be an array of strings");
       }
       if (name == "listen" && listen_on_command_line) continue;
+      if (name == "allow" && allow_on_command_line) continue;
       for (const std::string& item : items) {
         if (Status s = flags->AppendIfUnset(name, item); !s.ok()) return rename(s);
       }
@@ -235,6 +250,21 @@ Status Fill(const FlagSet& flags, CollectorConfig* c) {
   c->batch_size = flags.GetInt("batch-size");
   c->max_frame_bytes = flags.GetBytes("max-frame");
   c->max_tcp_connections = flags.GetInt("max-tcp-connections");
+  c->tcp_idle_timeout_us = flags.GetDuration("tcp-idle-timeout");
+  if (c->tcp_idle_timeout_us < 0) {
+    return Status::InvalidArgument("--tcp-idle-timeout: must not be negative");
+  }
+  c->tls_cert = flags.GetString("tls-cert");
+  c->tls_key = flags.GetString("tls-key");
+  c->tls_client_ca = flags.GetString("tls-client-ca");
+  for (const ListenAddress& a : c->listen) {
+    if (a.transport == ListenAddress::Transport::kTls &&
+        (c->tls_cert.empty() || c->tls_key.empty())) {
+      return Status::InvalidArgument("--listen " + a.url + ": needs --tls-cert and --tls-key");
+    }
+  }
+  c->allow = flags.GetList("allow");
+  if (Result<SenderFilter> f = SenderFilter::Parse(c->allow); !f.ok()) return f.status();
   auto positive = [](std::string_view name, int64_t v) {
     return v > 0 ? Status::Ok()
                  : Status::InvalidArgument("--" + std::string(name) + ": must be greater than 0");
@@ -273,8 +303,10 @@ Result<ListenAddress> ParseListenUrl(std::string_view url) {
     a.transport = ListenAddress::Transport::kUdp;
   } else if (rest.rfind("tcp://", 0) == 0) {
     a.transport = ListenAddress::Transport::kTcp;
+  } else if (rest.rfind("tls://", 0) == 0) {
+    a.transport = ListenAddress::Transport::kTls;
   } else {
-    return bad("does not start with udp:// or tcp://");
+    return bad("does not start with udp://, tcp:// or tls://");
   }
   rest.remove_prefix(6);
   std::string_view host, port;

@@ -15,9 +15,10 @@
 namespace resyncwatch {
 
 // One address resyncwatchd listens on, from "udp://0.0.0.0:5514", "udp://[::]:5514" or
-// "tcp://127.0.0.1:6514". Port 0 asks the kernel for an ephemeral port.
+// "tcp://127.0.0.1:6514", "tls://0.0.0.0:6514" (RFC 5425). Port 0 asks the kernel for an
+// ephemeral port.
 struct ListenAddress {
-  enum class Transport { kUdp, kTcp };
+  enum class Transport { kUdp, kTcp, kTls };
   Transport transport = Transport::kUdp;
   std::string host;  // numeric address without brackets
   int port = 0;
@@ -49,7 +50,12 @@ struct CollectorConfig {
   std::string http_tls_cert;     // PEM; with http_tls_key, HTTPS
   std::string http_tls_key;
   int64_t http_threads = 0;
-  std::string port_file;  // "" = none
+  int64_t tcp_idle_timeout_us = 0;  // 0 = never
+  std::vector<std::string> allow;   // CIDR ranges of allowed senders; empty = everyone
+  std::string tls_cert;             // PEM certificate chain for tls:// listeners
+  std::string tls_key;              // PEM private key
+  std::string tls_client_ca;        // "" = clients are not asked for a certificate
+  std::string port_file;            // "" = none
   int64_t summary_interval_us = 0;
   bool use_message_time = false;
   std::string query_socket;  // "" = no query socket (--query-socket none)

@@ -12,8 +12,8 @@ struct CounterInfo {
 
 constexpr CounterInfo kInfo[kCounterCount] = {
     {"received_datagrams", "UDP datagrams and TCP frames received"},
-    {"received_bytes", "bytes received in datagrams and frames"},
-    {"truncated", "UDP datagrams truncated on receipt"},
+    {"received_bytes", "bytes of the datagrams and frames queued for the store"},
+    {"truncated", "queued UDP datagrams truncated on receipt"},
     {"kernel_drops", "datagrams the kernel dropped before the collector read them"},
     {"queue_drops", "datagrams dropped because the writer queue was full"},
     {"store_errors", "datagrams lost to failed store writes"},
@@ -21,6 +21,12 @@ constexpr CounterInfo kInfo[kCounterCount] = {
     {"tcp_connections", "TCP connections accepted"},
     {"tcp_rejected", "TCP connections refused over the connection limit"},
     {"tcp_oversize", "TCP frames longer than the frame limit"},
+    {"tcp_evicted", "longest-idle TCP connections closed to make room at the connection limit"},
+    {"tcp_idle_timeouts", "TCP connections closed after the idle timeout"},
+    {"tcp_framing_errors", "TCP streams closed because they were not RFC 6587 framed"},
+    {"denied_datagrams", "datagrams and TCP frames from senders outside --allow, dropped"},
+    {"denied_connections", "TCP connections from senders outside --allow, closed"},
+    {"tls_errors", "TLS connections closed for a failed handshake or a refused certificate"},
     {"stored_events", "events stored"},
     {"stored_raw", "unparsed datagrams stored raw"},
     {"events_unknown", "events stored, kind unknown"},
@@ -74,16 +80,27 @@ Counters::Histogram Counters::WriteLatency() const {
   return h;
 }
 
-std::map<std::string, int64_t> Counters::TakeDeltas() {
+std::map<std::string, int64_t> Counters::TakeDeltas(const Carried& carried) {
   std::map<std::string, int64_t> out;
   previous_ = persisted_;
+  int64_t queue_drops = 0;
   for (int i = 0; i < kCounterCount; ++i) {
     Counter c = static_cast<Counter>(i);
-    if (CountedByStore(c)) continue;
+    if (CountedByStore(c) || c == Counter::kReceivedDatagrams || c == Counter::kReceivedBytes ||
+        c == Counter::kTruncated) {
+      continue;
+    }
     int64_t now = values_[i].load(std::memory_order_relaxed);
     if (now != persisted_[i]) out.emplace(std::string(CounterName(c)), now - persisted_[i]);
+    if (c == Counter::kQueueDrops) queue_drops = now - persisted_[i];
     persisted_[i] = now;
   }
+  auto put = [&](Counter c, int64_t delta) {
+    if (delta != 0) out.emplace(std::string(CounterName(c)), delta);
+  };
+  put(Counter::kReceivedDatagrams, carried.datagrams + queue_drops);
+  put(Counter::kReceivedBytes, carried.bytes);
+  put(Counter::kTruncated, carried.truncated);
   return out;
 }
 
@@ -92,11 +109,14 @@ void Counters::Rewind() { persisted_ = previous_; }
 std::string Counters::Summary() const {
   return fmt::format(
       "received {} datagrams ({}), stored {} events + {} raw; drops: kernel {}, queue {}; "
-      "store errors {}; truncated {}; tcp oversize {}; queue depth {}",
+      "store errors {}; truncated {}; tcp oversize {}, evicted {}, idle timeouts {}, framing "
+      "errors {}; denied {} datagrams, {} connections; queue depth {}",
       Get(Counter::kReceivedDatagrams), HumanBytes(Get(Counter::kReceivedBytes)),
       Get(Counter::kStoredEvents), Get(Counter::kStoredRaw), Get(Counter::kKernelDrops),
       Get(Counter::kQueueDrops), Get(Counter::kStoreErrors), Get(Counter::kTruncated),
-      Get(Counter::kTcpOversize), queue_depth.load(std::memory_order_relaxed));
+      Get(Counter::kTcpOversize), Get(Counter::kTcpEvicted), Get(Counter::kTcpIdleTimeouts),
+      Get(Counter::kTcpFramingErrors), Get(Counter::kDeniedDatagrams),
+      Get(Counter::kDeniedConnections), queue_depth.load(std::memory_order_relaxed));
 }
 
 bool RateLimiter::Allow(int64_t now_us, int64_t* suppressed) {

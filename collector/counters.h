@@ -18,15 +18,21 @@ namespace resyncwatch {
 enum class Counter : int {
   kReceivedDatagrams = 0,  // UDP datagrams and TCP frames
   kReceivedBytes,
-  kTruncated,       // UDP datagrams cut by the receive buffer (UV_UDP_PARTIAL)
-  kKernelDrops,     // dropped by the kernel before we read them (socket sk_drops)
-  kQueueDrops,      // dropped because the writer queue was full
-  kStoreErrors,     // datagrams that a failed store write could not keep
-  kReceiveErrors,   // socket read errors
-  kTcpConnections,  // TCP connections accepted
-  kTcpRejected,     // TCP connections refused over --max-tcp-connections
-  kTcpOversize,     // TCP frames longer than --max-frame (cut)
-  kStoredEvents,    // counted by the store itself; mirrored here for the summary
+  kTruncated,          // UDP datagrams cut by the receive buffer (UV_UDP_PARTIAL)
+  kKernelDrops,        // dropped by the kernel before we read them (socket sk_drops)
+  kQueueDrops,         // dropped because the writer queue was full
+  kStoreErrors,        // datagrams that a failed store write could not keep
+  kReceiveErrors,      // socket read errors
+  kTcpConnections,     // TCP connections accepted
+  kTcpRejected,        // TCP connections refused over --max-tcp-connections
+  kTcpOversize,        // TCP frames longer than --max-frame (cut)
+  kTcpEvicted,         // longest-idle TCP connections closed to make room at the limit
+  kTcpIdleTimeouts,    // TCP connections closed after --tcp-idle-timeout without data
+  kTcpFramingErrors,   // TCP streams closed because they were not RFC 6587 framed
+  kDeniedDatagrams,    // datagrams and frames from senders outside --allow, dropped unparsed
+  kDeniedConnections,  // TCP connections from senders outside --allow, closed at once
+  kTlsErrors,          // TLS connections closed for a failed handshake or certificate
+  kStoredEvents,       // counted by the store itself; mirrored here for the summary
   kStoredRaw,
   kEventsUnknown,  // events by kind, in EventKind order
   kEventsResyncRequest,
@@ -65,6 +71,8 @@ class Counters {
 
   // Current queue depth (datagrams waiting for the writer), a gauge.
   std::atomic<int64_t> queue_depth{0};
+  // When a datagram was last dropped for a full queue (clock microseconds; 0 = never).
+  std::atomic<int64_t> last_queue_drop_us{0};
 
   void ObserveWriteLatency(int64_t micros);
   struct Histogram {
@@ -74,10 +82,21 @@ class Counters {
   };
   Histogram WriteLatency() const;
 
-  // Increments since the previous call, for the counters the collector persists (all
-  // but CountedByStore). REQUIRES: one caller (the writer); Rewind() undoes the last
-  // call when the store write that carried the deltas failed.
-  std::map<std::string, int64_t> TakeDeltas();
+  // What one store batch carries: its datagrams, their bytes and how many were truncated.
+  struct Carried {
+    int64_t datagrams = 0;
+    int64_t bytes = 0;
+    int64_t truncated = 0;
+  };
+  // The counter increments to persist with a store batch that carries `carried`. So that
+  // the persisted counters add up exactly after any crash (received_datagrams =
+  // stored_events + stored_raw + queue_drops + store_errors), received_datagrams,
+  // received_bytes and truncated are not taken from the live values (which count datagrams
+  // still in the queue) but from what the batch carries, plus the queue drops persisted in
+  // the same batch; every other counter (but CountedByStore) is its increment since the
+  // previous call. REQUIRES: one caller (the writer); Rewind() undoes the last call when
+  // the store write that carried the deltas failed for good.
+  std::map<std::string, int64_t> TakeDeltas(const Carried& carried);
   void Rewind();
 
   // One line: "received 120 datagrams (14.2 KiB), stored 118 events + 2 raw, ...".

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <thread>
 
 namespace resyncwatch {
 
@@ -67,7 +68,9 @@ void Chunk::Append(std::string_view data, int64_t received_us, const PeerAddress
 }
 
 bool IngestQueue::HasRoom(int64_t pending_in_caller) const {
-  return depth_.load(std::memory_order_relaxed) + pending_in_caller < capacity_;
+  return depth_.load(std::memory_order_relaxed) + held_.load(std::memory_order_relaxed) +
+             pending_in_caller <
+         capacity_;
 }
 
 void IngestQueue::Push(std::unique_ptr<Chunk> chunk) {
@@ -97,8 +100,9 @@ bool IngestQueue::PopAll(std::vector<std::unique_ptr<Chunk>>* out, int timeout_m
   }
   if (chunks_.empty()) return !closed_;
   while (!chunks_.empty()) {
-    depth_.fetch_sub(static_cast<int64_t>(chunks_.front()->items.size()),
-                     std::memory_order_relaxed);
+    const auto n = static_cast<int64_t>(chunks_.front()->items.size());
+    held_.fetch_add(n, std::memory_order_relaxed);
+    depth_.fetch_sub(n, std::memory_order_relaxed);
     out->push_back(std::move(chunks_.front()));
     chunks_.pop_front();
   }
@@ -111,6 +115,22 @@ void IngestQueue::Close() {
     closed_ = true;
   }
   cv_.notify_all();
+  close_cv_.notify_all();
+}
+
+bool IngestQueue::closed() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return closed_;
+}
+
+bool IngestQueue::WaitClosed(int timeout_ms) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (closed_) {
+    lock.unlock();
+    std::this_thread::sleep_for(std::chrono::milliseconds(timeout_ms));
+    return true;
+  }
+  return close_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return closed_; });
 }
 
 void IngestQueue::Recycle(std::unique_ptr<Chunk> chunk) {

@@ -49,8 +49,9 @@ class IngestQueue {
  public:
   explicit IngestQueue(int64_t capacity_datagrams) : capacity_(capacity_datagrams) {}
 
-  // Room for one more datagram, counting the ones the caller holds in an unpushed chunk.
-  // Lock-free.
+  // Room for one more datagram, counting the ones the caller holds in an unpushed chunk
+  // and those the consumer took but has not released (so that a writer retrying a failed
+  // store write holds at most the capacity). Lock-free.
   bool HasRoom(int64_t pending_in_caller) const;
   void Push(std::unique_ptr<Chunk> chunk);
   // Waits up to timeout_ms for chunks, then (unless min_items are already there) up to
@@ -61,7 +62,15 @@ class IngestQueue {
               int linger_ms = 0);
   // After Close, PopAll drains what is left and then returns false.
   void Close();
+  // Waits up to timeout_ms, or until Close when not closed yet (then at once: a closed
+  // queue sleeps the full timeout, so that a retry loop at shutdown keeps its pace).
+  // Returns whether the queue is closed.
+  bool WaitClosed(int timeout_ms);
+  bool closed() const;
   int64_t Depth() const;
+  int64_t capacity() const { return capacity_; }
+  // The consumer is done with n datagrams it took with PopAll (stored, or given up).
+  void Release(int64_t n) { held_.fetch_sub(n, std::memory_order_relaxed); }
 
   // Chunks are reused so that the receive path does not fault in fresh pages for every
   // chunk: the writer gives processed chunks back, the receive side takes one (or a new
@@ -76,8 +85,10 @@ class IngestQueue {
   const int64_t capacity_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
+  std::condition_variable close_cv_;
   std::deque<std::unique_ptr<Chunk>> chunks_;
   std::atomic<int64_t> depth_{0};
+  std::atomic<int64_t> held_{0};  // taken by PopAll, not yet Released
   bool closed_ = false;
   int64_t wake_at_ = 1;  // Push wakes the consumer once this many datagrams wait
 };

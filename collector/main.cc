@@ -5,6 +5,7 @@
 #include <malloc.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -82,6 +83,19 @@ Status StartWeb(const CollectorConfig& config, const Collector& collector, Store
   return Status::Ok();
 }
 
+// Each TCP connection is a descriptor: --max-tcp-connections 1024 plus the sockets and
+// the store's files do not fit the usual soft limit of 1024, and running out would make
+// accepts fail (counted as tcp_rejected) before eviction could make room. The soft limit
+// is raised to the hard one; how many the daemon may hold stays the administrator's
+// (LimitNOFILE= in the unit).
+void RaiseFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 int Main(int argc, char** argv) {
   // The writer builds store batches of a few hundred KiB again and again; keep glibc from
   // handing them back to the kernel (mmap/munmap and page faults on every batch).
@@ -102,6 +116,7 @@ int Main(int argc, char** argv) {
     return 0;
   }
   CollectorConfig& config = parsed->config;
+  RaiseFileLimit();
 
   auto logger = spdlog::stderr_logger_mt("resyncwatchd");
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");

@@ -9,20 +9,34 @@ ReceiveSink::ReceiveSink(IngestQueue* queue, Counters* counters, const Clock* cl
 
 void ReceiveSink::Accept(std::string_view data, const PeerAddress& peer, bool truncated) {
   const int64_t now_us = clock_->NowMicros();
-  counters_->Add(Counter::kReceivedDatagrams);
-  counters_->Add(Counter::kReceivedBytes, static_cast<int64_t>(data.size()));
-  if (truncated) counters_->Add(Counter::kTruncated);
-  if (!queue_->HasRoom(static_cast<int64_t>(chunk_->items.size()))) {
-    counters_->Add(Counter::kQueueDrops);
+  if (allow_ != nullptr && !allow_->Allows(peer)) {
+    counters_->Add(Counter::kDeniedDatagrams);
     int64_t suppressed = 0;
-    if (drop_log_.Allow(now_us, &suppressed)) {
+    if (denied_log_.Allow(now_us, &suppressed)) {
       spdlog::warn(
-          "writer queue full ({} datagrams waiting for the store): dropping datagrams, {} "
-          "dropped so far ({} more since the last warning)",
-          queue_->Depth(), counters_->Get(Counter::kQueueDrops), suppressed);
+          "datagram from {} dropped: not in --allow, counted as denied_datagrams ({} more not "
+          "logged in the last 10 s)",
+          peer.ToString(), suppressed);
     }
     return;
   }
+  counters_->Add(Counter::kReceivedDatagrams);
+  if (!queue_->HasRoom(static_cast<int64_t>(chunk_->items.size()))) {
+    counters_->Add(Counter::kQueueDrops);
+    counters_->last_queue_drop_us.store(now_us, std::memory_order_relaxed);
+    int64_t suppressed = 0;
+    if (drop_log_.Allow(now_us, &suppressed)) {
+      spdlog::warn(
+          "writer queue full ({} datagrams held for the store, --queue-size): dropping "
+          "datagrams, {} dropped so far ({} more since the last warning)",
+          queue_->capacity(), counters_->Get(Counter::kQueueDrops), suppressed);
+    }
+    return;
+  }
+  // Bytes and truncations count what is queued: the writer persists them with the batch
+  // that stores these datagrams (Counters::TakeDeltas).
+  counters_->Add(Counter::kReceivedBytes, static_cast<int64_t>(data.size()));
+  if (truncated) counters_->Add(Counter::kTruncated);
   chunk_->Append(data, now_us, peer, truncated);
   if (chunk_->items.size() >= kChunkDatagrams) Flush();
 }

@@ -1,7 +1,9 @@
 // ReceiveSink: where the UDP and TCP inputs put each datagram or frame, on the event-loop
 // thread. Stamps the receive time, counts it, appends it to the current chunk and pushes
 // chunks to the IngestQueue; when the queue is full the datagram is dropped, counted
-// (queue_drops) and logged at most once per 10 s. Loop thread only.
+// (queue_drops) and logged at most once per 10 s. A datagram from a sender outside the
+// --allow list is dropped before anything else and counted as denied_datagrams only (it
+// is not "received"). Loop thread only.
 #pragma once
 
 #include <memory>
@@ -9,6 +11,7 @@
 
 #include "collector/counters.h"
 #include "collector/ingest_queue.h"
+#include "collector/sender_filter.h"
 #include "common/clock.h"
 
 namespace resyncwatch {
@@ -16,6 +19,8 @@ namespace resyncwatch {
 class ReceiveSink {
  public:
   ReceiveSink(IngestQueue* queue, Counters* counters, const Clock* clock);
+  // REQUIRES: allow outlives the sink; before the first Accept.
+  void SetAllow(const SenderFilter* allow) { allow_ = allow; }
 
   void Accept(std::string_view data, const PeerAddress& peer, bool truncated);
   // Hands the current chunk to the writer: when full, and whenever an input has read
@@ -27,8 +32,10 @@ class ReceiveSink {
   IngestQueue* queue_;
   Counters* counters_;
   const Clock* clock_;
+  const SenderFilter* allow_ = nullptr;
   std::unique_ptr<Chunk> chunk_;
   RateLimiter drop_log_{10'000'000};
+  RateLimiter denied_log_{10'000'000};
 };
 
 }  // namespace resyncwatch

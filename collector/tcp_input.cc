@@ -20,17 +20,27 @@ class TcpConnection {
  public:
   TcpConnection(TcpInput* owner, size_t max_frame) : owner_(owner), decoder_(max_frame) {
     handle_.data = this;
+    if (owner_->options_.tls != nullptr) tls_ = std::make_unique<TlsSession>(*owner_->options_.tls);
   }
 
   uv_tcp_t* handle() { return &handle_; }
 
-  void Begin() {
+  // Starts reading, unless the peer is not allowed (then false: the caller closes it).
+  bool Begin(int64_t now_us) {
     struct sockaddr_storage name {};
     int len = sizeof(name);
     uv_tcp_getpeername(&handle_, reinterpret_cast<sockaddr*>(&name), &len);
     peer_ = PeerFromSockaddr(reinterpret_cast<const sockaddr*>(&name));
+    if (owner_->options_.allow != nullptr && !owner_->options_.allow->Allows(peer_)) return false;
+    last_data_us_ = now_us;
+    idle_pos_ = owner_->by_idle_.insert(owner_->by_idle_.end(), this);
+    listed_ = true;
     uv_read_start(reinterpret_cast<uv_stream_t*>(&handle_), &OnAlloc, &OnRead);
+    return true;
   }
+
+  const PeerAddress& peer() const { return peer_; }
+  int64_t last_data_us() const { return last_data_us_; }
 
   // Reads what the kernel already holds for this connection, then closes it.
   void DrainAndShut() {
@@ -40,7 +50,7 @@ class TcpConnection {
       for (;;) {
         ssize_t n = recv(fd, buffer_, sizeof(buffer_), MSG_DONTWAIT);
         if (n <= 0) break;
-        Deliver(decoder_.Feed(std::string_view(buffer_, static_cast<size_t>(n)), frame_fn_));
+        HandleBytes(std::string_view(buffer_, static_cast<size_t>(n)));
         if (closing_) return;
       }
     }
@@ -51,6 +61,10 @@ class TcpConnection {
   void Shut() {
     if (closing_) return;
     closing_ = true;
+    if (listed_) {
+      owner_->by_idle_.erase(idle_pos_);
+      listed_ = false;
+    }
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&handle_));
     uv_close(reinterpret_cast<uv_handle_t*>(&handle_), [](uv_handle_t* h) {
       auto* self = static_cast<TcpConnection*>(h->data);
@@ -73,9 +87,51 @@ class TcpConnection {
       self->Shut();
       return;
     }
-    FrameError error = self->decoder_.Feed(std::string_view(buf->base, static_cast<size_t>(nread)),
-                                           self->frame_fn_);
-    self->Deliver(error);
+    self->Touch();
+    self->HandleBytes(std::string_view(buf->base, static_cast<size_t>(nread)));
+  }
+
+  // Bytes read from the socket: frames in plain TCP; records to decrypt (and handshake
+  // replies to send) with TLS.
+  void HandleBytes(std::string_view bytes) {
+    if (tls_ == nullptr) {
+      Deliver(decoder_.Feed(bytes, frame_fn_));
+      return;
+    }
+    plain_.clear();
+    std::string reply;
+    std::string error;
+    const bool ok = tls_->Feed(bytes, &plain_, &reply, &error);
+    if (!reply.empty()) Send(std::move(reply));
+    if (!plain_.empty()) Deliver(decoder_.Feed(plain_, frame_fn_));
+    if (!ok && !closing_) {
+      owner_->counters_->Add(Counter::kTlsErrors);
+      owner_->LogLimited(&owner_->tls_log_,
+                         "TLS connection from {} closed: {} (counted as tls_errors)",
+                         peer_.ToString(), error);
+      Shut();
+    }
+  }
+
+  void Send(std::string bytes) {
+    struct Write {
+      uv_write_t req;
+      std::string bytes;
+    };
+    auto* w = new Write{{}, std::move(bytes)};
+    w->req.data = w;
+    uv_buf_t buf = uv_buf_init(w->bytes.data(), static_cast<unsigned>(w->bytes.size()));
+    const int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&handle_), &buf, 1,
+                            [](uv_write_t* req, int) { delete static_cast<Write*>(req->data); });
+    if (rc != 0) delete w;
+  }
+
+  // Data arrived: this connection becomes the most recently active.
+  void Touch() {
+    last_data_us_ = owner_->clock_->NowMicros();
+    if (listed_) {
+      owner_->by_idle_.splice(owner_->by_idle_.end(), owner_->by_idle_, idle_pos_);
+    }
   }
 
   void Deliver(FrameError error) {
@@ -84,18 +140,17 @@ class TcpConnection {
       owner_->counters_->Add(Counter::kTcpOversize,
                              static_cast<int64_t>(oversize - oversize_seen_));
       oversize_seen_ = oversize;
-      int64_t suppressed = 0;
-      if (owner_->oversize_log_.Allow(SystemClock::Instance().NowMicros(), &suppressed)) {
-        spdlog::warn(
-            "TCP frame from {} longer than --max-frame {} bytes: cut (LF framing) or skipped "
-            "(octet counting), counted as tcp_oversize ({} more not logged)",
-            peer_.ToString(), owner_->max_frame_bytes_, suppressed);
-      }
+      owner_->LogLimited(&owner_->oversize_log_,
+                         "TCP frame from {} longer than --max-frame {} bytes: cut (LF framing) or "
+                         "skipped (octet counting), counted as tcp_oversize",
+                         peer_.ToString(), owner_->options_.max_frame_bytes);
     }
     if (error == FrameError::kGarbled && !closing_) {
-      spdlog::warn("TCP stream from {} is not RFC 6587 framed (bad octet count): closing it",
-                   peer_.ToString());
-      owner_->counters_->Add(Counter::kReceiveErrors);
+      owner_->counters_->Add(Counter::kTcpFramingErrors);
+      owner_->LogLimited(&owner_->framing_log_,
+                         "TCP stream from {} is not RFC 6587 framed (bad octet count): closed, "
+                         "counted as tcp_framing_errors",
+                         peer_.ToString());
       Shut();
     }
     // A read's frames go to the writer now; a chunk is never left waiting for more.
@@ -106,7 +161,12 @@ class TcpConnection {
   TcpFrameDecoder decoder_;
   uv_tcp_t handle_{};
   PeerAddress peer_;
+  std::unique_ptr<TlsSession> tls_;  // with a tls:// listener
+  std::string plain_;                // decrypted bytes of the current read
   bool closing_ = false;
+  bool listed_ = false;  // in owner_->by_idle_ at idle_pos_
+  std::list<TcpConnection*>::iterator idle_pos_;
+  int64_t last_data_us_ = 0;
   uint64_t oversize_seen_ = 0;
   TcpFrameDecoder::FrameFn frame_fn_ = [this](std::string_view frame) {
     owner_->sink_->Accept(frame, peer_, false);
@@ -114,15 +174,23 @@ class TcpConnection {
   char buffer_[64 * 1024];
 };
 
-TcpInput::TcpInput(uv_loop_t* loop, ReceiveSink* sink, Counters* counters, size_t max_frame_bytes,
-                   int64_t max_connections)
-    : loop_(loop),
-      sink_(sink),
-      counters_(counters),
-      max_frame_bytes_(max_frame_bytes),
-      max_connections_(max_connections) {}
+TcpInput::TcpInput(uv_loop_t* loop, ReceiveSink* sink, Counters* counters, const Clock* clock,
+                   TcpInputOptions options)
+    : loop_(loop), sink_(sink), counters_(counters), clock_(clock), options_(options) {}
 
 TcpInput::~TcpInput() = default;
+
+template <typename... Args>
+void TcpInput::LogLimited(RateLimiter* limiter, const char* format, const Args&... args) {
+  int64_t suppressed = 0;
+  if (!limiter->Allow(clock_->NowMicros(), &suppressed)) return;
+  std::string line = fmt::format(fmt::runtime(format), args...);
+  if (suppressed > 0) {
+    spdlog::warn("{} ({} more like it not logged in the last 10 s)", line, suppressed);
+  } else {
+    spdlog::warn("{}", line);
+  }
+}
 
 Status TcpInput::Start(const ListenAddress& address) {
   struct sockaddr_storage storage;
@@ -149,26 +217,56 @@ Status TcpInput::Start(const ListenAddress& address) {
 void TcpInput::OnConnection(uv_stream_t* server, int status) {
   auto* self = static_cast<TcpInput*>(server->data);
   if (status < 0) {
-    self->counters_->Add(Counter::kReceiveErrors);
+    // Out of file descriptors or memory: libuv closed the connection for us.
+    self->counters_->Add(Counter::kTcpRejected);
+    self->LogLimited(&self->refused_log_, "TCP connection refused: {}", uv_strerror(status));
     return;
   }
-  auto* connection = new TcpConnection(self, self->max_frame_bytes_);
+  auto* connection = new TcpConnection(self, self->options_.max_frame_bytes);
   uv_tcp_init(self->loop_, connection->handle());
+  self->connections_.insert(connection);
   if (uv_accept(server, reinterpret_cast<uv_stream_t*>(connection->handle())) != 0) {
-    self->connections_.insert(connection);
+    self->counters_->Add(Counter::kTcpRejected);
     connection->Shut();
     return;
   }
-  self->connections_.insert(connection);
-  if (static_cast<int64_t>(self->connections_.size()) > self->max_connections_) {
-    self->counters_->Add(Counter::kTcpRejected);
-    spdlog::warn("TCP connection refused: already {} connections (--max-tcp-connections)",
-                 self->max_connections_);
+  if (static_cast<int64_t>(self->by_idle_.size()) >= self->options_.max_connections) {
+    self->EvictLongestIdle();
+  }
+  if (!connection->Begin(self->clock_->NowMicros())) {
+    self->counters_->Add(Counter::kDeniedConnections);
+    self->LogLimited(&self->denied_log_, "TCP connection from {} closed: not in --allow",
+                     connection->peer().ToString());
     connection->Shut();
     return;
   }
   self->counters_->Add(Counter::kTcpConnections);
-  connection->Begin();
+}
+
+void TcpInput::EvictLongestIdle() {
+  if (by_idle_.empty()) return;
+  TcpConnection* oldest = by_idle_.front();
+  counters_->Add(Counter::kTcpEvicted);
+  LogLimited(&evicted_log_,
+             "TCP connection limit {} (--max-tcp-connections) reached: closed the connection "
+             "idle longest ({}, {} s without data) to make room, counted as tcp_evicted",
+             options_.max_connections, oldest->peer().ToString(),
+             (clock_->NowMicros() - oldest->last_data_us()) / 1'000'000);
+  oldest->DrainAndShut();
+}
+
+void TcpInput::SweepIdle(int64_t now_us) {
+  if (options_.idle_timeout_us <= 0) return;
+  while (!by_idle_.empty() &&
+         now_us - by_idle_.front()->last_data_us() >= options_.idle_timeout_us) {
+    TcpConnection* idle = by_idle_.front();
+    counters_->Add(Counter::kTcpIdleTimeouts);
+    LogLimited(&idle_log_,
+               "TCP connection from {} closed after {} s without data (--tcp-idle-timeout), "
+               "counted as tcp_idle_timeouts",
+               idle->peer().ToString(), (now_us - idle->last_data_us()) / 1'000'000);
+    idle->DrainAndShut();
+  }
 }
 
 void TcpInput::Forget(TcpConnection* connection) { connections_.erase(connection); }
@@ -185,7 +283,14 @@ void TcpInput::Close() {
         int c = accept4(fd, reinterpret_cast<sockaddr*>(&from), &fromlen, SOCK_NONBLOCK);
         if (c < 0) break;
         PeerAddress peer = PeerFromSockaddr(reinterpret_cast<sockaddr*>(&from));
-        TcpFrameDecoder decoder(max_frame_bytes_);
+        // TLS: no handshake completed here, so nothing was sent that could be read.
+        if (options_.tls != nullptr ||
+            (options_.allow != nullptr && !options_.allow->Allows(peer))) {
+          counters_->Add(Counter::kDeniedConnections);
+          close(c);
+          continue;
+        }
+        TcpFrameDecoder decoder(options_.max_frame_bytes);
         auto deliver = [&](std::string_view frame) { sink_->Accept(frame, peer, false); };
         char buffer[16 * 1024];
         for (;;) {

@@ -3,6 +3,9 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
+
 namespace resyncwatch {
 
 StoreWriter::StoreWriter(Store* store, IngestQueue* queue, Counters* counters, const Clock* clock,
@@ -80,7 +83,12 @@ void StoreWriter::Run() {
       heartbeat_us_.store(clock_->NowMicros(), std::memory_order_relaxed);
     }
     if (batch_datagrams_ > 0) Commit();
-    for (auto& chunk : chunks) queue_->Recycle(std::move(chunk));
+    int64_t taken = 0;
+    for (auto& chunk : chunks) {
+      taken += static_cast<int64_t>(chunk->items.size());
+      queue_->Recycle(std::move(chunk));
+    }
+    queue_->Release(taken);
     const int64_t now_us = clock_->NowMicros();
     heartbeat_us_.store(now_us, std::memory_order_relaxed);
     Periodic(now_us, false);
@@ -104,6 +112,9 @@ void StoreWriter::Process(const Chunk& chunk, const DatagramRef& d, const Templa
   ctx.reference_us = d.received_us;
   Parse(bytes, templates, ctx, &parsed_);
   ++batch_datagrams_;
+  ++carried_.datagrams;
+  carried_.bytes += d.length;
+  carried_.truncated += d.truncated ? 1 : 0;
   if (parsed_.format == SyslogFormat::kRaw) {
     RawDatagram raw;
     raw.received_us = d.received_us;
@@ -128,39 +139,27 @@ Event& StoreWriter::NextEvent() {
   return batch_.events.emplace_back();
 }
 
+std::string StoreWriter::last_store_error() const {
+  std::lock_guard<std::mutex> lock(error_mu_);
+  return last_error_;
+}
+
 void StoreWriter::Commit() {
   for (int k = 0; k < kEventKindCount; ++k) {
     counters_->Add(EventCounter(static_cast<EventKind>(k)), batch_kinds_[k]);
   }
-  batch_.counter_deltas = counters_->TakeDeltas();
+  batch_.counter_deltas = counters_->TakeDeltas(carried_);
   if (batch_datagrams_ == 0 && batch_.counter_deltas.empty()) return;
-  const int64_t start_us = clock_->NowMicros();
-  Result<WriteResult> result = store_->Write(batch_);
-  const int64_t end_us = clock_->NowMicros();
-  counters_->ObserveWriteLatency(end_us - start_us);
-  if (result.ok()) {
-    counters_->Add(Counter::kStoredEvents, static_cast<int64_t>(result->events_stored));
-    counters_->Add(Counter::kStoredRaw, static_cast<int64_t>(result->raw_stored));
-    if (store_failing_) {
-      store_failing_ = false;
-      spdlog::info("store writes succeed again; storing resumed");
-    }
-    if (on_event_) on_event_(batch_.events);
+  if (WriteWithRetry()) {
+    carried_ = {};
   } else {
+    // Given up at shutdown: the datagrams are lost and counted as such; the counters go
+    // with the next write (the carried datagrams with their store_errors).
     counters_->Rewind();
     for (int k = 0; k < kEventKindCount; ++k) {
       counters_->Add(EventCounter(static_cast<EventKind>(k)), -batch_kinds_[k]);
     }
     counters_->Add(Counter::kStoreErrors, batch_datagrams_);
-    store_failing_ = true;
-    int64_t suppressed = 0;
-    if (error_log_.Allow(end_us, &suppressed)) {
-      spdlog::error(
-          "store write failed, {} datagrams not stored (store_errors {}; {} failed writes not "
-          "logged in the last minute): {}",
-          batch_datagrams_, counters_->Get(Counter::kStoreErrors), suppressed,
-          result.status().ToString());
-    }
   }
   // The written Events become the spares that the next batch refills; what is left in
   // batch_.events then is the previous spares, taken (moved from) or not needed.
@@ -171,6 +170,59 @@ void StoreWriter::Commit() {
   batch_.counter_deltas.clear();
   batch_kinds_.fill(0);
   batch_datagrams_ = 0;
+}
+
+bool StoreWriter::WriteWithRetry() {
+  int backoff_ms = options_.retry_min_ms;
+  for (;;) {
+    const int64_t start_us = clock_->NowMicros();
+    Result<WriteResult> result = store_->Write(batch_);
+    const int64_t end_us = clock_->NowMicros();
+    counters_->ObserveWriteLatency(end_us - start_us);
+    heartbeat_us_.store(end_us, std::memory_order_relaxed);
+    if (result.ok()) {
+      counters_->Add(Counter::kStoredEvents, static_cast<int64_t>(result->events_stored));
+      counters_->Add(Counter::kStoredRaw, static_cast<int64_t>(result->raw_stored));
+      if (failing_since_us_.exchange(0, std::memory_order_relaxed) != 0) {
+        spdlog::info("store writes succeed again; the {} datagrams held meanwhile are stored",
+                     batch_datagrams_ + queue_->Depth());
+      }
+      if (on_event_) on_event_(batch_.events);
+      return true;
+    }
+    OnWriteFailed(result.status(), end_us);
+    if (queue_->closed()) {
+      // Shutting down: one retry budget for all that is left (a wall-clock bound on how
+      // long the stop may take, not part of the collector's logic, hence steady_clock).
+      const auto now = std::chrono::steady_clock::now();
+      if (!shutdown_retry_started_) {
+        shutdown_retry_started_ = true;
+        shutdown_retry_since_ = now;
+      }
+      if (now - shutdown_retry_since_ >= std::chrono::microseconds(options_.shutdown_retry_us)) {
+        return false;
+      }
+    }
+    queue_->WaitClosed(backoff_ms);
+    backoff_ms = std::min(backoff_ms * 2, options_.retry_max_ms);
+  }
+}
+
+void StoreWriter::OnWriteFailed(const Status& status, int64_t now_us) {
+  int64_t expected = 0;
+  failing_since_us_.compare_exchange_strong(expected, now_us, std::memory_order_relaxed);
+  {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    last_error_ = status.ToString();
+  }
+  int64_t suppressed = 0;
+  if (error_log_.Allow(now_us, &suppressed)) {
+    spdlog::error(
+        "store write failed, retrying with back-off; {} datagrams in hand, {} waiting in the "
+        "queue (new ones are dropped once --queue-size is reached; {} failed writes not "
+        "logged in the last minute): {}",
+        batch_datagrams_, queue_->Depth(), suppressed, status.ToString());
+  }
 }
 
 void StoreWriter::Periodic(int64_t now_us, bool force_counters) {

@@ -1,16 +1,23 @@
 // StoreWriter: the writer thread. Takes chunks from the IngestQueue, parses each datagram,
 // attributes it to a device, and stores events and raw datagrams in batches through
-// Store::Write together with the counter deltas. A failed write is counted (store_errors),
-// logged once a minute, and ingest goes on; writing resumes when the store recovers.
-// Start/Stop from one thread; SetTemplates from any thread.
+// Store::Write together with the counter deltas (one atomic write). A failed write (a full
+// disk) is not dropped: the batch is retried with back-off (10 ms doubling to 1 s) until
+// the store takes it, while new datagrams wait in the bounded queue (beyond its bound they
+// are dropped and counted as queue_drops). Only at shutdown, after retrying for
+// shutdown_retry_us in all, are the remaining batches given up and counted as
+// store_errors. Failures are logged
+// at most once a minute. Start/Stop from one thread; SetTemplates and the accessors from
+// any thread.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
+#include <string>
 #include <thread>
 
 #include "collector/attribution.h"
@@ -28,8 +35,14 @@ struct StoreWriterOptions {
   int64_t retention_us = 0;  // 0: never apply retention
   int64_t retention_interval_us = 3600LL * 1'000'000;
   int64_t tick_interval_us = 1'000'000;
-  // A trickle waits up to this long to fill a batch (fewer writes and wake-ups).
-  int linger_ms = 20;
+  // A trickle waits up to this long to fill a batch (fewer writes and wake-ups). Bounds
+  // what a SIGKILL can lose: datagrams sit un-stored for about this long plus one write.
+  int linger_ms = 2;
+  // Back-off between retries of a failed store write.
+  int retry_min_ms = 10;
+  int retry_max_ms = 1000;
+  // After the queue was closed (shutdown), how long a failing batch is still retried.
+  int64_t shutdown_retry_us = 10'000'000;
 };
 
 class StoreWriter {
@@ -58,11 +71,20 @@ class StoreWriter {
   int64_t heartbeat_us() const { return heartbeat_us_.load(std::memory_order_relaxed); }
   // Datagrams taken from the queue and not yet written.
   int64_t in_hand() const { return in_hand_.load(std::memory_order_relaxed); }
+  // Since when store writes fail (clock microseconds; 0 while they succeed), and the
+  // latest failure's text.
+  int64_t store_failing_since_us() const {
+    return failing_since_us_.load(std::memory_order_relaxed);
+  }
+  std::string last_store_error() const;
 
  private:
   void Run();
   void Process(const Chunk& chunk, const DatagramRef& d, const TemplateSet& templates);
   void Commit();
+  // Writes batch_ until the store takes it; false when it was given up (shutdown).
+  bool WriteWithRetry();
+  void OnWriteFailed(const Status& status, int64_t now_us);
   Event& NextEvent();
   const std::string& SourceText(const PeerAddress& peer);
   void Periodic(int64_t now_us, bool force_counters);
@@ -92,8 +114,13 @@ class StoreWriter {
   int64_t batch_datagrams_ = 0;
   int64_t last_tick_us_ = 0;
   int64_t last_retention_us_ = 0;
+  Counters::Carried carried_;  // what batch_ holds, persisted with it
   RateLimiter error_log_{60'000'000};
-  bool store_failing_ = false;
+  std::atomic<int64_t> failing_since_us_{0};
+  bool shutdown_retry_started_ = false;
+  std::chrono::steady_clock::time_point shutdown_retry_since_;
+  mutable std::mutex error_mu_;
+  std::string last_error_;
 
   std::atomic<int64_t> heartbeat_us_{0};
   std::atomic<int64_t> in_hand_{0};

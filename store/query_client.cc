@@ -40,6 +40,8 @@ Result<int> Connect(const std::string& path, int timeout_ms) {
     if (err == ENOENT || err == ECONNREFUSED || err == ENOTDIR) {
       return Status::NotFound("no resyncwatchd answers on " + path);
     }
+    // Not allowed into the store directory: opening the store says so in its own words.
+    if (err == EACCES) return Status::NotFound("not allowed to connect to " + path);
     return Status::IoError("cannot connect to " + path + ": " + std::strerror(err));
   }
   return fd;

@@ -1,5 +1,7 @@
 // Opening and closing the RocksDB store, schema check, writer-state recovery, and the
 // maintenance calls (catch-up, flush, compaction, retention).
+#include <grp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -7,6 +9,7 @@
 
 #include "store/event_codec.h"
 #include "store/record_codec.h"
+#include "store/rocks_faults.h"
 #include "store/rocks_options.h"
 #include "store/rocks_store.h"
 
@@ -29,6 +32,50 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   return Status::IoError(msg);
 }
 
+namespace {
+
+// "permission denied: ..." naming the directory's group, whose members may read it.
+Status PermissionDenied(const std::string& dir) {
+  std::string group;
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (const struct group* g = getgrgid(st.st_gid)) {
+      group = g->gr_name;
+    } else {
+      group = std::to_string(st.st_gid);
+    }
+  }
+  return Status::IoError(
+      "permission denied: the store " + dir + " is private to its owner" +
+      (group.empty() ? std::string() : " and the group '" + group + "' (ask to join it)"));
+}
+
+bool IsPermissionDenied(const rocksdb::Status& s) {
+  return s.ToString().find("Permission denied") != std::string::npos;
+}
+
+// RocksDB creates its files with the process umask. A writer keeps the store private
+// whatever umask it was started with: nothing for other users, read access at most for
+// the group (the operators' group, see README "The store is private"). Existing
+// directories and files created under a laxer umask are tightened the same way.
+void MakePrivate(const std::string& dir) {
+  const mode_t previous = ::umask(0);
+  ::umask(previous | 027);
+  std::error_code ec;
+  auto strip = [](const std::filesystem::path& p, mode_t extra) {
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0 || S_ISLNK(st.st_mode)) return;
+    const mode_t tight = st.st_mode & 07777 & ~(S_IRWXO | extra);
+    if (tight != (st.st_mode & 07777)) ::chmod(p.c_str(), tight);
+  };
+  strip(dir, 0);
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    strip(entry.path(), entry.is_directory(ec) ? 0 : S_IWGRP | S_IXGRP);
+  }
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Store>> RocksStore::OpenRocks(const std::string& dir,
                                                      const StoreOptions& options) {
   namespace fs = std::filesystem;
@@ -37,14 +84,22 @@ Result<std::unique_ptr<Store>> RocksStore::OpenRocks(const std::string& dir,
   store->options_ = options;
   store->retention_ = std::make_shared<RetentionCutoff>();
   std::error_code ec;
-  if (!fs::exists(fs::path(dir) / "CURRENT", ec)) {
+  if (!store->read_only()) MakePrivate(dir);
+  const bool exists = fs::exists(fs::path(dir) / "CURRENT", ec);
+  if (ec == std::errc::permission_denied) return PermissionDenied(dir);
+  if (!exists) {
     if (store->read_only() || !options.create_if_missing) {
       return Status::NotFound("no store at " + dir + " (start resyncwatchd or import first)");
     }
     fs::create_directories(dir, ec);
     if (ec) return Status::IoError("cannot create store directory " + dir + ": " + ec.message());
+    MakePrivate(dir);
   }
   rocksdb::DBOptions db_options = MakeDbOptions(store->read_only());
+  if (options.faults != nullptr) {
+    store->fault_env_ = NewFaultEnv(options.faults);
+    db_options.env = store->fault_env_.get();
+  }
   db_options.create_if_missing = !store->read_only() && options.create_if_missing;
   auto cfs = MakeCfDescriptors(store->retention_);
   if (options.mode == StoreOptions::Mode::kReadOnlyView) {
@@ -70,6 +125,7 @@ Result<std::unique_ptr<Store>> RocksStore::OpenRocks(const std::string& dir,
         return Status::Busy("store " + dir + " is open for writing by another process (" +
                             s.ToString() + ")");
       }
+      if (IsPermissionDenied(s)) return PermissionDenied(dir);
       return FromRocks(s, "opening store " + dir);
     }
     store->db_.reset(raw);
@@ -128,6 +184,7 @@ Status RocksStore::OpenReadOnlyView(const rocksdb::DBOptions& db_options,
       for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
       delete raw;
     }
+    if (!s.ok() && IsPermissionDenied(s)) return PermissionDenied(dir_);
     // Anything but a file vanishing under us (the writer's doing) is a real error.
     if (!s.ok() && !s.IsPathNotFound() && !s.IsNotFound() &&
         s.ToString().find("No such file") == std::string::npos) {

@@ -95,6 +95,7 @@ class RocksStore final : public Store {
   std::string dir_;
   std::string secondary_dir_;
   StoreOptions options_;
+  std::unique_ptr<rocksdb::Env> fault_env_;  // with options_.faults; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::shared_ptr<RetentionCutoff> retention_;

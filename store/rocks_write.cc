@@ -42,6 +42,18 @@ uint64_t RawDedupHash(const RawDatagram& r, int occurrence) {
 
 Status RocksStore::ResumeIfNeeded() {
   if (!needs_resume_) return Status::Ok();
+  // Resuming flushes the memtables; a flush that fails again during recovery makes the
+  // error fatal, after which RocksDB refuses every later Resume. So resume only once the
+  // disk has room for what that flush writes (file systems that cannot tell are tried).
+  uint64_t free_bytes = 0;
+  uint64_t memtables = 0;
+  db_->GetAggregatedIntProperty("rocksdb.cur-size-all-mem-tables", &memtables);
+  const uint64_t needed = memtables + (uint64_t{4} << 20);
+  if (db_->GetEnv()->GetFreeSpace(dir_, &free_bytes).ok() && free_bytes < needed) {
+    return Status::IoError("store still failing after a write error: No space left on device (" +
+                           std::to_string(free_bytes) + " bytes free, " + std::to_string(needed) +
+                           " needed to resume)");
+  }
   // A failed write (disk full) leaves RocksDB in a background-error state until resumed;
   // the in-memory writer state is rebuilt from what the store really holds.
   rocksdb::Status rs = db_->Resume();

@@ -5,6 +5,7 @@
 // object is thread-safe for concurrent reads; Write() must be called from one thread at a time.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -107,6 +108,13 @@ struct WriteResult {
   uint64_t duplicates_skipped = 0;
 };
 
+// A fault seam for tests, in the manner of LevelDB's Env: while no_space is true every
+// write to the store's files fails as on a full disk ("No space left on device"); reads
+// go on. Shared by the test and the store; null (no seam) in production.
+struct StoreFaults {
+  std::atomic<bool> no_space{false};
+};
+
 struct StoreOptions {
   // kReadOnlyView: a consistent view as of opening, for one-shot commands; it costs about
   // half of a secondary's open and leaves nothing behind, but cannot CatchUp().
@@ -125,6 +133,7 @@ struct StoreOptions {
   uint64_t index_flush_events = 1'000'000;
   // fsync the WAL on every Write (survives power loss; kill -9 is safe without it).
   bool sync_writes = false;
+  std::shared_ptr<StoreFaults> faults;
 };
 
 // Half-open time range [since_us, until_us) over event time.
@@ -141,7 +150,10 @@ class Store {
   virtual ~Store() = default;
 
   // Opens (and for kReadWrite creates) the store in dir. A store written by a newer
-  // schema version is refused with a message that names both versions.
+  // schema version is refused with a message that names both versions. kReadWrite keeps
+  // the store private: it raises the process umask to at least 027 (RocksDB creates files
+  // with it) and takes the other-user bits off dir and the files in it. A store this user
+  // may not read is an IoError starting "permission denied", never NotFound.
   static Result<std::unique_ptr<Store>> Open(const std::string& dir, const StoreOptions& options);
   // A client of the StoreQueryServer that the writer of the store in dir serves on
   // QuerySocketPath(dir): History, MacForSerial and GetDevice are answered by the writer's

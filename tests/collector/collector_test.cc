@@ -15,9 +15,11 @@
 #include "collector/attribution.h"
 #include "collector/config.h"
 #include "collector/counters.h"
+#include "collector/health.h"
 #include "collector/prometheus.h"
 #include "collector/receive_sink.h"
 #include "collector/udp_input.h"
+#include "collector/writer.h"
 #include "harness.h"
 #include "store/store.h"
 
@@ -94,6 +96,8 @@ class GatedStore final : public Store {
   bool waiting_ = false;
   std::atomic<bool> failing_{false};
 };
+
+std::vector<std::string> FailureLines(int n, int from = 0);
 
 }  // namespace
 
@@ -242,19 +246,39 @@ TEST_CASE("the Prometheus text carries every counter, events by kind and the lat
 
 TEST_CASE("counter deltas are handed out once and given back when the write failed") {
   Counters counters;
-  counters.Add(Counter::kReceivedDatagrams, 5);
+  counters.Add(Counter::kTcpConnections, 5);
   counters.Add(Counter::kStoredEvents, 5);  // the store counts these itself
-  auto first = counters.TakeDeltas();
-  CHECK(first.at("received_datagrams") == 5);
+  auto first = counters.TakeDeltas({});
+  CHECK(first.at("tcp_connections") == 5);
   CHECK(first.count("stored_events") == 0);
-  counters.Add(Counter::kReceivedDatagrams, 2);
-  auto second = counters.TakeDeltas();
-  CHECK(second.at("received_datagrams") == 2);
+  counters.Add(Counter::kTcpConnections, 2);
+  auto second = counters.TakeDeltas({});
+  CHECK(second.at("tcp_connections") == 2);
   counters.Rewind();
   counters.Add(Counter::kQueueDrops, 1);
-  auto third = counters.TakeDeltas();
-  CHECK(third.at("received_datagrams") == 2);
+  auto third = counters.TakeDeltas({});
+  CHECK(third.at("tcp_connections") == 2);
   CHECK(third.at("queue_drops") == 1);
+}
+
+TEST_CASE("received counters are persisted with the batch that carries the datagrams") {
+  // Counted on receipt but still queued when a SIGKILL comes: such datagrams must not be
+  // persisted as received, or the counters stop adding up after the restart.
+  Counters counters;
+  counters.Add(Counter::kReceivedDatagrams, 100);
+  counters.Add(Counter::kReceivedBytes, 9000);
+  counters.Add(Counter::kQueueDrops, 3);
+  Counters::Carried carried;
+  carried.datagrams = 40;
+  carried.bytes = 3600;
+  carried.truncated = 1;
+  auto deltas = counters.TakeDeltas(carried);
+  CHECK(deltas.at("received_datagrams") == 43);  // the batch's 40 + the 3 drops with it
+  CHECK(deltas.at("received_bytes") == 3600);
+  CHECK(deltas.at("truncated") == 1);
+  CHECK(deltas.at("queue_drops") == 3);
+  auto empty = counters.TakeDeltas({});
+  CHECK(empty.count("received_datagrams") == 0);
 }
 
 TEST_CASE("when the store falls behind, queue drops are counted: received = stored + dropped") {
@@ -305,47 +329,97 @@ TEST_CASE("when the store falls behind, queue drops are counted: received = stor
   CHECK(scanned == t["stored_events"]);
 }
 
-TEST_CASE("failed store writes are counted as store_errors and storing resumes after") {
+TEST_CASE("on a full disk datagrams wait up to the queue bound and are stored when space returns") {
   TempDir dir;
-  auto real = Store::Open(dir.Join("db"), StoreOptions{});
-  REQUIRE(real.ok());
-  GatedStore store(std::move(*real), /*open=*/true);
-  store.SetFailing(true);
-  auto args = ParseArgs({"--listen", "udp://127.0.0.1:0", "--db", dir.Join("db")});
+  auto faults = std::make_shared<StoreFaults>();
+  StoreOptions store_options;
+  store_options.faults = faults;
+  auto store = Store::Open(dir.Join("db"), store_options);
+  REQUIRE(store.ok());
+  auto args = ParseArgs({"--listen", "udp://127.0.0.1:0", "--queue-size", "1000", "--batch-size",
+                         "64", "--db", dir.Join("db")});
   REQUIRE(args.ok());
-  auto payloads = [](int n) {
-    std::vector<std::string> out;
-    for (int i = 0; i < n; ++i) {
-      out.push_back("<134>Nov 25 08:00:01 CP-7841-3PCC 00:0e:08:00:00:02 -- Resync failed: #" +
-                    std::to_string(i));
-    }
-    return out;
-  };
+  ManualClock clock(SystemClock::Instance().NowMicros());
+  // Collector::Health() is what /healthz answers (503 with it when not empty: the HTTP
+  // server's own test, tests/web/http_server_test.cc, checks that mapping).
+  constexpr int kFirst = 600, kSecond = 900;
   {
-    Collector collector(args->config, &store);
+    Collector collector(args->config, store->get(), &clock);
     REQUIRE(collector.Start().ok());
     auto bound = collector.BoundAddresses();
     const int port = std::stoi(bound[0].substr(bound[0].rfind(':') + 1));
     std::thread loop([&] { collector.Run(false); });
     const auto& counters = collector.counters();
+    CHECK(collector.Health().empty());
 
-    SendUdp(port, payloads(100));
-    CHECK(PollUntil([&] { return counters.Get(Counter::kStoreErrors) == 100; }));
+    faults->no_space = true;
+    SendUdp(port, FailureLines(kFirst));
+    REQUIRE(PollUntil([&] { return counters.Get(Counter::kReceivedDatagrams) == kFirst; }));
+    REQUIRE(PollUntil([&] { return !collector.Health().empty(); }));
+    CHECK(collector.Health().find("store writes failing") != std::string::npos);
+    CHECK(collector.Health().find("No space left on device") != std::string::npos);
+
+    CHECK(counters.Get(Counter::kQueueDrops) == 0);
+    // Beyond the bound of 1000 held datagrams new ones are dropped, and counted.
+    SendUdp(port, FailureLines(kSecond, kFirst));
+    REQUIRE(
+        PollUntil([&] { return counters.Get(Counter::kReceivedDatagrams) == kFirst + kSecond; }));
+    CHECK(counters.Get(Counter::kQueueDrops) == kFirst + kSecond - 1000);
+    CHECK(collector.Health().find("queue full") != std::string::npos);
     CHECK(counters.Get(Counter::kStoredEvents) == 0);
+    CHECK(counters.Get(Counter::kStoreErrors) == 0);
 
-    store.SetFailing(false);  // space is back
-    SendUdp(port, payloads(50));
-    CHECK(PollUntil([&] { return counters.Get(Counter::kStoredEvents) == 50; }));
+    faults->no_space = false;  // space is back
+    REQUIRE(PollUntil([&] { return counters.Get(Counter::kStoredEvents) == 1000; }));
+    // The store is fine again; the drops stay reported for a minute.
+    CHECK(collector.Health().find("store writes failing") == std::string::npos);
+    clock.Advance(61'000'000);
+    // (The writer's heartbeat catches up with the advanced clock on its next loop.)
+    CHECK(PollUntil([&] { return collector.Health().empty(); }));
+
     collector.Stop();
     loop.join();
   }
-  auto totals = store.Counters();
+  auto totals = (*store)->Counters();
   REQUIRE(totals.ok());
   auto& t = *totals;
-  CHECK(t["received_datagrams"] == 150);
-  CHECK(t["store_errors"] == 100);
-  CHECK(t["stored_events"] == 50);
-  CHECK(t["events_resync_failure"] == 50);
+  CHECK(t["received_datagrams"] == kFirst + kSecond);
+  CHECK(t["stored_events"] == 1000);
+  CHECK(t["queue_drops"] == kFirst + kSecond - 1000);
+  CHECK(t["store_errors"] == 0);
+  CHECK(t["events_resync_failure"] == 1000);
+  int64_t scanned = 0;
+  REQUIRE((*store)->Scan(TimeRange{}, [&](const Event&) { return ++scanned, true; }).ok());
+  CHECK(scanned == 1000);
+}
+
+TEST_CASE("batches the store still refuses at shutdown are given up after one bounded retry time") {
+  TempDir dir;
+  auto real = Store::Open(dir.Join("db"), StoreOptions{});
+  REQUIRE(real.ok());
+  GatedStore store(std::move(*real), /*open=*/true);
+  store.SetFailing(true);
+  IngestQueue queue(10000);
+  Counters counters;
+  ReceiveSink sink(&queue, &counters, &SystemClock::Instance());
+  PeerAddress peer;
+  peer.family = AF_INET;
+  for (const std::string& line : FailureLines(3000)) sink.Accept(line, peer, false);
+  sink.Flush();
+  StoreWriterOptions options;
+  options.batch_size = 64;  // 47 batches, each refused
+  options.shutdown_retry_us = 300'000;
+  StoreWriter writer(&store, &queue, &counters, &SystemClock::Instance(), *TemplateSet::Defaults(),
+                     options);
+  writer.Start();
+  REQUIRE(PollUntil([&] { return writer.store_failing_since_us() != 0; }));
+  const auto start = std::chrono::steady_clock::now();
+  queue.Close();
+  writer.Join();
+  // One budget for the whole shutdown, not one per batch (47 x 300 ms).
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+  CHECK(counters.Get(Counter::kStoreErrors) == 3000);
+  CHECK(counters.Get(Counter::kStoredEvents) == 0);
 }
 
 namespace {
@@ -378,7 +452,7 @@ struct UdpInputRig {
   }
 };
 
-std::vector<std::string> FailureLines(int n, int from = 0) {
+std::vector<std::string> FailureLines(int n, int from) {
   std::vector<std::string> lines;
   for (int i = from; i < from + n; ++i) {
     lines.push_back("<134>Nov 25 08:00:01 CP-7841-3PCC 00:0e:08:00:00:01 -- Resync failed: #" +
@@ -605,4 +679,25 @@ TEST_CASE("a sender network silent while the fleet sends raises one stored alert
   CHECK(collector.RenderMetrics().find("resyncwatch_alert_networks 2\n") != std::string::npos);
   collector.Stop();
   loop.join();
+}
+
+TEST_CASE("health is 503-worthy while store writes fail, after recent queue drops, or a stall") {
+  HealthSnapshot s;
+  s.now_us = 1'000'000'000;
+  s.writer_heartbeat_us = s.now_us;
+  CHECK(HealthReason(s).empty());
+  s.store_failing_since_us = s.now_us - 12'000'000;
+  s.store_error = "IO error: No space left on device";
+  s.queue_depth = 5000;
+  CHECK(HealthReason(s) ==
+        "store writes failing for 12 s, 5000 datagrams held for retry: IO error: No space left on "
+        "device");
+  s.store_failing_since_us = 0;
+  s.last_queue_drop_us = s.now_us - 59'000'000;
+  s.queue_drops = 7;
+  CHECK(HealthReason(s) == "writer queue full: datagrams dropped 59 s ago (queue_drops 7)");
+  s.last_queue_drop_us = s.now_us - 60'000'000;
+  CHECK(HealthReason(s).empty());
+  s.writer_heartbeat_us = s.now_us - 31'000'000;
+  CHECK(HealthReason(s) == "store writer stalled");
 }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -118,7 +119,9 @@ Daemon::Daemon(const std::string& binary, std::vector<std::string> args, const s
   stderr_file_ = port_file_ + ".stderr";
   std::remove(port_file_.c_str());
   for (const std::string& a : args) {
-    if (a.rfind("udp://", 0) == 0 || a.rfind("tcp://", 0) == 0) ++expected_listeners_;
+    if (a.rfind("udp://", 0) == 0 || a.rfind("tcp://", 0) == 0 || a.rfind("tls://", 0) == 0) {
+      ++expected_listeners_;
+    }
   }
   std::vector<std::string> argv = {binary};
   argv.insert(argv.end(), args.begin(), args.end());
@@ -238,6 +241,51 @@ bool SendTcp(int port, const std::string& bytes) {
   }
   close(fd);
   return sent == bytes.size();
+}
+
+namespace {
+
+sockaddr_in Loopback4(const std::string& ip, int port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+  return a;
+}
+
+}  // namespace
+
+void SendUdpFrom(const std::string& source_ip, int port, const std::vector<std::string>& payloads) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in from = Loopback4(source_ip, 0);
+  bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof(from));
+  sockaddr_in to = Loopback4("127.0.0.1", port);
+  for (const std::string& p : payloads) {
+    sendto(fd, p.data(), p.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+  }
+  close(fd);
+}
+
+int ConnectTcp(int port, const std::string& source_ip) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in from = Loopback4(source_ip, 0);
+  sockaddr_in to = Loopback4("127.0.0.1", port);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof(from)) != 0 ||
+      connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+bool RaiseFileLimit(int64_t n) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return false;
+  if (static_cast<int64_t>(limit.rlim_cur) >= n) return true;
+  if (static_cast<int64_t>(limit.rlim_max) < n) return false;
+  limit.rlim_cur = static_cast<rlim_t>(n);
+  return setrlimit(RLIMIT_NOFILE, &limit) == 0;
 }
 
 }  // namespace resyncwatch::testing

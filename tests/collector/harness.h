@@ -69,5 +69,12 @@ class Daemon {
 void SendUdp(int port, const std::vector<std::string>& payloads, bool v6 = false);
 // Sends bytes over one TCP connection to 127.0.0.1:port and closes it.
 bool SendTcp(int port, const std::string& bytes);
+// Like SendUdp, from the IPv4 address source_ip (any of 127.0.0.0/8 on loopback).
+void SendUdpFrom(const std::string& source_ip, int port, const std::vector<std::string>& payloads);
+// A TCP connection to 127.0.0.1:port left open (the caller closes the fd); -1 on failure.
+int ConnectTcp(int port, const std::string& source_ip = "127.0.0.1");
+// Raises this process's open-file limit to at least n (up to the hard limit); false if the
+// hard limit is lower.
+bool RaiseFileLimit(int64_t n);
 
 }  // namespace resyncwatch::testing

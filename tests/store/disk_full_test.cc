@@ -124,3 +124,33 @@ TEST_CASE("Disk full: Write reports an I/O error and resumes storing when space 
               .ok());
   CHECK(summary_events == events);
 }
+
+TEST_CASE(
+    "Disk full through the fault seam: writes fail while full and resume when space returns") {
+  TempDir tmp;
+  auto faults = std::make_shared<StoreFaults>();
+  StoreOptions options;
+  options.faults = faults;
+  auto opened = Store::Open(tmp.Sub("store"), options);
+  REQUIRE(opened.ok());
+  auto& store = *opened;
+  auto write = [&](long batch_no) {
+    WriteBatch batch;
+    for (int i = 0; i < kCrashBatchEvents; ++i) batch.events.push_back(CrashEvent(batch_no, i));
+    return store->Write(batch);
+  };
+  REQUIRE(write(0).ok());
+  faults->no_space = true;
+  auto failed = write(1);
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.status().message().find("No space left on device") != std::string::npos);
+  CHECK_FALSE(write(1).ok());  // still full: still an error
+  faults->no_space = false;
+  auto resumed = write(1);
+  INFO(resumed.status().ToString());
+  REQUIRE(resumed.ok());
+  REQUIRE(write(2).ok());
+  uint64_t events = 0;
+  REQUIRE(store->Scan({}, [&](const Event&) { return ++events, true; }).ok());
+  CHECK(events == 3u * kCrashBatchEvents);
+}
