@@ -49,6 +49,8 @@ void AppendEventJson(JsonWriter* w, const Event& e, bool with_receive_fields) {
   Text(w, "error", e.error);
   Text(w, "message", e.message);
   if (with_receive_fields) {
+    // What orders the events: the receive time live, the message's own time on import.
+    w->String("time", FormatIso8601Utc(e.event_time_us));
     w->String("received_at", FormatIso8601Utc(e.received_us));
     Text(w, "source", e.source);
   }

@@ -195,12 +195,22 @@ function renderSchedule(devices) {
   fillTable(byId('schedule'), ['state', 'phones', 'worst'], rows, (i) => rows[i][1] > 0);
 }
 
+// Phones per model and firmware (all time: the firmware a phone runs may be old). Firmware
+// changes rarely and its scan reads every upgrade message: fetched every 5 minutes only.
+let firmwareCache = {at: 0, rows: null};
 async function renderFirmware() {
   try {
-    const {rows} = await api('/api/firmware?since=24h');
+    if (!firmwareCache.rows || Date.now() - firmwareCache.at > 5 * 60 * 1000) {
+      firmwareCache = {at: Date.now(), rows: (await api('/api/firmware')).rows};
+    }
+    const counts = new Map();
+    for (const r of firmwareCache.rows) {
+      const key = JSON.stringify([r.model || '', r.firmware || 'unknown']);
+      counts.set(key, (counts.get(key) || 0) + 1);
+    }
+    const rows = [...counts].map(([k, n]) => [...JSON.parse(k), n]).sort((a, b) => b[2] - a[2]);
     byId('firmware-panel').hidden = false;
-    const keys = rows.length ? Object.keys(rows[0]).slice(0, 4) : [];
-    fillTable(byId('firmware'), keys, rows.slice(0, 10).map((r) => keys.map((k) => cell(r[k]))));
+    fillTable(byId('firmware'), ['model', 'firmware', 'phones'], rows.slice(0, 8));
   } catch (e) {
     if (e.status !== 404) throw e;  // not in this build: no panel
   }
@@ -270,7 +280,7 @@ function renderSummary(q, mac, s, device, events, nothing) {
     ['Asked for', q], ['MAC', mac], ['Serial', s.sn || last.sn || ''],
     ['Model', s.model || last.model || ''], ['Last address', s.last_ip || last.source || ''],
     ['Firmware', upgrade ? (upgrade.error || upgrade.path || upgrade.url) + ' (upgraded ' +
-                               time(upgrade.received_at) + ')' : 'no upgrade seen'],
+                               time(upgrade.time || upgrade.received_at) + ')' : 'no upgrade seen'],
     ['Last seen', time(s.last_seen)], ['Last URL', s.last_url || ''],
     ['Last error', s.last_error || ''], ['Failures in a row', num(s.consecutive_failures)],
     ['Schedule state', device.state || ''],
@@ -304,7 +314,7 @@ function renderHistory(events) {
   const rows = events.slice().reverse();
   fillTable(byId('history'),
             ['time', 'kind', 'model', 'URL', 'outcome', 'ms', 'source', 'error'],
-            rows.map((e) => [time(e.received_at), e.kind, e.model || '', e.url || '',
+            rows.map((e) => [time(e.time || e.received_at), e.kind, e.model || '', e.url || '',
                              e.outcome || '', e.duration_ms === null || e.duration_ms === undefined ? '' : e.duration_ms,
                              e.source || '', e.error || '']),
             (i) => /failure/.test(rows[i].kind) || rows[i].outcome === 'failure');
