@@ -35,7 +35,14 @@ std::string MacList(const std::vector<MacAddress>& macs, size_t shown) {
   return out;
 }
 
+// Failures (of attempts) for the failure rules; for the schedule and silence rules, which
+// count phones, the phones in the state (of the phones with a known state).
 std::string Counts(const Alert& a) {
+  if (a.failures == 0 && a.phones > 0) {
+    std::string out = std::to_string(a.phones) + " phones";
+    if (a.fleet_phones > 0) out += " of " + std::to_string(a.fleet_phones);
+    return out;
+  }
   if (a.attempts > 0) return std::to_string(a.failures) + "/" + std::to_string(a.attempts);
   return std::to_string(a.failures);
 }
@@ -92,7 +99,7 @@ int RunAlerts(std::span<const std::string_view> args, CommandIo& io) {
   table.AddColumn("STATE");
   table.AddColumn("RULE");
   table.AddColumn("GROUP");
-  table.AddColumn("FAILURES", Table::Align::kRight);
+  table.AddColumn("COUNT", Table::Align::kRight);
   table.AddColumn("FOR", Table::Align::kRight);
   table.AddColumn("ENDED");
   table.AddColumn("LAST ERROR");
