@@ -119,3 +119,24 @@ TEST_CASE("resyncwatch alerts lists stored alerts as a table, JSON lines, and fi
   CHECK(bad.status == 2);
   CHECK(bad.out.find("yesterdayish") != std::string::npos);
 }
+
+TEST_CASE("resyncwatch alerts counts phones for a schedule rule, failures for the others") {
+  TempStore tmp;
+  const int64_t t = *ParseIso8601("2026-11-25T08:00:00Z");
+  Alert overdue = MakeAlert(AlertRule::kScheduleOverdue, "", t, true);
+  overdue.failures = 0;
+  overdue.incident_failures = 0;
+  overdue.phones = 61;
+  overdue.fleet_phones = 1000;
+  {
+    auto store = Store::Open(tmp.dir, StoreOptions());
+    REQUIRE(store.ok());
+    REQUIRE((*store)->PutAlert(ToAlertRecord(overdue)).ok());
+    REQUIRE((*store)->Flush().ok());
+  }
+  CommandResult table = Resyncwatch(" --db " + tmp.dir + " --utc");
+  INFO(table.out);
+  CHECK(table.status == 0);
+  CHECK(table.out.find("schedule_overdue") != std::string::npos);
+  CHECK(table.out.find("61 phones of 1000") != std::string::npos);
+}
