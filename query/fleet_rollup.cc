@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -22,11 +23,21 @@ int64_t FloorDiv(int64_t t, int64_t width) {
 
 std::string OrNone(const std::string& s) { return s.empty() ? "(none)" : s; }
 
-// A device's minute: (minute << 3) | flags.
+// A device's minute: (minute << 8) | flags.
 constexpr uint64_t kOutcome = 2;  // an outcome in this minute
 constexpr uint64_t kFailed = 4;   // ... and the minute's last one failed
-int64_t EntryMinute(uint64_t entry) { return static_cast<int64_t>(entry) >> 3; }
-uint64_t Entry(int64_t minute) { return (static_cast<uint64_t>(minute) << 3) | 1; }
+constexpr uint64_t kRequest = 8;  // a request
+// An event keyed to its device's latest request (no server of its own) before any request
+// in this minute: in a range starting here, it goes to server "" (none).
+constexpr uint64_t kServerOrphan = 16;
+constexpr uint64_t kOwnServer = 32;     // an event keyed to its own server (requests too)
+constexpr uint64_t kModel = 64;         // an event naming the model
+constexpr uint64_t kModelOrphan = 128;  // an event without model before any with one
+constexpr uint64_t kFlags = 255;
+int64_t EntryMinute(uint64_t entry) { return static_cast<int64_t>(entry) >> 8; }
+uint64_t Entry(int64_t minute) { return (static_cast<uint64_t>(minute) << 8) | 1; }
+// A key's reference minute when the event names its server (model) itself.
+constexpr int64_t kOwn = INT64_MAX;
 
 class Names {
  public:
@@ -56,18 +67,36 @@ struct FleetRollup::State {
     // Outcomes counted for the device's latest request: (server, request minute) ->
     // (successes, failures). A range starting after that minute counts them for no server.
     std::map<std::pair<uint32_t, int64_t>, std::pair<uint64_t, uint64_t>> via_request;
+    // The --by server and model groups: (server or model, minute of the request or model
+    // event it was taken from, kOwn when the event's own) -> counts. A range starting
+    // after that minute puts them in group "" (none), as the scan does.
+    struct Cell {
+      OutcomeCounts counts;
+      uint64_t events = 0;
+    };
+    std::map<std::pair<uint32_t, int64_t>, Cell> by_server, by_model;
   };
   struct Device {
     int64_t last_us = INT64_MIN;
     uint32_t server = 0;                  // of its latest request
     int64_t request_minute = kNoRequest;  // of its latest request
     std::vector<uint64_t> minutes;        // Entry()s in time order
+    // Its latest own server and model, and the minutes they last changed: while no
+    // device's changed since a range's start, its groups follow from its minutes' flags.
+    uint32_t own_server = 0;
+    bool has_own_server = false;
+    int64_t server_changed = kNoRequest;
+    uint32_t model = 0;
+    int64_t model_minute = kNoRequest;
+    int64_t model_changed = kNoRequest;
   };
 
   int64_t start_minute = 0;  // the first minute held
   std::map<int64_t, Minute> minutes;
   std::unordered_map<MacAddress, Device> devices;
-  Names errors, servers;
+  Names errors, servers, models;
+  int64_t server_changed = kNoRequest;  // the latest of any device's
+  int64_t model_changed = kNoRequest;
   bool built = false;
   bool stale = false;
   bool rebuilding = false;
@@ -138,7 +167,53 @@ void FleetRollup::State::Add(const Event& e) {
     uint64_t& entry = d->minutes.back();
     entry = (entry & ~kFailed) | kOutcome | (outcome < 0 ? kFailed : 0);
   }
-  if (family != nullptr || e.mac != 0) ++b.grouped;
+  if (family == nullptr && e.mac == 0) return;
+  ++b.grouped;
+  OutcomeCounts counts;
+  if (family != nullptr) {
+    counts.attempts = outcome == 0;
+    counts.successes = outcome > 0;
+    counts.failures = outcome < 0;
+  }
+  uint64_t flags = 0;
+  std::pair<uint32_t, int64_t> server_key{0, kNoRequest};
+  const bool request = e.kind == EventKind::kResyncRequest || e.kind == EventKind::kUpgradeRequest;
+  if (request || !e.server.empty()) {
+    const uint32_t own = servers.Id(e.server);
+    server_key = {own, kOwn};
+    flags |= kOwnServer | (request ? kRequest : 0);
+    if (d != nullptr) {
+      if (d->has_own_server && d->own_server != own) server_changed = d->server_changed = m;
+      d->own_server = own;
+      d->has_own_server = true;
+    }
+  } else if (d != nullptr && d->request_minute != kNoRequest) {
+    server_key = {d->server, d->request_minute};
+  }
+  std::pair<uint32_t, int64_t> model_key{0, kNoRequest};
+  if (!e.model.empty()) {
+    const uint32_t own = models.Id(e.model);
+    model_key = {own, kOwn};
+    flags |= kModel;
+    if (d != nullptr) {
+      if (d->model_minute != kNoRequest && d->model != own) model_changed = d->model_changed = m;
+      d->model = own;
+      d->model_minute = m;
+    }
+  } else if (d != nullptr && d->model_minute != kNoRequest) {
+    model_key = {d->model, d->model_minute};
+  }
+  for (auto [cells, key] :
+       {std::pair{&b.by_server, server_key}, std::pair{&b.by_model, model_key}}) {
+    Minute::Cell& cell = (*cells)[key];
+    cell.counts.Add(counts);
+    ++cell.events;
+  }
+  if (d == nullptr || EntryMinute(d->minutes.back()) != m) return;
+  uint64_t& entry = d->minutes.back();
+  if (!(flags & kOwnServer) && !(entry & kRequest)) flags |= kServerOrphan;
+  if (!(flags & kModel) && !(entry & kModel)) flags |= kModelOrphan;
+  entry |= flags;
 }
 
 void FleetRollup::State::Advance(int64_t start) {
@@ -151,7 +226,7 @@ void FleetRollup::State::Advance(int64_t start) {
   pruned_devices_at = start;
   for (auto it = devices.begin(); it != devices.end();) {
     std::vector<uint64_t>& v = it->second.minutes;
-    v.erase(v.begin(), std::lower_bound(v.begin(), v.end(), Entry(start) & ~uint64_t{7}));
+    v.erase(v.begin(), std::lower_bound(v.begin(), v.end(), Entry(start) & ~kFlags));
     it = v.empty() ? devices.erase(it) : std::next(it);
   }
 }
@@ -217,92 +292,150 @@ uint64_t FleetRollup::out_of_order() const {
   return state_->out_of_order;
 }
 
+// One answer being summed: the summary, and its parts keyed by id until named.
+struct FleetRollup::Tally {
+  GroupBy by;
+  int64_t since;  // minutes
+  int64_t until;
+  FleetSummary out;
+  std::map<uint32_t, uint64_t> errors;
+  std::map<uint32_t, OutcomeCounts> servers;
+  std::map<int64_t, GroupRow> rows;  // by hour start (micros), server or model id
+  std::set<int64_t> touched;         // rows with an event (an hour's, a group's)
+
+  // The group an event keyed (id, reference minute) falls in for this range.
+  int64_t Resolve(const std::pair<uint32_t, int64_t>& key) const {
+    return key.second >= since ? key.first : 0;
+  }
+  void AddMinute(int64_t minute, const State::Minute& b);
+  void AddDevice(const State::Device& d);
+};
+
+void FleetRollup::Tally::AddMinute(int64_t minute, const State::Minute& b) {
+  out.events += b.events;
+  out.resync.Add(b.resync);
+  out.upgrade.Add(b.upgrade);
+  for (const auto& [id, n] : b.errors) errors[id] += n;
+  for (const auto& [id, c] : b.servers) servers[id].Add(c);
+  for (const auto& [key, n] : b.via_request) {
+    OutcomeCounts& c = servers[Resolve(key)];
+    c.successes += n.first;
+    c.failures += n.second;
+  }
+  const uint64_t ok = b.resync.successes + b.upgrade.successes;
+  const uint64_t failed = b.resync.failures + b.upgrade.failures;
+  if (ok + failed > 0) out.minutes.push_back({minute * kMinuteUs, ok, failed});
+  if (by == GroupBy::kHour && b.grouped > 0) {
+    const int64_t hour = FloorDiv(minute, kHourMinutes) * kHourMinutes * kMinuteUs;
+    rows[hour].counts.Add(b.resync);
+    rows[hour].counts.Add(b.upgrade);
+    touched.insert(hour);
+  }
+  if (by == GroupBy::kServer || by == GroupBy::kModel) {
+    for (const auto& [key, cell] : by == GroupBy::kServer ? b.by_server : b.by_model) {
+      const int64_t group = Resolve(key);
+      rows[group].counts.Add(cell.counts);
+      if (cell.events > 0) touched.insert(group);
+    }
+  }
+}
+
+// The device's part: seen, last outcome failed, and the rows it belongs to. For servers
+// and models (its own value unchanged since the range's start): its value's row when an
+// event named it, row "" when an event preceded the first that did; and it counts as
+// last failed in the row of its final value ("" when no event in range named one).
+void FleetRollup::Tally::AddDevice(const State::Device& d) {
+  auto first = std::lower_bound(d.minutes.begin(), d.minutes.end(), Entry(since) & ~kFlags);
+  if (first == d.minutes.end() || EntryMinute(*first) >= until) return;
+  ++out.devices;
+  const uint64_t own = by == GroupBy::kServer ? kOwnServer : kModel;
+  const uint64_t orphan = by == GroupBy::kServer ? kServerOrphan : kModelOrphan;
+  const uint64_t reference = by == GroupBy::kServer ? kRequest : kModel;
+  int last_outcome = 0;
+  bool has_own = false, has_reference = false, in_none = false;
+  std::vector<int64_t> hours;
+  for (auto e = first; e != d.minutes.end() && EntryMinute(*e) < until; ++e) {
+    if (*e & kOutcome) last_outcome = (*e & kFailed) ? -1 : 1;
+    if (by == GroupBy::kHour) {
+      const int64_t hour = FloorDiv(EntryMinute(*e), kHourMinutes) * kHourMinutes * kMinuteUs;
+      if (hours.empty() || hours.back() != hour) hours.push_back(hour);
+    }
+    if (!has_reference && (*e & orphan)) in_none = true;
+    has_reference |= (*e & reference) != 0;
+    has_own |= (*e & own) != 0;
+  }
+  const bool failed = last_outcome < 0;
+  out.devices_last_failed += failed;
+  if (by == GroupBy::kHour) {
+    for (int64_t hour : hours) {
+      ++rows[hour].devices;
+      rows[hour].devices_last_failed += failed;
+    }
+  } else if (by == GroupBy::kServer || by == GroupBy::kModel) {
+    const int64_t value = by == GroupBy::kServer ? d.own_server : d.model;
+    const int64_t final_value = has_reference ? value : 0;
+    auto join = [&](int64_t group) {
+      ++rows[group].devices;
+      rows[group].devices_last_failed += failed && final_value == group;
+    };
+    if (has_own) join(value);
+    if (in_none && !(has_own && value == 0)) join(0);
+  }
+}
+
 std::optional<FleetSummary> FleetRollup::Answer(TimeRange range, GroupBy by) const {
-  if (by != GroupBy::kNone && by != GroupBy::kHour) return std::nullopt;
+  if (by == GroupBy::kError) return std::nullopt;
   if (range.since_us == INT64_MIN || range.since_us % kMinuteUs != 0) return std::nullopt;
   if (range.until_us != INT64_MAX && range.until_us % kMinuteUs != 0) return std::nullopt;
   const int64_t now = options_.clock->NowMicros();
   if (options_.retention_us > 0 && range.since_us < now - options_.retention_us + 60 * kMinuteUs) {
     return std::nullopt;
   }
-  const int64_t since = FloorDiv(range.since_us, kMinuteUs);
-  const int64_t until =
-      range.until_us == INT64_MAX ? INT64_MAX : FloorDiv(range.until_us, kMinuteUs);
+  Tally t;
+  t.by = by;
+  t.since = FloorDiv(range.since_us, kMinuteUs);
+  t.until = range.until_us == INT64_MAX ? INT64_MAX : FloorDiv(range.until_us, kMinuteUs);
 
   std::lock_guard lock(mu_);
   const State& s = *state_;
   if (!s.built || s.stale || s.rebuilding) return std::nullopt;
   // The window's start moves with the clock even between batches.
-  if (since < std::max(s.start_minute, FloorDiv(now - options_.window_us, kMinuteUs) + 1)) {
+  if (t.since < std::max(s.start_minute, FloorDiv(now - options_.window_us, kMinuteUs) + 1)) {
     return std::nullopt;
   }
-
-  FleetSummary out;
-  out.by = by;
-  std::map<uint32_t, uint64_t> errors;
-  std::map<uint32_t, OutcomeCounts> servers;
-  std::map<int64_t, GroupRow> hours;  // by hour start (micros)
-  for (auto it = s.minutes.lower_bound(since); it != s.minutes.end() && it->first < until; ++it) {
-    const State::Minute& b = it->second;
-    out.events += b.events;
-    out.resync.Add(b.resync);
-    out.upgrade.Add(b.upgrade);
-    for (const auto& [id, n] : b.errors) errors[id] += n;
-    for (const auto& [id, c] : b.servers) servers[id].Add(c);
-    for (const auto& [key, n] : b.via_request) {
-      OutcomeCounts& c = servers[key.second >= since ? key.first : 0];
-      c.successes += n.first;
-      c.failures += n.second;
-    }
-    const uint64_t ok = b.resync.successes + b.upgrade.successes;
-    const uint64_t failed = b.resync.failures + b.upgrade.failures;
-    if (ok + failed > 0) out.minutes.push_back({it->first * kMinuteUs, ok, failed});
-    if (by == GroupBy::kHour && b.grouped > 0) {
-      GroupRow& row = hours[FloorDiv(it->first, kHourMinutes) * kHourMinutes * kMinuteUs];
-      row.counts.Add(b.resync);
-      row.counts.Add(b.upgrade);
-    }
+  // A device whose server (model) changed within the range may be in several groups.
+  if ((by == GroupBy::kServer && s.server_changed >= t.since) ||
+      (by == GroupBy::kModel && s.model_changed >= t.since)) {
+    return std::nullopt;
   }
-  if (out.events == 0) return out;
-
-  std::vector<int64_t> device_hours;
-  for (const auto& [mac, d] : s.devices) {
-    auto first = std::lower_bound(d.minutes.begin(), d.minutes.end(), Entry(since) & ~uint64_t{7});
-    if (first == d.minutes.end() || EntryMinute(*first) >= until) continue;
-    ++out.devices;
-    int last_outcome = 0;
-    device_hours.clear();
-    for (auto e = first; e != d.minutes.end() && EntryMinute(*e) < until; ++e) {
-      if (*e & kOutcome) last_outcome = (*e & kFailed) ? -1 : 1;
-      if (by == GroupBy::kHour) {
-        const int64_t hour = FloorDiv(EntryMinute(*e), kHourMinutes) * kHourMinutes * kMinuteUs;
-        if (device_hours.empty() || device_hours.back() != hour) device_hours.push_back(hour);
-      }
-    }
-    out.devices_last_failed += last_outcome < 0;
-    for (int64_t hour : device_hours) {
-      GroupRow& row = hours[hour];
-      ++row.devices;
-      row.devices_last_failed += last_outcome < 0;
-    }
+  for (auto it = s.minutes.lower_bound(t.since); it != s.minutes.end() && it->first < t.until;
+       ++it) {
+    t.AddMinute(it->first, it->second);
   }
+  t.out.by = by;
+  if (t.out.events == 0) return std::move(t.out);
+  for (const auto& [mac, d] : s.devices) t.AddDevice(d);
 
-  for (const auto& [id, n] : errors) {
+  FleetSummary& out = t.out;
+  for (const auto& [id, n] : t.errors) {
     if (n > 0) out.errors.emplace_back(OrNone(s.errors.Name(id)), n);
   }
   SortErrors(&out.errors);
-  for (const auto& [id, c] : servers) {
+  for (const auto& [id, c] : t.servers) {
     if (c.attempts + c.successes + c.failures > 0) {
       out.servers.emplace_back(OrNone(s.servers.Name(id)), c);
     }
   }
   SortServers(&out.servers);
-  for (auto& [start, row] : hours) {
-    row.key = std::to_string(start);
+  for (auto& [key, row] : t.rows) {
+    if (!t.touched.count(key)) continue;
+    row.key = by == GroupBy::kHour     ? std::to_string(key)
+              : by == GroupBy::kServer ? OrNone(s.servers.Name(key))
+                                       : OrNone(s.models.Name(key));
     out.groups.push_back(std::move(row));
   }
   SortGroups(by, &out.groups);
-  return out;
+  return std::move(out);
 }
 
 }  // namespace resyncwatch

@@ -1,15 +1,18 @@
 // FleetRollup: what `resyncwatch fleet` computes, kept up to date per minute as events
 // are stored, so that the daemon's wall panels do not scan a day of events on every
 // refresh. It holds, per minute: event, attempt and outcome counts (resyncs and upgrades
-// apart), failures per error, attempts and outcomes per server; and, per device, the
-// minutes it was seen in with the kind of its last outcome in each. Distinct devices and
-// "last attempt failed" come from the per-device minutes, never from summing buckets.
+// apart), failures per error, attempts and outcomes per server, counts per server and
+// model group; and, per device, the minutes it was seen in, flagged (its last outcome in
+// each, requests, events naming a server or a model), with its latest server and model.
+// Distinct devices, group membership and "last attempt failed" come from the per-device
+// minutes, never from summing buckets.
 //
 // Answer() gives exactly what FleetStats (the scan) gives for the same events, or nullopt
 // when it cannot: a range not on whole minutes, open at the start or older than the
-// window, a grouping other than none or hour, a rollup not (yet) built, or a device's
-// events stored out of time order (whose attribution to servers the minutes cannot
-// redo: Observe then marks the rollup stale until the next Rebuild).
+// window, --by error, --by server (model) when some device's own server (model) changed
+// within the range, a rollup not (yet) built, or a device's events stored out of time
+// order (whose attribution to servers the minutes cannot redo: Observe then marks the
+// rollup stale until the next Rebuild).
 //
 // Ownership: the daemon owns one; its writer thread calls Observe after each stored
 // batch, a background thread Rebuild (at start, and when stale). Every method is
@@ -67,6 +70,7 @@ class FleetRollup {
 
  private:
   struct State;
+  struct Tally;
   Options options_;
   mutable std::mutex mu_;
   std::unique_ptr<State> state_;  // guarded by mu_

@@ -132,11 +132,23 @@ void FleetStats::Add(const Event& e) {
       break;
   }
   Group& g = GroupFor(key);
+  ++g.events;
   if (e.mac != 0) g.devices.insert(e.mac);
+  OutcomeCounts counts;
   if (family != nullptr) {
-    g.counts.attempts += outcome == 0;
-    g.counts.successes += outcome > 0;
-    g.counts.failures += outcome < 0;
+    counts.attempts = outcome == 0;
+    counts.successes = outcome > 0;
+    counts.failures = outcome < 0;
+    g.counts.Add(counts);
+  }
+  if (e.mac == 0 || key != 0) return;
+  const bool orphan =
+      by_ == GroupBy::kServer ? e.server.empty() && !d.requested : by_ == GroupBy::kModel;
+  if (orphan) {
+    d.orphan_group.Add(counts);
+    ++d.orphan_events;
+  } else {
+    d.zero_member = true;
   }
 }
 
@@ -164,8 +176,32 @@ void FleetStats::MergeLater(const FleetStats& later) {
   for (size_t i = 0; i < later.server_counts_.size(); ++i) {
     At(server_counts_, server_map[i]).Add(later.server_counts_[i]);
   }
+  // Later events put in group 0 for want of a request (model) in their slice belong to
+  // the earlier slices' latest one: found before the groups merge, moved after.
+  struct Move {
+    MacAddress mac;
+    uint32_t to;
+    OutcomeCounts counts;
+    uint32_t events;
+    bool leaves_zero;
+  };
+  std::vector<Move> moves;
+  if (by_ == GroupBy::kServer || by_ == GroupBy::kModel) {
+    auto zero = groups_.find(0);
+    for (const auto& [mac, theirs] : later.devices_) {
+      if (theirs.orphan_events == 0) continue;
+      auto mine = devices_.find(mac);
+      if (mine == devices_.end()) continue;
+      std::optional<uint32_t> to = Reference(mine->second);
+      if (!to || *to == 0) continue;
+      const bool zero_before = zero != groups_.end() && zero->second.devices.count(mac) > 0;
+      moves.push_back({mac, *to, theirs.orphan_group, theirs.orphan_events,
+                       !theirs.zero_member && !zero_before});
+    }
+  }
   for (const auto& [mac, theirs] : later.devices_) {
     DeviceState& d = devices_[mac];
+    const std::optional<uint32_t> earlier_reference = Reference(d);
     if (theirs.last_outcome != 0) d.last_outcome = theirs.last_outcome;
     if (theirs.model != 0) d.model = model_map[theirs.model];
     if (d.requested && d.server != 0 && theirs.orphan_successes + theirs.orphan_failures > 0) {
@@ -180,6 +216,13 @@ void FleetStats::MergeLater(const FleetStats& later) {
       d.orphan_successes += theirs.orphan_successes;
       d.orphan_failures += theirs.orphan_failures;
     }
+    if (!earlier_reference) {
+      d.orphan_group.Add(theirs.orphan_group);
+      d.orphan_events += theirs.orphan_events;
+    } else if (*earlier_reference == 0 && theirs.orphan_events > 0) {
+      d.zero_member = true;
+    }
+    d.zero_member |= theirs.zero_member;
     if (theirs.requested) {
       d.requested = true;
       d.server = server_map[theirs.server];
@@ -193,12 +236,32 @@ void FleetStats::MergeLater(const FleetStats& later) {
     Group& g = groups_[k];
     g.devices.insert(theirs.devices.begin(), theirs.devices.end());
     g.counts.Add(theirs.counts);
+    g.events += theirs.events;
+  }
+  for (const Move& m : moves) {
+    Group& zero = groups_[0];
+    zero.counts.attempts -= m.counts.attempts;
+    zero.counts.successes -= m.counts.successes;
+    zero.counts.failures -= m.counts.failures;
+    zero.events -= m.events;
+    if (m.leaves_zero) zero.devices.erase(m.mac);
+    if (zero.events == 0) groups_.erase(0);
+    Group& to = groups_[m.to];
+    to.counts.Add(m.counts);
+    to.events += m.events;
+    to.devices.insert(m.mac);
   }
   for (const auto& [start, theirs] : later.buckets_) {
     Bucket& b = buckets_[start];
     b.successes += theirs.successes;
     b.failures += theirs.failures;
   }
+}
+
+std::optional<uint32_t> FleetStats::Reference(const DeviceState& d) const {
+  if (by_ == GroupBy::kServer && d.requested) return d.server;
+  if (by_ == GroupBy::kModel && d.model != 0) return d.model;
+  return std::nullopt;
 }
 
 uint64_t FleetStats::DevicesLastFailed() const {

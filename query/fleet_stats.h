@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -127,14 +128,22 @@ class FleetStats {
     uint32_t server = 0;     // of its latest request
     bool requested = false;  // a request seen in this slice
     // Outcomes counted under server 0 for want of a request earlier in this slice: an
-    // earlier slice's request claims them on merge (the by-server groups do not, yet).
+    // earlier slice's request claims them on merge.
     uint32_t orphan_successes = 0;
     uint32_t orphan_failures = 0;
+    // The same for the --by server or model groups: events put in group 0 for want of a
+    // request (a model) earlier in this slice, and whether group 0 also has it otherwise.
+    OutcomeCounts orphan_group;
+    uint32_t orphan_events = 0;
+    bool zero_member = false;
   };
   struct Group {
     std::unordered_set<MacAddress> devices;
     OutcomeCounts counts;
+    uint64_t events = 0;  // events keyed to it
   };
+  // The server or model an earlier slice gives a device's orphan events, if any.
+  std::optional<uint32_t> Reference(const DeviceState& d) const;
   Group& GroupFor(int64_t key) { return groups_[key]; }
   std::string GroupName(int64_t key) const;
 

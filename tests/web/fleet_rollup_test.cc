@@ -63,7 +63,9 @@ Event MakeEvent(EventKind kind, MacAddress mac, int64_t t, std::string server,
 // A fleet's events from start for minutes, in time order: phones that request and then
 // succeed or fail (some outcomes naming their server, some not, some with no request seen),
 // upgrades, debug lines, lines of no phone, and events on exact minute boundaries.
-std::vector<Event> Fleet(uint32_t seed, int phones, int64_t start, int64_t minutes) {
+// switching: phones that move to another server halfway (every fifth one).
+std::vector<Event> Fleet(uint32_t seed, int phones, int64_t start, int64_t minutes,
+                         bool switching = false) {
   std::mt19937 rng(seed);
   const char* servers[] = {"prov1.example.net", "prov2.example.net", "10.1.0.5"};
   const char* errors[] = {"http_get failed", "corrupt file", "timeout", ""};
@@ -73,7 +75,8 @@ std::vector<Event> Fleet(uint32_t seed, int phones, int64_t start, int64_t minut
     int64_t t = start + static_cast<int64_t>(rng() % (20 * kMin));
     while (t < start + minutes * kMin) {
       if (rng() % 7 == 0) t = t / kMin * kMin;  // on the minute
-      const std::string server = servers[rng() % 3];
+      const bool moved = switching && p % 5 == 0 && t > start + minutes * kMin / 2;
+      const std::string server = servers[(p + moved) % 3];
       const bool upgrade = rng() % 10 == 0;
       if (rng() % 8 != 0) {
         out.push_back(MakeEvent(upgrade ? EventKind::kUpgradeRequest : EventKind::kResyncRequest,
@@ -89,6 +92,7 @@ std::vector<Event> Fleet(uint32_t seed, int phones, int64_t start, int64_t minut
                                 mac, t + lag, rng() % 2 ? server : ""));
       }
       if (rng() % 6 == 0) out.push_back(MakeEvent(EventKind::kDebug, mac, t + lag + kSec, ""));
+      if (rng() % 5 == 0) out.back().model.clear();
       t += lag + static_cast<int64_t>(5 * kMin + rng() % (40 * kMin));
     }
   }
@@ -140,6 +144,10 @@ std::vector<std::string> Queries(int64_t now) {
           "since=24h&top=10" + n,
           "since=48h&until=24h" + n,
           "since=24h&by=hour" + n,
+          "since=24h&by=server" + n,
+          "since=24h&by=model" + n,
+          "since=47m&by=server" + n,
+          "since=2h&until=73m&by=model" + n,
           "since=90m&by=hour" + n,
           "since=3h&until=47m&by=hour" + n,
           "since=" + FormatIso8601Utc(kT0 + 37 * kMin) +
@@ -160,6 +168,8 @@ void CheckAgrees(Store& store, const FleetRollup& rollup, int64_t now, int empty
   if (empty >= 0) CHECK(answered + empty == Queries(now).size());
   CHECK(rollup.Answer({now - 24 * 60 * kMin, INT64_MAX}, GroupBy::kNone).has_value());
   CHECK(rollup.Answer({now - 2 * 60 * kMin, now - 60 * kMin}, GroupBy::kHour).has_value());
+  CHECK(rollup.Answer({now - 24 * 60 * kMin, INT64_MAX}, GroupBy::kServer).has_value());
+  CHECK(rollup.Answer({now - 24 * 60 * kMin, INT64_MAX}, GroupBy::kModel).has_value());
 }
 
 struct Fixture {
@@ -227,8 +237,6 @@ TEST_CASE("Fleet rollups give way to the scan for what they cannot answer exactl
   CHECK(!rollup.Answer({now - 60 * kMin + kSec, INT64_MAX}, GroupBy::kNone));  // odd since
   CHECK(!rollup.Answer({now - 60 * kMin, now - kSec}, GroupBy::kNone));        // odd until
   CHECK(!rollup.Answer({INT64_MIN, INT64_MAX}, GroupBy::kNone));               // open since
-  CHECK(!rollup.Answer({now - 60 * kMin, INT64_MAX}, GroupBy::kServer));
-  CHECK(!rollup.Answer({now - 60 * kMin, INT64_MAX}, GroupBy::kModel));
   CHECK(!rollup.Answer({now - 60 * kMin, INT64_MAX}, GroupBy::kError));
   CHECK(!rollup.Answer({now - 50 * 60 * kMin, INT64_MAX}, GroupBy::kNone));  // before window
   const std::string n = "&now=2026-11-25T11:59:30Z";
@@ -270,8 +278,8 @@ TEST_CASE("Fleet rollups drop minutes as the window moves and keep agreeing") {
 }
 
 TEST_CASE("Fleet stats merged from time slices equal one scan wherever the cut falls") {
-  std::vector<Event> events = Fleet(6, 60, kT0, 3 * 60);
-  for (GroupBy by : {GroupBy::kNone, GroupBy::kHour}) {
+  std::vector<Event> events = Fleet(6, 60, kT0, 3 * 60, true);
+  for (GroupBy by : {GroupBy::kNone, GroupBy::kHour, GroupBy::kServer, GroupBy::kModel}) {
     FleetStats whole(by);
     for (const Event& e : events) whole.Add(e);
     const FleetSummary want = whole.Summarize();
@@ -286,7 +294,33 @@ TEST_CASE("Fleet stats merged from time slices equal one scan wherever the cut f
       CHECK(got.errors == want.errors);
       CHECK(got.devices_last_failed == want.devices_last_failed);
       CHECK(got.devices == want.devices);
+      CHECK(got.groups.size() == want.groups.size());
+      for (size_t i = 0; i < std::min(got.groups.size(), want.groups.size()); ++i) {
+        INFO("group " << want.groups[i].key);
+        CHECK(got.groups[i].key == want.groups[i].key);
+        CHECK(got.groups[i].devices == want.groups[i].devices);
+        CHECK(got.groups[i].counts == want.groups[i].counts);
+        CHECK(got.groups[i].devices_last_failed == want.groups[i].devices_last_failed);
+      }
     }
+  }
+}
+
+TEST_CASE("Fleet rollups scan by server while a phone that changed server is in range") {
+  Fixture f;
+  FleetRollup rollup(f.Options());
+  REQUIRE(rollup.Rebuild(*f.store).ok());
+  Ingest(*f.store, &rollup, Fleet(7, 200, kT0, 4 * 60, /*switching=*/true));
+  const int64_t now = kT0 + 4 * 60 * kMin;
+  // Phones moved in the second half (after 10:00): ranges from 11:59 on are after the moves.
+  CHECK(!rollup.Answer({now - 3 * 60 * kMin, INT64_MAX}, GroupBy::kServer));
+  CHECK(rollup.Answer({now - 3 * 60 * kMin, INT64_MAX}, GroupBy::kModel).has_value());
+  CHECK(rollup.Answer({now - 3 * 60 * kMin, INT64_MAX}, GroupBy::kNone).has_value());
+  for (std::string q : {"since=3h&by=server", "since=24h&by=server", "since=1m&by=server",
+                        "since=3h", "since=3h&by=model"}) {
+    q += "&now=2026-11-25T12:00:00Z";
+    INFO(q);
+    CHECK(Api(*f.store, &rollup, q) == Api(*f.store, nullptr, q));
   }
 }
 
