@@ -82,7 +82,9 @@ Status StartWeb(const CollectorConfig& config, const Collector& collector, Store
   options.threads = static_cast<int>(config.http_threads);
   options.fleet_rollup = rollup;
   WebCallbacks callbacks;
-  callbacks.metrics = [&collector] { return collector.RenderMetrics(); };
+  callbacks.metrics = [&collector, rollup] {
+    return collector.RenderMetrics() + (rollup != nullptr ? rollup->RenderMetrics() : "");
+  };
   callbacks.health = [&collector] { return collector.Health(); };
   callbacks.collector = [&config] { return CollectorJson(config); };
   Result<std::unique_ptr<WebServer>> started = WebServer::Start(options, callbacks, store);
@@ -204,7 +206,9 @@ int Main(int argc, char** argv) {
       rollup_builder = std::make_unique<RollupBuilder>(&rollup, store->get());
     }
     Status s = collector.Start();
-    if (s.ok()) s = StartWeb(config, collector, store->get(), &rollup, &web);
+    if (s.ok()) {
+      s = StartWeb(config, collector, store->get(), rollup_builder ? &rollup : nullptr, &web);
+    }
     if (!s.ok()) {
       spdlog::error("{}", s.message());
       rc = s.code() == Status::Code::kInvalidArgument ? 2 : 1;

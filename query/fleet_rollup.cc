@@ -279,6 +279,7 @@ Status FleetRollup::Rebuild(const Store& store) {
   fresh->out_of_order = state_->out_of_order + fresh->out_of_order;
   fresh->built = true;
   state_ = std::move(fresh);
+  rebuilds_.fetch_add(1, std::memory_order_relaxed);
   return Status::Ok();
 }
 
@@ -384,6 +385,24 @@ void FleetRollup::Tally::AddDevice(const State::Device& d) {
 }
 
 std::optional<FleetSummary> FleetRollup::Answer(TimeRange range, GroupBy by) const {
+  std::optional<FleetSummary> out = Sum(range, by);
+  (out ? answered_ : declined_).fetch_add(1, std::memory_order_relaxed);
+  return out;
+}
+
+std::string FleetRollup::RenderMetrics() const {
+  auto counter = [](std::string name, uint64_t v) {
+    return "# TYPE " + name + " counter\n" + name + " " + std::to_string(v) + "\n";
+  };
+  return counter("resyncwatch_fleet_rollup_answers_total", answered_.load()) +
+         counter("resyncwatch_fleet_rollup_declined_total", declined_.load()) +
+         counter("resyncwatch_fleet_rollup_rebuilds_total", rebuilds_.load()) +
+         counter("resyncwatch_fleet_rollup_out_of_order_total", out_of_order()) +
+         "# TYPE resyncwatch_fleet_rollup_ready gauge\nresyncwatch_fleet_rollup_ready " +
+         (Ready() ? "1" : "0") + "\n";
+}
+
+std::optional<FleetSummary> FleetRollup::Sum(TimeRange range, GroupBy by) const {
   if (by == GroupBy::kError) return std::nullopt;
   if (range.since_us == INT64_MIN || range.since_us % kMinuteUs != 0) return std::nullopt;
   if (range.until_us != INT64_MAX && range.until_us % kMinuteUs != 0) return std::nullopt;

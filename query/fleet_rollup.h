@@ -19,11 +19,13 @@
 // thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
+#include <string>
 
 #include "common/clock.h"
 #include "common/status.h"
@@ -67,12 +69,19 @@ class FleetRollup {
 
   // Out-of-order device events seen since start (each made the rollup stale).
   uint64_t out_of_order() const;
+  // Prometheus text: answers given and declined (scanned), rebuilds, out-of-order events,
+  // whether ready.
+  std::string RenderMetrics() const;
 
  private:
   struct State;
+  std::optional<FleetSummary> Sum(TimeRange range, GroupBy by) const;
   struct Tally;
   Options options_;
   mutable std::mutex mu_;
+  mutable std::atomic<uint64_t> answered_{0};
+  mutable std::atomic<uint64_t> declined_{0};
+  std::atomic<uint64_t> rebuilds_{0};
   std::unique_ptr<State> state_;  // guarded by mu_
 };
 
