@@ -283,6 +283,19 @@ Status FleetRollup::Rebuild(const Store& store) {
   return Status::Ok();
 }
 
+size_t FleetRollup::ApproxBytes() const {
+  std::lock_guard lock(mu_);
+  const State& s = *state_;
+  // Hash and tree nodes at about two pointers and a header over their payload.
+  size_t bytes = s.devices.size() * (sizeof(State::Device) + 32);
+  for (const auto& [mac, d] : s.devices) bytes += d.minutes.capacity() * sizeof(uint64_t);
+  for (const auto& [m, b] : s.minutes) {
+    bytes += sizeof(b) + 48 + (b.errors.size() + b.servers.size()) * 64 +
+             (b.via_request.size() + b.by_server.size() + b.by_model.size()) * 80;
+  }
+  return bytes;
+}
+
 bool FleetRollup::Ready() const {
   std::lock_guard lock(mu_);
   return state_->built && !state_->stale && !state_->rebuilding;
@@ -303,6 +316,10 @@ struct FleetRollup::Tally {
   std::map<uint32_t, OutcomeCounts> servers;
   std::map<int64_t, GroupRow> rows;  // by hour start (micros), server or model id
   std::set<int64_t> touched;         // rows with an event (an hour's, a group's)
+  // --by hour: devices and devices last failed per hour from the range's first hour.
+  int64_t first_hour = 0;  // minutes
+  std::vector<uint64_t> hour_devices, hour_failed;
+  std::vector<uint32_t> hours;  // scratch: one device's hours
 
   // The group an event keyed (id, reference minute) falls in for this range.
   int64_t Resolve(const std::pair<uint32_t, int64_t>& key) const {
@@ -354,11 +371,11 @@ void FleetRollup::Tally::AddDevice(const State::Device& d) {
   const uint64_t reference = by == GroupBy::kServer ? kRequest : kModel;
   int last_outcome = 0;
   bool has_own = false, has_reference = false, in_none = false;
-  std::vector<int64_t> hours;
+  hours.clear();
   for (auto e = first; e != d.minutes.end() && EntryMinute(*e) < until; ++e) {
     if (*e & kOutcome) last_outcome = (*e & kFailed) ? -1 : 1;
     if (by == GroupBy::kHour) {
-      const int64_t hour = FloorDiv(EntryMinute(*e), kHourMinutes) * kHourMinutes * kMinuteUs;
+      const auto hour = static_cast<uint32_t>((EntryMinute(*e) - first_hour) / kHourMinutes);
       if (hours.empty() || hours.back() != hour) hours.push_back(hour);
     }
     if (!has_reference && (*e & orphan)) in_none = true;
@@ -368,9 +385,13 @@ void FleetRollup::Tally::AddDevice(const State::Device& d) {
   const bool failed = last_outcome < 0;
   out.devices_last_failed += failed;
   if (by == GroupBy::kHour) {
-    for (int64_t hour : hours) {
-      ++rows[hour].devices;
-      rows[hour].devices_last_failed += failed;
+    for (uint32_t hour : hours) {
+      if (hour_devices.size() <= hour) {
+        hour_devices.resize(hour + 1);
+        hour_failed.resize(hour + 1);
+      }
+      ++hour_devices[hour];
+      hour_failed[hour] += failed;
     }
   } else if (by == GroupBy::kServer || by == GroupBy::kModel) {
     const int64_t value = by == GroupBy::kServer ? d.own_server : d.model;
@@ -433,7 +454,13 @@ std::optional<FleetSummary> FleetRollup::Sum(TimeRange range, GroupBy by) const 
   }
   t.out.by = by;
   if (t.out.events == 0) return std::move(t.out);
+  t.first_hour = FloorDiv(t.since, kHourMinutes) * kHourMinutes;
   for (const auto& [mac, d] : s.devices) t.AddDevice(d);
+  for (size_t h = 0; h < t.hour_devices.size(); ++h) {
+    GroupRow& row = t.rows[(t.first_hour + static_cast<int64_t>(h) * kHourMinutes) * kMinuteUs];
+    row.devices += t.hour_devices[h];
+    row.devices_last_failed += t.hour_failed[h];
+  }
 
   FleetSummary& out = t.out;
   for (const auto& [id, n] : t.errors) {

@@ -69,6 +69,8 @@ class FleetRollup {
 
   // Out-of-order device events seen since start (each made the rollup stale).
   uint64_t out_of_order() const;
+  // Memory held, roughly (devices' minutes, minute buckets), in bytes.
+  size_t ApproxBytes() const;
   // Prometheus text: answers given and declined (scanned), rebuilds, out-of-order events,
   // whether ready.
   std::string RenderMetrics() const;

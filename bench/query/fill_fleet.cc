@@ -27,6 +27,10 @@ MacAddress DeviceMac(int64_t i) { return 0x000e08000000ULL + static_cast<uint64_
 
 }  // namespace
 
+uint64_t FleetMac(int64_t i) { return DeviceMac(i); }
+const char* FleetModel(int64_t i) { return kModels[i % std::size(kModels)]; }
+const char* FleetServer(int64_t i) { return kServers[(i / 7) % std::size(kServers)]; }
+
 // Fills dir with `events` events: each device resyncs hourly at its own phase (request, then
 // success 0.2-2 s later, or in 5% of cycles a failure), the last cycle ending at kFleetEnd.
 void FillFleet(const std::string& dir, int64_t events, int64_t devices) {
@@ -63,8 +67,8 @@ void FillFleet(const std::string& dir, int64_t events, int64_t devices) {
   for (int64_t c = 0; c < cycles && written < events; ++c) {
     for (int64_t d : order) {
       MacAddress mac = DeviceMac(d);
-      const char* model = kModels[d % std::size(kModels)];
-      const char* server = kServers[(d / 7) % std::size(kServers)];
+      const char* model = FleetModel(d);
+      const char* server = FleetServer(d);
       int64_t t = start + c * kHour + phase[d];
       char mac_text[18];
       std::snprintf(mac_text, sizeof mac_text, "%02llx:%02llx:%02llx:%02llx:%02llx:%02llx",

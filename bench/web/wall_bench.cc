@@ -5,8 +5,6 @@
 // builds the rollups as the daemon does at start, checks that both answers are the same
 // bytes, then times each panel while a writer thread stores and observes new events (as
 // the collector's writer does). Prints one line per panel: p50 and p99 of each side.
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -89,18 +87,9 @@ Timing Time(const ApiContext& context, const ApiRequest& request, int n) {
   return {at(0.5), at(0.99)};
 }
 
-// Resident set size now, from /proc/self/statm.
-long RssMiB() {
-  long pages = 0, resident = 0;
-  if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
-    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    std::fclose(f);
-  }
-  return resident * (sysconf(_SC_PAGESIZE) / 1024) / 1024;
-}
-
 // Stores `rate` events/s (a request and its success per phone, phones in turn, after the
-// fill's end) and hands each batch to the rollups, until stop.
+// fill's end, each from the phone's own server and model) and hands each batch to the
+// rollups, until stop.
 void Ingest(Store* store, FleetRollup* rollup, int64_t devices, int64_t rate,
             std::atomic<bool>* stop, std::atomic<int64_t>* stored) {
   const int64_t batch_size = std::max<int64_t>(2, rate / 10);
@@ -115,12 +104,12 @@ void Ingest(Store* store, FleetRollup* rollup, int64_t devices, int64_t rate,
       e.received_us = t;
       e.kind = EventKind::kResyncRequest;
       e.format = SyslogFormat::kRfc3164;
-      e.mac = 0x000e08000000ULL + static_cast<uint64_t>(d % devices);
-      e.model = "CP-8851-3PCC";
+      e.mac = bench::FleetMac(d % devices);
+      e.model = bench::FleetModel(d % devices);
       e.scheme = "http";
-      e.server = "10.23.45.67";
+      e.server = bench::FleetServer(d % devices);
       e.path = "/cisco/x.xml";
-      e.url = "http://10.23.45.67/cisco/x.xml";
+      e.url = "http://" + e.server + "/cisco/x.xml";
       e.message = "Requesting resync " + e.url;
       batch.events.push_back(e);
       e.kind = EventKind::kResyncSuccess;
@@ -155,15 +144,14 @@ int Run(const FlagSet& flags) {
   FleetRollup::Options options;
   options.clock = &clock;
   FleetRollup rollup(options);
-  const long rss0 = RssMiB();
   auto b0 = std::chrono::steady_clock::now();
   if (Status s = rollup.Rebuild(store); !s.ok()) {
     std::fprintf(stderr, "rebuild: %s\n", s.ToString().c_str());
     return 1;
   }
-  std::printf("rollup build (scan of 49 h at start): %.2f s, RSS +%ld MiB\n",
+  std::printf("rollup build (scan of 49 h at start): %.2f s, about %.0f MiB\n",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - b0).count(),
-              RssMiB() - rss0);
+              static_cast<double>(rollup.ApproxBytes()) / (1 << 20));
 
   ApiContext scan{&store, "", nullptr};
   ApiContext rolled{&store, "", &rollup};
