@@ -105,6 +105,11 @@ struct FleetRollup::State {
   int64_t pruned_devices_at = 0;  // start_minute when device minutes were last pruned
 
   void Add(const Event& e);
+  // Totals, errors and servers; the counts (one of attempts, successes, failures) when
+  // the event is an attempt or an outcome.
+  std::optional<OutcomeCounts> AddTotals(const Event& e, int64_t m, Minute& b, Device* d);
+  // The --by server and model cells and the device's minute flags for them.
+  void AddGroups(const Event& e, int64_t m, Minute& b, Device* d, const OutcomeCounts& counts);
   void Advance(int64_t start);
 };
 
@@ -124,6 +129,14 @@ void FleetRollup::State::Add(const Event& e) {
     d->last_us = std::max(d->last_us, e.event_time_us);
     if (d->minutes.empty() || EntryMinute(d->minutes.back()) < m) d->minutes.push_back(Entry(m));
   }
+  std::optional<OutcomeCounts> counts = AddTotals(e, m, b, d);
+  if (!counts && e.mac == 0) return;
+  ++b.grouped;
+  AddGroups(e, m, b, d, counts.value_or(OutcomeCounts()));
+}
+
+std::optional<OutcomeCounts> FleetRollup::State::AddTotals(const Event& e, int64_t m, Minute& b,
+                                                           Device* d) {
   OutcomeCounts* family = nullptr;
   int outcome = 0;
   switch (e.kind) {
@@ -167,14 +180,16 @@ void FleetRollup::State::Add(const Event& e) {
     uint64_t& entry = d->minutes.back();
     entry = (entry & ~kFailed) | kOutcome | (outcome < 0 ? kFailed : 0);
   }
-  if (family == nullptr && e.mac == 0) return;
-  ++b.grouped;
+  if (family == nullptr) return std::nullopt;
   OutcomeCounts counts;
-  if (family != nullptr) {
-    counts.attempts = outcome == 0;
-    counts.successes = outcome > 0;
-    counts.failures = outcome < 0;
-  }
+  counts.attempts = outcome == 0;
+  counts.successes = outcome > 0;
+  counts.failures = outcome < 0;
+  return counts;
+}
+
+void FleetRollup::State::AddGroups(const Event& e, int64_t m, Minute& b, Device* d,
+                                   const OutcomeCounts& counts) {
   uint64_t flags = 0;
   std::pair<uint32_t, int64_t> server_key{0, kNoRequest};
   const bool request = e.kind == EventKind::kResyncRequest || e.kind == EventKind::kUpgradeRequest;
