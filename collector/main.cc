@@ -201,7 +201,8 @@ int Main(int argc, char** argv) {
     rollup_options.retention_us = config.retention_us;
     FleetRollup rollup(rollup_options);
     std::unique_ptr<RollupBuilder> rollup_builder;
-    if (!config.http_listen.empty()) {
+    // The HTTP server answers the API on either address.
+    if (!config.http_listen.empty() || !config.metrics_listen.empty()) {
       collector.SetStoredObserver([&rollup](std::span<const Event> e) { rollup.Observe(e); });
       rollup_builder = std::make_unique<RollupBuilder>(&rollup, store->get());
     }
