@@ -92,6 +92,9 @@ class Collector::Impl {
   }
 
   Status Start();
+  void SetStoredObserver(std::function<void(std::span<const Event>)> fn) {
+    stored_observer_ = std::move(fn);
+  }
   void Run(bool handle_signals);
   void Stop() { uv_async_send(&stop_async_); }
   void Reload();
@@ -141,6 +144,7 @@ class Collector::Impl {
   std::unique_ptr<AlertEngine> alerts_;
   std::unique_ptr<AlertDispatcher> dispatcher_;
   std::unique_ptr<FleetScheduleWatcher> schedule_watcher_;  // reads store_, feeds alerts_
+  std::function<void(std::span<const Event>)> stored_observer_;
   std::atomic<int64_t> tcp_open_{0};
   RateLimiter alert_store_log_{60'000'000};
   std::vector<std::string> bound_;
@@ -202,6 +206,7 @@ Status Collector::Impl::Start() {
   writer_ =
       std::make_unique<StoreWriter>(store_, &queue_, &counters_, clock_, std::move(*templates), wo);
   if (Status s = StartAlerts(); !s.ok()) return s;
+  if (stored_observer_ && alerts_ == nullptr) writer_->SetObservers(stored_observer_, nullptr);
   writer_->Start();
 
   stop_async_.data = this;
@@ -232,11 +237,15 @@ Status Collector::Impl::StartAlerts() {
   alerts_ = std::make_unique<AlertEngine>(
       *config, [this](const AlertChange& change) { OnAlertChange(change); });
   if (Status s = StartScheduleWatcher(*config); !s.ok()) return s;
-  writer_->SetObservers([this](std::span<const Event> events) { alerts_->Observe(events); },
-                        [this](int64_t now_us) {
-                          alerts_->Tick(now_us);
-                          if (schedule_watcher_) schedule_watcher_->Tick(now_us);
-                        });
+  writer_->SetObservers(
+      [this](std::span<const Event> events) {
+        if (stored_observer_) stored_observer_(events);
+        alerts_->Observe(events);
+      },
+      [this](int64_t now_us) {
+        alerts_->Tick(now_us);
+        if (schedule_watcher_) schedule_watcher_->Tick(now_us);
+      });
   writer_->SetDatagramObserver([this](const PeerAddress& peer, int64_t received_us) {
     ObserveDatagram(alerts_.get(), peer, received_us);
   });
@@ -379,6 +388,9 @@ Collector::Collector(CollectorConfig config, Store* store, const Clock* clock)
     : impl_(std::make_unique<Impl>(std::move(config), store, clock)) {}
 Collector::~Collector() = default;
 Status Collector::Start() { return impl_->Start(); }
+void Collector::SetStoredObserver(std::function<void(std::span<const Event>)> fn) {
+  impl_->SetStoredObserver(std::move(fn));
+}
 std::vector<std::string> Collector::BoundAddresses() const { return impl_->bound(); }
 void Collector::Run(bool handle_signals) { impl_->Run(handle_signals); }
 void Collector::Stop() { impl_->Stop(); }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,10 @@ class Collector {
   ~Collector();
   Collector(const Collector&) = delete;
   Collector& operator=(const Collector&) = delete;
+
+  // Called on the writer thread with each batch of events once stored (seq set), in
+  // storing order; for the daemon's fleet rollups. REQUIRES: before Start; fn cheap.
+  void SetStoredObserver(std::function<void(std::span<const Event>)> fn);
 
   // Compiles the templates, binds every --listen address and starts the writer thread.
   // Errors name the address or template. (The HTTP server is the daemon's: web/web.h.)

@@ -3,19 +3,27 @@
 // SIGTERM/SIGINT, then closes the store. Exit codes: 0 clean stop, 1 runtime failure
 // (cannot listen), 2 usage, config or store error.
 #include <malloc.h>
+#include <pthread.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "collector/collector.h"
 #include "collector/config.h"
 #include "common/json_writer.h"
+#include "query/fleet_rollup.h"
 #include "store/store.h"
 #include "web/web.h"
 
@@ -62,7 +70,7 @@ std::string CollectorJson(const CollectorConfig& config) {
 
 // The HTTP server on --http-listen and --metrics-listen, when either is set.
 Status StartWeb(const CollectorConfig& config, const Collector& collector, Store* store,
-                std::unique_ptr<WebServer>* web) {
+                const FleetRollup* rollup, std::unique_ptr<WebServer>* web) {
   WebOptions options;
   if (!config.http_listen.empty()) options.listen.emplace_back("http", config.http_listen);
   if (!config.metrics_listen.empty()) options.listen.emplace_back("metrics", config.metrics_listen);
@@ -73,8 +81,11 @@ Status StartWeb(const CollectorConfig& config, const Collector& collector, Store
   options.tls_key = config.http_tls_key;
   options.config_path = config.config_path;
   options.threads = static_cast<int>(config.http_threads);
+  options.fleet_rollup = rollup;
   WebCallbacks callbacks;
-  callbacks.metrics = [&collector] { return collector.RenderMetrics(); };
+  callbacks.metrics = [&collector, rollup] {
+    return collector.RenderMetrics() + (rollup != nullptr ? rollup->RenderMetrics() : "");
+  };
   callbacks.health = [&collector] { return collector.Health(); };
   callbacks.collector = [&config] { return CollectorJson(config); };
   Result<std::unique_ptr<WebServer>> started = WebServer::Start(options, callbacks, store);
@@ -95,6 +106,58 @@ void RaiseFileLimit() {
     setrlimit(RLIMIT_NOFILE, &limit);
   }
 }
+
+// Builds the fleet rollups from the store at start, and again whenever they go stale, on
+// its own thread: ingest goes on meanwhile and /api/fleet scans until they are ready.
+class RollupBuilder {
+ public:
+  RollupBuilder(FleetRollup* rollup, const Store* store) : rollup_(rollup), store_(store) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~RollupBuilder() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void Run() {
+    pthread_setname_np(pthread_self(), "rw-rollup");
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      if (rollup_->NeedsRebuild()) {
+        lock.unlock();
+        const auto start = std::chrono::steady_clock::now();
+        Status s = rollup_->Rebuild(*store_);
+        const auto took = std::chrono::steady_clock::now() - start;
+        if (s.ok()) {
+          spdlog::info("fleet rollups built in {} ms",
+                       std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
+        } else {
+          spdlog::error("fleet rollups not built (the API scans): {}", s.ToString());
+        }
+        lock.lock();
+        // Out-of-order ingest makes them stale again: a rebuild at most every 10 times
+        // its own duration and at least a minute apart, so they cannot eat the CPU.
+        cv_.wait_for(
+            lock, std::max<std::chrono::steady_clock::duration>(std::chrono::minutes(1), took * 10),
+            [this] { return stop_; });
+      } else {
+        cv_.wait_for(lock, std::chrono::seconds(5), [this] { return stop_; });
+      }
+    }
+  }
+
+  FleetRollup* rollup_;
+  const Store* store_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
 
 int Main(int argc, char** argv) {
   // The writer builds store batches of a few hundred KiB again and again; keep glibc from
@@ -148,8 +211,20 @@ int Main(int argc, char** argv) {
   {
     Collector collector(config, store->get());
     std::unique_ptr<WebServer> web;
+    // The wall's fleet panels, kept per minute as batches are stored (the HTTP API only).
+    FleetRollup::Options rollup_options;
+    rollup_options.retention_us = config.retention_us;
+    FleetRollup rollup(rollup_options);
+    std::unique_ptr<RollupBuilder> rollup_builder;
+    // The HTTP server answers the API on either address.
+    if (!config.http_listen.empty() || !config.metrics_listen.empty()) {
+      collector.SetStoredObserver([&rollup](std::span<const Event> e) { rollup.Observe(e); });
+      rollup_builder = std::make_unique<RollupBuilder>(&rollup, store->get());
+    }
     Status s = collector.Start();
-    if (s.ok()) s = StartWeb(config, collector, store->get(), &web);
+    if (s.ok()) {
+      s = StartWeb(config, collector, store->get(), rollup_builder ? &rollup : nullptr, &web);
+    }
     if (!s.ok()) {
       spdlog::error("{}", s.message());
       rc = s.code() == Status::Code::kInvalidArgument ? 2 : 1;
@@ -169,6 +244,7 @@ int Main(int argc, char** argv) {
     }
     // Stopped before the collector and the store it reads.
     if (web != nullptr) web->Stop();
+    rollup_builder.reset();
   }
   if (query_server) {
     spdlog::info("query socket served {} requests", query_server->requests_served());

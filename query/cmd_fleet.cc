@@ -1,5 +1,6 @@
 // `resyncwatch fleet`: fleet health over a time range, optionally grouped, with a chart.
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "common/time_format.h"
 #include "query/cli_common.h"
 #include "query/command.h"
+#include "query/fleet_rollup.h"
 #include "query/fleet_stats.h"
 #include "query/table.h"
 
@@ -81,7 +83,7 @@ std::string Bar(uint64_t value, uint64_t scale, int width) {
   return out;
 }
 
-void PrintChart(const Cli& cli, const FleetStats& stats, int64_t width_us, CommandIo& io) {
+void PrintChart(const Cli& cli, const FleetSummary& stats, int64_t width_us, CommandIo& io) {
   std::vector<Bucket> buckets = stats.Buckets(width_us);
   if (buckets.empty()) return;
   uint64_t scale = 0;
@@ -172,14 +174,23 @@ int RunFleet(std::span<const std::string_view> args, CommandIo& io) {
   int64_t since = range.since_us == INT64_MIN ? cli.now_us() - 24 * 60 * kMinute : range.since_us;
   int64_t now = cli.now_us();
   int64_t until = range.until_us == INT64_MAX ? now : range.until_us;
-  FleetStats stats(by);
-  if (Status s = ScanFleet(**store, range, now, by, &stats); !s.ok()) {
-    return cli.Fail("cannot read events: " + s.message());
+  // The daemon's rollups answer what they can answer exactly; the scan the rest.
+  std::optional<FleetSummary> rolled;
+  if (io.fleet_rollup != nullptr) rolled = io.fleet_rollup->Answer(range, by);
+  FleetSummary stats;
+  if (rolled) {
+    stats = std::move(*rolled);
+  } else {
+    FleetStats scan(by);
+    if (Status s = ScanFleet(**store, range, now, by, &scan); !s.ok()) {
+      return cli.Fail("cannot read events: " + s.message());
+    }
+    stats = scan.Summarize();
   }
   // Chart buckets: the asked range, or the events' own span when it is open.
-  int64_t span = range.since_us == INT64_MIN ? stats.last_us() - stats.first_us() : until - since;
+  int64_t span = range.since_us == INT64_MIN ? stats.last_us - stats.first_us : until - since;
   int64_t width = BucketWidth(std::max<int64_t>(span, kMinute));
-  if (stats.events() == 0) return cli.Nothing("no events in the given range");
+  if (stats.events == 0) return cli.Nothing("no events in the given range");
 
   auto group_key = [&](const GroupRow& r) {
     return by == GroupBy::kHour ? cli.TableTime(std::stoll(r.key)).substr(0, 16) : r.key;
@@ -187,7 +198,7 @@ int RunFleet(std::span<const std::string_view> args, CommandIo& io) {
   if (cli.json()) {
     JsonWriter w;
     if (by != GroupBy::kNone) {
-      for (const GroupRow& r : stats.Groups()) {
+      for (const GroupRow& r : stats.groups) {
         w.Begin();
         if (by == GroupBy::kHour)
           w.String("hour", FormatIso8601Utc(std::stoll(r.key)));
@@ -207,15 +218,15 @@ int RunFleet(std::span<const std::string_view> args, CommandIo& io) {
     w.Begin();
     if (range.since_us != INT64_MIN) w.String("since", FormatIso8601Utc(range.since_us));
     if (range.until_us != INT64_MAX) w.String("until", FormatIso8601Utc(range.until_us));
-    w.Int("events", static_cast<int64_t>(stats.events()));
-    w.Int("devices", static_cast<int64_t>(stats.devices()));
+    w.Int("events", static_cast<int64_t>(stats.events));
+    w.Int("devices", static_cast<int64_t>(stats.devices));
     JsonCounts(w, stats.total());
-    w.Int("devices_last_failed", static_cast<int64_t>(stats.DevicesLastFailed()));
+    w.Int("devices_last_failed", static_cast<int64_t>(stats.devices_last_failed));
     w.BeginObject("resync");
-    JsonCounts(w, stats.resync());
+    JsonCounts(w, stats.resync);
     w.EndObject();
     w.BeginObject("upgrade");
-    JsonCounts(w, stats.upgrade());
+    JsonCounts(w, stats.upgrade);
     w.EndObject();
     w.BeginArray("top_errors");
     for (const auto& [error, n] : stats.TopErrors(top)) {
@@ -261,7 +272,7 @@ int RunFleet(std::span<const std::string_view> args, CommandIo& io) {
     t.AddColumn("FAILED", Table::Align::kRight);
     t.AddColumn("RATE", Table::Align::kRight);
     t.AddColumn("LAST FAILED", Table::Align::kRight);
-    for (const GroupRow& r : stats.Groups()) {
+    for (const GroupRow& r : stats.groups) {
       bool bad = r.counts.failures > 0;
       t.AddRow({{group_key(r), {}},
                 {std::to_string(r.devices), {}},
@@ -292,17 +303,17 @@ int RunFleet(std::span<const std::string_view> args, CommandIo& io) {
   auto row = [&](std::string name, std::string value, std::string_view style = {}) {
     summary.AddRow({{std::move(name), {}}, {std::move(value), style}});
   };
-  row("devices seen", std::to_string(stats.devices()));
+  row("devices seen", std::to_string(stats.devices));
   row("attempts", std::to_string(total.attempts));
   row("successes", std::to_string(total.successes), ansi::kGreen);
   row("failures", std::to_string(total.failures), total.failures ? ansi::kRed : std::string_view());
   row("success rate", Rate(total));
-  uint64_t last_failed = stats.DevicesLastFailed();
+  uint64_t last_failed = stats.devices_last_failed;
   row("devices whose last attempt failed", std::to_string(last_failed),
       last_failed ? ansi::kRed : std::string_view());
-  if (stats.upgrade().attempts + stats.upgrade().successes + stats.upgrade().failures > 0) {
-    row("  of which upgrades: attempts", std::to_string(stats.upgrade().attempts));
-    row("  upgrade failures", std::to_string(stats.upgrade().failures));
+  if (stats.upgrade.attempts + stats.upgrade.successes + stats.upgrade.failures > 0) {
+    row("  of which upgrades: attempts", std::to_string(stats.upgrade.attempts));
+    row("  upgrade failures", std::to_string(stats.upgrade.failures));
   }
   summary.Print(io.out, io.color);
 

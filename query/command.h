@@ -13,6 +13,7 @@
 namespace resyncwatch {
 
 class Store;
+class FleetRollup;
 
 struct CommandIo {
   std::FILE* in = stdin;
@@ -25,6 +26,9 @@ struct CommandIo {
   // its HTTP API runs the same command code without reopening the store per request.
   // Not owned; commands only read it (Store is thread-safe for concurrent reads).
   Store* store = nullptr;
+  // resyncwatchd's per-minute rollups: `fleet` answers from them when they can answer
+  // exactly (query/fleet_rollup.h), else scans. Not owned; thread-safe.
+  const FleetRollup* fleet_rollup = nullptr;
 };
 
 // The process's own streams; colour when stdout is a terminal and NO_COLOR is unset.

@@ -1,6 +1,7 @@
 #include "query/fleet_stats.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace resyncwatch {
 namespace {
@@ -19,6 +20,24 @@ template <typename T>
 T& At(std::vector<T>& v, size_t i) {
   if (v.size() <= i) v.resize(i + 1);
   return v[i];
+}
+
+// Sums minute buckets into buckets of width_us aligned to multiples of it, in time order.
+std::vector<Bucket> WidenBuckets(const std::vector<Bucket>& minutes, int64_t width_us) {
+  std::unordered_map<int64_t, Bucket> wide;
+  for (const Bucket& b : minutes) {
+    Bucket& w = wide[FloorTo(b.start_us, width_us)];
+    w.successes += b.successes;
+    w.failures += b.failures;
+  }
+  std::vector<Bucket> v;
+  for (const auto& [start, b] : wide) {
+    v.push_back(b);
+    v.back().start_us = start;
+  }
+  std::sort(v.begin(), v.end(),
+            [](const Bucket& a, const Bucket& b) { return a.start_us < b.start_us; });
+  return v;
 }
 
 }  // namespace
@@ -64,6 +83,7 @@ void FleetStats::Add(const Event& e) {
       family = e.kind == EventKind::kResyncRequest ? &resync_ : &upgrade_;
       ++family->attempts;
       d.server = servers_.Id(e.server);
+      d.requested = true;
       ++At(server_counts_, d.server).attempts;
       break;
     case EventKind::kResyncSuccess:
@@ -72,6 +92,7 @@ void FleetStats::Add(const Event& e) {
       ++family->successes;
       outcome = 1;
       ++At(server_counts_, e.server.empty() ? d.server : servers_.Id(e.server)).successes;
+      d.orphan_successes += e.server.empty() && !d.requested;
       break;
     case EventKind::kResyncFailure:
     case EventKind::kUpgradeFailure:
@@ -81,6 +102,7 @@ void FleetStats::Add(const Event& e) {
       error = errors_.Id(e.error);
       ++At(error_counts_, error);
       ++At(server_counts_, d.server).failures;
+      d.orphan_failures += !d.requested;
       break;
     default:
       break;
@@ -110,11 +132,23 @@ void FleetStats::Add(const Event& e) {
       break;
   }
   Group& g = GroupFor(key);
+  ++g.events;
   if (e.mac != 0) g.devices.insert(e.mac);
+  OutcomeCounts counts;
   if (family != nullptr) {
-    g.counts.attempts += outcome == 0;
-    g.counts.successes += outcome > 0;
-    g.counts.failures += outcome < 0;
+    counts.attempts = outcome == 0;
+    counts.successes = outcome > 0;
+    counts.failures = outcome < 0;
+    g.counts.Add(counts);
+  }
+  if (e.mac == 0 || key != 0) return;
+  const bool orphan =
+      by_ == GroupBy::kServer ? e.server.empty() && !d.requested : by_ == GroupBy::kModel;
+  if (orphan) {
+    d.orphan_group.Add(counts);
+    ++d.orphan_events;
+  } else {
+    d.zero_member = true;
   }
 }
 
@@ -136,17 +170,63 @@ void FleetStats::MergeLater(const FleetStats& later) {
   events_ += later.events_;
   resync_.Add(later.resync_);
   upgrade_.Add(later.upgrade_);
-  for (const auto& [mac, theirs] : later.devices_) {
-    DeviceState& d = devices_[mac];
-    if (theirs.last_outcome != 0) d.last_outcome = theirs.last_outcome;
-    if (theirs.model != 0) d.model = model_map[theirs.model];
-    if (theirs.server != 0) d.server = server_map[theirs.server];
-  }
   for (size_t i = 0; i < later.error_counts_.size(); ++i) {
     At(error_counts_, error_map[i]) += later.error_counts_[i];
   }
   for (size_t i = 0; i < later.server_counts_.size(); ++i) {
     At(server_counts_, server_map[i]).Add(later.server_counts_[i]);
+  }
+  // Later events put in group 0 for want of a request (model) in their slice belong to
+  // the earlier slices' latest one: found before the groups merge, moved after.
+  struct Move {
+    MacAddress mac;
+    uint32_t to;
+    OutcomeCounts counts;
+    uint32_t events;
+    bool leaves_zero;
+  };
+  std::vector<Move> moves;
+  if (by_ == GroupBy::kServer || by_ == GroupBy::kModel) {
+    auto zero = groups_.find(0);
+    for (const auto& [mac, theirs] : later.devices_) {
+      if (theirs.orphan_events == 0) continue;
+      auto mine = devices_.find(mac);
+      if (mine == devices_.end()) continue;
+      std::optional<uint32_t> to = Reference(mine->second);
+      if (!to || *to == 0) continue;
+      const bool zero_before = zero != groups_.end() && zero->second.devices.count(mac) > 0;
+      moves.push_back({mac, *to, theirs.orphan_group, theirs.orphan_events,
+                       !theirs.zero_member && !zero_before});
+    }
+  }
+  for (const auto& [mac, theirs] : later.devices_) {
+    DeviceState& d = devices_[mac];
+    const std::optional<uint32_t> earlier_reference = Reference(d);
+    if (theirs.last_outcome != 0) d.last_outcome = theirs.last_outcome;
+    if (theirs.model != 0) d.model = model_map[theirs.model];
+    if (d.requested && d.server != 0 && theirs.orphan_successes + theirs.orphan_failures > 0) {
+      // One scan would have counted them for this device's latest request.
+      OutcomeCounts& none = At(server_counts_, 0);
+      none.successes -= theirs.orphan_successes;
+      none.failures -= theirs.orphan_failures;
+      At(server_counts_, d.server).successes += theirs.orphan_successes;
+      At(server_counts_, d.server).failures += theirs.orphan_failures;
+    }
+    if (!d.requested) {
+      d.orphan_successes += theirs.orphan_successes;
+      d.orphan_failures += theirs.orphan_failures;
+    }
+    if (!earlier_reference) {
+      d.orphan_group.Add(theirs.orphan_group);
+      d.orphan_events += theirs.orphan_events;
+    } else if (*earlier_reference == 0 && theirs.orphan_events > 0) {
+      d.zero_member = true;
+    }
+    d.zero_member |= theirs.zero_member;
+    if (theirs.requested) {
+      d.requested = true;
+      d.server = server_map[theirs.server];
+    }
   }
   for (const auto& [key, theirs] : later.groups_) {
     int64_t k = key;
@@ -156,12 +236,32 @@ void FleetStats::MergeLater(const FleetStats& later) {
     Group& g = groups_[k];
     g.devices.insert(theirs.devices.begin(), theirs.devices.end());
     g.counts.Add(theirs.counts);
+    g.events += theirs.events;
+  }
+  for (const Move& m : moves) {
+    Group& zero = groups_[0];
+    zero.counts.attempts -= m.counts.attempts;
+    zero.counts.successes -= m.counts.successes;
+    zero.counts.failures -= m.counts.failures;
+    zero.events -= m.events;
+    if (m.leaves_zero) zero.devices.erase(m.mac);
+    if (zero.events == 0) groups_.erase(0);
+    Group& to = groups_[m.to];
+    to.counts.Add(m.counts);
+    to.events += m.events;
+    to.devices.insert(m.mac);
   }
   for (const auto& [start, theirs] : later.buckets_) {
     Bucket& b = buckets_[start];
     b.successes += theirs.successes;
     b.failures += theirs.failures;
   }
+}
+
+std::optional<uint32_t> FleetStats::Reference(const DeviceState& d) const {
+  if (by_ == GroupBy::kServer && d.requested) return d.server;
+  if (by_ == GroupBy::kModel && d.model != 0) return d.model;
+  return std::nullopt;
 }
 
 uint64_t FleetStats::DevicesLastFailed() const {
@@ -175,9 +275,7 @@ std::vector<std::pair<std::string, uint64_t>> FleetStats::TopErrors(size_t n) co
   for (size_t i = 0; i < error_counts_.size(); ++i) {
     if (error_counts_[i] > 0) v.emplace_back(OrNone(errors_.Name(i)), error_counts_[i]);
   }
-  std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
-    return a.second != b.second ? a.second > b.second : a.first < b.first;
-  });
+  SortErrors(&v);
   if (v.size() > n) v.resize(n);
   return v;
 }
@@ -188,10 +286,7 @@ std::vector<std::pair<std::string, OutcomeCounts>> FleetStats::TopServers(size_t
     const OutcomeCounts& c = server_counts_[i];
     if (c.attempts + c.successes + c.failures > 0) v.emplace_back(OrNone(servers_.Name(i)), c);
   }
-  std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
-    return a.second.attempts != b.second.attempts ? a.second.attempts > b.second.attempts
-                                                  : a.first < b.first;
-  });
+  SortServers(&v);
   if (v.size() > n) v.resize(n);
   return v;
 }
@@ -210,7 +305,7 @@ std::string FleetStats::GroupName(int64_t key) const {
 }
 
 std::vector<GroupRow> FleetStats::Groups() const {
-  std::vector<std::pair<int64_t, GroupRow>> rows;
+  std::vector<GroupRow> rows;
   for (const auto& [key, g] : groups_) {
     GroupRow r{GroupName(key), g.devices.size(), g.counts, 0};
     for (MacAddress mac : g.devices) {
@@ -225,36 +320,73 @@ std::vector<GroupRow> FleetStats::Groups() const {
       }
       ++r.devices_last_failed;
     }
-    rows.emplace_back(key, std::move(r));
+    rows.push_back(std::move(r));
   }
-  std::sort(rows.begin(), rows.end(), [&](const auto& a, const auto& b) {
-    if (by_ == GroupBy::kHour) return a.first < b.first;
-    const GroupRow& x = a.second;
-    const GroupRow& y = b.second;
-    uint64_t wx = by_ == GroupBy::kError ? x.counts.failures : x.counts.attempts + x.devices;
-    uint64_t wy = by_ == GroupBy::kError ? y.counts.failures : y.counts.attempts + y.devices;
-    return wx != wy ? wx > wy : x.key < y.key;
-  });
-  std::vector<GroupRow> out;
-  for (auto& [key, r] : rows) out.push_back(std::move(r));
-  return out;
+  SortGroups(by_, &rows);
+  return rows;
 }
 
 std::vector<Bucket> FleetStats::Buckets(int64_t width_us) const {
-  std::unordered_map<int64_t, Bucket> wide;
-  for (const auto& [start, b] : buckets_) {
-    Bucket& w = wide[FloorTo(start, width_us)];
-    w.successes += b.successes;
-    w.failures += b.failures;
-  }
-  std::vector<Bucket> v;
-  for (const auto& [start, b] : wide) {
-    v.push_back(b);
-    v.back().start_us = start;
-  }
-  std::sort(v.begin(), v.end(),
-            [](const Bucket& a, const Bucket& b) { return a.start_us < b.start_us; });
-  return v;
+  std::vector<Bucket> minutes;
+  for (const auto& [start, b] : buckets_) minutes.push_back({start, b.successes, b.failures});
+  return WidenBuckets(minutes, width_us);
+}
+
+FleetSummary FleetStats::Summarize() const {
+  FleetSummary s;
+  s.by = by_;
+  s.events = events_;
+  s.devices = devices_.size();
+  s.devices_last_failed = DevicesLastFailed();
+  s.resync = resync_;
+  s.upgrade = upgrade_;
+  s.first_us = first_us_;
+  s.last_us = last_us_;
+  s.errors = TopErrors(SIZE_MAX);
+  s.servers = TopServers(SIZE_MAX);
+  if (by_ != GroupBy::kNone) s.groups = Groups();
+  for (const auto& [start, b] : buckets_) s.minutes.push_back({start, b.successes, b.failures});
+  return s;
+}
+
+OutcomeCounts FleetSummary::total() const {
+  OutcomeCounts t = resync;
+  t.Add(upgrade);
+  return t;
+}
+
+std::vector<std::pair<std::string, uint64_t>> FleetSummary::TopErrors(size_t n) const {
+  return {errors.begin(), errors.begin() + std::min(n, errors.size())};
+}
+
+std::vector<std::pair<std::string, OutcomeCounts>> FleetSummary::TopServers(size_t n) const {
+  return {servers.begin(), servers.begin() + std::min(n, servers.size())};
+}
+
+std::vector<Bucket> FleetSummary::Buckets(int64_t width_us) const {
+  return WidenBuckets(minutes, width_us);
+}
+
+void SortErrors(std::vector<std::pair<std::string, uint64_t>>* v) {
+  std::sort(v->begin(), v->end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+}
+
+void SortServers(std::vector<std::pair<std::string, OutcomeCounts>>* v) {
+  std::sort(v->begin(), v->end(), [](const auto& a, const auto& b) {
+    return a.second.attempts != b.second.attempts ? a.second.attempts > b.second.attempts
+                                                  : a.first < b.first;
+  });
+}
+
+void SortGroups(GroupBy by, std::vector<GroupRow>* rows) {
+  std::sort(rows->begin(), rows->end(), [&](const GroupRow& x, const GroupRow& y) {
+    if (by == GroupBy::kHour) return std::stoll(x.key) < std::stoll(y.key);
+    uint64_t wx = by == GroupBy::kError ? x.counts.failures : x.counts.attempts + x.devices;
+    uint64_t wy = by == GroupBy::kError ? y.counts.failures : y.counts.attempts + y.devices;
+    return wx != wy ? wx > wy : x.key < y.key;
+  });
 }
 
 }  // namespace resyncwatch

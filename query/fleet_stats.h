@@ -1,10 +1,14 @@
 // FleetStats: what `resyncwatch fleet` computes from a range of events: devices seen,
 // attempts and outcomes, devices whose last attempt failed, top errors and servers,
 // per-group rows (--by) and per-bucket counts for the chart. Partial results over
-// consecutive time slices merge into one (MergeLater). Not thread-safe.
+// consecutive time slices merge into one (MergeLater), equal to one scan of the whole
+// range whatever the slices. FleetSummary is the finished result the command renders;
+// FleetStats (a scan) and FleetRollup (query/fleet_rollup.h, per-minute rollups) both
+// produce it. Not thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -21,6 +25,7 @@ struct OutcomeCounts {
   uint64_t failures = 0;
   // successes / (successes + failures); -1 when neither.
   double SuccessRate() const;
+  bool operator==(const OutcomeCounts&) const = default;
   void Add(const OutcomeCounts& o) {
     attempts += o.attempts;
     successes += o.successes;
@@ -42,6 +47,34 @@ struct Bucket {
 };
 
 enum class GroupBy { kNone, kModel, kServer, kError, kHour };
+
+// What `fleet` prints, whoever computed it.
+struct FleetSummary {
+  GroupBy by = GroupBy::kNone;
+  uint64_t events = 0;
+  uint64_t devices = 0;
+  uint64_t devices_last_failed = 0;
+  OutcomeCounts resync, upgrade;
+  int64_t first_us = 0;  // of the first and last event (0 when none)
+  int64_t last_us = 0;
+  // Every error with failures, most first; every server with counts, most attempts first.
+  std::vector<std::pair<std::string, uint64_t>> errors;
+  std::vector<std::pair<std::string, OutcomeCounts>> servers;
+  std::vector<GroupRow> groups;  // as FleetStats::Groups()
+  std::vector<Bucket> minutes;   // outcomes per minute, any order
+
+  OutcomeCounts total() const;
+  std::vector<std::pair<std::string, uint64_t>> TopErrors(size_t n) const;
+  std::vector<std::pair<std::string, OutcomeCounts>> TopServers(size_t n) const;
+  // As FleetStats::Buckets.
+  std::vector<Bucket> Buckets(int64_t width_us) const;
+};
+
+// The orders the command prints in (ties by name, so any input order gives one output).
+void SortErrors(std::vector<std::pair<std::string, uint64_t>>* v);
+void SortServers(std::vector<std::pair<std::string, OutcomeCounts>>* v);
+// REQUIRES: for kHour, each key is the hour's start in decimal micros.
+void SortGroups(GroupBy by, std::vector<GroupRow>* rows);
 
 class FleetStats {
  public:
@@ -70,6 +103,7 @@ class FleetStats {
   // Time of the first and last event added (0 when none).
   int64_t first_us() const { return first_us_; }
   int64_t last_us() const { return last_us_; }
+  FleetSummary Summarize() const;
 
  private:
   // Small sets of repeated strings (models, servers, errors) as dense ids; 0 is "".
@@ -91,12 +125,25 @@ class FleetStats {
   struct DeviceState {
     int8_t last_outcome = 0;  // 0 none, 1 success, -1 failure
     uint32_t model = 0;
-    uint32_t server = 0;  // of its latest request
+    uint32_t server = 0;     // of its latest request
+    bool requested = false;  // a request seen in this slice
+    // Outcomes counted under server 0 for want of a request earlier in this slice: an
+    // earlier slice's request claims them on merge.
+    uint32_t orphan_successes = 0;
+    uint32_t orphan_failures = 0;
+    // The same for the --by server or model groups: events put in group 0 for want of a
+    // request (a model) earlier in this slice, and whether group 0 also has it otherwise.
+    OutcomeCounts orphan_group;
+    uint32_t orphan_events = 0;
+    bool zero_member = false;
   };
   struct Group {
     std::unordered_set<MacAddress> devices;
     OutcomeCounts counts;
+    uint64_t events = 0;  // events keyed to it
   };
+  // The server or model an earlier slice gives a device's orphan events, if any.
+  std::optional<uint32_t> Reference(const DeviceState& d) const;
   Group& GroupFor(int64_t key) { return groups_[key]; }
   std::string GroupName(int64_t key) const;
 

@@ -163,8 +163,8 @@ std::string ReadAndClose(std::FILE* f, char** buf, size_t* len) {
 }
 
 // Runs the command with its output in memory: the exit code, stdout and stderr.
-int RunInMemory(const Command& command, Store* store, const std::vector<std::string>& args,
-                std::string* out, std::string* err) {
+int RunInMemory(const Command& command, const ApiContext& context,
+                const std::vector<std::string>& args, std::string* out, std::string* err) {
   char *out_buf = nullptr, *err_buf = nullptr;
   size_t out_len = 0, err_len = 0;
   std::FILE* out_f = open_memstream(&out_buf, &out_len);
@@ -174,7 +174,8 @@ int RunInMemory(const Command& command, Store* store, const std::vector<std::str
   io.in = in_f;
   io.out = out_f;
   io.err = err_f;
-  io.store = store;
+  io.store = context.store;
+  io.fleet_rollup = context.fleet_rollup;
   std::vector<std::string_view> views(args.begin(), args.end());
   int rc = command.run(views, io);
   if (in_f != nullptr) std::fclose(in_f);
@@ -204,7 +205,7 @@ ApiReply HandleApi(const ApiContext& context, const ApiRequest& request) {
     std::vector<std::string> args;
     if (ApiReply e = BuildArgs(context, route, request, device, &args); e.status != 200) return e;
     std::string out, err;
-    int rc = RunInMemory(*command, context.store, args, &out, &err);
+    int rc = RunInMemory(*command, context, args, &out, &err);
     if (rc == kExitFound) return {200, std::move(out), {}};
     if (rc == kExitNothing) return {200, std::move(out), Message(route.command, err)};
     return Error(400, Message(route.command, err));

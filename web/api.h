@@ -13,6 +13,7 @@
 namespace resyncwatch {
 
 class Store;
+class FleetRollup;
 
 struct ApiRequest {
   std::string path;                                // "/api/devices/0012.34ab.45de/history"
@@ -28,6 +29,7 @@ struct ApiReply {
 struct ApiContext {
   Store* store = nullptr;   // the daemon's; not owned
   std::string config_path;  // the daemon's --config, for the commands that read it
+  const FleetRollup* fleet_rollup = nullptr;  // /api/fleet answers from it when it can
 };
 
 // Answers one /api/... request.

@@ -84,6 +84,7 @@ class WebServer::Impl {
       : options_(options), callbacks_(std::move(callbacks)) {
     api_.store = store;
     api_.config_path = options.config_path;
+    api_.fleet_rollup = options.fleet_rollup;
   }
   ~Impl() { Stop(); }
 

@@ -24,6 +24,7 @@
 namespace resyncwatch {
 
 class Store;
+class FleetRollup;
 
 struct WebOptions {
   // (name, ADDR:PORT) pairs: {"http", "127.0.0.1:8080"}, {"metrics", "127.0.0.1:9514"}. The
@@ -34,8 +35,11 @@ struct WebOptions {
   std::string tls_cert;     // PEM; with tls_key, HTTPS
   std::string tls_key;
   std::string config_path;  // the daemon's --config, given to commands that judge schedules
-  int threads = 8;          // connections served at once per address
-  int read_timeout_s = 5;   // a connection silent this long while sending a request is closed
+  // The daemon's per-minute fleet rollups (query/fleet_rollup.h), which answer the wall's
+  // /api/fleet panels when they can do so exactly; null: every request scans. Not owned.
+  const FleetRollup* fleet_rollup = nullptr;
+  int threads = 8;         // connections served at once per address
+  int read_timeout_s = 5;  // a connection silent this long while sending a request is closed
   int keep_alive_timeout_s = 2;
 };
 

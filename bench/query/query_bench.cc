@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/query/fill_fleet.h"
 #include "common/flags.h"
 #include "common/time_format.h"
 #include "parsers/parsers.h"
@@ -41,119 +42,6 @@ constexpr FlagSpec kFlags[] = {
      "resyncwatchd: time history again while it serves the store (query socket)"},
     {"help", FlagType::kBool, "", "", "show this help"},
 };
-
-constexpr int64_t kHour = int64_t{3600} * kMicrosPerSecond;
-// The data ends here; commands get --now so relative ranges are reproducible.
-constexpr int64_t kEnd = 1'795'593'600'000'000;  // 2026-11-25T08:00:00Z
-
-const char* kModels[] = {"CP-8851-3PCC", "CP-7841-3PCC", "CP-6841-3PCC", "CP-8845-3PCC",
-                         "CP-8832-3PCC", "ATA192-3PCC",  "SPA112",       "SPA504G"};
-const char* kServers[] = {"10.23.45.67", "10.23.45.68", "prov.telco.com", "10.50.0.10"};
-const char* kErrors[] = {"http_get failed", "corrupt file", "tftp timeout", "404 Not Found",
-                         "connection refused"};
-
-MacAddress DeviceMac(int64_t i) { return 0x000e08000000ULL + static_cast<uint64_t>(i); }
-
-// Fills dir with `events` events: each device resyncs hourly at its own phase (request, then
-// success 0.2-2 s later, or in 5% of cycles a failure), the last cycle ending at kEnd.
-void Fill(const std::string& dir, int64_t events, int64_t devices) {
-  StoreOptions options;
-  auto opened = Store::Open(dir, options);
-  if (!opened.ok()) {
-    std::fprintf(stderr, "open: %s\n", opened.status().ToString().c_str());
-    std::exit(2);
-  }
-  Store& store = **opened;
-  int64_t cycles = std::max<int64_t>(1, events / 2 / devices);
-  std::mt19937_64 rng(42);
-  std::vector<int64_t> phase(devices);
-  for (auto& p : phase) p = static_cast<int64_t>(rng() % kHour);
-  std::vector<int64_t> order(devices);
-  for (int64_t i = 0; i < devices; ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return phase[a] < phase[b]; });
-
-  auto t0 = std::chrono::steady_clock::now();
-  int64_t written = 0;
-  WriteBatch batch;
-  auto flush = [&] {
-    batch.counter_deltas["received_datagrams"] = static_cast<int64_t>(batch.events.size());
-    auto r = store.Write(batch);
-    if (!r.ok()) {
-      std::fprintf(stderr, "write: %s\n", r.status().ToString().c_str());
-      std::exit(2);
-    }
-    written += static_cast<int64_t>(batch.events.size());
-    batch.events.clear();
-    batch.counter_deltas.clear();
-  };
-  int64_t start = kEnd - cycles * kHour;
-  for (int64_t c = 0; c < cycles && written < events; ++c) {
-    for (int64_t d : order) {
-      MacAddress mac = DeviceMac(d);
-      const char* model = kModels[d % std::size(kModels)];
-      const char* server = kServers[(d / 7) % std::size(kServers)];
-      int64_t t = start + c * kHour + phase[d];
-      char mac_text[18];
-      std::snprintf(mac_text, sizeof mac_text, "%02llx:%02llx:%02llx:%02llx:%02llx:%02llx",
-                    (unsigned long long)(mac >> 40) & 0xff, (unsigned long long)(mac >> 32) & 0xff,
-                    (unsigned long long)(mac >> 24) & 0xff, (unsigned long long)(mac >> 16) & 0xff,
-                    (unsigned long long)(mac >> 8) & 0xff, (unsigned long long)mac & 0xff);
-      std::string path = "/cisco/" + FormatMac(mac) + ".xml";
-      std::string url = std::string("http://") + server + ":80" + path;
-      std::string source = "10." + std::to_string(d >> 16 & 0xff) + "." +
-                           std::to_string(d >> 8 & 0xff) + "." + std::to_string(d & 0xff) + ":514";
-      Event req;
-      req.event_time_us = t;
-      req.received_us = t + 800;
-      req.kind = EventKind::kResyncRequest;
-      req.format = SyslogFormat::kRfc3164;
-      req.facility = 16;
-      req.severity = 6;
-      req.mac = mac;
-      req.model = model;
-      req.identifier = FormatMac(mac);
-      req.url = url;
-      req.scheme = "http";
-      req.server = server;
-      req.port = 80;
-      req.path = path;
-      req.source = source;
-      req.message = std::string(model) + " " + mac_text + " -- Requesting resync " + url;
-      if (c == 0) req.sn = "FCH" + std::to_string(1000000 + d);
-      Event out = req;
-      out.sn.clear();
-      out.event_time_us = t + 200000 + static_cast<int64_t>(rng() % 1800000);
-      out.received_us = out.event_time_us + 800;
-      if (rng() % 100 < 5) {
-        const char* err = kErrors[rng() % std::size(kErrors)];
-        out.kind = EventKind::kResyncFailure;
-        out.url.clear();
-        out.scheme.clear();
-        out.server.clear();
-        out.port = 0;
-        out.path.clear();
-        out.error = err;
-        out.message = std::string(model) + " " + mac_text + " -- Resync failed: " + err;
-      } else {
-        out.kind = EventKind::kResyncSuccess;
-        out.message = std::string(model) + " " + mac_text + " -- Successful resync " + url;
-      }
-      batch.events.push_back(std::move(req));
-      batch.events.push_back(std::move(out));
-      if (batch.events.size() >= 4096) flush();
-      if (written + static_cast<int64_t>(batch.events.size()) >= events) break;
-    }
-  }
-  if (!batch.events.empty()) flush();
-  double fill_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("fill: %lld events, %lld devices, %lld hourly cycles, %.1f s (%.0f events/s)\n",
-              (long long)written, (long long)devices, (long long)cycles, fill_s, written / fill_s);
-  auto c0 = std::chrono::steady_clock::now();
-  if (Status s = store.Compact(); !s.ok())
-    std::fprintf(stderr, "compact: %s\n", s.ToString().c_str());
-  std::printf("compact: %.1f s\n",
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count());
-}
 
 // CPU seconds (user + system) of the last RunTimed child.
 double g_child_cpu = 0;
@@ -318,13 +206,13 @@ int main(int argc, char** argv) {
   std::string cli = flags.GetString("cli");
   if (!flags.GetBool("no-fill")) {
     std::filesystem::remove_all(db);
-    Fill(db, events, devices);
+    bench::FillFleet(db, events, devices);
   }
   // A live store's files sit in the page cache; a store left on disk since the last run may
   // not, and reading it back from the disk would time the disk, not the commands.
   std::printf("page cache: %.1f MiB of store files read once before timing\n",
               static_cast<double>(WarmPageCache(db)) / (1 << 20));
-  std::string now = FormatIso8601Utc(kEnd);
+  std::string now = FormatIso8601Utc(bench::kFleetEnd);
   int64_t cycles = std::max<int64_t>(1, events / 2 / devices);
   int64_t per_hour = 2 * devices;
   int64_t lines_24h = std::min<int64_t>(24, cycles) * per_hour;

@@ -3,6 +3,8 @@
 // requests get JSON 4xx, and the daemon refuses a non-loopback address without credentials.
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -86,6 +88,73 @@ TEST_CASE("GET /api/fleet?since=1h is exactly resyncwatch fleet --json --since 1
       f.Cli({"fleet", "--json", "--since", "2000-01-01T00:00:00Z", "--now", f.now, "--by", "model"},
             &cli_fixed) == 0);
   CHECK(f.Get("/api/fleet?since=2000-01-01T00:00:00Z&now=" + f.now + "&by=model") == cli_fixed);
+}
+
+// The wall asks on whole minutes; the next one, so that every event stored is before it.
+std::string NextMinute() {
+  const int64_t s = std::chrono::duration_cast<std::chrono::seconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+  const std::time_t t = (s / 60 + 1) * 60;
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+int64_t Metric(const std::string& metrics, const std::string& name) {
+  size_t at = metrics.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stoll(metrics.substr(at + name.size() + 2));
+}
+
+// Each wall panel through the daemon's fleet rollups against the CLI's scan.
+void CheckWallPanels(Fixture& f, const std::string& now) {
+  const std::vector<std::vector<std::string>> panels = {
+      {"since=1h", "--since", "1h"},
+      {"since=2h&until=1h", "--since", "2h", "--until", "1h"},
+      {"since=24h&top=10", "--since", "24h", "--top", "10"},
+      {"since=24h&by=hour", "--since", "24h", "--by", "hour"},
+      {"since=24h&by=server", "--since", "24h", "--by", "server"},
+      {"since=24h&by=model", "--since", "24h", "--by", "model"},
+  };
+  const int64_t before = Metric(f.Get("/metrics"), "resyncwatch_fleet_rollup_answers_total");
+  for (const auto& p : panels) {
+    CAPTURE(p[0]);
+    std::vector<std::string> args = {"fleet", "--json", "--now", now};
+    args.insert(args.end(), p.begin() + 1, p.end());
+    std::string cli;
+    f.Cli(args, &cli);
+    CHECK(f.Get("/api/fleet?" + p[0] + "&now=" + now) == cli);
+  }
+  CHECK(Metric(f.Get("/metrics"), "resyncwatch_fleet_rollup_answers_total") ==
+        before + static_cast<int64_t>(panels.size()));
+}
+
+TEST_CASE(
+    "The wall's fleet panels come from the daemon's rollups, equal to the CLI, also after a "
+    "restart") {
+  Fixture f;
+  REQUIRE(
+      PollUntil([&] { return Metric(f.Get("/metrics"), "resyncwatch_fleet_rollup_ready") == 1; }));
+  CheckWallPanels(f, NextMinute());
+  SendUdp(f.daemon.Port("udp"), {kDatagrams[2], kDatagrams[4]});
+  REQUIRE(PollUntil([&] {
+    std::string out;
+    f.Cli({"stats", "--json"}, &out);
+    return out.find("\"stored_events\":7") != std::string::npos;
+  }));
+  CheckWallPanels(f, NextMinute());
+
+  // A restart rebuilds them from the store.
+  REQUIRE(f.daemon.Stop() == 0);
+  Daemon again{kDaemon,
+               {"--db", f.db, "--listen", "udp://127.0.0.1:0", "--http-listen", "127.0.0.1:0",
+                "--query-socket", "none"},
+               f.dir.path()};
+  REQUIRE(again.WaitListening());
+  f.http = again.Port("http");
+  REQUIRE(
+      PollUntil([&] { return Metric(f.Get("/metrics"), "resyncwatch_fleet_rollup_ready") == 1; }));
+  CheckWallPanels(f, NextMinute());
 }
 
 TEST_CASE("GET /api/devices/{MAC in any spelling, or SN}/history is resyncwatch history --json") {

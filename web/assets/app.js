@@ -218,11 +218,15 @@ async function renderFirmware() {
 
 async function wall() {
   if (params.get('kiosk') === '1') document.body.classList.add('kiosk');
+  // Ranges on whole minutes (the end stays open: the newest events count), which the
+  // daemon answers from its per-minute rollups instead of scanning the day.
+  const minute = new Date(Math.floor(Date.now() / 60000) * 60000).toISOString();
+  const at = `&now=${encodeURIComponent(minute)}`;
   const [h1, h0, d1, d0, byHour, servers, models, alerts, schedule] = await Promise.all([
-    first('/api/fleet?since=1h'), first('/api/fleet?since=2h&until=1h'),
-    first('/api/fleet?since=24h&top=10'), first('/api/fleet?since=48h&until=24h'),
-    api('/api/fleet?since=24h&by=hour'), api('/api/fleet?since=24h&by=server'),
-    api('/api/fleet?since=24h&by=model'), api('/api/alerts?active=1'),
+    first(`/api/fleet?since=1h${at}`), first(`/api/fleet?since=2h&until=1h${at}`),
+    first(`/api/fleet?since=24h&top=10${at}`), first(`/api/fleet?since=48h&until=24h${at}`),
+    api(`/api/fleet?since=24h&by=hour${at}`), api(`/api/fleet?since=24h&by=server${at}`),
+    api(`/api/fleet?since=24h&by=model${at}`), api('/api/alerts?active=1'),
     api('/api/schedule/fleet'),
   ]);
   byId('tiles').replaceChildren(...tiles('(1 h)', h1, h0), ...tiles('(24 h)', d1, d0));

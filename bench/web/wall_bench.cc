@@ -1,0 +1,214 @@
+// wall_bench: the fleet wall's API panels, answered in process as resyncwatchd answers them
+// (web/api.h HandleApi against the open store), once from the per-minute fleet rollups
+// (query/fleet_rollup.h) and once by the scan they replace. Fills a store with the
+// benchmarks' fleet (bench/query/fill_fleet.h: default 10,000,000 events, 100,000 phones),
+// builds the rollups as the daemon does at start, checks that both answers are the same
+// bytes, then times each panel while a writer thread stores and observes new events (as
+// the collector's writer does). Prints one line per panel: p50 and p99 of each side.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench/query/fill_fleet.h"
+#include "common/clock.h"
+#include "common/flags.h"
+#include "common/time_format.h"
+#include "query/fleet_rollup.h"
+#include "store/store.h"
+#include "web/api.h"
+
+namespace resyncwatch {
+namespace {
+
+constexpr FlagSpec kFlags[] = {
+    {"db", FlagType::kString, "", "DIR", "store directory (filled unless --no-fill)"},
+    {"events", FlagType::kInt, "10000000", "N", "events to write"},
+    {"devices", FlagType::kInt, "100000", "N", "devices in the fleet"},
+    {"no-fill", FlagType::kBool, "", "", "reuse a store filled by an earlier run"},
+    {"requests", FlagType::kInt, "100", "N", "requests per panel from the rollups"},
+    {"scan-requests", FlagType::kInt, "10", "N", "requests per panel by the scan"},
+    {"ingest-rate", FlagType::kInt, "2000", "N", "events/s stored meanwhile (0: none)"},
+    {"help", FlagType::kBool, "", "", "show this help"},
+};
+
+constexpr int64_t kSec = 1'000'000;
+
+struct Panel {
+  std::string path;
+  std::string query;  // without now=
+};
+
+// The wall's requests (web/assets/app.js), and the schedule panel the rollups do not replace.
+std::vector<Panel> Panels() {
+  return {{"/api/fleet", "since=1h"},           {"/api/fleet", "since=2h&until=1h"},
+          {"/api/fleet", "since=24h&top=10"},   {"/api/fleet", "since=48h&until=24h"},
+          {"/api/fleet", "since=24h&by=hour"},  {"/api/fleet", "since=24h&by=server"},
+          {"/api/fleet", "since=24h&by=model"}, {"/api/schedule/fleet", ""}};
+}
+
+ApiRequest Request(const Panel& p, const std::string& now) {
+  ApiRequest r;
+  r.path = p.path;
+  std::string q = p.query.empty() ? "now=" + now : p.query + "&now=" + now;
+  size_t start = 0;
+  while (start < q.size()) {
+    size_t amp = std::min(q.find('&', start), q.size());
+    std::string kv = q.substr(start, amp - start);
+    size_t eq = kv.find('=');
+    r.params.emplace(kv.substr(0, eq), kv.substr(eq + 1));
+    start = amp + 1;
+  }
+  return r;
+}
+
+struct Timing {
+  double p50_ms = 0;
+  double p99_ms = 0;
+};
+
+Timing Time(const ApiContext& context, const ApiRequest& request, int n) {
+  std::vector<double> ms;
+  for (int i = 0; i < n; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    ApiReply reply = HandleApi(context, request);
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    if (reply.status != 200) std::fprintf(stderr, "%s: %d\n", request.path.c_str(), reply.status);
+  }
+  std::sort(ms.begin(), ms.end());
+  auto at = [&](double q) {
+    return ms[std::min(ms.size() - 1, static_cast<size_t>(q * ms.size()))];
+  };
+  return {at(0.5), at(0.99)};
+}
+
+// Stores `rate` events/s (a request and its success per phone, phones in turn, after the
+// fill's end, each from the phone's own server and model) and hands each batch to the
+// rollups, until stop.
+void Ingest(Store* store, FleetRollup* rollup, int64_t devices, int64_t rate,
+            std::atomic<bool>* stop, std::atomic<int64_t>* stored) {
+  const int64_t batch_size = std::max<int64_t>(2, rate / 10);
+  int64_t t = bench::kFleetEnd + kSec;
+  int64_t d = 0;
+  auto next = std::chrono::steady_clock::now();
+  while (!stop->load()) {
+    WriteBatch batch;
+    for (int64_t i = 0; i < batch_size; i += 2, ++d, t += 2 * kSec / rate * 1) {
+      Event e;
+      e.event_time_us = t;
+      e.received_us = t;
+      e.kind = EventKind::kResyncRequest;
+      e.format = SyslogFormat::kRfc3164;
+      e.mac = bench::FleetMac(d % devices);
+      e.model = bench::FleetModel(d % devices);
+      e.scheme = "http";
+      e.server = bench::FleetServer(d % devices);
+      e.path = "/cisco/x.xml";
+      e.url = "http://" + e.server + "/cisco/x.xml";
+      e.message = "Requesting resync " + e.url;
+      batch.events.push_back(e);
+      e.kind = EventKind::kResyncSuccess;
+      e.event_time_us = e.received_us = t + 1000;
+      e.message = "Successful resync " + e.url;
+      batch.events.push_back(std::move(e));
+    }
+    if (!store->Write(batch).ok()) return;
+    rollup->Observe(batch.events);
+    stored->fetch_add(static_cast<int64_t>(batch.events.size()));
+    next += std::chrono::milliseconds(100);
+    std::this_thread::sleep_until(next);
+  }
+}
+
+int Run(const FlagSet& flags) {
+  const std::string db = flags.GetString("db");
+  const int64_t devices = flags.GetInt("devices");
+  if (!flags.GetBool("no-fill")) {
+    std::filesystem::remove_all(db);
+    bench::FillFleet(db, flags.GetInt("events"), devices);
+  }
+  Result<std::unique_ptr<Store>> opened = Store::Open(db, StoreOptions());
+  if (!opened.ok()) {
+    std::fprintf(stderr, "open: %s\n", opened.status().ToString().c_str());
+    return 2;
+  }
+  Store& store = **opened;
+  // The wall asks on whole minutes; the clock stands at the fill's end.
+  ManualClock clock(bench::kFleetEnd);
+  const std::string now = FormatIso8601Utc(bench::kFleetEnd);
+  FleetRollup::Options options;
+  options.clock = &clock;
+  FleetRollup rollup(options);
+  auto b0 = std::chrono::steady_clock::now();
+  if (Status s = rollup.Rebuild(store); !s.ok()) {
+    std::fprintf(stderr, "rebuild: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  std::printf("rollup build (scan of 49 h at start): %.2f s, about %.0f MiB\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - b0).count(),
+              static_cast<double>(rollup.ApproxBytes()) / (1 << 20));
+
+  ApiContext scan{&store, "", nullptr};
+  ApiContext rolled{&store, "", &rollup};
+  bool all_same = true;
+  for (const Panel& p : Panels()) {
+    ApiRequest r = Request(p, now);
+    const bool same = HandleApi(scan, r).body == HandleApi(rolled, r).body;
+    all_same &= same;
+    if (!same) std::printf("DIFFERENT: %s?%s\n", p.path.c_str(), p.query.c_str());
+  }
+  std::printf("rollup answers equal the scan's, byte for byte: %s\n", all_same ? "yes" : "NO");
+
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> stored{0};
+  const int64_t rate = flags.GetInt("ingest-rate");
+  std::thread writer;
+  if (rate > 0) writer = std::thread(Ingest, &store, &rollup, devices, rate, &stop, &stored);
+  const int n = static_cast<int>(flags.GetInt("requests"));
+  const int scan_n = static_cast<int>(flags.GetInt("scan-requests"));
+  std::printf("%-40s %21s %21s\n", ("panel (now=" + now + ")").c_str(), "rollup p50 / p99 ms",
+              "scan p50 / p99 ms");
+  auto t0 = std::chrono::steady_clock::now();
+  for (const Panel& p : Panels()) {
+    ApiRequest r = Request(p, now);
+    Timing a = Time(rolled, r, p.path == "/api/fleet" ? n : scan_n);
+    Timing b = Time(scan, r, scan_n);
+    std::string name = p.path + (p.query.empty() ? "" : "?" + p.query);
+    std::printf("%-40s %10.2f / %8.2f %10.1f / %8.1f\n", name.c_str(), a.p50_ms, a.p99_ms, b.p50_ms,
+                b.p99_ms);
+  }
+  stop = true;
+  if (writer.joinable()) writer.join();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("stored meanwhile: %lld events (%.0f/s); rollup %s; out of order %llu\n",
+              (long long)stored.load(), stored.load() / secs,
+              rollup.Ready() ? "ready" : "NOT ready", (unsigned long long)rollup.out_of_order());
+  return all_same ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace resyncwatch
+
+int main(int argc, char** argv) {
+  using namespace resyncwatch;
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  FlagSet flags(kFlags);
+  if (Status s = flags.Parse(args); !s.ok()) {
+    std::fprintf(stderr, "wall_bench: %s\n", s.message().c_str());
+    return 2;
+  }
+  if (flags.GetBool("help") || !flags.IsSet("db")) {
+    std::string h = flags.Help("wall_bench --db DIR [options]",
+                               "Times the wall's API panels from the fleet rollups and by the "
+                               "scan, on a filled store.",
+                               "");
+    std::fputs(h.c_str(), flags.GetBool("help") ? stdout : stderr);
+    return flags.GetBool("help") ? 0 : 2;
+  }
+  return Run(flags);
+}
