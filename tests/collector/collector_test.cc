@@ -310,7 +310,9 @@ TEST_CASE("when the store falls behind, queue drops are counted: received = stor
       return counters.Get(Counter::kReceivedDatagrams) + counters.Get(Counter::kKernelDrops) >=
              kSent;
     }));
-    CHECK(store.WriterWaiting());
+    // The writer thread may not have reached the gate yet when the loop thread has read
+    // everything (a loaded machine schedules it late): wait for it rather than assume.
+    CHECK(PollUntil([&] { return store.WriterWaiting(); }));
     CHECK(counters.Get(Counter::kQueueDrops) > 0);
     store.Open();
     collector.Stop();
