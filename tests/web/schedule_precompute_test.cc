@@ -2,12 +2,14 @@
 // what `resyncwatch schedule --fleet --json --now MINUTE` prints for the same store, only
 // the exact request it ran is served from it, and the next minute's run sees new events.
 // Time is a ManualClock; the thread test waits on the precompute's own condition.
+#include <httplib.h>
 #include <stdlib.h>
 
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/clock.h"
@@ -16,6 +18,7 @@
 #include "store/store.h"
 #include "web/api.h"
 #include "web/schedule_cache.h"
+#include "web/web.h"
 
 namespace resyncwatch {
 namespace {
@@ -240,6 +243,42 @@ TEST_CASE("Schedule precompute waits for the minute to settle before running it"
   f.clock.Set(kMinute + 2 * kSec);
   REQUIRE(precompute.RefreshIfDue());
   CHECK(precompute.ReadyNow() == FormatIso8601Utc(kMinute));
+}
+
+TEST_CASE("Over HTTP /api/collector names the ready minute and the wall's request is precomputed") {
+  Fixture f;
+  WebOptions options;
+  options.listen = {{"http", "127.0.0.1:0"}};
+  options.schedule_precompute = true;
+  options.clock = &f.clock;
+  WebCallbacks callbacks;
+  callbacks.collector = [] { return std::string("{\"db_dir\":\"/x\"}"); };
+  auto server = WebServer::Start(options, callbacks, f.store.get());
+  REQUIRE(server.ok());
+  const std::string bound = (*server)->BoundAddresses()[0];
+  httplib::Client client("http://" + bound.substr(bound.find(' ') + 1));
+  const std::string now = FormatIso8601Utc(kMinute);
+  const std::string want = "{\"db_dir\":\"/x\",\"schedule_ready\":\"" + now + "\"}\n";
+  // The first run finishes on the server's own thread: poll what the wall reads, until
+  // it names the minute (bounded; the poll waits on the condition, it assumes nothing).
+  std::string collector;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (collector != want && std::chrono::steady_clock::now() < deadline) {
+    if (!collector.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    auto res = client.Get("/api/collector");
+    REQUIRE(res);
+    collector = res->body;
+  }
+  REQUIRE(collector == want);
+  auto cached = client.Get("/api/schedule/fleet?now=" + now);
+  REQUIRE(cached);
+  CHECK(cached->status == 200);
+  CHECK(cached->get_header_value("X-Resyncwatch-Precomputed") == "1");
+  CHECK(cached->body == CliAt(*f.store, now));
+  auto computed = client.Get("/api/schedule/fleet?now=" + now + "&limit=3");
+  REQUIRE(computed);
+  CHECK(!computed->has_header("X-Resyncwatch-Precomputed"));
+  CHECK(computed->body == CliAt(*f.store, now, {"--limit", "3"}));
 }
 
 }  // namespace resyncwatch
