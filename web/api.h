@@ -14,6 +14,7 @@ namespace resyncwatch {
 
 class Store;
 class FleetRollup;
+class SchedulePrecompute;
 
 struct ApiRequest {
   std::string path;                                // "/api/devices/0012.34ab.45de/history"
@@ -21,15 +22,18 @@ struct ApiRequest {
 };
 
 struct ApiReply {
-  int status = 200;     // 200, 400 (bad parameter or value), 404 (no such endpoint)
-  std::string body;     // JSON lines, or {"error": "..."} on 4xx
-  std::string nothing;  // with 200 and an empty body: the command's "nothing found" line
+  int status = 200;          // 200, 400 (bad parameter or value), 404 (no such endpoint)
+  std::string body;          // JSON lines, or {"error": "..."} on 4xx
+  std::string nothing;       // with 200 and an empty body: the command's "nothing found" line
+  bool precomputed = false;  // served by the schedule precompute (web/schedule_cache.h)
 };
 
 struct ApiContext {
   Store* store = nullptr;   // the daemon's; not owned
   std::string config_path;  // the daemon's --config, for the commands that read it
   const FleetRollup* fleet_rollup = nullptr;  // /api/fleet answers from it when it can
+  // /api/schedule/fleet?now=<its ready minute> (that parameter alone) answers from it.
+  const SchedulePrecompute* schedule_precompute = nullptr;
 };
 
 // Answers one /api/... request.

@@ -9,6 +9,7 @@
 #include "web/api.h"
 #include "web/assets.h"
 #include "web/auth.h"
+#include "web/schedule_cache.h"
 #include "web/web.h"
 
 namespace resyncwatch {
@@ -57,6 +58,16 @@ std::string HeaderSafe(std::string text) {
   return text;
 }
 
+// The collector callback's object with "schedule_ready" added as its last member.
+std::string WithScheduleReady(std::string object, const std::string& ready) {
+  while (!object.empty() && (object.back() == '\n' || object.back() == ' ')) object.pop_back();
+  if (object.size() < 2 || object.back() != '}') object = "{}";
+  const std::string member =
+      "\"schedule_ready\":" + (ready.empty() ? std::string("null") : "\"" + ready + "\"");
+  object.insert(object.size() - 1, (object == "{}" ? "" : ",") + member);
+  return object;
+}
+
 std::string HostPort(const HttpListen& ep, int port) {
   bool v6 = ep.host.find(':') != std::string::npos;
   return (v6 ? "[" + ep.host + "]" : ep.host) + ":" + std::to_string(port);
@@ -93,9 +104,16 @@ class WebServer::Impl {
         Credentials::Load(options_.users_file, options_.tokens_file);
     if (!creds.ok()) return creds.status();
     credentials_ = std::move(*creds);
+    if (options_.schedule_precompute && api_.store != nullptr) {
+      SchedulePrecompute::Options o;
+      o.clock = options_.clock;
+      schedule_ = std::make_unique<SchedulePrecompute>(api_, o);
+      api_.schedule_precompute = schedule_.get();
+    }
     for (const auto& [name, address] : options_.listen) {
       if (Status s = Listen(name, address); !s.ok()) return s;
     }
+    if (schedule_ != nullptr) schedule_->Start();
     return Status::Ok();
   }
 
@@ -105,6 +123,9 @@ class WebServer::Impl {
       if (t.joinable()) t.join();
     }
     threads_.clear();
+    // After the requests that read it; waits for a run in flight.
+    api_.schedule_precompute = nullptr;
+    schedule_.reset();
   }
 
   std::vector<std::string> bound() const { return bound_; }
@@ -172,7 +193,8 @@ class WebServer::Impl {
     s.Get("/api", [](const Request&, Response& res) { res.set_content(DescribeApi(), kText); });
     s.Get("/api/collector", [this](const Request&, Response& res) {
       std::string body = callbacks_.collector ? callbacks_.collector() : std::string("{}");
-      res.set_content(body + "\n", kJsonLines);
+      const std::string ready = schedule_ != nullptr ? schedule_->ReadyNow() : std::string();
+      res.set_content(WithScheduleReady(std::move(body), ready) + "\n", kJsonLines);
     });
     s.Get("/api/.*", [this](const Request& req, Response& res) { Api(req, res); });
     s.Get("/.*", [](const Request& req, Response& res) { Page(req, res); });
@@ -220,6 +242,7 @@ class WebServer::Impl {
     ApiReply reply = HandleApi(api_, request);
     res.status = reply.status;
     if (!reply.nothing.empty()) res.set_header("X-Resyncwatch-Nothing", HeaderSafe(reply.nothing));
+    if (reply.precomputed) res.set_header("X-Resyncwatch-Precomputed", "1");
     res.set_content(reply.body, reply.status == 200 ? kJsonLines : kJson);
   }
 
@@ -232,6 +255,7 @@ class WebServer::Impl {
   WebOptions options_;
   WebCallbacks callbacks_;
   ApiContext api_;
+  std::unique_ptr<SchedulePrecompute> schedule_;
   std::unique_ptr<Credentials> credentials_;
   std::vector<std::unique_ptr<httplib::Server>> servers_;
   std::vector<std::thread> threads_;

@@ -25,6 +25,7 @@ namespace resyncwatch {
 
 class Store;
 class FleetRollup;
+class Clock;
 
 struct WebOptions {
   // (name, ADDR:PORT) pairs: {"http", "127.0.0.1:8080"}, {"metrics", "127.0.0.1:9514"}. The
@@ -38,8 +39,13 @@ struct WebOptions {
   // The daemon's per-minute fleet rollups (query/fleet_rollup.h), which answer the wall's
   // /api/fleet panels when they can do so exactly; null: every request scans. Not owned.
   const FleetRollup* fleet_rollup = nullptr;
-  int threads = 8;         // connections served at once per address
-  int read_timeout_s = 5;  // a connection silent this long while sending a request is closed
+  // Precompute the wall's schedule panel once a minute on a thread of its own while the
+  // server runs (web/schedule_cache.h): /api/schedule/fleet?now=M, with M the minute that
+  // /api/collector names as "schedule_ready", answers from it. Needs the store.
+  bool schedule_precompute = false;
+  const Clock* clock = nullptr;  // the precompute's minutes; null: the system clock
+  int threads = 8;               // connections served at once per address
+  int read_timeout_s = 5;        // a connection silent this long while sending a request is closed
   int keep_alive_timeout_s = 2;
 };
 
@@ -47,6 +53,7 @@ struct WebCallbacks {
   std::function<std::string()> metrics;  // Prometheus text of /metrics
   std::function<std::string()> health;   // "" when healthy, else the reason (503)
   // One JSON object for /api/collector (store directory, disk use, retention); may be empty.
+  // The server adds "schedule_ready": the precomputed minute as a now= value, or null.
   std::function<std::string()> collector;
 };
 

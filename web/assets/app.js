@@ -216,6 +216,19 @@ async function renderFirmware() {
   }
 }
 
+// The schedule panel from the daemon's per-minute precompute: /api/collector names the
+// minute that is ready ("schedule_ready"), and asking for exactly that now= is answered
+// without analysing the fleet again. Until the first run has finished: analysed afresh.
+async function schedulePanel() {
+  const collector = await first('/api/collector');
+  const ready = collector && collector.schedule_ready;
+  const path =
+      ready ? `/api/schedule/fleet?now=${encodeURIComponent(ready)}` : '/api/schedule/fleet';
+  const hhmm = {hour: '2-digit', minute: '2-digit', hour12: false};
+  const asOf = ready ? new Date(ready).toLocaleTimeString(undefined, hhmm) : '';
+  return {rows: (await api(path)).rows, asOf};
+}
+
 async function wall() {
   if (params.get('kiosk') === '1') document.body.classList.add('kiosk');
   // Ranges on whole minutes (the end stays open: the newest events count), which the
@@ -227,7 +240,7 @@ async function wall() {
     first(`/api/fleet?since=24h&top=10${at}`), first(`/api/fleet?since=48h&until=24h${at}`),
     api(`/api/fleet?since=24h&by=hour${at}`), api(`/api/fleet?since=24h&by=server${at}`),
     api(`/api/fleet?since=24h&by=model${at}`), api('/api/alerts?active=1'),
-    api('/api/schedule/fleet'),
+    schedulePanel(),
   ]);
   byId('tiles').replaceChildren(...tiles('(1 h)', h1, h0), ...tiles('(24 h)', d1, d0));
   renderCharts(h1, byHour.rows);
@@ -237,6 +250,8 @@ async function wall() {
   renderGroups('models', 'model', models.rows);
   fillTable(byId('alerts'), ['alert', 'failures', 'since'],
             alerts.rows.map((a) => ['⚠ ' + a.summary, a.failures, time(a.started)]), () => true);
+  byId('schedule-title').textContent =
+      schedule.asOf ? `Schedules (as of ${schedule.asOf})` : 'Schedules';
   renderSchedule(schedule.rows);
   await renderFirmware();
 }
