@@ -147,30 +147,24 @@ bool MayHaveFailedLast(const DeviceSummary& d, TimeRange range) {
   return d.last_request_us > std::max(d.last_success_us, d.last_failure_us);
 }
 
-// The failing phones by the schedule analysis: one History lookup per candidate when
-// they are few, else the fleet scan. A History reads about as many blocks as a scan of
-// q.events_per_lookup events (measured: events of one phone are spread over the store).
+// The failing phones by the schedule analysis, over the candidates only: one scan that
+// skips the other phones' events on their MAC.
 Status FailingPhones(const Store& store, const RecoveryQuery& q,
                      std::vector<FailingPhone>* phones) {
   std::vector<DeviceSummary> candidates;
-  double events = 0;
   Status s = store.ForEachDevice([&](const DeviceSummary& d) {
-    events += static_cast<double>(d.events);
     if (MayHaveFailedLast(d, q.range)) candidates.push_back(d);
     return true;
   });
   if (!s.ok()) return s;
-  auto keep = [&](FleetDevice& d) {
-    if (d.analysis.last_outcome != Outcome::kFailure) return;
-    phones->push_back({.mac = d.mac,
-                       .model = std::move(d.model),
-                       .backoff_step = d.analysis.backoff_step,
-                       .next_due_us = d.analysis.next_due_us});
-  };
-  if (static_cast<double>(candidates.size()) * q.events_per_lookup < events) {
-    return AnalyzeDevices(store, *q.configs, candidates, q.range, q.now_us, q.options, keep);
-  }
-  return AnalyzeFleet(store, *q.configs, q.range, q.now_us, q.options, keep);
+  return AnalyzeDevices(store, *q.configs, candidates, q.range, q.now_us, q.options,
+                        [&](FleetDevice& d) {
+                          if (d.analysis.last_outcome != Outcome::kFailure) return;
+                          phones->push_back({.mac = d.mac,
+                                             .model = std::move(d.model),
+                                             .backoff_step = d.analysis.backoff_step,
+                                             .next_due_us = d.analysis.next_due_us});
+                        });
 }
 
 }  // namespace

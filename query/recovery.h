@@ -64,9 +64,6 @@ struct RecoveryQuery {
   // schedule_bench store (CPU microseconds).
   double scan_us_per_event = 0.38;
   double lookup_us = 20;
-  // A device's whole History against a fleet scan: about this many scanned events (the
-  // 100,000-phone bench store: 0.5 ms per History of 70 events, 0.65 us per event).
-  double events_per_lookup = 800;
 };
 
 // The phones whose last attempt in q.range failed (per AnalyzeFleet), in no set order.

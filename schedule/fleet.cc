@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <deque>
 #include <thread>
+#include <unordered_set>
 
 #include "schedule/schedule.h"
 #include "store/store.h"
@@ -63,10 +64,12 @@ class DeviceTable {
   std::deque<Pending> pending_;  // stable references while the table grows
 };
 
-Status ScanInto(const Store& store, TimeRange range, DeviceTable* table) {
+using DeviceFilter = std::function<bool(MacAddress)>;  // empty: every device
+
+Status ScanInto(const Store& store, TimeRange range, const DeviceFilter& want, DeviceTable* table) {
   MacAddress last_mac = 0;
   Pending* last = nullptr;
-  return store.ScanHeads(range, [&](const Event& e) {
+  return store.ScanHeadsOf(range, want, [&](const Event& e) {
     if (e.mac == 0 || !MattersToSchedule(e)) return true;
     if (e.mac != last_mac || last == nullptr) {
       last = &table->At(e.mac);
@@ -133,39 +136,12 @@ Result<DeviceAnalysis> AnalyzeStoredDevice(const Store& store, MacAddress mac,
   return std::move(d.analysis);
 }
 
-Status AnalyzeDevices(const Store& store, const ScheduleConfigSet& configs,
-                      std::span<const DeviceSummary> devices, TimeRange range, int64_t now_us,
-                      const AnalysisOptions& options, const FleetVisitor& visit) {
-  int threads = ThreadCount(options.threads);
-  constexpr size_t kBatch = 4096;
-  std::vector<FleetDevice> batch;
-  for (size_t first = 0; first < devices.size(); first += kBatch) {
-    size_t n = std::min(kBatch, devices.size() - first);
-    batch.assign(n, FleetDevice{});
-    std::vector<Status> status(threads);
-    auto work = [&](int t) {
-      for (size_t i = t; i < n; i += threads) {
-        const DeviceSummary& d = devices[first + i];
-        Status s;
-        batch[i] = AnalyzeOne(store, d.mac, &d, configs, range, now_us, options, &s);
-        if (!s.ok()) status[t] = s;
-      }
-    };
-    std::vector<std::thread> workers;
-    for (int t = 1; t < threads; ++t) workers.emplace_back(work, t);
-    work(0);
-    for (auto& w : workers) w.join();
-    for (const Status& s : status) {
-      if (!s.ok()) return s;
-    }
-    for (FleetDevice& d : batch) visit(d);
-  }
-  return Status::Ok();
-}
+namespace {
 
-Status AnalyzeFleet(const Store& store, const ScheduleConfigSet& configs, TimeRange range,
-                    int64_t now_us, const AnalysisOptions& options, const FleetVisitor& visit) {
-  int threads = ThreadCount(options.threads);
+// The events in range of the devices `want` accepts, scanned in time slices in parallel and
+// merged in time order into *all.
+Status ScanDevices(const Store& store, TimeRange range, const DeviceFilter& want, int threads,
+                   DeviceTable* all) {
   bool bounded = range.since_us != INT64_MIN && range.until_us != INT64_MAX;
   int slices = bounded ? threads : 1;
   std::vector<DeviceTable> tables(slices);
@@ -179,36 +155,42 @@ Status AnalyzeFleet(const Store& store, const ScheduleConfigSet& configs, TimeRa
         part.since_us = range.since_us + span * i;
         if (i + 1 < slices) part.until_us = part.since_us + span;
       }
-      workers.emplace_back([&, i, part] { status[i] = ScanInto(store, part, &tables[i]); });
+      workers.emplace_back([&, i, part] { status[i] = ScanInto(store, part, want, &tables[i]); });
     }
     for (auto& w : workers) w.join();
   }
   for (const Status& s : status) {
     if (!s.ok()) return s;
   }
-  DeviceTable& all = tables[0];
+  *all = std::move(tables[0]);
   for (int i = 1; i < slices; ++i) {  // later slices hold later events
     for (size_t d = 0; d < tables[i].size(); ++d) {
       Pending& src = tables[i].pending(d);
-      Pending& dst = all.At(tables[i].mac(d));
+      Pending& dst = all->At(tables[i].mac(d));
       if (dst.model.empty()) dst.model = std::move(src.model);
       dst.events.insert(dst.events.end(), src.events.begin(), src.events.end());
       std::vector<ResyncEvent>().swap(src.events);
     }
   }
-  // Devices known to the store but silent in the range: judged from their summary.
-  Status s = store.ForEachDevice([&](const DeviceSummary& d) {
-    if (Pending* p = all.Find(d.mac)) {
-      if (p->model.empty()) p->model = d.model;
-      return true;
-    }
-    Pending& p = all.At(d.mac);
-    p.model = d.model;
-    AddSummaryOutcome(d, range, &p.events);
-    return true;
-  });
-  if (!s.ok()) return s;
-  // Analyse in batches (bounded memory), each batch split over the threads.
+  return Status::Ok();
+}
+
+// A device known to the store: its model when its events had none, and its summary's
+// outcome when it was silent in the range.
+void AddKnownDevice(const DeviceSummary& d, TimeRange range, DeviceTable* all) {
+  if (Pending* p = all->Find(d.mac)) {
+    if (p->model.empty()) p->model = d.model;
+    return;
+  }
+  Pending& p = all->At(d.mac);
+  p.model = d.model;
+  AddSummaryOutcome(d, range, &p.events);
+}
+
+// Analyses every device of the table in batches (bounded memory), each batch split over
+// the threads; the visitor is called from the calling thread.
+void AnalyzeTable(DeviceTable& all, const ScheduleConfigSet& configs, int64_t now_us,
+                  const AnalysisOptions& options, int threads, const FleetVisitor& visit) {
   constexpr size_t kBatch = 8192;
   std::vector<FleetDevice> batch;
   for (size_t first = 0; first < all.size(); first += kBatch) {
@@ -233,6 +215,37 @@ Status AnalyzeFleet(const Store& store, const ScheduleConfigSet& configs, TimeRa
     for (auto& w : workers) w.join();
     for (FleetDevice& d : batch) visit(d);
   }
+}
+
+}  // namespace
+
+Status AnalyzeFleet(const Store& store, const ScheduleConfigSet& configs, TimeRange range,
+                    int64_t now_us, const AnalysisOptions& options, const FleetVisitor& visit) {
+  int threads = ThreadCount(options.threads);
+  DeviceTable all;
+  Status s = ScanDevices(store, range, nullptr, threads, &all);
+  if (!s.ok()) return s;
+  s = store.ForEachDevice([&](const DeviceSummary& d) {
+    AddKnownDevice(d, range, &all);
+    return true;
+  });
+  if (!s.ok()) return s;
+  AnalyzeTable(all, configs, now_us, options, threads, visit);
+  return Status::Ok();
+}
+
+Status AnalyzeDevices(const Store& store, const ScheduleConfigSet& configs,
+                      std::span<const DeviceSummary> devices, TimeRange range, int64_t now_us,
+                      const AnalysisOptions& options, const FleetVisitor& visit) {
+  int threads = ThreadCount(options.threads);
+  std::unordered_set<MacAddress> wanted;
+  for (const DeviceSummary& d : devices) wanted.insert(d.mac);
+  DeviceTable all;
+  Status s = ScanDevices(
+      store, range, [&](MacAddress mac) { return wanted.count(mac) != 0; }, threads, &all);
+  if (!s.ok()) return s;
+  for (const DeviceSummary& d : devices) AddKnownDevice(d, range, &all);
+  AnalyzeTable(all, configs, now_us, options, threads, visit);
   return Status::Ok();
 }
 

@@ -309,9 +309,10 @@ using FleetVisitor = std::function<void(FleetDevice&)>;
 // went quiet before the range shows up as overdue). Visit order is unspecified.
 Status AnalyzeFleet(const Store& store, const ScheduleConfigSet& configs, TimeRange range,
                     int64_t now_us, const AnalysisOptions& options, const FleetVisitor& visit);
-// The same judgement for the given devices only, by one History lookup each: cheaper than
-// the fleet scan when they are a small part of the fleet (recovery: the failing phones).
-// The visitor is called from the calling thread, in the order of devices.
+// The same judgement for the given devices only (their summaries, as ForEachDevice gives
+// them): one scan that decodes the events of these devices and skips the others on their
+// MAC. For recovery, whose phones are those whose last attempt may have failed. The visitor
+// is called from the calling thread; the order is unspecified.
 Status AnalyzeDevices(const Store& store, const ScheduleConfigSet& configs,
                       std::span<const DeviceSummary> devices, TimeRange range, int64_t now_us,
                       const AnalysisOptions& options, const FleetVisitor& visit);

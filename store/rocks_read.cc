@@ -179,10 +179,20 @@ Status RocksStore::Scan(TimeRange range, const EventVisitor& visit) const {
 }
 
 Status RocksStore::ScanHeads(TimeRange range, const EventVisitor& visit) const {
+  return ScanHeadsOf(range, nullptr, visit);
+}
+
+Status RocksStore::ScanHeadsOf(TimeRange range, const std::function<bool(MacAddress)>& want,
+                               const EventVisitor& visit) const {
   Event head;  // only the leading fields are ever set
   Event full;  // debug events, decoded whole
   return ForEachInTimeRange(kCfEvents, range, "scanning events",
                             [&](std::string_view key, std::string_view value, bool* more) {
+                              if (want) {
+                                Result<MacAddress> mac = PeekEventMac(value);
+                                if (!mac.ok()) return mac.status();
+                                if (!want(*mac)) return Status::Ok();
+                              }
                               auto k = ParseTimeSeqKey(key);
                               if (!k) return Status::Corruption("event key of wrong size");
                               head.seq = k->seq;

@@ -37,6 +37,8 @@ class RocksStore final : public Store {
   Status History(MacAddress mac, TimeRange range, const EventVisitor& visit) const override;
   Status Scan(TimeRange range, const EventVisitor& visit) const override;
   Status ScanHeads(TimeRange range, const EventVisitor& visit) const override;
+  Status ScanHeadsOf(TimeRange range, const std::function<bool(MacAddress)>& want,
+                     const EventVisitor& visit) const override;
   Status ScanKinds(TimeRange range, uint32_t kind_mask, const EventVisitor& visit) const override;
   Status ScanRaw(TimeRange range,
                  const std::function<bool(const RawDatagram&)>& visit) const override;

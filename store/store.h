@@ -176,6 +176,12 @@ class Store {
   virtual Status ScanHeads(TimeRange range, const EventVisitor& visit) const {
     return Scan(range, visit);
   }
+  // Like ScanHeads, but only the events of the devices `want` accepts (MAC; 0 for
+  // unattributed events) are decoded and visited: the others are skipped on their MAC.
+  virtual Status ScanHeadsOf(TimeRange range, const std::function<bool(MacAddress)>& want,
+                             const EventVisitor& visit) const {
+    return ScanHeads(range, [&](const Event& e) { return !want(e.mac) || visit(e); });
+  }
   // Like Scan, but only the events whose kind has its bit (1u << kind) set in kind_mask
   // are decoded and visited; the others are skipped on their kind byte without decoding.
   // For scans after rare kinds (upgrades) over long ranges; the default filters Scan.

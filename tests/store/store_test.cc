@@ -426,6 +426,39 @@ TEST_CASE("A one-shot view cannot write or catch up, and opens beside a live wri
   CHECK(History(*second, 0x33).size() == 1);
 }
 
+TEST_CASE("ScanHeadsOf visits the heads of the wanted devices only, as ScanHeads gives them") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path(), StoreOptions());
+  WriteBatch batch;
+  for (int i = 0; i < 60; ++i) {
+    batch.events.push_back(
+        PhoneEvent(0x000e08000001 + i % 4, kT0 + i * kSec,
+                   i % 2 ? EventKind::kResyncFailure : EventKind::kResyncRequest));
+  }
+  batch.events.push_back(PhoneEvent(0, kT0 + 70 * kSec, EventKind::kUnknown));  // no device
+  REQUIRE(store->Write(batch).ok());
+  auto wanted = [](MacAddress mac) { return mac == 0x000e08000002 || mac == 0x000e08000004; };
+  std::vector<std::pair<uint64_t, std::string>> want, got;
+  TimeRange range{kT0 + 5 * kSec, kT0 + 80 * kSec};
+  REQUIRE(store
+              ->ScanHeads(range,
+                          [&](const Event& e) {
+                            if (wanted(e.mac)) want.emplace_back(e.seq, e.path + e.error);
+                            return true;
+                          })
+              .ok());
+  REQUIRE(store
+              ->ScanHeadsOf(range, wanted,
+                            [&](const Event& e) {
+                              CHECK(wanted(e.mac));
+                              got.emplace_back(e.seq, e.path + e.error);
+                              return true;
+                            })
+              .ok());
+  CHECK(want.size() == 28);
+  CHECK(got == want);
+}
+
 TEST_CASE("ScanKinds visits exactly the events of the kinds asked for, whole and in order") {
   TempDir tmp;
   auto store = OpenOrDie(tmp.path(), StoreOptions());
