@@ -176,10 +176,12 @@ class Store {
   virtual Status ScanHeads(TimeRange range, const EventVisitor& visit) const {
     return Scan(range, visit);
   }
-  // Like ScanHeads, but only the events of the devices `want` accepts (MAC; 0 for
-  // unattributed events) are decoded and visited: the others are skipped on their MAC.
+    // Like ScanHeads, but only the events of the devices `want` accepts (MAC; 0 for
+  // unattributed events) are decoded and visited: the others are skipped on their MAC. An
+  // empty `want` accepts every device.
   virtual Status ScanHeadsOf(TimeRange range, const std::function<bool(MacAddress)>& want,
                              const EventVisitor& visit) const {
+    if (!want) return ScanHeads(range, visit);
     return ScanHeads(range, [&](const Event& e) { return !want(e.mac) || visit(e); });
   }
   // Like Scan, but only the events whose kind has its bit (1u << kind) set in kind_mask
