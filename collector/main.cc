@@ -82,7 +82,7 @@ Status StartWeb(const CollectorConfig& config, const Collector& collector, Store
   options.config_path = config.config_path;
   options.threads = static_cast<int>(config.http_threads);
   options.fleet_rollup = rollup;
-  options.schedule_precompute = true;  // the wall's schedule panel, once a minute
+  options.wall_precompute = true;  // the wall's schedule and firmware panels, once a minute
   WebCallbacks callbacks;
   callbacks.metrics = [&collector, rollup] {
     return collector.RenderMetrics() + (rollup != nullptr ? rollup->RenderMetrics() : "");

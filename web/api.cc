@@ -8,7 +8,7 @@
 
 #include "common/json_writer.h"
 #include "query/command.h"
-#include "web/schedule_cache.h"
+#include "web/wall_precompute.h"
 
 namespace resyncwatch {
 namespace {
@@ -194,15 +194,10 @@ std::string Message(std::string_view command, std::string err) {
   return err;
 }
 
-// The precomputed reply when the request is exactly the one the precompute ran.
-std::optional<ApiReply> Precomputed(const ApiContext& context, const Route& route,
-                                    const ApiRequest& request) {
-  if (context.schedule_precompute == nullptr || route.pattern != "/api/schedule/fleet") {
-    return std::nullopt;
-  }
-  if (request.params.size() != 1 || request.params.begin()->first != "now") return std::nullopt;
-  std::optional<ApiReply> reply =
-      context.schedule_precompute->Lookup(request.params.begin()->second);
+// The precomputed reply when the request is exactly one the precompute ran.
+std::optional<ApiReply> Precomputed(const ApiContext& context, const ApiRequest& request) {
+  if (context.wall_precompute == nullptr) return std::nullopt;
+  std::optional<ApiReply> reply = context.wall_precompute->Lookup(request);
   if (reply.has_value()) reply->precomputed = true;
   return reply;
 }
@@ -217,7 +212,7 @@ ApiReply HandleApi(const ApiContext& context, const ApiRequest& request) {
     if (command == nullptr) {
       return Error(404, "command '" + std::string(route.command) + "' is not in this build");
     }
-    if (std::optional<ApiReply> ready = Precomputed(context, route, request)) return *ready;
+    if (std::optional<ApiReply> ready = Precomputed(context, request)) return *ready;
     std::vector<std::string> args;
     if (ApiReply e = BuildArgs(context, route, request, device, &args); e.status != 200) return e;
     std::string out, err;

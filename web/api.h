@@ -14,7 +14,7 @@ namespace resyncwatch {
 
 class Store;
 class FleetRollup;
-class SchedulePrecompute;
+class WallPrecompute;
 
 struct ApiRequest {
   std::string path;                                // "/api/devices/0012.34ab.45de/history"
@@ -25,15 +25,17 @@ struct ApiReply {
   int status = 200;          // 200, 400 (bad parameter or value), 404 (no such endpoint)
   std::string body;          // JSON lines, or {"error": "..."} on 4xx
   std::string nothing;       // with 200 and an empty body: the command's "nothing found" line
-  bool precomputed = false;  // served by the schedule precompute (web/schedule_cache.h)
+  bool precomputed = false;  // served by the wall precompute (web/wall_precompute.h)
+  std::string as_of{};       // precomputed as of this time, not for a now= (X-Resyncwatch-As-Of)
 };
 
 struct ApiContext {
   Store* store = nullptr;   // the daemon's; not owned
   std::string config_path;  // the daemon's --config, for the commands that read it
   const FleetRollup* fleet_rollup = nullptr;  // /api/fleet answers from it when it can
-  // /api/schedule/fleet?now=<its ready minute> (that parameter alone) answers from it.
-  const SchedulePrecompute* schedule_precompute = nullptr;
+  // /api/schedule/fleet?now=<its ready minute> (that parameter alone) and /api/firmware
+  // (no parameter, while its result is at most a minute old) answer from it.
+  const WallPrecompute* wall_precompute = nullptr;
 };
 
 // Answers one /api/... request.

@@ -9,7 +9,7 @@
 #include "web/api.h"
 #include "web/assets.h"
 #include "web/auth.h"
-#include "web/schedule_cache.h"
+#include "web/wall_precompute.h"
 #include "web/web.h"
 
 namespace resyncwatch {
@@ -58,13 +58,19 @@ std::string HeaderSafe(std::string text) {
   return text;
 }
 
-// The collector callback's object with "schedule_ready" added as its last member.
-std::string WithScheduleReady(std::string object, const std::string& ready) {
+// The collector callback's object with "schedule_ready" and "firmware_ready" added as its
+// last members: the precomputed schedule minute (a now= value) and the time the firmware
+// answer served now is as of, each null when there is none.
+std::string WithReady(std::string object, const std::string& schedule,
+                      const std::string& firmware) {
   while (!object.empty() && (object.back() == '\n' || object.back() == ' ')) object.pop_back();
   if (object.size() < 2 || object.back() != '}') object = "{}";
-  const std::string member =
-      "\"schedule_ready\":" + (ready.empty() ? std::string("null") : "\"" + ready + "\"");
-  object.insert(object.size() - 1, (object == "{}" ? "" : ",") + member);
+  auto value = [](const std::string& t) {
+    return t.empty() ? std::string("null") : "\"" + t + "\"";
+  };
+  const std::string members =
+      "\"schedule_ready\":" + value(schedule) + ",\"firmware_ready\":" + value(firmware);
+  object.insert(object.size() - 1, (object == "{}" ? "" : ",") + members);
   return object;
 }
 
@@ -104,16 +110,16 @@ class WebServer::Impl {
         Credentials::Load(options_.users_file, options_.tokens_file);
     if (!creds.ok()) return creds.status();
     credentials_ = std::move(*creds);
-    if (options_.schedule_precompute && api_.store != nullptr) {
-      SchedulePrecompute::Options o;
+    if (options_.wall_precompute && api_.store != nullptr) {
+      WallPrecompute::Options o;
       o.clock = options_.clock;
-      schedule_ = std::make_unique<SchedulePrecompute>(api_, o);
-      api_.schedule_precompute = schedule_.get();
+      wall_ = std::make_unique<WallPrecompute>(api_, o);
+      api_.wall_precompute = wall_.get();
     }
     for (const auto& [name, address] : options_.listen) {
       if (Status s = Listen(name, address); !s.ok()) return s;
     }
-    if (schedule_ != nullptr) schedule_->Start();
+    if (wall_ != nullptr) wall_->Start();
     return Status::Ok();
   }
 
@@ -124,8 +130,8 @@ class WebServer::Impl {
     }
     threads_.clear();
     // After the requests that read it; waits for a run in flight.
-    api_.schedule_precompute = nullptr;
-    schedule_.reset();
+    api_.wall_precompute = nullptr;
+    wall_.reset();
   }
 
   std::vector<std::string> bound() const { return bound_; }
@@ -193,8 +199,9 @@ class WebServer::Impl {
     s.Get("/api", [](const Request&, Response& res) { res.set_content(DescribeApi(), kText); });
     s.Get("/api/collector", [this](const Request&, Response& res) {
       std::string body = callbacks_.collector ? callbacks_.collector() : std::string("{}");
-      const std::string ready = schedule_ != nullptr ? schedule_->ReadyNow() : std::string();
-      res.set_content(WithScheduleReady(std::move(body), ready) + "\n", kJsonLines);
+      const std::string schedule = wall_ != nullptr ? wall_->ReadyNow() : std::string();
+      const std::string firmware = wall_ != nullptr ? wall_->FirmwareAsOf() : std::string();
+      res.set_content(WithReady(std::move(body), schedule, firmware) + "\n", kJsonLines);
     });
     s.Get("/api/.*", [this](const Request& req, Response& res) { Api(req, res); });
     s.Get("/.*", [](const Request& req, Response& res) { Page(req, res); });
@@ -243,6 +250,7 @@ class WebServer::Impl {
     res.status = reply.status;
     if (!reply.nothing.empty()) res.set_header("X-Resyncwatch-Nothing", HeaderSafe(reply.nothing));
     if (reply.precomputed) res.set_header("X-Resyncwatch-Precomputed", "1");
+    if (!reply.as_of.empty()) res.set_header("X-Resyncwatch-As-Of", reply.as_of);
     res.set_content(reply.body, reply.status == 200 ? kJsonLines : kJson);
   }
 
@@ -255,7 +263,7 @@ class WebServer::Impl {
   WebOptions options_;
   WebCallbacks callbacks_;
   ApiContext api_;
-  std::unique_ptr<SchedulePrecompute> schedule_;
+  std::unique_ptr<WallPrecompute> wall_;
   std::unique_ptr<Credentials> credentials_;
   std::vector<std::unique_ptr<httplib::Server>> servers_;
   std::vector<std::thread> threads_;

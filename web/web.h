@@ -39,10 +39,12 @@ struct WebOptions {
   // The daemon's per-minute fleet rollups (query/fleet_rollup.h), which answer the wall's
   // /api/fleet panels when they can do so exactly; null: every request scans. Not owned.
   const FleetRollup* fleet_rollup = nullptr;
-  // Precompute the wall's schedule panel once a minute on a thread of its own while the
-  // server runs (web/schedule_cache.h): /api/schedule/fleet?now=M, with M the minute that
-  // /api/collector names as "schedule_ready", answers from it. Needs the store.
-  bool schedule_precompute = false;
+  // Precompute the wall's schedule and firmware panels once a minute on a thread of its own
+  // while the server runs (web/wall_precompute.h): /api/schedule/fleet?now=M, with M the
+  // minute that /api/collector names as "schedule_ready", answers from it, and so does
+  // /api/firmware (no parameter) while its result is at most a minute old, saying as of when
+  // in the header X-Resyncwatch-As-Of ("firmware_ready"). Needs the store.
+  bool wall_precompute = false;
   const Clock* clock = nullptr;  // the precompute's minutes; null: the system clock
   int threads = 8;               // connections served at once per address
   int read_timeout_s = 5;        // a connection silent this long while sending a request is closed
@@ -53,7 +55,8 @@ struct WebCallbacks {
   std::function<std::string()> metrics;  // Prometheus text of /metrics
   std::function<std::string()> health;   // "" when healthy, else the reason (503)
   // One JSON object for /api/collector (store directory, disk use, retention); may be empty.
-  // The server adds "schedule_ready": the precomputed minute as a now= value, or null.
+  // The server adds "schedule_ready": the precomputed minute as a now= value, or null, and
+  // "firmware_ready": the time the precomputed /api/firmware served now is as of, or null.
   std::function<std::string()> collector;
 };
 

@@ -5,8 +5,9 @@
 // builds the rollups as the daemon does at start, checks that both answers are the same
 // bytes, then times each panel while a writer thread stores and observes new events (as
 // the collector's writer does). Prints one line per panel: p50 and p99 of each side, and
-// the schedule panel as the wall asks for it, from the per-minute precompute
-// (web/schedule_cache.h), after checking that it is the analysis' bytes.
+// the schedule and firmware panels as the wall asks for them, from the per-minute precompute
+// (web/wall_precompute.h), after checking that they are the analysis' and the scan's bytes,
+// and the precompute runs' durations.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -23,7 +24,7 @@
 #include "query/fleet_rollup.h"
 #include "store/store.h"
 #include "web/api.h"
-#include "web/schedule_cache.h"
+#include "web/wall_precompute.h"
 
 namespace resyncwatch {
 namespace {
@@ -167,23 +168,32 @@ int Run(const FlagSet& flags) {
   }
   std::printf("rollup answers equal the scan's, byte for byte: %s\n", all_same ? "yes" : "NO");
 
-  // The schedule panel's precompute, run once for the fill's last minute as the daemon's
-  // thread runs it (2 s after the minute).
+  // The wall precompute, run once for the fill's last minute as the daemon's thread runs it
+  // (2 s after the minute): the firmware panel, then the schedule panel.
   ManualClock schedule_clock(bench::kFleetEnd + 30 * kSec);
-  SchedulePrecompute::Options precompute_options;
+  WallPrecompute::Options precompute_options;
   precompute_options.clock = &schedule_clock;
-  SchedulePrecompute precompute(scan, precompute_options);
+  WallPrecompute precompute(scan, precompute_options);
   auto p0 = std::chrono::steady_clock::now();
   precompute.RefreshIfDue();
-  const double run_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - p0).count();
+  std::vector<double> run_s = {
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - p0).count()};
   ApiContext precomputed{&store, "", &rollup, &precompute};
-  const ApiRequest schedule_request{"/api/schedule/fleet", {{"now", precompute.ReadyNow()}}};
+  ApiRequest schedule_request{"/api/schedule/fleet", {{"now", precompute.ReadyNow()}}};
   const ApiReply ready = HandleApi(precomputed, schedule_request);
   const bool schedule_same =
       ready.precomputed && ready.body == HandleApi(scan, schedule_request).body;
   all_same &= schedule_same;
-  std::printf("schedule precompute: one run %.2f s, %zu bytes; equal to the analysis: %s\n", run_s,
-              ready.body.size(), schedule_same ? "yes" : "NO");
+  const ApiRequest firmware_request{"/api/firmware", {}};
+  const ApiReply firmware = HandleApi(precomputed, firmware_request);
+  const bool firmware_same =
+      firmware.precomputed && firmware.body == HandleApi(scan, firmware_request).body;
+  all_same &= firmware_same;
+  std::printf(
+      "wall precompute: one run %.2f s; schedule %zu bytes, equal to the analysis: %s; "
+      "firmware %zu bytes, equal to the scan: %s\n",
+      run_s[0], ready.body.size(), schedule_same ? "yes" : "NO", firmware.body.size(),
+      firmware_same ? "yes" : "NO");
 
   std::atomic<bool> stop{false};
   std::atomic<int64_t> stored{0};
@@ -203,9 +213,26 @@ int Run(const FlagSet& flags) {
     std::printf("%-40s %10.2f / %8.2f %10.1f / %8.1f\n", name.c_str(), a.p50_ms, a.p99_ms, b.p50_ms,
                 b.p99_ms);
   }
+  Timing fw = Time(scan, firmware_request, scan_n);
+  std::printf("%-40s %10s   %10.1f / %8.1f\n", "/api/firmware", "-", fw.p50_ms, fw.p99_ms);
+  // Two more precompute runs, the next minutes, while the writer stores.
+  for (int i = 0; i < 2; ++i) {
+    schedule_clock.Advance(60 * kSec);
+    auto r0 = std::chrono::steady_clock::now();
+    precompute.RefreshIfDue();
+    run_s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - r0).count());
+  }
+  schedule_request = {"/api/schedule/fleet", {{"now", precompute.ReadyNow()}}};
   Timing pre = Time(precomputed, schedule_request, n);
   std::printf("%-40s %10.2f / %8.2f   (precomputed, now=%s)\n", "/api/schedule/fleet", pre.p50_ms,
               pre.p99_ms, precompute.ReadyNow().c_str());
+  Timing pre_fw = Time(precomputed, firmware_request, n);
+  std::printf("%-40s %10.2f / %8.2f   (precomputed, as of %s)\n", "/api/firmware", pre_fw.p50_ms,
+              pre_fw.p99_ms, precompute.FirmwareAsOf().c_str());
+  std::printf(
+      "precompute runs (firmware + schedule; the first before the writer): %.2f, %.2f, "
+      "%.2f s\n",
+      run_s[0], run_s[1], run_s[2]);
   stop = true;
   if (writer.joinable()) writer.join();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -195,8 +195,12 @@ function renderSchedule(devices) {
   fillTable(byId('schedule'), ['state', 'phones', 'worst'], rows, (i) => rows[i][1] > 0);
 }
 
-// Phones per model and firmware (all time: the firmware a phone runs may be old). Firmware
-// changes rarely and its scan reads every upgrade message: fetched every 5 minutes only.
+// Phones per model and firmware (all time: the firmware a phone runs may be old). Asks
+// exactly /api/firmware, no parameter: the daemon precomputes that request once a minute
+// (its scan reads every upgrade message) and answers it from memory while the result is at
+// most a minute old, as of the time in X-Resyncwatch-As-Of (/api/collector:
+// "firmware_ready"). Firmware changes rarely and the body lists every phone: fetched every
+// 5 minutes only.
 let firmwareCache = {at: 0, rows: null};
 async function renderFirmware() {
   try {

@@ -1,7 +1,11 @@
-// The wall's schedule panel precomputed once a minute (web/schedule_cache.h): its body is
-// what `resyncwatch schedule --fleet --json --now MINUTE` prints for the same store, only
-// the exact request it ran is served from it, and the next minute's run sees new events.
-// Time is a ManualClock; the thread test waits on the precompute's own condition.
+// The wall's schedule and firmware panels precomputed once a minute (web/wall_precompute.h):
+// the schedule body is what `resyncwatch schedule --fleet --json --now MINUTE` prints for the
+// same store, the firmware body what `resyncwatch firmware --json` printed when the run
+// started (served, with its time, for at most a minute), only the exact requests it ran are
+// served from it, and the next minute's run sees new events. Time is a ManualClock; the
+// thread test waits on the precompute's own condition.
+#include "web/wall_precompute.h"
+
 #include <httplib.h>
 #include <stdlib.h>
 
@@ -17,7 +21,6 @@
 #include "query/command.h"
 #include "store/store.h"
 #include "web/api.h"
-#include "web/schedule_cache.h"
 #include "web/web.h"
 
 namespace resyncwatch {
@@ -82,11 +85,30 @@ void Write(Store& store, std::vector<Event> events) {
   REQUIRE(store.Write(b).ok());
 }
 
-// What the CLI prints: the schedule command's own entry, with its arguments as typed.
-std::string Cli(Store& store, const std::vector<std::string>& args) {
+// Phones upgrading at t: a request then a success naming `firmware` (every fourth fails).
+std::vector<Event> Upgrades(MacAddress first, int phones, int64_t t, const std::string& firmware) {
+  std::vector<Event> out;
+  for (int p = 0; p < phones; ++p) {
+    Event e = Resync(EventKind::kUpgradeRequest, first + p, t + p * kSec);
+    e.path = "/" + firmware;
+    e.url = "http://prov1.example.net/" + firmware;
+    out.push_back(e);
+    e.kind = p % 4 == 3 ? EventKind::kUpgradeFailure : EventKind::kUpgradeSuccess;
+    e.event_time_us += 30 * kSec;
+    e.received_us = e.event_time_us;
+    e.error = p % 4 == 3 ? "download failed" : firmware;
+    out.push_back(e);
+  }
+  return out;
+}
+
+// What the CLI prints: the command's own entry (schedule unless named), with its arguments
+// as typed.
+std::string Cli(Store& store, const std::vector<std::string>& args,
+                std::string_view name = "schedule") {
   const Command* command = nullptr;
   for (const Command& c : AllCommands()) {
-    if (c.name == "schedule") command = &c;
+    if (c.name == name) command = &c;
   }
   REQUIRE(command != nullptr);
   char* buf = nullptr;
@@ -126,18 +148,21 @@ struct Fixture {
     // Phones on a one-hour schedule; some stopped two hours ago (overdue by now).
     Write(*store, Phones(0x000e08000000, 40, kT0, kMinute, 60 * kMin));
     Write(*store, Phones(0x000e08100000, 10, kT0, kT0 + 2 * 60 * kMin, 60 * kMin));
+    // Some of them upgraded, to two firmwares.
+    Write(*store, Upgrades(0x000e08000000, 12, kT0 + 30 * kMin, "sip88xx.12-0-1MPP-14.loads"));
+    Write(*store, Upgrades(0x000e08100000, 5, kT0 + 90 * kMin, "sip88xx.12-0-1MPP-12.loads"));
   }
-  SchedulePrecompute::Options Options() {
-    SchedulePrecompute::Options o;
+  WallPrecompute::Options Options() {
+    WallPrecompute::Options o;
     o.clock = &clock;
     o.poll = std::chrono::milliseconds(1);
     return o;
   }
-  ApiReply Get(const SchedulePrecompute& precompute,
-               std::multimap<std::string, std::string> params) {
+  ApiReply Get(const WallPrecompute& precompute, std::multimap<std::string, std::string> params,
+               std::string path = "/api/schedule/fleet") {
     ApiContext c = context;
-    c.schedule_precompute = &precompute;
-    ApiReply reply = HandleApi(c, {"/api/schedule/fleet", std::move(params)});
+    c.wall_precompute = &precompute;
+    ApiReply reply = HandleApi(c, {std::move(path), std::move(params)});
     REQUIRE(reply.status == 200);
     return reply;
   }
@@ -147,7 +172,7 @@ struct Fixture {
 
 TEST_CASE("Precomputed schedule panel is the CLI's schedule --fleet --json --now for its minute") {
   Fixture f;
-  SchedulePrecompute precompute(f.context, f.Options());
+  WallPrecompute precompute(f.context, f.Options());
   CHECK(precompute.ReadyNow().empty());
   CHECK(precompute.RefreshIfDue());
   const std::string now = FormatIso8601Utc(kMinute);
@@ -162,9 +187,73 @@ TEST_CASE("Precomputed schedule panel is the CLI's schedule --fleet --json --now
   CHECK(precompute.runs() == 1);
 }
 
+TEST_CASE("Precomputed firmware panel is the CLI's firmware --json as of its run") {
+  Fixture f;
+  WallPrecompute precompute(f.context, f.Options());
+  CHECK(precompute.FirmwareAsOf().empty());
+  CHECK(!f.Get(precompute, {}, "/api/firmware").precomputed);
+  REQUIRE(precompute.RefreshIfDue());
+  const std::string as_of = FormatIso8601Utc(kMinute + 30 * kSec);
+  CHECK(precompute.FirmwareAsOf() == as_of);
+  const ApiReply reply = f.Get(precompute, {}, "/api/firmware");
+  CHECK(reply.precomputed);
+  CHECK(reply.as_of == as_of);
+  CHECK(reply.body.find("sip88xx.12-0-1MPP-12.loads") != std::string::npos);
+  CHECK(reply.body == Cli(*f.store, {"--json"}, "firmware"));
+  // The schedule's reply says no as-of time: it is exact for its now=.
+  CHECK(f.Get(precompute, {{"now", precompute.ReadyNow()}}).as_of.empty());
+}
+
+TEST_CASE("Firmware request with parameters, or after a minute, is computed, not served") {
+  Fixture f;
+  WallPrecompute precompute(f.context, f.Options());
+  REQUIRE(precompute.RefreshIfDue());
+  const std::string cached = f.Get(precompute, {}, "/api/firmware").body;
+  // A new upgrade after the run: the cache is as of the run, fresh answers see it.
+  Write(*f.store, Upgrades(0x000e08000000, 2, kMinute + 31 * kSec, "sip88xx.13-0-1MPP.loads"));
+  const std::string now = FormatIso8601Utc(kMinute + 40 * kSec);
+  struct Case {
+    std::multimap<std::string, std::string> params;
+    std::vector<std::string> cli;
+  };
+  const std::vector<Case> cases = {
+      {{{"now", now}}, {"--json", "--now", now}},
+      {{{"model", "CP-8851-3PCC"}}, {"--json", "--model", "CP-8851-3PCC"}},
+      {{{"not", "sip88xx.12-0-1MPP-14.loads"}}, {"--json", "--not", "sip88xx.12-0-1MPP-14.loads"}},
+      {{{"since", "24h"}, {"now", now}}, {"--json", "--since", "24h", "--now", now}},
+  };
+  for (const Case& c : cases) {
+    INFO(c.cli[1]);
+    const ApiReply reply = f.Get(precompute, c.params, "/api/firmware");
+    CHECK(!reply.precomputed);
+    CHECK(reply.as_of.empty());
+    CHECK(reply.body == Cli(*f.store, c.cli, "firmware"));
+  }
+  const std::string fresh = Cli(*f.store, {"--json"}, "firmware");
+  CHECK(fresh.find("sip88xx.13-0-1MPP.loads") != std::string::npos);
+  CHECK(fresh != cached);
+  // Within the minute the bare request is the run's answer, named as of its time.
+  f.clock.Set(kMinute + 90 * kSec);
+  const ApiReply served = f.Get(precompute, {}, "/api/firmware");
+  CHECK(served.precomputed);
+  CHECK(served.body == cached);
+  // More than a minute after the run (no run since): computed, the fresh answer.
+  f.clock.Set(kMinute + 90 * kSec + 1);
+  CHECK(precompute.FirmwareAsOf().empty());
+  const ApiReply late = f.Get(precompute, {}, "/api/firmware");
+  CHECK(!late.precomputed);
+  CHECK(late.as_of.empty());
+  CHECK(late.body == fresh);
+  // The next run serves the new answer.
+  REQUIRE(precompute.RefreshIfDue());
+  const ApiReply next = f.Get(precompute, {}, "/api/firmware");
+  CHECK(next.precomputed);
+  CHECK(next.body == fresh);
+}
+
 TEST_CASE("Schedule request for another minute, spelling or parameters is computed, not served") {
   Fixture f;
-  SchedulePrecompute precompute(f.context, f.Options());
+  WallPrecompute precompute(f.context, f.Options());
   REQUIRE(precompute.RefreshIfDue());
   const std::string now = precompute.ReadyNow();
   const std::string cached = f.Get(precompute, {{"now", now}}).body;
@@ -203,7 +292,7 @@ TEST_CASE("Schedule request for another minute, spelling or parameters is comput
 
 TEST_CASE("Next minute's precomputed schedule panel reflects events stored since") {
   Fixture f;
-  SchedulePrecompute precompute(f.context, f.Options());
+  WallPrecompute precompute(f.context, f.Options());
   REQUIRE(precompute.RefreshIfDue());
   const std::string before = f.Get(precompute, {{"now", precompute.ReadyNow()}}).body;
   Write(*f.store, Phones(0x000e08200000, 3, kT0 + 3 * 60 * kMin, kMinute + 10 * kSec, 20 * kMin));
@@ -222,7 +311,7 @@ TEST_CASE("Next minute's precomputed schedule panel reflects events stored since
 
 TEST_CASE("Schedule precompute thread runs once per minute of its clock") {
   Fixture f;
-  SchedulePrecompute precompute(f.context, f.Options());
+  WallPrecompute precompute(f.context, f.Options());
   precompute.Start();
   REQUIRE(precompute.WaitForReady(kMinute, std::chrono::seconds(30)));
   CHECK(precompute.runs() == 1);
@@ -236,8 +325,8 @@ TEST_CASE("Schedule precompute thread runs once per minute of its clock") {
 TEST_CASE("Schedule precompute waits for the minute to settle before running it") {
   Fixture f;
   f.clock.Set(kMinute + kSec);  // the default settle is 2 s: still the minute before
-  SchedulePrecompute::Options o = f.Options();
-  SchedulePrecompute precompute(f.context, o);
+  WallPrecompute::Options o = f.Options();
+  WallPrecompute precompute(f.context, o);
   REQUIRE(precompute.RefreshIfDue());
   CHECK(precompute.ReadyNow() == FormatIso8601Utc(kMinute - kMin));
   f.clock.Set(kMinute + 2 * kSec);
@@ -249,7 +338,7 @@ TEST_CASE("Over HTTP /api/collector names the ready minute and the wall's reques
   Fixture f;
   WebOptions options;
   options.listen = {{"http", "127.0.0.1:0"}};
-  options.schedule_precompute = true;
+  options.wall_precompute = true;
   options.clock = &f.clock;
   WebCallbacks callbacks;
   callbacks.collector = [] { return std::string("{\"db_dir\":\"/x\"}"); };
@@ -258,7 +347,9 @@ TEST_CASE("Over HTTP /api/collector names the ready minute and the wall's reques
   const std::string bound = (*server)->BoundAddresses()[0];
   httplib::Client client("http://" + bound.substr(bound.find(' ') + 1));
   const std::string now = FormatIso8601Utc(kMinute);
-  const std::string want = "{\"db_dir\":\"/x\",\"schedule_ready\":\"" + now + "\"}\n";
+  const std::string as_of = FormatIso8601Utc(kMinute + 30 * kSec);  // the clock at the run
+  const std::string want = "{\"db_dir\":\"/x\",\"schedule_ready\":\"" + now +
+                           "\",\"firmware_ready\":\"" + as_of + "\"}\n";
   // The first run finishes on the server's own thread: poll what the wall reads, until
   // it names the minute (bounded; the poll waits on the condition, it assumes nothing).
   std::string collector;
@@ -279,6 +370,17 @@ TEST_CASE("Over HTTP /api/collector names the ready minute and the wall's reques
   REQUIRE(computed);
   CHECK(!computed->has_header("X-Resyncwatch-Precomputed"));
   CHECK(computed->body == CliAt(*f.store, now, {"--limit", "3"}));
+  auto firmware = client.Get("/api/firmware");
+  REQUIRE(firmware);
+  CHECK(firmware->status == 200);
+  CHECK(firmware->get_header_value("X-Resyncwatch-Precomputed") == "1");
+  CHECK(firmware->get_header_value("X-Resyncwatch-As-Of") == as_of);
+  CHECK(firmware->body == Cli(*f.store, {"--json"}, "firmware"));
+  auto model = client.Get("/api/firmware?model=CP-8851-3PCC");
+  REQUIRE(model);
+  CHECK(!model->has_header("X-Resyncwatch-Precomputed"));
+  CHECK(!model->has_header("X-Resyncwatch-As-Of"));
+  CHECK(model->body == Cli(*f.store, {"--json", "--model", "CP-8851-3PCC"}, "firmware"));
 }
 
 }  // namespace resyncwatch

@@ -1,0 +1,142 @@
+// WallPrecompute: one thread that reruns the wall's firmware and schedule queries per minute.
+#include "web/wall_precompute.h"
+
+#include <pthread.h>
+
+#include "common/clock.h"
+#include "common/time_format.h"
+
+namespace resyncwatch {
+namespace {
+
+constexpr int64_t kMinuteUs = 60'000'000;
+
+int64_t FloorMinute(int64_t us) {
+  int64_t m = us / kMinuteUs;
+  if (us % kMinuteUs < 0) --m;
+  return m * kMinuteUs;
+}
+
+}  // namespace
+
+WallPrecompute::WallPrecompute(const ApiContext& context, Options options)
+    : context_(context), options_(options) {
+  context_.wall_precompute = nullptr;  // runs compute; they never read themselves
+  if (options_.clock == nullptr) options_.clock = &SystemClock::Instance();
+}
+
+WallPrecompute::~WallPrecompute() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void WallPrecompute::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+int64_t WallPrecompute::SettledMinute() const {
+  return FloorMinute(options_.clock->NowMicros() - options_.settle.count());
+}
+
+bool WallPrecompute::RefreshIfDue() {
+  const int64_t minute = SettledMinute();
+  if (minute == last_started_) return false;
+  last_started_ = minute;
+  // A failed request (a bad --config, a store error) keeps nothing: the API computes, and
+  // shows the error, as it would without the precompute.
+  auto firmware = std::make_shared<Ready>();
+  firmware->minute_us = options_.clock->NowMicros();
+  firmware->now = FormatIso8601Utc(firmware->minute_us);
+  firmware->reply = HandleApi(context_, {"/api/firmware", {}});
+  {
+    std::lock_guard lock(mu_);
+    firmware_ = firmware->reply.status == 200 ? std::move(firmware) : nullptr;
+  }
+  auto ready = std::make_shared<Ready>();
+  ready->minute_us = minute;
+  ready->now = FormatIso8601Utc(minute);
+  ready->reply = HandleApi(context_, {"/api/schedule/fleet", {{"now", ready->now}}});
+  {
+    std::lock_guard lock(mu_);
+    ++runs_;
+    if (ready->reply.status == 200) {
+      ready_ = std::move(ready);
+    } else {
+      ready_.reset();
+    }
+  }
+  cv_.notify_all();
+  return true;
+}
+
+void WallPrecompute::Run() {
+  pthread_setname_np(pthread_self(), "rw-wall");
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    lock.unlock();
+    const bool ran = RefreshIfDue();
+    lock.lock();
+    if (!ran) cv_.wait_for(lock, options_.poll, [this] { return stop_; });
+  }
+}
+
+std::shared_ptr<const WallPrecompute::Ready> WallPrecompute::FreshFirmware() const {
+  std::shared_ptr<const Ready> firmware;
+  {
+    std::lock_guard lock(mu_);
+    firmware = firmware_;
+  }
+  const int64_t max_age_us = std::chrono::microseconds(kFirmwareMaxAge).count();
+  if (firmware == nullptr || options_.clock->NowMicros() - firmware->minute_us > max_age_us) {
+    return nullptr;
+  }
+  return firmware;
+}
+
+std::optional<ApiReply> WallPrecompute::Lookup(const ApiRequest& request) const {
+  if (request.path == "/api/firmware") {
+    std::shared_ptr<const Ready> firmware = FreshFirmware();
+    if (firmware == nullptr || !request.params.empty()) return std::nullopt;
+    ApiReply reply = firmware->reply;
+    reply.as_of = firmware->now;
+    return reply;
+  }
+  if (request.path != "/api/schedule/fleet" || request.params.size() != 1 ||
+      request.params.begin()->first != "now") {
+    return std::nullopt;
+  }
+  std::shared_ptr<const Ready> ready;
+  {
+    std::lock_guard lock(mu_);
+    ready = ready_;
+  }
+  if (ready == nullptr || ready->now != request.params.begin()->second) return std::nullopt;
+  return ready->reply;
+}
+
+std::string WallPrecompute::FirmwareAsOf() const {
+  std::shared_ptr<const Ready> firmware = FreshFirmware();
+  return firmware != nullptr ? firmware->now : std::string();
+}
+
+std::string WallPrecompute::ReadyNow() const {
+  std::lock_guard lock(mu_);
+  return ready_ != nullptr ? ready_->now : std::string();
+}
+
+int64_t WallPrecompute::runs() const {
+  std::lock_guard lock(mu_);
+  return runs_;
+}
+
+bool WallPrecompute::WaitForReady(int64_t minute_us, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout,
+                      [&] { return ready_ != nullptr && ready_->minute_us == minute_us; });
+}
+
+}  // namespace resyncwatch
