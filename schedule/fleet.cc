@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <deque>
 #include <thread>
-#include <unordered_set>
 
 #include "schedule/schedule.h"
 #include "store/store.h"
@@ -238,11 +237,14 @@ Status AnalyzeDevices(const Store& store, const ScheduleConfigSet& configs,
                       std::span<const DeviceSummary> devices, TimeRange range, int64_t now_us,
                       const AnalysisOptions& options, const FleetVisitor& visit) {
   int threads = ThreadCount(options.threads);
-  std::unordered_set<MacAddress> wanted;
-  for (const DeviceSummary& d : devices) wanted.insert(d.mac);
+  // The device table doubles as the set of wanted MACs: one probe per scanned event, and
+  // the scan threads only read it.
+  DeviceTable wanted;
+  for (const DeviceSummary& d : devices) wanted.At(d.mac);
   DeviceTable all;
   Status s = ScanDevices(
-      store, range, [&](MacAddress mac) { return wanted.count(mac) != 0; }, threads, &all);
+      store, range, [&](MacAddress mac) { return mac != 0 && wanted.Find(mac) != nullptr; },
+      threads, &all);
   if (!s.ok()) return s;
   for (const DeviceSummary& d : devices) AddKnownDevice(d, range, &all);
   AnalyzeTable(all, configs, now_us, options, threads, visit);
