@@ -176,7 +176,7 @@ class Store {
   virtual Status ScanHeads(TimeRange range, const EventVisitor& visit) const {
     return Scan(range, visit);
   }
-    // Like ScanHeads, but only the events of the devices `want` accepts (MAC; 0 for
+  // Like ScanHeads, but only the events of the devices `want` accepts (MAC; 0 for
   // unattributed events) are decoded and visited: the others are skipped on their MAC. An
   // empty `want` accepts every device.
   virtual Status ScanHeadsOf(TimeRange range, const std::function<bool(MacAddress)>& want,
