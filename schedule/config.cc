@@ -164,7 +164,6 @@ Result<ScheduleConfigSet> ScheduleConfigSet::Parse(std::string_view json) {
   auto sent = SentFromTemplates(json);
   if (!sent.ok()) return sent.status();
   set.defaults_.sent = *sent;
-  set.sent_ = *sent;
   element section;
   if (top["schedule"].get(section)) return set;  // absent: factory defaults
   object sched;
@@ -177,7 +176,7 @@ Result<ScheduleConfigSet> ScheduleConfigSet::Parse(std::string_view json) {
       auto o = ParseOverride(field.value, "schedule.defaults");
       if (!o.ok()) return o.status();
       ScheduleConfig c = ScheduleConfig::FactoryDefault();
-      c.sent = set.sent_;
+      c.sent = set.defaults_.sent;  // from the "templates" section, read above
       o->ApplyTo(&c);
       set.defaults_ = std::move(c);
       set.defaults_set_retry_ = o->retry.has_value();

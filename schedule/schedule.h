@@ -142,7 +142,6 @@ class ScheduleConfigSet {
 
  private:
   ScheduleConfig defaults_;
-  MessagesSent sent_;
   bool defaults_set_retry_ = false;
   std::map<std::string, ScheduleOverride, std::less<>> by_model_;
   std::unordered_map<MacAddress, ScheduleOverride> by_mac_;
