@@ -14,6 +14,7 @@
 #include "e2e_programs.h"
 #include "harness.h"
 #include "store/store.h"
+#include "stored.h"
 
 using namespace resyncwatch;
 using namespace resyncwatch::testing;
@@ -21,21 +22,6 @@ using namespace resyncwatch::testing;
 namespace {
 
 const std::string kRsyslogd = "/usr/sbin/rsyslogd";
-
-std::vector<Event> AllEvents(const std::string& db) {
-  std::vector<Event> out;
-  StoreOptions options;
-  auto store = Store::Open(db, options);
-  REQUIRE(store.ok());
-  REQUIRE((*store)
-              ->Scan(TimeRange{},
-                     [&](const Event& e) {
-                       out.push_back(e);
-                       return true;
-                     })
-              .ok());
-  return out;
-}
 
 std::vector<RawDatagram> AllRaw(const std::string& db) {
   std::vector<RawDatagram> out;
@@ -49,14 +35,6 @@ std::vector<RawDatagram> AllRaw(const std::string& db) {
                         })
               .ok());
   return out;
-}
-
-std::map<std::string, int64_t> StoredCounters(const std::string& db) {
-  auto store = Store::Open(db, StoreOptions{});
-  REQUIRE(store.ok());
-  auto counters = (*store)->Counters();
-  REQUIRE(counters.ok());
-  return *counters;
 }
 
 const Event* FindByMessage(const std::vector<Event>& events, const std::string& needle) {
@@ -84,7 +62,7 @@ TEST_CASE("logger --udp --rfc3164 resync request is stored with its device, URL 
   REQUIRE(daemon.Stop(SIGTERM) == 0);
   const int64_t after = NowUs();
 
-  auto events = AllEvents(dir.Join("db"));
+  auto events = StoredEvents(dir.Join("db"));
   REQUIRE(events.size() == 1);
   const Event& e = events[0];
   CHECK(e.kind == EventKind::kResyncRequest);
@@ -132,7 +110,7 @@ TEST_CASE("logger --udp --rfc5424 resync failure is stored with its error text")
   CHECK(stats.find("\"received_datagrams\":1") != std::string::npos);
   CHECK(stats.find("\"stored_events\":1") != std::string::npos);
 
-  auto events = AllEvents(dir.Join("db"));
+  auto events = StoredEvents(dir.Join("db"));
   REQUIRE(events.size() == 1);
   CHECK(events[0].kind == EventKind::kResyncFailure);
   CHECK(events[0].format == SyslogFormat::kRfc5424);
@@ -161,7 +139,7 @@ TEST_CASE("logger --tcp --octet-count frames are each stored as one event") {
   // logger has written and closed; frames still in the kernel are read on the way out.
   REQUIRE(daemon.Stop(SIGTERM) == 0);
 
-  auto events = AllEvents(dir.Join("db"));
+  auto events = StoredEvents(dir.Join("db"));
   REQUIRE(events.size() == 3);
   std::map<EventKind, int> kinds;
   for (const Event& e : events) ++kinds[e.kind];
@@ -216,7 +194,7 @@ TEST_CASE("an rsyslog relay forwarding over UDP and TCP delivers every message")
   relay.Stop(SIGTERM);
   REQUIRE(daemon.Stop(SIGTERM) == 0);
 
-  auto events = AllEvents(dir.Join("db"));
+  auto events = StoredEvents(dir.Join("db"));
   REQUIRE(events.size() == 6);
   int relayed_as_rfc3164 = 0;
   std::map<MacAddress, int> by_mac;
@@ -254,7 +232,7 @@ TEST_CASE("SIGTERM then restart loses nothing") {
     // No wait: what the kernel already queued must be read and stored on the way out.
     REQUIRE(daemon.Stop(SIGTERM) == 0);
   }
-  auto events = AllEvents(dir.Join("db"));
+  auto events = StoredEvents(dir.Join("db"));
   CHECK(events.size() == 1000);
   std::map<MacAddress, int> macs;
   for (const Event& e : events) ++macs[e.mac];
@@ -303,7 +281,7 @@ TEST_CASE("a debug line without identifier is attributed to the phone at the sam
            "http://10.23.45.67:80/8851-3PCC.xml",
            "<135>Nov 25 08:00:02 SIP/2.0 200 OK"});
   REQUIRE(daemon.Stop(SIGTERM) == 0);
-  auto events = AllEvents(dir.Join("db"));
+  auto events = StoredEvents(dir.Join("db"));
   REQUIRE(events.size() == 2);
   const Event* debug = FindByMessage(events, "SIP/2.0 200 OK");
   REQUIRE(debug != nullptr);
@@ -325,7 +303,7 @@ TEST_CASE("a TCP frame over --max-frame is counted as tcp_oversize and the next 
   CHECK(daemon.Stderr().find("longer than --max-frame") != std::string::npos);
   auto counters = StoredCounters(dir.Join("db"));
   CHECK(counters["tcp_oversize"] == 1);
-  auto events = AllEvents(dir.Join("db"));
+  auto events = StoredEvents(dir.Join("db"));
   REQUIRE(FindByMessage(events, "Resync failed") != nullptr);
 }
 
@@ -415,7 +393,7 @@ TEST_CASE("SIGHUP reloads the templates, and a bad config file keeps the old one
   SendUdp(port, {custom});
   REQUIRE(daemon.Stop(SIGTERM) == 0);
 
-  auto events = AllEvents(dir.Join("db"));
+  auto events = StoredEvents(dir.Join("db"));
   REQUIRE(events.size() == 2);
   std::map<EventKind, int> kinds;
   for (const Event& e : events) ++kinds[e.kind];
@@ -434,7 +412,7 @@ TEST_CASE("UDP over IPv6 is received and the sender is kept as [address]:port") 
            "tftp://[2001:db8::5]:69/c.cfg"},
           /*v6=*/true);
   REQUIRE(daemon.Stop(SIGTERM) == 0);
-  auto events = AllEvents(dir.Join("db"));
+  auto events = StoredEvents(dir.Join("db"));
   REQUIRE(events.size() == 1);
   CHECK(events[0].source.rfind("[::1]:", 0) == 0);
   CHECK(events[0].server == "2001:db8::5");
@@ -455,7 +433,7 @@ TEST_CASE("LF-delimited TCP frames from several connections are each stored") {
     REQUIRE(SendTcp(port, frames));
   }
   REQUIRE(daemon.Stop(SIGTERM) == 0);
-  auto events = AllEvents(dir.Join("db"));
+  auto events = StoredEvents(dir.Join("db"));
   CHECK(events.size() == 100);
   auto counters = StoredCounters(dir.Join("db"));
   CHECK(counters["tcp_connections"] == 5);

@@ -14,27 +14,12 @@
 #include "e2e_programs.h"
 #include "harness.h"
 #include "store/store.h"
+#include "stored.h"
 
 using namespace resyncwatch;
 using namespace resyncwatch::testing;
 
 namespace {
-
-std::vector<Event> StoredEvents(const std::string& db) {
-  std::vector<Event> out;
-  auto store = Store::Open(db, StoreOptions{});
-  REQUIRE(store.ok());
-  REQUIRE((*store)->Scan(TimeRange{}, [&](const Event& e) { return out.push_back(e), true; }).ok());
-  return out;
-}
-
-std::map<std::string, int64_t> StoredCounters(const std::string& db) {
-  auto store = Store::Open(db, StoreOptions{});
-  REQUIRE(store.ok());
-  auto counters = (*store)->Counters();
-  REQUIRE(counters.ok());
-  return *counters;
-}
 
 int CountLines(const std::string& text) {
   return static_cast<int>(std::count(text.begin(), text.end(), '\n'));

@@ -12,6 +12,7 @@
 #include "e2e_programs.h"
 #include "harness.h"
 #include "store/store.h"
+#include "stored.h"
 
 using namespace resyncwatch;
 using namespace resyncwatch::testing;
@@ -42,22 +43,6 @@ bool MakeCertificates(const TempDir& dir) {
   };
   return ca("ca") && ca("other-ca") && leaf("server", "ca") && leaf("client", "ca") &&
          leaf("stranger", "other-ca");
-}
-
-std::vector<Event> StoredEvents(const std::string& db) {
-  std::vector<Event> out;
-  auto store = Store::Open(db, StoreOptions{});
-  REQUIRE(store.ok());
-  REQUIRE((*store)->Scan(TimeRange{}, [&](const Event& e) { return out.push_back(e), true; }).ok());
-  return out;
-}
-
-std::map<std::string, int64_t> StoredCounters(const std::string& db) {
-  auto store = Store::Open(db, StoreOptions{});
-  REQUIRE(store.ok());
-  auto counters = (*store)->Counters();
-  REQUIRE(counters.ok());
-  return *counters;
 }
 
 std::vector<std::string> TlsDaemonArgs(const TempDir& dir) {
