@@ -9,6 +9,7 @@
 #include "common/json_writer.h"
 #include "query/command.h"
 #include "web/wall_precompute.h"
+#include "web/wall_summary.h"
 
 namespace resyncwatch {
 namespace {
@@ -25,6 +26,7 @@ struct Route {
   std::vector<Param> params = {};
   std::string_view text_param = {};  // required, passed as the positional argument ("q" for grep)
   bool config = false;               // give the daemon's --config (schedule rules)
+  WallSummary summary = WallSummary::kNone;  // the wall's compact form of the answer
 };
 
 const std::vector<Param> kRange = {{"since"}, {"until"}, {"now"}, {"utc", true}};
@@ -66,6 +68,20 @@ const std::vector<Route>& Routes() {
       {"/api/stats", "stats", {}, {}},
       {"/api/firmware", "firmware", {}, With(kRange, {{"model"}, {"not"}})},
       {"/api/recovery", "recovery", {}, With(With(kRange, kJudging), {{"server"}}), "", true},
+      {"/api/wall/schedule",
+       "schedule",
+       {"--fleet"},
+       With(kRange, kJudging),
+       "",
+       true,
+       WallSummary::kSchedule},
+      {"/api/wall/recovery",
+       "recovery",
+       {},
+       With(With(kRange, kJudging), {{"server"}}),
+       "",
+       true,
+       WallSummary::kRecovery},
   };
   return kRoutes;
 }
@@ -217,7 +233,7 @@ ApiReply HandleApi(const ApiContext& context, const ApiRequest& request) {
     if (ApiReply e = BuildArgs(context, route, request, device, &args); e.status != 200) return e;
     std::string out, err;
     int rc = RunInMemory(*command, context, args, &out, &err);
-    if (rc == kExitFound) return {200, std::move(out), {}};
+    if (rc == kExitFound) return SummarizeForWall(route.summary, {200, std::move(out), {}});
     if (rc == kExitNothing) return {200, std::move(out), Message(route.command, err)};
     return Error(400, Message(route.command, err));
   }
@@ -230,6 +246,7 @@ std::string DescribeApi() {
     out += "GET " + std::string(route.pattern) + "  =  resyncwatch " + std::string(route.command);
     for (std::string_view f : route.fixed) out += " " + std::string(f);
     out += " --json";
+    if (route.summary != WallSummary::kNone) out += " (counts and the worst phones only)";
     std::string params;
     for (const Param& p : route.params) params += " " + std::string(p.name);
     if (!route.text_param.empty()) params += " " + std::string(route.text_param) + " (required)";

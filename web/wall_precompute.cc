@@ -5,6 +5,7 @@
 
 #include "common/clock.h"
 #include "common/time_format.h"
+#include "web/wall_summary.h"
 
 namespace resyncwatch {
 namespace {
@@ -51,19 +52,32 @@ bool WallPrecompute::RefreshIfDue() {
   auto firmware = std::make_shared<Ready>();
   firmware->minute_us = options_.clock->NowMicros();
   firmware->now = FormatIso8601Utc(firmware->minute_us);
-  firmware->reply = HandleApi(context_, {"/api/firmware", {}});
+  firmware->replies.emplace("/api/firmware", HandleApi(context_, {"/api/firmware", {}}));
   {
     std::lock_guard lock(mu_);
-    firmware_ = firmware->reply.status == 200 ? std::move(firmware) : nullptr;
+    firmware_ = firmware->replies.begin()->second.status == 200 ? std::move(firmware) : nullptr;
   }
   auto ready = std::make_shared<Ready>();
   ready->minute_us = minute;
   ready->now = FormatIso8601Utc(minute);
-  ready->reply = HandleApi(context_, {"/api/schedule/fleet", {{"now", ready->now}}});
+  // Each full answer, then the wall's compact form made from the same bytes.
+  struct Run {
+    const char* path;
+    const char* wall;
+    WallSummary kind;
+  };
+  const Run kRuns[] = {{"/api/schedule/fleet", "/api/wall/schedule", WallSummary::kSchedule},
+                       {"/api/recovery", "/api/wall/recovery", WallSummary::kRecovery}};
+  for (const auto& [path, wall, kind] : kRuns) {
+    ApiReply full = HandleApi(context_, {path, {{"now", ready->now}}});
+    if (full.status != 200) continue;
+    ready->replies.emplace(wall, SummarizeForWall(kind, full));
+    ready->replies.emplace(path, std::move(full));
+  }
   {
     std::lock_guard lock(mu_);
     ++runs_;
-    if (ready->reply.status == 200) {
+    if (!ready->replies.empty()) {
       ready_ = std::move(ready);
     } else {
       ready_.reset();
@@ -101,21 +115,20 @@ std::optional<ApiReply> WallPrecompute::Lookup(const ApiRequest& request) const 
   if (request.path == "/api/firmware") {
     std::shared_ptr<const Ready> firmware = FreshFirmware();
     if (firmware == nullptr || !request.params.empty()) return std::nullopt;
-    ApiReply reply = firmware->reply;
+    ApiReply reply = firmware->replies.begin()->second;
     reply.as_of = firmware->now;
     return reply;
   }
-  if (request.path != "/api/schedule/fleet" || request.params.size() != 1 ||
-      request.params.begin()->first != "now") {
-    return std::nullopt;
-  }
+  if (request.params.size() != 1 || request.params.begin()->first != "now") return std::nullopt;
   std::shared_ptr<const Ready> ready;
   {
     std::lock_guard lock(mu_);
     ready = ready_;
   }
   if (ready == nullptr || ready->now != request.params.begin()->second) return std::nullopt;
-  return ready->reply;
+  auto it = ready->replies.find(request.path);
+  if (it == ready->replies.end()) return std::nullopt;
+  return it->second;
 }
 
 std::string WallPrecompute::FirmwareAsOf() const {

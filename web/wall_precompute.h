@@ -3,14 +3,16 @@
 //   /api/firmware                  = `resyncwatch firmware --json`, first (about 1.4 s at
 //                                    100,000 phones), then
 //   /api/schedule/fleet?now=M      = `resyncwatch schedule --fleet --json --now M`,
+//   /api/recovery?now=M            = `resyncwatch recovery --json --now M`,
 // each against the store as it is when that request starts, and keeps each latest finished
-// result. The next run starts once the minute has changed and the previous run has
-// finished: once a minute on a small fleet, back to back when a run takes longer. It only
-// reads the store, so ingest goes on.
+// result, with the wall's compact forms of the last two made from the same bytes
+// (/api/wall/schedule?now=M and /api/wall/recovery?now=M, web/wall_summary.h). The next run starts
+// once the minute has changed and the previous run has finished: once a minute on a small fleet,
+// back to back when a run takes longer. It only reads the store, so ingest goes on.
 //
-// The schedule answer is a function of now=M: the API serves it only when the request's
-// parameters are exactly now=ReadyNow(), spelled as ReadyNow() spells it, and it is then
-// the command's bytes for exactly that request.
+// The schedule and recovery answers are functions of now=M: the API serves them (and their
+// compact forms) only when the request's parameters are exactly now=ReadyNow(), spelled as
+// ReadyNow() spells it, and they are then the command's bytes for exactly that request.
 //
 // The firmware command has no parameter that fixes its answer (--now does not bound its
 // all-time range, and it lists every phone the store knows), so its answer is that of the
@@ -28,6 +30,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -81,7 +84,7 @@ class WallPrecompute {
   struct Ready {
     int64_t minute_us = 0;  // schedule: the minute; firmware: when its run started
     std::string now;        // FormatIso8601Utc(minute_us)
-    ApiReply reply;
+    std::map<std::string, ApiReply, std::less<>> replies;  // by request path
   };
   std::shared_ptr<const Ready> FreshFirmware() const;
   int64_t SettledMinute() const;

@@ -12,6 +12,8 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -381,6 +383,111 @@ TEST_CASE("Over HTTP /api/collector names the ready minute and the wall's reques
   CHECK(!model->has_header("X-Resyncwatch-Precomputed"));
   CHECK(!model->has_header("X-Resyncwatch-As-Of"));
   CHECK(model->body == Cli(*f.store, {"--json", "--model", "CP-8851-3PCC"}, "firmware"));
+}
+
+}  // namespace resyncwatch
+
+namespace resyncwatch {
+namespace {
+
+std::vector<std::string> SplitLines(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    out.push_back(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return out;
+}
+
+int64_t CountOf(const std::string& text, const std::string& needle) {
+  int64_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("Precomputed recovery panel is the CLI's recovery --json --now for its minute") {
+  Fixture f;
+  WallPrecompute precompute(f.context, f.Options());
+  REQUIRE(precompute.RefreshIfDue());
+  const std::string now = precompute.ReadyNow();
+  const std::string cli = Cli(*f.store, {"--json", "--now", now}, "recovery");
+  const std::vector<std::string> lines = SplitLines(cli);
+  // More failing phones than the wall lists, so that the compact form is shorter.
+  REQUIRE(lines.size() > 12);
+  const ApiReply full = f.Get(precompute, {{"now", now}}, "/api/recovery");
+  CHECK(full.precomputed);
+  CHECK(full.body == cli);
+  const ApiReply wall = f.Get(precompute, {{"now", now}}, "/api/wall/recovery");
+  CHECK(wall.precomputed);
+  std::string want;
+  for (size_t i = 0; i < 10; ++i) want += lines[i] + "\n";
+  want += lines.back() + "\n";
+  REQUIRE(lines.back().rfind("{\"type\":\"summary\"", 0) == 0);
+  CHECK(wall.body == want);
+  // Computed afresh (another parameter) it is made the same way from the command's answer.
+  const ApiReply other = f.Get(precompute, {{"now", now}, {"grace", "10m"}}, "/api/wall/recovery");
+  CHECK(!other.precomputed);
+  const std::vector<std::string> graced =
+      SplitLines(Cli(*f.store, {"--json", "--now", now, "--grace", "10m"}, "recovery"));
+  CHECK(SplitLines(other.body).back() == graced.back());
+  CHECK(SplitLines(other.body).front() == graced.front());
+}
+
+TEST_CASE("Wall schedule summary counts the CLI's states and lists the worst phones first") {
+  Fixture f;
+  // Phones retrying every 20 s (far faster than any schedule) and phones silent for a day.
+  Write(*f.store, Phones(0x000e08300000, 12, kMinute - 30 * kMin, kMinute, 20 * kSec));
+  Write(*f.store,
+        Phones(0x000e08400000, 12, kT0 - 48 * 60 * kMin, kT0 - 20 * 60 * kMin, 60 * kMin));
+  WallPrecompute precompute(f.context, f.Options());
+  REQUIRE(precompute.RefreshIfDue());
+  const std::string now = precompute.ReadyNow();
+  const std::string cli = CliAt(*f.store, now);
+  const ApiReply wall = f.Get(precompute, {{"now", now}}, "/api/wall/schedule");
+  CHECK(wall.precomputed);
+  CHECK(wall.body.size() < cli.size());
+  CHECK(wall.body.find("\"phones\":" + std::to_string(SplitLines(cli).size()) + ",") !=
+        std::string::npos);
+  // Every state the CLI prints, with its count.
+  std::regex state_re("\"state\":\"([a-z_]+)\"");
+  std::map<std::string, int64_t> states;
+  for (std::sregex_iterator it(cli.begin(), cli.end(), state_re), end; it != end; ++it) {
+    ++states[(*it)[1].str()];
+  }
+  std::string bad;  // a state the wall lists phones of
+  for (const auto& [state, n] : states) {
+    if (state != "ok" && (bad.empty() || n > states[bad])) bad = state;
+  }
+  REQUIRE(!bad.empty());
+  REQUIRE(states[bad] > 1);
+  std::string counts;
+  for (const auto& [state, n] : states) {
+    counts += (counts.empty() ? "" : ",") + ("\"" + state + "\":" + std::to_string(n));
+  }
+  CHECK(wall.body.find("\"states\":{" + counts + "}") != std::string::npos);
+  // Its list starts with the CLI's line of the phone longest overdue, then deepest back-off.
+  std::string worst;
+  std::pair<double, int64_t> most{-1, -1};
+  for (const std::string& line : SplitLines(cli)) {
+    std::smatch o, b;
+    if (line.find("\"state\":\"" + bad + "\"") == std::string::npos) continue;
+    REQUIRE(std::regex_search(line, o, std::regex("\"overdue_s\":([0-9.]+)")));
+    REQUIRE(std::regex_search(line, b, std::regex("\"backoff_step\":([0-9]+)")));
+    const std::pair<double, int64_t> key{std::stod(o[1].str()), std::stoll(b[1].str())};
+    if (key > most) {
+      most = key;
+      worst = line;
+    }
+  }
+  CHECK(wall.body.find("\"" + bad + "\":[" + worst) != std::string::npos);
+  CHECK(CountOf(wall.body, "\"state\":\"" + bad + "\"") == std::min<int64_t>(10, states[bad]));
+  CHECK(CountOf(wall.body, "\"state\":\"ok\"") == 0);
+  // The same request without the precompute is made the same way.
+  CHECK(HandleApi(f.context, {"/api/wall/schedule", {{"now", now}}}).body == wall.body);
 }
 
 }  // namespace resyncwatch
