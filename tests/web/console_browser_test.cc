@@ -2,10 +2,12 @@
 // resyncwatchd fed with datagrams by the test, and the rendered DOM shows the figures the
 // CLI prints at the same moment; datagrams carrying markup and script are shown as text
 // and never run.
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <memory>
 #include <regex>
 #include <string>
 #include <vector>
@@ -22,39 +24,84 @@ const std::string kImgPayload = "<img src=x onerror=\"document.title='pwned'\">"
 const std::string kUrlPayload = "http://10.0.0.9/<script>document.title='pwned2'</script>.xml";
 const std::string kModelPayload = "CP-8851-3PCC\"><svg/onload=document.title='pwned3'>";
 
+// An RFC 3164 stamp a few minutes ago (UTC) plus s seconds: inside every default range.
+std::string Stamp(int s) {
+  const time_t t = time(nullptr) - 300 + s;
+  tm parts;
+  gmtime_r(&t, &parts);
+  char text[32];
+  strftime(text, sizeof text, "%b %e %H:%M:%S", &parts);
+  return text;
+}
+
 std::vector<std::string> Datagrams() {
   std::vector<std::string> d;
   for (int i = 0; i < 6; ++i) {
     const std::string mac = "00:0e:08:10:20:3" + std::to_string(i);
-    d.push_back("<134>Nov 25 08:00:01 CP-7841-3PCC " + mac +
+    d.push_back("<134>" + Stamp(1) + " CP-7841-3PCC " + mac +
                 " -- Requesting resync http://10.23.45.67:80/7841-3PCC.xml");
-    d.push_back(i < 4 ? "<131>Nov 25 08:00:02 CP-7841-3PCC " + mac +
+    d.push_back(i < 4 ? "<131>" + Stamp(2) + " CP-7841-3PCC " + mac +
                             " -- Resync failed: http_get failed"
-                      : "<134>Nov 25 08:00:02 CP-7841-3PCC " + mac +
+                      : "<134>" + Stamp(2) + " CP-7841-3PCC " + mac +
                             " -- Successful resync http://10.23.45.67:80/7841-3PCC.xml");
   }
-  d.push_back("<131>Nov 25 08:00:03 CP-8851-3PCC 00:0e:08:66:66:66 -- Resync failed: " +
-              kImgPayload);
-  d.push_back("<134>Nov 25 08:00:04 CP-8851-3PCC 00:0e:08:66:66:66 -- Requesting resync " +
+  d.push_back("<131>" + Stamp(3) +
+              " CP-8851-3PCC 00:0e:08:66:66:66 -- Resync failed: " + kImgPayload);
+  d.push_back("<134>" + Stamp(4) + " CP-8851-3PCC 00:0e:08:66:66:66 -- Requesting resync " +
               kUrlPayload);
-  d.push_back("<134>Nov 25 08:00:05 " + kModelPayload + " 00:0e:08:66:66:66 -- booting");
+  d.push_back("<134>" + Stamp(5) + " " + kModelPayload + " 00:0e:08:66:66:66 -- booting");
   return d;
+}
+
+// Phones failing again and again, the last failure a few minutes ago, each retrying as the
+// default Resync_Error_Retry_Delay list says (30 s, 60 s, 120 s, ...): phone k failed k + 1
+// times. As an archive for `resyncwatch import`.
+std::string FailingFleetArchive() {
+  std::string lines;
+  for (int k = 0; k < 8; ++k) {
+    char mac[32];
+    std::snprintf(mac, sizeof mac, "00:0e:08:30:00:%02x", k);
+    std::vector<int64_t> at = {0};
+    for (int i = 1; i <= k; ++i) at.push_back(at.back() + (30 << (i - 1)));
+    const int64_t end = time(nullptr) - 240 - k;
+    for (int64_t t : at) {
+      const int64_t when = end - at.back() + t;
+      const std::pair<int, const char*> attempt[] = {
+          {0, " -- Requesting resync http://10.23.45.67:80/7841-3PCC.xml"},
+          {2, " -- Resync failed: http_get failed"}};
+      for (const auto& [offset, message] : attempt) {
+        const time_t tt = when + offset;
+        tm parts;
+        gmtime_r(&tt, &parts);
+        char stamp[32];
+        strftime(stamp, sizeof stamp, "%b %e %H:%M:%S", &parts);
+        lines += std::string(stamp) + " 10.1.1." + std::to_string(k) + " CP-7841-3PCC " + mac +
+                 message + "\n";
+      }
+    }
+  }
+  return lines;
 }
 
 struct Console {
   TempDir dir;
-  std::string db = dir.Join("db");
-  Daemon daemon{kDaemon,
-                {"--db", db, "--listen", "udp://127.0.0.1:0", "--http-listen", "127.0.0.1:0",
-                 "--query-socket", "none"},
-                dir.path()};
+  std::string db;
+  std::unique_ptr<Daemon> daemon;
   int http = -1;
 
-  Console() {
+  // A daemon on a fresh store fed Datagrams(), or on an existing store fed nothing.
+  explicit Console(std::string existing_db = "")
+      : db(existing_db.empty() ? dir.Join("db") : existing_db) {
     REQUIRE(ProgramExists(kChromium));
-    REQUIRE(daemon.WaitListening());
-    http = daemon.Port("http");
-    SendUdp(daemon.Port("udp"), Datagrams());
+    daemon = std::make_unique<Daemon>(
+        kDaemon,
+        std::vector<std::string>{"--db", db, "--listen", "udp://127.0.0.1:0", "--http-listen",
+                                 "127.0.0.1:0", "--query-socket", "none"},
+        dir.path());
+    REQUIRE(daemon->WaitListening());
+    http = daemon->Port("http");
+    if (!existing_db.empty()) return;
+    SendUdp(daemon->Port("udp"), Datagrams());
     REQUIRE(PollUntil([&] {
       std::string out;
       Cli({"stats", "--json"}, &out);
@@ -106,8 +153,10 @@ void CheckInert(const std::string& dom, const std::string& title) {
   CHECK(dom.find("pwned</title>") == std::string::npos);
   CHECK(dom.find("<img") == std::string::npos);
   CHECK(Count(dom, "<svg") == Count(dom, "<svg class=\"chart\""));
-  // No element got an event handler attribute (the payloads only appear as &lt;...&gt;).
-  CHECK_FALSE(std::regex_search(dom, std::regex("<[a-zA-Z][^>]*[\\s/]on[a-z]+=")));
+  // No element got an event handler attribute (the payloads only appear as &lt;...&gt;, in
+  // text or inside an attribute's quoted value, such as a cell's title).
+  const std::string unquoted = std::regex_replace(dom, std::regex("\"[^\"]*\""), "\"\"");
+  CHECK_FALSE(std::regex_search(unquoted, std::regex("<[a-zA-Z][^>]*[\\s/]on[a-z]+=")));
   CHECK(Count(dom, "<script") == 1);  // app.js
   CHECK(dom.find("<script src=\"/app.js\" defer=\"\"></script>") != std::string::npos);
 }
@@ -122,16 +171,16 @@ TEST_CASE("The fleet wall in Chromium shows the CLI's attempt count and top erro
   const std::string failures = Field(fleet, "failures");
   REQUIRE(attempts == "7");
   std::string dom = c.Dom("/");
-  CHECK(dom.find("Attempts (1 h)</div><div class=\"value\">" + attempts + "</div>") !=
-        std::string::npos);
-  CHECK(dom.find("Failures (1 h)</div><div class=\"value\">" + failures + "</div>") !=
-        std::string::npos);
+  CHECK(dom.find("Attempts (1 h)</div><div class=\"value\" title=\"" + attempts + "\">" + attempts +
+                 "</div>") != std::string::npos);
+  CHECK(dom.find("Failures (1 h)</div><div class=\"value\" title=\"" + failures + "\">" + failures +
+                 "</div>") != std::string::npos);
   // The first row of the top errors is the CLI's first top error.
   CHECK(fleet.find("\"top_errors\":[{\"error\":\"http_get failed\",\"failures\":4}") !=
         std::string::npos);
-  CHECK(dom.find("<table id=\"errors\"><thead><tr><th>error</th><th>failures</th></tr></thead>"
-                 "<tbody><tr><td>http_get failed</td><td class=\"num\">4</td></tr>") !=
-        std::string::npos);
+  CHECK(dom.find("<table id=\"errors\"><thead><tr><th>error</th><th class=\"num\">failures</th>"
+                 "</tr></thead><tbody><tr><td title=\"http_get failed\">http_get failed</td>"
+                 "<td class=\"num\" title=\"4\">4</td></tr>") != std::string::npos);
   CheckInert(dom, "resyncwatch: fleet wall");
   // The payload is on the wall, as text.
   CHECK(dom.find("&lt;img src=x onerror=\"document.title='pwned'\"&gt;") != std::string::npos);
@@ -159,5 +208,60 @@ TEST_CASE("The lists and the collector page render without running datagram text
   CHECK(grep.find("&lt;img src=x") != std::string::npos);
   std::string health = c.Dom("/health.html");
   CheckInert(health, "resyncwatch: collector health");
-  CHECK(health.find("<td>stored_events</td><td class=\"num\">15</td>") != std::string::npos);
+  CHECK(health.find("<td title=\"stored_events\">stored_events</td><td class=\"num\" "
+                    "title=\"15\">15</td>") != std::string::npos);
+}
+
+TEST_CASE("The fleet wall's recovery forecast shows the CLI's recovery summary for its minute") {
+  // Stored before the daemon starts, so that its first precomputed minute holds them.
+  TempDir dir;
+  const std::string db = dir.Join("db");
+  WriteFileText(dir.Join("fleet.log"), FailingFleetArchive());
+  std::string out;
+  REQUIRE(RunCapture({kCli, "import", "--db", db, dir.Join("fleet.log")}, &out) == 0);
+  Console c(db);
+  const std::string dom = c.Dom("/");
+  // The panel names the precomputed minute it shows; the CLI is asked for the same one.
+  std::smatch m;
+  REQUIRE(std::regex_search(
+      dom, m,
+      std::regex("id=\"recovery-title\">Recovery forecast \\(as of <time datetime=\"([^\"]+)\"")));
+  const std::string now = m[1].str();
+  std::string cli;
+  REQUIRE(c.Cli({"recovery", "--json", "--now", now}, &cli) == 0);
+  const std::string summary = cli.substr(cli.rfind("{\"type\":\"summary\""));
+  REQUIRE(Field(summary, "phones") == "8");
+  CHECK(Field(summary, "within_10m") != Field(summary, "within_24h"));
+  const std::pair<const char*, const char*> rows[] = {
+      {"failing now", "phones"},     {"within 10 min", "within_10m"},
+      {"within 1 h", "within_1h"},   {"within 6 h", "within_6h"},
+      {"within 24 h", "within_24h"}, {"never \\(retries off\\)", "never"}};
+  for (const auto& [label, key] : rows) {
+    CAPTURE(label);
+    std::smatch cell;
+    REQUIRE(std::regex_search(dom, cell,
+                              std::regex(std::string("<td[^>]*>(⚠ )?") + label +
+                                         "</td><td class=\"num\"[^>]*>([0-9]+)</td>")));
+    CHECK(cell[2].str() == Field(summary, key));
+  }
+  // The phones that come back last: the CLI's first phone is the panel's first row.
+  REQUIRE(
+      std::regex_search(cli, m, std::regex("^\\{\"type\":\"phone\",\"mac\":\"([0-9a-f]{12})\"")));
+  const std::string first_mac = m[1].str();
+  REQUIRE(std::regex_search(
+      dom, m,
+      std::regex(
+          "<table id=\"recovery-worst\">.*?<tbody><tr[^>]*><td[^>]*><a[^>]*>([0-9a-f]{12})</a>")));
+  CHECK(m[1].str() == first_mac);
+  CHECK(dom.find("href=\"/lists.html?list=recovery\"") != std::string::npos);
+  CheckInert(dom, "resyncwatch: fleet wall");
+}
+
+TEST_CASE("The recovery list shows every failing phone with the CLI's summary under it") {
+  Console c;
+  const std::string dom = c.Dom("/lists.html?list=recovery");
+  CheckInert(dom, "resyncwatch: recovery");
+  CHECK(dom.find("5 of 5 rows (5 phones failing; retried by themselves within 10 min: ") !=
+        std::string::npos);
+  CHECK(dom.find("<th>force_url</th>") != std::string::npos);
 }

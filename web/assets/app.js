@@ -37,12 +37,18 @@ function phoneLink(mac) {
   return el('a', {href: '/phone.html?q=' + encodeURIComponent(mac)}, mac);
 }
 
-// A table from header names and rows of cells (text, numbers or nodes). Numbers align right.
+// A table from header names and rows of cells (text, numbers or nodes). Numbers align
+// right. Every cell carries its full text as a title: the wall screen cuts long cells short.
 function fillTable(table, headers, rows, badRow) {
-  const head = el('tr', {}, ...headers.map((h) => el('th', {}, h)));
+  const numeric = headers.map((_, i) => rows.length > 0 && typeof rows[0][i] === 'number');
+  const head = el('tr', {}, ...headers.map((h, i) => el('th', numeric[i] ? {class: 'num'} : {}, h)));
   const body = rows.map((cells, i) => {
     const tr = el('tr', badRow && badRow(i) ? {class: 'bad'} : {});
-    for (const c of cells) tr.appendChild(el('td', typeof c === 'number' ? {class: 'num'} : {}, c));
+    for (const c of cells) {
+      const td = el('td', typeof c === 'number' ? {class: 'num'} : {}, c);
+      if (td.textContent) td.title = td.textContent;
+      tr.appendChild(td);
+    }
     return tr;
   });
   table.replaceChildren(el('thead', {}, head), el('tbody', {}, ...body));
@@ -103,8 +109,9 @@ function tile(label, value, now, before, worseWhenUp, bad) {
             (worse ? ' (worse)' : '');
   }
   return el('div', {class: 'tile' + (bad ? ' bad' : '')},
-            el('div', {class: 'label'}, label), el('div', {class: 'value'}, value),
-            el('div', {class: 'delta'}, delta));
+            el('div', {class: 'label', title: label}, label),
+            el('div', {class: 'value', title: value}, value),
+            el('div', {class: 'delta', title: delta}, delta));
 }
 
 function tiles(period, cur, prev) {
@@ -170,29 +177,53 @@ function renderCharts(hour, dayRows) {
       el('div', {class: 'legend'}, 'grey: attempts, red: failures'));
 }
 
+// On the wall screen only what fits a narrow panel: the name, failures and failure rate.
 function renderGroups(id, key, rows) {
   const sorted = rows.slice().sort((a, b) => num(b.failures) - num(a.failures)).slice(0, 10);
-  fillTable(byId(id), [key, 'phones', 'attempts', 'failures', 'failure rate'],
-            sorted.map((r) => [r[key], r.devices, r.attempts, r.failures,
-                               (failureRate(r) >= 0.5 ? '⚠ ' : '') + pct(failureRate(r))]),
+  const full = params.get('kiosk') !== '1';
+  const rate = (r) => (failureRate(r) >= 0.5 ? '⚠ ' : '') + pct(failureRate(r));
+  fillTable(byId(id),
+            full ? [key, 'phones', 'attempts', 'failures', 'failure rate'] : [key, 'failures', 'failed'],
+            sorted.map((r) => full ? [r[key], r.devices, r.attempts, r.failures, rate(r)]
+                                   : [r[key], r.failures, rate(r)]),
             (i) => failureRate(sorted[i]) >= 0.5);
 }
 
 const BAD_STATES = ['overdue', 'deep_backoff', 'hammering', 'gave_up'];
 
-function renderSchedule(devices) {
+// From /api/wall/schedule: phones per state and the worst phones of each.
+function renderSchedule(summary) {
+  const states = (summary && summary.states) || {};
+  const worstOf = (summary && summary.worst) || {};
   const rows = BAD_STATES.map((state) => {
-    const list = devices.filter((d) => d.state === state)
-                     .sort((a, b) => num(b.overdue_s) - num(a.overdue_s) ||
-                                     num(b.backoff_step) - num(a.backoff_step));
+    const n = num(states[state]);
     const worst = el('span', {});
-    list.slice(0, 3).forEach((d, i) => {
+    (worstOf[state] || []).slice(0, 3).forEach((d, i) => {
       if (i) worst.appendChild(document.createTextNode(', '));
       worst.appendChild(phoneLink(d.mac));
     });
-    return [el('a', {href: '/lists.html?list=' + state}, state), list.length, worst];
+    return [el('a', {href: '/lists.html?list=' + state}, (n > 0 ? '⚠ ' : '') + state), n, worst];
   });
   fillTable(byId('schedule'), ['state', 'phones', 'worst'], rows, (i) => rows[i][1] > 0);
+}
+
+// From /api/wall/recovery: the failing phones that come back last, then the summary line
+// of `resyncwatch recovery --json` (how many retry by themselves within each horizon).
+function renderRecovery(lines) {
+  const summary = lines.find((r) => r.type === 'summary') ||
+                  {phones: 0, within_10m: 0, within_1h: 0, within_6h: 0, within_24h: 0, never: 0};
+  const phones = lines.filter((r) => r.type === 'phone');
+  const horizons = [['within 10 min', summary.within_10m], ['within 1 h', summary.within_1h],
+                    ['within 6 h', summary.within_6h], ['within 24 h', summary.within_24h]];
+  const rows = [['failing now', summary.phones], ...horizons,
+                [summary.never > 0 ? '⚠ never (retries off)' : 'never (retries off)', summary.never]];
+  fillTable(byId('recovery'), ['retried by themselves', 'phones'], rows,
+            (i) => i === rows.length - 1 && summary.never > 0);
+  fillTable(byId('recovery-worst'), ['phone', 'server', 'retries by itself'],
+            phones.map((r) => [phoneLink(r.mac), r.server || '',
+                               r.next_due ? time(r.next_due) : '⚠ never']),
+            (i) => !phones[i].next_due);
+  byId('recovery-all').textContent = `all ${summary.phones} failing phones, with the URL that forces a resync (CSV)`;
 }
 
 // Phones per model and firmware (all time: the firmware a phone runs may be old). Asks
@@ -220,31 +251,39 @@ async function renderFirmware() {
   }
 }
 
-// The schedule panel from the daemon's per-minute precompute: /api/collector names the
-// minute that is ready ("schedule_ready"), and asking for exactly that now= is answered
-// without analysing the fleet again. Until the first run has finished: analysed afresh.
-async function schedulePanel() {
+// The schedule and recovery panels from the daemon's per-minute precompute: /api/collector
+// names the minute that is ready ("schedule_ready"), and asking for exactly that now= is
+// answered from memory. The wall asks for the compact forms (/api/wall/...: counts and the
+// worst phones), not the full lists, which are tens of megabytes on a large fleet. Until
+// the first run has finished: analysed afresh.
+async function precomputedPanels() {
   const collector = await first('/api/collector');
   const ready = collector && collector.schedule_ready;
-  const path =
-      ready ? `/api/schedule/fleet?now=${encodeURIComponent(ready)}` : '/api/schedule/fleet';
-  const hhmm = {hour: '2-digit', minute: '2-digit', hour12: false};
-  const asOf = ready ? new Date(ready).toLocaleTimeString(undefined, hhmm) : '';
-  return {rows: (await api(path)).rows, asOf};
+  const at = ready ? `?now=${encodeURIComponent(ready)}` : '';
+  const [schedule, recovery] = await Promise.all([
+    api('/api/wall/schedule' + at), api('/api/wall/recovery' + at)]);
+  return {schedule: schedule.rows[0] || null, recovery: recovery.rows, ready};
+}
+
+function asOfTitle(id, text, ready) {
+  const h = byId(id);
+  h.replaceChildren(text);
+  if (ready) h.append(' (as of ', el('time', {datetime: ready}, hhmm(ready)), ')');
 }
 
 async function wall() {
-  if (params.get('kiosk') === '1') document.body.classList.add('kiosk');
+  const kiosk = params.get('kiosk') === '1';
+  if (kiosk) document.body.classList.add('kiosk');
   // Ranges on whole minutes (the end stays open: the newest events count), which the
   // daemon answers from its per-minute rollups instead of scanning the day.
   const minute = new Date(Math.floor(Date.now() / 60000) * 60000).toISOString();
   const at = `&now=${encodeURIComponent(minute)}`;
-  const [h1, h0, d1, d0, byHour, servers, models, alerts, schedule] = await Promise.all([
+  const [h1, h0, d1, d0, byHour, servers, models, alerts, precomputed] = await Promise.all([
     first(`/api/fleet?since=1h${at}`), first(`/api/fleet?since=2h&until=1h${at}`),
     first(`/api/fleet?since=24h&top=10${at}`), first(`/api/fleet?since=48h&until=24h${at}`),
     api(`/api/fleet?since=24h&by=hour${at}`), api(`/api/fleet?since=24h&by=server${at}`),
     api(`/api/fleet?since=24h&by=model${at}`), api('/api/alerts?active=1'),
-    schedulePanel(),
+    precomputedPanels(),
   ]);
   byId('tiles').replaceChildren(...tiles('(1 h)', h1, h0), ...tiles('(24 h)', d1, d0));
   renderCharts(h1, byHour.rows);
@@ -254,11 +293,46 @@ async function wall() {
   renderGroups('models', 'model', models.rows);
   fillTable(byId('alerts'), ['alert', 'failures', 'since'],
             alerts.rows.map((a) => ['⚠ ' + a.summary, a.failures, time(a.started)]), () => true);
-  byId('schedule-title').textContent =
-      schedule.asOf ? `Schedules (as of ${schedule.asOf})` : 'Schedules';
-  renderSchedule(schedule.rows);
+  asOfTitle('schedule-title', 'Schedules', precomputed.ready);
+  renderSchedule(precomputed.schedule);
+  asOfTitle('recovery-title', 'Recovery forecast', precomputed.ready);
+  renderRecovery(precomputed.recovery);
   await renderFirmware();
+  if (kiosk) fitKiosk();
 }
+
+// ?kiosk=1 shows one screen with no scrolling: each panel keeps the rows that fit in it and
+// says how many it left out. Fitted again, from all the rows, when the screen's size changes.
+const allRows = new WeakMap();
+
+function fitKiosk() {
+  for (const panel of document.querySelectorAll('main.wall .panel')) {
+    if (panel.hidden) continue;
+    const tables = [...panel.querySelectorAll('table')];
+    for (const table of tables.reverse()) fitTable(panel, table);
+  }
+}
+
+function fitTable(panel, table) {
+  const body = table.tBodies[0];
+  if (!body) return;
+  if (!allRows.has(body)) allRows.set(body, [...body.rows].filter((r) => !r.classList.contains('more')));
+  const rows = allRows.get(body);
+  body.replaceChildren(...rows);
+  const columns = table.tHead ? table.tHead.rows[0].cells.length : 1;
+  const more = el('tr', {class: 'more'}, el('td', {colspan: columns}, ''));
+  let shown = rows.length;
+  while (panel.scrollHeight > panel.clientHeight + 1 && shown > 0) {
+    rows[--shown].remove();
+    more.firstChild.textContent = `+ ${rows.length - shown} more`;
+    if (!more.parentNode) body.appendChild(more);
+  }
+  if (shown === 0 && more.parentNode && panel.scrollHeight > panel.clientHeight + 1) more.remove();
+}
+
+window.addEventListener('resize', () => {
+  if (document.body.classList.contains('kiosk')) fitKiosk();
+});
 
 // ---- phone page -------------------------------------------------------------------
 
@@ -353,6 +427,7 @@ const LISTS = {
   alerts: '/api/alerts?since=7d',
   devices: '/api/devices',
   grep: '/api/grep?since=24h&limit=1000&q=',
+  recovery: '/api/recovery',
 };
 
 // A spreadsheet runs cells starting with = + - @ (or tab/CR) as formulas: prefix a quote.
@@ -377,7 +452,11 @@ async function lists() {
     if (!params.get('q')) return;
     path += encodeURIComponent(params.get('q'));
   }
-  const {rows, nothing} = await api(path);
+  const answer = await api(path);
+  // recovery ends with its summary line: said under the table, not a row of it.
+  const summary = answer.rows.find((r) => r.type === 'summary');
+  const rows = answer.rows.filter((r) => r.type !== 'summary');
+  const nothing = answer.nothing || (summary ? recoverySummaryText(summary) : '');
   const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const state = {rows, keys, sortKey: null, desc: false, filter: ''};
   byId('filter').oninput = (e) => { state.filter = e.target.value.toLowerCase(); drawList(state); };
@@ -389,6 +468,11 @@ async function lists() {
     a.remove();
   };
   drawList(state, nothing);
+}
+
+function recoverySummaryText(s) {
+  return `${s.phones} phones failing; retried by themselves within 10 min: ${s.within_10m}, ` +
+         `1 h: ${s.within_1h}, 6 h: ${s.within_6h}, 24 h: ${s.within_24h}; never: ${s.never}`;
 }
 
 function visible(state) {
