@@ -7,6 +7,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,8 @@ struct ApiReply {
   std::string nothing;       // with 200 and an empty body: the command's "nothing found" line
   bool precomputed = false;  // served by the wall precompute (web/wall_precompute.h)
   std::string as_of{};       // precomputed as of this time, not for a now= (X-Resyncwatch-As-Of)
+  // The body gzipped ahead (web/gzip.h), for clients that accept it; null: made on demand.
+  std::shared_ptr<const std::string> gzip{};
 };
 
 struct ApiContext {

@@ -9,6 +9,7 @@
 #include "web/api.h"
 #include "web/assets.h"
 #include "web/auth.h"
+#include "web/gzip.h"
 #include "web/wall_precompute.h"
 #include "web/web.h"
 
@@ -251,7 +252,19 @@ class WebServer::Impl {
     if (!reply.nothing.empty()) res.set_header("X-Resyncwatch-Nothing", HeaderSafe(reply.nothing));
     if (reply.precomputed) res.set_header("X-Resyncwatch-Precomputed", "1");
     if (!reply.as_of.empty()) res.set_header("X-Resyncwatch-As-Of", reply.as_of);
-    res.set_content(reply.body, reply.status == 200 ? kJsonLines : kJson);
+    res.set_header("Vary", "Accept-Encoding");
+    const char* type = reply.status == 200 ? kJsonLines : kJson;
+    if (reply.body.size() >= kGzipMinBytes &&
+        AcceptsGzip(req.get_header_value("Accept-Encoding"))) {
+      std::string z = reply.gzip != nullptr ? *reply.gzip : Gzip(reply.body);
+      if (!z.empty()) {
+        res.set_header("Content-Encoding", "gzip");
+        reply.body = std::move(z);
+      }
+    }
+    // Moved, not copied (set_content copies): a full schedule is tens of megabytes.
+    res.body = std::move(reply.body);
+    res.set_header("Content-Type", type);
   }
 
   static void Page(const Request& req, Response& res) {

@@ -5,6 +5,7 @@
 
 #include "common/clock.h"
 #include "common/time_format.h"
+#include "web/gzip.h"
 #include "web/wall_summary.h"
 
 namespace resyncwatch {
@@ -16,6 +17,13 @@ int64_t FloorMinute(int64_t us) {
   int64_t m = us / kMinuteUs;
   if (us % kMinuteUs < 0) --m;
   return m * kMinuteUs;
+}
+
+// Large answers are compressed here, once, rather than by each request that accepts gzip.
+void WithGzip(ApiReply* reply) {
+  if (reply->status != 200 || reply->body.size() < kGzipMinBytes) return;
+  std::string z = Gzip(reply->body);
+  if (!z.empty()) reply->gzip = std::make_shared<const std::string>(std::move(z));
 }
 
 }  // namespace
@@ -53,6 +61,7 @@ bool WallPrecompute::RefreshIfDue() {
   firmware->minute_us = options_.clock->NowMicros();
   firmware->now = FormatIso8601Utc(firmware->minute_us);
   firmware->replies.emplace("/api/firmware", HandleApi(context_, {"/api/firmware", {}}));
+  WithGzip(&firmware->replies.begin()->second);
   {
     std::lock_guard lock(mu_);
     firmware_ = firmware->replies.begin()->second.status == 200 ? std::move(firmware) : nullptr;
@@ -74,6 +83,7 @@ bool WallPrecompute::RefreshIfDue() {
     ready->replies.emplace(wall, SummarizeForWall(kind, full));
     ready->replies.emplace(path, std::move(full));
   }
+  for (auto& [path, reply] : ready->replies) WithGzip(&reply);
   {
     std::lock_guard lock(mu_);
     ++runs_;

@@ -5,9 +5,10 @@
 // builds the rollups as the daemon does at start, checks that both answers are the same
 // bytes, then times each panel while a writer thread stores and observes new events (as
 // the collector's writer does). Prints one line per panel: p50 and p99 of each side, and
-// the schedule and firmware panels as the wall asks for them, from the per-minute precompute
-// (web/wall_precompute.h), after checking that they are the analysis' and the scan's bytes,
-// and the precompute runs' durations.
+// the schedule, recovery and firmware panels as the wall asks for them, from the per-minute
+// precompute (web/wall_precompute.h; also the wall's compact /api/wall/schedule and
+// /api/wall/recovery), after checking that they are the analysis' and the scan's bytes, and
+// the precompute runs' durations.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -189,11 +190,29 @@ int Run(const FlagSet& flags) {
   const bool firmware_same =
       firmware.precomputed && firmware.body == HandleApi(scan, firmware_request).body;
   all_same &= firmware_same;
+  const ApiRequest recovery_request{"/api/recovery", {{"now", precompute.ReadyNow()}}};
+  const ApiReply recovery = HandleApi(precomputed, recovery_request);
+  const bool recovery_same =
+      recovery.precomputed && recovery.body == HandleApi(scan, recovery_request).body;
+  all_same &= recovery_same;
+  // The wall's compact forms, served from the run, against the same made afresh.
+  size_t compact_bytes[2] = {0, 0};
+  const char* kCompact[2] = {"/api/wall/schedule", "/api/wall/recovery"};
+  for (int i = 0; i < 2; ++i) {
+    const ApiRequest r{kCompact[i], {{"now", precompute.ReadyNow()}}};
+    const ApiReply served = HandleApi(precomputed, r);
+    const bool same = served.precomputed && served.body == HandleApi(scan, r).body;
+    all_same &= same;
+    compact_bytes[i] = served.body.size();
+    if (!same) std::printf("DIFFERENT: %s\n", kCompact[i]);
+  }
   std::printf(
       "wall precompute: one run %.2f s; schedule %zu bytes, equal to the analysis: %s; "
-      "firmware %zu bytes, equal to the scan: %s\n",
-      run_s[0], ready.body.size(), schedule_same ? "yes" : "NO", firmware.body.size(),
-      firmware_same ? "yes" : "NO");
+      "recovery %zu bytes, equal to the analysis: %s; firmware %zu bytes, equal to the scan: "
+      "%s; the wall's compact schedule %zu bytes, recovery %zu bytes\n",
+      run_s[0], ready.body.size(), schedule_same ? "yes" : "NO", recovery.body.size(),
+      recovery_same ? "yes" : "NO", firmware.body.size(), firmware_same ? "yes" : "NO",
+      compact_bytes[0], compact_bytes[1]);
 
   std::atomic<bool> stop{false};
   std::atomic<int64_t> stored{0};
@@ -215,6 +234,8 @@ int Run(const FlagSet& flags) {
   }
   Timing fw = Time(scan, firmware_request, scan_n);
   std::printf("%-40s %10s   %10.1f / %8.1f\n", "/api/firmware", "-", fw.p50_ms, fw.p99_ms);
+  Timing rec = Time(scan, recovery_request, scan_n);
+  std::printf("%-40s %10s   %10.1f / %8.1f\n", "/api/recovery", "-", rec.p50_ms, rec.p99_ms);
   // Two more precompute runs, the next minutes, while the writer stores.
   for (int i = 0; i < 2; ++i) {
     schedule_clock.Advance(60 * kSec);
@@ -226,11 +247,16 @@ int Run(const FlagSet& flags) {
   Timing pre = Time(precomputed, schedule_request, n);
   std::printf("%-40s %10.2f / %8.2f   (precomputed, now=%s)\n", "/api/schedule/fleet", pre.p50_ms,
               pre.p99_ms, precompute.ReadyNow().c_str());
+  for (const char* path : {"/api/recovery", "/api/wall/schedule", "/api/wall/recovery"}) {
+    Timing t = Time(precomputed, {path, {{"now", precompute.ReadyNow()}}}, n);
+    std::printf("%-40s %10.2f / %8.2f   (precomputed)\n", path, t.p50_ms, t.p99_ms);
+  }
   Timing pre_fw = Time(precomputed, firmware_request, n);
   std::printf("%-40s %10.2f / %8.2f   (precomputed, as of %s)\n", "/api/firmware", pre_fw.p50_ms,
               pre_fw.p99_ms, precompute.FirmwareAsOf().c_str());
   std::printf(
-      "precompute runs (firmware + schedule; the first before the writer): %.2f, %.2f, "
+      "precompute runs (firmware + schedule + recovery; the first before the writer): %.2f, "
+      "%.2f, "
       "%.2f s\n",
       run_s[0], run_s[1], run_s[2]);
   stop = true;

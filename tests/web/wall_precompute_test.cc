@@ -368,6 +368,12 @@ TEST_CASE("Over HTTP /api/collector names the ready minute and the wall's reques
   CHECK(cached->status == 200);
   CHECK(cached->get_header_value("X-Resyncwatch-Precomputed") == "1");
   CHECK(cached->body == CliAt(*f.store, now));
+  // The precomputed body's gzip form was made with it.
+  auto zipped = client.Get("/api/schedule/fleet?now=" + now, {{"Accept-Encoding", "gzip"}});
+  REQUIRE(zipped);
+  CHECK(zipped->get_header_value("X-Resyncwatch-Precomputed") == "1");
+  CHECK(zipped->get_header_value("Content-Encoding") == "gzip");
+  CHECK(zipped->body == cached->body);
   auto computed = client.Get("/api/schedule/fleet?now=" + now + "&limit=3");
   REQUIRE(computed);
   CHECK(!computed->has_header("X-Resyncwatch-Precomputed"));
@@ -488,6 +494,45 @@ TEST_CASE("Wall schedule summary counts the CLI's states and lists the worst pho
   CHECK(CountOf(wall.body, "\"state\":\"ok\"") == 0);
   // The same request without the precompute is made the same way.
   CHECK(HandleApi(f.context, {"/api/wall/schedule", {{"now", now}}}).body == wall.body);
+}
+
+}  // namespace resyncwatch
+
+namespace resyncwatch {
+
+TEST_CASE("API answers are gzipped for clients that accept it and equal the CLI once unzipped") {
+  Fixture f;
+  WebOptions options;
+  options.listen = {{"http", "127.0.0.1:0"}};
+  auto server = WebServer::Start(options, {}, f.store.get());
+  REQUIRE(server.ok());
+  const std::string bound = (*server)->BoundAddresses()[0];
+  httplib::Client client("http://" + bound.substr(bound.find(' ') + 1));
+  const std::string now = FormatIso8601Utc(kMinute);
+  const std::string path = "/api/schedule/fleet?now=" + now;
+  const std::string cli = CliAt(*f.store, now);
+  REQUIRE(cli.size() > 4096);
+  // Asked with gzip: compressed on the wire (smaller), the CLI's bytes once inflated.
+  client.set_decompress(false);
+  auto raw = client.Get(path, {{"Accept-Encoding", "deflate, gzip;q=0.8"}});
+  REQUIRE(raw);
+  CHECK(raw->get_header_value("Content-Encoding") == "gzip");
+  CHECK(raw->get_header_value("Vary") == "Accept-Encoding");
+  CHECK(raw->get_header_value("Content-Type") == "application/x-ndjson; charset=utf-8");
+  CHECK(raw->body.size() < cli.size() / 4);
+  client.set_decompress(true);
+  auto inflated = client.Get(path, {{"Accept-Encoding", "gzip"}});
+  REQUIRE(inflated);
+  CHECK(inflated->body == cli);
+  // Not asked, or refused with q=0: as it is.
+  client.set_decompress(false);
+  for (const char* accept : {"", "identity", "gzip;q=0, br"}) {
+    CAPTURE(accept);
+    auto plain = client.Get(path, {{"Accept-Encoding", accept}});
+    REQUIRE(plain);
+    CHECK(!plain->has_header("Content-Encoding"));
+    CHECK(plain->body == cli);
+  }
 }
 
 }  // namespace resyncwatch
