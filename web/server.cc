@@ -1,5 +1,6 @@
-// WebServer: one httplib::Server (or SSLServer) per listen address, each on its own
-// thread with its own pool. Security is applied before routing (method, credentials) and
+// WebServer: one httplib::Server holds the routes; each listen address is an HttpGate
+// that owns its socket, waits for complete requests and has them answered through
+// Server::process_request. Security is applied before routing (method, credentials) and
 // by default headers on every answer; the routes only read.
 #include <httplib.h>
 
@@ -10,6 +11,8 @@
 #include "web/assets.h"
 #include "web/auth.h"
 #include "web/gzip.h"
+#include "web/http_gate.h"
+#include "web/server_tls.h"
 #include "web/wall_precompute.h"
 #include "web/web.h"
 
@@ -80,20 +83,50 @@ std::string HostPort(const HttpListen& ep, int port) {
   return (v6 ? "[" + ep.host + "]" : ep.host) + ":" + std::to_string(port);
 }
 
+// httplib's request handling without its connection handling (process_request is
+// protected): the gates own the connections.
+class Router : public httplib::Server {
+ public:
+  bool Answer(httplib::Stream& strm, bool close_connection, bool& connection_closed) {
+    return process_request(strm, close_connection, connection_closed, nullptr);
+  }
+};
+
 }  // namespace
 
 std::string WebCounters::Render() const {
-  auto line = [](const char* name, const char* help, int64_t v) {
-    return std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
-           " " + std::to_string(v) + "\n";
+  auto line = [](const char* name, const char* help, int64_t v, const char* type = "counter") {
+    return std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+           name + " " + std::to_string(v) + "\n";
   };
+  const std::string connections =
+      line("resyncwatch_http_connections_total", "HTTP connections accepted.",
+           gate.accepted.load()) +
+      line("resyncwatch_http_evicted_total",
+           "HTTP connections closed, idle longest, to make room for a new one.",
+           gate.evicted.load()) +
+      line("resyncwatch_http_idle_timeouts_total", "HTTP connections closed after sending nothing.",
+           gate.idle_timeouts.load()) +
+      line("resyncwatch_http_request_timeouts_total",
+           "HTTP connections closed for a request or answer too slow.",
+           gate.request_timeouts.load()) +
+      line("resyncwatch_http_rejected_total",
+           "HTTP connections refused (no descriptor, or all open ones being answered).",
+           gate.rejected.load()) +
+      line("resyncwatch_http_bad_requests_total", "HTTP connections closed for an oversized head.",
+           gate.bad_requests.load()) +
+      line("resyncwatch_http_tls_errors_total", "HTTPS handshakes that failed.",
+           gate.tls_errors.load()) +
+      line("resyncwatch_http_open_connections", "HTTP connections open now.", gate.open.load(),
+           "gauge");
   return line("resyncwatch_http_requests_total", "HTTP requests answered.", requests.load()) +
          line("resyncwatch_http_unauthorized_total", "HTTP requests refused with 401.",
               unauthorized.load()) +
          line("resyncwatch_http_client_errors_total", "HTTP answers with a 4xx status.",
               client_errors.load()) +
          line("resyncwatch_http_server_errors_total", "HTTP answers with a 5xx status.",
-              server_errors.load());
+              server_errors.load()) +
+         connections;
 }
 
 class WebServer::Impl {
@@ -111,78 +144,64 @@ class WebServer::Impl {
         Credentials::Load(options_.users_file, options_.tokens_file);
     if (!creds.ok()) return creds.status();
     credentials_ = std::move(*creds);
+    if (!options_.tls_cert.empty()) {
+      Result<std::shared_ptr<ServerTls>> tls = ServerTls::Load(options_.tls_cert, options_.tls_key);
+      if (!tls.ok()) return tls.status();
+      tls_ = std::move(*tls);
+    }
     if (options_.wall_precompute && api_.store != nullptr) {
       WallPrecompute::Options o;
       o.clock = options_.clock;
       wall_ = std::make_unique<WallPrecompute>(api_, o);
       api_.wall_precompute = wall_.get();
     }
+    Configure(router_);
     for (const auto& [name, address] : options_.listen) {
       if (Status s = Listen(name, address); !s.ok()) return s;
+    }
+    for (auto& gate : gates_) {
+      gate->Start([this](httplib::Stream& strm, bool close, bool& closed) {
+        return router_.Answer(strm, close, closed);
+      });
     }
     if (wall_ != nullptr) wall_->Start();
     return Status::Ok();
   }
 
   void Stop() {
-    for (auto& s : servers_) s->stop();
-    for (auto& t : threads_) {
-      if (t.joinable()) t.join();
-    }
-    threads_.clear();
+    for (auto& gate : gates_) gate->Stop();
     // After the requests that read it; waits for a run in flight.
     api_.wall_precompute = nullptr;
     wall_.reset();
   }
 
+  Status ReloadTls() { return tls_ != nullptr ? tls_->Reload() : Status::Ok(); }
   std::vector<std::string> bound() const { return bound_; }
   const WebCounters& counters() const { return counters_; }
 
  private:
-  Result<std::unique_ptr<httplib::Server>> NewServer() {
-    if (options_.tls_cert.empty()) return std::make_unique<httplib::Server>();
-    auto server =
-        std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
-    if (!server->is_valid()) {
-      return Status::InvalidArgument("--http-tls-cert " + options_.tls_cert + " / --http-tls-key " +
-                                     options_.tls_key +
-                                     ": cannot load the certificate and key (PEM)");
-    }
-    return std::unique_ptr<httplib::Server>(std::move(server));
-  }
-
   Status Listen(const std::string& name, const std::string& address) {
     const std::string option = name == "metrics" ? "--metrics-listen" : "--http-listen";
     Result<HttpListen> ep = ParseHttpListen(address, option);
     if (!ep.ok()) return ep.status();
-    Result<std::unique_ptr<httplib::Server>> server = NewServer();
-    if (!server.ok()) return server.status();
-    httplib::Server& s = **server;
-    Configure(s);
-    int port = ep->port;
-    if (port == 0) {
-      port = s.bind_to_any_port(ep->host);
-      if (port < 0) port = 0;
-    } else if (!s.bind_to_port(ep->host, port)) {
-      port = 0;
-    }
-    if (port == 0) return Status::IoError(option + " " + address + ": cannot bind");
-    bound_.push_back(name + " " + HostPort(*ep, port));
-    servers_.push_back(std::move(*server));
-    httplib::Server* raw = servers_.back().get();
-    threads_.emplace_back([raw] { raw->listen_after_bind(); });
-    // stop() does nothing to a server not yet running: wait, so that Stop() always ends it.
-    while (!raw->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    GateOptions g;
+    g.threads = static_cast<size_t>(std::max(1, options_.threads));
+    g.max_connections =
+        static_cast<size_t>(std::max(options_.threads + 1, options_.max_connections));
+    g.request_timeout = std::chrono::seconds(options_.request_timeout_s);
+    g.idle_timeout = std::chrono::seconds(options_.idle_timeout_s);
+    Result<std::unique_ptr<HttpGate>> gate =
+        HttpGate::Bind(ep->host, ep->port, g, tls_, &counters_.gate);
+    if (!gate.ok()) return Status::IoError(option + " " + address + ": " + gate.status().message());
+    bound_.push_back(name + " " + HostPort(*ep, (*gate)->port()));
+    gates_.push_back(std::move(*gate));
     return Status::Ok();
   }
 
   void Configure(httplib::Server& s) {
-    const size_t threads = static_cast<size_t>(options_.threads);
-    s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-    s.set_read_timeout(options_.read_timeout_s, 0);
-    s.set_write_timeout(5, 0);
-    s.set_keep_alive_timeout(options_.keep_alive_timeout_s);
-    s.set_keep_alive_max_count(100);
+    // What the Keep-Alive header announces; the gate enforces both.
+    s.set_keep_alive_timeout(options_.idle_timeout_s);
+    s.set_keep_alive_max_count(GateOptions().keep_alive_max);
     s.set_payload_max_length(64 * 1024);
     s.set_default_headers(SecurityHeaders());
     s.set_pre_routing_handler(
@@ -278,8 +297,9 @@ class WebServer::Impl {
   ApiContext api_;
   std::unique_ptr<WallPrecompute> wall_;
   std::unique_ptr<Credentials> credentials_;
-  std::vector<std::unique_ptr<httplib::Server>> servers_;
-  std::vector<std::thread> threads_;
+  std::shared_ptr<ServerTls> tls_;
+  Router router_;
+  std::vector<std::unique_ptr<HttpGate>> gates_;
   std::vector<std::string> bound_;
   WebCounters counters_;
 };
@@ -294,6 +314,7 @@ Result<std::unique_ptr<WebServer>> WebServer::Start(const WebOptions& options,
 WebServer::WebServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 WebServer::~WebServer() { Stop(); }
 void WebServer::Stop() { impl_->Stop(); }
+Status WebServer::ReloadTls() { return impl_->ReloadTls(); }
 std::vector<std::string> WebServer::BoundAddresses() const { return impl_->bound(); }
 const WebCounters& WebServer::counters() const { return impl_->counters(); }
 

@@ -7,8 +7,10 @@
 // Every answer carries a Content-Security-Policy without inline script and nosniff.
 //
 // Ownership: the server borrows the store and the callbacks; they must outlive it.
-// Threads: each listen address has a pool of `threads` threads; the callbacks and the store
-// are called from them concurrently. Start and Stop from one thread.
+// Connections: each listen address has its own gate (web/http_gate.h): idle and slow
+// clients wait there, bounded, and never hold one of the `threads` that answer.
+// Threads: the callbacks and the store are called from the answering threads concurrently.
+// Start and Stop from one thread; ReloadTls from any.
 #pragma once
 
 #include <atomic>
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "web/http_gate.h"
 
 namespace resyncwatch {
 
@@ -46,9 +49,10 @@ struct WebOptions {
   // in the header X-Resyncwatch-As-Of ("firmware_ready"). Needs the store.
   bool wall_precompute = false;
   const Clock* clock = nullptr;  // the precompute's minutes; null: the system clock
-  int threads = 8;               // connections served at once per address
-  int read_timeout_s = 5;        // a connection silent this long while sending a request is closed
-  int keep_alive_timeout_s = 2;
+  int threads = 8;               // requests answered at once per address
+  int max_connections = 512;     // open connections per address (web/http_gate.h)
+  int request_timeout_s = 5;     // a request head (or TLS handshake) must arrive within this
+  int idle_timeout_s = 5;        // a connection that sends nothing this long is closed
 };
 
 struct WebCallbacks {
@@ -60,12 +64,13 @@ struct WebCallbacks {
   std::function<std::string()> collector;
 };
 
-// Requests counted under fixed names, appended to /metrics.
+// Requests and connections counted under fixed names, appended to /metrics.
 struct WebCounters {
   std::atomic<int64_t> requests{0};       // resyncwatch_http_requests_total
   std::atomic<int64_t> unauthorized{0};   // resyncwatch_http_unauthorized_total
   std::atomic<int64_t> client_errors{0};  // resyncwatch_http_client_errors_total (4xx)
   std::atomic<int64_t> server_errors{0};  // resyncwatch_http_server_errors_total (5xx)
+  GateCounters gate;                      // connections, all addresses (web/http_gate.h)
   std::string Render() const;
 };
 
@@ -80,6 +85,9 @@ class WebServer {
 
   // Stops listening, finishes the requests in flight and joins the threads; idempotent.
   void Stop();
+  // Loads the HTTPS certificate and key again (SIGHUP): new connections use them, those
+  // established keep theirs; a bad file keeps the old ones and is the error. Ok without TLS.
+  Status ReloadTls();
   // "http 127.0.0.1:8080" per address, in options.listen order.
   std::vector<std::string> BoundAddresses() const;
   const WebCounters& counters() const;

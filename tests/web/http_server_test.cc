@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "web/web.h"
 
@@ -153,6 +154,86 @@ TEST_CASE("Idle and half-sent connections do not lock out other clients") {
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(8));
   CHECK(ReadAll(slow).find("200 OK") == std::string::npos);  // closed without an answer
   for (int fd : {idle, slow, idle2}) ::close(fd);
+}
+
+// Many held connections: what an attacker, a stuck proxy or a buggy scraper leaves open.
+std::vector<int> Hold(int port, int idle, int partial) {
+  std::vector<int> fds;
+  for (int i = 0; i < idle + partial; ++i) {
+    fds.push_back(ConnectLoopback(port));
+    if (i >= idle)
+      REQUIRE(::send(fds.back(), "GET /healthz HTTP/1.1\r\nHost: x\r\nX-A", 34, 0) == 34);
+  }
+  return fds;
+}
+
+int64_t Metric(const std::string& text, const std::string& name) {
+  size_t at = text.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::atoll(text.c_str() + at + name.size() + 2);
+}
+
+TEST_CASE("200 idle and 20 half-sent connections leave /healthz and /metrics answering") {
+  WebOptions options;
+  options.threads = 2;
+  // Timeouts far beyond the test: only the gate (waiting connections hold no thread) lets
+  // the scrapes through.
+  options.idle_timeout_s = 120;
+  options.request_timeout_s = 120;
+  auto server = StartOn(options);
+  const int port = PortOf(*server);
+  std::vector<int> held = Hold(port, 200, 20);
+  // Each scrape is on a new connection; curl gives up after 10 s.
+  CHECK(Curl(port, "/healthz").find("\r\n\r\nok\n") != std::string::npos);
+  const std::string metrics = Curl(port, "/metrics");
+  CHECK(metrics.find("\r\n\r\nup 1\n") != std::string::npos);
+  CHECK(Metric(metrics, "resyncwatch_http_open_connections") >= 221);
+  CHECK(Metric(metrics, "resyncwatch_http_evicted_total") == 0);
+  for (int fd : held) ::close(fd);
+}
+
+TEST_CASE("At the connection limit the connection idle longest makes room, counted") {
+  WebOptions options;
+  options.threads = 2;
+  options.max_connections = 50;
+  options.idle_timeout_s = 120;
+  options.request_timeout_s = 120;
+  auto server = StartOn(options);
+  const int port = PortOf(*server);
+  std::vector<int> held = Hold(port, 100, 0);
+  const std::string metrics = Curl(port, "/metrics");
+  CHECK(metrics.find("\r\n\r\nup 1\n") != std::string::npos);
+  CHECK(Metric(metrics, "resyncwatch_http_open_connections") <= 50);
+  CHECK(Metric(metrics, "resyncwatch_http_evicted_total") >= 51);
+  // The first connections were the ones closed: they read the end of the stream.
+  pollfd p{held[0], POLLIN, 0};
+  REQUIRE(::poll(&p, 1, 10'000) == 1);
+  char c;
+  CHECK(::recv(held[0], &c, 1, 0) == 0);
+  for (int fd : held) ::close(fd);
+}
+
+TEST_CASE("Idle and half-sent connections are closed after their timeouts, counted apart") {
+  WebOptions options;
+  options.idle_timeout_s = 1;
+  options.request_timeout_s = 1;
+  auto server = StartOn(options);
+  const int port = PortOf(*server);
+  std::vector<int> held = Hold(port, 3, 2);
+  const WebCounters& counters = server->counters();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while ((counters.gate.idle_timeouts.load() < 3 || counters.gate.request_timeouts.load() < 2) &&
+         std::chrono::steady_clock::now() < deadline) {
+    pollfd p{held[0], POLLIN, 0};
+    ::poll(&p, 1, 50);  // waits on the socket, not a clock: the close wakes it
+  }
+  CHECK(counters.gate.idle_timeouts.load() == 3);
+  CHECK(counters.gate.request_timeouts.load() == 2);
+  CHECK(counters.gate.open.load() == 0);
+  for (int fd : held) {
+    char c;
+    CHECK(::recv(fd, &c, 1, 0) == 0);  // closed by the server
+    ::close(fd);
+  }
 }
 
 TEST_CASE("Basic auth: users with mkpasswd yescrypt and openssl SHA-512 hashes get in") {
