@@ -95,9 +95,11 @@ class Collector::Impl {
   void SetStoredObserver(std::function<void(std::span<const Event>)> fn) {
     stored_observer_ = std::move(fn);
   }
+  void SetReloadObserver(std::function<void()> fn) { reload_observer_ = std::move(fn); }
   void Run(bool handle_signals);
   void Stop() { uv_async_send(&stop_async_); }
   void Reload();
+  void ReloadTls();
   std::vector<std::string> bound() const { return bound_; }
   const Counters& counters() const { return counters_; }
   std::string Health() const {
@@ -135,6 +137,7 @@ class Collector::Impl {
   Counters counters_;
   SenderFilter allow_;
   std::shared_ptr<const TlsServerContext> tls_;  // for tls:// listeners
+  std::function<void()> reload_observer_;        // after SIGHUP's reloads, loop thread
   IngestQueue queue_;
   ReceiveSink sink_;
   uv_loop_t loop_{};
@@ -294,6 +297,8 @@ void Collector::Impl::Run(bool handle_signals) {
             auto* self = static_cast<Impl*>(s->data);
             if (signum == SIGHUP) {
               self->Reload();
+              self->ReloadTls();
+              if (self->reload_observer_) self->reload_observer_();
             } else {
               self->BeginShutdown(signum == SIGTERM ? "SIGTERM" : "SIGINT");
             }
@@ -354,6 +359,22 @@ void Collector::Impl::Reload() {
   writer_->SetTemplates(std::move(*templates));
 }
 
+// The tls:// listeners' certificate and key, read again: new connections use them, those
+// established keep the context they began with (each session holds a reference to it).
+void Collector::Impl::ReloadTls() {
+  if (tls_ == nullptr) return;
+  auto context = TlsServerContext::Create(config_.tls_cert, config_.tls_key, config_.tls_client_ca);
+  if (!context.ok()) {
+    spdlog::error("SIGHUP: keeping the current TLS certificate of the tls:// listeners: {}",
+                  context.status().message());
+    return;
+  }
+  tls_ = std::move(*context);
+  for (auto& t : tcp_) t->SetTls(tls_);
+  spdlog::info("SIGHUP: reloaded the TLS certificate of the tls:// listeners from {}",
+               config_.tls_cert);
+}
+
 void Collector::Impl::PollKernelDrops() {
   int64_t drops = 0;
   for (const auto& u : udp_) drops += u->KernelDrops();
@@ -388,6 +409,10 @@ Collector::Collector(CollectorConfig config, Store* store, const Clock* clock)
     : impl_(std::make_unique<Impl>(std::move(config), store, clock)) {}
 Collector::~Collector() = default;
 Status Collector::Start() { return impl_->Start(); }
+void Collector::SetReloadObserver(std::function<void()> fn) {
+  impl_->SetReloadObserver(std::move(fn));
+}
+
 void Collector::SetStoredObserver(std::function<void(std::span<const Event>)> fn) {
   impl_->SetStoredObserver(std::move(fn));
 }

@@ -33,6 +33,10 @@ class Collector {
   // storing order; for the daemon's fleet rollups. REQUIRES: before Start; fn cheap.
   void SetStoredObserver(std::function<void(std::span<const Event>)> fn);
 
+  // Called on the loop thread after SIGHUP has reloaded the templates and the tls://
+  // certificate (the daemon reloads its HTTPS certificate there). REQUIRES: before Run.
+  void SetReloadObserver(std::function<void()> fn);
+
   // Compiles the templates, binds every --listen address and starts the writer thread.
   // Errors name the address or template. (The HTTP server is the daemon's: web/web.h.)
   Status Start();
@@ -40,9 +44,10 @@ class Collector {
   std::vector<std::string> BoundAddresses() const;
 
   // Runs the event loop until Stop(), or SIGTERM/SIGINT when handle_signals (then SIGHUP
-  // reloads the templates from the config file). On the way out: stops reading (after
-  // taking what the kernel already queued), drains the queue into the store and joins
-  // the writer, so that nothing received is lost.
+  // reloads the templates from the config file and the tls:// certificate and key; a bad
+  // one keeps the old and logs why, and no established connection is dropped). On the way out:
+  // stops reading (after taking what the kernel already queued), drains the queue into the store
+  // and joins the writer, so that nothing received is lost.
   void Run(bool handle_signals);
   // Thread-safe: makes Run return (after draining).
   void Stop();

@@ -64,7 +64,9 @@ constexpr FlagSpec kSpecs[] = {
      "serve HTTPS with this PEM certificate (chain); needs --http-tls-key"},
     {"http-tls-key", FlagType::kString, "", "FILE", "the PEM private key of --http-tls-cert"},
     {"http-threads", FlagType::kInt, "8", "N",
-     "HTTP connections served at once; more wait, idle ones are closed after 5 s"},
+     "HTTP requests answered at once per address; waiting connections hold no thread"},
+    {"http-max-connections", FlagType::kInt, "512", "N",
+     "HTTP connections open at once per address; one more closes the one idle longest"},
     {"port-file", FlagType::kString, "", "PATH",
      "write the bound addresses (\"udp 127.0.0.1:40123\" per line) here once listening"},
     {"summary-interval", FlagType::kDuration, "60s", "DUR",
@@ -199,6 +201,10 @@ Status FillHttp(const FlagSet& flags, CollectorConfig* c) {
   c->http_tls_cert = flags.GetString("http-tls-cert");
   c->http_tls_key = flags.GetString("http-tls-key");
   c->http_threads = flags.GetInt("http-threads");
+  c->http_max_connections = flags.GetInt("http-max-connections");
+  if (c->http_max_connections < 16 || c->http_max_connections > 65536) {
+    return Status::InvalidArgument("--http-max-connections: must be between 16 and 65536");
+  }
   if (c->http_threads <= 0 || c->http_threads > 256) {
     return Status::InvalidArgument("--http-threads: must be between 1 and 256");
   }

@@ -50,6 +50,7 @@ struct CollectorConfig {
   std::string http_tls_cert;     // PEM; with http_tls_key, HTTPS
   std::string http_tls_key;
   int64_t http_threads = 0;
+  int64_t http_max_connections = 0;
   int64_t tcp_idle_timeout_us = 0;  // 0 = never
   std::vector<std::string> allow;   // CIDR ranges of allowed senders; empty = everyone
   std::string tls_cert;             // PEM certificate chain for tls:// listeners

@@ -81,6 +81,7 @@ Status StartWeb(const CollectorConfig& config, const Collector& collector, Store
   options.tls_key = config.http_tls_key;
   options.config_path = config.config_path;
   options.threads = static_cast<int>(config.http_threads);
+  options.max_connections = static_cast<int>(config.http_max_connections);
   options.fleet_rollup = rollup;
   options.wall_precompute = true;  // the wall's schedule and firmware panels, once a minute
   WebCallbacks callbacks;
@@ -225,6 +226,15 @@ int Main(int argc, char** argv) {
     Status s = collector.Start();
     if (s.ok()) {
       s = StartWeb(config, collector, store->get(), rollup_builder ? &rollup : nullptr, &web);
+    }
+    if (s.ok() && web != nullptr && !config.http_tls_cert.empty()) {
+      collector.SetReloadObserver([&web, &config] {
+        if (Status r = web->ReloadTls(); !r.ok()) {
+          spdlog::error("SIGHUP: keeping the current HTTPS certificate: {}", r.message());
+        } else {
+          spdlog::info("SIGHUP: reloaded the HTTPS certificate from {}", config.http_tls_cert);
+        }
+      });
     }
     if (!s.ok()) {
       spdlog::error("{}", s.message());

@@ -51,6 +51,8 @@ class TcpInput {
   TcpInput& operator=(const TcpInput&) = delete;
 
   Status Start(const ListenAddress& address);
+  // New connections use this TLS context; established ones keep theirs. Loop thread.
+  void SetTls(std::shared_ptr<const TlsServerContext> tls) { options_.tls = std::move(tls); }
   // Stops accepting; reads what the connections already sent, then closes them.
   void Close();
   // Closes the connections that received nothing for idle_timeout_us before now_us (the
