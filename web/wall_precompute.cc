@@ -60,11 +60,14 @@ bool WallPrecompute::RefreshIfDue() {
   auto firmware = std::make_shared<Ready>();
   firmware->minute_us = options_.clock->NowMicros();
   firmware->now = FormatIso8601Utc(firmware->minute_us);
-  firmware->replies.emplace("/api/firmware", HandleApi(context_, {"/api/firmware", {}}));
-  WithGzip(&firmware->replies.begin()->second);
+  ApiReply full = HandleApi(context_, {"/api/firmware", {}});
+  const bool firmware_ok = full.status == 200;
+  firmware->replies.emplace("/api/wall/firmware", SummarizeForWall(WallSummary::kFirmware, full));
+  firmware->replies.emplace("/api/firmware", std::move(full));
+  for (auto& [path, reply] : firmware->replies) WithGzip(&reply);
   {
     std::lock_guard lock(mu_);
-    firmware_ = firmware->replies.begin()->second.status == 200 ? std::move(firmware) : nullptr;
+    firmware_ = firmware_ok ? std::move(firmware) : nullptr;
   }
   auto ready = std::make_shared<Ready>();
   ready->minute_us = minute;
@@ -122,10 +125,10 @@ std::shared_ptr<const WallPrecompute::Ready> WallPrecompute::FreshFirmware() con
 }
 
 std::optional<ApiReply> WallPrecompute::Lookup(const ApiRequest& request) const {
-  if (request.path == "/api/firmware") {
+  if (request.path == "/api/firmware" || request.path == "/api/wall/firmware") {
     std::shared_ptr<const Ready> firmware = FreshFirmware();
     if (firmware == nullptr || !request.params.empty()) return std::nullopt;
-    ApiReply reply = firmware->replies.begin()->second;
+    ApiReply reply = firmware->replies.find(request.path)->second;
     reply.as_of = firmware->now;
     return reply;
   }

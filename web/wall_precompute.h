@@ -1,7 +1,8 @@
 // WallPrecompute: the wall's two costly panels, computed ahead. On its own thread it runs,
 // through the API's own route code (HandleApi), once per minute M of its clock:
 //   /api/firmware                  = `resyncwatch firmware --json`, first (about 1.4 s at
-//                                    100,000 phones), then
+//                                    100,000 phones; and its compact /api/wall/firmware),
+//                                    then
 //   /api/schedule/fleet?now=M      = `resyncwatch schedule --fleet --json --now M`,
 //   /api/recovery?now=M            = `resyncwatch recovery --json --now M`,
 // each against the store as it is when that request starts, and keeps each latest finished

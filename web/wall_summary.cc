@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -114,13 +115,70 @@ std::string SummarizeRecovery(std::string_view body) {
   return out;
 }
 
+// Phones per model and firmware.
+std::string SummarizeFirmware(std::string_view body) {
+  simdjson::ondemand::parser parser;
+  std::string buffer;
+  // (model, firmware or nullopt) -> phones
+  std::map<std::pair<std::string, std::optional<std::string>>, int64_t> counts;
+  for (std::string_view line : Lines(body)) {
+    buffer.assign(line);
+    buffer.append(simdjson::SIMDJSON_PADDING, '\0');
+    simdjson::ondemand::document doc;
+    simdjson::ondemand::object object;
+    if (parser.iterate(buffer.data(), line.size(), buffer.size()).get(doc) ||
+        doc.get_object().get(object)) {
+      continue;
+    }
+    std::string model;
+    std::optional<std::string> firmware;
+    bool ok = true;
+    for (auto field : object) {
+      std::string_view key, text;
+      if (field.unescaped_key().get(key)) ok = false;
+      if (!ok || (key != "model" && key != "firmware")) continue;
+      simdjson::ondemand::value value;
+      if (field.value().get(value)) {
+        ok = false;
+      } else if (!value.is_null()) {
+        if (value.get_string().get(text)) ok = false;
+        (key == "model" ? model : firmware.emplace()) = std::string(text);
+      }
+    }
+    if (ok) ++counts[{model, firmware}];
+  }
+  std::vector<std::pair<std::pair<std::string, std::optional<std::string>>, int64_t>> rows(
+      counts.begin(), counts.end());
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::string out;
+  JsonWriter w;
+  for (const auto& [key, phones] : rows) {
+    w.Begin();
+    w.String("model", key.first);
+    w.OptionalString("firmware", key.second);
+    w.Int("phones", phones);
+    w.End();
+    out += w.str() + "\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 ApiReply SummarizeForWall(WallSummary kind, const ApiReply& full) {
   if (full.status != 200 || full.body.empty() || kind == WallSummary::kNone) return full;
   ApiReply reply = full;
-  reply.body =
-      kind == WallSummary::kSchedule ? SummarizeSchedule(full.body) : SummarizeRecovery(full.body);
+  switch (kind) {
+    case WallSummary::kSchedule:
+      reply.body = SummarizeSchedule(full.body);
+      break;
+    case WallSummary::kRecovery:
+      reply.body = SummarizeRecovery(full.body);
+      break;
+    default:
+      reply.body = SummarizeFirmware(full.body);
+  }
   return reply;
 }
 

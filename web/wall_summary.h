@@ -1,13 +1,16 @@
 // The wall's compact forms of two large answers, made from the command's own JSON lines so
 // that they can never disagree with it. At 100,000 phones `schedule --fleet --json` is tens
 // of megabytes and `recovery --json` several; the wall only shows counts and the worst few
-// phones, so it asks for these instead (/api/wall/schedule, /api/wall/recovery):
+// phones, so it asks for these instead (/api/wall/schedule, /api/wall/recovery,
+// /api/wall/firmware):
 //   schedule: one line {"type":"schedule_summary","phones":N,"states":{"<state>":n,...},
 //             "worst":{"<state>":[<device line>,...],...}}: the phones per state (by name),
 //             and for each state but "ok" the kWallWorst device lines (the command's own
 //             objects) longest overdue first, then deepest back-off, then as printed;
 //   recovery: the command's first kWallWorst phone lines (those that come back last) and
-//             its summary line, unchanged.
+//             its summary line, unchanged;
+//   firmware: one line {"model":M,"firmware":F,"phones":n} per model and firmware (F null
+//             when no upgrade was seen), most phones first, then by model and firmware.
 // Internal to web/. Pure functions; thread-safe.
 #pragma once
 
@@ -19,7 +22,7 @@ namespace resyncwatch {
 
 inline constexpr size_t kWallWorst = 10;
 
-enum class WallSummary { kNone, kSchedule, kRecovery };
+enum class WallSummary { kNone, kSchedule, kRecovery, kFirmware };
 
 // The compact reply made from a full one (status, "nothing" line and flags are kept; an
 // error or empty reply is returned as is). A line that is not a JSON object is skipped.

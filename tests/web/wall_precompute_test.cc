@@ -536,3 +536,37 @@ TEST_CASE("API answers are gzipped for clients that accept it and equal the CLI 
 }
 
 }  // namespace resyncwatch
+
+namespace resyncwatch {
+
+TEST_CASE("Wall firmware summary counts the CLI's phones per model and firmware") {
+  Fixture f;
+  WallPrecompute precompute(f.context, f.Options());
+  REQUIRE(precompute.RefreshIfDue());
+  const std::string cli = Cli(*f.store, {"--json"}, "firmware");
+  const ApiReply wall = f.Get(precompute, {}, "/api/wall/firmware");
+  CHECK(wall.precomputed);
+  CHECK(wall.as_of == precompute.FirmwareAsOf());
+  // Counted here from the CLI's lines.
+  std::map<std::string, int64_t> want;
+  std::regex re("\"model\":(\"[^\"]*\"),\"firmware\":(null|\"[^\"]*\")");
+  for (std::sregex_iterator it(cli.begin(), cli.end(), re), end; it != end; ++it) {
+    ++want["{\"model\":" + (*it)[1].str() + ",\"firmware\":" + (*it)[2].str()];
+  }
+  REQUIRE(want.size() >= 3);  // two firmwares and phones with none
+  int64_t lines = 0;
+  for (const auto& [key, n] : want) {
+    CAPTURE(key);
+    CHECK(wall.body.find(key + ",\"phones\":" + std::to_string(n) + "}\n") != std::string::npos);
+    lines += 1;
+  }
+  CHECK(CountOf(wall.body, "\n") == lines);
+  // Most phones first.
+  CHECK(wall.body.find("\"firmware\":null") < wall.body.find("sip88xx.12-0-1MPP-12.loads"));
+  // With a parameter: computed afresh, made the same way.
+  const ApiReply model = f.Get(precompute, {{"model", "CP-8851-3PCC"}}, "/api/wall/firmware");
+  CHECK(!model.precomputed);
+  CHECK(model.body == wall.body);  // every phone of the fixture is that model
+}
+
+}  // namespace resyncwatch

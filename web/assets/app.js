@@ -226,24 +226,19 @@ function renderRecovery(lines) {
   byId('recovery-all').textContent = `all ${summary.phones} failing phones, with the URL that forces a resync (CSV)`;
 }
 
-// Phones per model and firmware (all time: the firmware a phone runs may be old). Asks
-// exactly /api/firmware, no parameter: the daemon precomputes that request once a minute
-// (its scan reads every upgrade message) and answers it from memory while the result is at
-// most a minute old, as of the time in X-Resyncwatch-As-Of (/api/collector:
-// "firmware_ready"). Firmware changes rarely and the body lists every phone: fetched every
-// 5 minutes only.
+// Phones per model and firmware (all time: the firmware a phone runs may be old), counted
+// by the daemon (/api/wall/firmware, the counts of `resyncwatch firmware --json`). Asks
+// exactly that, no parameter: the daemon precomputes it once a minute (its scan reads every
+// upgrade message) and answers it from memory while the result is at most a minute old, as
+// of the time in X-Resyncwatch-As-Of (/api/collector: "firmware_ready"). Firmware changes
+// rarely: fetched every 5 minutes only.
 let firmwareCache = {at: 0, rows: null};
 async function renderFirmware() {
   try {
     if (!firmwareCache.rows || Date.now() - firmwareCache.at > 5 * 60 * 1000) {
-      firmwareCache = {at: Date.now(), rows: (await api('/api/firmware')).rows};
+      firmwareCache = {at: Date.now(), rows: (await api('/api/wall/firmware')).rows};
     }
-    const counts = new Map();
-    for (const r of firmwareCache.rows) {
-      const key = JSON.stringify([r.model || '', r.firmware || 'unknown']);
-      counts.set(key, (counts.get(key) || 0) + 1);
-    }
-    const rows = [...counts].map(([k, n]) => [...JSON.parse(k), n]).sort((a, b) => b[2] - a[2]);
+    const rows = firmwareCache.rows.map((r) => [r.model || '', r.firmware || 'unknown', r.phones]);
     byId('firmware-panel').hidden = false;
     fillTable(byId('firmware'), ['model', 'firmware', 'phones'], rows.slice(0, 8));
   } catch (e) {
