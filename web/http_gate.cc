@@ -314,11 +314,11 @@ class HttpGate::Impl {
         return;
       }
       counters_->accepted.fetch_add(1);
-      if (counters_->open.load() >= static_cast<int64_t>(options_.max_connections) &&
-          !EvictLongestIdle()) {
+      // The bound is this address's own: another address's clients cannot use it up.
+      if (open_.load() >= static_cast<int64_t>(options_.max_connections) && !EvictLongestIdle()) {
         counters_->rejected.fetch_add(1);
-        log_rejected_.Warn("http: {} connections open, all being answered: refused one",
-                           counters_->open.load());
+        log_rejected_.Warn("http: {} connections open on port {}, all being answered: refused one",
+                           open_.load(), port_);
         ::close(fd);
         continue;
       }
@@ -333,7 +333,7 @@ class HttpGate::Impl {
         c->ssl = SSL_new(ctx.get());
         SSL_set_fd(c->ssl, fd);
       }
-      counters_->open.fetch_add(1);
+      Opened(1);
       Conn* raw = c.get();
       waiting_.emplace(raw, std::move(c));
       Watch(fd, raw);
@@ -356,7 +356,12 @@ class HttpGate::Impl {
   void Close(Conn* c) {
     epoll_ctl(epoll_, EPOLL_CTL_DEL, c->fd, nullptr);
     waiting_.erase(c);
-    counters_->open.fetch_sub(1);
+    Opened(-1);
+  }
+
+  void Opened(int64_t delta) {
+    open_.fetch_add(delta);
+    counters_->open.fetch_add(delta);
   }
 
   // Reads what arrived (finishing the handshake first); a complete request head goes to
@@ -468,8 +473,14 @@ class HttpGate::Impl {
                      c->peer);
     }
     if (!ok || closed || last || stream.timed_out()) {
-      counters_->open.fetch_sub(1);
+      Opened(-1);
       return;  // ~Conn closes it
+    }
+    // TLS may hold the start of the next request already decrypted, which epoll would not
+    // report: take it now.
+    if (c->ssl != nullptr && !TakePending(c.get())) {
+      Opened(-1);
+      return;
     }
     c->idle_since_ms = NowMs();
     c->first_byte_ms = c->head.empty() ? -1 : c->idle_since_ms;
@@ -483,8 +494,21 @@ class HttpGate::Impl {
     Wake();
   }
 
+  // Moves what OpenSSL has buffered into head; false if the head grows too large.
+  bool TakePending(Conn* c) {
+    char buf[4096];
+    while (SSL_pending(c->ssl) > 0) {
+      const int n = SSL_read(c->ssl, buf, sizeof buf);
+      if (n <= 0) break;
+      c->head.append(buf, static_cast<size_t>(n));
+      if (c->head.size() > options_.max_head_bytes) return false;
+    }
+    return true;
+  }
+
   int listen_fd_;
   int port_;
+  std::atomic<int64_t> open_{0};
   GateOptions options_;
   std::shared_ptr<ServerTls> tls_;
   GateCounters* counters_;

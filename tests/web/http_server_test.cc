@@ -212,6 +212,20 @@ TEST_CASE("At the connection limit the connection idle longest makes room, count
   for (int fd : held) ::close(fd);
 }
 
+TEST_CASE("Connections held on one address do not use up another address's limit") {
+  WebOptions options;
+  options.listen = {{"http", "127.0.0.1:0"}, {"metrics", "127.0.0.1:0"}};
+  options.threads = 1;
+  options.max_connections = 20;
+  options.idle_timeout_s = 120;
+  options.request_timeout_s = 120;
+  auto server = StartOn(options);
+  // Every connection of the first address is being answered or half-sent: none to evict.
+  std::vector<int> held = Hold(PortOf(*server, 0), 0, 40);
+  CHECK(Curl(PortOf(*server, 1), "/healthz").find("\r\n\r\nok\n") != std::string::npos);
+  for (int fd : held) ::close(fd);
+}
+
 TEST_CASE("Idle and half-sent connections are closed after their timeouts, counted apart") {
   WebOptions options;
   options.idle_timeout_s = 1;
