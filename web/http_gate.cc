@@ -70,7 +70,8 @@ struct Conn {
   int64_t idle_since_ms = 0;   // waiting for a request since
   int64_t first_byte_ms = -1;  // its first byte (or the handshake's) arrived at
   int served = 0;
-  std::string peer;  // "ip port" for logs
+  uint64_t order = 0;  // accept order: among equally idle ones, the older first
+  std::string peer;    // "ip port" for logs
   ~Conn() {
     if (ssl != nullptr) SSL_free(ssl);
     if (fd >= 0) ::close(fd);
@@ -78,6 +79,15 @@ struct Conn {
 };
 
 bool HeadComplete(const std::string& head) { return head.find("\r\n\r\n") != std::string::npos; }
+
+// /healthz and /metrics: cheap, and what monitoring needs answered even while every worker
+// runs a long analysis; they also have a thread of their own.
+bool IsProbe(const std::string& head) {
+  for (const char* p : {"GET /healthz ", "GET /metrics ", "HEAD /healthz ", "HEAD /metrics "}) {
+    if (head.rfind(p, 0) == 0) return true;
+  }
+  return false;
+}
 
 std::string PeerOf(int fd, std::string* ip, int* port) {
   sockaddr_storage a{};
@@ -224,7 +234,8 @@ class HttpGate::Impl {
     wake_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     Watch(listen_fd_, nullptr);
     Watch(wake_, nullptr);
-    for (size_t i = 0; i < options_.threads; ++i) workers_.emplace_back([this] { Work(); });
+    for (size_t i = 0; i < options_.threads; ++i) workers_.emplace_back([this] { Work(false); });
+    workers_.emplace_back([this] { Work(true); });
     gate_ = std::thread([this] { Loop(); });
   }
 
@@ -325,6 +336,7 @@ class HttpGate::Impl {
       auto c = std::make_unique<Conn>();
       c->fd = fd;
       c->idle_since_ms = NowMs();
+      c->order = next_order_++;
       int port = 0;
       std::string ip;
       c->peer = PeerOf(fd, &ip, &port);
@@ -343,7 +355,10 @@ class HttpGate::Impl {
   bool EvictLongestIdle() {
     Conn* oldest = nullptr;
     for (auto& [c, owned] : waiting_) {
-      if (oldest == nullptr || c->idle_since_ms < oldest->idle_since_ms) oldest = c;
+      if (oldest == nullptr ||
+          std::pair(c->idle_since_ms, c->order) < std::pair(oldest->idle_since_ms, oldest->order)) {
+        oldest = c;
+      }
     }
     if (oldest == nullptr) return false;
     counters_->evicted.fetch_add(1);
@@ -406,11 +421,8 @@ class HttpGate::Impl {
     auto it = waiting_.find(c);
     std::unique_ptr<Conn> owned = std::move(it->second);
     waiting_.erase(it);
-    {
-      std::lock_guard lock(mu_);
-      work_.push_back(std::move(owned));
-    }
-    work_cv_.notify_one();
+    std::lock_guard lock(mu_);
+    Enqueue(std::move(owned));
   }
 
   // Idle and slow connections past their time.
@@ -441,16 +453,26 @@ class HttpGate::Impl {
     }
   }
 
-  void Work() {
+  // REQUIRES: mu_ held.
+  void Enqueue(std::unique_ptr<Conn> c) {
+    (IsProbe(c->head) ? probes_ : work_).push_back(std::move(c));
+    work_cv_.notify_all();
+  }
+
+  // Workers take probes first; the probe thread takes only probes.
+  void Work(bool probes_only) {
     pthread_setname_np(pthread_self(), "rw-http");
     for (;;) {
       std::unique_ptr<Conn> c;
       {
         std::unique_lock lock(mu_);
-        work_cv_.wait(lock, [this] { return stopping_ || !work_.empty(); });
-        if (work_.empty()) return;
-        c = std::move(work_.front());
-        work_.pop_front();
+        work_cv_.wait(lock, [&] {
+          return stopping_ || !probes_.empty() || (!probes_only && !work_.empty());
+        });
+        auto& queue = !probes_.empty() ? probes_ : work_;
+        if (queue.empty() || (probes_only && &queue != &probes_)) return;
+        c = std::move(queue.front());
+        queue.pop_front();
       }
       Answer(std::move(c));
     }
@@ -486,8 +508,7 @@ class HttpGate::Impl {
     c->first_byte_ms = c->head.empty() ? -1 : c->idle_since_ms;
     std::lock_guard lock(mu_);
     if (HeadComplete(c->head)) {
-      work_.push_back(std::move(c));  // pipelined: the next request is already here
-      work_cv_.notify_one();
+      Enqueue(std::move(c));  // pipelined: the next request is already here
       return;
     }
     returned_.push_back(std::move(c));
@@ -516,11 +537,13 @@ class HttpGate::Impl {
   int epoll_ = -1;
   int wake_ = -1;
   int64_t paused_until_ms_ = 0;
+  uint64_t next_order_ = 0;
   // The gate thread's own: the connections waiting for a request.
   std::unordered_map<Conn*, std::unique_ptr<Conn>> waiting_;
   std::mutex mu_;
   std::condition_variable work_cv_;
   std::deque<std::unique_ptr<Conn>> work_;      // heads complete, for the workers
+  std::deque<std::unique_ptr<Conn>> probes_;    // the same, for /healthz and /metrics
   std::deque<std::unique_ptr<Conn>> returned_;  // answered, back to the gate
   bool stopping_ = false;
   std::thread gate_;

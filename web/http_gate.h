@@ -7,7 +7,8 @@
 //    with the TLS handshake done there without blocking;
 //  - only a connection whose request head has fully arrived goes to one of `threads`
 //    workers, which let httplib read the rest, route and answer (Server::process_request),
-//    then hand the connection back to wait for its next request;
+//    then hand the connection back to wait for its next request; /healthz and /metrics go
+//    first, and one more thread answers only them, so long analyses cannot hold them up;
 //  - bounds: a connection that sends nothing for idle_timeout is closed; one whose request
 //    head (or handshake) is not complete request_timeout after its first byte is closed,
 //    and so is an answer the client reads slower than write_rate after a grace of

@@ -9,10 +9,13 @@
 #include <array>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "web/web.h"
@@ -226,6 +229,37 @@ TEST_CASE("Connections held on one address do not use up another address's limit
   for (int fd : held) ::close(fd);
 }
 
+TEST_CASE("/healthz and /metrics answer while every worker is busy with a long request") {
+  WebOptions options;
+  options.threads = 1;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool busy = false, release = false;
+  WebCallbacks callbacks;
+  callbacks.collector = [&] {  // a request as slow as a large analysis, held by the test
+    std::unique_lock lock(mu);
+    busy = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });
+    return std::string("{}");
+  };
+  auto server = StartOn(options, callbacks);
+  const int port = PortOf(*server);
+  std::thread slow([&] { Curl(port, "/api/collector"); });
+  {
+    std::unique_lock lock(mu);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return busy; }));
+  }
+  CHECK(Curl(port, "/healthz").find("\r\n\r\nok\n") != std::string::npos);
+  CHECK(Curl(port, "/metrics").find("\r\n\r\nup 1\n") != std::string::npos);
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  slow.join();
+}
+
 TEST_CASE("Idle and half-sent connections are closed after their timeouts, counted apart") {
   WebOptions options;
   options.idle_timeout_s = 1;
@@ -235,7 +269,8 @@ TEST_CASE("Idle and half-sent connections are closed after their timeouts, count
   std::vector<int> held = Hold(port, 3, 2);
   const WebCounters& counters = server->counters();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while ((counters.gate.idle_timeouts.load() < 3 || counters.gate.request_timeouts.load() < 2) &&
+  while ((counters.gate.idle_timeouts.load() < 3 || counters.gate.request_timeouts.load() < 2 ||
+          counters.gate.open.load() > 0) &&
          std::chrono::steady_clock::now() < deadline) {
     pollfd p{held[0], POLLIN, 0};
     ::poll(&p, 1, 50);  // waits on the socket, not a clock: the close wakes it
