@@ -1,0 +1,184 @@
+// The Store read calls over the ClickHouse tables: every collector's records, each once
+// (FINAL folds rows sent twice), in the order a local store gives them (event time, then
+// the record's identity). Summaries are folded from the events with the store's own rule.
+#include <cinttypes>
+#include <unordered_map>
+
+#include "clickhouse/clickhouse.h"
+#include "clickhouse/http.h"
+#include "clickhouse/rows.h"
+
+namespace resyncwatch {
+namespace {
+
+using clickhouse::Http;
+
+std::string TimeWhere(const char* column, TimeRange range) {
+  std::string w;
+  if (range.since_us != INT64_MIN)
+    w += std::string(" AND ") + column + " >= " + std::to_string(range.since_us);
+  if (range.until_us != INT64_MAX)
+    w += std::string(" AND ") + column + " < " + std::to_string(range.until_us);
+  return w;
+}
+
+std::string KindList(uint32_t mask) {
+  std::string list;
+  for (int k = 0; k < kEventKindCount; ++k) {
+    if (!(mask >> k & 1u)) continue;
+    if (!list.empty()) list += ", ";
+    list += clickhouse::SqlQuote(ToString(static_cast<EventKind>(k)));
+  }
+  return list.empty() ? "''" : list;
+}
+
+class ClickHouseStore final : public Store {
+ public:
+  explicit ClickHouseStore(const ClickHouseOptions& options)
+      : http_(options), db_(options.database) {}
+
+  Status Check() const {
+    return http_.Query("SELECT count() FROM " + db_ + ".events WHERE 0 FORMAT TabSeparated",
+                       [](std::string_view) { return true; });
+  }
+
+  Result<WriteResult> Write(WriteBatch&) override { return ReadOnly(); }
+
+  Status History(MacAddress mac, TimeRange range, const EventVisitor& visit) const override {
+    return Events(kEventReadColumnsRef(),
+                  " AND mac = " + std::to_string(mac) + TimeWhere("event_time_us", range), visit);
+  }
+  Status Scan(TimeRange range, const EventVisitor& visit) const override {
+    return Events(kEventReadColumnsRef(), TimeWhere("event_time_us", range), visit);
+  }
+  Status ScanHeads(TimeRange range, const EventVisitor& visit) const override {
+    return Events(clickhouse::kEventHeadColumns, TimeWhere("event_time_us", range), visit);
+  }
+  Status ScanKinds(TimeRange range, uint32_t mask, const EventVisitor& visit) const override {
+    return Events(kEventReadColumnsRef(),
+                  " AND kind IN (" + KindList(mask) + ")" + TimeWhere("event_time_us", range),
+                  visit);
+  }
+  Status ScanRaw(TimeRange range,
+                 const std::function<bool(const RawDatagram&)>& visit) const override {
+    const std::string sql = "SELECT " + std::string(clickhouse::kRawReadColumns) + " FROM " + db_ +
+                            ".raw FINAL WHERE 1" + TimeWhere("received_us", range) +
+                            " ORDER BY received_us, store_id, seq FORMAT TabSeparated";
+    Status parse;
+    RawDatagram raw;
+    Status s = http_.Query(sql, [&](std::string_view line) {
+      parse = clickhouse::ParseRawRow(line, &raw);
+      return parse.ok() && visit(raw);
+    });
+    return s.ok() ? parse : s;
+  }
+
+  Result<DeviceSummary> GetDevice(MacAddress mac) const override {
+    std::optional<DeviceSummary> found;
+    Status s = Summaries(" AND mac = " + std::to_string(mac), [&](const DeviceSummary& d) {
+      found = d;
+      return false;
+    });
+    if (!s.ok()) return s;
+    if (!found) return Status::NotFound("no events of " + FormatMac(mac) + " in ClickHouse");
+    return *found;
+  }
+  Status ForEachDevice(const std::function<bool(const DeviceSummary&)>& visit) const override {
+    return Summaries("", visit);
+  }
+  Result<MacAddress> MacForSerial(std::string_view sn) const override {
+    MacAddress mac = 0;
+    Status s =
+        http_.Query("SELECT mac FROM " + db_ + ".events WHERE sn = " + clickhouse::SqlQuote(sn) +
+                        " AND mac != 0 ORDER BY event_time_us DESC, store_id DESC, seq DESC"
+                        " LIMIT 1 FORMAT TabSeparated",
+                    [&](std::string_view line) {
+                      mac = std::strtoull(std::string(line).c_str(), nullptr, 10);
+                      return false;
+                    });
+    if (!s.ok()) return s;
+    if (mac == 0) return Status::NotFound("no device with serial number " + std::string(sn));
+    return mac;
+  }
+
+  Result<std::map<std::string, int64_t>> Counters() const override {
+    return Status::Unsupported(
+        "counters are kept by each collector: ask each with resyncwatch stats --db");
+  }
+  Status AddCounters(const std::map<std::string, int64_t>&) override { return ReadOnly(); }
+  Status PutAlert(const AlertRecord&) override { return ReadOnly(); }
+  Status ScanAlerts(TimeRange, bool,
+                    const std::function<bool(const AlertRecord&)>&) const override {
+    return Status::Unsupported(
+        "alerts are kept by each collector: ask each with resyncwatch alerts --db");
+  }
+  Status CatchUp() override { return Status::Ok(); }  // every read is fresh
+  Status ApplyRetention() override { return ReadOnly(); }
+  Status Flush() override { return Status::Ok(); }
+  Status Compact() override { return ReadOnly(); }
+
+ private:
+  static std::string_view kEventReadColumnsRef() { return clickhouse::kEventReadColumns; }
+  static Status ReadOnly() {
+    return Status::Unsupported("the ClickHouse tables are written by the collectors only");
+  }
+
+  Status Events(std::string_view columns, const std::string& where,
+                const EventVisitor& visit) const {
+    const std::string sql = "SELECT " + std::string(columns) + " FROM " + db_ +
+                            ".events FINAL WHERE 1" + where +
+                            " ORDER BY event_time_us, store_id, seq FORMAT TabSeparated";
+    Status parse;
+    Event e;
+    Status s = http_.Query(sql, [&](std::string_view line) {
+      parse = clickhouse::ParseEventRow(line, &e);
+      return parse.ok() && visit(e);
+    });
+    return s.ok() ? parse : s;
+  }
+
+  // Folds each device's events, in event-time order, into its summary.
+  Status Summaries(const std::string& where,
+                   const std::function<bool(const DeviceSummary&)>& visit) const {
+    // What ApplyEventToDeviceSummary reads, without the bulky text it does not.
+    const std::string sql =
+        "SELECT seq, event_time_us, received_us, message_time_us, has_message_time, kind, "
+        "format, facility, severity, mac, sn, model, '', '', '', '', url, scheme, server, port, "
+        "path, error, '', source FROM " +
+        db_ + ".events FINAL WHERE mac != 0" + where +
+        " ORDER BY mac, event_time_us, store_id, seq FORMAT TabSeparated";
+    Status parse;
+    Event e;
+    DeviceSummary summary;
+    bool more = true;
+    Status s = http_.Query(sql, [&](std::string_view line) {
+      parse = clickhouse::ParseEventRow(line, &e);
+      if (!parse.ok()) return false;
+      if (summary.mac != e.mac) {
+        if (summary.mac != 0 && !(more = visit(summary))) return false;
+        summary = DeviceSummary();
+        summary.mac = e.mac;
+      }
+      ApplyEventToDeviceSummary(e, &summary);
+      return true;
+    });
+    if (!s.ok()) return s;
+    if (!parse.ok()) return parse;
+    if (more && summary.mac != 0) visit(summary);
+    return Status::Ok();
+  }
+
+  Http http_;
+  std::string db_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenClickHouseStore(const ClickHouseOptions& options) {
+  if (Status s = ValidateClickHouseOptions(options); !s.ok()) return s;
+  auto store = std::make_unique<ClickHouseStore>(options);
+  if (Status s = store->Check(); !s.ok()) return s;
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace resyncwatch
