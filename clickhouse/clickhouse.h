@@ -74,15 +74,15 @@ class ClickHouseExporter {
   // the exporter. Starts the thread; ClickHouse being down is not an error here.
   static Result<std::unique_ptr<ClickHouseExporter>> Start(Store* store,
                                                            const ExporterOptions& options);
-  ~ClickHouseExporter();  // stops the thread (an INSERT under way is abandoned)
+  // Stops the thread; an INSERT under way is waited for (at most the timeout) and, if
+  // unacknowledged, sent again by the next start.
+  ~ClickHouseExporter();
   ClickHouseExporter(const ClickHouseExporter&) = delete;
   ClickHouseExporter& operator=(const ClickHouseExporter&) = delete;
 
   ExporterStats stats() const;
   // Prometheus text: resyncwatch_clickhouse_* counters and gauges.
   std::string RenderMetrics() const;
-  // Wakes the thread now (a batch was stored); cheap, optional.
-  void Notify();
 
  private:
   class Impl;

@@ -48,8 +48,6 @@ class ClickHouseExporter::Impl {
     return s;
   }
 
-  void Notify() { cv_.notify_all(); }
-
  private:
   using Clock = std::chrono::steady_clock;
 
@@ -213,7 +211,6 @@ Result<std::unique_ptr<ClickHouseExporter>> ClickHouseExporter::Start(
 }
 
 ExporterStats ClickHouseExporter::stats() const { return impl_->stats(); }
-void ClickHouseExporter::Notify() { impl_->Notify(); }
 
 std::string ClickHouseExporter::RenderMetrics() const {
   const ExporterStats s = stats();

@@ -245,32 +245,39 @@ Status ParseRawRow(std::string_view line, RawDatagram* r) {
 }
 
 std::string SchemaStatements(const std::string& db) {
-  // Partitions by UTC day; the sorting key serves one phone's history (mac first) and ends
-  // with the record's identity (store_id, seq), so that ReplacingMergeTree folds a row sent
-  // twice into one and reads with FINAL never see both.
+  // Both event tables hold every column; they differ in their sorting key. `events` is in
+  // time order (time windows are key ranges, and FINAL reads come out in that order),
+  // `events_by_mac`, filled by a materialized view on every insert, in phone order (one
+  // phone's history is a key range). Each key ends with the record's identity
+  // (store_id, seq), so that ReplacingMergeTree folds a row sent twice into one and reads
+  // with FINAL never see both. Partitions are UTC days.
   const std::string day = "toYYYYMMDD(toDateTime(intDiv(event_time_us, 1000000), 'UTC'))";
   const std::string raw_day = "toYYYYMMDD(toDateTime(intDiv(received_us, 1000000), 'UTC'))";
+  const std::string columns =
+      " (\n"
+      "  store_id UInt64, collector String, seq UInt64,\n"
+      "  event_time_us Int64, received_us Int64, message_time_us Int64,\n"
+      "  has_message_time UInt8,\n"
+      "  kind " +
+      KindEnum() +
+      ",\n"
+      "  format " +
+      FormatEnum() +
+      ",\n"
+      "  facility Int16, severity Int16, mac UInt64, sn String, model String,\n"
+      "  host String, app String, identifier String, timestamp_text String,\n"
+      "  url String, scheme String, server String, port Int32, path String,\n"
+      "  error String, message String, source String\n"
+      ") ENGINE = ReplacingMergeTree\n"
+      "PARTITION BY " +
+      day + "\n";
   return "CREATE DATABASE IF NOT EXISTS " + db + ";\n" + "CREATE TABLE IF NOT EXISTS " + db +
-         ".events (\n"
-         "  store_id UInt64, collector String, seq UInt64,\n"
-         "  event_time_us Int64, received_us Int64, message_time_us Int64,\n"
-         "  has_message_time UInt8,\n"
-         "  kind " +
-         KindEnum() +
-         ",\n"
-         "  format " +
-         FormatEnum() +
-         ",\n"
-         "  facility Int16, severity Int16, mac UInt64, sn String, model String,\n"
-         "  host String, app String, identifier String, timestamp_text String,\n"
-         "  url String, scheme String, server String, port Int32, path String,\n"
-         "  error String, message String, source String\n"
-         ") ENGINE = ReplacingMergeTree\n"
-         "PARTITION BY " +
-         day +
-         "\n"
+         ".events" + columns + "ORDER BY (event_time_us, store_id, seq);\n" +
+         "CREATE TABLE IF NOT EXISTS " + db + ".events_by_mac" + columns +
          "ORDER BY (mac, event_time_us, store_id, seq);\n" +
-         "CREATE TABLE IF NOT EXISTS " + db +
+         "CREATE MATERIALIZED VIEW IF NOT EXISTS " + db + ".events_by_mac_feed TO " + db +
+         ".events_by_mac AS SELECT * FROM " + db + ".events;\n" + "CREATE TABLE IF NOT EXISTS " +
+         db +
          ".raw (\n"
          "  store_id UInt64, collector String, seq UInt64, received_us Int64,\n"
          "  source String, reason String, bytes String\n"

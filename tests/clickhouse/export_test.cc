@@ -196,6 +196,7 @@ TEST_CASE("A batch sent again after a crash before its cursor was saved is count
     CHECK(exporter->stats().exported_events == 25 * 8);
   }
   CHECK(ch.Scalar("SELECT count() FROM t_resend.events FINAL") == "200");
+  CHECK(ch.Scalar("SELECT count() FROM t_resend.events_by_mac FINAL") == "200");
   auto remote = OpenCh(options);
   Seen got = ReadAll(*remote);
   CHECK(got.events.size() == 200);
