@@ -7,8 +7,11 @@
 // would sort wide rows again (ten times the cost measured on 1,000,000 rows). The order is
 // checked row by row: should a server answer otherwise, the read fails instead of
 // answering wrong.
+#include <algorithm>
 #include <cinttypes>
+#include <tuple>
 #include <unordered_map>
+#include <vector>
 
 #include "clickhouse/clickhouse.h"
 #include "clickhouse/http.h"
@@ -27,6 +30,12 @@ std::string TimeWhere(const char* column, TimeRange range) {
     w += std::string(" AND ") + column + " < " + std::to_string(range.until_us);
   return w;
 }
+
+// What ApplyEventToDeviceSummary reads, without the bulky text it does not.
+constexpr std::string_view kSummaryColumns =
+    "seq, event_time_us, received_us, message_time_us, has_message_time, kind, format, "
+    "facility, severity, mac, sn, model, '', '', '', '', url, scheme, server, port, path, "
+    "error, '', source";
 
 std::string KindList(uint32_t mask) {
   std::string list;
@@ -51,8 +60,12 @@ class ClickHouseStore final : public Store {
   Result<WriteResult> Write(WriteBatch&) override { return ReadOnly(); }
 
   Status History(MacAddress mac, TimeRange range, const EventVisitor& visit) const override {
-    return Events(kEventReadColumnsRef(), "events_by_mac",
-                  " AND mac = " + std::to_string(mac) + TimeWhere("event_time_us", range), visit);
+    std::vector<Event> events;
+    if (Status s = PhoneEvents(mac, range, &events); !s.ok()) return s;
+    for (const Event& e : events) {
+      if (!visit(e)) break;
+    }
+    return Status::Ok();
   }
   Status Scan(TimeRange range, const EventVisitor& visit) const override {
     return Events(kEventReadColumnsRef(), "events", TimeWhere("event_time_us", range), visit);
@@ -84,18 +97,16 @@ class ClickHouseStore final : public Store {
   }
 
   Result<DeviceSummary> GetDevice(MacAddress mac) const override {
-    std::optional<DeviceSummary> found;
-    Status s = Summaries(" AND mac = " + std::to_string(mac), [&](const DeviceSummary& d) {
-      found = d;
-      return false;
-    });
-    if (!s.ok()) return s;
-    if (!found) return Status::NotFound("no events of " + FormatMac(mac) + " in ClickHouse");
-    return *found;
+    std::vector<Event> events;
+    if (Status s = PhoneEvents(mac, {}, &events); !s.ok()) return s;
+    if (events.empty())
+      return Status::NotFound("no events of " + FormatMac(mac) + " in ClickHouse");
+    DeviceSummary summary;
+    summary.mac = mac;
+    for (const Event& e : events) ApplyEventToDeviceSummary(e, &summary);
+    return summary;
   }
-  Status ForEachDevice(const std::function<bool(const DeviceSummary&)>& visit) const override {
-    return Summaries("", visit);
-  }
+  Status ForEachDevice(const std::function<bool(const DeviceSummary&)>& visit) const override;
   Result<MacAddress> MacForSerial(std::string_view sn) const override {
     MacAddress mac = 0;
     Status s =
@@ -137,7 +148,7 @@ class ClickHouseStore final : public Store {
     return Status::Corruption("ClickHouse returned rows out of key order (FINAL without a merge?)");
   }
 
-  // Rows of `table` in its key order: `events` by time, `events_by_mac` (one phone) by time.
+  // Rows of `table` (sorted by time first) in its key order.
   Status Events(std::string_view columns, const char* table, const std::string& where,
                 const EventVisitor& visit) const {
     const std::string sql = "SELECT " + std::string(columns) + " FROM " + db_ + "." + table +
@@ -154,43 +165,63 @@ class ClickHouseStore final : public Store {
     return s.ok() ? parse : s;
   }
 
-  // Folds each device's events, in event-time order, into its summary.
-  Status Summaries(const std::string& where,
-                   const std::function<bool(const DeviceSummary&)>& visit) const {
-    // What ApplyEventToDeviceSummary reads, without the bulky text it does not.
-    const std::string sql =
-        "SELECT seq, event_time_us, received_us, message_time_us, has_message_time, kind, "
-        "format, facility, severity, mac, sn, model, '', '', '', '', url, scheme, server, port, "
-        "path, error, '', source FROM " +
-        db_ + ".events_by_mac FINAL WHERE mac != 0" + where + " FORMAT TabSeparated";
+  // One phone's events, each once, in time order. Without FINAL: the mac condition then
+  // reads the mac column and the few granules that hold the phone, where FINAL would read
+  // the key columns of the whole range; the handful of rows is folded here instead.
+  Status PhoneEvents(MacAddress mac, TimeRange range, std::vector<Event>* out) const {
+    const std::string sql = "SELECT store_id, " + std::string(clickhouse::kEventReadColumns) +
+                            " FROM " + db_ + ".events WHERE mac = " + std::to_string(mac) +
+                            TimeWhere("event_time_us", range) + " FORMAT TabSeparated";
+    std::vector<std::pair<uint64_t, Event>> rows;
     Status parse;
-    Event e;
-    DeviceSummary summary;
-    bool more = true;
     Status s = http_.Query(sql, [&](std::string_view line) {
-      parse = clickhouse::ParseEventRow(line, &e);
-      if (parse.ok() && (e.mac < summary.mac ||
-                         (e.mac == summary.mac && e.event_time_us < summary.last_seen_us))) {
-        parse = OutOfOrder();
-      }
-      if (!parse.ok()) return false;
-      if (summary.mac != e.mac) {
-        if (summary.mac != 0 && !(more = visit(summary))) return false;
-        summary = DeviceSummary();
-        summary.mac = e.mac;
-      }
-      ApplyEventToDeviceSummary(e, &summary);
-      return true;
+      const size_t tab = line.find('\t');
+      auto& [store_id, e] = rows.emplace_back();
+      store_id = std::strtoull(std::string(line.substr(0, tab)).c_str(), nullptr, 10);
+      parse = clickhouse::ParseEventRow(line.substr(tab + 1), &e);
+      return parse.ok();
     });
     if (!s.ok()) return s;
     if (!parse.ok()) return parse;
-    if (more && summary.mac != 0) visit(summary);
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.second.event_time_us, a.first, a.second.seq) <
+             std::tie(b.second.event_time_us, b.first, b.second.seq);
+    });
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (i > 0 && rows[i].first == rows[i - 1].first &&
+          rows[i].second.seq == rows[i - 1].second.seq) {
+        continue;  // the same record sent twice, not yet merged
+      }
+      out->push_back(std::move(rows[i].second));
+    }
     return Status::Ok();
   }
 
   Http http_;
   std::string db_;
 };
+
+// Every device's events in time order (one FINAL scan, no sort), folded per device as
+// they come, then visited in MAC order as a local store does.
+Status ClickHouseStore::ForEachDevice(
+    const std::function<bool(const DeviceSummary&)>& visit) const {
+  std::unordered_map<MacAddress, DeviceSummary> devices;
+  Status s = Events(kSummaryColumns, "events", " AND mac != 0", [&](const Event& e) {
+    DeviceSummary& d = devices[e.mac];
+    d.mac = e.mac;
+    ApplyEventToDeviceSummary(e, &d);
+    return true;
+  });
+  if (!s.ok()) return s;
+  std::vector<const DeviceSummary*> sorted;
+  sorted.reserve(devices.size());
+  for (const auto& [mac, d] : devices) sorted.push_back(&d);
+  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->mac < b->mac; });
+  for (const DeviceSummary* d : sorted) {
+    if (!visit(*d)) break;
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 

@@ -78,8 +78,17 @@ const std::string_view kRawInsertColumns =
     "store_id, collector, seq, received_us, source, reason, bytes";
 
 void AppendEscaped(std::string_view field, std::string* out) {
-  for (char c : field) {
-    switch (c) {
+  // Most fields need no escape: copy the runs between special bytes whole.
+  while (!field.empty()) {
+    size_t special = 0;
+    while (special < field.size()) {
+      const char c = field[special];
+      if (c == '\\' || c == '\t' || c == '\n' || c == '\r' || c == '\0') break;
+      ++special;
+    }
+    out->append(field.data(), special);
+    if (special == field.size()) return;
+    switch (field[special]) {
       case '\\':
         out->append("\\\\");
         break;
@@ -92,12 +101,11 @@ void AppendEscaped(std::string_view field, std::string* out) {
       case '\r':
         out->append("\\r");
         break;
-      case '\0':
+      default:
         out->append("\\0");
         break;
-      default:
-        out->push_back(c);
     }
+    field.remove_prefix(special + 1);
   }
 }
 
@@ -245,12 +253,11 @@ Status ParseRawRow(std::string_view line, RawDatagram* r) {
 }
 
 std::string SchemaStatements(const std::string& db) {
-  // Both event tables hold every column; they differ in their sorting key. `events` is in
-  // time order (time windows are key ranges, and FINAL reads come out in that order),
-  // `events_by_mac`, filled by a materialized view on every insert, in phone order (one
-  // phone's history is a key range). Each key ends with the record's identity
-  // (store_id, seq), so that ReplacingMergeTree folds a row sent twice into one and reads
-  // with FINAL never see both. Partitions are UTC days.
+  // `events` is sorted by time (a time window is a key range, and FINAL reads come out in
+  // time order) and ends its key with the record's identity (store_id, seq), so that
+  // ReplacingMergeTree folds a row sent twice into one and reads with FINAL never see both.
+  // One phone's history reads the mac column and the granules that hold the phone.
+  // Partitions are UTC days.
   const std::string day = "toYYYYMMDD(toDateTime(intDiv(event_time_us, 1000000), 'UTC'))";
   const std::string raw_day = "toYYYYMMDD(toDateTime(intDiv(received_us, 1000000), 'UTC'))";
   const std::string columns =
@@ -271,21 +278,16 @@ std::string SchemaStatements(const std::string& db) {
       ") ENGINE = ReplacingMergeTree\n"
       "PARTITION BY " +
       day + "\n";
-  return "CREATE DATABASE IF NOT EXISTS " + db + ";\n" + "CREATE TABLE IF NOT EXISTS " + db +
-         ".events" + columns + "ORDER BY (event_time_us, store_id, seq);\n" +
-         "CREATE TABLE IF NOT EXISTS " + db + ".events_by_mac" + columns +
-         "ORDER BY (mac, event_time_us, store_id, seq);\n" +
-         "CREATE MATERIALIZED VIEW IF NOT EXISTS " + db + ".events_by_mac_feed TO " + db +
-         ".events_by_mac AS SELECT * FROM " + db + ".events;\n" + "CREATE TABLE IF NOT EXISTS " +
-         db +
-         ".raw (\n"
-         "  store_id UInt64, collector String, seq UInt64, received_us Int64,\n"
-         "  source String, reason String, bytes String\n"
-         ") ENGINE = ReplacingMergeTree\n"
-         "PARTITION BY " +
-         raw_day +
-         "\n"
-         "ORDER BY (received_us, store_id, seq);\n";
+  std::string sql = "CREATE DATABASE IF NOT EXISTS " + db + ";\n";
+  sql += "CREATE TABLE IF NOT EXISTS " + db + ".events" + columns;
+  sql += "ORDER BY (event_time_us, store_id, seq);\n";
+  sql += "CREATE TABLE IF NOT EXISTS " + db + ".raw (\n";
+  sql += "  store_id UInt64, collector String, seq UInt64, received_us Int64,\n";
+  sql += "  source String, reason String, bytes String\n";
+  sql += ") ENGINE = ReplacingMergeTree\n";
+  sql += "PARTITION BY " + raw_day + "\n";
+  sql += "ORDER BY (received_us, store_id, seq);\n";
+  return sql;
 }
 
 }  // namespace resyncwatch::clickhouse

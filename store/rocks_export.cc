@@ -231,6 +231,7 @@ Status RocksStore::ReadForExport(const ExportCursor& from, size_t max_records,
                                  ExportRecords* out) const {
   ExportCursor c = from;
   size_t room = max_records;
+  out->events.reserve(out->events.size() + std::min<size_t>(max_records, 65'536));
   while (room > 0) {
     if (c.span_end == 0) {
       Result<bool> opened = OpenExportSpan(&c);
