@@ -4,7 +4,7 @@
 // by default headers on every answer; the routes only read.
 #include <httplib.h>
 
-#include <thread>
+#include <algorithm>
 
 #include "common/http_listen.h"
 #include "web/api.h"
