@@ -100,11 +100,14 @@ struct FleetRollup::State {
   bool built = false;
   bool stale = false;
   bool rebuilding = false;
-  std::vector<Event> pending;  // observed during a rebuild
+  std::vector<Event> pending;          // observed during a rebuild
+  std::vector<Device*> batch_devices;  // Observe's per-event lookups, reused
   uint64_t out_of_order = 0;
   int64_t pruned_devices_at = 0;  // start_minute when device minutes were last pruned
 
-  void Add(const Event& e);
+  void Add(const Event& e) { Add(e, e.mac != 0 ? &devices[e.mac] : nullptr); }
+  // REQUIRES: d is e's device (nullptr when e names none).
+  void Add(const Event& e, Device* d);
   // Totals, errors and servers; the counts (one of attempts, successes, failures) when
   // the event is an attempt or an outcome.
   std::optional<OutcomeCounts> AddTotals(const Event& e, int64_t m, Minute& b, Device* d);
@@ -113,14 +116,12 @@ struct FleetRollup::State {
   void Advance(int64_t start);
 };
 
-void FleetRollup::State::Add(const Event& e) {
+void FleetRollup::State::Add(const Event& e, Device* d) {
   const int64_t m = FloorDiv(e.event_time_us, kMinuteUs);
   if (m < start_minute) return;
   Minute& b = minutes[m];
   ++b.events;
-  Device* d = nullptr;
-  if (e.mac != 0) {
-    d = &devices[e.mac];
+  if (d != nullptr) {
     if (e.event_time_us < d->last_us) {
       // Its minutes and the server its outcomes went to assumed time order.
       stale = true;
@@ -259,7 +260,15 @@ void FleetRollup::Observe(std::span<const Event> events) {
   }
   if (!s.built) return;
   s.Advance(FloorDiv(options_.clock->NowMicros() - options_.window_us, kMinuteUs) + 1);
-  for (const Event& e : events) s.Add(e);
+  // The devices first, in a loop of independent lookups: during a burst the table has left
+  // the cache between two events of a phone, and these misses overlap where the ones inside
+  // Add would wait for each other. (References into the map survive its rehashing.)
+  s.batch_devices.clear();
+  for (const Event& e : events) {
+    const bool counted = e.mac != 0 && FloorDiv(e.event_time_us, kMinuteUs) >= s.start_minute;
+    s.batch_devices.push_back(counted ? &s.devices[e.mac] : nullptr);
+  }
+  for (size_t i = 0; i < events.size(); ++i) s.Add(events[i], s.batch_devices[i]);
 }
 
 Status FleetRollup::Rebuild(const Store& store) {
