@@ -110,9 +110,12 @@ struct WriteResult {
 
 // A fault seam for tests, in the manner of LevelDB's Env: while no_space is true every
 // write to the store's files fails as on a full disk ("No space left on device"); reads
-// go on. Shared by the test and the store; null (no seam) in production.
+// go on. While read_error is true every read of a store file (a table block, not the
+// memtable) fails as on a bad sector ("Input/output error"). Shared by the test and the
+// store; null (no seam) in production.
 struct StoreFaults {
   std::atomic<bool> no_space{false};
+  std::atomic<bool> read_error{false};
 };
 
 struct StoreOptions {
