@@ -19,7 +19,7 @@
 namespace resyncwatch {
 
 // The store writer: the hand-off queue absorbs a burst while it waits.
-inline constexpr int kWriterNice = 10;
+inline constexpr int kWriterNice = 5;
 // Analyses and precomputes that run once a minute or less (schedule, wall, rollups).
 inline constexpr int kBackgroundNice = 19;
 

@@ -145,21 +145,6 @@ rocksdb::ColumnFamilyOptions BaseCf(size_t block_size, bool bloom) {
   return o;
 }
 
-// Events and raw datagrams: appended in time order, settled with zstd and a dictionary,
-// since neighbouring records share most of their bytes. The dictionary is sampled records
-// (raw content), not a trained one: Debian's RocksDB cannot keep a trained dictionary's
-// entropy tables digested, so every block read rebuilt them, two thirds of a history's
-// decoding; raw content costs nothing to load and 0.5 bytes/event (docs/store-format.md).
-rocksdb::ColumnFamilyOptions TimeOrderedCf(size_t block_size) {
-  rocksdb::ColumnFamilyOptions o = BaseCf(block_size, false);
-  o.write_buffer_size = 64 << 20;
-  o.bottommost_compression_opts.enabled = true;
-  o.bottommost_compression_opts.level = 6;
-  o.bottommost_compression_opts.max_dict_bytes = 16 << 10;
-  o.bottommost_compression_opts.zstd_max_train_bytes = 0;
-  return o;
-}
-
 // The writer's index flush inserts one key per dirty device in key order, interleaved
 // with the keys already in the memtable: one shared insert hint (empty prefix) lets the
 // skiplist continue from the previous insert instead of searching from the top each time.
@@ -167,6 +152,24 @@ std::shared_ptr<const rocksdb::SliceTransform> SortedRunHint() {
   static const std::shared_ptr<const rocksdb::SliceTransform> hint(
       rocksdb::NewFixedPrefixTransform(0));
   return hint;
+}
+
+// Events and raw datagrams: appended in time order, settled with zstd and a dictionary,
+// since neighbouring records share most of their bytes. The dictionary is sampled records
+// (raw content), not a trained one: Debian's RocksDB cannot keep a trained dictionary's
+// entropy tables digested, so every block read rebuilt them, two thirds of a history's
+// decoding; raw content costs nothing to load and 0.5 bytes/event (docs/store-format.md).
+rocksdb::ColumnFamilyOptions TimeOrderedCf(size_t block_size) {
+  rocksdb::ColumnFamilyOptions o = BaseCf(block_size, false);
+  // The collector's records arrive in key order (receive time, then seq): with the insert
+  // hint each one lands after the previous instead of searching the skiplist from the top.
+  o.memtable_insert_with_hint_prefix_extractor = SortedRunHint();
+  o.write_buffer_size = 64 << 20;
+  o.bottommost_compression_opts.enabled = true;
+  o.bottommost_compression_opts.level = 6;
+  o.bottommost_compression_opts.max_dict_bytes = 16 << 10;
+  o.bottommost_compression_opts.zstd_max_train_bytes = 0;
+  return o;
 }
 
 }  // namespace
