@@ -44,15 +44,19 @@ class Names {
   Names() : names_{""} {}
   uint32_t Id(const std::string& s) {
     if (s.empty()) return 0;
+    // An event's server is looked up for its totals and again for its groups.
+    if (last_id_ != 0 && s == names_[last_id_]) return last_id_;
     auto [it, added] = ids_.try_emplace(s, static_cast<uint32_t>(names_.size()));
     if (added) names_.push_back(s);
-    return it->second;
+    last_id_ = it->second;
+    return last_id_;
   }
   const std::string& Name(uint32_t id) const { return names_[id]; }
 
  private:
   std::vector<std::string> names_;
   std::unordered_map<std::string, uint32_t> ids_;
+  uint32_t last_id_ = 0;  // the latest name looked up (0: none)
 };
 
 }  // namespace
