@@ -21,7 +21,7 @@ namespace resyncwatch {
 // The store writer: the hand-off queue absorbs a burst while it waits.
 inline constexpr int kWriterNice = 5;
 // Analyses and precomputes that run once a minute or less (schedule, wall, rollups).
-inline constexpr int kBackgroundNice = 19;
+inline constexpr int kBackgroundNice = 10;
 
 // Raises the calling thread's nice value to at least nice (0..19); returns whether the
 // thread now runs at that value or lower priority.

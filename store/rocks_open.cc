@@ -103,7 +103,6 @@ Result<std::unique_ptr<Store>> RocksStore::OpenRocks(const std::string& dir,
   db_options.create_if_missing = !store->read_only() && options.create_if_missing;
   if (options.low_priority_background && !store->read_only()) {
     rocksdb::Env* env = db_options.env;
-    env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::HIGH, rocksdb::CpuPriority::kLow);
     env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW, rocksdb::CpuPriority::kLow);
   }
   auto cfs = MakeCfDescriptors(store->retention_);

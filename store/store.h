@@ -136,10 +136,11 @@ struct StoreOptions {
   uint64_t index_flush_events = 1'000'000;
   // fsync the WAL on every Write (survives power loss; kill -9 is safe without it).
   bool sync_writes = false;
-  // Run RocksDB's flush and compaction threads at the lowest CPU priority (nice 19), for a
-  // collector whose receiving thread must keep its core during a burst: a flush that
-  // falls behind stalls Write, and the collector's queue absorbs the stall. The thread
-  // pools are shared by every store in the process, so this holds for all of them.
+  // Run RocksDB's compaction threads at the lowest CPU priority (nice 19), for a collector
+  // whose receiving thread must keep its core during a burst: compactions that fall
+  // behind slow Write down, and the collector's queue absorbs that. Flushes keep their
+  // priority (a flush that falls behind stops Write). The thread pools are shared by
+  // every store in the process, so this holds for all of them.
   bool low_priority_background = false;
   std::shared_ptr<StoreFaults> faults;
 };

@@ -47,13 +47,13 @@ for i in $(seq "$runs"); do
   metrics=$(awk '/^metrics/{print $2}' "$dir/ports")
   out=$("$loadgen" --port "$port" --count "$count" --shape storm --devices 10000)
   sent=${out#sent=}; sent=${sent%% *}
-  # Wait until everything is stored, or nothing more was stored for 3 s.
+  # Wait until everything is stored, or nothing more was stored for 10 s.
   last=-1 still=0
   while :; do
     v=$(stored "$metrics")
     [ "$v" -ge "$sent" ] && break
     if [ "$v" = "$last" ]; then still=$((still + 1)); else still=0; last=$v; fi
-    [ "$still" -ge 60 ] && break
+    [ "$still" -ge 200 ] && break
     sleep 0.05
   done
   kill -TERM "$pid"

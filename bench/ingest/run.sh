@@ -81,7 +81,7 @@ thread_ticks() {
 }
 now_s() { date +%s.%N; }
 
-# Polls $1 (a shell function printing a number) until it reaches $2 or stops growing for 3 s.
+# Polls $1 (a shell function printing a number) until it reaches $2 or stops growing for 10 s.
 # Prints the final value and the time it was reached.
 wait_delivered() {
   local fn=$1 target=$2 last=-1 last_change now v
@@ -90,7 +90,7 @@ wait_delivered() {
     v=$($fn)
     now=$(now_s)
     if [ "$v" != "$last" ]; then last=$v; last_change=$now; fi
-    if [ "$v" -ge "$target" ] || awk -v a="$now" -v b="$last_change" 'BEGIN{exit !(a-b>3)}'; then
+    if [ "$v" -ge "$target" ] || awk -v a="$now" -v b="$last_change" 'BEGIN{exit !(a-b>10)}'; then
       echo "$v $last_change"
       return
     fi
