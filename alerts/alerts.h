@@ -271,8 +271,11 @@ class FleetScheduleWatcher {
   FleetScheduleWatcher& operator=(const FleetScheduleWatcher&) = delete;
 
   void Start();
-  // Asks the thread for a run as of now_us when due (the first call always is).
-  void Tick(int64_t now_us);
+  // Asks the thread for a run as of now_us when due (the first call always is). While
+  // ingest_busy (a burst is being written) a due run waits, at most one interval: a
+  // mass-reboot storm is when receiving needs the cores, and the analysis is as good a
+  // few seconds later. Returns whether a run was asked for.
+  bool Tick(int64_t now_us, bool ingest_busy = false);
   // Waits for a run under way to end, then joins the thread.
   void Stop();
   // Synchronous, on the caller's thread: one run as of now_us handed to the engine.

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "alerts/alerts.h"
+#include "common/thread_priority.h"
 #include "schedule/schedule.h"
 
 namespace resyncwatch {
@@ -84,19 +85,24 @@ class FleetScheduleWatcher::Impl {
   void Start() {
     thread_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "rw-schedule");
+      LowerThisThreadPriority(kBackgroundNice);  // ingest first
       Run();
     });
   }
 
-  void Tick(int64_t now_us) {
+  bool Tick(int64_t now_us, bool ingest_busy) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!thread_.joinable() || stop_ || running_ || requested_) return;
-    if (asked_ && now_us - last_asked_us_ < config_.schedule_interval_us) return;
+    if (!thread_.joinable() || stop_ || running_ || requested_) return false;
+    if (asked_ && now_us - last_asked_us_ < config_.schedule_interval_us) return false;
+    if (due_since_us_ == INT64_MIN) due_since_us_ = now_us;
+    if (ingest_busy && now_us - due_since_us_ < config_.schedule_interval_us) return false;
+    due_since_us_ = INT64_MIN;
     asked_ = true;
     last_asked_us_ = now_us;
     requested_ = true;
     request_us_ = now_us;
     cv_.notify_one();
+    return true;
   }
 
   void Stop() {
@@ -171,6 +177,7 @@ class FleetScheduleWatcher::Impl {
   bool asked_ = false;
   int64_t request_us_ = 0;
   int64_t last_asked_us_ = 0;
+  int64_t due_since_us_ = INT64_MIN;  // when the pending run fell due (deferred while busy)
   std::thread thread_;
   std::atomic<int64_t> ok_{0};
   std::atomic<int64_t> errors_{0};
@@ -183,7 +190,9 @@ FleetScheduleWatcher::FleetScheduleWatcher(const Store* store, const ScheduleCon
     : impl_(std::make_unique<Impl>(store, schedules, config, engine, clock)) {}
 FleetScheduleWatcher::~FleetScheduleWatcher() { impl_->Stop(); }
 void FleetScheduleWatcher::Start() { impl_->Start(); }
-void FleetScheduleWatcher::Tick(int64_t now_us) { impl_->Tick(now_us); }
+bool FleetScheduleWatcher::Tick(int64_t now_us, bool ingest_busy) {
+  return impl_->Tick(now_us, ingest_busy);
+}
 void FleetScheduleWatcher::Stop() { impl_->Stop(); }
 Status FleetScheduleWatcher::RunOnce(int64_t now_us) { return impl_->RunOnce(now_us); }
 std::string FleetScheduleWatcher::RenderMetrics() const { return impl_->RenderMetrics(); }

@@ -247,7 +247,10 @@ Status Collector::Impl::StartAlerts() {
       },
       [this](int64_t now_us) {
         alerts_->Tick(now_us);
-        if (schedule_watcher_) schedule_watcher_->Tick(now_us);
+        // A full batch or more waiting: a burst is being written.
+        if (schedule_watcher_) {
+          schedule_watcher_->Tick(now_us, queue_.Depth() >= config_.batch_size);
+        }
       });
   writer_->SetDatagramObserver([this](const PeerAddress& peer, int64_t received_us) {
     ObserveDatagram(alerts_.get(), peer, received_us);

@@ -24,6 +24,7 @@
 #include "collector/collector.h"
 #include "collector/config.h"
 #include "common/json_writer.h"
+#include "common/thread_priority.h"
 #include "query/fleet_rollup.h"
 #include "store/store.h"
 #include "web/web.h"
@@ -142,6 +143,7 @@ class RollupBuilder {
  private:
   void Run() {
     pthread_setname_np(pthread_self(), "rw-rollup");
+    LowerThisThreadPriority(kBackgroundNice);  // ingest first
     std::unique_lock lock(mu_);
     while (!stop_) {
       if (rollup_->NeedsRebuild()) {
@@ -213,6 +215,7 @@ int Main(int argc, char** argv) {
   StoreOptions store_options;
   store_options.retention_us = config.retention_us;
   store_options.export_journal = exporting;
+  store_options.low_priority_background = true;  // receiving keeps its core in a burst
   Result<std::unique_ptr<Store>> store = Store::Open(config.db_dir, store_options);
   if (!store.ok()) {
     spdlog::error("cannot open the store {}: {}", config.db_dir, store.status().ToString());

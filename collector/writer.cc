@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/thread_priority.h"
+
 namespace resyncwatch {
 
 StoreWriter::StoreWriter(Store* store, IngestQueue* queue, Counters* counters, const Clock* clock,
@@ -45,6 +47,9 @@ void StoreWriter::Start() {
   last_tick_us_ = last_retention_us_ = clock_->NowMicros();
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "rw-writer");
+    // Under a burst the receiving thread must keep its core; this thread catches up
+    // from the queue afterwards.
+    LowerThisThreadPriority(kWriterNice);
     Run();
   });
 }

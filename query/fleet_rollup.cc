@@ -44,15 +44,19 @@ class Names {
   Names() : names_{""} {}
   uint32_t Id(const std::string& s) {
     if (s.empty()) return 0;
+    // An event's server is looked up for its totals and again for its groups.
+    if (last_id_ != 0 && s == names_[last_id_]) return last_id_;
     auto [it, added] = ids_.try_emplace(s, static_cast<uint32_t>(names_.size()));
     if (added) names_.push_back(s);
-    return it->second;
+    last_id_ = it->second;
+    return last_id_;
   }
   const std::string& Name(uint32_t id) const { return names_[id]; }
 
  private:
   std::vector<std::string> names_;
   std::unordered_map<std::string, uint32_t> ids_;
+  uint32_t last_id_ = 0;  // the latest name looked up (0: none)
 };
 
 }  // namespace
@@ -100,11 +104,14 @@ struct FleetRollup::State {
   bool built = false;
   bool stale = false;
   bool rebuilding = false;
-  std::vector<Event> pending;  // observed during a rebuild
+  std::vector<Event> pending;          // observed during a rebuild
+  std::vector<Device*> batch_devices;  // Observe's per-event lookups, reused
   uint64_t out_of_order = 0;
   int64_t pruned_devices_at = 0;  // start_minute when device minutes were last pruned
 
-  void Add(const Event& e);
+  void Add(const Event& e) { Add(e, e.mac != 0 ? &devices[e.mac] : nullptr); }
+  // REQUIRES: d is e's device (nullptr when e names none).
+  void Add(const Event& e, Device* d);
   // Totals, errors and servers; the counts (one of attempts, successes, failures) when
   // the event is an attempt or an outcome.
   std::optional<OutcomeCounts> AddTotals(const Event& e, int64_t m, Minute& b, Device* d);
@@ -113,14 +120,12 @@ struct FleetRollup::State {
   void Advance(int64_t start);
 };
 
-void FleetRollup::State::Add(const Event& e) {
+void FleetRollup::State::Add(const Event& e, Device* d) {
   const int64_t m = FloorDiv(e.event_time_us, kMinuteUs);
   if (m < start_minute) return;
   Minute& b = minutes[m];
   ++b.events;
-  Device* d = nullptr;
-  if (e.mac != 0) {
-    d = &devices[e.mac];
+  if (d != nullptr) {
     if (e.event_time_us < d->last_us) {
       // Its minutes and the server its outcomes went to assumed time order.
       stale = true;
@@ -259,7 +264,15 @@ void FleetRollup::Observe(std::span<const Event> events) {
   }
   if (!s.built) return;
   s.Advance(FloorDiv(options_.clock->NowMicros() - options_.window_us, kMinuteUs) + 1);
-  for (const Event& e : events) s.Add(e);
+  // The devices first, in a loop of independent lookups: during a burst the table has left
+  // the cache between two events of a phone, and these misses overlap where the ones inside
+  // Add would wait for each other. (References into the map survive its rehashing.)
+  s.batch_devices.clear();
+  for (const Event& e : events) {
+    const bool counted = e.mac != 0 && FloorDiv(e.event_time_us, kMinuteUs) >= s.start_minute;
+    s.batch_devices.push_back(counted ? &s.devices[e.mac] : nullptr);
+  }
+  for (size_t i = 0; i < events.size(); ++i) s.Add(events[i], s.batch_devices[i]);
 }
 
 Status FleetRollup::Rebuild(const Store& store) {

@@ -13,6 +13,41 @@ rocksdb::IOStatus NoSpace() {
   return s;
 }
 
+rocksdb::IOStatus ReadError() {
+  return rocksdb::IOStatus::IOError("Input/output error (StoreFaults::read_error)");
+}
+
+class FaultRandomAccessFile final : public rocksdb::FSRandomAccessFileOwnerWrapper {
+ public:
+  FaultRandomAccessFile(std::unique_ptr<rocksdb::FSRandomAccessFile>&& file,
+                        std::shared_ptr<StoreFaults> faults)
+      : FSRandomAccessFileOwnerWrapper(std::move(file)), faults_(std::move(faults)) {}
+
+  rocksdb::IOStatus Read(uint64_t offset, size_t n, const rocksdb::IOOptions& options,
+                         rocksdb::Slice* result, char* scratch,
+                         rocksdb::IODebugContext* dbg) const override {
+    if (failing()) return ReadError();
+    return FSRandomAccessFileOwnerWrapper::Read(offset, n, options, result, scratch, dbg);
+  }
+  rocksdb::IOStatus MultiRead(rocksdb::FSReadRequest* reqs, size_t num_reqs,
+                              const rocksdb::IOOptions& options,
+                              rocksdb::IODebugContext* dbg) override {
+    if (failing()) return ReadError();
+    return FSRandomAccessFileOwnerWrapper::MultiRead(reqs, num_reqs, options, dbg);
+  }
+  rocksdb::IOStatus ReadAsync(rocksdb::FSReadRequest& req, const rocksdb::IOOptions& opts,
+                              std::function<void(const rocksdb::FSReadRequest&, void*)> cb,
+                              void* cb_arg, void** io_handle, rocksdb::IOHandleDeleter* del_fn,
+                              rocksdb::IODebugContext* dbg) override {
+    if (failing()) return ReadError();
+    return FSRandomAccessFileOwnerWrapper::ReadAsync(req, opts, cb, cb_arg, io_handle, del_fn, dbg);
+  }
+
+ private:
+  bool failing() const { return faults_->read_error.load(std::memory_order_relaxed); }
+  std::shared_ptr<StoreFaults> faults_;
+};
+
 class FaultWritableFile final : public rocksdb::FSWritableFileOwnerWrapper {
  public:
   FaultWritableFile(std::unique_ptr<rocksdb::FSWritableFile>&& file,
@@ -69,6 +104,15 @@ class FaultFileSystem final : public rocksdb::FileSystemWrapper {
     std::unique_ptr<rocksdb::FSWritableFile> file;
     rocksdb::IOStatus s = target()->NewWritableFile(f, options, &file, dbg);
     if (s.ok()) *r = std::make_unique<FaultWritableFile>(std::move(file), faults_);
+    return s;
+  }
+
+  rocksdb::IOStatus NewRandomAccessFile(const std::string& f, const rocksdb::FileOptions& options,
+                                        std::unique_ptr<rocksdb::FSRandomAccessFile>* r,
+                                        rocksdb::IODebugContext* dbg) override {
+    std::unique_ptr<rocksdb::FSRandomAccessFile> file;
+    rocksdb::IOStatus s = target()->NewRandomAccessFile(f, options, &file, dbg);
+    if (s.ok()) *r = std::make_unique<FaultRandomAccessFile>(std::move(file), faults_);
     return s;
   }
 

@@ -1,6 +1,7 @@
 // rocks_faults: the fault seam of StoreOptions::faults (internal to store/). An Env whose
 // file system fails every write with "No space left on device" while the test says so,
-// as a full disk does; reads and everything else go to the default file system.
+// as a full disk does, and every read of a table file with an I/O error while the test
+// says so; everything else goes to the default file system.
 #pragma once
 
 #include <rocksdb/env.h>

@@ -101,6 +101,10 @@ Result<std::unique_ptr<Store>> RocksStore::OpenRocks(const std::string& dir,
     db_options.env = store->fault_env_.get();
   }
   db_options.create_if_missing = !store->read_only() && options.create_if_missing;
+  if (options.low_priority_background && !store->read_only()) {
+    rocksdb::Env* env = db_options.env;
+    env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW, rocksdb::CpuPriority::kLow);
+  }
   auto cfs = MakeCfDescriptors(store->retention_);
   if (options.mode == StoreOptions::Mode::kReadOnlyView) {
     Status st = store->OpenReadOnlyView(db_options, cfs);

@@ -145,21 +145,6 @@ rocksdb::ColumnFamilyOptions BaseCf(size_t block_size, bool bloom) {
   return o;
 }
 
-// Events and raw datagrams: appended in time order, settled with zstd and a dictionary,
-// since neighbouring records share most of their bytes. The dictionary is sampled records
-// (raw content), not a trained one: Debian's RocksDB cannot keep a trained dictionary's
-// entropy tables digested, so every block read rebuilt them, two thirds of a history's
-// decoding; raw content costs nothing to load and 0.5 bytes/event (docs/store-format.md).
-rocksdb::ColumnFamilyOptions TimeOrderedCf(size_t block_size) {
-  rocksdb::ColumnFamilyOptions o = BaseCf(block_size, false);
-  o.write_buffer_size = 64 << 20;
-  o.bottommost_compression_opts.enabled = true;
-  o.bottommost_compression_opts.level = 6;
-  o.bottommost_compression_opts.max_dict_bytes = 16 << 10;
-  o.bottommost_compression_opts.zstd_max_train_bytes = 0;
-  return o;
-}
-
 // The writer's index flush inserts one key per dirty device in key order, interleaved
 // with the keys already in the memtable: one shared insert hint (empty prefix) lets the
 // skiplist continue from the previous insert instead of searching from the top each time.
@@ -167,6 +152,25 @@ std::shared_ptr<const rocksdb::SliceTransform> SortedRunHint() {
   static const std::shared_ptr<const rocksdb::SliceTransform> hint(
       rocksdb::NewFixedPrefixTransform(0));
   return hint;
+}
+
+// Events and raw datagrams: appended in time order, settled with zstd and a dictionary,
+// since neighbouring records share most of their bytes. The dictionary is sampled records
+// (raw content), not a trained one: Debian's RocksDB cannot keep a trained dictionary's
+// entropy tables digested, so every block read rebuilt them, two thirds of a history's
+// decoding; raw content costs nothing to load and 0.5 bytes/event (docs/store-format.md).
+rocksdb::ColumnFamilyOptions TimeOrderedCf(size_t block_size) {
+  rocksdb::ColumnFamilyOptions o = BaseCf(block_size, false);
+  // No memtable insert hint here, although the collector's records arrive in key order:
+  // RocksDB 7.8 shares a column family's hints between its memtable and its range
+  // deletions, and retention's DeleteRange then breaks a skiplist invariant (an assertion
+  // in Debian's build; test "Retention removes old events...").
+  o.write_buffer_size = 64 << 20;
+  o.bottommost_compression_opts.enabled = true;
+  o.bottommost_compression_opts.level = 6;
+  o.bottommost_compression_opts.max_dict_bytes = 16 << 10;
+  o.bottommost_compression_opts.zstd_max_train_bytes = 0;
+  return o;
 }
 
 }  // namespace

@@ -85,16 +85,35 @@ class RocksStore final : public Store {
   Status ApplyToDevice(const Event& event, DeviceState* known = nullptr);
   Status ApplyToKnownDevice(const Event& event, DeviceState* state);
   void ForgetWrittenChunks();
-  void AppendIndexFlush(rocksdb::WriteBatch* wb);
+  // Appends every pending index chunk and summary, and the watermark that says they cover
+  // the events below `watermark`; IndexFlushed once that committed.
+  void AppendIndexFlush(rocksdb::WriteBatch* wb, uint64_t watermark);
+  void IndexFlushed(int64_t now_us);
+  bool IndexFlushDue(int64_t now_us) const;
   Status ResumeIfNeeded();
   Status CommitBatch(rocksdb::WriteBatch* wb);
   Status FlushIndex();
+  struct StagedWrite;  // one Write's staged records (rocks_write.cc)
   // The export journal (rocks_export.cc).
   Status OpenExportJournal();
-  void AppendJournal(const std::vector<Event*>& stored, const std::vector<RawDatagram>& raw,
-                     uint64_t first, uint64_t end, rocksdb::WriteBatch* wb);
+  void AppendJournal(const StagedWrite& w, rocksdb::WriteBatch* wb);
   Result<bool> OpenExportSpan(ExportCursor* c) const;
   Result<bool> ReadSpanPhase(ExportCursor* c, size_t* room, ExportRecords* out) const;
+
+  // Write's steps, in order (store/rocks_write.cc): stage the events (import dedup, SN ->
+  // MAC), the raw datagrams and the counters into one RocksDB batch, apply the events to
+  // the device states, stage the meta keys (index flush policy), commit, and then either
+  // WriteCommitted or AbandonWrite, the single rollback path.
+  template <typename Hash>
+  Result<bool> ClaimImport(StagedWrite* w, int64_t time_us, const Hash& hash);
+  void StageSerial(const Event& e, StagedWrite* w);
+  Status StageEvents(WriteBatch& batch, StagedWrite* w);
+  Status StageRaw(WriteBatch& batch, StagedWrite* w);
+  void StageCounters(const WriteBatch& batch, StagedWrite* w);
+  Status ApplyToDevices(StagedWrite* w);
+  void StageMeta(StagedWrite* w);
+  void WriteCommitted(StagedWrite* w);
+  Status AbandonWrite(StagedWrite* w, Status st);
 
   // Readers: the events written after the index watermark, as of a snapshot.
   struct Tail {

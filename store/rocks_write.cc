@@ -74,7 +74,7 @@ Status RocksStore::CommitBatch(rocksdb::WriteBatch* wb) {
   return Status::Ok();
 }
 
-void RocksStore::AppendIndexFlush(rocksdb::WriteBatch* wb) {
+void RocksStore::AppendIndexFlush(rocksdb::WriteBatch* wb, uint64_t watermark) {
   // In key order: the chunks and summaries land in the memtable as ordered runs.
   std::sort(dirty_macs_.begin(), dirty_macs_.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -103,9 +103,16 @@ void RocksStore::AppendIndexFlush(rocksdb::WriteBatch* wb) {
     wb->Put(cf(kCfDevices), MacKey(dirty_macs_[i].first), value);
   }
   std::string mark;
-  PutFixed64(&mark, next_seq_);
+  PutFixed64(&mark, watermark);
   wb->Put(cf(kCfDefault), kMetaIndexWatermark, mark);
   wb->Delete(cf(kCfDefault), kMetaTailStart);
+}
+
+void RocksStore::IndexFlushed(int64_t now_us) {
+  ForgetWrittenChunks();
+  watermark_ = next_seq_;
+  tail_start_.clear();
+  last_index_flush_us_ = now_us;
 }
 
 Status RocksStore::FlushIndex() {
@@ -113,67 +120,69 @@ Status RocksStore::FlushIndex() {
   if (!resumed.ok()) return resumed;
   if (dirty_macs_.empty()) return Status::Ok();
   rocksdb::WriteBatch wb;
-  AppendIndexFlush(&wb);
+  AppendIndexFlush(&wb, next_seq_);
   Status st = CommitBatch(&wb);
   if (!st.ok()) return st;
-  ForgetWrittenChunks();
-  watermark_ = next_seq_;
-  tail_start_.clear();
-  last_index_flush_us_ = options_.clock->NowMicros();
+  IndexFlushed(options_.clock->NowMicros());
   return Status::Ok();
 }
 
-void RocksStore::AppendJournal(const std::vector<Event*>& stored,
-                               const std::vector<RawDatagram>& raw, uint64_t first, uint64_t end,
-                               rocksdb::WriteBatch* wb) {
-  int64_t ev_min = INT64_MAX, ev_max = INT64_MIN, raw_min = INT64_MAX, raw_max = INT64_MIN;
-  for (const Event* e : stored) {
-    ev_min = std::min(ev_min, e->event_time_us);
-    ev_max = std::max(ev_max, e->event_time_us);
+// What one Write has staged and not yet committed. Until CommitWrite succeeds, the only
+// writer state it changed is the device states (devices_applied), which AbandonWrite
+// rebuilds from the store; the serial numbers it maps reach serials_ only on commit.
+struct RocksStore::StagedWrite {
+  explicit StagedWrite(size_t reserve_bytes) : wb(reserve_bytes) {}
+  rocksdb::WriteBatch wb;
+  WriteResult result;
+  uint64_t first_seq = 0;
+  uint64_t next_seq = 0;
+  std::string tail_start;                           // lowest event key at or above the watermark
+  std::vector<Event*> events;                       // stored, in batch order, seq assigned
+  std::vector<RawDatagram*> raw;                    // stored, seq assigned
+  std::unordered_map<uint64_t, int> seen_in_batch;  // import dedup: occurrences
+  std::unordered_map<std::string, MacAddress> new_serials;  // SN -> MAC this batch writes
+  bool devices_applied = false;
+  bool flush_index = false;
+  int64_t now_us = 0;
+};
+
+// Imports only: claims a record's dedup key in this batch, false (and counted) when an
+// earlier import stored the same record. The n-th identical record in one file hashes
+// with n, so that a file's own repeated lines are all kept.
+template <typename Hash>
+Result<bool> RocksStore::ClaimImport(StagedWrite* w, int64_t time_us, const Hash& hash) {
+  const uint64_t base = hash(0);
+  const int occurrence = w->seen_in_batch[base]++;
+  const std::string key = DedupKey(time_us, occurrence ? hash(occurrence) : base);
+  std::string unused;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kCfDedup), key, &unused);
+  if (s.ok()) {
+    ++w->result.duplicates_skipped;
+    return false;
   }
-  for (const RawDatagram& r : raw) {
-    if (r.seq < first) continue;  // a duplicate skipped on import (seq 0)
-    raw_min = std::min(raw_min, r.received_us);
-    raw_max = std::max(raw_max, r.received_us);
-  }
-  AppendJournalEntry(wb, cf(kCfDefault), first, end, ev_min, ev_max, raw_min, raw_max);
+  if (!s.IsNotFound()) return FromRocks(s, "checking for duplicates");
+  w->wb.Put(cf(kCfDedup), key, rocksdb::Slice());
+  return true;
 }
 
-Result<WriteResult> RocksStore::Write(WriteBatch& batch) {
-  if (read_only()) return Status::Unsupported("a reader cannot write to the store");
-  std::lock_guard lock(write_mu_);
-  Status resumed = ResumeIfNeeded();
-  if (!resumed.ok()) return resumed;
-  WriteResult result;
-  // Sized for the events up front (key, value and framing are ~150 bytes each): growing a
-  // batch of ~150 KiB by doubling copies it about twice over.
-  rocksdb::WriteBatch wb(batch.events.size() * 160 + batch.raw.size() * 320 + 256);
-  const uint64_t first_seq = next_seq_;
-  std::string tail_start = tail_start_;
-  std::string value;
-  std::unordered_map<uint64_t, int> seen_in_batch;
-  // Imports only: claims a record's dedup key in this batch, false (and counted) when an
-  // earlier import stored the same record. The n-th identical record in one file hashes
-  // with n, so that a file's own repeated lines are all kept.
-  auto first_import = [&](int64_t time_us, const auto& hash) -> Result<bool> {
-    const uint64_t base = hash(0);
-    const int occurrence = seen_in_batch[base]++;
-    const std::string key = DedupKey(time_us, occurrence ? hash(occurrence) : base);
-    std::string unused;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kCfDedup), key, &unused);
-    if (s.ok()) {
-      ++result.duplicates_skipped;
-      return false;
-    }
-    if (!s.IsNotFound()) return FromRocks(s, "checking for duplicates");
-    wb.Put(cf(kCfDedup), key, rocksdb::Slice());
-    return true;
-  };
-  std::vector<Event*> stored;
-  stored.reserve(batch.events.size());
-  uint64_t seq = first_seq;
+// Stages the SN -> MAC entry of an event whose serial number the store does not already
+// map to its MAC (as of the committed state and this batch's earlier events).
+void RocksStore::StageSerial(const Event& e, StagedWrite* w) {
+  auto staged = w->new_serials.find(e.sn);
+  if (staged != w->new_serials.end()) {
+    if (staged->second == e.mac) return;
+  } else {
+    auto it = serials_.find(e.sn);
+    if (it != serials_.end() && it->second == e.mac) return;
+  }
+  w->wb.Put(cf(kCfSerials), e.sn, MacKey(e.mac));
+  w->new_serials[e.sn] = e.mac;
+}
+
+Status RocksStore::StageEvents(WriteBatch& batch, StagedWrite* w) {
+  w->events.reserve(batch.events.size());
   // Which events name a serial number the store already maps to their MAC: looked up in a
-  // tight loop first, so that the map's cache misses overlap (see the device states below).
+  // tight loop first, so that the map's cache misses overlap (see ApplyToDevices).
   std::vector<uint8_t> serial_known(batch.events.size(), 0);
   for (size_t i = 0; i < batch.events.size(); ++i) {
     const Event& e = batch.events[i];
@@ -181,74 +190,79 @@ Result<WriteResult> RocksStore::Write(WriteBatch& batch) {
     auto it = serials_.find(e.sn);
     serial_known[i] = it != serials_.end() && it->second == e.mac;
   }
-  bool serials_changed = false;  // then serial_known may be stale: look up again
-
+  std::string value;
   for (size_t i = 0; i < batch.events.size(); ++i) {
     Event& e = batch.events[i];
     if (batch.skip_duplicates) {
-      Result<bool> first =
-          first_import(e.event_time_us, [&e](int occurrence) { return DedupHash(e, occurrence); });
+      Result<bool> first = ClaimImport(w, e.event_time_us,
+                                       [&e](int occurrence) { return DedupHash(e, occurrence); });
       if (!first.ok()) return first.status();
       if (!*first) continue;
     }
-    e.seq = seq++;
+    e.seq = w->next_seq++;
     const TimeSeqKeyBuf key(e.event_time_us, e.seq);
-    if (tail_start.empty() || key.view() < std::string_view(tail_start)) {
-      tail_start.assign(key.view());
+    if (w->tail_start.empty() || key.view() < std::string_view(w->tail_start)) {
+      w->tail_start.assign(key.view());
     }
     value.clear();
     EncodeEvent(e, &value);
-    wb.Put(cf(kCfEvents), rocksdb::Slice(key.bytes, kTimeSeqKeySize), value);
-    stored.push_back(&e);
-    if (e.mac != 0 && !e.sn.empty() && (!serial_known[i] || serials_changed)) {
-      auto it = serials_.find(e.sn);
-      if (it == serials_.end() || it->second != e.mac) {
-        wb.Put(cf(kCfSerials), e.sn, MacKey(e.mac));
-        serials_[e.sn] = e.mac;  // provisional; rolled back with the state on failure
-        serials_changed = true;
-      }
+    w->wb.Put(cf(kCfEvents), rocksdb::Slice(key.bytes, kTimeSeqKeySize), value);
+    w->events.push_back(&e);
+    // A batch that maps a serial anew may map it back later on: then check every event.
+    if (e.mac != 0 && !e.sn.empty() && (!serial_known[i] || !w->new_serials.empty())) {
+      StageSerial(e, w);
     }
   }
-  uint64_t raw_stored = 0;
+  w->result.events_stored = w->events.size();
+  return Status::Ok();
+}
+
+Status RocksStore::StageRaw(WriteBatch& batch, StagedWrite* w) {
+  std::string value;
   for (RawDatagram& r : batch.raw) {
     if (batch.skip_duplicates) {
-      Result<bool> first =
-          first_import(r.received_us, [&r](int occurrence) { return RawDedupHash(r, occurrence); });
+      Result<bool> first = ClaimImport(
+          w, r.received_us, [&r](int occurrence) { return RawDedupHash(r, occurrence); });
       if (!first.ok()) return first.status();
       if (!*first) {
         r.seq = 0;
         continue;
       }
     }
-    ++raw_stored;
-    r.seq = seq++;
+    r.seq = w->next_seq++;
     value.clear();
     EncodeRaw(r, &value);
-    wb.Put(cf(kCfRaw), TimeSeqKey(r.received_us, r.seq), value);
+    w->wb.Put(cf(kCfRaw), TimeSeqKey(r.received_us, r.seq), value);
+    w->raw.push_back(&r);
   }
-  result.events_stored = stored.size();
-  result.raw_stored = raw_stored;
+  w->result.raw_stored = w->raw.size();
+  return Status::Ok();
+}
 
+void RocksStore::StageCounters(const WriteBatch& batch, StagedWrite* w) {
   auto counters = batch.counter_deltas;
-  if (result.events_stored) counters["stored_events"] += result.events_stored;
-  if (result.raw_stored) counters["stored_raw"] += result.raw_stored;
-  if (result.duplicates_skipped) counters["duplicates_skipped"] += result.duplicates_skipped;
-  for (const auto& [name, delta] : counters) {
-    if (delta != 0) wb.Merge(cf(kCfCounters), name, EncodeCounter(delta));
+  if (w->result.events_stored) counters["stored_events"] += w->result.events_stored;
+  if (w->result.raw_stored) counters["stored_raw"] += w->result.raw_stored;
+  if (w->result.duplicates_skipped) {
+    counters["duplicates_skipped"] += w->result.duplicates_skipped;
   }
-  if (seq == first_seq && wb.Count() == 0) return result;
+  for (const auto& [name, delta] : counters) {
+    if (delta != 0) w->wb.Merge(cf(kCfCounters), name, EncodeCounter(delta));
+  }
+}
 
-  // Apply the events to the in-memory index and summaries; on a failed commit the whole
-  // writer state is reloaded from the store, so nothing provisional survives.
-  Status st;
-  // With 100,000 devices their states are cache misses scattered over the heap. Look them
-  // all up first, in a tight loop whose independent misses overlap, then apply each event
-  // with the states a few events ahead already on their way into the cache.
+// Adds the stored events to the in-memory index and summaries. With 100,000 devices their
+// states are cache misses scattered over the heap: look them all up first, in a tight loop
+// whose independent misses overlap, then apply each event with the states a few events
+// ahead already on their way into the cache.
+Status RocksStore::ApplyToDevices(StagedWrite* w) {
+  const std::vector<Event*>& stored = w->events;
   std::vector<DeviceState*> states(stored.size(), nullptr);
   for (size_t i = 0; i < stored.size(); ++i) {
     auto it = devices_.find(stored[i]->mac);
     if (it != devices_.end()) states[i] = &it->second;
   }
+  w->devices_applied = !stored.empty();
   constexpr size_t kAhead = 4;
   for (size_t i = 0; i < stored.size(); ++i) {
     if (i + kAhead < stored.size() && states[i + kAhead]) {
@@ -256,45 +270,97 @@ Result<WriteResult> RocksStore::Write(WriteBatch& batch) {
       for (size_t line = 0; line < sizeof(DeviceState); line += 64) __builtin_prefetch(p + line);
     }
     if (i + 1 < stored.size() && states[i + 1]) __builtin_prefetch(states[i + 1]->pending.data());
-    st = ApplyToDevice(*stored[i], states[i]);
-    if (!st.ok()) break;
+    Status st = ApplyToDevice(*stored[i], states[i]);
+    if (!st.ok()) return st;
   }
-  next_seq_ = seq;
-  if (options_.export_journal && seq != first_seq)
-    AppendJournal(stored, batch.raw, first_seq, seq, &wb);
+  return Status::Ok();
+}
+
+// Each flush costs one merge and one put per dirty device: at low rates flush on the
+// interval (the tail stays tiny); at high rates let chunks grow to index_flush_events
+// (or 30 intervals) so that a flush covers many events per device.
+bool RocksStore::IndexFlushDue(int64_t now_us) const {
+  if (dirty_macs_.empty()) return false;
+  const int64_t since_flush = now_us - last_index_flush_us_;
+  const int64_t interval = options_.index_flush_interval_us;
+  return pending_count_ >= options_.index_flush_events ||
+         (since_flush >= interval && pending_count_ <= options_.index_flush_events / 20) ||
+         since_flush >= 30 * interval;
+}
+
+// The export journal's entry for one Write: its seqs and the time span of its records.
+void RocksStore::AppendJournal(const StagedWrite& w, rocksdb::WriteBatch* wb) {
+  int64_t ev_min = INT64_MAX, ev_max = INT64_MIN, raw_min = INT64_MAX, raw_max = INT64_MIN;
+  for (const Event* e : w.events) {
+    ev_min = std::min(ev_min, e->event_time_us);
+    ev_max = std::max(ev_max, e->event_time_us);
+  }
+  for (const RawDatagram* r : w.raw) {
+    raw_min = std::min(raw_min, r->received_us);
+    raw_max = std::max(raw_max, r->received_us);
+  }
+  AppendJournalEntry(wb, cf(kCfDefault), w.first_seq, w.next_seq, ev_min, ev_max, raw_min,
+                     raw_max);
+}
+
+// The meta keys of the batch: next seq, and either the index flush (which empties the
+// tail) or the tail's new start.
+void RocksStore::StageMeta(StagedWrite* w) {
   std::string next;
-  PutFixed64(&next, next_seq_);
-  wb.Put(cf(kCfDefault), kMetaNextSeq, next);
-  const int64_t now = options_.clock->NowMicros();
-  // Each flush costs one merge and one put per dirty device: at low rates flush on the
-  // interval (the tail stays tiny); at high rates let chunks grow to index_flush_events
-  // (or 30 intervals) so that a flush covers many events per device.
-  const int64_t since_flush = now - last_index_flush_us_;
-  const bool flush_index = st.ok() && !dirty_macs_.empty() &&
-                           (pending_count_ >= options_.index_flush_events ||
-                            (since_flush >= options_.index_flush_interval_us &&
-                             pending_count_ <= options_.index_flush_events / 20) ||
-                            since_flush >= 30 * options_.index_flush_interval_us);
-  if (flush_index) {
-    AppendIndexFlush(&wb);
-  } else if (tail_start != tail_start_ && !tail_start.empty()) {
-    wb.Put(cf(kCfDefault), kMetaTailStart, tail_start);
+  PutFixed64(&next, w->next_seq);
+  w->wb.Put(cf(kCfDefault), kMetaNextSeq, next);
+  if (options_.export_journal && w->next_seq != w->first_seq) AppendJournal(*w, &w->wb);
+  w->now_us = options_.clock->NowMicros();
+  w->flush_index = IndexFlushDue(w->now_us);
+  if (w->flush_index) {
+    AppendIndexFlush(&w->wb, w->next_seq);
+  } else if (w->tail_start != tail_start_ && !w->tail_start.empty()) {
+    w->wb.Put(cf(kCfDefault), kMetaTailStart, w->tail_start);
   }
-  if (st.ok()) st = CommitBatch(&wb);
-  if (!st.ok()) {
-    needs_resume_ = true;  // reloads the writer state before the next write
-    for (Event* e : stored) e->seq = 0;
-    return st;
-  }
-  if (flush_index) {
-    ForgetWrittenChunks();
-    watermark_ = next_seq_;
-    tail_start_.clear();
-    last_index_flush_us_ = now;
+}
+
+// The writer state follows what the store now holds.
+void RocksStore::WriteCommitted(StagedWrite* w) {
+  next_seq_ = w->next_seq;
+  for (auto& [sn, mac] : w->new_serials) serials_[sn] = mac;
+  if (w->flush_index) {
+    IndexFlushed(w->now_us);
   } else {
-    tail_start_ = tail_start;
+    tail_start_ = std::move(w->tail_start);
   }
-  return result;
+}
+
+// The one way out of a failed Write: the batch's records get no seq, and device states
+// it touched are rebuilt from the store before the next write.
+Status RocksStore::AbandonWrite(StagedWrite* w, Status st) {
+  for (Event* e : w->events) e->seq = 0;
+  for (RawDatagram* r : w->raw) r->seq = 0;
+  if (w->devices_applied) needs_resume_ = true;
+  return st;
+}
+
+Result<WriteResult> RocksStore::Write(WriteBatch& batch) {
+  if (read_only()) return Status::Unsupported("a reader cannot write to the store");
+  std::lock_guard lock(write_mu_);
+  Status resumed = ResumeIfNeeded();
+  if (!resumed.ok()) return resumed;
+  // Sized for the events up front (key, value and framing are ~150 bytes each): growing a
+  // batch of ~150 KiB by doubling copies it about twice over.
+  StagedWrite w(batch.events.size() * 160 + batch.raw.size() * 320 + 256);
+  w.first_seq = w.next_seq = next_seq_;
+  w.tail_start = tail_start_;
+  Status st = StageEvents(batch, &w);
+  if (st.ok()) st = StageRaw(batch, &w);
+  if (!st.ok()) return AbandonWrite(&w, st);
+  StageCounters(batch, &w);
+  if (w.next_seq == w.first_seq && w.wb.Count() == 0) return w.result;
+  st = ApplyToDevices(&w);
+  if (!st.ok()) return AbandonWrite(&w, st);
+  StageMeta(&w);
+  st = CommitBatch(&w.wb);
+  if (!st.ok()) return AbandonWrite(&w, st);
+  WriteCommitted(&w);
+  return w.result;
 }
 
 Status RocksStore::AddCounters(const std::map<std::string, int64_t>& deltas) {

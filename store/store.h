@@ -110,9 +110,12 @@ struct WriteResult {
 
 // A fault seam for tests, in the manner of LevelDB's Env: while no_space is true every
 // write to the store's files fails as on a full disk ("No space left on device"); reads
-// go on. Shared by the test and the store; null (no seam) in production.
+// go on. While read_error is true every read of a store file (a table block, not the
+// memtable) fails as on a bad sector ("Input/output error"). Shared by the test and the
+// store; null (no seam) in production.
 struct StoreFaults {
   std::atomic<bool> no_space{false};
+  std::atomic<bool> read_error{false};
 };
 
 struct StoreOptions {
@@ -133,6 +136,12 @@ struct StoreOptions {
   uint64_t index_flush_events = 1'000'000;
   // fsync the WAL on every Write (survives power loss; kill -9 is safe without it).
   bool sync_writes = false;
+  // Run RocksDB's compaction threads at the lowest CPU priority (nice 19), for a collector
+  // whose receiving thread must keep its core during a burst: compactions that fall
+  // behind slow Write down, and the collector's queue absorbs that. Flushes keep their
+  // priority (a flush that falls behind stops Write). The thread pools are shared by
+  // every store in the process, so this holds for all of them.
+  bool low_priority_background = false;
   std::shared_ptr<StoreFaults> faults;
   // Keep the export journal (writer only): each Write also records which seqs it stored
   // and their time span, so that an exporter finds everything not yet exported without

@@ -4,6 +4,7 @@
 #include <pthread.h>
 
 #include "common/clock.h"
+#include "common/thread_priority.h"
 #include "common/time_format.h"
 #include "web/gzip.h"
 #include "web/wall_summary.h"
@@ -102,6 +103,7 @@ bool WallPrecompute::RefreshIfDue() {
 
 void WallPrecompute::Run() {
   pthread_setname_np(pthread_self(), "rw-wall");
+  LowerThisThreadPriority(kBackgroundNice);  // ingest first
   std::unique_lock lock(mu_);
   while (!stop_) {
     lock.unlock();

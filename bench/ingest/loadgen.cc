@@ -1,6 +1,9 @@
 // ingest_loadgen: replays a realistic fleet corpus (Cisco MPP/SPA resync, upgrade and
 // debug messages in the shapes phones and relays send) as UDP datagrams with sendmmsg,
 // flat out or paced. Prints one "sent=N seconds=S rate=R" line for bench/ingest/run.sh.
+// Two corpora: "fleet" mixes the shapes phones and relays send (identifiers, relay stamps,
+// RFC 5424, debug lines); "storm" is a mass-reboot burst as the phones send it themselves:
+// RFC 3164 with PRI, one constant timestamp, no identifier, resync/upgrade messages only.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -33,6 +36,9 @@ constexpr FlagSpec kSpecs[] = {
      "sender addresses: 1 sends everything from one socket; N > 1 sends each phone's "
      "datagrams from its own loopback address (127.1.x.y, one of N) and relayed ones from "
      "the relays' (127.0.0.10, 127.0.0.11), as a fleet does"},
+    {"shape", FlagType::kString, "fleet", "NAME",
+     "corpus: fleet (mixed senders and formats) or storm (RFC 3164 from the phones, constant "
+     "timestamp, no identifier)"},
     {"corpus-out", FlagType::kString, "", "FILE", "also write the corpus, one message per line"},
     {"help", FlagType::kBool, "", "", "print this help"},
 };
@@ -60,7 +66,7 @@ struct Datagram {
   int relay = -1;  // 0 or 1 when a relay forwarded it, else -1
 };
 
-std::vector<Datagram> MakeCorpus(int devices, uint32_t seed, size_t size) {
+std::vector<Datagram> MakeCorpus(int devices, uint32_t seed, size_t size, bool storm) {
   std::mt19937 rng(seed);
   std::vector<Phone> fleet;
   for (int i = 0; i < devices; ++i) {
@@ -85,7 +91,8 @@ std::vector<Datagram> MakeCorpus(int devices, uint32_t seed, size_t size) {
     const uint32_t phone = static_cast<uint32_t>(rng() % fleet.size());
     const Phone& p = fleet[phone];
     int relay = -1;
-    const int r = static_cast<int>(rng() % 100);
+    // The storm's phones only report resyncs and upgrades (no debug lines).
+    const int r = storm ? static_cast<int>(rng() % 85) : static_cast<int>(rng() % 100);
     std::string body;
     if (r < 40) {
       body = p.model + " " + p.mac_colon + " -- Requesting resync " + p.server + p.path;
@@ -105,7 +112,9 @@ std::vector<Datagram> MakeCorpus(int devices, uint32_t seed, size_t size) {
     const int hh = static_cast<int>(rng() % 24), mm = static_cast<int>(rng() % 60),
               ss = static_cast<int>(rng() % 60);
     const int shape = static_cast<int>(rng() % 10);
-    if (shape < 5) {  // the phone's own datagram, no identifier
+    if (storm) {  // every phone rebooted in the same second
+      std::snprintf(line, sizeof(line), "<134>Dec  7 08:00:00 %s", body.c_str());
+    } else if (shape < 5) {  // the phone's own datagram, no identifier
       std::snprintf(line, sizeof(line), "<134>%s %2d %02d:%02d:%02d %s", kMonths[month], day, hh,
                     mm, ss, body.c_str());
     } else if (shape < 7) {  // Syslog_Identifier $MA
@@ -144,8 +153,13 @@ int Main(int argc, char** argv) {
   const int64_t rate = flags.GetInt("rate");
   const int batch =
       static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(1024, flags.GetInt("batch"))));
+  const std::string shape = flags.GetString("shape");
+  if (shape != "fleet" && shape != "storm") {
+    std::fprintf(stderr, "ingest_loadgen: --shape must be fleet or storm\n");
+    return 2;
+  }
   auto corpus = MakeCorpus(static_cast<int>(flags.GetInt("devices")),
-                           static_cast<uint32_t>(flags.GetInt("seed")), 65536);
+                           static_cast<uint32_t>(flags.GetInt("seed")), 65536, shape == "storm");
   if (std::string out = flags.GetString("corpus-out"); !out.empty()) {
     std::ofstream f(out);
     for (const auto& d : corpus) f << d.text << "\n";

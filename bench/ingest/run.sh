@@ -1,27 +1,46 @@
 #!/usr/bin/env bash
-# Ingest benchmark: sends the same burst of UDP syslog datagrams (a realistic fleet corpus,
-# ingest_loadgen with sendmmsg) to resyncwatchd, rsyslog (imudp -> file, 64 MiB buffer)
-# and syslog-ng (udp -> file), one after the other on loopback, and prints per receiver:
-# sent, delivered, loss %, msgs/s, receiver CPU microseconds per message (utime+stime from
-# /proc/PID/stat), bytes on disk per message, and the ratios to rsyslog.
+# Ingest benchmark: sends the same burst of UDP syslog datagrams (ingest_loadgen with
+# sendmmsg) to resyncwatchd, rsyslog and optionally syslog-ng, one after the other on
+# loopback, and prints per receiver: sent, delivered, loss %, msgs/s, receiver CPU
+# microseconds per stored message (utime+stime from /proc/PID/stat), bytes on disk per
+# message, and the ratios to plain rsyslog.
 #
-#   bench/ingest/run.sh                  # 1,000,000 datagrams, flat out
-#   COUNT=300000 RATE=100000 bench/ingest/run.sh
-#   RECEIVERS="resyncwatchd rsyslog" bench/ingest/run.sh
+# Receivers:
+#   resyncwatchd   default settings (only --db, --listen, --metrics-listen, plus $RW_ARGS)
+#   rsyslog-plain  rsyslog as it is commonly set up: imudp threads=1 batchSize=128,
+#                  rcvbufSize 32 MiB, one omfile with the default template; the anchor
+#   rsyslog        rsyslog tuned for throughput: 64 MiB buffer, batches of 256, a
+#                  FixedArray main queue dequeued by 1024, a 256 KiB unflushed file buffer
+#   syslog-ng      udp -> file (fetched with apt-get download, unpacked privately)
+# Both rsyslog configurations turn reverse DNS off (with one sender it is one cached
+# lookup; with SOURCES it would be 20,000 lookups that resyncwatchd never does).
+#
+# Shapes (SHAPES, space-separated; "all" = every one):
+#   fleet    the fleet corpus (identifiers, relays, RFC 5424, debug lines; 20,000 phones),
+#            one sender, flat out
+#   storm    a mass-reboot storm: 10,000 phones, RFC 3164 with PRI and one constant
+#            timestamp, no identifier (about 110 bytes), one sender, flat out
+#   sources  the fleet corpus from 20,000 sender addresses (127.1.x.y), flat out
+#   paced    the fleet corpus at 100,000 datagrams/s (half of COUNT)
+#
+#   bench/ingest/run.sh                          # SHAPES=storm, resyncwatchd + both rsyslogs
+#   SHAPES=all bench/ingest/run.sh               # every shape, then the worst ratio
+#   SHAPES=fleet COUNT=300000 RATE=100000 bench/ingest/run.sh   # RATE overrides the shape's
+#   RECEIVERS="resyncwatchd rsyslog-plain" bench/ingest/run.sh
 #   RW_ARGS="--batch-size 256" bench/ingest/run.sh   # extra resyncwatchd options
-#   SOURCES=20000 bench/ingest/run.sh    # each phone sends from its own 127.1.x.y address
 #
-# resyncwatchd runs with its default settings (only --db, --listen and --metrics-listen
-# given, plus $RW_ARGS when set). syslog-ng-core conflicts with rsyslog as a Debian package, so it is fetched with
+# syslog-ng-core conflicts with rsyslog as a Debian package, so it is fetched with
 # `apt-get download` and unpacked privately under $CACHE; it only ever listens on loopback
 # ephemeral ports and is never installed or started as a service.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD_DIR:-$root/build}
-count=${COUNT:-1000000}
-rate=${RATE:-0}
-sources=${SOURCES:-1}
-receivers=${RECEIVERS:-"resyncwatchd rsyslog syslog-ng"}
+count_all=${COUNT:-1000000}
+shapes=${SHAPES:-storm}
+[ "$shapes" = all ] && shapes="fleet storm sources paced"
+receivers=${RECEIVERS:-"resyncwatchd rsyslog-plain rsyslog"}
+# Set per shape by set_shape.
+count=$count_all rate=0 sources=1 corpus=fleet devices=20000
 cache=${CACHE:-$root/var/bench-cache}
 loadgen=$build/bench/ingest/ingest_loadgen
 daemon=$build/collector/resyncwatchd
@@ -62,7 +81,7 @@ thread_ticks() {
 }
 now_s() { date +%s.%N; }
 
-# Polls $1 (a shell function printing a number) until it reaches $2 or stops growing for 3 s.
+# Polls $1 (a shell function printing a number) until it reaches $2 or stops growing for 10 s.
 # Prints the final value and the time it was reached.
 wait_delivered() {
   local fn=$1 target=$2 last=-1 last_change now v
@@ -71,7 +90,7 @@ wait_delivered() {
     v=$($fn)
     now=$(now_s)
     if [ "$v" != "$last" ]; then last=$v; last_change=$now; fi
-    if [ "$v" -ge "$target" ] || awk -v a="$now" -v b="$last_change" 'BEGIN{exit !(a-b>3)}'; then
+    if [ "$v" -ge "$target" ] || awk -v a="$now" -v b="$last_change" 'BEGIN{exit !(a-b>10)}'; then
       echo "$v $last_change"
       return
     fi
@@ -85,15 +104,16 @@ results=$work/results.txt
 # $1 name, $2 pid, $3 port, $4 delivered-count function, $5 disk-bytes function
 measure() {
   local name=$1 pid=$2 port=$3 countfn=$4 sent t0 c0 c1 out delivered t_done
-  thread_ticks "$pid" >"$work/$name.threads0"
+  thread_ticks "$pid" >"$work/$shape.$name.threads0"
   c0=$(cpu_ticks "$pid")
   t0=$(now_s)
-  out=$("$loadgen" --port "$port" --count "$count" --rate "$rate" --sources "$sources")
+  out=$("$loadgen" --port "$port" --count "$count" --rate "$rate" --sources "$sources" \
+    --shape "$corpus" --devices "$devices")
   sent=${out#sent=}; sent=${sent%% *}
   read -r delivered t_done < <(wait_delivered "$countfn" "$sent")
   c1=$(cpu_ticks "$pid")
-  thread_ticks "$pid" >"$work/$name.threads1"
-  echo "$name $sent $delivered $t0 $t_done $c0 $c1 ${out##*rate=}" >>"$results"
+  thread_ticks "$pid" >"$work/$shape.$name.threads1"
+  echo "$shape $name $sent $delivered $t0 $t_done $c0 $c1 ${out##*rate=}" >>"$results"
 }
 
 # --- resyncwatchd, default settings ---
@@ -104,6 +124,7 @@ rw_delivered() {
 }
 run_resyncwatchd() {
   local dir=$work/resyncwatchd port
+  rm -rf "$dir"
   mkdir -p "$dir"
   port=$(free_udp_port)
   "$daemon" --db "$dir/db" --listen "udp://127.0.0.1:$port" --metrics-listen 127.0.0.1:0 \
@@ -115,33 +136,48 @@ run_resyncwatchd() {
   measure resyncwatchd "$pid" "$port" rw_delivered
   kill -TERM "$pid"
   wait "$pid" || true
-  echo "resyncwatchd_disk $(du -sb "$dir/db" | cut -f1)" >>"$results"
+  echo "$shape resyncwatchd_disk $(du -sb "$dir/db" | cut -f1)" >>"$results"
   awk '($2 == "warning" || $2 == "error") && !/alert (FIRING|RESOLVED)/' "$dir/log" | head -5 >&2
+  grep -o 'drops: kernel [0-9]*, queue [0-9]*' "$dir/log" | tail -1 | sed "s/^/resyncwatchd $shape /" >&2
+  rm -rf "$dir"
 }
 
-# --- rsyslog: imudp (64 MiB buffer) -> one flat file ---
+# --- rsyslog: imudp -> one flat file; $1 is plain or tuned ---
 rs_file=""
 rs_delivered() { [ -f "$rs_file" ] && wc -l <"$rs_file" || echo 0; }
 run_rsyslog() {
-  local dir=$work/rsyslog port
+  local flavour=$1 name dir port
+  name=rsyslog; [ "$flavour" = plain ] && name=rsyslog-plain
+  dir=$work/$name
+  rm -rf "$dir"
   mkdir -p "$dir"
   port=$(free_udp_port)
   rs_file=$dir/messages.log
-  cat >"$dir/rsyslog.conf" <<EOC
+  if [ "$flavour" = plain ]; then
+    cat >"$dir/rsyslog.conf" <<EOC
+global(workDirectory="$dir" net.enableDNS="off")
+module(load="imudp" threads="1" batchSize="128")
+input(type="imudp" address="127.0.0.1" port="$port" rcvbufSize="32m")
+action(type="omfile" file="$rs_file")
+EOC
+  else
+    cat >"$dir/rsyslog.conf" <<EOC
 global(workDirectory="$dir" maxMessageSize="64k" net.enableDNS="off")
 main_queue(queue.type="FixedArray" queue.size="200000" queue.dequeueBatchSize="1024")
 module(load="imudp" threads="1" batchSize="256")
 input(type="imudp" address="127.0.0.1" port="$port" rcvbufSize="64m")
 action(type="omfile" file="$rs_file" ioBufferSize="256k" flushOnTXEnd="off")
 EOC
+  fi
   /usr/sbin/rsyslogd -f "$dir/rsyslog.conf" -i "$dir/pid" -n 2>"$dir/log" &
   local pid=$!
   pids+=("$pid")
   for _ in $(seq 100); do ss -uln | grep -q "127.0.0.1:$port " && break; sleep 0.05; done
-  measure rsyslog "$pid" "$port" rs_delivered
+  measure "$name" "$pid" "$port" rs_delivered
   kill -TERM "$pid"
   wait "$pid" || true
-  echo "rsyslog_disk $(stat -c %s "$rs_file")" >>"$results"
+  echo "$shape ${name}_disk $(stat -c %s "$rs_file")" >>"$results"
+  rm -rf "$dir"
 }
 
 # --- syslog-ng, unpacked privately ---
@@ -160,6 +196,7 @@ run_syslog_ng() {
     return
   fi
   local dir=$work/syslog-ng port modpath
+  rm -rf "$dir"
   mkdir -p "$dir"
   port=$(free_udp_port)
   sng_file=$dir/messages.log
@@ -186,54 +223,87 @@ EOC
   measure syslog-ng "$pid" "$port" sng_delivered
   kill -TERM "$pid"
   wait "$pid" || true
-  echo "syslog-ng_disk $(stat -c %s "$sng_file")" >>"$results"
+  echo "$shape syslog-ng_disk $(stat -c %s "$sng_file")" >>"$results"
 }
 
-for r in $receivers; do
-  case $r in
-    resyncwatchd) run_resyncwatchd ;;
-    rsyslog) run_rsyslog ;;
-    syslog-ng) run_syslog_ng ;;
-    *) echo "run.sh: unknown receiver $r" >&2; exit 2 ;;
+set_shape() {
+  count=$count_all rate=0 sources=1 corpus=fleet devices=20000
+  case $1 in
+    fleet) ;;
+    storm) corpus=storm devices=10000 ;;
+    sources) sources=20000 ;;
+    paced) count=$((count_all / 2)) rate=100000 ;;
+    *) echo "run.sh: unknown shape $1 (fleet, storm, sources, paced, all)" >&2; exit 2 ;;
   esac
+  rate=${RATE:-$rate}
+  [ -n "${SOURCES:-}" ] && sources=$SOURCES
+  return 0
+}
+
+for shape in $shapes; do
+  set_shape "$shape"
+  for r in $receivers; do
+    case $r in
+      resyncwatchd) run_resyncwatchd ;;
+      rsyslog) run_rsyslog tuned ;;
+      rsyslog-plain) run_rsyslog plain ;;
+      syslog-ng) run_syslog_ng ;;
+      *) echo "run.sh: unknown receiver $r" >&2; exit 2 ;;
+    esac
+  done
 done
 
-echo "ingest benchmark: $count datagrams per receiver, rate ${rate:-0} (0 = flat out), $sources sender address(es), $(nproc) cores, loopback"
+echo "ingest benchmark: $(nproc) cores, loopback, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 awk -v tck="$tck" '
-  /_disk / { split($1, n, "_disk"); disk[n[1]] = $2; next }
-  { name[++k] = $1; sent[$1] = $2; got[$1] = $3; secs[$1] = $5 - $4;
-    cpu[$1] = ($7 - $6) / tck; srate[$1] = $8 }
+  $2 ~ /_disk$/ { n = $2; sub(/_disk$/, "", n); disk[$1, n] = $3; next }
+  { s = $1; r = $2
+    if (!(s in seen)) { seen[s] = 1; order[++ns] = s }
+    rk[s, ++nr[s]] = r; sent[s, r] = $3; got[s, r] = $4; secs[s, r] = $6 - $5
+    cpu[s, r] = ($8 - $7) / tck; srate[s, r] = $9 }
   END {
-    printf "%-13s %9s %9s %7s %10s %10s %8s %8s %9s %9s\n", "receiver", "sent", "delivered",
-           "loss%", "send/s", "stored/s", "cpu_us", "B/msg", "cpu/rsys", "B/rsys"
-    for (i = 1; i <= k; i++) {
-      r = name[i]
-      us[r] = got[r] > 0 ? cpu[r] * 1e6 / got[r] : 0
-      bpm[r] = got[r] > 0 ? disk[r] / got[r] : 0
+    worst = ""; worst_ratio = 0
+    for (j = 1; j <= ns; j++) {
+      s = order[j]
+      printf "\nshape %s\n", s
+      printf "%-13s %9s %9s %7s %10s %10s %8s %8s %10s %10s\n", "receiver", "sent",
+             "delivered", "loss%", "send/s", "stored/s", "cpu_us", "B/msg", "cpu/plain",
+             "cpu/tuned"
+      for (i = 1; i <= nr[s]; i++) {
+        r = rk[s, i]
+        us[s, r] = got[s, r] > 0 ? cpu[s, r] * 1e6 / got[s, r] : 0
+        bpm[s, r] = got[s, r] > 0 ? disk[s, r] / got[s, r] : 0
+      }
+      for (i = 1; i <= nr[s]; i++) {
+        r = rk[s, i]
+        pl = us[s, "rsyslog-plain"]; tu = us[s, "rsyslog"]
+        cp = pl > 0 ? sprintf("%.2f", us[s, r] / pl) : "-"
+        ct = tu > 0 ? sprintf("%.2f", us[s, r] / tu) : "-"
+        printf "%-13s %9d %9d %7.3f %10d %10d %8.2f %8.1f %10s %10s\n", r, sent[s, r],
+               got[s, r], 100 * (sent[s, r] - got[s, r]) / sent[s, r], srate[s, r],
+               (secs[s, r] > 0 ? got[s, r] / secs[s, r] : 0), us[s, r], bpm[s, r], cp, ct
+        if (r == "resyncwatchd" && pl > 0 && us[s, r] / pl > worst_ratio) {
+          worst_ratio = us[s, r] / pl; worst = s
+        }
+      }
     }
-    for (i = 1; i <= k; i++) {
-      r = name[i]
-      cr = ("rsyslog" in us && us["rsyslog"] > 0) ? sprintf("%.2f", us[r] / us["rsyslog"]) : "-"
-      br = ("rsyslog" in bpm && bpm["rsyslog"] > 0) ? sprintf("%.2f", bpm[r] / bpm["rsyslog"]) : "-"
-      printf "%-13s %9d %9d %7.3f %10d %10d %8.2f %8.1f %9s %9s\n", r, sent[r], got[r],
-             100 * (sent[r] - got[r]) / sent[r], srate[r], (secs[r] > 0 ? got[r] / secs[r] : 0),
-             us[r], bpm[r], cr, br
-    }
+    if (worst != "")
+      printf "\nworst shape: %s, resyncwatchd %.2fx plain rsyslog CPU per stored message\n",
+             worst, worst_ratio
   }' "$results"
 
 # Where each receiver's CPU went, by thread name (threads of one name summed).
 echo "CPU microseconds per delivered message, by thread:"
-while read -r name _ delivered _; do
+while read -r shape name _ delivered _; do
   case $name in *_disk) continue ;; esac
-  awk -v r="$name" -v got="$delivered" -v tck="$tck" '
+  awk -v r="$shape $name" -v got="$delivered" -v tck="$tck" '
     FNR == NR { before[$1] += $2; next }
     { after[$1] += $2 }
     END {
-      line = sprintf("  %-13s", r)
+      line = sprintf("  %-22s", r)
       for (t in after) {
         us = (after[t] - before[t]) / tck * 1e6 / (got > 0 ? got : 1)
         if (us >= 0.01) line = line sprintf(" %s %.2f", t, us)
       }
       print line
-    }' "$work/$name.threads0" "$work/$name.threads1"
+    }' "$work/$shape.$name.threads0" "$work/$shape.$name.threads1"
 done <"$results"

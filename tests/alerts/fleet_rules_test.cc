@@ -362,3 +362,27 @@ TEST_CASE("The schedule analysis of a real store finds the overdue and the hamme
   CHECK(watcher.RenderMetrics().find("resyncwatch_schedule_analyses_total{result=\"ok\"} 1\n") !=
         std::string::npos);
 }
+
+TEST_CASE("A due schedule analysis waits while a burst is written, at most one interval") {
+  TempDir dir;
+  auto store = Store::Open(dir.path, StoreOptions());
+  REQUIRE(store.ok());
+  Recorder rec;
+  AlertConfig c = FleetRulesOnly();
+  AlertEngine engine(c, rec.Listener());
+  const int64_t now = kT0;
+  ManualClock clock(now);
+  FleetScheduleWatcher watcher(store->get(), ScheduleConfigSet(), c, &engine, &clock);
+  watcher.Start();
+  // The first run is due at once, but ingest is busy: it waits...
+  CHECK_FALSE(watcher.Tick(now, true));
+  CHECK_FALSE(watcher.Tick(now + c.schedule_interval_us - 1, true));
+  // ...until one interval has passed since it fell due, busy or not.
+  CHECK(watcher.Tick(now + c.schedule_interval_us, true));
+  watcher.Stop();
+
+  FleetScheduleWatcher idle(store->get(), ScheduleConfigSet(), c, &engine, &clock);
+  idle.Start();
+  CHECK(idle.Tick(now, false));
+  idle.Stop();
+}

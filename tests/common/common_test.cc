@@ -1,12 +1,14 @@
 #include <catch2/catch.hpp>
 #include <random>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "common/flags.h"
 #include "common/flat_table.h"
 #include "common/json_writer.h"
+#include "common/thread_priority.h"
 #include "common/time_format.h"
 
 using namespace resyncwatch;
@@ -136,4 +138,20 @@ TEST_CASE("FlatTable agrees with std::unordered_map over random inserts, erases 
   table.Clear();
   CHECK(table.size() == 0);
   CHECK(table.Find(42) == nullptr);
+}
+
+TEST_CASE("A thread lowers its own priority and leaves the others' alone") {
+  errno = 0;
+  const int before = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
+  REQUIRE(errno == 0);
+  int inside = -100;
+  bool lowered = false;
+  std::thread t([&] {
+    lowered = resyncwatch::LowerThisThreadPriority(before + 3);
+    inside = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
+  });
+  t.join();
+  CHECK(lowered);
+  CHECK(inside == std::min(before + 3, 19));
+  CHECK(getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid))) == before);
 }
