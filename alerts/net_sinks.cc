@@ -7,11 +7,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 
 #include "alerts/sinks.h"
 #include "common/clock.h"
+#include "common/net_address.h"
 #include "common/time_format.h"
 
 namespace resyncwatch {
@@ -19,28 +19,13 @@ namespace {
 
 int64_t NowUs() { return SystemClock::Instance().NowMicros(); }
 
-// host:port where host may be "[v6]"; default_port when ":port" is absent.
-Status SplitHostPort(std::string_view text, int default_port, std::string* host, int* port) {
-  std::string_view rest;
-  if (!text.empty() && text[0] == '[') {
-    size_t close = text.find(']');
-    if (close == std::string_view::npos) return Status::InvalidArgument("missing ']'");
-    *host = std::string(text.substr(1, close - 1));
-    rest = text.substr(close + 1);
-  } else {
-    size_t colon = text.rfind(':');
-    *host = std::string(text.substr(0, colon));
-    rest = colon == std::string_view::npos ? std::string_view() : text.substr(colon);
-  }
-  *port = default_port;
-  if (!rest.empty()) {
-    if (rest[0] != ':') return Status::InvalidArgument("junk after the host");
-    auto [end, ec] = std::from_chars(rest.data() + 1, rest.data() + rest.size(), *port);
-    if (ec != std::errc() || end != rest.data() + rest.size() || *port <= 0 || *port > 65535) {
-      return Status::InvalidArgument("bad port");
-    }
-  }
-  if (host->empty()) return Status::InvalidArgument("no host");
+// host:port where host may be a name or "[v6]"; default_port when ":port" is absent.
+Status TargetHostPort(std::string_view text, int default_port, std::string* host, int* port) {
+  Result<HostPort> split = SplitHostPort(text);
+  if (!split.ok()) return split.status();
+  if (split->port == 0) return Status::InvalidArgument("has a bad port");
+  *host = split->host;
+  *port = split->has_port() ? split->port : default_port;
   return Status::Ok();
 }
 
@@ -128,7 +113,7 @@ class SyslogSink final : public AlertSink {
     if (spec.rfind("udp://", 0) == 0) spec.remove_prefix(6);
     std::string host;
     int port = 514;
-    Status s = SplitHostPort(spec, 514, &host, &port);
+    Status s = TargetHostPort(spec, 514, &host, &port);
     if (!s.ok()) return Status::InvalidArgument("syslog target '" + target_ + "': " + s.message());
     AddrInfoList addrs;
     s = Resolve(host, port, SOCK_DGRAM, &addrs);
@@ -178,7 +163,7 @@ Result<HttpUrl> ParseHttpUrl(std::string_view url) {
   size_t slash = rest.find('/');
   out.host_header = std::string(rest.substr(0, slash));
   if (slash != std::string_view::npos) out.path = std::string(rest.substr(slash));
-  Status s = SplitHostPort(out.host_header, out.https ? 443 : 80, &out.host, &out.port);
+  Status s = TargetHostPort(out.host_header, out.https ? 443 : 80, &out.host, &out.port);
   if (!s.ok()) return Status::InvalidArgument("'" + std::string(url) + "': " + s.message());
   return out;
 }

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/http_listen.h"
+#include "common/net_address.h"
 #include "web/api.h"
 #include "web/assets.h"
 #include "web/auth.h"
@@ -72,11 +73,6 @@ std::string WithReady(std::string object, const std::string& schedule,
       "\"schedule_ready\":" + value(schedule) + ",\"firmware_ready\":" + value(firmware);
   object.insert(object.size() - 1, (object == "{}" ? "" : ",") + members);
   return object;
-}
-
-std::string HostPort(const HttpListen& ep, int port) {
-  bool v6 = ep.host.find(':') != std::string::npos;
-  return (v6 ? "[" + ep.host + "]" : ep.host) + ":" + std::to_string(port);
 }
 
 }  // namespace
@@ -166,7 +162,7 @@ class WebServer::Impl {
       port = 0;
     }
     if (port == 0) return Status::IoError(option + " " + address + ": cannot bind");
-    bound_.push_back(name + " " + HostPort(*ep, port));
+    bound_.push_back(name + " " + JoinHostPort(ep->host, port));
     servers_.push_back(std::move(*server));
     httplib::Server* raw = servers_.back().get();
     threads_.emplace_back([raw] { raw->listen_after_bind(); });

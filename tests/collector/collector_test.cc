@@ -620,6 +620,37 @@ TEST_CASE("debug lines take the MAC of the phone at their address, unless two ph
   CHECK(attribution.known_ips() == 3);
 }
 
+TEST_CASE("after a restart, phones at IPv4 and IPv6 addresses are attributed from the store") {
+  TempDir tmp;
+  auto opened = Store::Open(tmp.Join("store"), StoreOptions{});
+  REQUIRE(opened.ok());
+  Store& store = **opened;
+  WriteBatch batch;
+  for (auto [mac, source] : {std::pair{0x000e08aa0004ULL, "10.23.0.4:5060"},
+                             std::pair{0x000e08aa0006ULL, "[2001:db8::5]:514"}}) {
+    Event e;
+    e.kind = EventKind::kResyncRequest;
+    e.event_time_us = 1'795'680'000'000'000;
+    e.received_us = e.event_time_us;
+    e.mac = mac;
+    e.source = source;
+    batch.events.push_back(e);
+  }
+  REQUIRE(store.Write(batch).ok());
+
+  DeviceAttribution restarted;
+  restarted.Seed(store);
+  CHECK(restarted.known_ips() == 2);
+  Event debug4;
+  debug4.kind = EventKind::kDebug;
+  restarted.Attribute(V4Peer(0x0a170004, 41000), &debug4, nullptr);
+  CHECK(debug4.mac == 0x000e08aa0004ULL);
+  Event debug6;
+  debug6.kind = EventKind::kDebug;
+  restarted.Attribute(V6Peer("2001:db8::5", 514), &debug6, nullptr);
+  CHECK(debug6.mac == 0x000e08aa0006ULL);
+}
+
 namespace {
 
 // The stored alerts of one rule: "group|active" each.
