@@ -49,7 +49,7 @@ std::string_view ToString(AlertRule rule);
 std::string_view GroupByName(AlertRule rule);
 
 // Which dimensions the count and ratio rules group by.
-struct GroupBy {
+struct AlertGrouping {
   bool fleet = true;
   bool server = true;
   bool error = true;
@@ -62,14 +62,14 @@ struct AlertConfig {
   bool failures_enabled = true;
   int64_t failures_window_us = 5 * 60 * 1'000'000LL;
   int64_t failures_min = 50;
-  GroupBy failures_group_by;
+  AlertGrouping failures_group_by;
   // Ratio rule: failures / attempts >= ratio_min over ratio_window_us, with at least
   // ratio_min_attempts attempts (successes + failures) in the window.
   bool ratio_enabled = true;
   int64_t ratio_window_us = 5 * 60 * 1'000'000LL;
   double ratio_min = 0.5;
   int64_t ratio_min_attempts = 20;
-  GroupBy ratio_group_by;
+  AlertGrouping ratio_group_by;
   // Per-device rule: at least device_consecutive_min failures in a row.
   bool device_enabled = true;
   int64_t device_consecutive_min = 5;

@@ -70,8 +70,8 @@ OutcomeCounts FleetStats::total() const {
 void FleetStats::Add(const Event& e) {
   if (events_++ == 0) first_us_ = e.event_time_us;
   last_us_ = e.event_time_us;
-  DeviceState none;
-  DeviceState& d = e.mac != 0 ? devices_[e.mac] : none;
+  DeviceTally none;
+  DeviceTally& d = e.mac != 0 ? devices_[e.mac] : none;
   if (!e.model.empty()) d.model = models_.Id(e.model);
 
   OutcomeCounts* family = nullptr;
@@ -200,7 +200,7 @@ void FleetStats::MergeLater(const FleetStats& later) {
     }
   }
   for (const auto& [mac, theirs] : later.devices_) {
-    DeviceState& d = devices_[mac];
+    DeviceTally& d = devices_[mac];
     const std::optional<uint32_t> earlier_reference = Reference(d);
     if (theirs.last_outcome != 0) d.last_outcome = theirs.last_outcome;
     if (theirs.model != 0) d.model = model_map[theirs.model];
@@ -258,7 +258,7 @@ void FleetStats::MergeLater(const FleetStats& later) {
   }
 }
 
-std::optional<uint32_t> FleetStats::Reference(const DeviceState& d) const {
+std::optional<uint32_t> FleetStats::Reference(const DeviceTally& d) const {
   if (by_ == GroupBy::kServer && d.requested) return d.server;
   if (by_ == GroupBy::kModel && d.model != 0) return d.model;
   return std::nullopt;
@@ -313,7 +313,7 @@ std::vector<GroupRow> FleetStats::Groups() const {
       if (it == devices_.end() || it->second.last_outcome >= 0) continue;
       // The device's last attempt failed; for models and servers, count it where it
       // belongs now.
-      const DeviceState& d = it->second;
+      const DeviceTally& d = it->second;
       if ((by_ == GroupBy::kModel && d.model != key) ||
           (by_ == GroupBy::kServer && d.server != key)) {
         continue;

@@ -122,7 +122,7 @@ class FleetStats {
     std::vector<std::string> names_;
     std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> ids_;
   };
-  struct DeviceState {
+  struct DeviceTally {
     int8_t last_outcome = 0;  // 0 none, 1 success, -1 failure
     uint32_t model = 0;
     uint32_t server = 0;     // of its latest request
@@ -143,7 +143,7 @@ class FleetStats {
     uint64_t events = 0;  // events keyed to it
   };
   // The server or model an earlier slice gives a device's orphan events, if any.
-  std::optional<uint32_t> Reference(const DeviceState& d) const;
+  std::optional<uint32_t> Reference(const DeviceTally& d) const;
   Group& GroupFor(int64_t key) { return groups_[key]; }
   std::string GroupName(int64_t key) const;
 
@@ -153,7 +153,7 @@ class FleetStats {
   int64_t last_us_ = 0;
   OutcomeCounts resync_, upgrade_;
   Interner models_, servers_, errors_;
-  std::unordered_map<MacAddress, DeviceState> devices_;
+  std::unordered_map<MacAddress, DeviceTally> devices_;
   std::vector<uint64_t> error_counts_;         // by error id
   std::vector<OutcomeCounts> server_counts_;   // by server id
   std::unordered_map<int64_t, Group> groups_;  // by interned id, or hour start for kHour

@@ -205,7 +205,7 @@ TEST_CASE("A stuck sink never blocks the engine: its queue fills and drops are c
   rules.failures_min = 1;
   rules.ratio_enabled = false;
   rules.device_enabled = false;
-  rules.failures_group_by = GroupBy{false, true, false, false};
+  rules.failures_group_by = AlertGrouping{false, true, false, false};
   int accepted = 0, refused = 0;
   AlertEngine engine(
       rules, [&](const AlertChange& ch) { (dispatcher.Submit(ch) ? accepted : refused)++; });
