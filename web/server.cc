@@ -7,6 +7,7 @@
 
 #include "common/http_listen.h"
 #include "common/net_address.h"
+#include "common/prometheus_text.h"
 #include "web/api.h"
 #include "web/assets.h"
 #include "web/auth.h"
@@ -78,17 +79,15 @@ std::string WithReady(std::string object, const std::string& schedule,
 }  // namespace
 
 std::string WebCounters::Render() const {
-  auto line = [](const char* name, const char* help, int64_t v) {
-    return std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
-           " " + std::to_string(v) + "\n";
-  };
-  return line("resyncwatch_http_requests_total", "HTTP requests answered.", requests.load()) +
-         line("resyncwatch_http_unauthorized_total", "HTTP requests refused with 401.",
-              unauthorized.load()) +
-         line("resyncwatch_http_client_errors_total", "HTTP answers with a 4xx status.",
-              client_errors.load()) +
-         line("resyncwatch_http_server_errors_total", "HTTP answers with a 5xx status.",
+  PrometheusText out;
+  out.Counter("resyncwatch_http_requests_total", "HTTP requests answered.", requests.load());
+  out.Counter("resyncwatch_http_unauthorized_total", "HTTP requests refused with 401.",
+              unauthorized.load());
+  out.Counter("resyncwatch_http_client_errors_total", "HTTP answers with a 4xx status.",
+              client_errors.load());
+  out.Counter("resyncwatch_http_server_errors_total", "HTTP answers with a 5xx status.",
               server_errors.load());
+  return out.Take();
 }
 
 class WebServer::Impl {
