@@ -9,6 +9,7 @@
 // AlertDispatcher::Submit is thread-safe and never blocks on a sink.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -17,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "store/store.h"
 
@@ -291,13 +293,16 @@ class FleetScheduleWatcher {
 // with exponential back-off. Submit() never blocks: a full queue drops and counts.
 class AlertDispatcher {
  public:
-  static Result<std::unique_ptr<AlertDispatcher>> Start(const AlertConfig& config);
+  // Every time the dispatcher reads (queueing, retry back-off, giving up, the syslog
+  // sink's timestamp) comes from clock. REQUIRES: clock outlives the dispatcher.
+  static Result<std::unique_ptr<AlertDispatcher>> Start(
+      const AlertConfig& config, const Clock* clock = &SystemClock::Instance());
   virtual ~AlertDispatcher() = default;
 
   // Thread-safe; returns false when some sink's queue was full (the alert is counted as
   // dropped for that sink).
   virtual bool Submit(const AlertChange& change) = 0;
-  // Delivers what is queued until deadline_us (SystemClock), then stops the threads.
+  // Delivers what is queued until deadline_us (by the clock), then stops the threads.
   virtual void Stop(int64_t deadline_us) = 0;
 
   struct SinkStats {
@@ -308,6 +313,10 @@ class AlertDispatcher {
     int64_t queued = 0;
   };
   virtual std::vector<SinkStats> Stats() const = 0;
+  // Waits until done(Stats()) holds, woken by every change of the statistics (a queued,
+  // delivered, failed or dropped alert), not by polling; false when timeout passes first.
+  virtual bool WaitFor(const std::function<bool(const std::vector<SinkStats>&)>& done,
+                       std::chrono::milliseconds timeout) const = 0;
   // resyncwatch_alert_notifications_total{sink="...",result="delivered|failed|dropped"}.
   virtual std::string RenderMetrics() const = 0;
 };

@@ -17,8 +17,6 @@
 namespace resyncwatch {
 namespace {
 
-int64_t NowUs() { return SystemClock::Instance().NowMicros(); }
-
 // host:port where host may be a name or "[v6]"; default_port when ":port" is absent.
 Status TargetHostPort(std::string_view text, int default_port, std::string* host, int* port) {
   Result<HostPort> split = SplitHostPort(text);
@@ -98,8 +96,11 @@ class WebhookSink final : public AlertSink {
 
 class SyslogSink final : public AlertSink {
  public:
-  SyslogSink(std::string target, std::string hostname, int facility)
-      : target_(std::move(target)), hostname_(std::move(hostname)), facility_(facility) {
+  SyslogSink(std::string target, std::string hostname, int facility, const Clock* clock)
+      : target_(std::move(target)),
+        hostname_(std::move(hostname)),
+        facility_(facility),
+        clock_(clock) {
     if (hostname_.empty()) {
       char buf[256] = {};
       if (gethostname(buf, sizeof buf - 1) == 0) hostname_ = buf;
@@ -118,7 +119,7 @@ class SyslogSink final : public AlertSink {
     AddrInfoList addrs;
     s = Resolve(host, port, SOCK_DGRAM, &addrs);
     if (!s.ok()) return s;
-    std::string line = FormatRfc5424Alert(m, hostname_, facility_, NowUs(), getpid());
+    std::string line = FormatRfc5424Alert(m, hostname_, facility_, clock_->NowMicros(), getpid());
     Socket sock;
     sock.fd_ = ::socket(addrs.head->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (sock.fd_ < 0) return Status::IoError("syslog socket: " + std::string(strerror(errno)));
@@ -133,6 +134,7 @@ class SyslogSink final : public AlertSink {
   std::string target_;
   std::string hostname_;
   int facility_;
+  const Clock* clock_;
 };
 
 // RFC 5424 PARAM-VALUE escaping: '"', '\' and ']' get a backslash.
@@ -195,8 +197,8 @@ std::unique_ptr<AlertSink> MakeWebhookSink(const AlertConfig::Sink& sink) {
 }
 
 std::unique_ptr<AlertSink> MakeSyslogSink(const std::string& target, const std::string& hostname,
-                                          int facility) {
-  return std::make_unique<SyslogSink>(target, hostname, facility);
+                                          int facility, const Clock* clock) {
+  return std::make_unique<SyslogSink>(target, hostname, facility, clock);
 }
 
 }  // namespace resyncwatch

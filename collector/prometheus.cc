@@ -14,7 +14,7 @@ std::string RenderPrometheus(const Counters& counters, int64_t tcp_connections) 
   out.Family("resyncwatch_events_total", "counter", "events stored, by kind");
   for (int k = 0; k < kEventKindCount; ++k) {
     EventKind kind = static_cast<EventKind>(k);
-    out.Sample("resyncwatch_events_total", "kind", ToString(kind),
+    out.Sample("resyncwatch_events_total", {{"kind", ToString(kind)}},
                counters.Get(EventCounter(kind)));
   }
   out.Gauge("resyncwatch_queue_depth", "datagrams waiting for the store writer",

@@ -26,23 +26,26 @@ void PrometheusText::Family(std::string_view name, std::string_view type, std::s
   out_.append("# TYPE ").append(name).append(" ").append(type).append("\n");
 }
 
-void PrometheusText::Sample(std::string_view name, std::string_view label,
-                            std::string_view label_value, int64_t value) {
+void PrometheusText::Sample(std::string_view name, std::initializer_list<Label> labels,
+                            int64_t value) {
   out_.append(name);
-  if (!label.empty()) {
-    out_.append("{").append(label).append("=\"").append(label_value).append("\"}");
+  const char* sep = "{";
+  for (const Label& l : labels) {
+    out_.append(sep).append(l.name).append("=\"").append(l.value).append("\"");
+    sep = ",";
   }
+  if (labels.size() != 0) out_.append("}");
   out_.append(" ").append(std::to_string(value)).append("\n");
 }
 
 void PrometheusText::Counter(std::string_view name, std::string_view help, int64_t value) {
   Family(name, "counter", help);
-  Sample(name, {}, {}, value);
+  Sample(name, {}, value);
 }
 
 void PrometheusText::Gauge(std::string_view name, std::string_view help, int64_t value) {
   Family(name, "gauge", help);
-  Sample(name, {}, {}, value);
+  Sample(name, {}, value);
 }
 
 void PrometheusText::Histogram(std::string_view name, std::string_view help,
@@ -51,11 +54,11 @@ void PrometheusText::Histogram(std::string_view name, std::string_view help,
   Family(name, "histogram", help);
   const std::string bucket = std::string(name) + "_bucket";
   for (size_t i = 0; i < bounds.size() && i < cumulative.size(); ++i) {
-    Sample(bucket, "le", Float(bounds[i]), static_cast<int64_t>(cumulative[i]));
+    Sample(bucket, {{"le", Float(bounds[i])}}, static_cast<int64_t>(cumulative[i]));
   }
-  Sample(bucket, "le", "+Inf", static_cast<int64_t>(count));
+  Sample(bucket, {{"le", "+Inf"}}, static_cast<int64_t>(count));
   out_.append(name).append("_sum ").append(Float(sum)).append("\n");
-  Sample(std::string(name) + "_count", {}, {}, static_cast<int64_t>(count));
+  Sample(std::string(name) + "_count", {}, static_cast<int64_t>(count));
 }
 
 }  // namespace resyncwatch

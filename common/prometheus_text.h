@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <span>
 #include <string>
 #include <string_view>
@@ -18,9 +19,12 @@ class PrometheusText {
   void Gauge(std::string_view name, std::string_view help, int64_t value);
   // A family whose samples the caller adds with Sample.
   void Family(std::string_view name, std::string_view type, std::string_view help);
-  // name{label="value"} v; no label when label is empty.
-  void Sample(std::string_view name, std::string_view label, std::string_view label_value,
-              int64_t value);
+  // name{label="value",...} v. Label values come from fixed sets (no escaping).
+  struct Label {
+    std::string_view name;
+    std::string_view value;
+  };
+  void Sample(std::string_view name, std::initializer_list<Label> labels, int64_t value);
   // A histogram family: cumulative counts per upper bound, then +Inf, _sum and _count.
   void Histogram(std::string_view name, std::string_view help, std::span<const double> bounds,
                  std::span<const uint64_t> cumulative, uint64_t count, double sum);

@@ -30,14 +30,12 @@ namespace {
 
 constexpr int64_t kSec = 1'000'000;
 
-// Polls cond until it holds or 10 s pass (a bound, not a wait for the event).
-bool Eventually(const std::function<bool()>& cond) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return cond();
+// Waits, woken by the dispatcher's statistics changes, until done holds for the first
+// sink (10 s bound).
+bool SinkReaches(const AlertDispatcher& d,
+                 const std::function<bool(const AlertDispatcher::SinkStats&)>& done) {
+  return d.WaitFor([&](const std::vector<AlertDispatcher::SinkStats>& s) { return done(s.at(0)); },
+                   std::chrono::seconds(10));
 }
 
 struct TempDir {
@@ -130,7 +128,9 @@ std::string ServeOneHttpRequest(int listen_fd, const std::string& status_line) {
   return got;
 }
 
-int64_t Delivered(const AlertDispatcher& d) { return d.Stats().at(0).delivered; }
+bool Delivered(const AlertDispatcher& d, int64_t n) {
+  return SinkReaches(d, [n](const AlertDispatcher::SinkStats& s) { return s.delivered == n; });
+}
 
 }  // namespace
 
@@ -148,7 +148,7 @@ TEST_CASE("The webhook sink POSTs the alert JSON to a real HTTP listener") {
   CHECK((*d)->Submit(SampleChange(AlertChange::Kind::kFired, "prov-a")));
   server.join();
   ::close(lfd);
-  CHECK(Eventually([&] { return Delivered(**d) == 1; }));
+  CHECK(Delivered(**d, 1));
   CHECK((*d)->Stats()[0].failed_attempts == 1);
   (*d)->Stop(SystemClock::Instance().NowMicros());
 
@@ -172,7 +172,7 @@ TEST_CASE("The exec sink runs a real command with the alert JSON on stdin") {
       OneSink(AlertConfig::Sink::Type::kExec, "cat > '" + out.string() + "'"));
   REQUIRE(d.ok());
   (*d)->Submit(SampleChange(AlertChange::Kind::kFired, "prov-a"));
-  REQUIRE(Eventually([&] { return Delivered(**d) == 1; }));
+  REQUIRE(Delivered(**d, 1));
   std::string text = ReadFile(out);
   CHECK(text == AlertToJson(SampleChange(AlertChange::Kind::kFired, "prov-a").alert) + "\n");
 }
@@ -187,9 +187,24 @@ TEST_CASE("A failing sink is retried with back-off until it succeeds") {
   auto d = AlertDispatcher::Start(OneSink(AlertConfig::Sink::Type::kExec, cmd));
   REQUIRE(d.ok());
   (*d)->Submit(SampleChange(AlertChange::Kind::kFired, "prov-a"));
-  REQUIRE(Eventually([&] { return Delivered(**d) == 1; }));
+  REQUIRE(Delivered(**d, 1));
   CHECK((*d)->Stats()[0].failed_attempts == 2);
   CHECK(ReadFile(out).find("\"server_failures\"") != std::string::npos);
+}
+
+TEST_CASE("A failing sink gives an alert up once it is older than retry_give_up by the clock") {
+  // Give-up is an hour, by a clock the test moves: no wait for the hour.
+  ManualClock clock(1'795'000'000LL * kSec);
+  AlertConfig c = OneSink(AlertConfig::Sink::Type::kExec, "exit 3");
+  c.retry_give_up_us = 3600 * kSec;
+  auto d = AlertDispatcher::Start(c, &clock);
+  REQUIRE(d.ok());
+  (*d)->Submit(SampleChange(AlertChange::Kind::kFired, "prov-a"));
+  REQUIRE(SinkReaches(**d, [](const auto& s) { return s.failed_attempts >= 2; }));
+  CHECK((*d)->Stats()[0].dropped == 0);  // an hour has not passed
+  clock.Advance(3601 * kSec);
+  CHECK(SinkReaches(**d, [](const auto& s) { return s.dropped == 1 && s.queued == 0; }));
+  CHECK((*d)->Stats()[0].delivered == 0);
 }
 
 TEST_CASE("A stuck sink never blocks the engine: its queue fills and drops are counted") {
@@ -222,7 +237,7 @@ TEST_CASE("A stuck sink never blocks the engine: its queue fills and drops are c
   CHECK(refused >= 17);  // one in delivery at most, two queued
   CHECK(dispatcher.Stats()[0].dropped == refused);
   // Meanwhile the sink really was stuck: its command is killed at the timeout and retried.
-  CHECK(Eventually([&] { return dispatcher.Stats()[0].failed_attempts >= 1; }));
+  CHECK(SinkReaches(dispatcher, [](const auto& s) { return s.failed_attempts >= 1; }));
   dispatcher.Stop(SystemClock::Instance().NowMicros());
   CHECK(dispatcher.Stats()[0].delivered == 0);
 }
@@ -235,7 +250,7 @@ TEST_CASE("The JSON-lines file sink appends one alert per line") {
   (*d)->Submit(SampleChange(AlertChange::Kind::kFired, "prov-a"));
   (*d)->Submit(SampleChange(AlertChange::Kind::kUpdated, "prov-a"));  // store only
   (*d)->Submit(SampleChange(AlertChange::Kind::kResolved, "prov-a"));
-  REQUIRE(Eventually([&] { return Delivered(**d) == 2; }));
+  REQUIRE(Delivered(**d, 2));
   std::istringstream lines(ReadFile(out));
   std::string line;
   std::vector<std::string> states;
@@ -340,7 +355,7 @@ TEST_CASE("The webhook sink POSTs over https, verifying the certificate against 
   auto d = AlertDispatcher::Start(c);
   REQUIRE(d.ok());
   CHECK((*d)->Submit(SampleChange(AlertChange::Kind::kFired, "prov-a")));
-  CHECK(Eventually([&] { return Delivered(**d) == 1; }));
+  CHECK(Delivered(**d, 1));
   CHECK(tls.posts == 1);
   CHECK((*d)->Stats()[0].failed_attempts == 0);
   (*d)->Stop(SystemClock::Instance().NowMicros());
@@ -353,8 +368,8 @@ TEST_CASE("The webhook sink refuses an https server it cannot verify, unless tol
     auto d = AlertDispatcher::Start(OneSink(AlertConfig::Sink::Type::kWebhook, tls.url()));
     REQUIRE(d.ok());
     (*d)->Submit(SampleChange(AlertChange::Kind::kFired, "prov-a"));
-    CHECK(Eventually([&] { return (*d)->Stats()[0].failed_attempts >= 2; }));
-    CHECK(Delivered(**d) == 0);
+    CHECK(SinkReaches(**d, [](const auto& s) { return s.failed_attempts >= 2; }));
+    CHECK((*d)->Stats()[0].delivered == 0);
     CHECK(tls.posts == 0);
     (*d)->Stop(SystemClock::Instance().NowMicros());
   }
@@ -363,7 +378,7 @@ TEST_CASE("The webhook sink refuses an https server it cannot verify, unless tol
   auto d = AlertDispatcher::Start(c);
   REQUIRE(d.ok());
   (*d)->Submit(SampleChange(AlertChange::Kind::kFired, "prov-a"));
-  CHECK(Eventually([&] { return Delivered(**d) == 1; }));
+  CHECK(Delivered(**d, 1));
   CHECK(tls.posts == 1);
   (*d)->Stop(SystemClock::Instance().NowMicros());
 }

@@ -437,7 +437,7 @@ struct UdpInputRig {
 
   explicit UdpInputRig(int coalesce_ms) {
     uv_loop_init(&loop);
-    input = std::make_unique<UdpInput>(&loop, &sink, &counters);
+    input = std::make_unique<UdpInput>(&loop, &sink, &counters, &SystemClock::Instance());
     Result<ListenAddress> at = ParseListenUrl("udp://127.0.0.1:0");
     REQUIRE(at.ok());
     REQUIRE(input->Start(*at, 8 << 20, coalesce_ms).ok());

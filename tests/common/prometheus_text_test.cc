@@ -12,7 +12,7 @@ TEST_CASE("Prometheus text has HELP and TYPE before each family's samples") {
   out.Counter("resyncwatch_x_total", "things counted", 7);
   out.Gauge("resyncwatch_depth", "waiting now", 2);
   out.Family("resyncwatch_events_total", "counter", "events by kind");
-  out.Sample("resyncwatch_events_total", "kind", "debug", 3);
+  out.Sample("resyncwatch_events_total", {{"kind", "debug"}}, 3);
   const double bounds[] = {0.0005, 1, 2.5};
   const uint64_t cumulative[] = {1, 1, 2};
   out.Histogram("resyncwatch_write_seconds", "write time", bounds, cumulative, 3, 4.25);
