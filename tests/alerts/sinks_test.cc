@@ -22,8 +22,10 @@
 
 #include "alerts/alerts.h"
 #include "common/clock.h"
+#include "tests/testlib/testlib.h"
 
 using namespace resyncwatch;
+using resyncwatch::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
@@ -37,15 +39,6 @@ bool SinkReaches(const AlertDispatcher& d,
   return d.WaitFor([&](const std::vector<AlertDispatcher::SinkStats>& s) { return done(s.at(0)); },
                    std::chrono::seconds(10));
 }
-
-struct TempDir {
-  TempDir() {
-    char tmpl[] = "/tmp/resyncwatch-alerts-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  fs::path path;
-};
 
 std::string ReadFile(const fs::path& p) {
   std::ifstream in(p);
@@ -167,7 +160,7 @@ TEST_CASE("The webhook sink POSTs the alert JSON to a real HTTP listener") {
 
 TEST_CASE("The exec sink runs a real command with the alert JSON on stdin") {
   TempDir dir;
-  fs::path out = dir.path / "alert.json";
+  fs::path out = fs::path(dir.Join("alert.json"));
   auto d = AlertDispatcher::Start(
       OneSink(AlertConfig::Sink::Type::kExec, "cat > '" + out.string() + "'"));
   REQUIRE(d.ok());
@@ -179,7 +172,7 @@ TEST_CASE("The exec sink runs a real command with the alert JSON on stdin") {
 
 TEST_CASE("A failing sink is retried with back-off until it succeeds") {
   TempDir dir;
-  fs::path mark = dir.path / "mark", out = dir.path / "out";
+  fs::path mark = fs::path(dir.Join("mark")), out = fs::path(dir.Join("out"));
   // Fails twice (exit 3), then accepts.
   std::string cmd = "n=$(cat '" + mark.string() + "' 2>/dev/null || echo 0); " +
                     "if [ \"$n\" -lt 2 ]; then echo $((n+1)) > '" + mark.string() +
@@ -244,7 +237,7 @@ TEST_CASE("A stuck sink never blocks the engine: its queue fills and drops are c
 
 TEST_CASE("The JSON-lines file sink appends one alert per line") {
   TempDir dir;
-  fs::path out = dir.path / "alerts.jsonl";
+  fs::path out = fs::path(dir.Join("alerts.jsonl"));
   auto d = AlertDispatcher::Start(OneSink(AlertConfig::Sink::Type::kFile, out.string()));
   REQUIRE(d.ok());
   (*d)->Submit(SampleChange(AlertChange::Kind::kFired, "prov-a"));
@@ -316,8 +309,8 @@ namespace {
 // the alert bodies it receives.
 struct TlsListener {
   TempDir dir;
-  std::string cert = (dir.path / "cert.pem").string();
-  std::string key = (dir.path / "key.pem").string();
+  std::string cert = (fs::path(dir.Join("cert.pem"))).string();
+  std::string key = (fs::path(dir.Join("key.pem"))).string();
   std::unique_ptr<httplib::SSLServer> server;
   std::thread thread;
   std::atomic<int> posts{0};

@@ -39,13 +39,13 @@ class SmallTmpfs {
 // Skipped where no tmpfs can be mounted.
 TEST_CASE("Disk full: Write reports an I/O error and resumes storing when space returns") {
   TempDir tmp;
-  SmallTmpfs fs(tmp.Sub("mnt"));
+  SmallTmpfs fs(tmp.Join("mnt"));
   if (!fs.mounted()) {
     WARN("skipped: cannot mount a tmpfs here (needs root / CAP_SYS_ADMIN)");
     return;
   }
-  const std::string dir = tmp.Sub("mnt/store");
-  const std::string ballast = tmp.Sub("mnt/ballast");
+  const std::string dir = tmp.Join("mnt/store");
+  const std::string ballast = tmp.Join("mnt/ballast");
   StoreOptions options;
   options.index_flush_events = 500;
   auto opened = Store::Open(dir, options);
@@ -134,7 +134,7 @@ TEST_CASE(
   auto faults = std::make_shared<StoreFaults>();
   StoreOptions options;
   options.faults = faults;
-  auto opened = Store::Open(tmp.Sub("store"), options);
+  auto opened = Store::Open(tmp.Join("store"), options);
   REQUIRE(opened.ok());
   auto& store = *opened;
   auto write = [&](long batch_no) {
@@ -166,7 +166,7 @@ TEST_CASE("Disk full during index flushes: writes resume and a reopened store ag
   StoreOptions options;
   options.faults = faults;
   options.index_flush_events = 25;
-  const std::string dir = tmp.Sub("store");
+  const std::string dir = tmp.Join("store");
   auto opened = Store::Open(dir, options);
   REQUIRE(opened.ok());
   auto store = std::move(*opened);

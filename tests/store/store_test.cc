@@ -307,7 +307,7 @@ TEST_CASE("A reader of a missing store gets a clear not-found error") {
   TempDir tmp;
   StoreOptions options;
   options.mode = StoreOptions::Mode::kReadOnlySecondary;
-  auto store = Store::Open(tmp.Sub("nothing"), options);
+  auto store = Store::Open(tmp.Join("nothing"), options);
   REQUIRE_FALSE(store.ok());
   CHECK(store.status().IsNotFound());
 }
