@@ -144,6 +144,27 @@ class FleetStats {
   };
   // The server or model an earlier slice gives a device's orphan events, if any.
   std::optional<uint32_t> Reference(const DeviceTally& d) const;
+  // MergeLater's steps. IdMaps: the later slice's ids in this slice's interners.
+  struct IdMaps {
+    std::vector<uint32_t> model, server, error;
+  };
+  // Later events put in group 0 for want of a request (model) in their slice, moved to
+  // the group of the earlier slices' latest one.
+  struct OrphanMove {
+    MacAddress mac;
+    uint32_t to;
+    OutcomeCounts counts;
+    uint32_t events;
+    bool leaves_zero;
+  };
+  void MergeTotals(const FleetStats& later, const IdMaps& ids);
+  std::vector<OrphanMove> FindOrphanMoves(const FleetStats& later) const;
+  void MergeDevices(const FleetStats& later, const IdMaps& ids);
+  void MergeGroups(const FleetStats& later, const IdMaps& ids);
+  void ApplyOrphanMoves(const std::vector<OrphanMove>& moves);
+  // Add's grouping step: the event's group and the device's orphan bookkeeping.
+  void AddToGroup(const Event& e, DeviceTally& d, const OutcomeCounts* family, int outcome,
+                  uint32_t error);
   Group& GroupFor(int64_t key) { return groups_[key]; }
   std::string GroupName(int64_t key) const;
 
