@@ -9,6 +9,7 @@
 // AlertDispatcher::Submit is thread-safe and never blocks on a sink.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -17,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "store/store.h"
 
@@ -49,7 +51,7 @@ std::string_view ToString(AlertRule rule);
 std::string_view GroupByName(AlertRule rule);
 
 // Which dimensions the count and ratio rules group by.
-struct GroupBy {
+struct AlertGrouping {
   bool fleet = true;
   bool server = true;
   bool error = true;
@@ -62,14 +64,14 @@ struct AlertConfig {
   bool failures_enabled = true;
   int64_t failures_window_us = 5 * 60 * 1'000'000LL;
   int64_t failures_min = 50;
-  GroupBy failures_group_by;
+  AlertGrouping failures_group_by;
   // Ratio rule: failures / attempts >= ratio_min over ratio_window_us, with at least
   // ratio_min_attempts attempts (successes + failures) in the window.
   bool ratio_enabled = true;
   int64_t ratio_window_us = 5 * 60 * 1'000'000LL;
   double ratio_min = 0.5;
   int64_t ratio_min_attempts = 20;
-  GroupBy ratio_group_by;
+  AlertGrouping ratio_group_by;
   // Per-device rule: at least device_consecutive_min failures in a row.
   bool device_enabled = true;
   int64_t device_consecutive_min = 5;
@@ -294,13 +296,16 @@ class FleetScheduleWatcher {
 // with exponential back-off. Submit() never blocks: a full queue drops and counts.
 class AlertDispatcher {
  public:
-  static Result<std::unique_ptr<AlertDispatcher>> Start(const AlertConfig& config);
+  // Every time the dispatcher reads (queueing, retry back-off, giving up, the syslog
+  // sink's timestamp) comes from clock. REQUIRES: clock outlives the dispatcher.
+  static Result<std::unique_ptr<AlertDispatcher>> Start(
+      const AlertConfig& config, const Clock* clock = &SystemClock::Instance());
   virtual ~AlertDispatcher() = default;
 
   // Thread-safe; returns false when some sink's queue was full (the alert is counted as
   // dropped for that sink).
   virtual bool Submit(const AlertChange& change) = 0;
-  // Delivers what is queued until deadline_us (SystemClock), then stops the threads.
+  // Delivers what is queued until deadline_us (by the clock), then stops the threads.
   virtual void Stop(int64_t deadline_us) = 0;
 
   struct SinkStats {
@@ -311,6 +316,10 @@ class AlertDispatcher {
     int64_t queued = 0;
   };
   virtual std::vector<SinkStats> Stats() const = 0;
+  // Waits until done(Stats()) holds, woken by every change of the statistics (a queued,
+  // delivered, failed or dropped alert), not by polling; false when timeout passes first.
+  virtual bool WaitFor(const std::function<bool(const std::vector<SinkStats>&)>& done,
+                       std::chrono::milliseconds timeout) const = 0;
   // resyncwatch_alert_notifications_total{sink="...",result="delivered|failed|dropped"}.
   virtual std::string RenderMetrics() const = 0;
 };

@@ -81,10 +81,10 @@ Status GetObject(const std::string& path, element v, object* out) {
 
 Status Unknown(const std::string& path) { return Status::InvalidArgument(path + ": unknown key"); }
 
-Status GetGroupBy(const std::string& path, element v, GroupBy* out) {
+Status GetGroupBy(const std::string& path, element v, AlertGrouping* out) {
   simdjson::dom::array list;
   if (v.get_array().get(list)) return Bad(path, v, "is not a list of fleet/server/error/model");
-  GroupBy g{false, false, false, false};
+  AlertGrouping g{false, false, false, false};
   for (element item : list) {
     std::string_view name;
     if (item.get_string().get(name)) return Bad(path, item, "is not fleet/server/error/model");

@@ -8,17 +8,17 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 
 #include "alerts/alerts.h"
 #include "alerts/sinks.h"
 #include "common/clock.h"
+#include "common/prometheus_text.h"
 
 namespace resyncwatch {
 namespace {
-
-int64_t NowUs() { return SystemClock::Instance().NowMicros(); }
 
 // Logs at most once per interval, telling how many lines it held back.
 class RateLimitedLog {
@@ -42,6 +42,20 @@ class RateLimitedLog {
   int64_t suppressed_ = 0;
 };
 
+// Signalled whenever a worker's statistics change, for WaitFor.
+struct StatsSignal {
+  std::mutex mu;
+  std::condition_variable cv;
+  uint64_t changes = 0;
+  void Changed() {
+    {
+      std::lock_guard lock(mu);
+      ++changes;
+    }
+    cv.notify_all();
+  }
+};
+
 struct Queued {
   AlertMessage message;
   int64_t enqueued_us = 0;
@@ -49,8 +63,11 @@ struct Queued {
 
 class SinkWorker {
  public:
-  SinkWorker(std::unique_ptr<AlertSink> sink, const AlertConfig& c)
+  SinkWorker(std::unique_ptr<AlertSink> sink, const AlertConfig& c, const Clock* clock,
+             StatsSignal* signal)
       : sink_(std::move(sink)),
+        clock_(clock),
+        signal_(signal),
         capacity_(static_cast<size_t>(c.sink_queue)),
         retry_initial_us_(c.retry_initial_us),
         retry_max_us_(c.retry_max_us),
@@ -61,15 +78,20 @@ class SinkWorker {
   }
 
   bool Submit(const AlertMessage& m) {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     if (stopping_ || queue_.size() >= capacity_) {
       ++dropped_;
-      drop_log_.Warn(NowUs(), "alert sink {}: queue full ({} alerts), dropped alert {}",
+      lock.unlock();
+      signal_->Changed();
+      lock.lock();
+      drop_log_.Warn(clock_->NowMicros(), "alert sink {}: queue full ({} alerts), dropped alert {}",
                      sink_->name(), capacity_, m.alert.id);
       return false;
     }
-    queue_.push_back({m, NowUs()});
+    queue_.push_back({m, clock_->NowMicros()});
     cv_.notify_one();
+    lock.unlock();
+    signal_->Changed();
     return true;
   }
 
@@ -101,19 +123,25 @@ class SinkWorker {
     std::unique_lock lock(mu_);
     for (;;) {
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty() || (stopping_ && NowUs() >= deadline_us_)) break;
+      if (queue_.empty() || (stopping_ && clock_->NowMicros() >= deadline_us_)) break;
       Queued item = queue_.front();
       lock.unlock();
       Status s = sink_->Deliver(item.message);
-      int64_t now = NowUs();
+      int64_t now = clock_->NowMicros();
       lock.lock();
       if (s.ok()) {
         queue_.pop_front();
         ++delivered_;
         backoff_us = retry_initial_us_;
+        lock.unlock();
+        signal_->Changed();
+        lock.lock();
         continue;
       }
       ++failed_;
+      lock.unlock();
+      signal_->Changed();
+      lock.lock();
       bool give_up = now - item.enqueued_us >= give_up_us_;
       fail_log_.Warn(
           now, "alert sink {}: delivering {} failed: {}; {}", sink_->name(), item.message.alert.id,
@@ -122,12 +150,15 @@ class SinkWorker {
       if (give_up) {
         queue_.pop_front();
         ++dropped_;
+        lock.unlock();
+        signal_->Changed();
+        lock.lock();
         continue;
       }
       int64_t wake_us = now + backoff_us;
       if (stopping_) wake_us = std::min(wake_us, deadline_us_);
       cv_.wait_for(lock, std::chrono::microseconds(wake_us - now),
-                   [&] { return stopping_ && NowUs() >= deadline_us_; });
+                   [&] { return stopping_ && clock_->NowMicros() >= deadline_us_; });
       backoff_us = std::min(backoff_us * 2, retry_max_us_);
     }
     dropped_ += static_cast<int64_t>(queue_.size());
@@ -139,6 +170,8 @@ class SinkWorker {
   }
 
   std::unique_ptr<AlertSink> sink_;
+  const Clock* clock_;
+  StatsSignal* signal_;
   const size_t capacity_;
   const int64_t retry_initial_us_;
   const int64_t retry_max_us_;
@@ -158,10 +191,11 @@ class SinkWorker {
 
 class DispatcherImpl final : public AlertDispatcher {
  public:
-  ~DispatcherImpl() override { Stop(NowUs()); }
+  explicit DispatcherImpl(const Clock* clock) : clock_(clock) {}
+  ~DispatcherImpl() override { Stop(clock_->NowMicros()); }
 
   void Add(std::unique_ptr<AlertSink> sink, const AlertConfig& c) {
-    workers_.push_back(std::make_unique<SinkWorker>(std::move(sink), c));
+    workers_.push_back(std::make_unique<SinkWorker>(std::move(sink), c, clock_, &signal_));
   }
   void StartThreads() {
     for (auto& w : workers_) w->StartThread();
@@ -185,30 +219,47 @@ class DispatcherImpl final : public AlertDispatcher {
     return out;
   }
 
+  bool WaitFor(const std::function<bool(const std::vector<SinkStats>&)>& done,
+               std::chrono::milliseconds timeout) const override {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::unique_lock lock(signal_.mu);
+    for (;;) {
+      const uint64_t seen = signal_.changes;
+      lock.unlock();
+      if (done(Stats())) return true;
+      lock.lock();
+      if (!signal_.cv.wait_until(lock, deadline, [&] { return signal_.changes != seen; })) {
+        lock.unlock();
+        return done(Stats());
+      }
+    }
+  }
+
   std::string RenderMetrics() const override {
-    std::string out =
-        "# HELP resyncwatch_alert_notifications_total Alert deliveries by sink and result.\n"
-        "# TYPE resyncwatch_alert_notifications_total counter\n";
+    constexpr std::string_view kName = "resyncwatch_alert_notifications_total";
+    PrometheusText out;
+    out.Family(kName, "counter", "Alert deliveries by sink and result.");
     for (const SinkStats& s : Stats()) {
       for (auto [result, n] :
            {std::pair{"delivered", s.delivered}, std::pair{"failed", s.failed_attempts},
             std::pair{"dropped", s.dropped}}) {
-        out +=
-            fmt::format("resyncwatch_alert_notifications_total{{sink=\"{}\",result=\"{}\"}} {}\n",
-                        s.name, result, n);
+        out.Sample(kName, {{"sink", s.name}, {"result", result}}, n);
       }
     }
-    return out;
+    return out.Take();
   }
 
  private:
+  const Clock* clock_;
+  mutable StatsSignal signal_;
   std::vector<std::unique_ptr<SinkWorker>> workers_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<AlertDispatcher>> AlertDispatcher::Start(const AlertConfig& c) {
-  auto d = std::make_unique<DispatcherImpl>();
+Result<std::unique_ptr<AlertDispatcher>> AlertDispatcher::Start(const AlertConfig& c,
+                                                                const Clock* clock) {
+  auto d = std::make_unique<DispatcherImpl>(clock);
   using Type = AlertConfig::Sink::Type;
   for (const AlertConfig::Sink& s : c.sinks) {
     std::unique_ptr<AlertSink> sink;
@@ -226,7 +277,7 @@ Result<std::unique_ptr<AlertDispatcher>> AlertDispatcher::Start(const AlertConfi
         sink = MakeWebhookSink(s);
         break;
       case Type::kSyslog:
-        sink = MakeSyslogSink(s.target, c.syslog_hostname, c.syslog_facility);
+        sink = MakeSyslogSink(s.target, c.syslog_hostname, c.syslog_facility, clock);
     }
     if (!sink) return Status::InvalidArgument("alert sink '" + s.target + "' is not usable");
     d->Add(std::move(sink), c);

@@ -27,7 +27,7 @@ constexpr int kDims = 4;
 AlertRule CountRule(int dim) { return static_cast<AlertRule>(dim); }
 AlertRule RatioRule(int dim) { return static_cast<AlertRule>(4 + dim); }
 
-bool Enabled(const GroupBy& g, int dim) {
+bool Enabled(const AlertGrouping& g, int dim) {
   switch (dim) {
     case kFleet:
       return g.fleet;
@@ -82,7 +82,7 @@ constexpr uint16_t kMaxConsecutive = 0x7FFF;
 
 // Every device seen recently (until silent for device_idle_resolve_us): the server of its
 // latest request and its failures in a row. Kept inline in a flat table.
-struct DeviceState {  // 16 bytes: four to a cache line with their keys
+struct DeviceAlertState {  // 16 bytes: four to a cache line with their keys
   int64_t first_fail_us = 0;
   uint32_t last_event_s = 0;       // seconds since the engine's base time
   uint16_t server_id = kNoServer;  // index into server_names_
@@ -152,10 +152,10 @@ class AlertEngine::Impl {
   // Failure messages name no server ("Resync failed: $ERR"): a failure counts for the
   // server of the device's latest request or success. Returns the device's entry (nullptr
   // when unattributed or the table is full) and the server the event counts for.
-  std::pair<DeviceState*, const std::string*> Attribute(const Event& e, int64_t t) {
+  std::pair<DeviceAlertState*, const std::string*> Attribute(const Event& e, int64_t t) {
     const std::string* server = e.server.empty() ? nullptr : &e.server;
     if (e.mac == 0) return {nullptr, server};
-    DeviceState* dev = FindOrAddDevice(e.mac);
+    DeviceAlertState* dev = FindOrAddDevice(e.mac);
     if (!dev) return {nullptr, server};
     dev->last_event_s = std::max(dev->last_event_s, Seconds(t));
     if (server) {
@@ -417,8 +417,8 @@ class AlertEngine::Impl {
   }
 
   // The device's entry, created when there is room (nullptr when the table is full).
-  DeviceState* FindOrAddDevice(MacAddress mac) {
-    if (DeviceState* s = devices_.Find(mac)) return s;
+  DeviceAlertState* FindOrAddDevice(MacAddress mac) {
+    if (DeviceAlertState* s = devices_.Find(mac)) return s;
     if (static_cast<int64_t>(devices_.size()) >= c_.max_devices) {
       ++evicted_;  // full: the idle sweep in Tick() makes room again
       return nullptr;
@@ -443,7 +443,7 @@ class AlertEngine::Impl {
     return id;
   }
 
-  void DeviceOutcome(const Event& e, DeviceState* s, bool failure, bool covered, int64_t t) {
+  void DeviceOutcome(const Event& e, DeviceAlertState* s, bool failure, bool covered, int64_t t) {
     if (!failure) {
       if (s->firing) ResolveDevice(e.mac, s, t);
       s->consecutive = 0;
@@ -498,7 +498,7 @@ class AlertEngine::Impl {
     }
   }
 
-  void ResolveDevice(MacAddress mac, DeviceState* s, int64_t now) {
+  void ResolveDevice(MacAddress mac, DeviceAlertState* s, int64_t now) {
     auto it = firing_devices_.find(mac);
     Resolve(&it->second, now);
     firing_devices_.erase(it);
@@ -512,7 +512,7 @@ class AlertEngine::Impl {
   int64_t evicted_ = 0;
   Group* fleet_ = nullptr;  // the one group of the fleet dimension, once created
   std::array<Dimension, kDims> dims_;
-  MacTable<DeviceState> devices_;
+  MacTable<DeviceAlertState> devices_;
   std::vector<std::string> server_names_;  // interned server names, never removed
   std::unordered_map<std::string, uint16_t> server_ids_;
   int64_t base_us_ = INT64_MIN;

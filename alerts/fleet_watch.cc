@@ -31,11 +31,11 @@ class SummaryBuilder {
  public:
   void Add(const FleetDevice& d) {
     const DeviceAnalysis& a = d.analysis;
-    if (a.state == DeviceState::kUnknown) return;
+    if (a.state == ScheduleState::kUnknown) return;
     ++s_.phones;
-    if (a.state == DeviceState::kOverdue) {
+    if (a.state == ScheduleState::kOverdue) {
       overdue_.emplace_back(a.overdue_us, d.mac);
-    } else if (a.state == DeviceState::kHammering) {
+    } else if (a.state == ScheduleState::kHammering) {
       hammering_.emplace_back(a.verdicts[static_cast<int>(Verdict::kEarly)], d.mac);
     }
     if (a.next) s_.window_starts.push_back(a.next->earliest_us);

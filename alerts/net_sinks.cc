@@ -7,40 +7,23 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 
 #include "alerts/sinks.h"
 #include "common/clock.h"
+#include "common/net_address.h"
 #include "common/time_format.h"
 
 namespace resyncwatch {
 namespace {
 
-int64_t NowUs() { return SystemClock::Instance().NowMicros(); }
-
-// host:port where host may be "[v6]"; default_port when ":port" is absent.
-Status SplitHostPort(std::string_view text, int default_port, std::string* host, int* port) {
-  std::string_view rest;
-  if (!text.empty() && text[0] == '[') {
-    size_t close = text.find(']');
-    if (close == std::string_view::npos) return Status::InvalidArgument("missing ']'");
-    *host = std::string(text.substr(1, close - 1));
-    rest = text.substr(close + 1);
-  } else {
-    size_t colon = text.rfind(':');
-    *host = std::string(text.substr(0, colon));
-    rest = colon == std::string_view::npos ? std::string_view() : text.substr(colon);
-  }
-  *port = default_port;
-  if (!rest.empty()) {
-    if (rest[0] != ':') return Status::InvalidArgument("junk after the host");
-    auto [end, ec] = std::from_chars(rest.data() + 1, rest.data() + rest.size(), *port);
-    if (ec != std::errc() || end != rest.data() + rest.size() || *port <= 0 || *port > 65535) {
-      return Status::InvalidArgument("bad port");
-    }
-  }
-  if (host->empty()) return Status::InvalidArgument("no host");
+// host:port where host may be a name or "[v6]"; default_port when ":port" is absent.
+Status TargetHostPort(std::string_view text, int default_port, std::string* host, int* port) {
+  Result<HostPort> split = SplitHostPort(text);
+  if (!split.ok()) return split.status();
+  if (split->port == 0) return Status::InvalidArgument("has a bad port");
+  *host = split->host;
+  *port = split->has_port() ? split->port : default_port;
   return Status::Ok();
 }
 
@@ -113,8 +96,11 @@ class WebhookSink final : public AlertSink {
 
 class SyslogSink final : public AlertSink {
  public:
-  SyslogSink(std::string target, std::string hostname, int facility)
-      : target_(std::move(target)), hostname_(std::move(hostname)), facility_(facility) {
+  SyslogSink(std::string target, std::string hostname, int facility, const Clock* clock)
+      : target_(std::move(target)),
+        hostname_(std::move(hostname)),
+        facility_(facility),
+        clock_(clock) {
     if (hostname_.empty()) {
       char buf[256] = {};
       if (gethostname(buf, sizeof buf - 1) == 0) hostname_ = buf;
@@ -128,12 +114,12 @@ class SyslogSink final : public AlertSink {
     if (spec.rfind("udp://", 0) == 0) spec.remove_prefix(6);
     std::string host;
     int port = 514;
-    Status s = SplitHostPort(spec, 514, &host, &port);
+    Status s = TargetHostPort(spec, 514, &host, &port);
     if (!s.ok()) return Status::InvalidArgument("syslog target '" + target_ + "': " + s.message());
     AddrInfoList addrs;
     s = Resolve(host, port, SOCK_DGRAM, &addrs);
     if (!s.ok()) return s;
-    std::string line = FormatRfc5424Alert(m, hostname_, facility_, NowUs(), getpid());
+    std::string line = FormatRfc5424Alert(m, hostname_, facility_, clock_->NowMicros(), getpid());
     Socket sock;
     sock.fd_ = ::socket(addrs.head->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (sock.fd_ < 0) return Status::IoError("syslog socket: " + std::string(strerror(errno)));
@@ -148,6 +134,7 @@ class SyslogSink final : public AlertSink {
   std::string target_;
   std::string hostname_;
   int facility_;
+  const Clock* clock_;
 };
 
 // RFC 5424 PARAM-VALUE escaping: '"', '\' and ']' get a backslash.
@@ -178,7 +165,7 @@ Result<HttpUrl> ParseHttpUrl(std::string_view url) {
   size_t slash = rest.find('/');
   out.host_header = std::string(rest.substr(0, slash));
   if (slash != std::string_view::npos) out.path = std::string(rest.substr(slash));
-  Status s = SplitHostPort(out.host_header, out.https ? 443 : 80, &out.host, &out.port);
+  Status s = TargetHostPort(out.host_header, out.https ? 443 : 80, &out.host, &out.port);
   if (!s.ok()) return Status::InvalidArgument("'" + std::string(url) + "': " + s.message());
   return out;
 }
@@ -210,8 +197,8 @@ std::unique_ptr<AlertSink> MakeWebhookSink(const AlertConfig::Sink& sink) {
 }
 
 std::unique_ptr<AlertSink> MakeSyslogSink(const std::string& target, const std::string& hostname,
-                                          int facility) {
-  return std::make_unique<SyslogSink>(target, hostname, facility);
+                                          int facility, const Clock* clock) {
+  return std::make_unique<SyslogSink>(target, hostname, facility, clock);
 }
 
 }  // namespace resyncwatch

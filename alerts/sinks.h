@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "alerts/alerts.h"
+#include "common/clock.h"
 #include "common/status.h"
 
 namespace resyncwatch {
@@ -35,8 +36,9 @@ std::unique_ptr<AlertSink> MakeExecSink(const std::string& command, int64_t time
 // server's certificate and name against ca_file (PEM), or the system's trust store when
 // ca_file is empty, unless verify_tls is false.
 std::unique_ptr<AlertSink> MakeWebhookSink(const AlertConfig::Sink& sink);
+// The message's timestamp is clock's now. REQUIRES: clock outlives the sink.
 std::unique_ptr<AlertSink> MakeSyslogSink(const std::string& target, const std::string& hostname,
-                                          int facility);
+                                          int facility, const Clock* clock);
 
 // The RFC 5424 line the syslog sink sends (exposed for tests):
 // <PRI>1 TIMESTAMP HOSTNAME resyncwatchd PROCID MSGID [resyncwatch@32473 ...] JSON

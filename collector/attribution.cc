@@ -1,31 +1,12 @@
 #include "collector/attribution.h"
 
-#include <arpa/inet.h>
-#include <sys/socket.h>
-
-#include <cstring>
+#include <optional>
 
 namespace resyncwatch {
 namespace {
 
 bool IsResyncOrUpgrade(EventKind kind) {
   return kind != EventKind::kUnknown && kind != EventKind::kDebug;
-}
-
-// The address part of "10.1.2.3:514" / "[2001:db8::1]:514".
-bool PeerFromSource(const std::string& source, PeerAddress* peer) {
-  std::string host;
-  if (!source.empty() && source[0] == '[') {
-    size_t close = source.find(']');
-    if (close == std::string::npos) return false;
-    host = source.substr(1, close - 1);
-    peer->family = AF_INET6;
-    return inet_pton(AF_INET6, host.c_str(), peer->addr) == 1;
-  }
-  size_t colon = source.rfind(':');
-  host = source.substr(0, colon);
-  peer->family = AF_INET;
-  return inet_pton(AF_INET, host.c_str(), peer->addr) == 1;
 }
 
 }  // namespace
@@ -39,8 +20,9 @@ void DeviceAttribution::LearnIp(const PeerAddress& peer, MacAddress mac) {
 
 void DeviceAttribution::Seed(const Store& store) {
   store.ForEachDevice([&](const DeviceSummary& d) {
-    PeerAddress peer;
-    if (d.mac != 0 && PeerFromSource(d.last_ip, &peer)) LearnIp(peer, d.mac);
+    // last_ip is the host alone: "10.1.2.3", "2001:db8::5".
+    std::optional<PeerAddress> peer = PeerAddress::Parse(d.last_ip);
+    if (d.mac != 0 && peer) LearnIp(*peer, d.mac);
     if (d.mac != 0 && !d.sn.empty()) by_sn_[d.sn] = d.mac;
     return by_ip_.size() < kMaxEntries;
   });

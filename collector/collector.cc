@@ -176,7 +176,7 @@ Status Collector::Impl::Start() {
   tcp_options.allow = allow_.empty() ? nullptr : &allow_;
   for (const ListenAddress& a : config_.listen) {
     if (a.transport == ListenAddress::Transport::kUdp) {
-      auto input = std::make_unique<UdpInput>(&loop_, &sink_, &counters_);
+      auto input = std::make_unique<UdpInput>(&loop_, &sink_, &counters_, clock_);
       if (Status s =
               input->Start(a, config_.rcvbuf_bytes, static_cast<int>(config_.udp_coalesce_ms));
           !s.ok())

@@ -8,6 +8,7 @@
 #include "collector/sender_filter.h"
 #include "common/file_text.h"
 #include "common/http_listen.h"
+#include "common/net_address.h"
 #include "common/time_format.h"
 #include "store/store.h"
 
@@ -341,30 +342,10 @@ Result<ListenAddress> ParseListenUrl(std::string_view url) {
     return bad("does not start with udp://, tcp:// or tls://");
   }
   rest.remove_prefix(6);
-  std::string_view host, port;
-  if (!rest.empty() && rest[0] == '[') {
-    size_t close = rest.find(']');
-    if (close == std::string_view::npos || close + 1 >= rest.size() || rest[close + 1] != ':') {
-      return bad("needs [IPv6]:PORT");
-    }
-    host = rest.substr(1, close - 1);
-    port = rest.substr(close + 2);
-  } else {
-    size_t colon = rest.rfind(':');
-    if (colon == std::string_view::npos) return bad("has no :PORT");
-    host = rest.substr(0, colon);
-    port = rest.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos)
-      return bad("needs brackets around an IPv6 address");
-  }
-  if (host.empty()) return bad("has no address");
-  int p = -1;
-  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-  if (ec != std::errc() || end != port.data() + port.size() || p < 0 || p > 65535) {
-    return bad("has a bad port");
-  }
-  a.host = std::string(host);
-  a.port = p;
+  Result<HostPort> split = SplitHostPort(rest, PortRule::kRequired);
+  if (!split.ok()) return bad(split.status().message());
+  a.host = split->host;
+  a.port = split->port;
   return a;
 }
 

@@ -5,40 +5,6 @@
 namespace resyncwatch {
 namespace {
 
-struct CounterInfo {
-  std::string_view name;
-  std::string_view help;
-};
-
-constexpr CounterInfo kInfo[kCounterCount] = {
-    {"received_datagrams", "UDP datagrams and TCP frames received"},
-    {"received_bytes", "bytes of the datagrams and frames queued for the store"},
-    {"truncated", "queued UDP datagrams truncated on receipt"},
-    {"kernel_drops", "datagrams the kernel dropped before the collector read them"},
-    {"queue_drops", "datagrams dropped because the writer queue was full"},
-    {"store_errors", "datagrams lost to failed store writes"},
-    {"receive_errors", "socket read errors"},
-    {"tcp_connections", "TCP connections accepted"},
-    {"tcp_rejected", "TCP connections refused over the connection limit"},
-    {"tcp_oversize", "TCP frames longer than the frame limit"},
-    {"tcp_evicted", "longest-idle TCP connections closed to make room at the connection limit"},
-    {"tcp_idle_timeouts", "TCP connections closed after the idle timeout"},
-    {"tcp_framing_errors", "TCP streams closed because they were not RFC 6587 framed"},
-    {"denied_datagrams", "datagrams and TCP frames from senders outside --allow, dropped"},
-    {"denied_connections", "TCP connections from senders outside --allow, closed"},
-    {"tls_errors", "TLS connections closed for a failed handshake or a refused certificate"},
-    {"stored_events", "events stored"},
-    {"stored_raw", "unparsed datagrams stored raw"},
-    {"events_unknown", "events stored, kind unknown"},
-    {"events_resync_request", "events stored, kind resync_request"},
-    {"events_resync_success", "events stored, kind resync_success"},
-    {"events_resync_failure", "events stored, kind resync_failure"},
-    {"events_upgrade_request", "events stored, kind upgrade_request"},
-    {"events_upgrade_success", "events stored, kind upgrade_success"},
-    {"events_upgrade_failure", "events stored, kind upgrade_failure"},
-    {"events_debug", "events stored, kind debug"},
-};
-
 std::string HumanBytes(int64_t b) {
   if (b < 1024) return fmt::format("{} B", b);
   if (b < (1 << 20)) return fmt::format("{:.1f} KiB", b / 1024.0);
@@ -48,16 +14,11 @@ std::string HumanBytes(int64_t b) {
 
 }  // namespace
 
-std::string_view CounterName(Counter c) { return kInfo[static_cast<int>(c)].name; }
-std::string_view CounterHelp(Counter c) { return kInfo[static_cast<int>(c)].help; }
-
 Counter EventCounter(EventKind kind) {
   int k = static_cast<int>(kind);
   if (k < 0 || k >= kEventKindCount) k = 0;
   return static_cast<Counter>(static_cast<int>(Counter::kEventsUnknown) + k);
 }
-
-bool CountedByStore(Counter c) { return c == Counter::kStoredEvents || c == Counter::kStoredRaw; }
 
 void Counters::ObserveWriteLatency(int64_t micros) {
   double seconds = micros / 1e6;
@@ -86,8 +47,8 @@ std::map<std::string, int64_t> Counters::TakeDeltas(const Carried& carried) {
   int64_t queue_drops = 0;
   for (int i = 0; i < kCounterCount; ++i) {
     Counter c = static_cast<Counter>(i);
-    if (CountedByStore(c) || c == Counter::kReceivedDatagrams || c == Counter::kReceivedBytes ||
-        c == Counter::kTruncated) {
+    if (Info(c).counted_by != CountedBy::kCollector || c == Counter::kReceivedDatagrams ||
+        c == Counter::kReceivedBytes || c == Counter::kTruncated) {
       continue;
     }
     int64_t now = values_[i].load(std::memory_order_relaxed);

@@ -1,6 +1,6 @@
 // Collector counters: every datagram, byte, truncation, drop and error counted under a
-// fixed, low-cardinality name (docs/collector.md lists them). Lock-free atomics: any
-// thread may add; the writer persists the deltas with each store batch.
+// fixed, low-cardinality name (common/counter_names.h; docs/collector.md lists them). Lock-free
+// atomics: any thread may add; the writer persists the deltas with each store batch.
 #pragma once
 
 #include <array>
@@ -11,47 +11,13 @@
 #include <string>
 #include <string_view>
 
+#include "common/counter_names.h"
 #include "parsers/parsers.h"
 
 namespace resyncwatch {
 
-enum class Counter : int {
-  kReceivedDatagrams = 0,  // UDP datagrams and TCP frames
-  kReceivedBytes,
-  kTruncated,          // UDP datagrams cut by the receive buffer (UV_UDP_PARTIAL)
-  kKernelDrops,        // dropped by the kernel before we read them (socket sk_drops)
-  kQueueDrops,         // dropped because the writer queue was full
-  kStoreErrors,        // datagrams that a failed store write could not keep
-  kReceiveErrors,      // socket read errors
-  kTcpConnections,     // TCP connections accepted
-  kTcpRejected,        // TCP connections refused over --max-tcp-connections
-  kTcpOversize,        // TCP frames longer than --max-frame (cut)
-  kTcpEvicted,         // longest-idle TCP connections closed to make room at the limit
-  kTcpIdleTimeouts,    // TCP connections closed after --tcp-idle-timeout without data
-  kTcpFramingErrors,   // TCP streams closed because they were not RFC 6587 framed
-  kDeniedDatagrams,    // datagrams and frames from senders outside --allow, dropped unparsed
-  kDeniedConnections,  // TCP connections from senders outside --allow, closed at once
-  kTlsErrors,          // TLS connections closed for a failed handshake or certificate
-  kStoredEvents,       // counted by the store itself; mirrored here for the summary
-  kStoredRaw,
-  kEventsUnknown,  // events by kind, in EventKind order
-  kEventsResyncRequest,
-  kEventsResyncSuccess,
-  kEventsResyncFailure,
-  kEventsUpgradeRequest,
-  kEventsUpgradeSuccess,
-  kEventsUpgradeFailure,
-  kEventsDebug,
-  kCount,
-};
-constexpr int kCounterCount = static_cast<int>(Counter::kCount);
-
-// The persisted name ("received_datagrams", "events_resync_failure", ...).
-std::string_view CounterName(Counter c);
-std::string_view CounterHelp(Counter c);
+// The counter of events of this kind (names and help: common/counter_names.h).
 Counter EventCounter(EventKind kind);
-// Counters the store maintains itself (not sent as deltas).
-bool CountedByStore(Counter c);
 
 // Store write latency in fixed buckets (seconds), for the Prometheus histogram.
 constexpr std::array<double, 12> kLatencyBucketsSeconds = {

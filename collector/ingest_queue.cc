@@ -9,52 +9,6 @@
 
 namespace resyncwatch {
 
-namespace {
-
-// Appends v in decimal; v < 100000.
-char* AppendDecimal(char* out, unsigned v) {
-  char digits[5];
-  int n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  while (n > 0) *out++ = digits[--n];
-  return out;
-}
-
-}  // namespace
-
-void PeerAddress::FormatTo(std::string* out) const {
-  // Datagrams from a new sender are formatted: a fleet is thousands of addresses, and
-  // inet_ntop plus string concatenation cost several times this.
-  char text[INET6_ADDRSTRLEN + 8];
-  char* p = text;
-  if (family == AF_INET) {
-    for (int i = 0; i < 4; ++i) {
-      p = AppendDecimal(p, addr[i]);
-      *p++ = i < 3 ? '.' : ':';
-    }
-  } else if (family == AF_INET6) {
-    *p++ = '[';
-    inet_ntop(AF_INET6, addr, p, INET6_ADDRSTRLEN);
-    p += std::strlen(p);
-    *p++ = ']';
-    *p++ = ':';
-  } else {
-    out->assign("unknown");
-    return;
-  }
-  p = AppendDecimal(p, port);
-  out->assign(text, static_cast<size_t>(p - text));
-}
-
-std::string PeerAddress::ToString() const {
-  std::string s;
-  FormatTo(&s);
-  return s;
-}
-
 void Chunk::Append(std::string_view data, int64_t received_us, const PeerAddress& peer,
                    bool truncated) {
   DatagramRef ref;

@@ -13,19 +13,9 @@
 #include <string_view>
 #include <vector>
 
+#include "common/net_address.h"
+
 namespace resyncwatch {
-
-// A sender address as received: family, port and raw address bytes (formatted by the
-// writer, off the receive path).
-struct PeerAddress {
-  uint8_t family = 0;  // AF_INET or AF_INET6
-  uint16_t port = 0;   // host order
-  uint8_t addr[16] = {};
-
-  std::string ToString() const;           // "10.1.2.3:514", "[2001:db8::5]:514"
-  void FormatTo(std::string* out) const;  // the same into *out, reusing its buffer
-  bool operator==(const PeerAddress&) const = default;
-};
 
 struct DatagramRef {
   uint32_t offset = 0;

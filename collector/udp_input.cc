@@ -51,8 +51,8 @@ bool warned_rmem_max = false;
 
 std::string FormatSockaddr(const struct sockaddr* addr) { return ToPeer(addr).ToString(); }
 
-UdpInput::UdpInput(uv_loop_t* loop, ReceiveSink* sink, Counters* counters)
-    : loop_(loop), sink_(sink), counters_(counters) {}
+UdpInput::UdpInput(uv_loop_t* loop, ReceiveSink* sink, Counters* counters, const Clock* clock)
+    : loop_(loop), sink_(sink), counters_(counters), clock_(clock) {}
 
 UdpInput::~UdpInput() = default;
 
@@ -189,7 +189,7 @@ void UdpInput::OnRecv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf,
   if (nread < 0) {
     self->counters_->Add(Counter::kReceiveErrors);
     int64_t suppressed = 0;
-    if (self->error_log_.Allow(SystemClock::Instance().NowMicros(), &suppressed)) {
+    if (self->error_log_.Allow(self->clock_->NowMicros(), &suppressed)) {
       spdlog::error("UDP read error on {}: {} ({} more not logged)", self->bound_,
                     uv_strerror(static_cast<int>(nread)), suppressed);
     }

@@ -12,13 +12,15 @@
 #include "collector/config.h"
 #include "collector/counters.h"
 #include "collector/receive_sink.h"
+#include "common/clock.h"
 #include "common/status.h"
 
 namespace resyncwatch {
 
 class UdpInput {
  public:
-  UdpInput(uv_loop_t* loop, ReceiveSink* sink, Counters* counters);
+  // REQUIRES: loop, sink, counters and clock outlive the input.
+  UdpInput(uv_loop_t* loop, ReceiveSink* sink, Counters* counters, const Clock* clock);
   ~UdpInput();
   UdpInput(const UdpInput&) = delete;
   UdpInput& operator=(const UdpInput&) = delete;
@@ -61,6 +63,7 @@ class UdpInput {
   uv_loop_t* loop_;
   ReceiveSink* sink_;
   Counters* counters_;
+  const Clock* clock_;
   uv_udp_t* handle_ = nullptr;             // freed in the close callback
   uv_timer_t* resume_timer_ = nullptr;     // freed in the close callback
   uv_check_t* after_iteration_ = nullptr;  // freed in the close callback

@@ -3,7 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <charconv>
+#include "common/net_address.h"
 
 namespace resyncwatch {
 
@@ -20,31 +20,18 @@ Result<HttpListen> ParseHttpListen(std::string_view text, std::string_view optio
     return Status::InvalidArgument(std::string(option) + ": '" + std::string(text) + "' " +
                                    std::string(why));
   };
+  // A bare port ("8080", ":8080") is on loopback.
+  const bool port_only = text.find_first_of(":[") == std::string_view::npos;
+  Result<HostPort> split =
+      port_only || text.starts_with(':')
+          ? SplitHostPort("127.0.0.1:" + std::string(text.substr(port_only ? 0 : 1)),
+                          PortRule::kRequired)
+          : SplitHostPort(text, PortRule::kRequired);
+  if (!split.ok()) return bad(split.status().message());
+  if (!IsIpAddress(split->host)) return bad("has no numeric IPv4 or IPv6 address");
   HttpListen ep;
-  ep.host = "127.0.0.1";
-  std::string_view port_text = text;
-  if (!text.empty() && text[0] == '[') {
-    size_t close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return bad("is not [ADDRESS]:PORT");
-    }
-    ep.host = std::string(text.substr(1, close - 1));
-    port_text = text.substr(close + 2);
-  } else if (size_t colon = text.rfind(':'); colon != std::string_view::npos) {
-    if (text.find(':') != colon) return bad("has an IPv6 address without [brackets]");
-    if (colon > 0) ep.host = std::string(text.substr(0, colon));
-    port_text = text.substr(colon + 1);
-  }
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), ep.port);
-  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
-      ep.port < 0 || ep.port > 65535) {
-    return bad("has no valid port (ADDRESS:PORT, e.g. 127.0.0.1:8080)");
-  }
-  unsigned char buf[sizeof(in6_addr)];
-  if (inet_pton(AF_INET, ep.host.c_str(), buf) != 1 &&
-      inet_pton(AF_INET6, ep.host.c_str(), buf) != 1) {
-    return bad("has no numeric IPv4 or IPv6 address");
-  }
+  ep.host = split->host;
+  ep.port = split->port;
   return ep;
 }
 

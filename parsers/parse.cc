@@ -1,5 +1,5 @@
 // Parse: one datagram in, one ParsedMessage out. The framing is recognised here, the
-// phone's own text (identifier, template) in analyze_body.cc's helpers below.
+// phone's own text (identifier, template) by parsers/phone_text.h.
 #include <cstring>
 
 #include "parsers/parsers.h"

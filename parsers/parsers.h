@@ -186,6 +186,18 @@ class TcpFrameDecoder {
     kSkipLine,
     kFailed
   };
+  // Feed's steps, one per state: each consumes bytes from *i on and returns kGarbled to
+  // stop, kOversize when it cut or skipped a frame, else kNone.
+  FrameError StartFrame(std::string_view bytes, size_t* i);
+  FrameError ReadLength(std::string_view bytes, size_t* i);
+  FrameError ReadOctets(std::string_view bytes, size_t* i, const FrameFn& on_frame);
+  FrameError ReadLine(std::string_view bytes, size_t* i, const FrameFn& on_frame);
+  FrameError Skip(std::string_view bytes, size_t* i);
+  void Deliver(std::string_view frame, const FrameFn& on_frame) {
+    ++frames_;
+    on_frame(frame);
+  }
+
   size_t max_frame_;
   State state_ = State::kFrameStart;
   size_t remaining_ = 0;  // octets still expected (kOctets, kSkipOctets)

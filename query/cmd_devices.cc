@@ -42,89 +42,80 @@ std::string_view LastOutcome(const DeviceSummary& d) {
   return d.last_kind == EventKind::kUnknown ? std::string_view() : ToString(d.last_kind);
 }
 
-}  // namespace
-
-int RunDevices(std::span<const std::string_view> args, CommandIo& io) {
-  Cli cli(kHelp, kFlagDb | kFlagClickHouse | kFlagJson | kFlagCsv | kFlagRange | kFlagUtc,
-          {kFailing, kModel}, io);
-  if (std::optional<int> code = cli.Parse(args)) return *code;
-  Result<StoreHandle> store = cli.OpenStore();
-  if (!store.ok()) return cli.Fail(store.status());
-
+// The devices the flags select, in the store's (MAC) order.
+Result<std::vector<DeviceSummary>> SelectDevices(const Store& store, const Cli& cli) {
   bool failing = cli.flags().GetBool("failing");
   std::string model = cli.flags().GetString("model");
   const TimeRange& range = cli.range();
   std::vector<DeviceSummary> devices;
-  Status s = (*store)->ForEachDevice([&](const DeviceSummary& d) {
+  Status s = store.ForEachDevice([&](const DeviceSummary& d) {
     if (failing && !Failing(d)) return true;
     if (!model.empty() && !SameModel(model, d.model)) return true;
     if (d.last_seen_us < range.since_us || d.first_seen_us >= range.until_us) return true;
     devices.push_back(d);
     return true;
   });
-  if (!s.ok()) return cli.Fail("cannot read devices: " + s.message());
-  if (devices.empty()) return cli.Nothing("no devices match");
+  if (!s.ok()) return s;
+  return devices;
+}
 
+void PrintDevicesJson(const std::vector<DeviceSummary>& devices, CommandIo& io) {
+  JsonWriter w;
+  for (const DeviceSummary& d : devices) {
+    w.Begin();
+    w.String("mac", FormatMac(d.mac));
+    w.String("sn", d.sn);
+    w.String("model", d.model);
+    w.String("last_ip", d.last_ip);
+    auto time = [&](std::string_view key, int64_t us) {
+      if (us == 0) {
+        w.Null(key);
+      } else {
+        w.String(key, FormatIso8601Utc(us));
+      }
+    };
+    time("first_seen", d.first_seen_us);
+    time("last_seen", d.last_seen_us);
+    time("last_request", d.last_request_us);
+    time("last_success", d.last_success_us);
+    time("last_failure", d.last_failure_us);
+    w.String("last_kind", ToString(d.last_kind));
+    w.Bool("failing", Failing(d));
+    w.Int("consecutive_failures", d.consecutive_failures);
+    w.String("last_error", d.last_error);
+    w.String("last_url", d.last_url);
+    w.Int("requests", static_cast<int64_t>(d.requests));
+    w.Int("successes", static_cast<int64_t>(d.successes));
+    w.Int("failures", static_cast<int64_t>(d.failures));
+    w.Int("events", static_cast<int64_t>(d.events));
+    w.End();
+    std::fprintf(io.out, "%s\n", w.str().c_str());
+  }
+}
+
+void PrintDevicesCsv(const Cli& cli, const std::vector<DeviceSummary>& devices, CommandIo& io) {
+  WriteCsvRow(io.out,
+              {"mac", "sn", "model", "last_ip", "last_seen", "last_kind", "consecutive_failures",
+               "requests", "successes", "failures", "last_success", "last_error", "last_url"});
+  for (const DeviceSummary& d : devices) {
+    WriteCsvRow(io.out, {FormatMac(d.mac), d.sn, d.model, d.last_ip,
+                         d.last_seen_us ? cli.IsoTime(d.last_seen_us) : "", LastOutcome(d),
+                         std::to_string(d.consecutive_failures), std::to_string(d.requests),
+                         std::to_string(d.successes), std::to_string(d.failures),
+                         d.last_success_us ? cli.IsoTime(d.last_success_us) : "", d.last_error,
+                         d.last_url});
+  }
+}
+
+void PrintDevicesTable(const Cli& cli, const std::vector<DeviceSummary>& devices, CommandIo& io) {
   auto time_or_blank = [&](int64_t us) { return us == 0 ? std::string() : cli.TableTime(us); };
-  if (cli.json()) {
-    JsonWriter w;
-    for (const DeviceSummary& d : devices) {
-      w.Begin();
-      w.String("mac", FormatMac(d.mac));
-      w.String("sn", d.sn);
-      w.String("model", d.model);
-      w.String("last_ip", d.last_ip);
-      auto time = [&](std::string_view key, int64_t us) {
-        if (us == 0) {
-          w.Null(key);
-        } else {
-          w.String(key, FormatIso8601Utc(us));
-        }
-      };
-      time("first_seen", d.first_seen_us);
-      time("last_seen", d.last_seen_us);
-      time("last_request", d.last_request_us);
-      time("last_success", d.last_success_us);
-      time("last_failure", d.last_failure_us);
-      w.String("last_kind", ToString(d.last_kind));
-      w.Bool("failing", Failing(d));
-      w.Int("consecutive_failures", d.consecutive_failures);
-      w.String("last_error", d.last_error);
-      w.String("last_url", d.last_url);
-      w.Int("requests", static_cast<int64_t>(d.requests));
-      w.Int("successes", static_cast<int64_t>(d.successes));
-      w.Int("failures", static_cast<int64_t>(d.failures));
-      w.Int("events", static_cast<int64_t>(d.events));
-      w.End();
-      std::fprintf(io.out, "%s\n", w.str().c_str());
-    }
-    return kExitFound;
-  }
-  if (cli.csv()) {
-    WriteCsvRow(io.out,
-                {"mac", "sn", "model", "last_ip", "last_seen", "last_kind", "consecutive_failures",
-                 "requests", "successes", "failures", "last_success", "last_error", "last_url"});
-    for (const DeviceSummary& d : devices) {
-      WriteCsvRow(io.out, {FormatMac(d.mac), d.sn, d.model, d.last_ip,
-                           d.last_seen_us ? cli.IsoTime(d.last_seen_us) : "", LastOutcome(d),
-                           std::to_string(d.consecutive_failures), std::to_string(d.requests),
-                           std::to_string(d.successes), std::to_string(d.failures),
-                           d.last_success_us ? cli.IsoTime(d.last_success_us) : "", d.last_error,
-                           d.last_url});
-    }
-    return kExitFound;
-  }
   Table table;
-  table.AddColumn("MAC");
-  table.AddColumn("SN");
-  table.AddColumn("MODEL");
-  table.AddColumn("LAST IP");
-  table.AddColumn("LAST SEEN");
-  table.AddColumn("LAST");
-  table.AddColumn("FAILS", Table::Align::kRight);
-  table.AddColumn("REQ", Table::Align::kRight);
-  table.AddColumn("OK", Table::Align::kRight);
-  table.AddColumn("FAIL", Table::Align::kRight);
+  for (const char* column : {"MAC", "SN", "MODEL", "LAST IP", "LAST SEEN", "LAST"}) {
+    table.AddColumn(column);
+  }
+  for (const char* column : {"FAILS", "REQ", "OK", "FAIL"}) {
+    table.AddColumn(column, Table::Align::kRight);
+  }
   table.AddColumn("LAST SUCCESS");
   table.AddColumn("LAST ERROR");
   for (const DeviceSummary& d : devices) {
@@ -143,6 +134,25 @@ int RunDevices(std::span<const std::string_view> args, CommandIo& io) {
                   {d.last_error, bad ? ansi::kRed : ansi::kDim}});
   }
   table.Print(io.out, io.color, 60);
+}
+
+}  // namespace
+
+int RunDevices(std::span<const std::string_view> args, CommandIo& io) {
+  Cli cli(kHelp, kFlagDb | kFlagClickHouse | kFlagJson | kFlagCsv | kFlagRange | kFlagUtc, {kFailing, kModel}, io);
+  if (std::optional<int> code = cli.Parse(args)) return *code;
+  Result<StoreHandle> store = cli.OpenStore();
+  if (!store.ok()) return cli.Fail(store.status());
+  Result<std::vector<DeviceSummary>> devices = SelectDevices(**store, cli);
+  if (!devices.ok()) return cli.Fail("cannot read devices: " + devices.status().message());
+  if (devices->empty()) return cli.Nothing("no devices match");
+  if (cli.json()) {
+    PrintDevicesJson(*devices, io);
+  } else if (cli.csv()) {
+    PrintDevicesCsv(cli, *devices, io);
+  } else {
+    PrintDevicesTable(cli, *devices, io);
+  }
   return kExitFound;
 }
 

@@ -146,158 +146,168 @@ Status ScanFleet(const Store& store, TimeRange range, int64_t now, GroupBy by, F
   return Status::Ok();
 }
 
-}  // namespace
+// --by: the flag value, the JSON key and the table column of each grouping.
+struct GroupingName {
+  GroupBy by;
+  std::string_view flag;
+  std::string_view column;
+};
+constexpr GroupingName kGroupings[] = {{GroupBy::kModel, "model", "MODEL"},
+                                       {GroupBy::kServer, "server", "SERVER"},
+                                       {GroupBy::kError, "error", "ERROR"},
+                                       {GroupBy::kHour, "hour", "HOUR"}};
 
-int RunFleet(std::span<const std::string_view> args, CommandIo& io) {
-  Cli cli(kHelp, kFlagDb | kFlagClickHouse | kFlagRange | kFlagJson | kFlagUtc, {kBy, kTop, kChart},
-          io);
-  if (std::optional<int> code = cli.Parse(args)) return *code;
+const GroupingName& NameOf(GroupBy by) {
+  for (const GroupingName& g : kGroupings) {
+    if (g.by == by) return g;
+  }
+  return kGroupings[0];
+}
+
+// What one `fleet` run asks for, from its flags.
+struct FleetQuery {
   GroupBy by = GroupBy::kNone;
+  int64_t top = 5;
+  TimeRange range;
+  int64_t since = 0;  // the range with its open ends filled: 24 h back, now
+  int64_t until = 0;
+  int64_t now = 0;
+};
+
+Result<FleetQuery> ReadFleetQuery(const Cli& cli) {
+  FleetQuery q;
   if (cli.flags().IsSet("by")) {
-    std::string v = cli.flags().GetString("by");
-    if (v == "model")
-      by = GroupBy::kModel;
-    else if (v == "server")
-      by = GroupBy::kServer;
-    else if (v == "error")
-      by = GroupBy::kError;
-    else if (v == "hour")
-      by = GroupBy::kHour;
-    else
-      return cli.Fail("--by: '" + v + "' is not one of model, server, error, hour");
-  }
-  int64_t top = cli.flags().GetInt("top");
-  if (top < 0) return cli.Fail("--top: must be 0 or more");
-  Result<StoreHandle> store = cli.OpenStore();
-  if (!store.ok()) return cli.Fail(store.status());
-
-  const TimeRange& range = cli.range();
-  int64_t since = range.since_us == INT64_MIN ? cli.now_us() - 24 * 60 * kMinute : range.since_us;
-  int64_t now = cli.now_us();
-  int64_t until = range.until_us == INT64_MAX ? now : range.until_us;
-  // The daemon's rollups answer what they can answer exactly; the scan the rest.
-  std::optional<FleetSummary> rolled;
-  if (io.fleet_rollup != nullptr) rolled = io.fleet_rollup->Answer(range, by);
-  FleetSummary stats;
-  if (rolled) {
-    stats = std::move(*rolled);
-  } else {
-    FleetStats scan(by);
-    if (Status s = ScanFleet(**store, range, now, by, &scan); !s.ok()) {
-      return cli.Fail("cannot read events: " + s.message());
+    const std::string v = cli.flags().GetString("by");
+    auto it = std::find_if(std::begin(kGroupings), std::end(kGroupings),
+                           [&](const GroupingName& g) { return g.flag == v; });
+    if (it == std::end(kGroupings)) {
+      return Status::InvalidArgument("--by: '" + v + "' is not one of model, server, error, hour");
     }
-    stats = scan.Summarize();
+    q.by = it->by;
   }
-  // Chart buckets: the asked range, or the events' own span when it is open.
-  int64_t span = range.since_us == INT64_MIN ? stats.last_us - stats.first_us : until - since;
-  int64_t width = BucketWidth(std::max<int64_t>(span, kMinute));
-  if (stats.events == 0) return cli.Nothing("no events in the given range");
+  q.top = cli.flags().GetInt("top");
+  if (q.top < 0) return Status::InvalidArgument("--top: must be 0 or more");
+  q.range = cli.range();
+  q.now = cli.now_us();
+  q.since = q.range.since_us == INT64_MIN ? q.now - 24 * 60 * kMinute : q.range.since_us;
+  q.until = q.range.until_us == INT64_MAX ? q.now : q.range.until_us;
+  return q;
+}
 
-  auto group_key = [&](const GroupRow& r) {
-    return by == GroupBy::kHour ? cli.TableTime(std::stoll(r.key)).substr(0, 16) : r.key;
-  };
-  if (cli.json()) {
+// The daemon's rollups answer what they can answer exactly; a scan the rest.
+Result<FleetSummary> Summarize(const Store& store, const FleetQuery& q, const CommandIo& io) {
+  if (io.fleet_rollup != nullptr) {
+    if (std::optional<FleetSummary> rolled = io.fleet_rollup->Answer(q.range, q.by)) {
+      return std::move(*rolled);
+    }
+  }
+  FleetStats scan(q.by);
+  if (Status s = ScanFleet(store, q.range, q.now, q.by, &scan); !s.ok()) return s;
+  return scan.Summarize();
+}
+
+void PrintGroupsJson(const FleetQuery& q, const FleetSummary& stats, CommandIo& io) {
+  for (const GroupRow& r : stats.groups) {
     JsonWriter w;
-    if (by != GroupBy::kNone) {
-      for (const GroupRow& r : stats.groups) {
-        w.Begin();
-        if (by == GroupBy::kHour)
-          w.String("hour", FormatIso8601Utc(std::stoll(r.key)));
-        else
-          w.String(by == GroupBy::kModel    ? "model"
-                   : by == GroupBy::kServer ? "server"
-                                            : "error",
-                   r.key);
-        w.Int("devices", static_cast<int64_t>(r.devices));
-        JsonCounts(w, r.counts);
-        w.Int("devices_last_failed", static_cast<int64_t>(r.devices_last_failed));
-        w.End();
-        std::fprintf(io.out, "%s\n", w.str().c_str());
-      }
-      return kExitFound;
-    }
     w.Begin();
-    if (range.since_us != INT64_MIN) w.String("since", FormatIso8601Utc(range.since_us));
-    if (range.until_us != INT64_MAX) w.String("until", FormatIso8601Utc(range.until_us));
-    w.Int("events", static_cast<int64_t>(stats.events));
-    w.Int("devices", static_cast<int64_t>(stats.devices));
-    JsonCounts(w, stats.total());
-    w.Int("devices_last_failed", static_cast<int64_t>(stats.devices_last_failed));
-    w.BeginObject("resync");
-    JsonCounts(w, stats.resync);
-    w.EndObject();
-    w.BeginObject("upgrade");
-    JsonCounts(w, stats.upgrade);
-    w.EndObject();
-    w.BeginArray("top_errors");
-    for (const auto& [error, n] : stats.TopErrors(top)) {
-      w.ArrayBeginObject();
-      w.String("error", error);
-      w.Int("failures", static_cast<int64_t>(n));
-      w.EndObject();
+    if (q.by == GroupBy::kHour) {
+      w.String("hour", FormatIso8601Utc(std::stoll(r.key)));
+    } else {
+      w.String(NameOf(q.by).flag, r.key);
     }
-    w.EndArray();
-    w.BeginArray("top_servers");
-    for (const auto& [server, c] : stats.TopServers(top)) {
-      w.ArrayBeginObject();
-      w.String("server", server);
-      JsonCounts(w, c);
-      w.EndObject();
-    }
-    w.EndArray();
-    w.BeginArray("buckets");
-    for (const Bucket& b : stats.Buckets(width)) {
-      w.ArrayBeginObject();
-      w.String("start", FormatIso8601Utc(b.start_us));
-      w.Int("successes", static_cast<int64_t>(b.successes));
-      w.Int("failures", static_cast<int64_t>(b.failures));
-      w.EndObject();
-    }
-    w.EndArray();
-    w.Int("bucket_seconds", width / kMicrosPerSecond);
+    w.Int("devices", static_cast<int64_t>(r.devices));
+    JsonCounts(w, r.counts);
+    w.Int("devices_last_failed", static_cast<int64_t>(r.devices_last_failed));
     w.End();
     std::fprintf(io.out, "%s\n", w.str().c_str());
-    return kExitFound;
   }
+}
 
-  bool chart = io.out_is_tty || cli.flags().GetBool("chart");
-  if (by != GroupBy::kNone) {
-    Table t;
-    t.AddColumn(by == GroupBy::kModel    ? "MODEL"
-                : by == GroupBy::kServer ? "SERVER"
-                : by == GroupBy::kError  ? "ERROR"
-                                         : "HOUR");
-    t.AddColumn("DEVICES", Table::Align::kRight);
-    t.AddColumn("ATTEMPTS", Table::Align::kRight);
-    t.AddColumn("OK", Table::Align::kRight);
-    t.AddColumn("FAILED", Table::Align::kRight);
-    t.AddColumn("RATE", Table::Align::kRight);
-    t.AddColumn("LAST FAILED", Table::Align::kRight);
-    for (const GroupRow& r : stats.groups) {
-      bool bad = r.counts.failures > 0;
-      t.AddRow({{group_key(r), {}},
-                {std::to_string(r.devices), {}},
-                {std::to_string(r.counts.attempts), {}},
-                {std::to_string(r.counts.successes), ansi::kGreen},
-                {std::to_string(r.counts.failures), bad ? ansi::kRed : std::string_view()},
-                {Rate(r.counts), {}},
-                {std::to_string(r.devices_last_failed),
-                 r.devices_last_failed ? ansi::kRed : std::string_view()}});
-    }
-    t.Print(io.out, io.color, 60);
-    if (chart) PrintChart(cli, stats, width, io);
-    return kExitFound;
+void JsonTops(const FleetQuery& q, const FleetSummary& stats, JsonWriter& w) {
+  w.BeginArray("top_errors");
+  for (const auto& [error, n] : stats.TopErrors(q.top)) {
+    w.ArrayBeginObject();
+    w.String("error", error);
+    w.Int("failures", static_cast<int64_t>(n));
+    w.EndObject();
   }
+  w.EndArray();
+  w.BeginArray("top_servers");
+  for (const auto& [server, c] : stats.TopServers(q.top)) {
+    w.ArrayBeginObject();
+    w.String("server", server);
+    JsonCounts(w, c);
+    w.EndObject();
+  }
+  w.EndArray();
+}
 
-  OutcomeCounts total = stats.total();
+void PrintSummaryJson(const FleetQuery& q, const FleetSummary& stats, int64_t width,
+                      CommandIo& io) {
+  JsonWriter w;
+  w.Begin();
+  if (q.range.since_us != INT64_MIN) w.String("since", FormatIso8601Utc(q.range.since_us));
+  if (q.range.until_us != INT64_MAX) w.String("until", FormatIso8601Utc(q.range.until_us));
+  w.Int("events", static_cast<int64_t>(stats.events));
+  w.Int("devices", static_cast<int64_t>(stats.devices));
+  JsonCounts(w, stats.total());
+  w.Int("devices_last_failed", static_cast<int64_t>(stats.devices_last_failed));
+  w.BeginObject("resync");
+  JsonCounts(w, stats.resync);
+  w.EndObject();
+  w.BeginObject("upgrade");
+  JsonCounts(w, stats.upgrade);
+  w.EndObject();
+  JsonTops(q, stats, w);
+  w.BeginArray("buckets");
+  for (const Bucket& b : stats.Buckets(width)) {
+    w.ArrayBeginObject();
+    w.String("start", FormatIso8601Utc(b.start_us));
+    w.Int("successes", static_cast<int64_t>(b.successes));
+    w.Int("failures", static_cast<int64_t>(b.failures));
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Int("bucket_seconds", width / kMicrosPerSecond);
+  w.End();
+  std::fprintf(io.out, "%s\n", w.str().c_str());
+}
+
+void PrintGroupsTable(const Cli& cli, const FleetQuery& q, const FleetSummary& stats,
+                      CommandIo& io) {
+  Table t;
+  t.AddColumn(std::string(NameOf(q.by).column));
+  for (const char* column : {"DEVICES", "ATTEMPTS", "OK", "FAILED", "RATE", "LAST FAILED"}) {
+    t.AddColumn(column, Table::Align::kRight);
+  }
+  for (const GroupRow& r : stats.groups) {
+    bool bad = r.counts.failures > 0;
+    std::string key =
+        q.by == GroupBy::kHour ? cli.TableTime(std::stoll(r.key)).substr(0, 16) : r.key;
+    t.AddRow({{std::move(key), {}},
+              {std::to_string(r.devices), {}},
+              {std::to_string(r.counts.attempts), {}},
+              {std::to_string(r.counts.successes), ansi::kGreen},
+              {std::to_string(r.counts.failures), bad ? ansi::kRed : std::string_view()},
+              {Rate(r.counts), {}},
+              {std::to_string(r.devices_last_failed),
+               r.devices_last_failed ? ansi::kRed : std::string_view()}});
+  }
+  t.Print(io.out, io.color, 60);
+}
+
+void PrintSummaryTable(const Cli& cli, const FleetQuery& q, const FleetSummary& stats,
+                       CommandIo& io) {
+  const TimeRange& range = q.range;
   std::string head =
       "Fleet from " +
       (range.since_us == INT64_MIN ? std::string("the first event")
-                                   : cli.TableTime(since).substr(0, 19)) +
+                                   : cli.TableTime(q.since).substr(0, 19)) +
       " to " +
-      (range.until_us == INT64_MAX ? std::string("now") : cli.TableTime(until).substr(0, 19)) +
+      (range.until_us == INT64_MAX ? std::string("now") : cli.TableTime(q.until).substr(0, 19)) +
       "\n";
   std::fwrite(head.data(), 1, head.size(), io.out);
+  OutcomeCounts total = stats.total();
   Table summary;
   summary.AddColumn("");
   summary.AddColumn("", Table::Align::kRight);
@@ -317,8 +327,10 @@ int RunFleet(std::span<const std::string_view> args, CommandIo& io) {
     row("  upgrade failures", std::to_string(stats.upgrade.failures));
   }
   summary.Print(io.out, io.color);
+}
 
-  auto errors = stats.TopErrors(top);
+void PrintTops(const FleetQuery& q, const FleetSummary& stats, CommandIo& io) {
+  auto errors = stats.TopErrors(q.top);
   if (!errors.empty()) {
     std::fputs("\n", io.out);
     Table t;
@@ -327,25 +339,56 @@ int RunFleet(std::span<const std::string_view> args, CommandIo& io) {
     for (const auto& [error, n] : errors) t.AddRow({{error, ansi::kRed}, {std::to_string(n), {}}});
     t.Print(io.out, io.color, 80);
   }
-  auto servers = stats.TopServers(top);
-  if (!servers.empty()) {
-    std::fputs("\n", io.out);
-    Table t;
-    t.AddColumn("TOP SERVERS");
-    t.AddColumn("ATTEMPTS", Table::Align::kRight);
-    t.AddColumn("OK", Table::Align::kRight);
-    t.AddColumn("FAILED", Table::Align::kRight);
-    t.AddColumn("RATE", Table::Align::kRight);
-    for (const auto& [server, c] : servers) {
-      t.AddRow({{server, {}},
-                {std::to_string(c.attempts), {}},
-                {std::to_string(c.successes), {}},
-                {std::to_string(c.failures), c.failures ? ansi::kRed : std::string_view()},
-                {Rate(c), {}}});
-    }
-    t.Print(io.out, io.color, 60);
+  auto servers = stats.TopServers(q.top);
+  if (servers.empty()) return;
+  std::fputs("\n", io.out);
+  Table t;
+  t.AddColumn("TOP SERVERS");
+  for (const char* column : {"ATTEMPTS", "OK", "FAILED", "RATE"}) {
+    t.AddColumn(column, Table::Align::kRight);
   }
-  if (chart) PrintChart(cli, stats, width, io);
+  for (const auto& [server, c] : servers) {
+    t.AddRow({{server, {}},
+              {std::to_string(c.attempts), {}},
+              {std::to_string(c.successes), {}},
+              {std::to_string(c.failures), c.failures ? ansi::kRed : std::string_view()},
+              {Rate(c), {}}});
+  }
+  t.Print(io.out, io.color, 60);
+}
+
+}  // namespace
+
+int RunFleet(std::span<const std::string_view> args, CommandIo& io) {
+  Cli cli(kHelp, kFlagDb | kFlagClickHouse | kFlagRange | kFlagJson | kFlagUtc, {kBy, kTop, kChart}, io);
+  if (std::optional<int> code = cli.Parse(args)) return *code;
+  Result<FleetQuery> q = ReadFleetQuery(cli);
+  if (!q.ok()) return cli.Fail(q.status().message());
+  Result<StoreHandle> store = cli.OpenStore();
+  if (!store.ok()) return cli.Fail(store.status());
+  Result<FleetSummary> stats = Summarize(**store, *q, io);
+  if (!stats.ok()) return cli.Fail("cannot read events: " + stats.status().message());
+  // Chart buckets: the asked range, or the events' own span when it is open.
+  int64_t span =
+      q->range.since_us == INT64_MIN ? stats->last_us - stats->first_us : q->until - q->since;
+  int64_t width = BucketWidth(std::max<int64_t>(span, kMinute));
+  if (stats->events == 0) return cli.Nothing("no events in the given range");
+
+  if (cli.json()) {
+    if (q->by != GroupBy::kNone) {
+      PrintGroupsJson(*q, *stats, io);
+    } else {
+      PrintSummaryJson(*q, *stats, width, io);
+    }
+    return kExitFound;
+  }
+  if (q->by != GroupBy::kNone) {
+    PrintGroupsTable(cli, *q, *stats, io);
+  } else {
+    PrintSummaryTable(cli, *q, *stats, io);
+    PrintTops(*q, *stats, io);
+  }
+  if (io.out_is_tty || cli.flags().GetBool("chart")) PrintChart(cli, *stats, width, io);
   return kExitFound;
 }
 

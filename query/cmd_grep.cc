@@ -49,91 +49,103 @@ void AppendOneLine(std::string* out, std::string_view text) {
   }
 }
 
-}  // namespace
+// What one `grep` run looks for and prints, from its flags.
+struct GrepQuery {
+  std::string pattern;
+  std::unique_ptr<RE2> re;
+  std::unique_ptr<RE2> highlight_re;  // the pattern as one group; null without color
+  bool literal = false;               // a plain substring search
+  std::vector<bool> kinds = std::vector<bool>(kEventKindCount, true);
+  int64_t limit = 0;
+  bool count_only = false;
+  bool json = false;
+};
 
-int RunGrep(std::span<const std::string_view> args, CommandIo& io) {
-  Cli cli(kHelp, kFlagDb | kFlagClickHouse | kFlagRange | kFlagJson | kFlagUtc,
-          {kMac, kKind, kIgnoreCase, kCount, kLimit}, io);
-  if (std::optional<int> code = cli.Parse(args, 1, 1)) return *code;
-  const std::string& pattern = cli.positional()[0];
+Result<std::unique_ptr<GrepQuery>> ReadGrepQuery(const Cli& cli, const CommandIo& io) {
+  auto q = std::make_unique<GrepQuery>();
+  q->pattern = cli.positional()[0];
   bool ignore_case = cli.flags().GetBool("ignore-case");
   RE2::Options options;
   options.set_log_errors(false);
   options.set_case_sensitive(!ignore_case);
   options.set_max_mem(64 << 20);
-  RE2 re(pattern, options);
-  if (!re.ok()) return cli.Fail("bad regular expression '" + pattern + "': " + re.error());
-  bool literal = !ignore_case && IsLiteral(pattern);
-
-  std::vector<bool> kinds(kEventKindCount, true);
+  q->re = std::make_unique<RE2>(q->pattern, options);
+  if (!q->re->ok()) {
+    return Status::InvalidArgument("bad regular expression '" + q->pattern +
+                                   "': " + q->re->error());
+  }
+  q->literal = !ignore_case && IsLiteral(q->pattern);
   if (cli.flags().IsSet("kind")) {
     Result<std::vector<bool>> k = ParseKindFilter(cli.flags().GetString("kind"));
-    if (!k.ok()) return cli.Fail(k.status());
-    kinds = std::move(*k);
+    if (!k.ok()) return k.status();
+    q->kinds = std::move(*k);
   }
-  int64_t limit = cli.flags().GetInt("limit");
-  if (limit < 0) return cli.Fail("--limit: must be 0 or more");
-  bool count_only = cli.flags().GetBool("count");
-
-  Result<StoreHandle> store = cli.OpenStore();
-  if (!store.ok()) return cli.Fail(store.status());
-
-  bool highlight = io.color && !cli.json();
-  std::unique_ptr<RE2> highlight_re;
-  if (highlight) highlight_re = std::make_unique<RE2>("(" + pattern + ")", options);
-  bool json = cli.json();
-
-  // Appends the line printed for e to out when e matches.
-  auto match = [&](const Event& e, JsonWriter& w, std::string& out) {
-    if (!kinds[static_cast<int>(e.kind)]) return false;
-    std::string_view body = e.message;
-    if (literal ? body.find(pattern) == std::string_view::npos : !RE2::PartialMatch(body, re)) {
-      return false;
-    }
-    if (count_only) return true;
-    if (json) {
-      w.Begin();
-      AppendEventJson(&w, e, true);
-      w.End();
-      out += w.str();
-    } else {
-      out += cli.TableTime(e.event_time_us);
-      out += "  ";
-      if (e.mac != 0) {
-        char mac[12];
-        FormatMac(e.mac, mac);
-        out.append(mac, 12);
-      } else {
-        out += "-           ";
-      }
-      out += "  ";
-      re2::StringPiece m;
-      if (highlight && RE2::PartialMatch(body, *highlight_re, &m) && !m.empty()) {
-        AppendOneLine(&out, body.substr(0, m.data() - body.data()));
-        out += ansi::kRed;
-        out += ansi::kBold;
-        AppendOneLine(&out, std::string_view(m.data(), m.size()));
-        out += ansi::kReset;
-        AppendOneLine(&out, body.substr(m.data() + m.size() - body.data()));
-      } else {
-        AppendOneLine(&out, body);
-      }
-    }
-    out.push_back('\n');
-    return true;
-  };
-
-  std::optional<MacAddress> mac;
-  if (cli.flags().IsSet("mac")) {
-    Result<MacAddress> m = Cli::ResolveDevice(**store, cli.flags().GetString("mac"));
-    if (!m.ok()) return cli.Fail("--mac: " + m.status().message());
-    mac = *m;
+  q->limit = cli.flags().GetInt("limit");
+  if (q->limit < 0) return Status::InvalidArgument("--limit: must be 0 or more");
+  q->count_only = cli.flags().GetBool("count");
+  q->json = cli.json();
+  if (io.color && !q->json) {
+    q->highlight_re = std::make_unique<RE2>("(" + q->pattern + ")", options);
   }
+  return q;
+}
+
+// "TIME  MAC  body" with the first match highlighted, control characters as spaces.
+void AppendTextLine(const GrepQuery& q, const Cli& cli, const Event& e, std::string* out) {
+  *out += cli.TableTime(e.event_time_us);
+  *out += "  ";
+  if (e.mac != 0) {
+    char mac[12];
+    FormatMac(e.mac, mac);
+    out->append(mac, 12);
+  } else {
+    *out += "-           ";
+  }
+  *out += "  ";
+  std::string_view body = e.message;
+  re2::StringPiece m;
+  if (q.highlight_re && RE2::PartialMatch(body, *q.highlight_re, &m) && !m.empty()) {
+    AppendOneLine(out, body.substr(0, m.data() - body.data()));
+    *out += ansi::kRed;
+    *out += ansi::kBold;
+    AppendOneLine(out, std::string_view(m.data(), m.size()));
+    *out += ansi::kReset;
+    AppendOneLine(out, body.substr(m.data() + m.size() - body.data()));
+  } else {
+    AppendOneLine(out, body);
+  }
+}
+
+// Appends the line printed for e to out when e matches.
+bool AppendMatch(const GrepQuery& q, const Cli& cli, const Event& e, JsonWriter& w,
+                 std::string& out) {
+  if (!q.kinds[static_cast<int>(e.kind)]) return false;
+  std::string_view body = e.message;
+  if (q.literal ? body.find(q.pattern) == std::string_view::npos
+                : !RE2::PartialMatch(body, *q.re)) {
+    return false;
+  }
+  if (q.count_only) return true;
+  if (q.json) {
+    w.Begin();
+    AppendEventJson(&w, e, true);
+    w.End();
+    out += w.str();
+  } else {
+    AppendTextLine(q, cli, e, &out);
+  }
+  out.push_back('\n');
+  return true;
+}
+
+// Prints the matches in time order and returns how many there were. A fleet-wide scan
+// over a bounded range runs in parallel time slices whose output keeps time order; one
+// device's history, or --limit, is read in one pass.
+Result<int64_t> PrintMatches(const Store& store, std::optional<MacAddress> mac, const GrepQuery& q,
+                             const Cli& cli, CommandIo& io) {
   const TimeRange& range = cli.range();
-  // A fleet-wide scan over a bounded range runs in parallel time slices whose output
-  // keeps time order; one device's history, or --limit, is read in one pass.
   int slices = std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, 4);
-  if (mac || limit > 0 || range.since_us == INT64_MIN) slices = 1;
+  if (mac || q.limit > 0 || range.since_us == INT64_MIN) slices = 1;
   int64_t end = std::min(range.until_us, std::max(cli.now_us(), range.since_us + 1));
   int64_t step = slices == 1 ? 0 : std::max<int64_t>(1, (end - range.since_us) / slices);
   OrderedOutput output(io.out, slices, 64 << 20);
@@ -148,12 +160,12 @@ int RunGrep(std::span<const std::string_view> args, CommandIo& io) {
     JsonWriter w;
     std::string out;
     auto visit = [&](const Event& e) {
-      if (!match(e, w, out)) return true;
+      if (!AppendMatch(q, cli, e, w, out)) return true;
       ++matches[i];
       if (out.size() >= kChunk) output.Write(i, std::exchange(out, std::string()));
-      return limit == 0 || matches[i] < limit;
+      return q.limit == 0 || matches[i] < q.limit;
     };
-    status[i] = mac ? (*store)->History(*mac, slice, visit) : (*store)->Scan(slice, visit);
+    status[i] = mac ? store.History(*mac, slice, visit) : store.Scan(slice, visit);
     output.Write(i, std::move(out));
     output.Finish(i);
   };
@@ -165,11 +177,32 @@ int RunGrep(std::span<const std::string_view> args, CommandIo& io) {
   for (auto& t : workers) t.join();
   int64_t total = 0;
   for (int i = 0; i < slices; ++i) {
-    if (!status[i].ok()) return cli.Fail("cannot read events: " + status[i].message());
+    if (!status[i].ok()) return status[i];
     total += matches[i];
   }
-  if (count_only) std::fprintf(io.out, "%lld\n", static_cast<long long>(total));
-  if (total == 0) return cli.Nothing("no messages match '" + pattern + "'");
+  return total;
+}
+
+}  // namespace
+
+int RunGrep(std::span<const std::string_view> args, CommandIo& io) {
+  Cli cli(kHelp, kFlagDb | kFlagClickHouse | kFlagRange | kFlagJson | kFlagUtc,
+          {kMac, kKind, kIgnoreCase, kCount, kLimit}, io);
+  if (std::optional<int> code = cli.Parse(args, 1, 1)) return *code;
+  Result<std::unique_ptr<GrepQuery>> q = ReadGrepQuery(cli, io);
+  if (!q.ok()) return cli.Fail(q.status());
+  Result<StoreHandle> store = cli.OpenStore();
+  if (!store.ok()) return cli.Fail(store.status());
+  std::optional<MacAddress> mac;
+  if (cli.flags().IsSet("mac")) {
+    Result<MacAddress> m = Cli::ResolveDevice(**store, cli.flags().GetString("mac"));
+    if (!m.ok()) return cli.Fail("--mac: " + m.status().message());
+    mac = *m;
+  }
+  Result<int64_t> total = PrintMatches(**store, mac, **q, cli, io);
+  if (!total.ok()) return cli.Fail("cannot read events: " + total.status().message());
+  if ((*q)->count_only) std::fprintf(io.out, "%lld\n", static_cast<long long>(*total));
+  if (*total == 0) return cli.Nothing("no messages match '" + (*q)->pattern + "'");
   return kExitFound;
 }
 

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <string>
 
+#include "common/counter_names.h"
 #include "common/json_writer.h"
 #include "common/time_format.h"
 #include "parsers/parsers.h"
@@ -158,7 +159,7 @@ class Importer {
   Status Commit() {
     if (batch_.events.empty() && batch_.raw.empty()) return Status::Ok();
     batch_.skip_duplicates = true;
-    batch_.counter_deltas["imported_lines"] =
+    batch_.counter_deltas[std::string(CounterName(Counter::kImportedLines))] =
         static_cast<int64_t>(batch_.events.size() + batch_.raw.size());
     auto r = store_.Write(batch_);
     batch_ = WriteBatch();

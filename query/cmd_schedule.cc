@@ -116,7 +116,7 @@ std::string NextText(const Cli& cli, const DeviceAnalysis& a) {
   if (a.next->rule == Rule::kRetry) rule += " " + std::to_string(a.next->step);
   std::string s = cli.TableTime(a.next->earliest_us) + " .. " + cli.TableTime(*a.next_due_us) +
                   " (" + rule + ")";
-  if (a.state == DeviceState::kOverdue) {
+  if (a.state == ScheduleState::kOverdue) {
     s += ", overdue by " + Human(a.overdue_us) + " past the call allowance";
   }
   return s;
@@ -239,10 +239,11 @@ void PrintList(Cli& cli, std::string_view title, std::vector<const Row*> rows, i
 int RunFleetSchedule(Cli& cli, const Store& store, const ScheduleConfigSet& configs,
                      TimeRange range, const AnalysisOptions& options) {
   std::string state_filter = cli.flags().GetString("state");
-  std::optional<DeviceState> only;
+  std::optional<ScheduleState> only;
   if (!state_filter.empty()) {
-    for (int s = 0; s <= static_cast<int>(DeviceState::kUnknown); ++s) {
-      if (ToString(static_cast<DeviceState>(s)) == state_filter) only = static_cast<DeviceState>(s);
+    for (int s = 0; s <= static_cast<int>(ScheduleState::kUnknown); ++s) {
+      if (ToString(static_cast<ScheduleState>(s)) == state_filter)
+        only = static_cast<ScheduleState>(s);
     }
     if (!only) return cli.Fail("--state: '" + state_filter + "' is not a state");
   }
@@ -275,21 +276,21 @@ int RunFleetSchedule(Cli& cli, const Store& store, const ScheduleConfigSet& conf
   std::fprintf(out, "verdicts: %s\n", VerdictCounts(verdicts).c_str());
   std::fprintf(out, "states:  ");
   for (int st = 0; st < 6; ++st) {
-    std::fprintf(out, " %s %lld", std::string(ToString(static_cast<DeviceState>(st))).c_str(),
+    std::fprintf(out, " %s %lld", std::string(ToString(static_cast<ScheduleState>(st))).c_str(),
                  static_cast<long long>(states[st]));
   }
   std::fprintf(out, "\n");
   auto by = [](auto key) {
     return [key](const Row* a, const Row* b) { return key(*a) > key(*b); };
   };
-  auto& hammering = lists[static_cast<int>(DeviceState::kHammering)];
+  auto& hammering = lists[static_cast<int>(ScheduleState::kHammering)];
   std::sort(hammering.begin(), hammering.end(),
             by([](const Row& r) { return r.a.verdicts[static_cast<int>(Verdict::kEarly)]; }));
-  auto& deep = lists[static_cast<int>(DeviceState::kDeepBackoff)];
+  auto& deep = lists[static_cast<int>(ScheduleState::kDeepBackoff)];
   std::sort(deep.begin(), deep.end(), by([](const Row& r) { return r.a.next_due_us.value_or(0); }));
-  auto& overdue = lists[static_cast<int>(DeviceState::kOverdue)];
+  auto& overdue = lists[static_cast<int>(ScheduleState::kOverdue)];
   std::sort(overdue.begin(), overdue.end(), by([](const Row& r) { return r.a.overdue_us; }));
-  auto& gave_up = lists[static_cast<int>(DeviceState::kGaveUp)];
+  auto& gave_up = lists[static_cast<int>(ScheduleState::kGaveUp)];
   std::sort(gave_up.begin(), gave_up.end(), by([](const Row& r) { return r.a.last_attempt_us; }));
   int64_t limit = cli.flags().GetInt("limit");
   PrintList(cli, "Hammering (retrying faster than their schedule)", hammering, limit, true);

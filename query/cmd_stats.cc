@@ -2,6 +2,7 @@
 #include <map>
 #include <string>
 
+#include "common/counter_names.h"
 #include "common/json_writer.h"
 #include "query/cli_common.h"
 #include "query/command.h"
@@ -9,12 +10,6 @@
 
 namespace resyncwatch {
 namespace {
-
-// The counting contract (issue 3): always present in --json, 0 when never counted.
-constexpr std::string_view kRequiredCounters[] = {
-    "received_datagrams", "stored_events", "stored_raw",
-    "kernel_drops",       "queue_drops",   "store_errors",
-};
 
 constexpr CommandHelp kHelp = {
     "stats",
@@ -37,7 +32,10 @@ int RunStats(std::span<const std::string_view> args, CommandIo& io) {
   Result<std::map<std::string, int64_t>> counters = (*store)->Counters();
   if (!counters.ok()) return cli.Fail("cannot read counters: " + counters.status().message());
   std::map<std::string, int64_t> all = std::move(*counters);
-  for (std::string_view name : kRequiredCounters) all.try_emplace(std::string(name), 0);
+  // The counting contract: these are always present, 0 when never counted.
+  for (const CounterInfo& info : AllCounters()) {
+    if (info.always_listed) all.try_emplace(std::string(info.name), 0);
+  }
 
   if (cli.json()) {
     JsonWriter w;

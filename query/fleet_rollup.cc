@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/prometheus_text.h"
+
 namespace resyncwatch {
 namespace {
 
@@ -440,15 +442,20 @@ std::optional<FleetSummary> FleetRollup::Answer(TimeRange range, GroupBy by) con
 }
 
 std::string FleetRollup::RenderMetrics() const {
-  auto counter = [](std::string name, uint64_t v) {
-    return "# TYPE " + name + " counter\n" + name + " " + std::to_string(v) + "\n";
-  };
-  return counter("resyncwatch_fleet_rollup_answers_total", answered_.load()) +
-         counter("resyncwatch_fleet_rollup_declined_total", declined_.load()) +
-         counter("resyncwatch_fleet_rollup_rebuilds_total", rebuilds_.load()) +
-         counter("resyncwatch_fleet_rollup_out_of_order_total", out_of_order()) +
-         "# TYPE resyncwatch_fleet_rollup_ready gauge\nresyncwatch_fleet_rollup_ready " +
-         (Ready() ? "1" : "0") + "\n";
+  PrometheusText out;
+  out.Counter("resyncwatch_fleet_rollup_answers_total", "fleet questions the rollup answered",
+              static_cast<int64_t>(answered_.load()));
+  out.Counter("resyncwatch_fleet_rollup_declined_total",
+              "fleet questions left to a scan of the store",
+              static_cast<int64_t>(declined_.load()));
+  out.Counter("resyncwatch_fleet_rollup_rebuilds_total", "rebuilds of the rollup from the store",
+              static_cast<int64_t>(rebuilds_.load()));
+  out.Counter("resyncwatch_fleet_rollup_out_of_order_total",
+              "out-of-order device events (each made the rollup stale)",
+              static_cast<int64_t>(out_of_order()));
+  out.Gauge("resyncwatch_fleet_rollup_ready", "1 while the rollup is built and not stale",
+            Ready() ? 1 : 0);
+  return out.Take();
 }
 
 std::optional<FleetSummary> FleetRollup::Sum(TimeRange range, GroupBy by) const {

@@ -70,8 +70,8 @@ OutcomeCounts FleetStats::total() const {
 void FleetStats::Add(const Event& e) {
   if (events_++ == 0) first_us_ = e.event_time_us;
   last_us_ = e.event_time_us;
-  DeviceState none;
-  DeviceState& d = e.mac != 0 ? devices_[e.mac] : none;
+  DeviceTally none;
+  DeviceTally& d = e.mac != 0 ? devices_[e.mac] : none;
   if (!e.model.empty()) d.model = models_.Id(e.model);
 
   OutcomeCounts* family = nullptr;
@@ -112,6 +112,11 @@ void FleetStats::Add(const Event& e) {
     Bucket& b = buckets_[FloorTo(e.event_time_us, kMinuteUs)];
     (outcome > 0 ? b.successes : b.failures) += 1;
   }
+  AddToGroup(e, d, family, outcome, error);
+}
+
+void FleetStats::AddToGroup(const Event& e, DeviceTally& d, const OutcomeCounts* family,
+                            int outcome, uint32_t error) {
   if (by_ == GroupBy::kNone || (family == nullptr && e.mac == 0)) return;
   if (by_ == GroupBy::kError && outcome >= 0) return;
   int64_t key = 0;
@@ -152,17 +157,7 @@ void FleetStats::Add(const Event& e) {
   }
 }
 
-void FleetStats::MergeLater(const FleetStats& later) {
-  // Ids of the later slice's strings in this one's interners.
-  auto remap = [](Interner& mine, const Interner& theirs) {
-    std::vector<uint32_t> map(theirs.size());
-    for (uint32_t i = 0; i < theirs.size(); ++i) map[i] = mine.Id(theirs.Name(i));
-    return map;
-  };
-  std::vector<uint32_t> model_map = remap(models_, later.models_);
-  std::vector<uint32_t> server_map = remap(servers_, later.servers_);
-  std::vector<uint32_t> error_map = remap(errors_, later.errors_);
-
+void FleetStats::MergeTotals(const FleetStats& later, const IdMaps& ids) {
   if (later.events_ > 0) {
     if (events_ == 0) first_us_ = later.first_us_;
     last_us_ = later.last_us_;
@@ -171,39 +166,42 @@ void FleetStats::MergeLater(const FleetStats& later) {
   resync_.Add(later.resync_);
   upgrade_.Add(later.upgrade_);
   for (size_t i = 0; i < later.error_counts_.size(); ++i) {
-    At(error_counts_, error_map[i]) += later.error_counts_[i];
+    At(error_counts_, ids.error[i]) += later.error_counts_[i];
   }
   for (size_t i = 0; i < later.server_counts_.size(); ++i) {
-    At(server_counts_, server_map[i]).Add(later.server_counts_[i]);
+    At(server_counts_, ids.server[i]).Add(later.server_counts_[i]);
   }
-  // Later events put in group 0 for want of a request (model) in their slice belong to
-  // the earlier slices' latest one: found before the groups merge, moved after.
-  struct Move {
-    MacAddress mac;
-    uint32_t to;
-    OutcomeCounts counts;
-    uint32_t events;
-    bool leaves_zero;
-  };
-  std::vector<Move> moves;
-  if (by_ == GroupBy::kServer || by_ == GroupBy::kModel) {
-    auto zero = groups_.find(0);
-    for (const auto& [mac, theirs] : later.devices_) {
-      if (theirs.orphan_events == 0) continue;
-      auto mine = devices_.find(mac);
-      if (mine == devices_.end()) continue;
-      std::optional<uint32_t> to = Reference(mine->second);
-      if (!to || *to == 0) continue;
-      const bool zero_before = zero != groups_.end() && zero->second.devices.count(mac) > 0;
-      moves.push_back({mac, *to, theirs.orphan_group, theirs.orphan_events,
-                       !theirs.zero_member && !zero_before});
-    }
+  for (const auto& [start, theirs] : later.buckets_) {
+    Bucket& b = buckets_[start];
+    b.successes += theirs.successes;
+    b.failures += theirs.failures;
   }
+}
+
+// Found before the groups merge, applied after.
+std::vector<FleetStats::OrphanMove> FleetStats::FindOrphanMoves(const FleetStats& later) const {
+  std::vector<OrphanMove> moves;
+  if (by_ != GroupBy::kServer && by_ != GroupBy::kModel) return moves;
+  auto zero = groups_.find(0);
   for (const auto& [mac, theirs] : later.devices_) {
-    DeviceState& d = devices_[mac];
+    if (theirs.orphan_events == 0) continue;
+    auto mine = devices_.find(mac);
+    if (mine == devices_.end()) continue;
+    std::optional<uint32_t> to = Reference(mine->second);
+    if (!to || *to == 0) continue;
+    const bool zero_before = zero != groups_.end() && zero->second.devices.count(mac) > 0;
+    moves.push_back(
+        {mac, *to, theirs.orphan_group, theirs.orphan_events, !theirs.zero_member && !zero_before});
+  }
+  return moves;
+}
+
+void FleetStats::MergeDevices(const FleetStats& later, const IdMaps& ids) {
+  for (const auto& [mac, theirs] : later.devices_) {
+    DeviceTally& d = devices_[mac];
     const std::optional<uint32_t> earlier_reference = Reference(d);
     if (theirs.last_outcome != 0) d.last_outcome = theirs.last_outcome;
-    if (theirs.model != 0) d.model = model_map[theirs.model];
+    if (theirs.model != 0) d.model = ids.model[theirs.model];
     if (d.requested && d.server != 0 && theirs.orphan_successes + theirs.orphan_failures > 0) {
       // One scan would have counted them for this device's latest request.
       OutcomeCounts& none = At(server_counts_, 0);
@@ -225,20 +223,26 @@ void FleetStats::MergeLater(const FleetStats& later) {
     d.zero_member |= theirs.zero_member;
     if (theirs.requested) {
       d.requested = true;
-      d.server = server_map[theirs.server];
+      d.server = ids.server[theirs.server];
     }
   }
+}
+
+void FleetStats::MergeGroups(const FleetStats& later, const IdMaps& ids) {
   for (const auto& [key, theirs] : later.groups_) {
     int64_t k = key;
-    if (by_ == GroupBy::kModel) k = model_map[key];
-    if (by_ == GroupBy::kServer) k = server_map[key];
-    if (by_ == GroupBy::kError) k = error_map[key];
+    if (by_ == GroupBy::kModel) k = ids.model[key];
+    if (by_ == GroupBy::kServer) k = ids.server[key];
+    if (by_ == GroupBy::kError) k = ids.error[key];
     Group& g = groups_[k];
     g.devices.insert(theirs.devices.begin(), theirs.devices.end());
     g.counts.Add(theirs.counts);
     g.events += theirs.events;
   }
-  for (const Move& m : moves) {
+}
+
+void FleetStats::ApplyOrphanMoves(const std::vector<OrphanMove>& moves) {
+  for (const OrphanMove& m : moves) {
     Group& zero = groups_[0];
     zero.counts.attempts -= m.counts.attempts;
     zero.counts.successes -= m.counts.successes;
@@ -251,14 +255,24 @@ void FleetStats::MergeLater(const FleetStats& later) {
     to.events += m.events;
     to.devices.insert(m.mac);
   }
-  for (const auto& [start, theirs] : later.buckets_) {
-    Bucket& b = buckets_[start];
-    b.successes += theirs.successes;
-    b.failures += theirs.failures;
-  }
 }
 
-std::optional<uint32_t> FleetStats::Reference(const DeviceState& d) const {
+void FleetStats::MergeLater(const FleetStats& later) {
+  auto remap = [](Interner& mine, const Interner& theirs) {
+    std::vector<uint32_t> map(theirs.size());
+    for (uint32_t i = 0; i < theirs.size(); ++i) map[i] = mine.Id(theirs.Name(i));
+    return map;
+  };
+  const IdMaps ids{remap(models_, later.models_), remap(servers_, later.servers_),
+                   remap(errors_, later.errors_)};
+  MergeTotals(later, ids);
+  std::vector<OrphanMove> moves = FindOrphanMoves(later);
+  MergeDevices(later, ids);
+  MergeGroups(later, ids);
+  ApplyOrphanMoves(moves);
+}
+
+std::optional<uint32_t> FleetStats::Reference(const DeviceTally& d) const {
   if (by_ == GroupBy::kServer && d.requested) return d.server;
   if (by_ == GroupBy::kModel && d.model != 0) return d.model;
   return std::nullopt;
@@ -313,7 +327,7 @@ std::vector<GroupRow> FleetStats::Groups() const {
       if (it == devices_.end() || it->second.last_outcome >= 0) continue;
       // The device's last attempt failed; for models and servers, count it where it
       // belongs now.
-      const DeviceState& d = it->second;
+      const DeviceTally& d = it->second;
       if ((by_ == GroupBy::kModel && d.model != key) ||
           (by_ == GroupBy::kServer && d.server != key)) {
         continue;

@@ -122,7 +122,7 @@ class FleetStats {
     std::vector<std::string> names_;
     std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> ids_;
   };
-  struct DeviceState {
+  struct DeviceTally {
     int8_t last_outcome = 0;  // 0 none, 1 success, -1 failure
     uint32_t model = 0;
     uint32_t server = 0;     // of its latest request
@@ -143,7 +143,28 @@ class FleetStats {
     uint64_t events = 0;  // events keyed to it
   };
   // The server or model an earlier slice gives a device's orphan events, if any.
-  std::optional<uint32_t> Reference(const DeviceState& d) const;
+  std::optional<uint32_t> Reference(const DeviceTally& d) const;
+  // MergeLater's steps. IdMaps: the later slice's ids in this slice's interners.
+  struct IdMaps {
+    std::vector<uint32_t> model, server, error;
+  };
+  // Later events put in group 0 for want of a request (model) in their slice, moved to
+  // the group of the earlier slices' latest one.
+  struct OrphanMove {
+    MacAddress mac;
+    uint32_t to;
+    OutcomeCounts counts;
+    uint32_t events;
+    bool leaves_zero;
+  };
+  void MergeTotals(const FleetStats& later, const IdMaps& ids);
+  std::vector<OrphanMove> FindOrphanMoves(const FleetStats& later) const;
+  void MergeDevices(const FleetStats& later, const IdMaps& ids);
+  void MergeGroups(const FleetStats& later, const IdMaps& ids);
+  void ApplyOrphanMoves(const std::vector<OrphanMove>& moves);
+  // Add's grouping step: the event's group and the device's orphan bookkeeping.
+  void AddToGroup(const Event& e, DeviceTally& d, const OutcomeCounts* family, int outcome,
+                  uint32_t error);
   Group& GroupFor(int64_t key) { return groups_[key]; }
   std::string GroupName(int64_t key) const;
 
@@ -153,7 +174,7 @@ class FleetStats {
   int64_t last_us_ = 0;
   OutcomeCounts resync_, upgrade_;
   Interner models_, servers_, errors_;
-  std::unordered_map<MacAddress, DeviceState> devices_;
+  std::unordered_map<MacAddress, DeviceTally> devices_;
   std::vector<uint64_t> error_counts_;         // by error id
   std::vector<OutcomeCounts> server_counts_;   // by server id
   std::unordered_map<int64_t, Group> groups_;  // by interned id, or hour start for kHour

@@ -1,13 +1,12 @@
 #include "query/recovery.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cctype>
 #include <span>
 #include <thread>
 #include <unordered_map>
 
+#include "common/net_address.h"
 #include "common/time_format.h"
 
 namespace resyncwatch {
@@ -16,9 +15,9 @@ namespace {
 constexpr uint32_t kFailureKindMask = 1u << static_cast<unsigned>(EventKind::kResyncFailure) |
                                       1u << static_cast<unsigned>(EventKind::kUpgradeFailure);
 
+// "[2001:DB8::5]" and "2001:db8::5" name one server.
 std::string BareHost(std::string_view host) {
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1);
-  std::string out(host.substr(0, host.find(']')));
+  std::string out(HostOf(host));
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
@@ -101,24 +100,11 @@ std::string UrlHost(std::string_view url) {
   rest = rest.substr(0, rest.find_first_of("/?#"));
   size_t at = rest.rfind('@');
   if (at != std::string_view::npos) rest.remove_prefix(at + 1);
-  if (rest.starts_with('[')) {
-    size_t close = rest.find(']');
-    return close == std::string_view::npos ? std::string() : std::string(rest.substr(1, close - 1));
-  }
-  return std::string(rest.substr(0, rest.find(':')));
-}
-
-bool IsIpAddress(std::string_view host) {
-  if (host.empty() || host.size() > 45) return false;
-  std::string text(host);
-  unsigned char buf[16];
-  return inet_pton(AF_INET, text.c_str(), buf) == 1 || inet_pton(AF_INET6, text.c_str(), buf) == 1;
+  return std::string(HostOf(rest));
 }
 
 std::string ForceResyncUrl(std::string_view ip) {
-  bool v6 = ip.find(':') != std::string_view::npos;
-  return std::string("http://") + (v6 ? "[" : "") + std::string(ip) + (v6 ? "]" : "") +
-         "/admin/resync";
+  return "http://" + JoinHostPort(ip, -1) + "/admin/resync";
 }
 
 void RetryBuckets::Add(std::optional<int64_t> next_due_us, int64_t now_us) {

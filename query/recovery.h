@@ -22,11 +22,8 @@ namespace resyncwatch {
 // ("2001:db8::5"); "" when the text is not such a URL.
 std::string UrlHost(std::string_view url);
 
-// True for an IPv4 or IPv6 address literal (no brackets, no port).
-bool IsIpAddress(std::string_view host);
-
 // "http://10.1.2.3/admin/resync", "http://[2001:db8::7]/admin/resync".
-// REQUIRES: IsIpAddress(ip).
+// REQUIRES: IsIpAddress(ip) (common/net_address.h).
 std::string ForceResyncUrl(std::string_view ip);
 
 // Phones that will have retried by themselves within 10 min, 1 h, 6 h and 24 h of now

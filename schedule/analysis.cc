@@ -45,19 +45,19 @@ std::string_view ToString(Verdict verdict) {
   return "on_time";
 }
 
-std::string_view ToString(DeviceState state) {
+std::string_view ToString(ScheduleState state) {
   switch (state) {
-    case DeviceState::kOk:
+    case ScheduleState::kOk:
       return "ok";
-    case DeviceState::kHammering:
+    case ScheduleState::kHammering:
       return "hammering";
-    case DeviceState::kDeepBackoff:
+    case ScheduleState::kDeepBackoff:
       return "deep_backoff";
-    case DeviceState::kOverdue:
+    case ScheduleState::kOverdue:
       return "overdue";
-    case DeviceState::kGaveUp:
+    case ScheduleState::kGaveUp:
       return "gave_up";
-    case DeviceState::kUnknown:
+    case ScheduleState::kUnknown:
       return "unknown";
   }
   return "unknown";
@@ -477,7 +477,7 @@ DeviceAnalysis AnalyzeDevice(std::span<const ResyncEvent> events, const Schedule
   a.attempts = static_cast<int64_t>(attempts.size());
   if (attempts.empty()) {
     a.resyncs_disabled = !config.provision_enable;
-    a.state = DeviceState::kUnknown;
+    a.state = ScheduleState::kUnknown;
     return a;
   }
   BackoffState st;
@@ -504,23 +504,23 @@ DeviceAnalysis AnalyzeDevice(std::span<const ResyncEvent> events, const Schedule
   return a;
 }
 
-DeviceState ClassifyDevice(const DeviceAnalysis& a, int64_t now_us,
-                           const AnalysisOptions& options) {
-  if (a.attempts == 0) return DeviceState::kUnknown;
-  if (a.resyncs_disabled) return DeviceState::kOk;  // Provision_Enable No: nothing expected
-  if (a.last_outcome == Outcome::kFailure && !a.next) return DeviceState::kGaveUp;
+ScheduleState ClassifyDevice(const DeviceAnalysis& a, int64_t now_us,
+                             const AnalysisOptions& options) {
+  if (a.attempts == 0) return ScheduleState::kUnknown;
+  if (a.resyncs_disabled) return ScheduleState::kOk;  // Provision_Enable No: nothing expected
+  if (a.last_outcome == Outcome::kFailure && !a.next) return ScheduleState::kGaveUp;
   if (a.next_due_us && now_us - *a.next_due_us - a.deferral_allowance_us > options.grace_us) {
-    return DeviceState::kOverdue;
+    return ScheduleState::kOverdue;
   }
   int early = 0;
   size_t from = a.gaps.size() > kHammeringWindow ? a.gaps.size() - kHammeringWindow : 0;
   for (size_t i = from; i < a.gaps.size(); ++i) early += a.gaps[i].verdict == Verdict::kEarly;
-  if (early >= options.hammering_min_early) return DeviceState::kHammering;
+  if (early >= options.hammering_min_early) return ScheduleState::kHammering;
   if (a.next && a.next->rule == Rule::kRetry &&
       a.next->earliest_us - a.last_attempt_us >= options.deep_backoff_us) {
-    return DeviceState::kDeepBackoff;
+    return ScheduleState::kDeepBackoff;
   }
-  return DeviceState::kOk;
+  return ScheduleState::kOk;
 }
 
 }  // namespace resyncwatch

@@ -155,12 +155,12 @@ enum class Rule : uint8_t { kPeriodic, kRetry, kAtHhmm, kPowerOn, kOnDemand };
 // Values index DeviceAnalysis::verdicts and are printed in that order: append only.
 enum class Verdict : uint8_t { kOnTime = 0, kEarly = 1, kLate = 2, kMissing = 3, kDeferred = 4 };
 constexpr int kVerdictCount = 5;
-enum class DeviceState : uint8_t { kOk, kHammering, kDeepBackoff, kOverdue, kGaveUp, kUnknown };
+enum class ScheduleState : uint8_t { kOk, kHammering, kDeepBackoff, kOverdue, kGaveUp, kUnknown };
 
-std::string_view ToString(Rule rule);          // "periodic", "retry", "at_hhmm", ...
-std::string_view ToString(Verdict verdict);    // "on_time", "early", "late", "missing", ...
-std::string_view ToString(DeviceState state);  // "ok", "hammering", ...
-std::string_view ToString(Outcome outcome);    // "unknown", "success", "failure"
+std::string_view ToString(Rule rule);            // "periodic", "retry", "at_hhmm", ...
+std::string_view ToString(Verdict verdict);      // "on_time", "early", "late", "missing", ...
+std::string_view ToString(ScheduleState state);  // "ok", "hammering", ...
+std::string_view ToString(Outcome outcome);      // "unknown", "success", "failure"
 
 struct AnalysisOptions {
   int64_t tolerance_us = 5 * 1'000'000;   // network and clock jitter, both sides of a window
@@ -271,7 +271,7 @@ struct DeviceAnalysis {
   int64_t overdue_us = 0;              // now - (next_due + Forced_Resync_Delay) when positive
   int64_t deferral_allowance_us = 0;   // Forced_Resync_Delay: a due attempt may wait this
   bool resyncs_disabled = false;       // Provision_Enable No: nothing is expected
-  DeviceState state = DeviceState::kUnknown;
+  ScheduleState state = ScheduleState::kUnknown;
 };
 
 // REQUIRES: events of one device in time order.
@@ -279,8 +279,8 @@ DeviceAnalysis AnalyzeDevice(std::span<const ResyncEvent> events, const Schedule
                              int64_t now_us, const AnalysisOptions& options);
 
 // The fleet state from a finished analysis (gaps, next window, last outcome) and now.
-DeviceState ClassifyDevice(const DeviceAnalysis& analysis, int64_t now_us,
-                           const AnalysisOptions& options);
+ScheduleState ClassifyDevice(const DeviceAnalysis& analysis, int64_t now_us,
+                             const AnalysisOptions& options);
 
 // ---------------------------------------------------------------------------------------
 // Over a store (store/store.h): the events of the range, judged as above.

@@ -2,18 +2,20 @@
 
 #include <algorithm>
 
+#include "common/net_address.h"
+
 namespace resyncwatch::store_format {
 
+namespace {
+
+// "10.1.2.3" from "10.1.2.3:5060", "2001:db8::1" from "[2001:db8::1]:514"; "" for an
+// import's "file:NAME".
 std::string_view SourceHost(std::string_view source) {
   if (source.empty() || source.starts_with("file:")) return {};
-  if (source.front() == '[') {
-    size_t close = source.find(']');
-    return close == std::string_view::npos ? source : source.substr(1, close - 1);
-  }
-  size_t colon = source.rfind(':');
-  if (colon != std::string_view::npos && source.find(':') == colon) return source.substr(0, colon);
-  return source;
+  return HostOf(source);
 }
+
+}  // namespace
 
 void ApplyEventToSummary(const Event& e, DeviceSummary* s) {
   const int64_t t = e.event_time_us;

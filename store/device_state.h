@@ -15,10 +15,6 @@ namespace resyncwatch::store_format {
 // REQUIRES: event.mac == summary->mac. Idempotence is not given: apply each event once.
 void ApplyEventToSummary(const Event& event, DeviceSummary* summary);
 
-// "10.1.2.3" from "10.1.2.3:5060", "2001:db8::1" from "[2001:db8::1]:514"; "" for
-// "file:..." and other non-network sources.
-std::string_view SourceHost(std::string_view source);
-
 // What the writer keeps per device: the summary (as of every event it applied) and the
 // index entries not yet written as a chunk.
 struct DeviceState {

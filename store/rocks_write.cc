@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "common/counter_names.h"
 #include "store/event_codec.h"
 #include "store/record_codec.h"
 #include "store/rocks_options.h"
@@ -241,11 +242,12 @@ Status RocksStore::StageRaw(WriteBatch& batch, StagedWrite* w) {
 
 void RocksStore::StageCounters(const WriteBatch& batch, StagedWrite* w) {
   auto counters = batch.counter_deltas;
-  if (w->result.events_stored) counters["stored_events"] += w->result.events_stored;
-  if (w->result.raw_stored) counters["stored_raw"] += w->result.raw_stored;
-  if (w->result.duplicates_skipped) {
-    counters["duplicates_skipped"] += w->result.duplicates_skipped;
-  }
+  auto add = [&](Counter c, uint64_t n) {
+    if (n != 0) counters[std::string(CounterName(c))] += static_cast<int64_t>(n);
+  };
+  add(Counter::kStoredEvents, w->result.events_stored);
+  add(Counter::kStoredRaw, w->result.raw_stored);
+  add(Counter::kDuplicatesSkipped, w->result.duplicates_skipped);
   for (const auto& [name, delta] : counters) {
     if (delta != 0) w->wb.Merge(cf(kCfCounters), name, EncodeCounter(delta));
   }

@@ -275,7 +275,7 @@ class Store {
 
 // The Event for a parsed message (owned copies of its fields). event_time_us is the
 // message's own time when use_message_time and it had one (imports), else received_us.
-// Implemented in store/event_from_parsed.cc (owned by the parsers helper).
+// Implemented in store/event_from_parsed.cc.
 Event EventFromParsed(const ParsedMessage& m, int64_t received_us, std::string_view source,
                       bool use_message_time);
 // The same, filling *out in place (every field, seq reset to 0): a writer that reuses its

@@ -7,6 +7,8 @@
 #include <algorithm>
 
 #include "common/http_listen.h"
+#include "common/net_address.h"
+#include "common/prometheus_text.h"
 #include "web/api.h"
 #include "web/assets.h"
 #include "web/auth.h"
@@ -78,11 +80,6 @@ std::string WithReady(std::string object, const std::string& schedule,
   return object;
 }
 
-std::string HostPort(const HttpListen& ep, int port) {
-  bool v6 = ep.host.find(':') != std::string::npos;
-  return (v6 ? "[" + ep.host + "]" : ep.host) + ":" + std::to_string(port);
-}
-
 // httplib's request handling without its connection handling (process_request is
 // protected): the gates own the connections.
 class Router : public httplib::Server {
@@ -95,38 +92,33 @@ class Router : public httplib::Server {
 }  // namespace
 
 std::string WebCounters::Render() const {
-  auto line = [](const char* name, const char* help, int64_t v, const char* type = "counter") {
-    return std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
-           name + " " + std::to_string(v) + "\n";
-  };
-  const std::string connections =
-      line("resyncwatch_http_connections_total", "HTTP connections accepted.",
-           gate.accepted.load()) +
-      line("resyncwatch_http_evicted_total",
-           "HTTP connections closed, idle longest, to make room for a new one.",
-           gate.evicted.load()) +
-      line("resyncwatch_http_idle_timeouts_total", "HTTP connections closed after sending nothing.",
-           gate.idle_timeouts.load()) +
-      line("resyncwatch_http_request_timeouts_total",
-           "HTTP connections closed for a request or answer too slow.",
-           gate.request_timeouts.load()) +
-      line("resyncwatch_http_rejected_total",
-           "HTTP connections refused (no descriptor, or all open ones being answered).",
-           gate.rejected.load()) +
-      line("resyncwatch_http_bad_requests_total", "HTTP connections closed for an oversized head.",
-           gate.bad_requests.load()) +
-      line("resyncwatch_http_tls_errors_total", "HTTPS handshakes that failed.",
-           gate.tls_errors.load()) +
-      line("resyncwatch_http_open_connections", "HTTP connections open now.", gate.open.load(),
-           "gauge");
-  return line("resyncwatch_http_requests_total", "HTTP requests answered.", requests.load()) +
-         line("resyncwatch_http_unauthorized_total", "HTTP requests refused with 401.",
-              unauthorized.load()) +
-         line("resyncwatch_http_client_errors_total", "HTTP answers with a 4xx status.",
-              client_errors.load()) +
-         line("resyncwatch_http_server_errors_total", "HTTP answers with a 5xx status.",
-              server_errors.load()) +
-         connections;
+  PrometheusText out;
+  out.Counter("resyncwatch_http_requests_total", "HTTP requests answered.", requests.load());
+  out.Counter("resyncwatch_http_unauthorized_total", "HTTP requests refused with 401.",
+              unauthorized.load());
+  out.Counter("resyncwatch_http_client_errors_total", "HTTP answers with a 4xx status.",
+              client_errors.load());
+  out.Counter("resyncwatch_http_server_errors_total", "HTTP answers with a 5xx status.",
+              server_errors.load());
+  out.Counter("resyncwatch_http_connections_total", "HTTP connections accepted.",
+              gate.accepted.load());
+  out.Counter("resyncwatch_http_evicted_total",
+              "HTTP connections closed, idle longest, to make room for a new one.",
+              gate.evicted.load());
+  out.Counter("resyncwatch_http_idle_timeouts_total",
+              "HTTP connections closed after sending nothing.", gate.idle_timeouts.load());
+  out.Counter("resyncwatch_http_request_timeouts_total",
+              "HTTP connections closed for a request or answer too slow.",
+              gate.request_timeouts.load());
+  out.Counter("resyncwatch_http_rejected_total",
+              "HTTP connections refused (no descriptor, or all open ones being answered).",
+              gate.rejected.load());
+  out.Counter("resyncwatch_http_bad_requests_total",
+              "HTTP connections closed for an oversized head.", gate.bad_requests.load());
+  out.Counter("resyncwatch_http_tls_errors_total", "HTTPS handshakes that failed.",
+              gate.tls_errors.load());
+  out.Gauge("resyncwatch_http_open_connections", "HTTP connections open now.", gate.open.load());
+  return out.Take();
 }
 
 class WebServer::Impl {
@@ -193,7 +185,7 @@ class WebServer::Impl {
     Result<std::unique_ptr<HttpGate>> gate =
         HttpGate::Bind(ep->host, ep->port, g, tls_, &counters_.gate);
     if (!gate.ok()) return Status::IoError(option + " " + address + ": " + gate.status().message());
-    bound_.push_back(name + " " + HostPort(*ep, (*gate)->port()));
+    bound_.push_back(name + " " + JoinHostPort(ep->host, (*gate)->port()));
     gates_.push_back(std::move(*gate));
     return Status::Ok();
   }

@@ -211,7 +211,7 @@ int Main(int argc, char** argv) {
     auto t0 = std::chrono::steady_clock::now();
     double c0 = CpuSeconds();
     int64_t devices = 0, gaps = 0;
-    std::map<DeviceState, int64_t> states;
+    std::map<ScheduleState, int64_t> states;
     Status s =
         AnalyzeFleet(**store, configs, range, sim.end_us(), options, [&](const FleetDevice& d) {
           ++devices;

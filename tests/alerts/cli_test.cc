@@ -11,6 +11,7 @@
 #include "alerts/alerts.h"
 #include "common/time_format.h"
 #include "store/store.h"
+#include "tests/testlib/testlib.h"
 
 using namespace resyncwatch;
 namespace fs = std::filesystem;
@@ -58,12 +59,8 @@ Alert MakeAlert(AlertRule rule, std::string group, int64_t started_us, bool firi
 }
 
 struct TempStore {
-  TempStore() {
-    char tmpl[] = "/tmp/resyncwatch-alerts-cli-XXXXXX";
-    dir = ::mkdtemp(tmpl);
-  }
-  ~TempStore() { fs::remove_all(dir); }
-  std::string dir;
+  resyncwatch::testing::TempDir tmp;
+  std::string dir = tmp.path();
 };
 
 }  // namespace

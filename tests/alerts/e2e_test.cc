@@ -20,22 +20,15 @@
 
 #include "alerts/alerts.h"
 #include "store/store.h"
+#include "tests/testlib/testlib.h"
 
 extern char** environ;
 
 using namespace resyncwatch;
+using resyncwatch::testing::WaitUntil;
 namespace fs = std::filesystem;
 
 namespace {
-
-bool Eventually(const std::function<bool()>& cond, int seconds = 20) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return cond();
-}
 
 std::string ReadFile(const fs::path& p) {
   std::ifstream in(p);
@@ -76,8 +69,8 @@ size_t Lines(const std::string& text, const std::string& needle) {
 }  // namespace
 
 TEST_CASE("A provisioning server failing behind resyncwatchd raises one alert that resolves") {
-  char tmpl[] = "/tmp/resyncwatch-alerts-e2e-XXXXXX";
-  fs::path dir = ::mkdtemp(tmpl);
+  resyncwatch::testing::TempDir tmp;
+  fs::path dir = tmp.path();
   fs::path jsonl = dir / "alerts.jsonl", exec_out = dir / "exec.out", ports = dir / "ports";
   {
     std::ofstream config(dir / "config.json");
@@ -107,7 +100,8 @@ TEST_CASE("A provisioning server failing behind resyncwatchd raises one alert th
   argv.push_back(nullptr);
   pid_t pid = -1;
   REQUIRE(posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) == 0);
-  REQUIRE(Eventually([&] { return PortOf(ReadFile(ports), "metrics") > 0; }));
+  REQUIRE(
+      WaitUntil([&] { return PortOf(ReadFile(ports), "metrics") > 0; }, std::chrono::seconds(20)));
   const int udp = PortOf(ReadFile(ports), "udp");
   const int metrics = PortOf(ReadFile(ports), "metrics");
   REQUIRE(udp > 0);
@@ -126,14 +120,17 @@ TEST_CASE("A provisioning server failing behind resyncwatchd raises one alert th
   }
   log("CP-7841-3PCC 00:0e:08:bb:00:01 -- Successful resync http://prov-b.example.net/c/y.cfg");
 
-  CHECK(Eventually([&] { return Lines(ReadFile(jsonl), "\"state\":\"firing\"") == 1; }));
+  CHECK(WaitUntil([&] { return Lines(ReadFile(jsonl), "\"state\":\"firing\"") == 1; },
+                  std::chrono::seconds(20)));
   std::string metrics_text =
       Capture("curl -sS --max-time 10 http://127.0.0.1:" + std::to_string(metrics) + "/metrics");
   CHECK(metrics_text.find("resyncwatch_active_alerts{rule=\"server_failures\"} 1\n") !=
         std::string::npos);
   // Quiet from now on: the 2 s window drains, then 1 s below the threshold resolves it.
-  CHECK(Eventually([&] { return Lines(ReadFile(jsonl), "\"state\":\"resolved\"") == 1; }));
-  CHECK(Eventually([&] { return Lines(ReadFile(exec_out), "\"state\":\"resolved\"") == 1; }));
+  CHECK(WaitUntil([&] { return Lines(ReadFile(jsonl), "\"state\":\"resolved\"") == 1; },
+                  std::chrono::seconds(20)));
+  CHECK(WaitUntil([&] { return Lines(ReadFile(exec_out), "\"state\":\"resolved\"") == 1; },
+                  std::chrono::seconds(20)));
 
   std::string text = ReadFile(jsonl);
   CHECK(Lines(text, "\"state\":\"firing\"") == 1);

@@ -68,11 +68,11 @@ std::multiset<std::string> AsSet(const std::vector<std::string>& v) { return {v.
 TEST_CASE(
     "A provisioning-server outage raises one alert per affected group, resolved after recovery") {
   AlertConfig c = OnlyCountRule(5 * 60 * kSec, 20);
-  c.failures_group_by = GroupBy{true, true, true, false};
+  c.failures_group_by = AlertGrouping{true, true, true, false};
   c.ratio_enabled = true;
   c.ratio_min = 0.5;
   c.ratio_min_attempts = 20;
-  c.ratio_group_by = GroupBy{false, true, false, false};
+  c.ratio_group_by = AlertGrouping{false, true, false, false};
   c.resolve_after_us = 60 * kSec;
   Recorder rec;
   AlertEngine engine(c, rec.Listener());
@@ -127,7 +127,7 @@ TEST_CASE(
 TEST_CASE("A failure rate hovering near the threshold fires once and does not flap") {
   auto run = [](double resolve_fraction, int64_t resolve_after_us) {
     AlertConfig c = OnlyCountRule(60 * kSec, 10);
-    c.failures_group_by = GroupBy{true, false, false, false};
+    c.failures_group_by = AlertGrouping{true, false, false, false};
     c.resolve_fraction = resolve_fraction;
     c.resolve_after_us = resolve_after_us;
     Recorder rec;
@@ -192,7 +192,7 @@ TEST_CASE("The per-device rule fires for one failing phone and not for its healt
 
 TEST_CASE("A firing alert is re-persisted at most once per update interval") {
   AlertConfig c = OnlyCountRule(60 * kSec, 3);
-  c.failures_group_by = GroupBy{true, false, false, false};
+  c.failures_group_by = AlertGrouping{true, false, false, false};
   c.update_interval_us = 30 * kSec;
   Recorder rec;
   AlertEngine engine(c, rec.Listener());
@@ -211,7 +211,7 @@ TEST_CASE("A firing alert is re-persisted at most once per update interval") {
 
 TEST_CASE("Groups are bounded: idle groups are evicted, firing ones are kept") {
   AlertConfig c = OnlyCountRule(60 * kSec, 2);
-  c.failures_group_by = GroupBy{false, true, false, false};
+  c.failures_group_by = AlertGrouping{false, true, false, false};
   c.max_groups = 5;
   Recorder rec;
   AlertEngine engine(c, rec.Listener());
@@ -269,7 +269,7 @@ TEST_CASE("Alert JSON carries rule, group, counts, times and sample MACs") {
 TEST_CASE(
     "During a server outage its phones raise no per-device alerts: the server alert covers them") {
   AlertConfig c = OnlyCountRule(5 * 60 * kSec, 20);
-  c.failures_group_by = GroupBy{false, true, false, false};
+  c.failures_group_by = AlertGrouping{false, true, false, false};
   c.device_enabled = true;
   c.device_consecutive_min = 3;
   Recorder rec;
@@ -291,7 +291,7 @@ TEST_CASE(
 
 TEST_CASE("Failures, which name no server, count for the server of the phone's latest request") {
   AlertConfig c = OnlyCountRule(5 * 60 * kSec, 10);
-  c.failures_group_by = GroupBy{false, true, false, false};
+  c.failures_group_by = AlertGrouping{false, true, false, false};
   Recorder rec;
   AlertEngine engine(c, rec.Listener());
   int64_t t = kT0;
@@ -318,7 +318,7 @@ TEST_CASE("The ratio rule by error text divides by all of the fleet's attempts")
   c.ratio_window_us = 5 * 60 * kSec;
   c.ratio_min = 0.5;
   c.ratio_min_attempts = 50;
-  c.ratio_group_by = GroupBy{false, false, true, false};
+  c.ratio_group_by = AlertGrouping{false, false, true, false};
   Recorder rec;
   AlertEngine engine(c, rec.Listener());
   // Per 100 outcomes: 60 "corrupt file", 10 "http_get failed", 30 successes.
@@ -344,7 +344,7 @@ TEST_CASE("The ratio rule by error text divides by all of the fleet's attempts")
 
 TEST_CASE("Observing a batch of events fires the same alerts as observing them one by one") {
   AlertConfig c = OnlyCountRule(5 * 60 * kSec, 20);
-  c.failures_group_by = GroupBy{true, true, true, false};
+  c.failures_group_by = AlertGrouping{true, true, true, false};
   c.device_enabled = true;
   c.device_consecutive_min = 3;
   std::vector<Event> events;

@@ -14,8 +14,10 @@
 #include "common/clock.h"
 #include "schedule/schedule.h"
 #include "store/store.h"
+#include "tests/testlib/testlib.h"
 
 using namespace resyncwatch;
+using resyncwatch::testing::TempDir;
 
 namespace {
 
@@ -295,15 +297,6 @@ TEST_CASE("Sender networks are the /24 of IPv4 and the /64 of IPv6, mapped IPv4 
 
 namespace {
 
-struct TempDir {
-  TempDir() {
-    char tmpl[] = "/tmp/resyncwatch-fleet-rules-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string path;
-};
-
 Event Resync(EventKind kind, int64_t t, MacAddress mac) {
   Event e;
   e.kind = kind;
@@ -320,7 +313,7 @@ Event Resync(EventKind kind, int64_t t, MacAddress mac) {
 
 TEST_CASE("The schedule analysis of a real store finds the overdue and the hammering phone") {
   TempDir dir;
-  auto store = Store::Open(dir.path, StoreOptions());
+  auto store = Store::Open(dir.path(), StoreOptions());
   REQUIRE(store.ok());
   const int64_t now = kT0 + 12 * 3600 * kSec;
   constexpr MacAddress kOnTime = 0x000e08000001, kSilent = 0x000e08000002,
@@ -365,7 +358,7 @@ TEST_CASE("The schedule analysis of a real store finds the overdue and the hamme
 
 TEST_CASE("A due schedule analysis waits while a burst is written, at most one interval") {
   TempDir dir;
-  auto store = Store::Open(dir.path, StoreOptions());
+  auto store = Store::Open(dir.path(), StoreOptions());
   REQUIRE(store.ok());
   Recorder rec;
   AlertConfig c = FleetRulesOnly();

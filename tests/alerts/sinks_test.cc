@@ -22,32 +22,23 @@
 
 #include "alerts/alerts.h"
 #include "common/clock.h"
+#include "tests/testlib/testlib.h"
 
 using namespace resyncwatch;
+using resyncwatch::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
 
 constexpr int64_t kSec = 1'000'000;
 
-// Polls cond until it holds or 10 s pass (a bound, not a wait for the event).
-bool Eventually(const std::function<bool()>& cond) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return cond();
+// Waits, woken by the dispatcher's statistics changes, until done holds for the first
+// sink (10 s bound).
+bool SinkReaches(const AlertDispatcher& d,
+                 const std::function<bool(const AlertDispatcher::SinkStats&)>& done) {
+  return d.WaitFor([&](const std::vector<AlertDispatcher::SinkStats>& s) { return done(s.at(0)); },
+                   std::chrono::seconds(10));
 }
-
-struct TempDir {
-  TempDir() {
-    char tmpl[] = "/tmp/resyncwatch-alerts-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  fs::path path;
-};
 
 std::string ReadFile(const fs::path& p) {
   std::ifstream in(p);
@@ -130,7 +121,9 @@ std::string ServeOneHttpRequest(int listen_fd, const std::string& status_line) {
   return got;
 }
 
-int64_t Delivered(const AlertDispatcher& d) { return d.Stats().at(0).delivered; }
+bool Delivered(const AlertDispatcher& d, int64_t n) {
+  return SinkReaches(d, [n](const AlertDispatcher::SinkStats& s) { return s.delivered == n; });
+}
 
 }  // namespace
 
@@ -148,7 +141,7 @@ TEST_CASE("The webhook sink POSTs the alert JSON to a real HTTP listener") {
   CHECK((*d)->Submit(SampleChange(AlertChange::Kind::kFired, "prov-a")));
   server.join();
   ::close(lfd);
-  CHECK(Eventually([&] { return Delivered(**d) == 1; }));
+  CHECK(Delivered(**d, 1));
   CHECK((*d)->Stats()[0].failed_attempts == 1);
   (*d)->Stop(SystemClock::Instance().NowMicros());
 
@@ -167,19 +160,19 @@ TEST_CASE("The webhook sink POSTs the alert JSON to a real HTTP listener") {
 
 TEST_CASE("The exec sink runs a real command with the alert JSON on stdin") {
   TempDir dir;
-  fs::path out = dir.path / "alert.json";
+  fs::path out = fs::path(dir.Join("alert.json"));
   auto d = AlertDispatcher::Start(
       OneSink(AlertConfig::Sink::Type::kExec, "cat > '" + out.string() + "'"));
   REQUIRE(d.ok());
   (*d)->Submit(SampleChange(AlertChange::Kind::kFired, "prov-a"));
-  REQUIRE(Eventually([&] { return Delivered(**d) == 1; }));
+  REQUIRE(Delivered(**d, 1));
   std::string text = ReadFile(out);
   CHECK(text == AlertToJson(SampleChange(AlertChange::Kind::kFired, "prov-a").alert) + "\n");
 }
 
 TEST_CASE("A failing sink is retried with back-off until it succeeds") {
   TempDir dir;
-  fs::path mark = dir.path / "mark", out = dir.path / "out";
+  fs::path mark = fs::path(dir.Join("mark")), out = fs::path(dir.Join("out"));
   // Fails twice (exit 3), then accepts.
   std::string cmd = "n=$(cat '" + mark.string() + "' 2>/dev/null || echo 0); " +
                     "if [ \"$n\" -lt 2 ]; then echo $((n+1)) > '" + mark.string() +
@@ -187,9 +180,24 @@ TEST_CASE("A failing sink is retried with back-off until it succeeds") {
   auto d = AlertDispatcher::Start(OneSink(AlertConfig::Sink::Type::kExec, cmd));
   REQUIRE(d.ok());
   (*d)->Submit(SampleChange(AlertChange::Kind::kFired, "prov-a"));
-  REQUIRE(Eventually([&] { return Delivered(**d) == 1; }));
+  REQUIRE(Delivered(**d, 1));
   CHECK((*d)->Stats()[0].failed_attempts == 2);
   CHECK(ReadFile(out).find("\"server_failures\"") != std::string::npos);
+}
+
+TEST_CASE("A failing sink gives an alert up once it is older than retry_give_up by the clock") {
+  // Give-up is an hour, by a clock the test moves: no wait for the hour.
+  ManualClock clock(1'795'000'000LL * kSec);
+  AlertConfig c = OneSink(AlertConfig::Sink::Type::kExec, "exit 3");
+  c.retry_give_up_us = 3600 * kSec;
+  auto d = AlertDispatcher::Start(c, &clock);
+  REQUIRE(d.ok());
+  (*d)->Submit(SampleChange(AlertChange::Kind::kFired, "prov-a"));
+  REQUIRE(SinkReaches(**d, [](const auto& s) { return s.failed_attempts >= 2; }));
+  CHECK((*d)->Stats()[0].dropped == 0);  // an hour has not passed
+  clock.Advance(3601 * kSec);
+  CHECK(SinkReaches(**d, [](const auto& s) { return s.dropped == 1 && s.queued == 0; }));
+  CHECK((*d)->Stats()[0].delivered == 0);
 }
 
 TEST_CASE("A stuck sink never blocks the engine: its queue fills and drops are counted") {
@@ -205,7 +213,7 @@ TEST_CASE("A stuck sink never blocks the engine: its queue fills and drops are c
   rules.failures_min = 1;
   rules.ratio_enabled = false;
   rules.device_enabled = false;
-  rules.failures_group_by = GroupBy{false, true, false, false};
+  rules.failures_group_by = AlertGrouping{false, true, false, false};
   int accepted = 0, refused = 0;
   AlertEngine engine(
       rules, [&](const AlertChange& ch) { (dispatcher.Submit(ch) ? accepted : refused)++; });
@@ -222,20 +230,20 @@ TEST_CASE("A stuck sink never blocks the engine: its queue fills and drops are c
   CHECK(refused >= 17);  // one in delivery at most, two queued
   CHECK(dispatcher.Stats()[0].dropped == refused);
   // Meanwhile the sink really was stuck: its command is killed at the timeout and retried.
-  CHECK(Eventually([&] { return dispatcher.Stats()[0].failed_attempts >= 1; }));
+  CHECK(SinkReaches(dispatcher, [](const auto& s) { return s.failed_attempts >= 1; }));
   dispatcher.Stop(SystemClock::Instance().NowMicros());
   CHECK(dispatcher.Stats()[0].delivered == 0);
 }
 
 TEST_CASE("The JSON-lines file sink appends one alert per line") {
   TempDir dir;
-  fs::path out = dir.path / "alerts.jsonl";
+  fs::path out = fs::path(dir.Join("alerts.jsonl"));
   auto d = AlertDispatcher::Start(OneSink(AlertConfig::Sink::Type::kFile, out.string()));
   REQUIRE(d.ok());
   (*d)->Submit(SampleChange(AlertChange::Kind::kFired, "prov-a"));
   (*d)->Submit(SampleChange(AlertChange::Kind::kUpdated, "prov-a"));  // store only
   (*d)->Submit(SampleChange(AlertChange::Kind::kResolved, "prov-a"));
-  REQUIRE(Eventually([&] { return Delivered(**d) == 2; }));
+  REQUIRE(Delivered(**d, 2));
   std::istringstream lines(ReadFile(out));
   std::string line;
   std::vector<std::string> states;
@@ -301,8 +309,8 @@ namespace {
 // the alert bodies it receives.
 struct TlsListener {
   TempDir dir;
-  std::string cert = (dir.path / "cert.pem").string();
-  std::string key = (dir.path / "key.pem").string();
+  std::string cert = (fs::path(dir.Join("cert.pem"))).string();
+  std::string key = (fs::path(dir.Join("key.pem"))).string();
   std::unique_ptr<httplib::SSLServer> server;
   std::thread thread;
   std::atomic<int> posts{0};
@@ -340,7 +348,7 @@ TEST_CASE("The webhook sink POSTs over https, verifying the certificate against 
   auto d = AlertDispatcher::Start(c);
   REQUIRE(d.ok());
   CHECK((*d)->Submit(SampleChange(AlertChange::Kind::kFired, "prov-a")));
-  CHECK(Eventually([&] { return Delivered(**d) == 1; }));
+  CHECK(Delivered(**d, 1));
   CHECK(tls.posts == 1);
   CHECK((*d)->Stats()[0].failed_attempts == 0);
   (*d)->Stop(SystemClock::Instance().NowMicros());
@@ -353,8 +361,8 @@ TEST_CASE("The webhook sink refuses an https server it cannot verify, unless tol
     auto d = AlertDispatcher::Start(OneSink(AlertConfig::Sink::Type::kWebhook, tls.url()));
     REQUIRE(d.ok());
     (*d)->Submit(SampleChange(AlertChange::Kind::kFired, "prov-a"));
-    CHECK(Eventually([&] { return (*d)->Stats()[0].failed_attempts >= 2; }));
-    CHECK(Delivered(**d) == 0);
+    CHECK(SinkReaches(**d, [](const auto& s) { return s.failed_attempts >= 2; }));
+    CHECK((*d)->Stats()[0].delivered == 0);
     CHECK(tls.posts == 0);
     (*d)->Stop(SystemClock::Instance().NowMicros());
   }
@@ -363,7 +371,7 @@ TEST_CASE("The webhook sink refuses an https server it cannot verify, unless tol
   auto d = AlertDispatcher::Start(c);
   REQUIRE(d.ok());
   (*d)->Submit(SampleChange(AlertChange::Kind::kFired, "prov-a"));
-  CHECK(Eventually([&] { return Delivered(**d) == 1; }));
+  CHECK(Delivered(**d, 1));
   CHECK(tls.posts == 1);
   (*d)->Stop(SystemClock::Instance().NowMicros());
 }

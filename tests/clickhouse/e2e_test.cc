@@ -140,7 +140,7 @@ TEST_CASE("Fleet-wide answers from ClickHouse equal the union of two collectors'
   ch_args.insert(ch_args.end(), range.begin(), range.end());
   std::string fa, fb, fc;
   // Exported once everything stored is in ClickHouse (each collector sends within 1 s).
-  const bool same = PollUntil(
+  const bool same = WaitUntil(
       [&] {
         fa = local_fleet(a.db());
         fb = local_fleet(b.db());

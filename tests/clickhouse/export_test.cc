@@ -84,7 +84,7 @@ std::unique_ptr<ClickHouseExporter> StartExport(Store* store, const ExporterOpti
 }
 
 bool Drained(const ClickHouseExporter& e) {
-  return PollUntil([&] { return e.stats().backlog == 0 && e.stats().up; },
+  return WaitUntil([&] { return e.stats().backlog == 0 && e.stats().up; },
                    std::chrono::seconds(60));
 }
 
@@ -226,10 +226,10 @@ TEST_CASE("While ClickHouse is down ingest goes on, the backlog is counted and d
     }
   };
   write(20);
-  REQUIRE(PollUntil([&] { return exporter->stats().exported_events > 0; }));
+  REQUIRE(WaitUntil([&] { return exporter->stats().exported_events > 0; }));
   ch.Kill();
   write(30);  // the writes do not wait for ClickHouse
-  REQUIRE(PollUntil([&] { return exporter->stats().failed_batches > 0 && !exporter->stats().up; }));
+  REQUIRE(WaitUntil([&] { return exporter->stats().failed_batches > 0 && !exporter->stats().up; }));
   write(10);
   CHECK(exporter->stats().backlog > 0);
   CHECK(exporter->RenderMetrics().find("resyncwatch_clickhouse_up 0") != std::string::npos);

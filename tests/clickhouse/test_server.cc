@@ -117,7 +117,7 @@ bool TestClickHouse::Start() {
                                                         "--config-file=" + dir_.Join("config.xml")},
                                dir_.path(), /*with_port_file=*/false);
   clickhouse::Http http(Options("default"));
-  return PollUntil(
+  return WaitUntil(
              [&] {
                if (!server_->running()) return true;
                return http.Execute("SELECT 1", "").ok();

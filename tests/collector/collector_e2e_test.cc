@@ -99,7 +99,7 @@ TEST_CASE("logger --udp --rfc5424 resync failure is stored with its error text")
                       "CP-7841-3PCC 00:0e:08:12:34:56 -- Resync failed: http_get failed"}) == 0);
   // The CLI reads the store of the running collector.
   std::string history;
-  CHECK(PollUntil([&] {
+  CHECK(WaitUntil([&] {
     return RunCapture({kCli, "history", "000e08123456", "--db", dir.Join("db"), "--json"},
                       &history) == 0 &&
            history.find("\"error\":\"http_get failed\"") != std::string::npos;
@@ -188,7 +188,7 @@ TEST_CASE("an rsyslog relay forwarding over UDP and TCP delivers every message")
       "http://[2001:db8::5]:80/sip88xx.loads\n");
   // 3 lines, each forwarded over both transports.
   const bool arrived =
-      PollUntil([&] { return daemon.LastReceivedSummary() >= 6; }, std::chrono::seconds(20));
+      WaitUntil([&] { return daemon.LastReceivedSummary() >= 6; }, std::chrono::seconds(20));
   INFO("collector: " << daemon.Stderr() << "\nrsyslogd: " << relay.Stderr());
   REQUIRE(arrived);
   relay.Stop(SIGTERM);
@@ -341,7 +341,7 @@ TEST_CASE("a burst of failures fires one fleet alert, kept in the store and show
   const std::string metrics = dir.Join("metrics.txt");
   const std::string url = "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics";
   const std::string firing = "resyncwatch_active_alerts{rule=\"fleet_failures\"} 1";
-  REQUIRE(PollUntil([&] {
+  REQUIRE(WaitUntil([&] {
     RunProgram({"/usr/bin/curl", "-s", "-o", metrics, url});
     return ReadFileText(metrics).find(firing) != std::string::npos;
   }));
@@ -374,7 +374,7 @@ TEST_CASE("SIGHUP reloads the templates, and a bad config file keeps the old one
       "<131>Nov 25 08:00:01 CP-8851-3PCC 00:12:34:ab:45:de provisioning failed: disk full";
   SendUdp(port, {custom});
   // Templates apply to what the writer parses after the reload: let this one be stored.
-  REQUIRE(PollUntil([&] {
+  REQUIRE(WaitUntil([&] {
     std::string stats;
     return RunCapture({kCli, "stats", "--db", dir.Join("db"), "--json"}, &stats) == 0 &&
            stats.find("\"stored_events\":1") != std::string::npos;
@@ -382,14 +382,14 @@ TEST_CASE("SIGHUP reloads the templates, and a bad config file keeps the old one
 
   WriteFileText(config, "{\"listen\": [\"udp://127.0.0.1:0\"], \"templates\": ");
   REQUIRE(kill(daemon.pid(), SIGHUP) == 0);
-  REQUIRE(PollUntil(
+  REQUIRE(WaitUntil(
       [&] { return daemon.Stderr().find("keeping the current templates") != std::string::npos; }));
 
   WriteFileText(config,
                 "{\"listen\": [\"udp://127.0.0.1:0\"], \"templates\": {\"resync_failure\": "
                 "[\"$PN $MAC provisioning failed: $ERR\", \"default\"]}}");
   REQUIRE(kill(daemon.pid(), SIGHUP) == 0);
-  REQUIRE(PollUntil([&] { return daemon.Stderr().find("reloaded") != std::string::npos; }));
+  REQUIRE(WaitUntil([&] { return daemon.Stderr().find("reloaded") != std::string::npos; }));
   SendUdp(port, {custom});
   REQUIRE(daemon.Stop(SIGTERM) == 0);
 
@@ -461,7 +461,7 @@ TEST_CASE("systemd is told READY, WATCHDOG and STOPPING through NOTIFY_SOCKET") 
     char buf[512];
     for (ssize_t n; (n = recv(fd, buf, sizeof(buf), 0)) > 0;) received.append(buf, n).append("\n");
   };
-  CHECK(PollUntil([&] {
+  CHECK(WaitUntil([&] {
     drain();
     return received.find("READY=1") != std::string::npos &&
            received.find("WATCHDOG=1") != std::string::npos;

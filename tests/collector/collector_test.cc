@@ -306,13 +306,13 @@ TEST_CASE("when the store falls behind, queue drops are counted: received = stor
     }
     SendUdp(port, payloads);
     const auto& counters = collector.counters();
-    REQUIRE(PollUntil([&] {
+    REQUIRE(WaitUntil([&] {
       return counters.Get(Counter::kReceivedDatagrams) + counters.Get(Counter::kKernelDrops) >=
              kSent;
     }));
     // The writer thread may not have reached the gate yet when the loop thread has read
     // everything (a loaded machine schedules it late): wait for it rather than assume.
-    CHECK(PollUntil([&] { return store.WriterWaiting(); }));
+    CHECK(WaitUntil([&] { return store.WriterWaiting(); }));
     CHECK(counters.Get(Counter::kQueueDrops) > 0);
     store.Open();
     collector.Stop();
@@ -356,8 +356,8 @@ TEST_CASE("on a full disk datagrams wait up to the queue bound and are stored wh
 
     faults->no_space = true;
     SendUdp(port, FailureLines(kFirst));
-    REQUIRE(PollUntil([&] { return counters.Get(Counter::kReceivedDatagrams) == kFirst; }));
-    REQUIRE(PollUntil([&] { return !collector.Health().empty(); }));
+    REQUIRE(WaitUntil([&] { return counters.Get(Counter::kReceivedDatagrams) == kFirst; }));
+    REQUIRE(WaitUntil([&] { return !collector.Health().empty(); }));
     CHECK(collector.Health().find("store writes failing") != std::string::npos);
     CHECK(collector.Health().find("No space left on device") != std::string::npos);
 
@@ -365,19 +365,19 @@ TEST_CASE("on a full disk datagrams wait up to the queue bound and are stored wh
     // Beyond the bound of 1000 held datagrams new ones are dropped, and counted.
     SendUdp(port, FailureLines(kSecond, kFirst));
     REQUIRE(
-        PollUntil([&] { return counters.Get(Counter::kReceivedDatagrams) == kFirst + kSecond; }));
+        WaitUntil([&] { return counters.Get(Counter::kReceivedDatagrams) == kFirst + kSecond; }));
     CHECK(counters.Get(Counter::kQueueDrops) == kFirst + kSecond - 1000);
     CHECK(collector.Health().find("queue full") != std::string::npos);
     CHECK(counters.Get(Counter::kStoredEvents) == 0);
     CHECK(counters.Get(Counter::kStoreErrors) == 0);
 
     faults->no_space = false;  // space is back
-    REQUIRE(PollUntil([&] { return counters.Get(Counter::kStoredEvents) == 1000; }));
+    REQUIRE(WaitUntil([&] { return counters.Get(Counter::kStoredEvents) == 1000; }));
     // The store is fine again; the drops stay reported for a minute.
     CHECK(collector.Health().find("store writes failing") == std::string::npos);
     clock.Advance(61'000'000);
     // (The writer's heartbeat catches up with the advanced clock on its next loop.)
-    CHECK(PollUntil([&] { return collector.Health().empty(); }));
+    CHECK(WaitUntil([&] { return collector.Health().empty(); }));
 
     collector.Stop();
     loop.join();
@@ -414,7 +414,7 @@ TEST_CASE("batches the store still refuses at shutdown are given up after one bo
   StoreWriter writer(&store, &queue, &counters, &SystemClock::Instance(), *TemplateSet::Defaults(),
                      options);
   writer.Start();
-  REQUIRE(PollUntil([&] { return writer.store_failing_since_us() != 0; }));
+  REQUIRE(WaitUntil([&] { return writer.store_failing_since_us() != 0; }));
   const auto start = std::chrono::steady_clock::now();
   queue.Close();
   writer.Join();
@@ -437,7 +437,7 @@ struct UdpInputRig {
 
   explicit UdpInputRig(int coalesce_ms) {
     uv_loop_init(&loop);
-    input = std::make_unique<UdpInput>(&loop, &sink, &counters);
+    input = std::make_unique<UdpInput>(&loop, &sink, &counters, &SystemClock::Instance());
     Result<ListenAddress> at = ParseListenUrl("udp://127.0.0.1:0");
     REQUIRE(at.ok());
     REQUIRE(input->Start(*at, 8 << 20, coalesce_ms).ok());
@@ -620,6 +620,37 @@ TEST_CASE("debug lines take the MAC of the phone at their address, unless two ph
   CHECK(attribution.known_ips() == 3);
 }
 
+TEST_CASE("after a restart, phones at IPv4 and IPv6 addresses are attributed from the store") {
+  TempDir tmp;
+  auto opened = Store::Open(tmp.Join("store"), StoreOptions{});
+  REQUIRE(opened.ok());
+  Store& store = **opened;
+  WriteBatch batch;
+  for (auto [mac, source] : {std::pair{0x000e08aa0004ULL, "10.23.0.4:5060"},
+                             std::pair{0x000e08aa0006ULL, "[2001:db8::5]:514"}}) {
+    Event e;
+    e.kind = EventKind::kResyncRequest;
+    e.event_time_us = 1'795'680'000'000'000;
+    e.received_us = e.event_time_us;
+    e.mac = mac;
+    e.source = source;
+    batch.events.push_back(e);
+  }
+  REQUIRE(store.Write(batch).ok());
+
+  DeviceAttribution restarted;
+  restarted.Seed(store);
+  CHECK(restarted.known_ips() == 2);
+  Event debug4;
+  debug4.kind = EventKind::kDebug;
+  restarted.Attribute(V4Peer(0x0a170004, 41000), &debug4, nullptr);
+  CHECK(debug4.mac == 0x000e08aa0004ULL);
+  Event debug6;
+  debug6.kind = EventKind::kDebug;
+  restarted.Attribute(V6Peer("2001:db8::5", 514), &debug6, nullptr);
+  CHECK(debug6.mac == 0x000e08aa0006ULL);
+}
+
 namespace {
 
 // The stored alerts of one rule: "group|active" each.
@@ -662,7 +693,7 @@ TEST_CASE("a sender network silent while the fleet sends raises one stored alert
     std::vector<std::string> lines(
         n, "<134>Nov 25 08:00:01 CP-7841-3PCC 00:0e:08:00:00:01 -- Resync failed: http_get failed");
     SendUdp(port(v6 ? 1 : 0), lines, v6);
-    REQUIRE(PollUntil([&] { return counters.Get(Counter::kStoredEvents) >= stored_after; }));
+    REQUIRE(WaitUntil([&] { return counters.Get(Counter::kStoredEvents) >= stored_after; }));
   };
 
   send(false, 3, 3);
@@ -670,12 +701,12 @@ TEST_CASE("a sender network silent while the fleet sends raises one stored alert
   clock.Advance(11 * 60 * 1'000'000LL);  // [::1] falls silent; 127.0.0.1 goes on
   send(false, 1, 7);
   clock.Advance(1'000'000);  // the writer's next tick judges it
-  CHECK(PollUntil([&] { return !StoredAlerts(**store, "network_silence").empty(); }));
+  CHECK(WaitUntil([&] { return !StoredAlerts(**store, "network_silence").empty(); }));
   CHECK(StoredAlerts(**store, "network_silence") == std::vector<std::string>{"::/64|active"});
 
   send(true, 1, 8);
   clock.Advance(1'000'000);
-  CHECK(PollUntil([&] {
+  CHECK(WaitUntil([&] {
     return StoredAlerts(**store, "network_silence") == std::vector<std::string>{"::/64|resolved"};
   }));
   CHECK(collector.RenderMetrics().find("resyncwatch_alert_networks 2\n") != std::string::npos);

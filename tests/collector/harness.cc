@@ -18,28 +18,6 @@
 
 namespace resyncwatch::testing {
 
-TempDir::TempDir() {
-  std::string base = std::filesystem::temp_directory_path().string() + "/resyncwatch-c-XXXXXX";
-  std::vector<char> buf(base.begin(), base.end());
-  buf.push_back('\0');
-  char* made = mkdtemp(buf.data());
-  path_ = made ? made : "";
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-}
-
-bool PollUntil(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (cond()) return true;
-    if (std::chrono::steady_clock::now() > deadline) return cond();
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-}
-
 std::string ReadFileText(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream ss;
@@ -78,7 +56,7 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& stderr_path
 int WaitExit(pid_t pid, std::chrono::milliseconds timeout) {
   int status = 0;
   int result = -1;
-  PollUntil(
+  WaitUntil(
       [&] {
         pid_t r = waitpid(pid, &status, WNOHANG);
         if (r == pid) {
@@ -140,7 +118,7 @@ Daemon::~Daemon() {
 }
 
 bool Daemon::WaitListening() {
-  bool ok = PollUntil([&] {
+  bool ok = WaitUntil([&] {
     if (!running()) return true;
     std::istringstream in(ReadFileText(port_file_));
     std::vector<std::pair<std::string, int>> ports;

@@ -1,5 +1,5 @@
-// Test harness for the collector: temporary directories, a resyncwatchd child process on
-// ephemeral loopback ports, bounded polling, and small UDP/TCP senders.
+// Test harness for the collector: a resyncwatchd child process on ephemeral loopback
+// ports and small UDP/TCP senders (TempDir and WaitUntil: tests/testlib).
 #pragma once
 
 #include <sys/types.h>
@@ -10,23 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "tests/testlib/testlib.h"
+
 namespace resyncwatch::testing {
-
-// A fresh directory under $TMPDIR, removed with its contents on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-  std::string Join(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-// Calls cond until it is true or timeout passes; returns its last value.
-bool PollUntil(const std::function<bool()>& cond,
-               std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 std::string ReadFileText(const std::string& path);
 void WriteFileText(const std::string& path, const std::string& text);

@@ -67,7 +67,7 @@ TEST_CASE("history through the collector's query socket prints what reading the 
 
   // Polled with --direct, which never touches the socket, until all four are stored.
   std::string direct, err;
-  REQUIRE(PollUntil([&] {
+  REQUIRE(WaitUntil([&] {
     return History(db, {"--direct"}, dir, &direct, &err) == 0 &&
            std::count(direct.begin(), direct.end(), '\n') == 4;
   }));
@@ -97,7 +97,7 @@ TEST_CASE("history after resyncwatchd was killed falls back to the store without
   REQUIRE(daemon.WaitListening());
   LogResyncs(daemon.Port("udp"));
   std::string live, err;
-  REQUIRE(PollUntil([&] {
+  REQUIRE(WaitUntil([&] {
     return History(db, {}, dir, &live, &err) == 0 &&
            std::count(live.begin(), live.end(), '\n') == 4;
   }));
@@ -132,7 +132,7 @@ TEST_CASE("resyncwatchd --query-socket none serves no socket and history still a
   CHECK_FALSE(std::filesystem::exists(QuerySocketPath(db)));
   LogResyncs(daemon.Port("udp"));
   std::string out, err;
-  REQUIRE(PollUntil([&] {
+  REQUIRE(WaitUntil([&] {
     return History(db, {}, dir, &out, &err) == 0 && std::count(out.begin(), out.end(), '\n') == 4;
   }));
   CHECK_THAT(err, !Catch::Matchers::Contains("resyncwatch history:"));

@@ -96,7 +96,7 @@ TEST_CASE("an rsyslog relay forwarding over TLS with a client certificate delive
                 "SPA-2000 00:0e:08:aa:a0:10 -- Resync failed: corrupt file\n"
                 "CP-8845-3PCC 00:0e:08:ab:cd:01 -- Successful resync http://10.1.1.1:80/b.xml\n");
   const bool arrived =
-      PollUntil([&] { return daemon.LastReceivedSummary() >= 3; }, std::chrono::seconds(20));
+      WaitUntil([&] { return daemon.LastReceivedSummary() >= 3; }, std::chrono::seconds(20));
   INFO("collector: " << daemon.Stderr() << "\nrsyslogd: " << relay.Stderr());
   REQUIRE(arrived);
   relay.Stop(SIGTERM);
@@ -140,7 +140,7 @@ TEST_CASE(
               kOpenssl + " s_client -quiet -connect 127.0.0.1:" + port + " -cert " +
                   dir.Join("client.pem") + " -key " + dir.Join("client.key") + " < " +
                   dir.Join("line.txt") + " > /dev/null 2>&1"});
-  REQUIRE(PollUntil([&] { return daemon.LastReceivedSummary() >= 1; }));
+  REQUIRE(WaitUntil([&] { return daemon.LastReceivedSummary() >= 1; }));
   REQUIRE(daemon.Stop(SIGTERM) == 0);
   CHECK(StoredEvents(dir.Join("db")).size() == 1);
   auto counters = StoredCounters(dir.Join("db"));

@@ -9,17 +9,6 @@
 
 namespace resyncwatch::testing {
 
-TempDir::TempDir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "rw_query_XXXXXX").string();
-  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 Event MakeEvent(EventKind kind, std::string_view mac_text, std::string_view model, int64_t t,
                 std::string_view url_or_error, std::string_view source) {
   Event e;

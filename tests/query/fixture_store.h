@@ -7,23 +7,13 @@
 #include <string>
 
 #include "store/store.h"
+#include "tests/testlib/testlib.h"
 
 namespace resyncwatch::testing {
 
 // 2026-11-25T08:00:00Z
 constexpr int64_t kT0 = 1'795'593'600'000'000;
 constexpr int64_t kSec = 1'000'000;
-
-// A temporary directory removed (recursively) on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // The event as the parsers would produce it from "<model> <mac> -- <body>".
 Event MakeEvent(EventKind kind, std::string_view mac_text, std::string_view model, int64_t t,

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "common/file_text.h"
+#include "common/net_address.h"
 #include "query/firmware.h"
 #include "query/recovery.h"
 #include "tests/query/cli_runner.h"

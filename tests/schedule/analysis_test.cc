@@ -95,7 +95,7 @@ TEST_CASE("A periodic resync inside its window is on time") {
   CHECK(a.gaps[0].verdict == Verdict::kOnTime);
   CHECK(a.gaps[0].observed_us() == 3603 * kS);
   CHECK(a.gaps[0].expected->earliest_us - a.gaps[0].from_us == 3600 * kS);
-  CHECK(a.state == DeviceState::kOk);
+  CHECK(a.state == ScheduleState::kOk);
   CHECK(a.backoff_step == 0);
   REQUIRE(a.next_due_us);
 }
@@ -147,7 +147,7 @@ TEST_CASE("A reboot between periodic resyncs is a restart, not an early attempt"
   CHECK(a.gaps[1].verdict == Verdict::kOnTime);
   CHECK(a.gaps[5].rule == Rule::kPowerOn);
   CHECK(Count(a, Verdict::kEarly) == 0);
-  CHECK(a.state == DeviceState::kOk);
+  CHECK(a.state == ScheduleState::kOk);
 }
 
 TEST_CASE("A reboot as the latest attempt is a restart") {
@@ -161,7 +161,7 @@ TEST_CASE("Early attempts in a row are early: a phone retrying too fast is hamme
   s.Good(0).Good(600).Good(1200).Good(1800);  // periodic 600 where 3600 is configured
   auto a = Run(s, 1900);
   CHECK(Count(a, Verdict::kEarly) == 3);
-  CHECK(a.state == DeviceState::kHammering);
+  CHECK(a.state == ScheduleState::kHammering);
 }
 
 TEST_CASE("A phone that retries every 60 s whatever its back-off is hammering") {
@@ -170,7 +170,7 @@ TEST_CASE("A phone that retries every 60 s whatever its back-off is hammering") 
   for (int i = 0; i < 60; ++i) s.Bad(i * 60.5);
   auto a = Run(s, 60 * 60.5);
   CHECK(Count(a, Verdict::kEarly) >= 20);
-  CHECK(a.state == DeviceState::kHammering);
+  CHECK(a.state == ScheduleState::kHammering);
 }
 
 TEST_CASE("Restarts two scheduled attempts apart are each a restart") {
@@ -183,7 +183,7 @@ TEST_CASE("Restarts two scheduled attempts apart are each a restart") {
   CHECK(Count(a, Verdict::kEarly) == 0);
   CHECK(a.gaps[1].rule == Rule::kPowerOn);
   CHECK(a.gaps[4].rule == Rule::kPowerOn);
-  CHECK(a.state == DeviceState::kOk);
+  CHECK(a.state == ScheduleState::kOk);
 }
 
 TEST_CASE("One failed attempt in range: the next retry may be as late as the longest wait") {
@@ -191,11 +191,11 @@ TEST_CASE("One failed attempt in range: the next retry may be as late as the lon
   AnalysisOptions o = Opts();
   o.infer_initial_step = true;
   auto a = Run(Seq().Bad(0), 6 * 3600, ScheduleConfig::FactoryDefault(), o);
-  CHECK(a.state == DeviceState::kOk);
+  CHECK(a.state == ScheduleState::kOk);
   REQUIRE(a.next_due_us);
   CHECK(*a.next_due_us - a.last_attempt_us >= 86400 * kS);
   auto gone = Run(Seq().Bad(0), 86400 + 14400 + 2000, ScheduleConfig::FactoryDefault(), o);
-  CHECK(gone.state == DeviceState::kOverdue);
+  CHECK(gone.state == ScheduleState::kOverdue);
 }
 
 TEST_CASE("Templates without a URL: profile requests seconds apart are one cycle") {
@@ -211,7 +211,7 @@ TEST_CASE("Templates without a URL: profile requests seconds apart are one cycle
   auto a = Run(s, t + 10, c);
   CHECK(a.attempts == 5);
   CHECK(Count(a, Verdict::kOnTime) == 4);
-  CHECK(a.state == DeviceState::kOk);
+  CHECK(a.state == ScheduleState::kOk);
 }
 
 TEST_CASE("A resync held back by a call is deferred, up to Forced_Resync_Delay") {
@@ -227,10 +227,10 @@ TEST_CASE("A resync held back by a call is deferred, up to Forced_Resync_Delay")
 TEST_CASE("A phone in a call when its resync is due is not overdue yet") {
   // Due at 3600 (+23 s tolerance); a call may hold it back for Forced_Resync_Delay.
   auto a = Run(Seq().Good(0), 3600 + 23 + 3600);
-  CHECK(a.state == DeviceState::kOk);
+  CHECK(a.state == ScheduleState::kOk);
   CHECK(a.overdue_us == 0);
   auto b = Run(Seq().Good(0), 3600 + 23 + 14400 + 901);
-  CHECK(b.state == DeviceState::kOverdue);
+  CHECK(b.state == ScheduleState::kOverdue);
   CHECK(b.overdue_us > 900 * kS);
 }
 
@@ -241,7 +241,7 @@ TEST_CASE("Every line received twice from Syslog_Server and Debug_Server counts 
   CHECK(a.attempts == 6);
   CHECK(a.backoff_step == 6);
   CHECK(Count(a, Verdict::kOnTime) == 5);
-  CHECK(a.state == DeviceState::kOk);
+  CHECK(a.state == ScheduleState::kOk);
 }
 
 TEST_CASE("A missing per-phone profile then a common profile is one failed attempt") {
@@ -269,7 +269,7 @@ TEST_CASE("With Resync_Fails_On_FNF No a missing profile does not fail the cycle
   CHECK(a.attempts == 14);
   CHECK(Count(a, Verdict::kOnTime) == 13);
   CHECK(a.backoff_step == 0);
-  CHECK(a.state == DeviceState::kOk);
+  CHECK(a.state == ScheduleState::kOk);
 }
 
 TEST_CASE("A request for a profile already fetched in the cycle starts the next attempt") {
@@ -277,7 +277,7 @@ TEST_CASE("A request for a profile already fetched in the cycle starts the next 
   s.Req(0).Fail(0.2).Req(8).Fail(8.2).Req(16).Fail(16.2);  // retrying every 8 s
   auto a = Run(s, 20);
   CHECK(a.attempts == 3);
-  CHECK(a.state == DeviceState::kHammering);
+  CHECK(a.state == ScheduleState::kHammering);
 }
 
 TEST_CASE("Requests alone are failures when the fleet does not send failures") {
@@ -290,14 +290,14 @@ TEST_CASE("Requests alone are failures when the fleet does not send failures") {
   CHECK(Count(a, Verdict::kOnTime) == 4);
   CHECK(a.last_outcome == Outcome::kFailure);
   CHECK(a.backoff_step == 5);
-  CHECK(a.state == DeviceState::kOk);
+  CHECK(a.state == ScheduleState::kOk);
 }
 
 TEST_CASE("Provision_Enable No: the phone is never overdue") {
   ScheduleConfig c = ScheduleConfig::FactoryDefault();
   c.provision_enable = false;
   auto a = Run(Seq().Good(0), 30 * 86400, c);
-  CHECK(a.state == DeviceState::kOk);
+  CHECK(a.state == ScheduleState::kOk);
   CHECK_FALSE(a.next_due_us.has_value());
   CHECK(a.resyncs_disabled);
 }
@@ -431,13 +431,13 @@ TEST_CASE("Retry delay 0: the phone gives up and has no next attempt") {
   ScheduleConfig c = ScheduleConfig::FactoryDefault();
   c.retry = RetrySchedule();
   auto a = Run(Seq().Good(0).Bad(3600.5), 9000, c);
-  CHECK(a.state == DeviceState::kGaveUp);
+  CHECK(a.state == ScheduleState::kGaveUp);
   CHECK_FALSE(a.next_due_us.has_value());
   // A resync later is a restart or a forced resync from the web page (no message).
   auto b = Run(Seq().Good(0).Bad(3600.5).Good(7000), 7100, c);
   CHECK(b.gaps[1].rule == Rule::kPowerOn);
   CHECK(b.gaps[1].verdict == Verdict::kOnTime);
-  CHECK(b.state == DeviceState::kOk);
+  CHECK(b.state == ScheduleState::kOk);
 }
 
 TEST_CASE("Resync_At phones are judged against the daily HHmm window") {
@@ -472,7 +472,7 @@ TEST_CASE("A phone retrying every 15 s is hammering") {
   for (int i = 0; i < 10; ++i) s.Fail(i * 15);
   auto a = Run(s, 150);
   CHECK(a.verdicts[static_cast<int>(Verdict::kEarly)] >= 2);
-  CHECK(a.state == DeviceState::kHammering);
+  CHECK(a.state == ScheduleState::kHammering);
 }
 
 TEST_CASE("A phone whose next retry is an hour or more away is deep in back-off") {
@@ -486,22 +486,22 @@ TEST_CASE("A phone whose next retry is an hour or more away is deep in back-off"
   auto a = Run(s, t + 10);
   CHECK(a.backoff_step == 7);
   CHECK(a.next->earliest_us - a.last_attempt_us == 3840 * kS);
-  CHECK(a.state == DeviceState::kDeepBackoff);
+  CHECK(a.state == ScheduleState::kDeepBackoff);
 }
 
 TEST_CASE("A phone whose next attempt is past due by more than the grace is overdue") {
   auto a = Run(Seq().Good(0), 3600 + 23 + 901, Strict());
-  CHECK(a.state == DeviceState::kOverdue);
+  CHECK(a.state == ScheduleState::kOverdue);
   CHECK(a.overdue_us > 900 * kS);
   auto b = Run(Seq().Good(0), 3600 + 23 + 899, Strict());
-  CHECK(b.state == DeviceState::kOk);
+  CHECK(b.state == ScheduleState::kOk);
 }
 
 TEST_CASE("A device without resync attempts is unknown") {
   Seq s;
   s.Upgrade(5);
   auto a = Run(s, 100);
-  CHECK(a.state == DeviceState::kUnknown);
+  CHECK(a.state == ScheduleState::kUnknown);
   CHECK(a.attempts == 0);
 }
 

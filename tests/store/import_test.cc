@@ -75,14 +75,14 @@ int64_t At(const char* iso) { return *ParseIso8601(iso); }
 
 TEST_CASE("Import of an rsyslog archive orders events by the messages' own timestamps") {
   TempDir tmp;
-  const std::string log = CopyWithMtime(kData + "/rsyslog_archive.log", tmp.Sub("phones.log"),
+  const std::string log = CopyWithMtime(kData + "/rsyslog_archive.log", tmp.Join("phones.log"),
                                         At("2026-11-25T09:00:00Z") / 1'000'000);
-  Run r = Import({"--db", tmp.Sub("db"), log});
+  Run r = Import({"--db", tmp.Join("db"), log});
   INFO(r.err);
   REQUIRE(r.code == 0);
   CHECK(r.out.find("8 lines read, 8 events stored, 0 raw lines, 0 duplicates skipped") !=
         std::string::npos);
-  auto events = AllEvents(tmp.Sub("db"));
+  auto events = AllEvents(tmp.Join("db"));
   REQUIRE(events.size() == 8);
   CHECK(events.front().event_time_us == At("2026-11-25T08:00:01Z"));
   CHECK(events.front().mac == 0x001234ab45de);
@@ -93,7 +93,7 @@ TEST_CASE("Import of an rsyslog archive orders events by the messages' own times
   for (const Event& e : events) CHECK(e.source == "file:phones.log");
   StoreOptions ro;
   ro.mode = StoreOptions::Mode::kReadOnlySecondary;
-  auto store = Store::Open(tmp.Sub("db"), ro);
+  auto store = Store::Open(tmp.Join("db"), ro);
   REQUIRE(store.ok());
   auto device = (*store)->GetDevice(0x001234ab45de);
   REQUIRE(device.ok());
@@ -106,37 +106,37 @@ TEST_CASE("Importing the same archive again, gzip-compressed or not, stores noth
   TempDir tmp;
   const int64_t mtime = At("2026-11-25T09:00:00Z") / 1'000'000;
   const std::string log =
-      CopyWithMtime(kData + "/rsyslog_archive.log", tmp.Sub("phones.log"), mtime);
+      CopyWithMtime(kData + "/rsyslog_archive.log", tmp.Join("phones.log"), mtime);
   {
     std::ifstream in(log, std::ios::binary);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    gzFile gz = gzopen(tmp.Sub("phones.log.1.gz").c_str(), "wb");
+    gzFile gz = gzopen(tmp.Join("phones.log.1.gz").c_str(), "wb");
     gzwrite(gz, text.data(), static_cast<unsigned>(text.size()));
     gzclose(gz);
     utimbuf times{static_cast<time_t>(mtime), static_cast<time_t>(mtime)};
-    utime(tmp.Sub("phones.log.1.gz").c_str(), &times);
+    utime(tmp.Join("phones.log.1.gz").c_str(), &times);
   }
-  REQUIRE(Import({"--db", tmp.Sub("db"), log}).code == 0);
-  Run again = Import({"--db", tmp.Sub("db"), "--json", tmp.Sub("phones.log.1.gz"), log});
+  REQUIRE(Import({"--db", tmp.Join("db"), log}).code == 0);
+  Run again = Import({"--db", tmp.Join("db"), "--json", tmp.Join("phones.log.1.gz"), log});
   INFO(again.err);
   REQUIRE(again.code == 0);
   CHECK(again.out ==
         "{\"lines_read\":16,\"events_stored\":0,\"raw_lines\":0,\"duplicates_skipped\":16}\n");
-  CHECK(AllEvents(tmp.Sub("db")).size() == 8);
+  CHECK(AllEvents(tmp.Join("db")).size() == 8);
 }
 
 TEST_CASE("A gzip archive alone is read through its magic bytes") {
   TempDir tmp;
-  const std::string path = tmp.Sub("archive");  // no .gz suffix on purpose
+  const std::string path = tmp.Join("archive");  // no .gz suffix on purpose
   gzFile gz = gzopen(path.c_str(), "wb");
   std::string line =
       "Nov 25 08:00:01 10.1.2.3 CP-8851-3PCC 00:12:34:ab:45:de -- Resync failed: http_get failed\n";
   gzwrite(gz, line.data(), static_cast<unsigned>(line.size()));
   gzclose(gz);
-  Run r = Import({"--db", tmp.Sub("db"), "--year", "2025", path});
+  Run r = Import({"--db", tmp.Join("db"), "--year", "2025", path});
   INFO(r.err);
   REQUIRE(r.code == 0);
-  auto events = AllEvents(tmp.Sub("db"));
+  auto events = AllEvents(tmp.Join("db"));
   REQUIRE(events.size() == 1);
   CHECK(events[0].kind == EventKind::kResyncFailure);
   CHECK(events[0].event_time_us == At("2025-11-25T08:00:01Z"));  // --year wins
@@ -144,13 +144,13 @@ TEST_CASE("A gzip archive alone is read through its magic bytes") {
 
 TEST_CASE("JSON lines from a relay are imported from their message or msg field") {
   TempDir tmp;
-  const std::string path = CopyWithMtime(kData + "/relay.jsonl", tmp.Sub("relay.jsonl"),
+  const std::string path = CopyWithMtime(kData + "/relay.jsonl", tmp.Join("relay.jsonl"),
                                          At("2026-11-26T00:00:00Z") / 1'000'000);
-  Run r = Import({"--db", tmp.Sub("db"), path});
+  Run r = Import({"--db", tmp.Join("db"), path});
   INFO(r.err);
   REQUIRE(r.code == 0);
   CHECK(r.out.find("3 lines read") != std::string::npos);
-  auto events = AllEvents(tmp.Sub("db"));
+  auto events = AllEvents(tmp.Join("db"));
   std::vector<Event> failures;
   for (const Event& e : events) {
     if (e.kind == EventKind::kResyncFailure) failures.push_back(e);
@@ -165,12 +165,12 @@ TEST_CASE("JSON lines from a relay are imported from their message or msg field"
 
 TEST_CASE("Import of a missing file or into a store held by a writer fails with one line") {
   TempDir tmp;
-  Run missing = Import({"--db", tmp.Sub("db"), tmp.Sub("nope.log")});
+  Run missing = Import({"--db", tmp.Join("db"), tmp.Join("nope.log")});
   CHECK(missing.code == 2);
   CHECK(missing.err.find("nope.log") != std::string::npos);
-  auto writer = Store::Open(tmp.Sub("db"), {});
+  auto writer = Store::Open(tmp.Join("db"), {});
   REQUIRE(writer.ok());
-  Run busy = Import({"--db", tmp.Sub("db"), kData + "/relay.jsonl"});
+  Run busy = Import({"--db", tmp.Join("db"), kData + "/relay.jsonl"});
   CHECK(busy.code == 2);
   CHECK(busy.err.find("open for writing by another process") != std::string::npos);
   CHECK(std::count(busy.err.begin(), busy.err.end(), '\n') == 1);

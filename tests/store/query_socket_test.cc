@@ -161,8 +161,8 @@ TEST_CASE("Without a listening server the query socket is NotFound, so callers f
 
 TEST_CASE("A query socket path holding something other than a socket is left alone") {
   TempDir tmp;
-  auto store = OpenOrDie(tmp.Sub("db"));
-  const std::string path = tmp.Sub("not-a-socket");
+  auto store = OpenOrDie(tmp.Join("db"));
+  const std::string path = tmp.Join("not-a-socket");
   std::ofstream(path) << "keep me";
   auto server = StoreQueryServer::Start(*store, path);
   CHECK(server.status().code() == Status::Code::kInvalidArgument);

@@ -2,8 +2,10 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <set>
 #include <thread>
 
+#include "common/counter_names.h"
 #include "store/key_format.h"
 #include "tests/store/store_checks.h"
 #include "tests/store/test_util.h"
@@ -233,6 +235,28 @@ TEST_CASE("Importing the same events twice stores them once") {
   CHECK(store->GetDevice(7)->events == 3);
 }
 
+TEST_CASE("Every counter the store keeps by itself is a registered name") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  WriteBatch batch;
+  batch.skip_duplicates = true;
+  batch.events.push_back(PhoneEvent(7, kT0, EventKind::kResyncRequest));
+  batch.raw.push_back({0, kT0, "file:messages", "no syslog header", "garbage line"});
+  REQUIRE(store->Write(batch).ok());
+  WriteBatch again = batch;
+  REQUIRE(store->Write(again).ok());
+  auto counters = store->Counters();
+  REQUIRE(counters.ok());
+  std::set<std::string_view> registered;
+  for (const CounterInfo& info : AllCounters()) registered.insert(info.name);
+  CHECK(counters->size() == 3);  // stored_events, stored_raw, duplicates_skipped
+  for (const auto& [name, value] : *counters) {
+    INFO(name);
+    CHECK(registered.count(name) == 1);
+  }
+  CHECK((*counters)[std::string(CounterName(Counter::kDuplicatesSkipped))] == 2);
+}
+
 TEST_CASE("Alerts are kept and listed by start time, active ones alone on request") {
   TempDir tmp;
   auto store = OpenOrDie(tmp.path());
@@ -283,7 +307,7 @@ TEST_CASE("A reader of a missing store gets a clear not-found error") {
   TempDir tmp;
   StoreOptions options;
   options.mode = StoreOptions::Mode::kReadOnlySecondary;
-  auto store = Store::Open(tmp.Sub("nothing"), options);
+  auto store = Store::Open(tmp.Join("nothing"), options);
   REQUIRE_FALSE(store.ok());
   CHECK(store.status().IsNotFound());
 }

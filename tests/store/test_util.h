@@ -1,5 +1,4 @@
-// Helpers for the store tests: a temporary directory removed at scope exit, and
-// real-looking phone events.
+// Helpers for the store tests: real-looking phone events (TempDir: tests/testlib).
 #pragma once
 
 #include <stdlib.h>
@@ -8,25 +7,9 @@
 #include <string>
 
 #include "store/store.h"
+#include "tests/testlib/testlib.h"
 
 namespace resyncwatch::testing {
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/resyncwatch-store-test-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 inline std::string MacColon(MacAddress mac) {
   char buf[18];

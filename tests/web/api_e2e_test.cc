@@ -42,7 +42,7 @@ struct Fixture {
     http = daemon.Port("http");
     REQUIRE(http > 0);
     SendUdp(daemon.Port("udp"), kDatagrams);
-    REQUIRE(PollUntil([&] {
+    REQUIRE(WaitUntil([&] {
       std::string out;
       Cli({"stats", "--json"}, &out);
       return out.find("\"stored_events\":5") != std::string::npos;
@@ -134,10 +134,10 @@ TEST_CASE(
     "restart") {
   Fixture f;
   REQUIRE(
-      PollUntil([&] { return Metric(f.Get("/metrics"), "resyncwatch_fleet_rollup_ready") == 1; }));
+      WaitUntil([&] { return Metric(f.Get("/metrics"), "resyncwatch_fleet_rollup_ready") == 1; }));
   CheckWallPanels(f, NextMinute());
   SendUdp(f.daemon.Port("udp"), {kDatagrams[2], kDatagrams[4]});
-  REQUIRE(PollUntil([&] {
+  REQUIRE(WaitUntil([&] {
     std::string out;
     f.Cli({"stats", "--json"}, &out);
     return out.find("\"stored_events\":7") != std::string::npos;
@@ -153,7 +153,7 @@ TEST_CASE(
   REQUIRE(again.WaitListening());
   f.http = again.Port("http");
   REQUIRE(
-      PollUntil([&] { return Metric(f.Get("/metrics"), "resyncwatch_fleet_rollup_ready") == 1; }));
+      WaitUntil([&] { return Metric(f.Get("/metrics"), "resyncwatch_fleet_rollup_ready") == 1; }));
   CheckWallPanels(f, NextMinute());
 }
 
@@ -270,7 +270,7 @@ TEST_CASE("Schedule endpoints judge with the daemon's --config schedules, as the
       kCli,   "overdue",      "--json",   "--since", "2000-01-01T00:00:00Z", "--now", now,
       "--db", dir.Join("db"), "--config", config};
   std::string cli;
-  REQUIRE(PollUntil([&] { return RunCapture(args, &cli) == 0 && !cli.empty(); }));
+  REQUIRE(WaitUntil([&] { return RunCapture(args, &cli) == 0 && !cli.empty(); }));
   CHECK(cli.find("\"mac\":\"000e08123456\"") != std::string::npos);
   std::string api;
   RunCapture({"/usr/bin/curl", "-sS",

@@ -102,7 +102,7 @@ struct Console {
     http = daemon->Port("http");
     if (!existing_db.empty()) return;
     SendUdp(daemon->Port("udp"), Datagrams());
-    REQUIRE(PollUntil([&] {
+    REQUIRE(WaitUntil([&] {
       std::string out;
       Cli({"stats", "--json"}, &out);
       return out.find("\"stored_events\":15") != std::string::npos;
@@ -119,7 +119,7 @@ struct Console {
   // The DOM of path once the page's script has rendered it (body data-ready="1").
   std::string Dom(const std::string& path) {
     std::string dom;
-    PollUntil(
+    WaitUntil(
         [&] {
           // Chromium's own complaints (no D-Bus in a container) are not the test's output.
           RunCapture({"/bin/sh", "-c",

@@ -109,7 +109,7 @@ bool HeadlessPage::Connect(std::string* error) {
   static const std::regex kListening("DevTools listening on ws://127\\.0\\.0\\.1:([0-9]+)/");
   int port = -1;
   std::string page, list;
-  const bool found = PollUntil(
+  const bool found = WaitUntil(
       [&] {
         std::smatch m;
         const std::string log = browser_->Stderr();

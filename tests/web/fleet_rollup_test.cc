@@ -17,28 +17,18 @@
 #include "common/time_format.h"
 #include "query/fleet_stats.h"
 #include "store/store.h"
+#include "tests/testlib/testlib.h"
 #include "web/api.h"
 
 namespace resyncwatch {
 namespace {
 
+using testing::TempDir;
+
 constexpr int64_t kSec = 1'000'000;
 constexpr int64_t kMin = 60 * kSec;
 // 2026-11-25T08:00:00Z
 constexpr int64_t kT0 = 1'795'593'600'000'000;
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/rw-rollup-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 Event MakeEvent(EventKind kind, MacAddress mac, int64_t t, std::string server,
                 std::string error = "") {

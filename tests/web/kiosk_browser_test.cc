@@ -94,7 +94,7 @@ TEST_CASE("Kiosk wall fits 1920x1080 and 1280x720 without scrolling or clipped p
   REQUIRE(daemon.WaitListening());
   const std::vector<std::string> fleet = BusyFleet();
   SendUdp(daemon.Port("udp"), fleet);
-  REQUIRE(PollUntil([&] {
+  REQUIRE(WaitUntil([&] {
     std::string out;
     RunCapture({kCli, "stats", "--json", "--db", dir.Join("db")}, &out);
     return out.find("\"stored_events\":" + std::to_string(fleet.size())) != std::string::npos;
@@ -109,7 +109,7 @@ TEST_CASE("Kiosk wall fits 1920x1080 and 1280x720 without scrolling or clipped p
     CAPTURE(w, h);
     REQUIRE(page.SetViewport(w, h, &error));
     REQUIRE(page.Navigate(url, &error));
-    REQUIRE(PollUntil(
+    REQUIRE(WaitUntil(
         [&] { return page.Evaluate("document.body.dataset.ready || 'no'", &error) == "1"; },
         std::chrono::seconds(60)));
     const std::string words = page.Evaluate(kMeasure, &error);

@@ -119,7 +119,7 @@ TEST_CASE("SIGHUP reloads the tls:// and HTTPS certificates without dropping con
   REQUIRE(daemon.WaitListening());
   const int syslog = daemon.Port("tls"), https = daemon.Port("http");
   auto stored = [&](int n) {
-    return PollUntil([&] {
+    return WaitUntil([&] {
       std::string out;
       RunCapture({kCli, "stats", "--json", "--db", db}, &out);
       return out.find("\"stored_events\":" + std::to_string(n) + ",") != std::string::npos;
@@ -136,7 +136,7 @@ TEST_CASE("SIGHUP reloads the tls:// and HTTPS certificates without dropping con
 
   Install(dir, "new");
   REQUIRE(kill(daemon.pid(), SIGHUP) == 0);
-  REQUIRE(PollUntil([&] {
+  REQUIRE(WaitUntil([&] {
     const std::string log = daemon.Stderr();
     return log.find("reloaded the HTTPS certificate") != std::string::npos &&
            log.find("reloaded the TLS certificate of the tls:// listeners") != std::string::npos;
@@ -154,7 +154,7 @@ TEST_CASE("SIGHUP reloads the tls:// and HTTPS certificates without dropping con
   // A broken certificate file: the new certificate stays, one line per listener kind.
   WriteFileText(dir.Join("cert.pem"), "-----BEGIN CERTIFICATE-----\nnot base64\n");
   REQUIRE(kill(daemon.pid(), SIGHUP) == 0);
-  REQUIRE(PollUntil([&] {
+  REQUIRE(WaitUntil([&] {
     const std::string log = daemon.Stderr();
     return log.find("keeping the current HTTPS certificate") != std::string::npos &&
            log.find("keeping the current TLS certificate of the tls:// listeners") !=

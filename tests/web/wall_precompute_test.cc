@@ -22,11 +22,14 @@
 #include "common/time_format.h"
 #include "query/command.h"
 #include "store/store.h"
+#include "tests/testlib/testlib.h"
 #include "web/api.h"
 #include "web/web.h"
 
 namespace resyncwatch {
 namespace {
+
+using testing::TempDir;
 
 constexpr int64_t kSec = 1'000'000;
 constexpr int64_t kMin = 60 * kSec;
@@ -34,19 +37,6 @@ constexpr int64_t kMin = 60 * kSec;
 constexpr int64_t kT0 = 1'795'593'600'000'000;
 // The wall's minute: four hours in, the clock half a minute past it.
 constexpr int64_t kMinute = kT0 + 4 * 60 * kMin;
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/rw-schedule-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 Event Resync(EventKind kind, MacAddress mac, int64_t t) {
   Event e;
