@@ -97,6 +97,10 @@ class Collector::Impl {
   }
   void Run(bool handle_signals);
   void Stop() { uv_async_send(&stop_async_); }
+  Result<WriteResult> WriteImported(WriteBatch& batch) {
+    if (writer_ == nullptr) return Status::Busy("the collector is not running");
+    return writer_->WriteImported(batch);
+  }
   void Reload();
   std::vector<std::string> bound() const { return bound_; }
   const Counters& counters() const { return counters_; }
@@ -388,6 +392,10 @@ Collector::Collector(CollectorConfig config, Store* store, const Clock* clock)
     : impl_(std::make_unique<Impl>(std::move(config), store, clock)) {}
 Collector::~Collector() = default;
 Status Collector::Start() { return impl_->Start(); }
+Result<WriteResult> Collector::WriteImported(WriteBatch& batch) {
+  return impl_->WriteImported(batch);
+}
+
 void Collector::SetStoredObserver(std::function<void(std::span<const Event>)> fn) {
   impl_->SetStoredObserver(std::move(fn));
 }

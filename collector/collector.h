@@ -50,6 +50,10 @@ class Collector {
   // logs why) when the file or a template is bad.
   void Reload();
 
+  // Thread-safe, after Start: writes a batch from an import through the writer (one
+  // Store::Write at a time); Busy before Start.
+  Result<WriteResult> WriteImported(WriteBatch& batch);
+
   const Counters& counters() const;
   // Thread-safe, after Start: "" while everything received is being stored, else the
   // reason (what /healthz answers with 503; collector/health.h).

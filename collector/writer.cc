@@ -139,6 +139,11 @@ Event& StoreWriter::NextEvent() {
   return batch_.events.emplace_back();
 }
 
+Result<WriteResult> StoreWriter::WriteImported(WriteBatch& batch) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  return store_->Write(batch);
+}
+
 std::string StoreWriter::last_store_error() const {
   std::lock_guard<std::mutex> lock(error_mu_);
   return last_error_;
@@ -176,7 +181,10 @@ bool StoreWriter::WriteWithRetry() {
   int backoff_ms = options_.retry_min_ms;
   for (;;) {
     const int64_t start_us = clock_->NowMicros();
-    Result<WriteResult> result = store_->Write(batch_);
+    Result<WriteResult> result = [&] {
+      std::lock_guard<std::mutex> lock(write_mu_);
+      return store_->Write(batch_);
+    }();
     const int64_t end_us = clock_->NowMicros();
     counters_->ObserveWriteLatency(end_us - start_us);
     heartbeat_us_.store(end_us, std::memory_order_relaxed);
@@ -235,7 +243,10 @@ void StoreWriter::Periodic(int64_t now_us, bool force_counters) {
   }
   if (options_.retention_us > 0 && now_us - last_retention_us_ >= options_.retention_interval_us) {
     last_retention_us_ = now_us;
-    if (Status s = store_->ApplyRetention(); !s.ok()) {
+    std::unique_lock<std::mutex> lock(write_mu_);
+    Status s = store_->ApplyRetention();
+    lock.unlock();
+    if (!s.ok()) {
       spdlog::error("retention failed (will retry in {} s): {}",
                     options_.retention_interval_us / 1'000'000, s.ToString());
     }

@@ -62,6 +62,10 @@ class StoreWriter {
   // REQUIRES: before Start.
   void SetDatagramObserver(DatagramFn on_datagram);
   void SetTemplates(TemplateSet templates);
+  // Thread-safe: writes a batch that did not come through the queue (an import through
+  // the query socket) between the writer's own batches, and returns what the store did.
+  // No retry: the caller (the importing client) sees the error and can run again.
+  Result<WriteResult> WriteImported(WriteBatch& batch);
 
   void Start();
   // Returns after the queue was closed and everything in it was written (or counted as a
@@ -98,6 +102,8 @@ class StoreWriter {
   TickFn on_tick_;
   DatagramFn on_datagram_;
 
+  // Store::Write takes one caller at a time: the writer thread and WriteImported.
+  std::mutex write_mu_;
   std::mutex templates_mu_;
   std::shared_ptr<const TemplateSet> templates_;
 

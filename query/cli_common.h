@@ -16,6 +16,7 @@
 #include "common/status.h"
 #include "parsers/parsers.h"
 #include "query/command.h"
+#include "query_socket/query_socket.h"
 #include "store/store.h"
 
 namespace resyncwatch {
@@ -80,15 +81,15 @@ class Cli {
   // Opens --db read-only as a secondary and catches up with the writer (or lends
   // CommandIo::store when set). A missing store is an error that names the directory.
   Result<StoreHandle> OpenStore();
-  // A client of the collector serving --db on its query socket (History, MacForSerial and
-  // GetDevice only). NotFound when no collector serves it: open the store instead.
-  Result<std::unique_ptr<Store>> ConnectToWriter();
+  // A client of the collector serving --db on its query socket. NotFound when no
+  // collector serves it: open the store instead.
+  Result<std::unique_ptr<QueryClient>> ConnectToWriter();
   // Prints "resyncwatch <name>: <message>" on io.err and goes on.
   void Warn(std::string_view message);
 
   // A MAC in any spelling, or a serial number known to the store. Anything else is an
   // InvalidArgument naming the text.
-  static Result<MacAddress> ResolveDevice(const Store& store, std::string_view arg);
+  static Result<MacAddress> ResolveDevice(const DeviceReader& store, std::string_view arg);
 
   // "2026-11-25 09:00:01.123" in local time, or "2026-11-25 08:00:01.123Z" with --utc.
   std::string TableTime(int64_t unix_us) const;

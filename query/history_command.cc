@@ -78,7 +78,7 @@ bool HasFields(EventKind k) { return k != EventKind::kDebug && k != EventKind::k
 using Timeline = HistoryCommand::Timeline;
 
 // InvalidArgument when arg names no device: an answer, not a failure of the store.
-Status ReadTimeline(const Store& store, const std::string& arg, TimeRange wide, Timeline* out) {
+Status ReadTimeline(const DeviceReader& store, const std::string& arg, TimeRange wide, Timeline* out) {
   Result<MacAddress> mac = Cli::ResolveDevice(store, arg);
   if (!mac.ok()) return mac.status();
   out->mac = *mac;
@@ -123,7 +123,7 @@ bool HistoryCommand::direct() const { return cli_.flags().GetBool("direct"); }
 
 std::optional<int> HistoryCommand::AskCollector(Status* why) {
   timeline_ = Timeline{};
-  Result<std::unique_ptr<Store>> writer = cli_.ConnectToWriter();
+  Result<std::unique_ptr<QueryClient>> writer = cli_.ConnectToWriter();
   Status read = writer.ok() ? ReadTimeline(**writer, cli_.positional()[0], wide_, &timeline_)
                             : writer.status();
   if (read.ok()) return Print();
