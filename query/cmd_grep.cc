@@ -12,6 +12,7 @@
 #include "query/cli_common.h"
 #include "query/command.h"
 #include "query/event_json.h"
+#include "query/follow.h"
 #include "query/ordered_output.h"
 
 namespace resyncwatch {
@@ -22,11 +23,14 @@ constexpr CommandHelp kHelp = {
     "resyncwatch grep <RE2> [--mac M] [--since T] [--until T] [--kind K] [--json]",
     "Prints the stored messages whose body matches a regular expression (RE2 syntax), in\n"
     "time order, across the fleet or for one device (--mac takes a MAC in any spelling or\n"
-    "a serial number). A pattern without special characters is a plain substring search.",
+    "a serial number). A pattern without special characters is a plain substring search.\n"
+    "--follow prints the matching messages as the running resyncwatchd stores them, until\n"
+    "Ctrl-C (or --limit matches).",
     "  resyncwatch grep 'http_get failed' --since 24h\n"
     "  resyncwatch grep '(?i)corrupt' --kind resync_failure --since 7d\n"
     "  resyncwatch grep 'sip88xx\\.12-' --mac 00:0e:08:ab:cd:ef --json\n"
-    "  resyncwatch grep 'Requesting resync https://' --count\n",
+    "  resyncwatch grep 'Requesting resync https://' --count\n"
+    "  resyncwatch grep 'Resync failed' --follow --json      # live, one JSON line each\n",
 };
 
 constexpr FlagSpec kMac = {"mac", FlagType::kString, "", "M", "only this device (MAC or serial)"};
@@ -43,17 +47,30 @@ bool IsLiteral(std::string_view pattern) {
   return pattern.find_first_of("\\^$.|?*+()[]{}") == std::string_view::npos;
 }
 
-void AppendOneLine(std::string* out, std::string_view text) {
-  for (char c : text) {
-    out->push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? ' ' : c);
+// grep --follow: the collector matches; request.render prints.
+int FollowGrep(Cli& cli, const std::string& pattern, bool ignore_case,
+               const std::vector<bool>& kinds, FollowRequest& request) {
+  Result<std::unique_ptr<QueryClient>> client = ConnectForFollow(cli);
+  if (!client.ok()) return cli.Fail(client.status());
+  if (cli.flags().IsSet("mac")) {
+    Result<MacAddress> m = Cli::ResolveDevice(**client, cli.flags().GetString("mac"));
+    if (!m.ok()) return cli.Fail("--mac: " + m.status().message());
+    request.filter.mac = *m;
   }
+  request.filter.pattern = pattern;
+  request.filter.ignore_case = ignore_case;
+  request.filter.kind_mask = 0;
+  for (int k = 0; k < kEventKindCount; ++k) {
+    if (kinds[k]) request.filter.kind_mask |= 1u << k;
+  }
+  return RunFollow(cli, **client, request);
 }
 
 }  // namespace
 
 int RunGrep(std::span<const std::string_view> args, CommandIo& io) {
   Cli cli(kHelp, kFlagDb | kFlagRange | kFlagJson | kFlagUtc,
-          {kMac, kKind, kIgnoreCase, kCount, kLimit}, io);
+          {kMac, kKind, kIgnoreCase, kCount, kLimit}, io, FollowFlags());
   if (std::optional<int> code = cli.Parse(args, 1, 1)) return *code;
   const std::string& pattern = cli.positional()[0];
   bool ignore_case = cli.flags().GetBool("ignore-case");
@@ -74,9 +91,6 @@ int RunGrep(std::span<const std::string_view> args, CommandIo& io) {
   int64_t limit = cli.flags().GetInt("limit");
   if (limit < 0) return cli.Fail("--limit: must be 0 or more");
   bool count_only = cli.flags().GetBool("count");
-
-  Result<StoreHandle> store = cli.OpenStore();
-  if (!store.ok()) return cli.Fail(store.status());
 
   bool highlight = io.color && !cli.json();
   std::unique_ptr<RE2> highlight_re;
@@ -123,6 +137,21 @@ int RunGrep(std::span<const std::string_view> args, CommandIo& io) {
     return true;
   };
 
+  if (cli.flags().GetBool("follow")) {
+    if (count_only) return cli.Fail("--follow prints each match; it has no --count");
+    if (cli.flags().IsSet("since") || cli.flags().IsSet("until")) {
+      return cli.Fail("--follow shows messages from now on: without --since, --until");
+    }
+    JsonWriter w;
+    FollowRequest request;
+    request.what = "'" + pattern + "'";
+    request.limit = limit;
+    request.render = [&](const Event& e, std::string* out) { match(e, w, *out); };
+    return FollowGrep(cli, pattern, ignore_case, kinds, request);
+  }
+
+  Result<StoreHandle> store = cli.OpenStore();
+  if (!store.ok()) return cli.Fail(store.status());
   std::optional<MacAddress> mac;
   if (cli.flags().IsSet("mac")) {
     Result<MacAddress> m = Cli::ResolveDevice(**store, cli.flags().GetString("mac"));
