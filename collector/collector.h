@@ -32,6 +32,10 @@ class Collector {
   // Called on the writer thread with each batch of events once stored (seq set), in
   // storing order; for the daemon's fleet rollups. REQUIRES: before Start; fn cheap.
   void SetStoredObserver(std::function<void(std::span<const Event>)> fn);
+  // Called on the writer thread after the stored observer, with the batch's Events, which
+  // fn may swap for others (recycled ones, or none) to take the batch without a copy; for
+  // the followers' fan-out (query_socket.h). REQUIRES: before Start; fn cheap.
+  void SetStoredBatchTaker(std::function<void(std::vector<Event>*)> fn);
 
   // Compiles the templates, binds every --listen address and starts the writer thread.
   // Errors name the address or template. (The HTTP server is the daemon's: web/web.h.)

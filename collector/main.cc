@@ -231,12 +231,10 @@ int Main(int argc, char** argv) {
     std::unique_ptr<RollupBuilder> rollup_builder;
     // The HTTP server answers the API on either address.
     if (!config.http_listen.empty() || !config.metrics_listen.empty()) {
+      collector.SetStoredObserver([&rollup](std::span<const Event> e) { rollup.Observe(e); });
       rollup_builder = std::make_unique<RollupBuilder>(&rollup, store->get());
     }
-    collector.SetStoredObserver([&](std::span<const Event> e) {
-      if (rollup_builder) rollup.Observe(e);
-      fanout.Publish(e);
-    });
+    collector.SetStoredBatchTaker([&fanout](std::vector<Event>* e) { fanout.PublishTaking(e); });
     Status s = collector.Start();
     if (s.ok()) {
       s = StartWeb(config, collector, store->get(), rollup_builder ? &rollup : nullptr, &web);

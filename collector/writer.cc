@@ -196,6 +196,7 @@ bool StoreWriter::WriteWithRetry() {
                      batch_datagrams_ + queue_->Depth());
       }
       if (on_event_) on_event_(batch_.events);
+      if (take_batch_) take_batch_(&batch_.events);
       return true;
     }
     OnWriteFailed(result.status(), end_us);

@@ -83,25 +83,49 @@ void EventFanout::Unsubscribe(const Subscription* sub) {
   count_.store(subs_.size(), std::memory_order_relaxed);
 }
 
+// A batch owning *events (taken by swap); when the last follower lets it go, its vector
+// goes back to the pool for the publisher to refill.
+EventFanout::BatchPtr EventFanout::MakeBatch(std::vector<Event>* events) {
+  constexpr size_t kPoolSize = 16;
+  auto* batch = new Batch;
+  batch->events.swap(*events);
+  std::shared_ptr<Pool> pool = pool_;
+  return BatchPtr(batch, [pool](const Batch* b) {
+    std::unique_ptr<Batch> owned(const_cast<Batch*>(b));
+    std::lock_guard lock(pool->mu);
+    if (pool->free.size() < kPoolSize) pool->free.push_back(std::move(owned->events));
+  });
+}
+
+void EventFanout::PublishTaking(std::vector<Event>* events) {
+  if (count_.load(std::memory_order_relaxed) == 0 || events->empty()) return;
+  BatchPtr batch = MakeBatch(events);
+  {
+    std::lock_guard lock(pool_->mu);
+    if (!pool_->free.empty()) {
+      events->swap(pool_->free.back());
+      pool_->free.pop_back();
+    }
+  }
+  std::lock_guard lock(mu_);
+  Hand(std::move(batch));
+}
+
 void EventFanout::Publish(std::span<const Event> events) {
   if (count_.load(std::memory_order_relaxed) == 0 || events.empty()) return;
+  std::vector<Event> copy(events.begin(), events.end());
   std::lock_guard lock(mu_);
-  // One copy for all followers, of the events at least one of them may want.
-  bool want_all = false;
-  for (const Subscription* s : subs_) want_all = want_all || s->mac_ == 0;
-  auto batch = std::make_shared<Batch>();
-  for (const Event& e : events) {
-    bool wanted = want_all || std::any_of(subs_.begin(), subs_.end(),
-                                          [&](const Subscription* s) { return s->mac_ == e.mac; });
-    if (wanted) batch->events.push_back(e);
-  }
-  if (batch->events.empty()) return;
-  BatchPtr shared = std::move(batch);
+  Hand(MakeBatch(&copy));
+}
+
+void EventFanout::Hand(BatchPtr batch) {
+  const std::vector<Event>& events = batch->events;
   for (Subscription* s : subs_) {
-    uint64_t n = s->mac_ == 0 ? shared->events.size()
-                              : static_cast<uint64_t>(std::count_if(
-                                    shared->events.begin(), shared->events.end(),
-                                    [&](const Event& e) { return e.mac == s->mac_; }));
+    uint64_t n =
+        s->mac_ == 0
+            ? events.size()
+            : static_cast<uint64_t>(std::count_if(
+                  events.begin(), events.end(), [&](const Event& e) { return e.mac == s->mac_; }));
     if (n == 0) continue;
     std::lock_guard sub_lock(s->mu_);
     if (s->cut_off_) continue;
@@ -109,7 +133,7 @@ void EventFanout::Publish(std::span<const Event> events) {
       s->cut_off_ = true;
       cut_offs_.fetch_add(1, std::memory_order_relaxed);
     } else {
-      s->queue_.push_back(shared);
+      s->queue_.push_back(batch);
       s->pending_ += n;
       if (s->queue_.size() > 1) continue;  // already signalled
     }

@@ -54,11 +54,11 @@ class FollowMatcher {
   std::unique_ptr<Regex> regex_;
 };
 
-// The hand-over from the writer to the followers. Publish() is meant for the ingest
-// thread: with no follower it is one atomic load; with followers it copies the events some
-// follower may want (all of them when one has no MAC filter) once, and hands every
-// follower a shared pointer. A follower whose queue would exceed its bound is marked cut
-// off instead: Publish never waits for a follower.
+// The hand-over from the writer to the followers, meant for the ingest thread: with no
+// follower a publish is one atomic load; with followers, PublishTaking() takes the batch's
+// Events by swapping the vector (no copy) for one the followers are done with, and hands
+// every follower a shared pointer. A follower whose queue would exceed its bound is
+// marked cut off instead: publishing never waits for a follower.
 class EventFanout {
  public:
   static constexpr uint32_t kDefaultMaxPending = 65536;
@@ -100,6 +100,10 @@ class EventFanout {
   // Busy when kMaxFollowers follow already. max_pending 0: kDefaultMaxPending; larger
   // values are capped to it. The subscription ends when the pointer is released.
   Result<std::shared_ptr<Subscription>> Subscribe(MacAddress mac, uint32_t max_pending);
+  // Without followers *events is left alone; with followers it is taken, and replaced by
+  // Events that a finished batch held (to be refilled) or by none.
+  void PublishTaking(std::vector<Event>* events);
+  // The same for events the caller keeps: copies them.
   void Publish(std::span<const Event> events);
   size_t followers() const { return count_.load(std::memory_order_relaxed); }
   // Followers cut off since start (for the daemon's stop line and tests).
@@ -107,6 +111,16 @@ class EventFanout {
 
  private:
   void Unsubscribe(const Subscription* sub);
+  void Hand(BatchPtr batch);  // REQUIRES: mu_ held
+
+  // Event vectors of finished batches, for the publisher to refill. Shared with the
+  // batches' deleters, which may run after a publish on any follower's thread.
+  struct Pool {
+    std::mutex mu;
+    std::vector<std::vector<Event>> free;
+  };
+  std::shared_ptr<Pool> pool_ = std::make_shared<Pool>();
+  BatchPtr MakeBatch(std::vector<Event>* events);
 
   std::mutex mu_;
   std::vector<Subscription*> subs_;  // removed by a subscription's deleter, under mu_

@@ -312,3 +312,29 @@ TEST_CASE("Imports through the query socket are written by the hook and answered
   REQUIRE(client2.ok());
   CHECK((*client2)->Import(batch).status().code() == Status::Code::kUnsupported);
 }
+
+TEST_CASE("The writer's batch is taken without a copy and its vector comes back for reuse") {
+  EventFanout fanout;
+  std::vector<Event> events = Batch(kMacA, 3, kT0, EventKind::kResyncRequest);
+  fanout.PublishTaking(&events);
+  CHECK(events.size() == 3);  // no follower: left alone
+
+  auto sub = fanout.Subscribe(0, 0);
+  REQUIRE(sub.ok());
+  const Event* storage = events.data();
+  fanout.PublishTaking(&events);
+  CHECK(events.empty());  // taken, and nothing finished yet to give back
+  std::vector<EventFanout::BatchPtr> got;
+  bool cut = false;
+  (*sub)->Take(&got, &cut);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0]->events.data() == storage);  // the same Events, not copies
+  CHECK(got[0]->events[2].event_time_us == kT0 + 2);
+  got.clear();  // the follower is done with it
+
+  std::vector<Event> next = Batch(kMacB, 2, kT0 + 10, EventKind::kResyncSuccess);
+  fanout.PublishTaking(&next);
+  // The finished batch's Events come back to be refilled by the writer.
+  CHECK(next.data() == storage);
+  CHECK(next.size() == 3);
+}
