@@ -216,11 +216,12 @@ int Main(int argc, char** argv) {
   }
   int rc = 0;
   {
-    Collector collector(config, store->get());
-    // Followers of the stored events (`--follow`): fed by the writer, served by the
-    // query socket, which also takes imports through the writer. Stopped before the
-    // collector and the store it reads.
+    // Followers of the stored events (`--follow`): fed by the writer thread, so it
+    // outlives the collector.
     EventFanout fanout;
+    Collector collector(config, store->get());
+    // Serves reads, follows and imports (through the writer); stopped before the
+    // collector and the store it reads.
     std::unique_ptr<QueryServer> query_server =
         StartQueryServer(config, **store, collector, fanout);
     std::unique_ptr<WebServer> web;
