@@ -92,7 +92,7 @@ TEST_CASE("grep --follow --json prints only the matching messages, one JSON obje
   CHECK(daemon.Stop(SIGTERM) == 0);
 }
 
-TEST_CASE("--follow without a running collector says so in one line") {
+TEST_CASE("Following without a running collector says so in one line") {
   TempDir dir;
   for (std::vector<std::string> args : {std::vector<std::string>{"history", kMac, "--follow"},
                                         std::vector<std::string>{"grep", "x", "--follow"}}) {
