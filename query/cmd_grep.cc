@@ -69,7 +69,7 @@ int FollowGrep(Cli& cli, const std::string& pattern, bool ignore_case,
 }  // namespace
 
 int RunGrep(std::span<const std::string_view> args, CommandIo& io) {
-  Cli cli(kHelp, kFlagDb | kFlagRange | kFlagJson | kFlagUtc,
+  Cli cli(kHelp, kFlagDb | kFlagClickHouse | kFlagRange | kFlagJson | kFlagUtc,
           {kMac, kKind, kIgnoreCase, kCount, kLimit}, io, FollowFlags());
   if (std::optional<int> code = cli.Parse(args, 1, 1)) return *code;
   const std::string& pattern = cli.positional()[0];

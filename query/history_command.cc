@@ -105,7 +105,7 @@ Status ReadTimeline(const DeviceReader& store, const std::string& arg, TimeRange
 }  // namespace
 
 HistoryCommand::HistoryCommand(CommandIo& io)
-    : cli_(kHelp, kFlagDb | kFlagRange | kFlagJson | kFlagCsv | kFlagUtc,
+    : cli_(kHelp, kFlagDb | kFlagClickHouse | kFlagRange | kFlagJson | kFlagCsv | kFlagUtc,
            {kKind, kTimeout, kDirect}, io, FollowFlags()),
       kinds_(kEventKindCount, true) {}
 
@@ -130,7 +130,8 @@ std::optional<int> HistoryCommand::Parse(std::span<const std::string_view> args)
   return std::nullopt;
 }
 
-bool HistoryCommand::direct() const { return cli_.flags().GetBool("direct"); }
+// ClickHouse answers for every collector: no local collector to ask.
+bool HistoryCommand::direct() const { return cli_.flags().GetBool("direct") || cli_.clickhouse(); }
 
 bool HistoryCommand::follow() const { return cli_.flags().GetBool("follow"); }
 
