@@ -96,8 +96,15 @@ class Collector::Impl {
     stored_observer_ = std::move(fn);
   }
   void SetReloadObserver(std::function<void()> fn) { reload_observer_ = std::move(fn); }
+  void SetStoredBatchTaker(std::function<void(std::vector<Event>*)> fn) {
+    batch_taker_ = std::move(fn);
+  }
   void Run(bool handle_signals);
   void Stop() { uv_async_send(&stop_async_); }
+  Result<WriteResult> WriteImported(WriteBatch& batch) {
+    if (writer_ == nullptr) return Status::Busy("the collector is not running");
+    return writer_->WriteImported(batch);
+  }
   void Reload();
   void ReloadTls();
   std::vector<std::string> bound() const { return bound_; }
@@ -148,6 +155,7 @@ class Collector::Impl {
   std::unique_ptr<AlertDispatcher> dispatcher_;
   std::unique_ptr<FleetScheduleWatcher> schedule_watcher_;  // reads store_, feeds alerts_
   std::function<void(std::span<const Event>)> stored_observer_;
+  std::function<void(std::vector<Event>*)> batch_taker_;
   std::atomic<int64_t> tcp_open_{0};
   RateLimiter alert_store_log_{60'000'000};
   std::vector<std::string> bound_;
@@ -210,6 +218,7 @@ Status Collector::Impl::Start() {
       std::make_unique<StoreWriter>(store_, &queue_, &counters_, clock_, std::move(*templates), wo);
   if (Status s = StartAlerts(); !s.ok()) return s;
   if (stored_observer_ && alerts_ == nullptr) writer_->SetObservers(stored_observer_, nullptr);
+  if (batch_taker_) writer_->SetBatchTaker(batch_taker_);
   writer_->Start();
 
   stop_async_.data = this;
@@ -414,6 +423,14 @@ Collector::~Collector() = default;
 Status Collector::Start() { return impl_->Start(); }
 void Collector::SetReloadObserver(std::function<void()> fn) {
   impl_->SetReloadObserver(std::move(fn));
+}
+
+Result<WriteResult> Collector::WriteImported(WriteBatch& batch) {
+  return impl_->WriteImported(batch);
+}
+
+void Collector::SetStoredBatchTaker(std::function<void(std::vector<Event>*)> fn) {
+  impl_->SetStoredBatchTaker(std::move(fn));
 }
 
 void Collector::SetStoredObserver(std::function<void(std::span<const Event>)> fn) {

@@ -32,6 +32,10 @@ class Collector {
   // Called on the writer thread with each batch of events once stored (seq set), in
   // storing order; for the daemon's fleet rollups. REQUIRES: before Start; fn cheap.
   void SetStoredObserver(std::function<void(std::span<const Event>)> fn);
+  // Called on the writer thread after the stored observer, with the batch's Events, which
+  // fn may swap for others (recycled ones, or none) to take the batch without a copy; for
+  // the followers' fan-out (query_socket.h). REQUIRES: before Start; fn cheap.
+  void SetStoredBatchTaker(std::function<void(std::vector<Event>*)> fn);
 
   // Called on the loop thread after SIGHUP has reloaded the templates and the tls://
   // certificate (the daemon reloads its HTTPS certificate there). REQUIRES: before Run.
@@ -54,6 +58,10 @@ class Collector {
   // Thread-safe: recompiles the templates from the config file; keeps the old ones (and
   // logs why) when the file or a template is bad.
   void Reload();
+
+  // Thread-safe, after Start: writes a batch from an import through the writer (one
+  // Store::Write at a time); Busy before Start.
+  Result<WriteResult> WriteImported(WriteBatch& batch);
 
   const Counters& counters() const;
   // Thread-safe, after Start: "" while everything received is being stored, else the

@@ -1,7 +1,7 @@
 // resyncwatchd: the collector daemon. Parses options (config.h), opens the store, answers
-// `resyncwatch history` on the query socket (store.h), runs the Collector until
-// SIGTERM/SIGINT, then closes the store. Exit codes: 0 clean stop, 1 runtime failure
-// (cannot listen), 2 usage, config or store error.
+// `resyncwatch history`, follows and imports on the query socket (query_socket.h), runs
+// the Collector until SIGTERM/SIGINT, then closes the store. Exit codes: 0 clean stop, 1 runtime
+// failure (cannot listen), 2 usage, config or store error.
 #include <malloc.h>
 #include <pthread.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -26,6 +26,7 @@
 #include "common/json_writer.h"
 #include "common/thread_priority.h"
 #include "query/fleet_rollup.h"
+#include "query_socket/query_socket.h"
 #include "store/store.h"
 #include "web/web.h"
 
@@ -177,6 +178,24 @@ class RollupBuilder {
   std::thread thread_;
 };
 
+// The query socket, or null (logged) when it is off or cannot start.
+std::unique_ptr<QueryServer> StartQueryServer(const CollectorConfig& config, const Store& store,
+                                              Collector& collector, EventFanout& fanout) {
+  if (config.query_socket.empty()) return nullptr;
+  QueryServer::Hooks hooks;
+  hooks.fanout = &fanout;
+  hooks.import = [&collector](WriteBatch& batch) { return collector.WriteImported(batch); };
+  Result<std::unique_ptr<QueryServer>> started =
+      QueryServer::Start(store, config.query_socket, std::move(hooks));
+  if (!started.ok()) {
+    spdlog::warn("no query socket ({}); resyncwatch history opens the store instead",
+                 started.status().message());
+    return nullptr;
+  }
+  spdlog::info("answering queries, follows and imports on {}", config.query_socket);
+  return std::move(*started);
+}
+
 int Main(int argc, char** argv) {
   // The writer builds store batches of a few hundred KiB again and again; keep glibc from
   // handing them back to the kernel (mmap/munmap and page faults on every batch).
@@ -221,19 +240,6 @@ int Main(int argc, char** argv) {
     spdlog::error("cannot open the store {}: {}", config.db_dir, store.status().ToString());
     return 2;
   }
-  // Started before the collector and stopped before the store closes: it reads the store.
-  std::unique_ptr<StoreQueryServer> query_server;
-  if (!config.query_socket.empty()) {
-    Result<std::unique_ptr<StoreQueryServer>> started =
-        StoreQueryServer::Start(**store, config.query_socket);
-    if (started.ok()) {
-      query_server = std::move(*started);
-      spdlog::info("answering history queries on {}", config.query_socket);
-    } else {
-      spdlog::warn("no query socket ({}); resyncwatch history opens the store instead",
-                   started.status().message());
-    }
-  }
   // Started after the store opened and stopped before it closes: it reads the store.
   std::unique_ptr<ClickHouseExporter> exporter;
   if (exporting) {
@@ -249,7 +255,14 @@ int Main(int argc, char** argv) {
   }
   int rc = 0;
   {
+    // Followers of the stored events (`--follow`): fed by the writer thread, so it
+    // outlives the collector.
+    EventFanout fanout;
     Collector collector(config, store->get());
+    // Serves reads, follows and imports (through the writer); stopped before the
+    // collector and the store it reads.
+    std::unique_ptr<QueryServer> query_server =
+        StartQueryServer(config, **store, collector, fanout);
     std::unique_ptr<WebServer> web;
     // The wall's fleet panels, kept per minute as batches are stored (the HTTP API only).
     FleetRollup::Options rollup_options;
@@ -261,6 +274,7 @@ int Main(int argc, char** argv) {
       collector.SetStoredObserver([&rollup](std::span<const Event> e) { rollup.Observe(e); });
       rollup_builder = std::make_unique<RollupBuilder>(&rollup, store->get());
     }
+    collector.SetStoredBatchTaker([&fanout](std::vector<Event>* e) { fanout.PublishTaking(e); });
     Status s = collector.Start();
     if (s.ok()) {
       s = StartWeb(config, collector, store->get(), rollup_builder ? &rollup : nullptr,
@@ -295,16 +309,17 @@ int Main(int argc, char** argv) {
     // Stopped before the collector and the store it reads.
     if (web != nullptr) web->Stop();
     rollup_builder.reset();
+    if (query_server) {
+      spdlog::info("query socket served {} requests ({} followers cut off)",
+                   query_server->requests_served(), fanout.cut_offs());
+      query_server.reset();
+    }
   }
   if (exporter) {
     const ExporterStats st = exporter->stats();
     spdlog::info("clickhouse export: {} events and {} raw datagrams sent, {} waiting",
                  st.exported_events, st.exported_raw, st.backlog);
     exporter.reset();
-  }
-  if (query_server) {
-    spdlog::info("query socket served {} requests", query_server->requests_served());
-    query_server.reset();
   }
   if (Status s = (*store)->Flush(); !s.ok()) {
     spdlog::error("flushing the store at exit: {}", s.ToString());

@@ -144,6 +144,11 @@ Event& StoreWriter::NextEvent() {
   return batch_.events.emplace_back();
 }
 
+Result<WriteResult> StoreWriter::WriteImported(WriteBatch& batch) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  return store_->Write(batch);
+}
+
 std::string StoreWriter::last_store_error() const {
   std::lock_guard<std::mutex> lock(error_mu_);
   return last_error_;
@@ -181,7 +186,10 @@ bool StoreWriter::WriteWithRetry() {
   int backoff_ms = options_.retry_min_ms;
   for (;;) {
     const int64_t start_us = clock_->NowMicros();
-    Result<WriteResult> result = store_->Write(batch_);
+    Result<WriteResult> result = [&] {
+      std::lock_guard<std::mutex> lock(write_mu_);
+      return store_->Write(batch_);
+    }();
     const int64_t end_us = clock_->NowMicros();
     counters_->ObserveWriteLatency(end_us - start_us);
     heartbeat_us_.store(end_us, std::memory_order_relaxed);
@@ -193,6 +201,7 @@ bool StoreWriter::WriteWithRetry() {
                      batch_datagrams_ + queue_->Depth());
       }
       if (on_event_) on_event_(batch_.events);
+      if (take_batch_) take_batch_(&batch_.events);
       return true;
     }
     OnWriteFailed(result.status(), end_us);
@@ -240,7 +249,10 @@ void StoreWriter::Periodic(int64_t now_us, bool force_counters) {
   }
   if (options_.retention_us > 0 && now_us - last_retention_us_ >= options_.retention_interval_us) {
     last_retention_us_ = now_us;
-    if (Status s = store_->ApplyRetention(); !s.ok()) {
+    std::unique_lock<std::mutex> lock(write_mu_);
+    Status s = store_->ApplyRetention();
+    lock.unlock();
+    if (!s.ok()) {
       spdlog::error("retention failed (will retry in {} s): {}",
                     options_.retention_interval_us / 1'000'000, s.ToString());
     }

@@ -52,6 +52,10 @@ class StoreWriter {
   using TickFn = std::function<void(int64_t now_us)>;
   // Called on the writer thread with every datagram taken from the queue, parsed or not.
   using DatagramFn = std::function<void(const PeerAddress& peer, int64_t received_us)>;
+  // Called on the writer thread after EventFn with the stored batch's Events: it may swap
+  // them for other Events (even none), whose buffers the writer then refills, so that a
+  // consumer takes a batch without copying it.
+  using BatchTakerFn = std::function<void(std::vector<Event>* events)>;
 
   StoreWriter(Store* store, IngestQueue* queue, Counters* counters, const Clock* clock,
               TemplateSet templates, StoreWriterOptions options);
@@ -61,7 +65,13 @@ class StoreWriter {
   void SetObservers(EventFn on_event, TickFn on_tick);
   // REQUIRES: before Start.
   void SetDatagramObserver(DatagramFn on_datagram);
+  // REQUIRES: before Start.
+  void SetBatchTaker(BatchTakerFn take_batch) { take_batch_ = std::move(take_batch); }
   void SetTemplates(TemplateSet templates);
+  // Thread-safe: writes a batch that did not come through the queue (an import through
+  // the query socket) between the writer's own batches, and returns what the store did.
+  // No retry: the caller (the importing client) sees the error and can run again.
+  Result<WriteResult> WriteImported(WriteBatch& batch);
 
   void Start();
   // Returns after the queue was closed and everything in it was written (or counted as a
@@ -97,7 +107,10 @@ class StoreWriter {
   EventFn on_event_;
   TickFn on_tick_;
   DatagramFn on_datagram_;
+  BatchTakerFn take_batch_;
 
+  // Store::Write takes one caller at a time: the writer thread and WriteImported.
+  std::mutex write_mu_;
   std::mutex templates_mu_;
   std::shared_ptr<const TemplateSet> templates_;
 

@@ -125,9 +125,11 @@ bool Cli::clickhouse() const {
   return false;
 }
 
-Result<std::unique_ptr<Store>> Cli::ConnectToWriter() { return Store::ConnectToWriter(StoreDir()); }
+Result<std::unique_ptr<QueryClient>> Cli::ConnectToWriter() {
+  return QueryClient::ConnectToWriter(StoreDir());
+}
 
-Result<MacAddress> Cli::ResolveDevice(const Store& store, std::string_view arg) {
+Result<MacAddress> Cli::ResolveDevice(const DeviceReader& store, std::string_view arg) {
   if (std::optional<MacAddress> mac = ParseMac(arg)) return *mac;
   Result<MacAddress> by_sn = store.MacForSerial(arg);
   if (by_sn.ok()) return *by_sn;

@@ -16,6 +16,7 @@
 #include "common/status.h"
 #include "parsers/parsers.h"
 #include "query/command.h"
+#include "query_socket/query_socket.h"
 #include "store/store.h"
 
 namespace resyncwatch {
@@ -85,9 +86,9 @@ class Cli {
   // With --clickhouse, the ClickHouse tables instead (user and password from
   // $RESYNCWATCH_CLICKHOUSE_USER and $RESYNCWATCH_CLICKHOUSE_PASSWORD).
   Result<StoreHandle> OpenStore();
-  // A client of the collector serving --db on its query socket (History, MacForSerial and
-  // GetDevice only). NotFound when no collector serves it: open the store instead.
-  Result<std::unique_ptr<Store>> ConnectToWriter();
+  // A client of the collector serving --db on its query socket. NotFound when no
+  // collector serves it: open the store instead.
+  Result<std::unique_ptr<QueryClient>> ConnectToWriter();
   // --clickhouse was given: the answer comes from ClickHouse, not a local store.
   bool clickhouse() const;
   // Prints "resyncwatch <name>: <message>" on io.err and goes on.
@@ -95,7 +96,7 @@ class Cli {
 
   // A MAC in any spelling, or a serial number known to the store. Anything else is an
   // InvalidArgument naming the text.
-  static Result<MacAddress> ResolveDevice(const Store& store, std::string_view arg);
+  static Result<MacAddress> ResolveDevice(const DeviceReader& store, std::string_view arg);
 
   // "2026-11-25 09:00:01.123" in local time, or "2026-11-25 08:00:01.123Z" with --utc.
   std::string TableTime(int64_t unix_us) const;

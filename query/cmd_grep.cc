@@ -12,6 +12,7 @@
 #include "query/cli_common.h"
 #include "query/command.h"
 #include "query/event_json.h"
+#include "query/follow.h"
 #include "query/ordered_output.h"
 
 namespace resyncwatch {
@@ -22,11 +23,14 @@ constexpr CommandHelp kHelp = {
     "resyncwatch grep <RE2> [--mac M] [--since T] [--until T] [--kind K] [--json]",
     "Prints the stored messages whose body matches a regular expression (RE2 syntax), in\n"
     "time order, across the fleet or for one device (--mac takes a MAC in any spelling or\n"
-    "a serial number). A pattern without special characters is a plain substring search.",
+    "a serial number). A pattern without special characters is a plain substring search.\n"
+    "--follow prints the matching messages as the running resyncwatchd stores them, until\n"
+    "Ctrl-C (or --limit matches).",
     "  resyncwatch grep 'http_get failed' --since 24h\n"
     "  resyncwatch grep '(?i)corrupt' --kind resync_failure --since 7d\n"
     "  resyncwatch grep 'sip88xx\\.12-' --mac 00:0e:08:ab:cd:ef --json\n"
-    "  resyncwatch grep 'Requesting resync https://' --count\n",
+    "  resyncwatch grep 'Requesting resync https://' --count\n"
+    "  resyncwatch grep 'Resync failed' --follow --json      # live, one JSON line each\n",
 };
 
 constexpr FlagSpec kMac = {"mac", FlagType::kString, "", "M", "only this device (MAC or serial)"};
@@ -59,12 +63,14 @@ struct GrepQuery {
   int64_t limit = 0;
   bool count_only = false;
   bool json = false;
+  bool ignore_case = false;
 };
 
 Result<std::unique_ptr<GrepQuery>> ReadGrepQuery(const Cli& cli, const CommandIo& io) {
   auto q = std::make_unique<GrepQuery>();
   q->pattern = cli.positional()[0];
   bool ignore_case = cli.flags().GetBool("ignore-case");
+  q->ignore_case = ignore_case;
   RE2::Options options;
   options.set_log_errors(false);
   options.set_case_sensitive(!ignore_case);
@@ -183,14 +189,42 @@ Result<int64_t> PrintMatches(const Store& store, std::optional<MacAddress> mac, 
   return total;
 }
 
+// grep --follow: the collector matches by the same rules; AppendMatch prints.
+int FollowGrep(Cli& cli, const GrepQuery& q) {
+  if (q.count_only) return cli.Fail("--follow prints each match; it has no --count");
+  if (cli.flags().IsSet("since") || cli.flags().IsSet("until")) {
+    return cli.Fail("--follow shows messages from now on: without --since, --until");
+  }
+  Result<std::unique_ptr<QueryClient>> client = ConnectForFollow(cli);
+  if (!client.ok()) return cli.Fail(client.status());
+  FollowRequest request;
+  if (cli.flags().IsSet("mac")) {
+    Result<MacAddress> m = Cli::ResolveDevice(**client, cli.flags().GetString("mac"));
+    if (!m.ok()) return cli.Fail("--mac: " + m.status().message());
+    request.filter.mac = *m;
+  }
+  request.filter.pattern = q.pattern;
+  request.filter.ignore_case = q.ignore_case;
+  request.filter.kind_mask = 0;
+  for (int k = 0; k < kEventKindCount; ++k) {
+    if (q.kinds[k]) request.filter.kind_mask |= 1u << k;
+  }
+  JsonWriter w;
+  request.what = "'" + q.pattern + "'";
+  request.limit = q.limit;
+  request.render = [&](const Event& e, std::string* out) { AppendMatch(q, cli, e, w, *out); };
+  return RunFollow(cli, **client, request);
+}
+
 }  // namespace
 
 int RunGrep(std::span<const std::string_view> args, CommandIo& io) {
   Cli cli(kHelp, kFlagDb | kFlagClickHouse | kFlagRange | kFlagJson | kFlagUtc,
-          {kMac, kKind, kIgnoreCase, kCount, kLimit}, io);
+          {kMac, kKind, kIgnoreCase, kCount, kLimit}, io, FollowFlags());
   if (std::optional<int> code = cli.Parse(args, 1, 1)) return *code;
   Result<std::unique_ptr<GrepQuery>> q = ReadGrepQuery(cli, io);
   if (!q.ok()) return cli.Fail(q.status());
+  if (cli.flags().GetBool("follow")) return FollowGrep(cli, **q);
   Result<StoreHandle> store = cli.OpenStore();
   if (!store.ok()) return cli.Fail(store.status());
   std::optional<MacAddress> mac;

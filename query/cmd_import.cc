@@ -1,7 +1,9 @@
 // `resyncwatch import FILE...`: loads syslog archives into the store, as rsyslog and
 // syslog-ng write them (one message per line, with or without their own timestamp and
 // host), gzip-compressed or not, and JSON lines with a `message`/`msg` field. Events take
-// the messages' own timestamps; re-importing a file stores nothing twice.
+// the messages' own timestamps; re-importing a file stores nothing twice. While a
+// collector runs on the store, the batches go through its query socket and its writer;
+// otherwise the store is opened here.
 #include <simdjson.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +11,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <string>
 
 #include "common/counter_names.h"
@@ -17,6 +20,7 @@
 #include "parsers/parsers.h"
 #include "query/cli_common.h"
 #include "query/command.h"
+#include "query_socket/query_socket.h"
 #include "store/store.h"
 
 namespace resyncwatch {
@@ -31,13 +35,18 @@ constexpr CommandHelp kHelp = {
     "\"timestamp\" / \"@timestamp\"). Each event is ordered by the message's own time; a\n"
     "year-less timestamp takes its year from the file's modification time (or --year).\n"
     "Lines that parse to nothing are kept as raw lines. Importing the same file again\n"
-    "stores nothing twice. Needs the store for writing: stop resyncwatchd first.",
+    "stores nothing twice. While resyncwatchd runs on the store, the archive goes through\n"
+    "it (its query socket) and its events appear at once; if either side stops midway,\n"
+    "run the same import again: what was stored is skipped.",
     "  resyncwatch import /var/log/phones.log /var/log/phones.log.1.gz\n"
     "  resyncwatch import --year 2025 --db ./var/resyncwatch archive/*.log\n"
     "  resyncwatch import relay.jsonl --json     # summary as one JSON object\n",
 };
 
 constexpr size_t kBatchEvents = 4096;
+// A batch is also cut at this many bytes of lines, so that it stays far below the query
+// socket's frame limit (16 MiB) when it goes through the collector.
+constexpr size_t kBatchBytes = 4 << 20;
 
 struct Totals {
   uint64_t lines = 0, events = 0, raw = 0, duplicates = 0;
@@ -68,10 +77,13 @@ bool FromJsonLine(simdjson::ondemand::parser& parser, std::string_view line, std
   return found;
 }
 
+// Where the batches go: the store opened here, or the running collector.
+using BatchWriter = std::function<Result<WriteResult>(WriteBatch&)>;
+
 class Importer {
  public:
-  Importer(Store& store, const TemplateSet& templates, std::optional<int> year, CommandIo& io)
-      : store_(store), templates_(templates), year_(year), io_(io) {}
+  Importer(BatchWriter write, const TemplateSet& templates, std::optional<int> year, CommandIo& io)
+      : write_(std::move(write)), templates_(templates), year_(year), io_(io) {}
 
   Status ImportFile(const std::string& path) {
     struct stat st;
@@ -119,12 +131,8 @@ class Importer {
     return status;
   }
 
-  // Compacts what was written: an import writes tens of table files, most in level 0,
-  // with the light compression of fresh data; compacted, the store takes a third of the
-  // space and a reader opens a few bottommost files instead (docs/performance.md).
-  Status Finish() {
+  void ClearProgress() {
     if (tty_progress_) std::fputs("\r\x1b[K", io_.err);
-    return store_.Compact();
   }
   const Totals& totals() const { return totals_; }
 
@@ -134,6 +142,7 @@ class Importer {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.find_first_not_of(" \t") == std::string_view::npos) return Status::Ok();
     ++totals_.lines;
+    batch_bytes_ += line.size();
     std::optional<int64_t> json_time;
     std::string_view text = line;
     if (line.front() == '{' && FromJsonLine(json_parser_, line, json_message, &json_time)) {
@@ -152,7 +161,9 @@ class Importer {
       if (!parsed_.message_time_us) e.event_time_us = json_time.value_or(mtime_us);
       batch_.events.push_back(std::move(e));
     }
-    if (batch_.events.size() + batch_.raw.size() >= kBatchEvents) return Commit();
+    if (batch_.events.size() + batch_.raw.size() >= kBatchEvents || batch_bytes_ >= kBatchBytes) {
+      return Commit();
+    }
     return Status::Ok();
   }
 
@@ -161,8 +172,9 @@ class Importer {
     batch_.skip_duplicates = true;
     batch_.counter_deltas[std::string(CounterName(Counter::kImportedLines))] =
         static_cast<int64_t>(batch_.events.size() + batch_.raw.size());
-    auto r = store_.Write(batch_);
+    auto r = write_(batch_);
     batch_ = WriteBatch();
+    batch_bytes_ = 0;
     if (!r.ok()) return r.status();
     totals_.events += r->events_stored;
     totals_.raw += r->raw_stored;
@@ -184,7 +196,7 @@ class Importer {
     std::fflush(io_.err);
   }
 
-  Store& store_;
+  BatchWriter write_;
   const TemplateSet& templates_;
   std::optional<int> year_;
   CommandIo& io_;
@@ -193,6 +205,7 @@ class Importer {
   simdjson::ondemand::parser json_parser_;
   ParsedMessage parsed_;
   WriteBatch batch_;
+  size_t batch_bytes_ = 0;
   Totals totals_;
   uint64_t file_size_ = 0;
   std::string path_;
@@ -221,18 +234,33 @@ int RunImport(std::span<const std::string_view> args, CommandIo& io) {
     if (::access(path.c_str(), R_OK) != 0) return cli.Fail("cannot read " + path);
   }
   const std::string dir = cli.flags().IsSet("db") ? cli.flags().GetString("db") : DefaultStoreDir();
-  auto store = Store::Open(dir, StoreOptions());
-  if (!store.ok()) return cli.Fail(store.status());
-
-  Importer importer(**store, *templates, year, io);
-  for (const std::string& path : cli.positional()) {
-    Status s = importer.ImportFile(path);
-    if (!s.ok()) {
-      importer.Finish();
-      return cli.Fail(s);
-    }
+  // A running collector owns the store: the batches go through it. Without one, the
+  // store is opened here (and refused, naming the reason, if something else holds it).
+  std::unique_ptr<QueryClient> collector;
+  std::unique_ptr<Store> store;
+  if (Result<std::unique_ptr<QueryClient>> c = QueryClient::ConnectToWriter(dir); c.ok()) {
+    collector = std::move(*c);
+  } else {
+    Result<std::unique_ptr<Store>> opened = Store::Open(dir, StoreOptions());
+    if (!opened.ok()) return cli.Fail(opened.status());
+    store = std::move(*opened);
   }
-  Status s = importer.Finish();
+  BatchWriter write = [&](WriteBatch& batch) -> Result<WriteResult> {
+    if (store) return store->Write(batch);
+    Result<WriteResult> r = collector->Import(batch);
+    if (r.ok() || r.status().code() == Status::Code::kUnsupported) return r;
+    return Status::IoError("the collector stopped taking the import (" + r.status().message() +
+                           "); run the same import again: what was stored is skipped");
+  };
+  Importer importer(write, *templates, year, io);
+  Status s;
+  for (const std::string& path : cli.positional()) {
+    if (s = importer.ImportFile(path); !s.ok()) break;
+  }
+  importer.ClearProgress();
+  // Compacted, what an import wrote takes a third of the space and a cold reader opens a
+  // few bottommost files (docs/performance.md); a collector compacts its own store.
+  if (s.ok() && store) s = store->Compact();
   if (!s.ok()) return cli.Fail(s);
   const Totals& t = importer.totals();
   if (cli.json()) {
@@ -247,10 +275,11 @@ int RunImport(std::span<const std::string_view> args, CommandIo& io) {
   } else {
     std::fprintf(io.out,
                  "imported %zu file(s): %llu lines read, %llu events stored, %llu raw lines, "
-                 "%llu duplicates skipped\n",
+                 "%llu duplicates skipped%s\n",
                  cli.positional().size(), static_cast<unsigned long long>(t.lines),
                  static_cast<unsigned long long>(t.events), static_cast<unsigned long long>(t.raw),
-                 static_cast<unsigned long long>(t.duplicates));
+                 static_cast<unsigned long long>(t.duplicates),
+                 collector ? " (through the running collector)" : "");
   }
   return kExitFound;
 }

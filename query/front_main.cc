@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   std::vector<std::string_view> args(argv + 2, argv + argc);
   resyncwatch::HistoryCommand history(io);
   if (std::optional<int> code = history.Parse(args)) return *code;
+  if (history.follow()) return history.Follow();
   if (history.direct()) RunFull(argc, argv, nullptr);
   resyncwatch::Status why;
   if (std::optional<int> code = history.AskCollector(&why)) return *code;

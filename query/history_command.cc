@@ -6,6 +6,7 @@
 #include "common/json_writer.h"
 #include "common/time_format.h"
 #include "query/event_json.h"
+#include "query/follow.h"
 #include "query/pairing.h"
 #include "query/table.h"
 
@@ -20,11 +21,14 @@ constexpr CommandHelp kHelp = {
     "or the next failure) and the attempt's duration; a request with no outcome within\n"
     "--timeout says \"no outcome\". The device is a MAC in any spelling or a serial number.\n"
     "The running resyncwatchd answers over its query socket (DIR/query.sock) when it serves\n"
-    "the store; otherwise, or with --direct, the store is opened and read here.",
+    "the store; otherwise, or with --direct, the store is opened and read here.\n"
+    "--follow prints the device's events as the running resyncwatchd stores them, one line\n"
+    "(or one JSON object with --json) each, until Ctrl-C.",
     "  resyncwatch history 00:0e:08:ab:cd:ef                # the whole timeline\n"
     "  resyncwatch history 000E08ABCDEF --since 2h          # the last two hours\n"
     "  resyncwatch history FCH2251A1B2 --kind resync_failure\n"
-    "  resyncwatch history 000e.08ab.cdef --since 7d --csv > phone.csv\n",
+    "  resyncwatch history 000e.08ab.cdef --since 7d --csv > phone.csv\n"
+    "  resyncwatch history 00:0e:08:ab:cd:ef --follow       # watch it live, Ctrl-C to stop\n",
 };
 
 constexpr FlagSpec kKind = {"kind", FlagType::kString, "", "K",
@@ -78,7 +82,8 @@ bool HasFields(EventKind k) { return k != EventKind::kDebug && k != EventKind::k
 using Timeline = HistoryCommand::Timeline;
 
 // InvalidArgument when arg names no device: an answer, not a failure of the store.
-Status ReadTimeline(const Store& store, const std::string& arg, TimeRange wide, Timeline* out) {
+Status ReadTimeline(const DeviceReader& store, const std::string& arg, TimeRange wide,
+                    Timeline* out) {
   Result<MacAddress> mac = Cli::ResolveDevice(store, arg);
   if (!mac.ok()) return mac.status();
   out->mac = *mac;
@@ -101,7 +106,7 @@ Status ReadTimeline(const Store& store, const std::string& arg, TimeRange wide, 
 
 HistoryCommand::HistoryCommand(CommandIo& io)
     : cli_(kHelp, kFlagDb | kFlagClickHouse | kFlagRange | kFlagJson | kFlagCsv | kFlagUtc,
-           {kKind, kTimeout, kDirect}, io),
+           {kKind, kTimeout, kDirect}, io, FollowFlags()),
       kinds_(kEventKindCount, true) {}
 
 std::optional<int> HistoryCommand::Parse(std::span<const std::string_view> args) {
@@ -112,6 +117,12 @@ std::optional<int> HistoryCommand::Parse(std::span<const std::string_view> args)
     kinds_ = std::move(*k);
   }
   timeout_us_ = cli_.flags().GetDuration("timeout");
+  if (follow()) {
+    if (cli_.csv()) return cli_.Fail("--follow prints lines or --json, not --csv");
+    if (cli_.flags().IsSet("since") || cli_.flags().IsSet("until") || direct()) {
+      return cli_.Fail("--follow shows events from now on: without --since, --until, --direct");
+    }
+  }
   // Read a timeout beyond each end so that attempts crossing the range are paired.
   wide_ = cli_.range();
   if (wide_.since_us != INT64_MIN) wide_.since_us -= timeout_us_;
@@ -122,9 +133,35 @@ std::optional<int> HistoryCommand::Parse(std::span<const std::string_view> args)
 // ClickHouse answers for every collector: no local collector to ask.
 bool HistoryCommand::direct() const { return cli_.flags().GetBool("direct") || cli_.clickhouse(); }
 
+bool HistoryCommand::follow() const { return cli_.flags().GetBool("follow"); }
+
+int HistoryCommand::Follow() {
+  Result<std::unique_ptr<QueryClient>> client = ConnectForFollow(cli_);
+  if (!client.ok()) return cli_.Fail(client.status());
+  const std::string& arg = cli_.positional()[0];
+  Result<MacAddress> mac = Cli::ResolveDevice(**client, arg);
+  if (!mac.ok()) return cli_.Fail(mac.status());
+  FollowRequest request;
+  request.filter.mac = *mac;
+  request.filter.kind_mask = 0;
+  for (int k = 0; k < kEventKindCount; ++k) {
+    if (kinds_[k]) request.filter.kind_mask |= 1u << k;
+  }
+  request.what = FormatMac(*mac);
+  JsonWriter w;
+  request.render = [&](const Event& e, std::string* out) {
+    if (!cli_.json()) return RenderFollowLine(cli_, e, out);
+    w.Begin();
+    AppendEventJson(&w, e, true);
+    w.End();
+    out->append(w.str()).push_back('\n');
+  };
+  return RunFollow(cli_, **client, request);
+}
+
 std::optional<int> HistoryCommand::AskCollector(Status* why) {
   timeline_ = Timeline{};
-  Result<std::unique_ptr<Store>> writer = cli_.ConnectToWriter();
+  Result<std::unique_ptr<QueryClient>> writer = cli_.ConnectToWriter();
   Status read = writer.ok() ? ReadTimeline(**writer, cli_.positional()[0], wide_, &timeline_)
                             : writer.status();
   if (read.ok()) return Print();

@@ -1,6 +1,6 @@
 // `resyncwatch history` in steps, so that the full CLI (cmd_history.cc) and its static
-// front (front_main.cc) parse, ask the collector and print with the same code; only the
-// full CLI opens the store itself.
+// front (front_main.cc) parse, ask the collector (or follow it) and print with the same
+// code; only the full CLI opens the store itself.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +28,10 @@ class HistoryCommand {
   std::optional<int> Parse(std::span<const std::string_view> args);
   // --direct: do not ask the collector.
   bool direct() const;
+  // --follow: print the device's events as the collector stores them (query/follow.h).
+  bool follow() const;
+  // Runs --follow: the exit code.
+  int Follow();
   Cli& cli() { return cli_; }
 
   // Asks the collector serving --db and prints its answer: the exit code. std::nullopt

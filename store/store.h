@@ -180,28 +180,31 @@ struct ExportRecords {
   ExportCursor next;
 };
 
-class Store {
+// The reads that concern one device: what a client of the collector's query socket
+// (query_socket/query_socket.h) answers as well as the store itself, so that `history`
+// reads either through the same code. Implementations are thread-safe for reads.
+class DeviceReader {
  public:
-  virtual ~Store() = default;
+  virtual ~DeviceReader() = default;
+  // One device's events in event-time order.
+  virtual Status History(MacAddress mac, TimeRange range, const EventVisitor& visit) const = 0;
+  virtual Result<DeviceSummary> GetDevice(MacAddress mac) const = 0;       // NotFound when unseen
+  virtual Result<MacAddress> MacForSerial(std::string_view sn) const = 0;  // NotFound
+};
 
+class Store : public DeviceReader {
+ public:
   // Opens (and for kReadWrite creates) the store in dir. A store written by a newer
   // schema version is refused with a message that names both versions. kReadWrite keeps
   // the store private: it raises the process umask to at least 027 (RocksDB creates files
   // with it) and takes the other-user bits off dir and the files in it. A store this user
   // may not read is an IoError starting "permission denied", never NotFound.
   static Result<std::unique_ptr<Store>> Open(const std::string& dir, const StoreOptions& options);
-  // A client of the StoreQueryServer that the writer of the store in dir serves on
-  // QuerySocketPath(dir): History, MacForSerial and GetDevice are answered by the writer's
-  // open store, every other call returns Unsupported. NotFound when no server listens
-  // there (no socket, or a stale one), so that callers fall back to Open.
-  static Result<std::unique_ptr<Store>> ConnectToWriter(const std::string& dir);
 
   // Atomically stores the batch, assigning seq numbers; updates device summaries,
   // SN -> MAC and counters ("stored_events", "stored_raw" are counted here).
   virtual Result<WriteResult> Write(WriteBatch& batch) = 0;
 
-  // One device's events in event-time order.
-  virtual Status History(MacAddress mac, TimeRange range, const EventVisitor& visit) const = 0;
   // The whole fleet's events in event-time order.
   virtual Status Scan(TimeRange range, const EventVisitor& visit) const = 0;
   // Like Scan, but only seq, event_time_us, received_us, message_time_us, kind, format,
@@ -230,9 +233,7 @@ class Store {
   virtual Status ScanRaw(TimeRange range,
                          const std::function<bool(const RawDatagram&)>& visit) const = 0;
 
-  virtual Result<DeviceSummary> GetDevice(MacAddress mac) const = 0;  // NotFound when unseen
   virtual Status ForEachDevice(const std::function<bool(const DeviceSummary&)>& visit) const = 0;
-  virtual Result<MacAddress> MacForSerial(std::string_view sn) const = 0;  // NotFound
 
   // Totals since the store was created.
   virtual Result<std::map<std::string, int64_t>> Counters() const = 0;
@@ -293,36 +294,5 @@ std::string DefaultStoreDir();
 
 // DIR/query.sock: where the writer of the store in DIR answers queries by default.
 std::string QuerySocketPath(const std::string& store_dir);
-
-// Answers History, MacForSerial and GetDevice of an open store to local clients over a
-// Unix stream socket (protocol: docs/store-format.md, "The query socket"), so that a
-// one-shot `resyncwatch history` skips opening the store. One thread serves one connection
-// at a time; a client that sends nothing for a few seconds is dropped. The destructor
-// stops the thread (also mid-request) and removes the socket file. requests_served() is
-// thread-safe.
-class StoreQueryServer {
- public:
-  // REQUIRES: store outlives the server. Replaces a stale socket file at socket_path; the
-  // socket gets mode 0660 (owner and group, like the store). Errors name the path.
-  static Result<std::unique_ptr<StoreQueryServer>> Start(const Store& store,
-                                                         const std::string& socket_path);
-  ~StoreQueryServer();
-  StoreQueryServer(const StoreQueryServer&) = delete;
-  StoreQueryServer& operator=(const StoreQueryServer&) = delete;
-
-  const std::string& socket_path() const;
-  uint64_t requests_served() const;
-
- private:
-  class Impl;
-  explicit StoreQueryServer(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
-};
-
-// Store::ConnectToWriter for a socket at any path. Every wait for the server ends after
-// timeout_ms without progress: a hung server is an IoError, not a hang. A server that
-// speaks another protocol version answers Unsupported.
-Result<std::unique_ptr<Store>> ConnectToQueryServer(const std::string& socket_path,
-                                                    int timeout_ms = 5000);
 
 }  // namespace resyncwatch

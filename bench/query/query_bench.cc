@@ -25,6 +25,7 @@
 #include "common/flags.h"
 #include "common/time_format.h"
 #include "parsers/parsers.h"
+#include "query_socket/query_socket.h"
 #include "store/store.h"
 
 namespace resyncwatch {
@@ -143,7 +144,7 @@ int MeasureHistoryWithCollector(const std::string& collector, const std::string&
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (!answering && std::chrono::steady_clock::now() < deadline) {
     if (waitpid(pid, nullptr, WNOHANG) == pid) break;
-    auto client = Store::ConnectToWriter(db);
+    auto client = QueryClient::ConnectToWriter(db);
     if (client.ok()) {
       auto probe = (*client)->GetDevice(0x000e08000000ULL);
       answering = probe.ok() || probe.status().IsNotFound();

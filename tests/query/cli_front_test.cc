@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "query_socket/query_socket.h"
 #include "tests/query/cli_runner.h"
 #include "tests/query/fixture_store.h"
 
@@ -61,7 +62,7 @@ TEST_CASE("the front answers history through the collector without resyncwatch-f
   WriteFixtureFleet(dir.path());
   auto store = Store::Open(dir.path(), {});
   REQUIRE(store.ok());
-  auto server = StoreQueryServer::Start(**store, QuerySocketPath(dir.path()));
+  auto server = QueryServer::Start(**store, QuerySocketPath(dir.path()));
   REQUIRE(server.ok());
   const std::string front = LoneFront(bin);
   for (const char* device : {"FCH2251A1B2", "00:12:34:ab:45:de", "00:0e:08:00:00:99"}) {

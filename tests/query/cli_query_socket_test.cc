@@ -8,7 +8,8 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
-#include "store/query_protocol.h"
+#include "query_socket/query_socket.h"
+#include "query_socket/wire.h"
 #include "tests/query/cli_runner.h"
 #include "tests/query/fixture_store.h"
 
@@ -28,18 +29,17 @@ class FakeServer {
   FakeServer(const std::string& path, Status answer) : answer_(std::move(answer)) {
     fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     REQUIRE(fd_ >= 0);
-    const sockaddr_un addr = *query_protocol::UnixAddress(path);
+    const sockaddr_un addr = *query_wire::UnixAddress(path);
     REQUIRE(::bind(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
     REQUIRE(::listen(fd_, 8) == 0);
     thread_ = std::thread([this] {
       for (;;) {
         int conn = ::accept(fd_, nullptr, nullptr);
         if (conn < 0) return;  // shut down
-        query_protocol::FrameReader reader(conn, -1, 5000);
+        query_wire::FrameReader reader(conn, -1, 5000);
         std::string_view request;
         while (reader.Next(&request).ok()) {
-          if (!query_protocol::WriteAll(conn, query_protocol::DoneFrame(answer_, {}), -1, 5000)
-                   .ok()) {
+          if (!query_wire::WriteAll(conn, query_wire::DoneFrame(answer_, {}), -1, 5000).ok()) {
             break;
           }
         }
@@ -64,7 +64,7 @@ class FakeServer {
 TEST_CASE("history through the writer's query socket prints what reading the store prints") {
   TempDir dir;
   auto store = OpenFixture(dir.path());
-  auto server = StoreQueryServer::Start(*store, QuerySocketPath(dir.path()));
+  auto server = QueryServer::Start(*store, QuerySocketPath(dir.path()));
   REQUIRE(server.ok());
   const std::vector<std::vector<std::string>> commands = {
       {"history", "FCH2251A1B2", "--json"},

@@ -21,7 +21,7 @@ inline std::unique_ptr<Store> OpenOrDie(const std::string& dir, StoreOptions opt
   return std::move(store).value();
 }
 
-inline std::vector<Event> History(const Store& store, MacAddress mac, TimeRange range = {}) {
+inline std::vector<Event> History(const DeviceReader& store, MacAddress mac, TimeRange range = {}) {
   std::vector<Event> out;
   Status s = store.History(mac, range, [&](const Event& e) {
     out.push_back(e);

@@ -1,5 +1,7 @@
-// The query socket: a StoreQueryServer on a temporary store, read through
-// Store::ConnectToWriter and compared with the store's own answers.
+// The query socket's device reads: a QueryServer on a temporary store, read through a
+// QueryClient and compared with the store's own answers.
+#include "query_socket/query_socket.h"
+
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -8,7 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "store/query_protocol.h"
+#include "query_socket/wire.h"
 #include "store/store.h"
 #include "tests/store/store_checks.h"
 #include "tests/store/test_util.h"
@@ -22,7 +24,7 @@ constexpr MacAddress kMacA = 0x000e08000001;
 constexpr MacAddress kMacB = 0x000e08000002;
 constexpr MacAddress kUnseen = 0x000e080000ff;
 
-void CheckSameHistory(const Store& local, const Store& remote, MacAddress mac,
+void CheckSameHistory(const Store& local, const DeviceReader& remote, MacAddress mac,
                       TimeRange range = {}) {
   std::vector<Event> want = History(local, mac, range);
   std::vector<Event> got = History(remote, mac, range);
@@ -60,7 +62,7 @@ std::unique_ptr<Store> FilledStore(const std::string& dir) {
 int RawConnect(const std::string& path) {
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   REQUIRE(fd >= 0);
-  const sockaddr_un addr = *query_protocol::UnixAddress(path);
+  const sockaddr_un addr = *query_wire::UnixAddress(path);
   REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
   return fd;
 }
@@ -70,16 +72,16 @@ int RawConnect(const std::string& path) {
 TEST_CASE("History, serials and devices through the query socket equal the store's own") {
   TempDir tmp;
   auto store = FilledStore(tmp.path());
-  auto server = StoreQueryServer::Start(*store, QuerySocketPath(tmp.path()));
+  auto server = QueryServer::Start(*store, QuerySocketPath(tmp.path()));
   INFO(server.status().ToString());
   REQUIRE(server.ok());
   CHECK(QuerySocketPath(tmp.path()) == tmp.path() + "/query.sock");
   CHECK(std::filesystem::is_socket(QuerySocketPath(tmp.path())));
 
-  auto remote = Store::ConnectToWriter(tmp.path());
+  auto remote = QueryClient::ConnectToWriter(tmp.path());
   INFO(remote.status().ToString());
   REQUIRE(remote.ok());
-  const Store& r = **remote;
+  const DeviceReader& r = **remote;
 
   // Both devices have indexed events and events in the unindexed tail.
   REQUIRE(History(*store, kMacA).size() == 420);
@@ -121,40 +123,37 @@ TEST_CASE("History, serials and devices through the query socket equal the store
   }
   CHECK(r.GetDevice(kUnseen).status().IsNotFound());
 
-  // Only the read calls a one-shot history needs are served.
-  CHECK(r.Scan({}, [](const Event&) { return true; }).code() == Status::Code::kUnsupported);
-  CHECK(r.Counters().status().code() == Status::Code::kUnsupported);
   CHECK((*server)->requests_served() == 12);
 }
 
 TEST_CASE("Without a listening server the query socket is NotFound, so callers fall back") {
   TempDir tmp;
-  auto none = Store::ConnectToWriter(tmp.path());
+  auto none = QueryClient::ConnectToWriter(tmp.path());
   CHECK(none.status().IsNotFound());
 
   // A socket file left behind by a killed daemon: nobody accepts on it.
   const std::string path = QuerySocketPath(tmp.path());
   int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
   REQUIRE(fd >= 0);
-  const sockaddr_un addr = *query_protocol::UnixAddress(path);
+  const sockaddr_un addr = *query_wire::UnixAddress(path);
   REQUIRE(::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
   ::close(fd);
   REQUIRE(std::filesystem::is_socket(path));
-  auto stale = Store::ConnectToWriter(tmp.path());
+  auto stale = QueryClient::ConnectToWriter(tmp.path());
   INFO(stale.status().ToString());
   CHECK(stale.status().IsNotFound());
 
   // A new server replaces the stale file and answers.
   auto store = FilledStore(tmp.path() + "/db");
-  auto server = StoreQueryServer::Start(*store, path);
+  auto server = QueryServer::Start(*store, path);
   INFO(server.status().ToString());
   REQUIRE(server.ok());
-  auto remote = ConnectToQueryServer(path);
+  auto remote = QueryClient::Connect(path);
   REQUIRE(remote.ok());
   CHECK(*(*remote)->MacForSerial("CBT1234567") == kMacB);
 
   // A socket that answers is not stale: a second server leaves it to the first.
-  auto second = StoreQueryServer::Start(*store, path);
+  auto second = QueryServer::Start(*store, path);
   CHECK(second.status().code() == Status::Code::kBusy);
   CHECK(*(*remote)->MacForSerial("CBT1234567") == kMacB);
 }
@@ -164,7 +163,7 @@ TEST_CASE("A query socket path holding something other than a socket is left alo
   auto store = OpenOrDie(tmp.Join("db"));
   const std::string path = tmp.Join("not-a-socket");
   std::ofstream(path) << "keep me";
-  auto server = StoreQueryServer::Start(*store, path);
+  auto server = QueryServer::Start(*store, path);
   CHECK(server.status().code() == Status::Code::kInvalidArgument);
   CHECK(std::filesystem::is_regular_file(path));
 }
@@ -172,24 +171,24 @@ TEST_CASE("A query socket path holding something other than a socket is left alo
 TEST_CASE("Stopping the query server while clients are connected ends cleanly") {
   TempDir tmp;
   auto store = FilledStore(tmp.path());
-  auto server = StoreQueryServer::Start(*store, QuerySocketPath(tmp.path()));
+  auto server = QueryServer::Start(*store, QuerySocketPath(tmp.path()));
   REQUIRE(server.ok());
-  auto remote = Store::ConnectToWriter(tmp.path());
+  auto remote = QueryClient::ConnectToWriter(tmp.path());
   REQUIRE(remote.ok());
   CHECK(History(**remote, kMacB).size() == 60);
-  // Another client connected, silent: the server is busy with the first one meanwhile.
-  auto second = Store::ConnectToWriter(tmp.path());
+  // Another client connected, silent.
+  auto second = QueryClient::ConnectToWriter(tmp.path());
   REQUIRE(second.ok());
 
   server->reset();
   CHECK_FALSE(std::filesystem::exists(QuerySocketPath(tmp.path())));
-  for (const Store* client : {remote->get(), second->get()}) {
+  for (const QueryClient* client : {remote->get(), second->get()}) {
     Status s = client->History(kMacA, {}, [](const Event&) { return true; });
     INFO(s.ToString());
     CHECK_FALSE(s.ok());
   }
   // Once it is gone, clients are told there is nothing to ask.
-  CHECK(Store::ConnectToWriter(tmp.path()).status().IsNotFound());
+  CHECK(QueryClient::ConnectToWriter(tmp.path()).status().IsNotFound());
 }
 
 TEST_CASE("A query server that accepts but never answers is an error, not a hang") {
@@ -198,10 +197,10 @@ TEST_CASE("A query server that accepts but never answers is an error, not a hang
   // Listening, so connects succeed, but nothing ever accepts or answers.
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   REQUIRE(fd >= 0);
-  const sockaddr_un addr = *query_protocol::UnixAddress(path);
+  const sockaddr_un addr = *query_wire::UnixAddress(path);
   REQUIRE(::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
   REQUIRE(::listen(fd, 4) == 0);
-  auto hung = ConnectToQueryServer(path, /*timeout_ms=*/200);
+  auto hung = QueryClient::Connect(path, /*timeout_ms=*/200);
   REQUIRE(hung.ok());
   Status s = (*hung)->History(kMacA, {}, [](const Event&) { return true; });
   INFO(s.ToString());
@@ -214,20 +213,20 @@ TEST_CASE("A query server that accepts but never answers is an error, not a hang
 TEST_CASE("A query in an unknown protocol version is refused naming both versions") {
   TempDir tmp;
   auto store = FilledStore(tmp.path());
-  auto server = StoreQueryServer::Start(*store, QuerySocketPath(tmp.path()));
+  auto server = QueryServer::Start(*store, QuerySocketPath(tmp.path()));
   REQUIRE(server.ok());
   int fd = RawConnect(QuerySocketPath(tmp.path()));
 
-  std::string request = query_protocol::GetDeviceRequest(kMacA);
-  REQUIRE(static_cast<uint8_t>(request[4]) == query_protocol::kVersion);
-  request[4] = static_cast<char>(query_protocol::kVersion + 1);
-  REQUIRE(query_protocol::WriteAll(fd, request, -1, 5000).ok());
-  query_protocol::FrameReader reader(fd, -1, 5000);
+  std::string request = query_wire::EncodeRequest(query_wire::GetDeviceRequest{kMacA});
+  REQUIRE(static_cast<uint8_t>(request[4]) == query_wire::kVersion);
+  request[4] = static_cast<char>(query_wire::kVersion + 1);
+  REQUIRE(query_wire::WriteAll(fd, request, -1, 5000).ok());
+  query_wire::FrameReader reader(fd, -1, 5000);
   std::string_view body;
   REQUIRE(reader.Next(&body).ok());
   Status status;
   std::string_view payload;
-  REQUIRE(query_protocol::ParseDone(body, &status, &payload).ok());
+  REQUIRE(query_wire::ParseDone(body, &status, &payload).ok());
   CHECK(status.code() == Status::Code::kUnsupported);
   INFO(status.message());
   CHECK(status.message().find("version 2") != std::string::npos);
@@ -235,9 +234,11 @@ TEST_CASE("A query in an unknown protocol version is refused naming both version
   CHECK(payload.empty());
 
   // The connection stays usable for a request in the right version.
-  REQUIRE(query_protocol::WriteAll(fd, query_protocol::GetDeviceRequest(kMacA), -1, 5000).ok());
+  REQUIRE(query_wire::WriteAll(fd, query_wire::EncodeRequest(query_wire::GetDeviceRequest{kMacA}),
+                               -1, 5000)
+              .ok());
   REQUIRE(reader.Next(&body).ok());
-  REQUIRE(query_protocol::ParseDone(body, &status, &payload).ok());
+  REQUIRE(query_wire::ParseDone(body, &status, &payload).ok());
   CHECK(status.ok());
   CHECK_FALSE(payload.empty());
   ::close(fd);
