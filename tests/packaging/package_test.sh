@@ -75,6 +75,10 @@ getent group resyncwatch >/dev/null || fail "no group resyncwatch"
 [ "$(stat -c '%a %U %G' /var/lib/resyncwatch)" = "750 resyncwatch resyncwatch" ] ||
   fail "/var/lib/resyncwatch is $(stat -c '%a %U %G' /var/lib/resyncwatch), want 750 resyncwatch resyncwatch"
 
+# Enabled for systemd (a symlink deb-systemd-helper keeps even where systemd is not running).
+wants=/etc/systemd/system/multi-user.target.wants/resyncwatchd.service
+[ -L "$wants" ] || fail "the unit is not enabled ($wants missing)"
+
 # Without systemd running (a container), installing starts nothing.
 if [ ! -d /run/systemd/system ]; then
   for pid in $(pgrep -x resyncwatchd || true); do
@@ -103,6 +107,13 @@ daemon_pid=
 [ "$(stat -c %U /var/lib/resyncwatch/store)" = resyncwatch ] || fail "the store is not the service user's"
 [ "$(stat -c %a /var/lib/resyncwatch/store)" = 750 ] || fail "the store is mode $(stat -c %a /var/lib/resyncwatch/store)"
 
+# Reinstalling (as an upgrade does) keeps an edited conffile and the state directory.
+echo '{"log-level": "warn"}' >/etc/resyncwatch/resyncwatch.json
+dpkg_retry env DEBIAN_FRONTEND=noninteractive dpkg -i "$deb" >/dev/null || fail "dpkg -i again failed"
+[ "$(cat /etc/resyncwatch/resyncwatch.json)" = '{"log-level": "warn"}' ] ||
+  fail "reinstalling replaced the edited /etc/resyncwatch/resyncwatch.json"
+[ -d /var/lib/resyncwatch/store ] || fail "reinstalling lost the store"
+
 # Purge: every file of the package, the conffile, the state directory and the store go.
 files=$(dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {sub(/^\./, "", $6); print $6}')
 dpkg_retry dpkg --purge resyncwatch >/dev/null || fail "dpkg --purge failed"
@@ -114,6 +125,10 @@ for f in $files /etc/resyncwatch/resyncwatch.json; do
 done
 [ ! -e /etc/resyncwatch ] || fail "/etc/resyncwatch is left after dpkg --purge"
 [ ! -e /var/lib/resyncwatch ] || fail "/var/lib/resyncwatch is left after dpkg --purge"
+for f in "$wants" /var/lib/systemd/deb-systemd-helper-enabled/resyncwatchd.service.dsh-also \
+  /var/lib/systemd/deb-systemd-helper-masked/resyncwatchd.service; do
+  [ ! -e "$f" ] && [ ! -L "$f" ] || fail "$f (the unit's systemd state) is left after dpkg --purge"
+done
 # Debian policy keeps the system user and group (files elsewhere may still be theirs).
 getent passwd resyncwatch >/dev/null || fail "purge removed the system user (policy keeps it)"
 echo "PASS: installed, ran as resyncwatch, purged without leftovers"
