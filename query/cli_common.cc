@@ -13,6 +13,11 @@ namespace {
 constexpr FlagSpec kHelpFlag = {"help", FlagType::kBool, "", "", "show this help and exit"};
 constexpr FlagSpec kDbFlag = {"db", FlagType::kString, "", "DIR",
                               "store directory (default: $RESYNCWATCH_DB or /var/lib/resyncwatch)"};
+constexpr FlagSpec kClickHouseFlag = {
+    "clickhouse", FlagType::kString, "", "URL",
+    "read every collector's records from ClickHouse (http://ch1:8123) instead of --db"};
+constexpr FlagSpec kClickHouseDbFlag = {"clickhouse-database", FlagType::kString, "resyncwatch",
+                                        "NAME", "the ClickHouse database of --clickhouse"};
 constexpr FlagSpec kSinceFlag = {"since", FlagType::kString, "", "T",
                                  "from this time: 2h, 7d, or an ISO-8601 time"};
 constexpr FlagSpec kUntilFlag = {"until", FlagType::kString, "", "T",
@@ -38,6 +43,10 @@ Cli::Cli(CommandHelp help, unsigned common, std::initializer_list<FlagSpec> own,
          std::span<const FlagSpec> shared)
     : help_(help), io_(io), flags_({}) {
   if (common & kFlagDb) specs_.push_back(kDbFlag);
+  if (common & kFlagClickHouse) {
+    specs_.push_back(kClickHouseFlag);
+    specs_.push_back(kClickHouseDbFlag);
+  }
   if (common & kFlagRange) {
     specs_.push_back(kSinceFlag);
     specs_.push_back(kUntilFlag);
@@ -107,6 +116,13 @@ void Cli::Warn(std::string_view message) {
 
 std::string Cli::StoreDir() const {
   return flags_.IsSet("db") ? flags_.GetString("db") : DefaultStoreDir();
+}
+
+bool Cli::clickhouse() const {
+  for (const FlagSpec& spec : specs_) {
+    if (spec.name == "clickhouse") return flags_.IsSet("clickhouse");
+  }
+  return false;
 }
 
 Result<std::unique_ptr<Store>> Cli::ConnectToWriter() { return Store::ConnectToWriter(StoreDir()); }
