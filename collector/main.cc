@@ -212,7 +212,7 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (parsed->version) {
-    std::printf("resyncwatchd %s\n", "0.1.0");
+    std::printf("resyncwatchd %s\n", RESYNCWATCH_VERSION);
     return 0;
   }
   CollectorConfig& config = parsed->config;

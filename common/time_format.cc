@@ -41,9 +41,13 @@ int64_t DaysFromCivil(int year, int month, int day) {
 }
 
 CivilTime CivilFromMicros(int64_t unix_us) {
-  int64_t days =
-      unix_us >= 0 ? unix_us / kMicrosPerDay : -((-unix_us + kMicrosPerDay - 1) / kMicrosPerDay);
-  int64_t rem = unix_us - days * kMicrosPerDay;
+  // Floor division by remainder: negating a time near INT64_MIN would overflow.
+  int64_t days = unix_us / kMicrosPerDay;
+  int64_t rem = unix_us % kMicrosPerDay;
+  if (rem < 0) {
+    rem += kMicrosPerDay;
+    --days;
+  }
   int64_t z = days + 719468;
   int64_t era = (z >= 0 ? z : z - 146096) / 146097;
   int64_t doe = z - era * 146097;

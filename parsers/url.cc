@@ -134,7 +134,8 @@ bool NeedsRedaction(std::string_view text) {
        p != nullptr;) {
     size_t pos = static_cast<size_t>(p - text.data());
     if (SecretOptionEnd(text, pos) != 0) return true;
-    p = static_cast<const char*>(memmem(p + 2, text.size() - pos - 2, "--", 2));
+    // One byte on, not two: in "---key" the option's "--" overlaps the one just found.
+    p = static_cast<const char*>(memmem(p + 1, text.size() - pos - 1, "--", 2));
   }
   if (CutCredentialStart(text) != std::string_view::npos) return true;
   if (std::memchr(text.data(), '@', text.size()) == nullptr) return false;

@@ -312,12 +312,19 @@ Status DecodeLeadingFields(ByteReader* r, Event* e, uint64_t* flags) {
   e->format = static_cast<SyslogFormat>(format);
   e->facility = static_cast<int16_t>(fac);
   e->severity = static_cast<int16_t>(sev);
-  e->received_us = e->event_time_us + received_delta;
+  // The deltas come from disk or the query socket: a sum past int64 is corruption, not
+  // undefined behaviour.
+  if (__builtin_add_overflow(e->event_time_us, received_delta, &e->received_us)) {
+    return BadEvent("receive time out of range");
+  }
   e->message_time_us.reset();
   if (*flags & kHasMessageTime) {
-    int64_t delta;
+    int64_t delta, message_time;
     if (!r->GetSigned(&delta)) return BadEvent("truncated message time");
-    e->message_time_us = e->event_time_us + delta;
+    if (__builtin_add_overflow(e->event_time_us, delta, &message_time)) {
+      return BadEvent("message time out of range");
+    }
+    e->message_time_us = message_time;
   }
   e->mac = 0;
   if (*flags & kHasMac) {

@@ -25,6 +25,23 @@ TEST_CASE("ISO-8601 times round-trip through civil arithmetic") {
   CHECK(FormatIso8601Utc(-1) == "1969-12-31T23:59:59.999999Z");
 }
 
+TEST_CASE("Civil time of the earliest microsecond values is far in the past and in range") {
+  // Found by the query-socket fuzzer: times near INT64_MIN overflowed on negation.
+  for (int64_t v : {INT64_MIN, INT64_MIN + 1, int64_t{-9'223'372'036'854'764'929}}) {
+    CivilTime t = CivilFromMicros(v);
+    INFO(v);
+    CHECK(t.year < -290000);
+    CHECK(t.month >= 1);
+    CHECK(t.month <= 12);
+    CHECK(t.day >= 1);
+    CHECK(t.day <= 31);
+    CHECK(t.hour >= 0);
+    CHECK(t.hour < 24);
+  }
+  CHECK(FormatIso8601Utc(-86'400'000'000) == "1969-12-31T00:00:00.000000Z");
+  CHECK(FormatIso8601Utc(-86'400'000'001) == "1969-12-30T23:59:59.999999Z");
+}
+
 TEST_CASE("Durations and --since specs are parsed with their units") {
   CHECK(*ParseDuration("2h") == 7200 * kMicrosPerSecond);
   CHECK(*ParseDuration("30d") == 30 * 86400LL * kMicrosPerSecond);

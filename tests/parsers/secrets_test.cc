@@ -104,6 +104,18 @@ TEST_CASE("Options that touch the URL, with no blank after them, are still the p
   CHECK(m.message.find("secretpass") == std::string_view::npos);
 }
 
+TEST_CASE("A secret option right after another dash is hidden too") {
+  // Found by the parse fuzzer: "---key V" (the "--" overlapping a third dash) was missed.
+  for (const char* line : {"C 20\"6-11---key MySecret", "Requesting resync x---pwd=MySecret",
+                           "CP-8851-3PCC 00:12:34:ab:45:de -- Requesting resync [---key MySecret ]"
+                           "http://10.1.1.1/a.cfg"}) {
+    auto m = ParseAt(line);
+    INFO(line);
+    CHECK(m.message.find("MySecret") == std::string_view::npos);
+    CHECK(m.url.find("MySecret") == std::string_view::npos);
+  }
+}
+
 TEST_CASE("A credential cut at the end of the text is hidden") {
   auto m = ParseAt("CP-8851-3PCC 00:12:34:ab:45:de -- Requesting resync http://user:secr");
   CHECK(m.message.find("secr") == std::string_view::npos);

@@ -110,6 +110,31 @@ TEST_CASE("Every truncation of an encoded event is reported as corruption, never
   CHECK(s.message().find("version 2") != std::string::npos);
 }
 
+TEST_CASE("A time delta that overflows the event time is corruption and not a wrapped time") {
+  // Found by the query-socket fuzzer: a key at the end of time plus a stored delta was a
+  // signed overflow (undefined behaviour) that decoded to a time far in the past.
+  Event e = PhoneEvent();
+  e.event_time_us = 0;
+  e.received_us = 593'601'120'000;  // received delta
+  e.message_time_us = -1;           // message time delta
+  std::string value;
+  EncodeEvent(e, &value);
+  Event back;
+  back.event_time_us = INT64_MAX;
+  Status s = DecodeEvent(value, &back);
+  CHECK(s.code() == Status::Code::kCorruption);
+  CHECK(s.message().find("time") != std::string::npos);
+  e.received_us = 0;
+  e.message_time_us = 1;
+  value.clear();
+  EncodeEvent(e, &value);
+  back.event_time_us = INT64_MAX;
+  CHECK(DecodeEvent(value, &back).code() == Status::Code::kCorruption);
+  back.event_time_us = INT64_MAX - 1;  // the largest time that still fits decodes
+  CHECK(DecodeEvent(value, &back).ok());
+  CHECK(back.message_time_us == INT64_MAX);
+}
+
 TEST_CASE("Flipped bytes in an encoded event never crash the decoder") {
   Event e = PhoneEvent();
   std::string value;
