@@ -20,7 +20,8 @@ constexpr FlagSpec kSpecs[] = {
     {"config", FlagType::kString, "", "FILE",
      "JSON configuration file; every option below is also a key"},
     {"db", FlagType::kString, "", "DIR",
-     "store directory (default: $RESYNCWATCH_DB, else /var/lib/resyncwatch)"},
+     "store directory (default: $RESYNCWATCH_DB, else /var/lib/resyncwatch if it exists, else "
+     "$XDG_STATE_HOME/resyncwatch or ~/.local/state/resyncwatch)"},
     {"listen", FlagType::kStringList, "udp://0.0.0.0:5514,udp://[::]:5514", "URL",
      "where to receive, repeatable: udp://0.0.0.0:5514, udp://[::]:5514, tcp://127.0.0.1:6514, "
      "tls://0.0.0.0:6514 (RFC 5425, needs --tls-cert and --tls-key; port 0: ephemeral)"},

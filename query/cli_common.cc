@@ -11,8 +11,10 @@ namespace resyncwatch {
 namespace {
 
 constexpr FlagSpec kHelpFlag = {"help", FlagType::kBool, "", "", "show this help and exit"};
-constexpr FlagSpec kDbFlag = {"db", FlagType::kString, "", "DIR",
-                              "store directory (default: $RESYNCWATCH_DB or /var/lib/resyncwatch)"};
+constexpr FlagSpec kDbFlag = {
+    "db", FlagType::kString, "", "DIR",
+    "store directory (default: $RESYNCWATCH_DB, else the one a collector runs on, else "
+    "/var/lib/resyncwatch if it exists, else ~/.local/state/resyncwatch)"};
 constexpr FlagSpec kSinceFlag = {"since", FlagType::kString, "", "T",
                                  "from this time: 2h, 7d, or an ISO-8601 time"};
 constexpr FlagSpec kUntilFlag = {"until", FlagType::kString, "", "T",

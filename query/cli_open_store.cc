@@ -2,6 +2,8 @@
 // the static front (front_main.cc) must not pull RocksDB in.
 #include <sys/stat.h>
 
+#include <cstdlib>
+
 #include "query/cli_common.h"
 
 namespace resyncwatch {
@@ -11,7 +13,16 @@ Result<StoreHandle> Cli::OpenStore() {
   std::string dir = StoreDir();
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return Status::NotFound("no store at " + dir + " (start resyncwatchd, or pass --db DIR)");
+    std::string looked;
+    const char* env = std::getenv("RESYNCWATCH_DB");
+    if (!flags_.IsSet("db") && (env == nullptr || *env == '\0')) {
+      for (const std::string& candidate : StoreDirCandidates()) {
+        looked += (looked.empty() ? "" : ", ") + candidate;
+      }
+      looked = "; looked in " + looked;
+    }
+    return Status::NotFound("no store at " + dir + " (start resyncwatchd, or pass --db DIR" +
+                            looked + ")");
   }
   StoreOptions options;
   options.mode = StoreOptions::Mode::kReadOnlyView;
