@@ -47,7 +47,8 @@ TEST_CASE("a misspelt section is named with the file and the section it resemble
 
 TEST_CASE("unknown keys inside a section are named by their dotted path and the file") {
   CHECK(ErrorOf(R"({"alerts": {"rules": {"failures": {"windw": "5m"}}}})") ==
-        "config /etc/rw.json: alerts.rules.failures.windw: unknown key");
+        "config /etc/rw.json: alerts.rules.failures.windw: unknown key (expected enabled, window, "
+        "min_failures, group_by)");
   CHECK(ErrorOf(R"({"templates": {"resync_failre": []}})")
             .find("config /etc/rw.json: templates.resync_failre: unknown key (expected "
                   "resync_request") == 0);
