@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/flags.h"
 #include "common/status.h"
 #include "store/store.h"
 
@@ -134,6 +135,8 @@ struct AlertConfig {
 Result<AlertConfig> AlertConfigFromJson(std::string_view config_json_text);
 // The same for the text of the "alerts" object itself ("" gives the defaults).
 Result<AlertConfig> AlertConfigFromAlertsJson(std::string_view alerts_json_text);
+// Every key of the "alerts" section with its default, from the tables that read them.
+std::vector<ConfigKeyDoc> AlertConfigKeyDocs();
 
 struct Alert {
   enum class State : uint8_t { kFiring, kResolved };

@@ -114,6 +114,7 @@ Status GetGroupBy(const std::string& path, element v, GroupBy* out) {
 struct AlertKey {
   enum class Kind { kBool, kInt, kDouble, kPercent, kDuration, kDurationOrZero, kGroupBy };
   std::string_view name;
+  std::string_view help;
   Kind kind;
   bool AlertConfig::*flag = nullptr;
   int64_t AlertConfig::*integer = nullptr;  // also durations, in microseconds
@@ -127,46 +128,112 @@ using K = AlertKey::Kind;
 using C = AlertConfig;
 
 constexpr AlertKey kFailuresKeys[] = {
-    {.name = "enabled", .kind = K::kBool, .flag = &C::failures_enabled},
-    {.name = "window", .kind = K::kDuration, .integer = &C::failures_window_us},
-    {.name = "min_failures", .kind = K::kInt, .integer = &C::failures_min, .min = 1},
-    {.name = "group_by", .kind = K::kGroupBy, .groups = &C::failures_group_by},
+    {.name = "enabled", .help = "the rule is on", .kind = K::kBool, .flag = &C::failures_enabled},
+    {.name = "window",
+     .help = "failures are counted over this window",
+     .kind = K::kDuration,
+     .integer = &C::failures_window_us},
+    {.name = "min_failures",
+     .help = "fires at this many failures in the window",
+     .kind = K::kInt,
+     .integer = &C::failures_min,
+     .min = 1},
+    {.name = "group_by",
+     .help = "groups counted apart: fleet, server, error, model",
+     .kind = K::kGroupBy,
+     .groups = &C::failures_group_by},
 };
 constexpr AlertKey kRatioKeys[] = {
-    {.name = "enabled", .kind = K::kBool, .flag = &C::ratio_enabled},
-    {.name = "window", .kind = K::kDuration, .integer = &C::ratio_window_us},
-    {.name = "min_ratio", .kind = K::kDouble, .real = &C::ratio_min, .min = 0.0001, .max = 1.0},
-    {.name = "min_attempts", .kind = K::kInt, .integer = &C::ratio_min_attempts, .min = 1},
-    {.name = "group_by", .kind = K::kGroupBy, .groups = &C::ratio_group_by},
+    {.name = "enabled", .help = "the rule is on", .kind = K::kBool, .flag = &C::ratio_enabled},
+    {.name = "window",
+     .help = "failures and attempts are counted over this window",
+     .kind = K::kDuration,
+     .integer = &C::ratio_window_us},
+    {.name = "min_ratio",
+     .help = "fires at this share of failed attempts (0..1)",
+     .kind = K::kDouble,
+     .real = &C::ratio_min,
+     .min = 0.0001,
+     .max = 1.0},
+    {.name = "min_attempts",
+     .help = "only with at least this many attempts in the window",
+     .kind = K::kInt,
+     .integer = &C::ratio_min_attempts,
+     .min = 1},
+    {.name = "group_by",
+     .help = "groups counted apart: fleet, server, error, model",
+     .kind = K::kGroupBy,
+     .groups = &C::ratio_group_by},
 };
 constexpr AlertKey kDeviceKeys[] = {
-    {.name = "enabled", .kind = K::kBool, .flag = &C::device_enabled},
+    {.name = "enabled", .help = "the rule is on", .kind = K::kBool, .flag = &C::device_enabled},
     {.name = "consecutive_failures",
+     .help = "fires at this many failures in a row of one phone",
      .kind = K::kInt,
      .integer = &C::device_consecutive_min,
      .min = 1},
-    {.name = "idle_resolve", .kind = K::kDuration, .integer = &C::device_idle_resolve_us},
+    {.name = "idle_resolve",
+     .help = "resolves when the phone has been silent this long",
+     .kind = K::kDuration,
+     .integer = &C::device_idle_resolve_us},
 };
 constexpr AlertKey kOverdueKeys[] = {
-    {.name = "enabled", .kind = K::kBool, .flag = &C::overdue_enabled},
-    {.name = "min_phones", .kind = K::kInt, .integer = &C::overdue_min_phones, .min = 1},
-    {.name = "min_percent", .kind = K::kPercent, .real = &C::overdue_min_share},
+    {.name = "enabled", .help = "the rule is on", .kind = K::kBool, .flag = &C::overdue_enabled},
+    {.name = "min_phones",
+     .help = "fires at this many phones overdue",
+     .kind = K::kInt,
+     .integer = &C::overdue_min_phones,
+     .min = 1},
+    {.name = "min_percent",
+     .help = "or at this percentage of the phones with a known state (0: off)",
+     .kind = K::kPercent,
+     .real = &C::overdue_min_share},
 };
 constexpr AlertKey kHammeringKeys[] = {
-    {.name = "enabled", .kind = K::kBool, .flag = &C::hammering_enabled},
-    {.name = "min_phones", .kind = K::kInt, .integer = &C::hammering_min_phones, .min = 1},
+    {.name = "enabled", .help = "the rule is on", .kind = K::kBool, .flag = &C::hammering_enabled},
+    {.name = "min_phones",
+     .help = "fires at this many phones retrying faster than configured",
+     .kind = K::kInt,
+     .integer = &C::hammering_min_phones,
+     .min = 1},
 };
 constexpr AlertKey kFleetSilenceKeys[] = {
-    {.name = "enabled", .kind = K::kBool, .flag = &C::fleet_silence_enabled},
-    {.name = "after", .kind = K::kDuration, .integer = &C::fleet_silence_us},
+    {.name = "enabled",
+     .help = "the rule is on",
+     .kind = K::kBool,
+     .flag = &C::fleet_silence_enabled},
+    {.name = "after",
+     .help = "fires after no datagram at all for this long",
+     .kind = K::kDuration,
+     .integer = &C::fleet_silence_us},
 };
 constexpr AlertKey kNetworkSilenceKeys[] = {
-    {.name = "enabled", .kind = K::kBool, .flag = &C::network_silence_enabled},
-    {.name = "after", .kind = K::kDuration, .integer = &C::network_silence_us},
-    {.name = "min_datagrams", .kind = K::kInt, .integer = &C::network_min_datagrams, .min = 1},
-    {.name = "active_window", .kind = K::kDuration, .integer = &C::network_active_window_us},
-    {.name = "forget_after", .kind = K::kDuration, .integer = &C::network_forget_us},
-    {.name = "max_networks", .kind = K::kInt, .integer = &C::max_networks, .min = 1},
+    {.name = "enabled",
+     .help = "the rule is on",
+     .kind = K::kBool,
+     .flag = &C::network_silence_enabled},
+    {.name = "after",
+     .help = "fires after an active sender network is silent this long",
+     .kind = K::kDuration,
+     .integer = &C::network_silence_us},
+    {.name = "min_datagrams",
+     .help = "a network is active with this many datagrams in active_window",
+     .kind = K::kInt,
+     .integer = &C::network_min_datagrams,
+     .min = 1},
+    {.name = "active_window",
+     .help = "the window before its last datagram that makes a network active",
+     .kind = K::kDuration,
+     .integer = &C::network_active_window_us},
+    {.name = "forget_after",
+     .help = "a network silent this long is forgotten (longer than after)",
+     .kind = K::kDuration,
+     .integer = &C::network_forget_us},
+    {.name = "max_networks",
+     .help = "networks tracked at most, the longest silent evicted first",
+     .kind = K::kInt,
+     .integer = &C::max_networks,
+     .min = 1},
 };
 
 struct AlertRuleKeys {
@@ -185,19 +252,60 @@ constexpr AlertRuleKeys kRules[] = {
 
 // The section's own keys; "rules" and "sinks" hold structures and are read apart.
 constexpr AlertKey kSectionKeys[] = {
-    {.name = "enabled", .kind = K::kBool, .flag = &C::enabled},
-    {.name = "resolve_fraction", .kind = K::kDouble, .real = &C::resolve_fraction, .max = 1.0},
-    {.name = "resolve_after", .kind = K::kDurationOrZero, .integer = &C::resolve_after_us},
-    {.name = "update_interval", .kind = K::kDuration, .integer = &C::update_interval_us},
-    {.name = "max_groups", .kind = K::kInt, .integer = &C::max_groups, .min = 1},
-    {.name = "max_devices", .kind = K::kInt, .integer = &C::max_devices, .min = 1},
-    {.name = "sample_macs", .kind = K::kInt, .integer = &C::sample_macs, .min = 0},
-    {.name = "sink_queue", .kind = K::kInt, .integer = &C::sink_queue, .min = 1},
-    {.name = "retry_initial", .kind = K::kDuration, .integer = &C::retry_initial_us},
-    {.name = "retry_max", .kind = K::kDuration, .integer = &C::retry_max_us},
-    {.name = "retry_give_up", .kind = K::kDuration, .integer = &C::retry_give_up_us},
-    {.name = "schedule_interval", .kind = K::kDuration, .integer = &C::schedule_interval_us},
-    {.name = "schedule_range", .kind = K::kDuration, .integer = &C::schedule_range_us},
+    {.name = "enabled", .help = "alerting is on", .kind = K::kBool, .flag = &C::enabled},
+    {.name = "resolve_fraction",
+     .help = "an alert resolves below this fraction of its threshold",
+     .kind = K::kDouble,
+     .real = &C::resolve_fraction,
+     .max = 1.0},
+    {.name = "resolve_after",
+     .help = "... once it stayed there this long",
+     .kind = K::kDurationOrZero,
+     .integer = &C::resolve_after_us},
+    {.name = "update_interval",
+     .help = "a firing alert is stored again at most this often",
+     .kind = K::kDuration,
+     .integer = &C::update_interval_us},
+    {.name = "max_groups",
+     .help = "groups tracked per dimension, idle ones evicted first",
+     .kind = K::kInt,
+     .integer = &C::max_groups,
+     .min = 1},
+    {.name = "max_devices",
+     .help = "phones tracked by the device rule",
+     .kind = K::kInt,
+     .integer = &C::max_devices,
+     .min = 1},
+    {.name = "sample_macs",
+     .help = "MACs carried by each alert",
+     .kind = K::kInt,
+     .integer = &C::sample_macs,
+     .min = 0},
+    {.name = "sink_queue",
+     .help = "alerts waiting per sink",
+     .kind = K::kInt,
+     .integer = &C::sink_queue,
+     .min = 1},
+    {.name = "retry_initial",
+     .help = "first back-off of a failing sink",
+     .kind = K::kDuration,
+     .integer = &C::retry_initial_us},
+    {.name = "retry_max",
+     .help = "longest back-off of a failing sink",
+     .kind = K::kDuration,
+     .integer = &C::retry_max_us},
+    {.name = "retry_give_up",
+     .help = "an alert not delivered this long after it was raised is dropped",
+     .kind = K::kDuration,
+     .integer = &C::retry_give_up_us},
+    {.name = "schedule_interval",
+     .help = "the schedule analysis of the overdue and hammering rules runs this often",
+     .kind = K::kDuration,
+     .integer = &C::schedule_interval_us},
+    {.name = "schedule_range",
+     .help = "... over this much of the store",
+     .kind = K::kDuration,
+     .integer = &C::schedule_range_us},
 };
 
 Status ReadKey(const AlertKey& k, const std::string& path, element v, AlertConfig* c) {
@@ -407,6 +515,79 @@ Result<element> ParseText(simdjson::dom::parser& parser, const simdjson::padded_
   return root;
 }
 
+std::string KeyValue(AlertKey::Kind kind) {
+  switch (kind) {
+    case K::kBool:
+      return "true/false";
+    case K::kInt:
+      return "N";
+    case K::kDouble:
+      return "R";
+    case K::kPercent:
+      return "PERCENT";
+    case K::kDuration:
+    case K::kDurationOrZero:
+      return "DUR";
+    case K::kGroupBy:
+      return "[GROUP...]";
+  }
+  return "";
+}
+
+// A duration as the config file spells it: "5m", "2d", "90s".
+std::string ConfigDuration(int64_t us) {
+  for (auto [unit, name] : {std::pair<int64_t, const char*>{86400'000'000LL, "d"},
+                            {3600'000'000LL, "h"},
+                            {60'000'000LL, "m"},
+                            {1'000'000LL, "s"}}) {
+    if (us != 0 && us % unit == 0) return std::to_string(us / unit) + name;
+  }
+  return us == 0 ? "0" : std::to_string(us / 1000) + "ms";
+}
+
+std::string KeyDefault(const AlertKey& k, const AlertConfig& d) {
+  auto number = [](double v) {
+    std::string text = std::to_string(v);
+    text.erase(text.find_last_not_of('0') + 1);
+    if (!text.empty() && text.back() == '.') text.pop_back();
+    return text;
+  };
+  switch (k.kind) {
+    case K::kBool:
+      return d.*k.flag ? "true" : "false";
+    case K::kInt:
+      return std::to_string(d.*k.integer);
+    case K::kDouble:
+      return number(d.*k.real);
+    case K::kPercent:
+      return number(d.*k.real * 100);
+    case K::kDuration:
+    case K::kDurationOrZero:
+      return ConfigDuration(d.*k.integer);
+    case K::kGroupBy: {
+      const GroupBy& g = d.*k.groups;
+      std::string out;
+      for (auto [on, name] : {std::pair{g.fleet, "fleet"},
+                              {g.server, "server"},
+                              {g.error, "error"},
+                              {g.model, "model"}}) {
+        if (on) out += (out.empty() ? "" : ", ") + std::string(name);
+      }
+      return "[" + out + "]";
+    }
+  }
+  return "";
+}
+
+void AddDocs(std::string_view prefix, std::span<const AlertKey> keys,
+             std::vector<ConfigKeyDoc>* out) {
+  const AlertConfig defaults;
+  for (const AlertKey& k : keys) {
+    out->push_back({std::string(prefix) + std::string(k.name), KeyValue(k.kind),
+                    KeyDefault(k, defaults), std::string(k.help)});
+  }
+}
+
 }  // namespace
 
 Result<AlertConfig> AlertConfigFromAlertsJson(std::string_view alerts_json_text) {
@@ -438,6 +619,28 @@ Result<AlertConfig> AlertConfigFromJson(std::string_view config_json_text) {
   RW_TRY(GetObject("alerts", alerts, &o));
   RW_TRY(ReadAlerts(o, &config));
   return config;
+}
+
+}  // namespace resyncwatch
+
+namespace resyncwatch {
+
+std::vector<ConfigKeyDoc> AlertConfigKeyDocs() {
+  std::vector<ConfigKeyDoc> out;
+  AddDocs("alerts.", kSectionKeys, &out);
+  for (const AlertRuleKeys& rule : kRules) {
+    AddDocs("alerts.rules." + std::string(rule.name) + ".", rule.keys, &out);
+  }
+  std::string sinks;
+  for (const SinkKeys& k : kSinkTypes) {
+    std::string keys = std::string(k.target_key);
+    if (!k.keys.empty()) keys += (keys.empty() ? "" : ", ") + std::string(k.keys);
+    sinks +=
+        (sinks.empty() ? "" : "; ") + std::string(k.name) + (keys.empty() ? "" : " (" + keys + ")");
+  }
+  out.push_back({"alerts.sinks", "[{\"type\": T, ...}]", "[{\"type\": \"log\"}]",
+                 "where alerts go, by type: " + sinks});
+  return out;
 }
 
 }  // namespace resyncwatch

@@ -198,6 +198,11 @@ Result<CollectorArgs> ParseCollectorArgs(std::span<const std::string_view> args)
     out.help_text = flags.Help(kUsage, description, kExamples);
     return out;
   }
+  if (flags.GetBool("help-config")) {
+    out.help = true;
+    out.help_text = ConfigSectionsMarkdown();
+    return out;
+  }
   if (flags.GetBool("help-markdown")) {
     out.help = true;
     out.help_text = flags.MarkdownTable();

@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/flags.h"
 #include "common/status.h"
@@ -27,13 +28,19 @@ struct ConfigSection {
   // Checks the section in the whole file's text (absent: Ok). Errors start with the dotted
   // path of the bad key ("alerts.rules.failures.window: ...").
   Status (*validate)(std::string_view config_text);
+  // Its keys, from the table its module reads them with (for --help-config and README).
+  std::vector<ConfigKeyDoc> (*keys)();
 };
 
 // The registry: every section the file may hold, in the order README lists them.
 std::span<const ConfigSection> ConfigSections();
 
+// Every section's keys as Markdown tables (`resyncwatchd --help-config`, README).
+std::string ConfigSectionsMarkdown();
+
 // resyncwatchd's options, each also a top-level key of the file (except the command-line
-// only ones: config, help, help-markdown, version). Drives its flags, --help and README.
+// only ones: config, help, help-markdown, help-config, version). Drives its flags, --help and
+// README.
 std::span<const FlagSpec> DaemonOptionSpecs();
 bool IsCommandLineOnlyOption(std::string_view name);
 

@@ -7,8 +7,8 @@ namespace resyncwatch {
 namespace {
 
 // The one option table. Every entry is a flag and a config-file key (the key may also be
-// spelled with '_' for '-'); "config", "help", "help-markdown" and "version" are
-// command-line only.
+// spelled with '_' for '-'); "config", "help", "help-markdown", "help-config" and "version"
+// are command-line only.
 constexpr FlagSpec kSpecs[] = {
     {"config", FlagType::kString, "", "FILE",
      "JSON configuration file; every option below is also a key"},
@@ -71,6 +71,8 @@ constexpr FlagSpec kSpecs[] = {
     {"help", FlagType::kBool, "", "", "print this help and exit"},
     {"help-markdown", FlagType::kBool, "", "",
      "print this option table as Markdown (the README's list) and exit"},
+    {"help-config", FlagType::kBool, "", "",
+     "print every key of the config file's sections as Markdown (the README's lists) and exit"},
     {"version", FlagType::kBool, "", "", "print the version and exit"},
 };
 
@@ -79,7 +81,8 @@ constexpr FlagSpec kSpecs[] = {
 std::span<const FlagSpec> DaemonOptionSpecs() { return kSpecs; }
 
 bool IsCommandLineOnlyOption(std::string_view name) {
-  return name == "config" || name == "help" || name == "help-markdown" || name == "version";
+  return name == "config" || name == "help" || name == "help-markdown" || name == "help-config" ||
+         name == "version";
 }
 
 }  // namespace resyncwatch

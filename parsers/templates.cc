@@ -361,6 +361,22 @@ Result<TemplateSet> TemplateSet::FromConfigJson(std::string_view json_text) {
   return set;
 }
 
+std::vector<ConfigKeyDoc> TemplateConfigKeyDocs() {
+  // The phone's parameter that holds each message (provisioning guide).
+  static constexpr std::string_view kParameter[] = {
+      "Log_Request_Msg",         "Log_Success_Msg",         "Log_Failure_Msg",
+      "Log_Upgrade_Request_Msg", "Log_Upgrade_Success_Msg", "Log_Upgrade_Failure_Msg"};
+  std::vector<ConfigKeyDoc> out;
+  size_t i = 0;
+  for (const auto& [kind, text] : kDefaults) {
+    out.push_back({"templates." + std::string(ToString(kind)), "[TEMPLATE...]",
+                   "[\"" + std::string(text) + "\"]",
+                   "the phones' " + std::string(kParameter[i++]) +
+                       ": replaces the default (\"default\" keeps it; [] = not sent)"});
+  }
+  return out;
+}
+
 size_t TemplateSet::size() const { return impl_->templates.size(); }
 
 std::vector<std::pair<EventKind, std::string>> TemplateSet::Templates() const {

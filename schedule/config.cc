@@ -75,6 +75,7 @@ Result<bool> YesNo(element value, const std::string& where) {
 struct ScheduleKey {
   enum class Kind { kRetryList, kYesNo, kDelay, kDelayUnits, kAtTime, kTrigger, kUtcOffset };
   std::string_view name;
+  std::string_view help;
   Kind kind;
   std::optional<RetrySchedule> ScheduleOverride::*list = nullptr;
   std::optional<bool> ScheduleOverride::*yes_no = nullptr;
@@ -85,18 +86,50 @@ struct ScheduleKey {
 using SK = ScheduleKey::Kind;
 using SO = ScheduleOverride;
 constexpr ScheduleKey kScheduleKeys[] = {
-    {.name = "Resync_Periodic", .kind = SK::kRetryList, .list = &SO::periodic},
-    {.name = "Resync_Error_Retry_Delay", .kind = SK::kRetryList, .list = &SO::retry},
-    {.name = "Resync_Random_Delay", .kind = SK::kDelayUnits, .units = &SO::random_delay},
-    {.name = "Resync_At__HHmm_", .kind = SK::kAtTime},
-    {.name = "Resync_At_Random_Delay", .kind = SK::kDelay, .seconds = &SO::at_random_delay_s},
-    {.name = "Forced_Resync_Delay", .kind = SK::kDelay, .seconds = &SO::forced_resync_delay_s},
-    {.name = "Resync_On_Reset", .kind = SK::kYesNo, .yes_no = &SO::resync_on_reset},
-    {.name = "Resync_Fails_On_FNF", .kind = SK::kYesNo, .yes_no = &SO::fails_on_fnf},
-    {.name = "Provision_Enable", .kind = SK::kYesNo, .yes_no = &SO::provision_enable},
-    {.name = "Resync_Trigger_1", .kind = SK::kTrigger},
-    {.name = "Resync_Trigger_2", .kind = SK::kTrigger},
-    {.name = "utc_offset", .kind = SK::kUtcOffset},
+    {.name = "Resync_Periodic",
+     .help = "seconds between periodic resyncs (3600, 3600+60: with random extra)",
+     .kind = SK::kRetryList,
+     .list = &SO::periodic},
+    {.name = "Resync_Error_Retry_Delay",
+     .help = "retry after a failure: one delay, or a back-off list (600,1200,300)",
+     .kind = SK::kRetryList,
+     .list = &SO::retry},
+    {.name = "Resync_Random_Delay",
+     .help = "after power-on the first resync comes within this many units of 20 s",
+     .kind = SK::kDelayUnits,
+     .units = &SO::random_delay},
+    {.name = "Resync_At__HHmm_",
+     .help = "a daily resync at this local time (0230) instead of periodic ones",
+     .kind = SK::kAtTime},
+    {.name = "Resync_At_Random_Delay",
+     .help = "seconds of spread after Resync_At__HHmm_",
+     .kind = SK::kDelay,
+     .seconds = &SO::at_random_delay_s},
+    {.name = "Forced_Resync_Delay",
+     .help = "seconds a resync may wait for idle lines",
+     .kind = SK::kDelay,
+     .seconds = &SO::forced_resync_delay_s},
+    {.name = "Resync_On_Reset",
+     .help = "a resync follows every power-on",
+     .kind = SK::kYesNo,
+     .yes_no = &SO::resync_on_reset},
+    {.name = "Resync_Fails_On_FNF",
+     .help = "a profile not found fails the resync",
+     .kind = SK::kYesNo,
+     .yes_no = &SO::fails_on_fnf},
+    {.name = "Provision_Enable",
+     .help = "No: the phone never resyncs",
+     .kind = SK::kYesNo,
+     .yes_no = &SO::provision_enable},
+    {.name = "Resync_Trigger_1",
+     .help = "accepted and reported, not evaluated (syslog does not show it)",
+     .kind = SK::kTrigger},
+    {.name = "Resync_Trigger_2",
+     .help = "accepted and reported, not evaluated (syslog does not show it)",
+     .kind = SK::kTrigger},
+    {.name = "utc_offset",
+     .help = "the phone's time zone for Resync_At__HHmm_ (+01:00)",
+     .kind = SK::kUtcOffset},
 };
 
 Status UnknownScheduleKey(const std::string& at) {
@@ -188,6 +221,41 @@ Result<MessagesSent> SentFromTemplates(std::string_view json) {
   return sent;
 }
 
+// The factory default of each key, as the phone's web page shows it.
+std::string KeyDefault(const ScheduleKey& k) {
+  const ScheduleConfig d = ScheduleConfig::FactoryDefault();
+  if (k.list == &SO::periodic) return d.periodic.ToString();
+  if (k.list == &SO::retry)
+    return d.retry.ToString() + " (SPA: " + std::string(kDefaultRetrySpa) + ")";
+  if (k.units == &SO::random_delay) return std::to_string(d.random_delay);
+  if (k.seconds == &SO::at_random_delay_s) return std::to_string(d.at_random_delay_s);
+  if (k.seconds == &SO::forced_resync_delay_s) return std::to_string(d.forced_resync_delay_s);
+  if (k.yes_no == &SO::resync_on_reset) return d.resync_on_reset ? "Yes" : "No";
+  if (k.yes_no == &SO::fails_on_fnf) return d.fails_on_fnf ? "Yes" : "No";
+  if (k.yes_no == &SO::provision_enable) return d.provision_enable ? "Yes" : "No";
+  if (k.kind == SK::kUtcOffset) return "+00:00";
+  return "";
+}
+
+std::string KeyValue(SK kind) {
+  switch (kind) {
+    case SK::kRetryList:
+      return "DELAYS";
+    case SK::kYesNo:
+      return "Yes/No";
+    case SK::kDelay:
+    case SK::kDelayUnits:
+      return "N";
+    case SK::kAtTime:
+      return "HHmm";
+    case SK::kTrigger:
+      return "TEXT";
+    case SK::kUtcOffset:
+      return "+hh:mm";
+  }
+  return "";
+}
+
 }  // namespace
 
 Result<ScheduleConfigSet> ScheduleConfigSet::Parse(std::string_view json) {
@@ -244,6 +312,19 @@ Result<ScheduleConfigSet> ScheduleConfigSet::Parse(std::string_view json) {
     }
   }
   return set;
+}
+
+std::vector<ConfigKeyDoc> ScheduleConfigKeyDocs() {
+  std::vector<ConfigKeyDoc> out;
+  for (const ScheduleKey& k : kScheduleKeys) {
+    out.push_back({"schedule.defaults." + std::string(k.name), KeyValue(k.kind), KeyDefault(k),
+                   std::string(k.help)});
+  }
+  out.push_back({"schedule.models.MODEL", "{KEY: VALUE}", "",
+                 "the same keys for one model (CP-8851-3PCC), over the defaults"});
+  out.push_back(
+      {"schedule.macs.MAC", "{KEY: VALUE}", "", "the same keys for one phone, over its model's"});
+  return out;
 }
 
 ScheduleConfig ScheduleConfigSet::For(MacAddress mac, std::string_view model) const {

@@ -101,3 +101,32 @@ TEST_CASE("a missing file is one line naming it") {
   REQUIRE_FALSE(file.ok());
   CHECK(file.status().message().find("config /nonexistent/rw.json: cannot open") == 0);
 }
+
+TEST_CASE("the key lists come from the tables the sections are read with, defaults included") {
+  const std::string md = ConfigSectionsMarkdown();
+  for (const ConfigSection& section : ConfigSections()) {
+    CHECK(md.find("`" + std::string(section.name) + "`: ") != std::string::npos);
+    REQUIRE_FALSE(section.keys().empty());
+    for (const ConfigKeyDoc& k : section.keys()) {
+      CHECK(k.key.rfind(std::string(section.name) + ".", 0) == 0);
+      CHECK_FALSE(k.help.empty());
+    }
+  }
+  CHECK(md.find("| `alerts.rules.failures.window` | `DUR` | `5m` |") != std::string::npos);
+  CHECK(md.find("| `alerts.rules.overdue.min_percent` | `PERCENT` | `5` |") != std::string::npos);
+  CHECK(md.find("| `alerts.rules.failures.group_by` | `[GROUP...]` | "
+                "`[fleet, server, error, model]` |") != std::string::npos);
+  CHECK(md.find("| `schedule.defaults.Resync_Periodic` | `DELAYS` | `3600` |") !=
+        std::string::npos);
+  CHECK(md.find("| `templates.resync_failure` | `[TEMPLATE...]` | "
+                "`[\"$PN $MAC -- Resync failed: $ERR\"]` |") != std::string::npos);
+  // Each documented rule key is one the loader takes.
+  for (const ConfigKeyDoc& k : ConfigSections()[1].keys()) {
+    if (k.key.rfind("alerts.rules.", 0) != 0 || k.key.find(".enabled") == std::string::npos) {
+      continue;
+    }
+    std::string rule = k.key.substr(13, k.key.size() - 13 - 8);
+    INFO(rule);
+    CHECK(ErrorOf(R"({"alerts": {"rules": {")" + rule + R"(": {"enabled": false}}}})") == "");
+  }
+}
