@@ -1,5 +1,6 @@
-// AlertConfig from the "alerts" object of the config file (keys: docs in alerts.h and the
-// README). Every unknown key and every bad value is an error naming its dotted path.
+// AlertConfig from the "alerts" object of the config file (keys: the tables below, which
+// `resyncwatchd --help-config` prints for README). Every unknown key and every bad value is
+// an error naming its dotted path.
 #include <simdjson.h>
 
 #include <cmath>
