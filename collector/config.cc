@@ -1,5 +1,7 @@
 #include "collector/config.h"
 
+#include <unistd.h>
+
 #include <charconv>
 
 #include "collector/sender_filter.h"
@@ -64,6 +66,20 @@ Status FillHttp(const FlagSet& flags, CollectorConfig* c) {
   return Status::Ok();
 }
 
+// The export to ClickHouse: off without --clickhouse.
+Status FillClickHouse(const FlagSet& flags, CollectorConfig* c) {
+  c->clickhouse_url = flags.GetString("clickhouse");
+  c->clickhouse_database = flags.GetString("clickhouse-database");
+  c->clickhouse_user = flags.GetString("clickhouse-user");
+  c->clickhouse_password = flags.GetString("clickhouse-password");
+  c->collector_name = flags.GetString("collector-name");
+  if (c->collector_name.empty()) {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) == 0) c->collector_name = host;
+  }
+  return Status::Ok();
+}
+
 Status Fill(const FlagSet& flags, CollectorConfig* c) {
   c->config_path = flags.GetString("config");
   c->db_dir = flags.IsSet("db") ? flags.GetString("db") : DefaultStoreDir();
@@ -124,6 +140,7 @@ Status Fill(const FlagSet& flags, CollectorConfig* c) {
   c->port_file = flags.GetString("port-file");
   c->summary_interval_us = flags.GetDuration("summary-interval");
   c->use_message_time = flags.GetBool("use-message-time");
+  if (Status s = FillClickHouse(flags, c); !s.ok()) return s;
   c->query_socket = flags.GetString("query-socket");
   if (c->query_socket.empty()) c->query_socket = QuerySocketPath(c->db_dir);
   if (c->query_socket == "none") c->query_socket.clear();
@@ -183,6 +200,11 @@ Result<CollectorArgs> ParseCollectorArgs(std::span<const std::string_view> args)
   CollectorArgs out;
   FlagSet flags(DaemonOptionSpecs());
   if (Status s = flags.Parse(args); !s.ok()) return s;
+  if (flags.IsSet("clickhouse-password")) {
+    return Status::InvalidArgument(
+        "--clickhouse-password: set it in the config file (clickhouse_password), not on the "
+        "command line where every user sees it");
+  }
   if (!flags.positional().empty()) {
     return Status::InvalidArgument("unexpected argument '" + flags.positional()[0] + "'");
   }

@@ -59,6 +59,13 @@ struct CollectorConfig {
   int64_t summary_interval_us = 0;
   bool use_message_time = false;
   std::string query_socket;  // "" = no query socket (--query-socket none)
+  // Export to ClickHouse ("" = off). The password comes from the config file only and is
+  // never logged.
+  std::string clickhouse_url;
+  std::string clickhouse_database;
+  std::string clickhouse_user;
+  std::string clickhouse_password;
+  std::string collector_name;  // default: the host name
   // The whole config file ("" without --config): its "templates" object belongs to the
   // parsers (TemplateSet::FromConfigJson), its "alerts" object to the alert engine, its
   // "schedule" object to the schedule rules (ScheduleConfigSet::Parse).

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "clickhouse/clickhouse.h"
 #include "collector/collector.h"
 #include "collector/config.h"
 #include "common/json_writer.h"
@@ -70,7 +71,8 @@ std::string CollectorJson(const CollectorConfig& config) {
 
 // The HTTP server on --http-listen and --metrics-listen, when either is set.
 Status StartWeb(const CollectorConfig& config, const Collector& collector, Store* store,
-                const FleetRollup* rollup, std::unique_ptr<WebServer>* web) {
+                const FleetRollup* rollup, const ClickHouseExporter* exporter,
+                std::unique_ptr<WebServer>* web) {
   WebOptions options;
   if (!config.http_listen.empty()) options.listen.emplace_back("http", config.http_listen);
   if (!config.metrics_listen.empty()) options.listen.emplace_back("metrics", config.metrics_listen);
@@ -84,8 +86,9 @@ Status StartWeb(const CollectorConfig& config, const Collector& collector, Store
   options.fleet_rollup = rollup;
   options.wall_precompute = true;  // the wall's schedule and firmware panels, once a minute
   WebCallbacks callbacks;
-  callbacks.metrics = [&collector, rollup] {
-    return collector.RenderMetrics() + (rollup != nullptr ? rollup->RenderMetrics() : "");
+  callbacks.metrics = [&collector, rollup, exporter] {
+    return collector.RenderMetrics() + (rollup != nullptr ? rollup->RenderMetrics() : "") +
+           (exporter != nullptr ? exporter->RenderMetrics() : "");
   };
   callbacks.health = [&collector] { return collector.Health(); };
   callbacks.collector = [&config] { return CollectorJson(config); };
@@ -93,6 +96,17 @@ Status StartWeb(const CollectorConfig& config, const Collector& collector, Store
   if (!started.ok()) return started.status();
   *web = std::move(*started);
   return Status::Ok();
+}
+
+// The export's settings from the daemon's; the password stays in memory only.
+ExporterOptions ExportOptions(const CollectorConfig& config) {
+  ExporterOptions o;
+  o.clickhouse.url = config.clickhouse_url;
+  o.clickhouse.database = config.clickhouse_database;
+  o.clickhouse.user = config.clickhouse_user;
+  o.clickhouse.password = config.clickhouse_password;
+  o.collector_name = config.collector_name;
+  return o;
 }
 
 // Each TCP connection is a descriptor: --max-tcp-connections 1024 plus the sockets and
@@ -188,8 +202,16 @@ int Main(int argc, char** argv) {
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
 
+  const bool exporting = !config.clickhouse_url.empty();
+  if (exporting) {
+    if (Status s = ValidateClickHouseOptions(ExportOptions(config).clickhouse); !s.ok()) {
+      std::fprintf(stderr, "resyncwatchd: %s\n", s.message().c_str());
+      return 2;
+    }
+  }
   StoreOptions store_options;
   store_options.retention_us = config.retention_us;
+  store_options.export_journal = exporting;
   Result<std::unique_ptr<Store>> store = Store::Open(config.db_dir, store_options);
   if (!store.ok()) {
     spdlog::error("cannot open the store {}: {}", config.db_dir, store.status().ToString());
@@ -208,6 +230,19 @@ int Main(int argc, char** argv) {
                    started.status().message());
     }
   }
+  // Started after the store opened and stopped before it closes: it reads the store.
+  std::unique_ptr<ClickHouseExporter> exporter;
+  if (exporting) {
+    Result<std::unique_ptr<ClickHouseExporter>> started =
+        ClickHouseExporter::Start(store->get(), ExportOptions(config));
+    if (!started.ok()) {
+      spdlog::error("cannot export to ClickHouse: {}", started.status().message());
+      return 2;
+    }
+    exporter = std::move(*started);
+    spdlog::info("exporting to ClickHouse at {}, database {}, as collector {}",
+                 config.clickhouse_url, config.clickhouse_database, config.collector_name);
+  }
   int rc = 0;
   {
     Collector collector(config, store->get());
@@ -224,7 +259,8 @@ int Main(int argc, char** argv) {
     }
     Status s = collector.Start();
     if (s.ok()) {
-      s = StartWeb(config, collector, store->get(), rollup_builder ? &rollup : nullptr, &web);
+      s = StartWeb(config, collector, store->get(), rollup_builder ? &rollup : nullptr,
+                   exporter.get(), &web);
     }
     if (!s.ok()) {
       spdlog::error("{}", s.message());
@@ -246,6 +282,12 @@ int Main(int argc, char** argv) {
     // Stopped before the collector and the store it reads.
     if (web != nullptr) web->Stop();
     rollup_builder.reset();
+  }
+  if (exporter) {
+    const ExporterStats st = exporter->stats();
+    spdlog::info("clickhouse export: {} events and {} raw datagrams sent, {} waiting",
+                 st.exported_events, st.exported_raw, st.backlog);
+    exporter.reset();
   }
   if (query_server) {
     spdlog::info("query socket served {} requests", query_server->requests_served());

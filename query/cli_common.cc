@@ -15,6 +15,11 @@ constexpr FlagSpec kDbFlag = {
     "db", FlagType::kString, "", "DIR",
     "store directory (default: $RESYNCWATCH_DB, else the one a collector runs on, else "
     "/var/lib/resyncwatch if it exists, else ~/.local/state/resyncwatch)"};
+constexpr FlagSpec kClickHouseFlag = {
+    "clickhouse", FlagType::kString, "", "URL",
+    "read every collector's records from ClickHouse (http://ch1:8123) instead of --db"};
+constexpr FlagSpec kClickHouseDbFlag = {"clickhouse-database", FlagType::kString, "resyncwatch",
+                                        "NAME", "the ClickHouse database of --clickhouse"};
 constexpr FlagSpec kSinceFlag = {"since", FlagType::kString, "", "T",
                                  "from this time: 2h, 7d, or an ISO-8601 time"};
 constexpr FlagSpec kUntilFlag = {"until", FlagType::kString, "", "T",
@@ -40,6 +45,10 @@ Cli::Cli(CommandHelp help, unsigned common, std::initializer_list<FlagSpec> own,
          std::span<const FlagSpec> shared)
     : help_(help), io_(io), flags_({}) {
   if (common & kFlagDb) specs_.push_back(kDbFlag);
+  if (common & kFlagClickHouse) {
+    specs_.push_back(kClickHouseFlag);
+    specs_.push_back(kClickHouseDbFlag);
+  }
   if (common & kFlagRange) {
     specs_.push_back(kSinceFlag);
     specs_.push_back(kUntilFlag);
@@ -109,6 +118,13 @@ void Cli::Warn(std::string_view message) {
 
 std::string Cli::StoreDir() const {
   return flags_.IsSet("db") ? flags_.GetString("db") : DefaultStoreDir();
+}
+
+bool Cli::clickhouse() const {
+  for (const FlagSpec& spec : specs_) {
+    if (spec.name == "clickhouse") return flags_.IsSet("clickhouse");
+  }
+  return false;
 }
 
 Result<std::unique_ptr<Store>> Cli::ConnectToWriter() { return Store::ConnectToWriter(StoreDir()); }

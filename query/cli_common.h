@@ -27,6 +27,9 @@ enum CommonFlags : unsigned {
   kFlagCsv = 1u << 2,    // --csv
   kFlagRange = 1u << 3,  // --since T, --until T, --now T
   kFlagUtc = 1u << 4,    // --utc
+  // --clickhouse URL, --clickhouse-database NAME: read every collector's records from
+  // ClickHouse instead of --db (OpenStore answers with a ClickHouse-backed Store).
+  kFlagClickHouse = 1u << 5,
 };
 
 struct CommandHelp {
@@ -79,10 +82,14 @@ class Cli {
 
   // Opens --db read-only as a secondary and catches up with the writer (or lends
   // CommandIo::store when set). A missing store is an error that names the directory.
+  // With --clickhouse, the ClickHouse tables instead (user and password from
+  // $RESYNCWATCH_CLICKHOUSE_USER and $RESYNCWATCH_CLICKHOUSE_PASSWORD).
   Result<StoreHandle> OpenStore();
   // A client of the collector serving --db on its query socket (History, MacForSerial and
   // GetDevice only). NotFound when no collector serves it: open the store instead.
   Result<std::unique_ptr<Store>> ConnectToWriter();
+  // --clickhouse was given: the answer comes from ClickHouse, not a local store.
+  bool clickhouse() const;
   // Prints "resyncwatch <name>: <message>" on io.err and goes on.
   void Warn(std::string_view message);
 

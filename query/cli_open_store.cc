@@ -4,11 +4,34 @@
 
 #include <cstdlib>
 
+#include "clickhouse/clickhouse.h"
 #include "query/cli_common.h"
 
 namespace resyncwatch {
 
+namespace {
+
+Result<StoreHandle> OpenClickHouse(const FlagSet& flags) {
+  ClickHouseOptions options;
+  options.url = flags.GetString("clickhouse");
+  options.database = flags.GetString("clickhouse-database");
+  if (const char* user = std::getenv("RESYNCWATCH_CLICKHOUSE_USER")) options.user = user;
+  if (const char* password = std::getenv("RESYNCWATCH_CLICKHOUSE_PASSWORD")) {
+    options.password = password;
+  }
+  Result<std::unique_ptr<Store>> store = OpenClickHouseStore(options);
+  if (!store.ok()) return store.status();
+  return StoreHandle(store->release());
+}
+
+}  // namespace
+
 Result<StoreHandle> Cli::OpenStore() {
+  if (clickhouse()) {
+    if (flags_.IsSet("db"))
+      return Status::InvalidArgument("--db and --clickhouse exclude each other");
+    return OpenClickHouse(flags_);
+  }
   if (io_.store != nullptr) return StoreHandle(io_.store, StoreRelease{.owned = false});
   std::string dir = StoreDir();
   struct stat st;

@@ -45,7 +45,8 @@ std::string_view LastOutcome(const DeviceSummary& d) {
 }  // namespace
 
 int RunDevices(std::span<const std::string_view> args, CommandIo& io) {
-  Cli cli(kHelp, kFlagDb | kFlagJson | kFlagCsv | kFlagRange | kFlagUtc, {kFailing, kModel}, io);
+  Cli cli(kHelp, kFlagDb | kFlagClickHouse | kFlagJson | kFlagCsv | kFlagRange | kFlagUtc,
+          {kFailing, kModel}, io);
   if (std::optional<int> code = cli.Parse(args)) return *code;
   Result<StoreHandle> store = cli.OpenStore();
   if (!store.ok()) return cli.Fail(store.status());

@@ -92,7 +92,7 @@ void PrintTable(const Cli& cli, std::FILE* out, bool color,
 }  // namespace
 
 int RunFirmware(std::span<const std::string_view> args, CommandIo& io) {
-  Cli cli(kHelp, kFlagDb | kFlagJson | kFlagRange | kFlagUtc, {kModel, kNot}, io);
+  Cli cli(kHelp, kFlagDb | kFlagClickHouse | kFlagJson | kFlagRange | kFlagUtc, {kModel, kNot}, io);
   if (std::optional<int> code = cli.Parse(args)) return *code;
   Result<StoreHandle> store = cli.OpenStore();
   if (!store.ok()) return cli.Fail(store.status());

@@ -149,7 +149,8 @@ Status ScanFleet(const Store& store, TimeRange range, int64_t now, GroupBy by, F
 }  // namespace
 
 int RunFleet(std::span<const std::string_view> args, CommandIo& io) {
-  Cli cli(kHelp, kFlagDb | kFlagRange | kFlagJson | kFlagUtc, {kBy, kTop, kChart}, io);
+  Cli cli(kHelp, kFlagDb | kFlagClickHouse | kFlagRange | kFlagJson | kFlagUtc, {kBy, kTop, kChart},
+          io);
   if (std::optional<int> code = cli.Parse(args)) return *code;
   GroupBy by = GroupBy::kNone;
   if (cli.flags().IsSet("by")) {

@@ -52,7 +52,7 @@ void AppendOneLine(std::string* out, std::string_view text) {
 }  // namespace
 
 int RunGrep(std::span<const std::string_view> args, CommandIo& io) {
-  Cli cli(kHelp, kFlagDb | kFlagRange | kFlagJson | kFlagUtc,
+  Cli cli(kHelp, kFlagDb | kFlagClickHouse | kFlagRange | kFlagJson | kFlagUtc,
           {kMac, kKind, kIgnoreCase, kCount, kLimit}, io);
   if (std::optional<int> code = cli.Parse(args, 1, 1)) return *code;
   const std::string& pattern = cli.positional()[0];

@@ -38,7 +38,8 @@ struct Row {
 
 int RunOverdue(std::span<const std::string_view> args, CommandIo& io) {
   using namespace schedule_cli;
-  Cli cli(kHelp, kFlagDb | kFlagJson | kFlagRange | kFlagUtc, {}, io, kAnalysisFlags);
+  Cli cli(kHelp, kFlagDb | kFlagClickHouse | kFlagJson | kFlagRange | kFlagUtc, {}, io,
+          kAnalysisFlags);
   if (std::optional<int> code = cli.Parse(args)) return *code;
   Result<AnalysisOptions> options = OptionsFromFlags(cli.flags());
   if (!options.ok()) return cli.Fail(options.status());

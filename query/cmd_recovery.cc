@@ -114,7 +114,8 @@ void PrintTable(const Cli& cli, std::FILE* out, bool color, const std::vector<Fa
 
 int RunRecovery(std::span<const std::string_view> args, CommandIo& io) {
   using namespace schedule_cli;
-  Cli cli(kHelp, kFlagDb | kFlagJson | kFlagRange | kFlagUtc, {kServer}, io, kAnalysisFlags);
+  Cli cli(kHelp, kFlagDb | kFlagClickHouse | kFlagJson | kFlagRange | kFlagUtc, {kServer}, io,
+          kAnalysisFlags);
   if (std::optional<int> code = cli.Parse(args)) return *code;
   RecoveryQuery q;
   Result<AnalysisOptions> options = OptionsFromFlags(cli.flags());

@@ -304,8 +304,8 @@ int RunFleetSchedule(Cli& cli, const Store& store, const ScheduleConfigSet& conf
 
 int RunSchedule(std::span<const std::string_view> args, CommandIo& io) {
   using namespace schedule_cli;
-  Cli cli(kHelp, kFlagDb | kFlagJson | kFlagRange | kFlagUtc, {kFleet, kState, kGaps, kLimit}, io,
-          kAnalysisFlags);
+  Cli cli(kHelp, kFlagDb | kFlagClickHouse | kFlagJson | kFlagRange | kFlagUtc,
+          {kFleet, kState, kGaps, kLimit}, io, kAnalysisFlags);
   if (std::optional<int> code = cli.Parse(args, 0, 1)) return *code;
   bool fleet = cli.flags().GetBool("fleet");
   if (fleet == (cli.positional().size() == 1)) {

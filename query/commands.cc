@@ -15,6 +15,7 @@ int RunOverdue(std::span<const std::string_view> args, CommandIo& io);
 int RunFirmware(std::span<const std::string_view> args, CommandIo& io);
 int RunRecovery(std::span<const std::string_view> args, CommandIo& io);
 int RunImport(std::span<const std::string_view> args, CommandIo& io);
+int RunClickHouseSchema(std::span<const std::string_view> args, CommandIo& io);
 
 std::span<const Command> AllCommands() {
   static const Command kCommands[] = {
@@ -32,6 +33,8 @@ std::span<const Command> AllCommands() {
       {"recovery", "after an outage: failing phones, when each retries, how to force it",
        RunRecovery},
       {"import", "load syslog archives (plain, gzip, JSON lines) into the store", RunImport},
+      {"clickhouse-schema", "the ClickHouse tables the export creates, for a DBA",
+       RunClickHouseSchema},
   };
   return kCommands;
 }

@@ -100,7 +100,7 @@ Status ReadTimeline(const Store& store, const std::string& arg, TimeRange wide, 
 }  // namespace
 
 HistoryCommand::HistoryCommand(CommandIo& io)
-    : cli_(kHelp, kFlagDb | kFlagRange | kFlagJson | kFlagCsv | kFlagUtc,
+    : cli_(kHelp, kFlagDb | kFlagClickHouse | kFlagRange | kFlagJson | kFlagCsv | kFlagUtc,
            {kKind, kTimeout, kDirect}, io),
       kinds_(kEventKindCount, true) {}
 
@@ -119,7 +119,8 @@ std::optional<int> HistoryCommand::Parse(std::span<const std::string_view> args)
   return std::nullopt;
 }
 
-bool HistoryCommand::direct() const { return cli_.flags().GetBool("direct"); }
+// ClickHouse answers for every collector: no local collector to ask.
+bool HistoryCommand::direct() const { return cli_.flags().GetBool("direct") || cli_.clickhouse(); }
 
 std::optional<int> HistoryCommand::AskCollector(Status* why) {
   timeline_ = Timeline{};

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <span>
+#include <thread>
 #include <unordered_map>
 
 #include "common/time_format.h"
@@ -19,30 +21,6 @@ std::string BareHost(std::string_view host) {
   std::string out(host.substr(0, host.find(']')));
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-// Server, source address and last failure from the summaries; the fleet's events per
-// microsecond, for choosing how to read the failure messages.
-Status AttachSummaries(const Store& store, std::vector<FailingPhone>* phones,
-                       double* events_per_us) {
-  std::unordered_map<MacAddress, FailingPhone*> by_mac;
-  for (FailingPhone& p : *phones) by_mac[p.mac] = &p;
-  int64_t first = INT64_MAX, last = INT64_MIN;
-  double events = 0;
-  Status s = store.ForEachDevice([&](const DeviceSummary& d) {
-    events += static_cast<double>(d.events);
-    first = std::min(first, d.first_seen_us);
-    last = std::max(last, d.last_seen_us);
-    auto it = by_mac.find(d.mac);
-    if (it == by_mac.end()) return true;
-    FailingPhone& p = *it->second;
-    p.server = UrlHost(d.last_url);
-    p.source_ip = d.last_ip;
-    p.last_failure_us = d.last_failure_us;
-    return true;
-  });
-  *events_per_us = last > first ? events / static_cast<double>(last - first) : 0;
-  return s;
 }
 
 // Phones sorted by last failure: those from index `first` on are read by one scan from
@@ -62,6 +40,36 @@ size_t FirstScanned(const std::vector<FailingPhone*>& by_failure, const Recovery
   return best;
 }
 
+// The host field of each phone's latest failure message, one History lookup each, the
+// phones split over the threads (each writes only its own phones).
+Status LookUpFailureHosts(const Store& store, std::span<FailingPhone* const> phones,
+                          int requested_threads) {
+  size_t threads = requested_threads > 0
+                       ? static_cast<size_t>(requested_threads)
+                       : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
+  threads = std::clamp<size_t>(phones.size() / 256, 1, threads);
+  std::vector<Status> status(threads);
+  auto work = [&](size_t part) {
+    for (size_t i = part; i < phones.size(); i += threads) {
+      FailingPhone& p = *phones[i];
+      status[part] =
+          store.History(p.mac, {p.last_failure_us, p.last_failure_us + 1}, [&](const Event& e) {
+            if ((kFailureKindMask >> static_cast<unsigned>(e.kind) & 1u) != 0) p.host = e.host;
+            return true;
+          });
+      if (!status[part].ok()) return;
+    }
+  };
+  std::vector<std::thread> workers;
+  for (size_t t = 1; t < threads; ++t) workers.emplace_back(work, t);
+  work(0);
+  for (auto& w : workers) w.join();
+  for (const Status& st : status) {
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
 // The host field of each phone's latest failure message.
 Status ReadFailureHosts(const Store& store, const RecoveryQuery& q, double events_per_us,
                         std::vector<FailingPhone>* phones) {
@@ -71,15 +79,8 @@ Status ReadFailureHosts(const Store& store, const RecoveryQuery& q, double event
     return a->last_failure_us < b->last_failure_us;
   });
   size_t first = FirstScanned(by_failure, q, events_per_us);
-  for (size_t i = 0; i < first; ++i) {
-    FailingPhone& p = *by_failure[i];
-    Status s =
-        store.History(p.mac, {p.last_failure_us, p.last_failure_us + 1}, [&](const Event& e) {
-          if ((kFailureKindMask >> static_cast<unsigned>(e.kind) & 1u) != 0) p.host = e.host;
-          return true;
-        });
-    if (!s.ok()) return s;
-  }
+  Status s = LookUpFailureHosts(store, std::span(by_failure).first(first), q.options.threads);
+  if (!s.ok()) return s;
   if (first == by_failure.size()) return Status::Ok();
   std::unordered_map<MacAddress, FailingPhone*> scanned;
   for (size_t i = first; i < by_failure.size(); ++i) scanned[by_failure[i]->mac] = by_failure[i];
@@ -148,22 +149,38 @@ bool MayHaveFailedLast(const DeviceSummary& d, TimeRange range) {
 }
 
 // The failing phones by the schedule analysis, over the candidates only: one scan that
-// skips the other phones' events on their MAC.
-Status FailingPhones(const Store& store, const RecoveryQuery& q,
-                     std::vector<FailingPhone>* phones) {
+// skips the other phones' events on their MAC. Each gets its server, source address and
+// last failure from its summary; *events_per_us is the fleet's event rate, for choosing how
+// to read the failure messages.
+Status FailingPhones(const Store& store, const RecoveryQuery& q, std::vector<FailingPhone>* phones,
+                     double* events_per_us) {
   std::vector<DeviceSummary> candidates;
+  int64_t first = INT64_MAX, last = INT64_MIN;
+  double events = 0;
   Status s = store.ForEachDevice([&](const DeviceSummary& d) {
+    events += static_cast<double>(d.events);
+    first = std::min(first, d.first_seen_us);
+    last = std::max(last, d.last_seen_us);
     if (MayHaveFailedLast(d, q.range)) candidates.push_back(d);
     return true;
   });
   if (!s.ok()) return s;
+  *events_per_us = last > first ? events / static_cast<double>(last - first) : 0;
+  std::unordered_map<MacAddress, const DeviceSummary*> summary_of;
+  for (const DeviceSummary& d : candidates) summary_of[d.mac] = &d;
   return AnalyzeDevices(store, *q.configs, candidates, q.range, q.now_us, q.options,
                         [&](FleetDevice& d) {
                           if (d.analysis.last_outcome != Outcome::kFailure) return;
+                          const DeviceSummary& summary = *summary_of.at(d.mac);
                           phones->push_back({.mac = d.mac,
                                              .model = std::move(d.model),
                                              .backoff_step = d.analysis.backoff_step,
-                                             .next_due_us = d.analysis.next_due_us});
+                                             .next_due_us = d.analysis.next_due_us,
+                                             .server = UrlHost(summary.last_url),
+                                             .ip = {},
+                                             .source_ip = summary.last_ip,
+                                             .host = {},
+                                             .last_failure_us = summary.last_failure_us});
                         });
 }
 
@@ -171,9 +188,8 @@ Status FailingPhones(const Store& store, const RecoveryQuery& q,
 
 Status CollectRecovery(const Store& store, const RecoveryQuery& q,
                        std::vector<FailingPhone>* phones) {
-  Status s = FailingPhones(store, q, phones);
   double events_per_us = 0;
-  if (s.ok()) s = AttachSummaries(store, phones, &events_per_us);
+  Status s = FailingPhones(store, q, phones, &events_per_us);
   if (!s.ok()) return s;
   if (!q.server.empty()) {
     std::string only = BareHost(q.server);

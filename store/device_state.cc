@@ -61,3 +61,9 @@ void ApplyEventToSummary(const Event& e, DeviceSummary* s) {
 }
 
 }  // namespace resyncwatch::store_format
+
+namespace resyncwatch {
+void ApplyEventToDeviceSummary(const Event& event, DeviceSummary* summary) {
+  store_format::ApplyEventToSummary(event, summary);
+}
+}  // namespace resyncwatch

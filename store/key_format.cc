@@ -70,4 +70,10 @@ std::string DedupKey(int64_t event_time_us, uint64_t content_hash) {
   return key;
 }
 
+std::string JournalKey(uint64_t first_seq) {
+  std::string key(kMetaJournalPrefix);
+  PutFixed64(&key, first_seq);
+  return key;
+}
+
 }  // namespace resyncwatch::store_format

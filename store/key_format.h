@@ -38,6 +38,13 @@ inline constexpr std::string_view kMetaNextSeq = "next_seq";              // fix
 inline constexpr std::string_view kMetaIndexWatermark = "index_watermark";  // fixed64 BE
 // Lowest event-time key of any event at or above the watermark (the unindexed tail).
 inline constexpr std::string_view kMetaTailStart = "tail_start";  // event key
+// The export journal (docs/clickhouse.md): one entry per Write while it is kept,
+// JournalKey(first seq) -> fixed64 end seq (exclusive), then the biased lowest and highest
+// event time and the lowest and highest raw receive time (fixed64 each; lowest > highest
+// when the Write stored none of that kind).
+inline constexpr std::string_view kMetaJournalPrefix = "xj/";
+inline constexpr std::string_view kMetaExportCursor = "export_cursor";
+inline constexpr std::string_view kMetaStoreId = "store_id";  // fixed64 BE, random
 
 void PutFixed32(std::string* out, uint32_t v);
 void PutFixed64(std::string* out, uint64_t v);
@@ -46,6 +53,8 @@ uint64_t GetFixed64(const char* p);
 // Order-preserving map of a signed time onto uint64.
 inline uint64_t BiasTime(int64_t t) { return static_cast<uint64_t>(t) ^ (1ULL << 63); }
 inline int64_t UnbiasTime(uint64_t v) { return static_cast<int64_t>(v ^ (1ULL << 63)); }
+
+std::string JournalKey(uint64_t first_seq);
 
 // Events and raw datagrams: 16 bytes, biased time then seq.
 constexpr size_t kTimeSeqKeySize = 16;

@@ -156,6 +156,8 @@ Result<std::unique_ptr<Store>> RocksStore::OpenRocks(const std::string& dir,
   if (!store->read_only()) {
     st = store->LoadWriterState();
     if (!st.ok()) return st;
+    if (options.export_journal) st = store->OpenExportJournal();
+    if (!st.ok()) return st;
   }
   return std::unique_ptr<Store>(std::move(store));
 }

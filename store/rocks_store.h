@@ -22,6 +22,12 @@ namespace resyncwatch::store_format {
 // A RocksDB status as one of ours, prefixed with what was being done.
 Status FromRocks(const rocksdb::Status& s, std::string_view what);
 
+// Appends the export journal's entry for one Write: seqs [first, end), its events' time
+// range and its raw datagrams' (lowest > highest: none).
+void AppendJournalEntry(rocksdb::WriteBatch* wb, rocksdb::ColumnFamilyHandle* meta, uint64_t first,
+                        uint64_t end, int64_t ev_min, int64_t ev_max, int64_t raw_min,
+                        int64_t raw_max);
+
 // The cutoff shared with the device-index compaction filter (retention).
 struct RetentionCutoff {
   std::atomic<int64_t> cutoff_us{INT64_MIN};
@@ -50,6 +56,12 @@ class RocksStore final : public Store {
   Status PutAlert(const AlertRecord& alert) override;
   Status ScanAlerts(TimeRange started, bool active_only,
                     const std::function<bool(const AlertRecord&)>& visit) const override;
+  Result<ExportCursor> LoadExportCursor() const override;
+  Status ReadForExport(const ExportCursor& from, size_t max_records,
+                       ExportRecords* out) const override;
+  Status SaveExportCursor(const ExportCursor& cursor) override;
+  Result<uint64_t> NextSeq() const override;
+  Result<uint64_t> ExportStoreId() const override;
   Status CatchUp() override;
   Status ApplyRetention() override;
   Status Flush() override;
@@ -77,6 +89,12 @@ class RocksStore final : public Store {
   Status ResumeIfNeeded();
   Status CommitBatch(rocksdb::WriteBatch* wb);
   Status FlushIndex();
+  // The export journal (rocks_export.cc).
+  Status OpenExportJournal();
+  void AppendJournal(const std::vector<Event*>& stored, const std::vector<RawDatagram>& raw,
+                     uint64_t first, uint64_t end, rocksdb::WriteBatch* wb);
+  Result<bool> OpenExportSpan(ExportCursor* c) const;
+  Result<bool> ReadSpanPhase(ExportCursor* c, size_t* room, ExportRecords* out) const;
 
   // Readers: the events written after the index watermark, as of a snapshot.
   struct Tail {

@@ -123,6 +123,22 @@ Status RocksStore::FlushIndex() {
   return Status::Ok();
 }
 
+void RocksStore::AppendJournal(const std::vector<Event*>& stored,
+                               const std::vector<RawDatagram>& raw, uint64_t first, uint64_t end,
+                               rocksdb::WriteBatch* wb) {
+  int64_t ev_min = INT64_MAX, ev_max = INT64_MIN, raw_min = INT64_MAX, raw_max = INT64_MIN;
+  for (const Event* e : stored) {
+    ev_min = std::min(ev_min, e->event_time_us);
+    ev_max = std::max(ev_max, e->event_time_us);
+  }
+  for (const RawDatagram& r : raw) {
+    if (r.seq < first) continue;  // a duplicate skipped on import (seq 0)
+    raw_min = std::min(raw_min, r.received_us);
+    raw_max = std::max(raw_max, r.received_us);
+  }
+  AppendJournalEntry(wb, cf(kCfDefault), first, end, ev_min, ev_max, raw_min, raw_max);
+}
+
 Result<WriteResult> RocksStore::Write(WriteBatch& batch) {
   if (read_only()) return Status::Unsupported("a reader cannot write to the store");
   std::lock_guard lock(write_mu_);
@@ -244,6 +260,8 @@ Result<WriteResult> RocksStore::Write(WriteBatch& batch) {
     if (!st.ok()) break;
   }
   next_seq_ = seq;
+  if (options_.export_journal && seq != first_seq)
+    AppendJournal(stored, batch.raw, first_seq, seq, &wb);
   std::string next;
   PutFixed64(&next, next_seq_);
   wb.Put(cf(kCfDefault), kMetaNextSeq, next);

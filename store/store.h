@@ -134,6 +134,10 @@ struct StoreOptions {
   // fsync the WAL on every Write (survives power loss; kill -9 is safe without it).
   bool sync_writes = false;
   std::shared_ptr<StoreFaults> faults;
+  // Keep the export journal (writer only): each Write also records which seqs it stored
+  // and their time span, so that an exporter finds everything not yet exported without
+  // scanning the store (docs/clickhouse.md). Costs one small put per Write.
+  bool export_journal = false;
 };
 
 // Half-open time range [since_us, until_us) over event time.
@@ -144,6 +148,28 @@ struct TimeRange {
 
 // Returning false from a visitor stops the scan early (not an error).
 using EventVisitor = std::function<bool(const Event&)>;
+
+// Where an exporter stands in the export journal; kept in the store (SaveExportCursor).
+// Records are exported one span at a time: a span is a run of consecutive seqs
+// [seq, span_end) with the time ranges its events and raw datagrams fall in. Within the
+// open span the events are read in key order, then the raw datagrams, and after_key says
+// how far that got. Plain value.
+struct ExportCursor {
+  uint64_t seq = 1;       // every event and raw datagram with a lower seq is exported
+  uint64_t span_end = 0;  // 0: no span open
+  int phase = 0;          // 0: events of the span, 1: its raw datagrams
+  std::string after_key;  // records of the phase at or before this store key are exported
+  int64_t events_since_us = 0, events_until_us = -1;  // the span's event times (inclusive)
+  int64_t raw_since_us = 0, raw_until_us = -1;        // its raw receive times (inclusive)
+  bool operator==(const ExportCursor&) const = default;
+};
+
+// What ReadForExport hands out: records in a stable order and the cursor after them.
+struct ExportRecords {
+  std::vector<Event> events;
+  std::vector<RawDatagram> raw;
+  ExportCursor next;
+};
 
 class Store {
  public:
@@ -207,6 +233,26 @@ class Store {
   virtual Status ScanAlerts(TimeRange started, bool active_only,
                             const std::function<bool(const AlertRecord&)>& visit) const = 0;
 
+  // The export journal (StoreOptions::export_journal); the defaults answer Unsupported.
+  // The cursor as last saved (a fresh one when none was). ReadForExport appends at most
+  // max_records (> 0) records after `from`, in a stable order, to *out and sets out->next;
+  // nothing appended and out->next == from means everything written so far is exported.
+  // SaveExportCursor persists the cursor and forgets the journal below cursor.seq. NextSeq
+  // is one more than the highest seq stored. ExportStoreId is a random id the store keeps
+  // for good: with the seq it names a record across every store of a fleet.
+  virtual Result<ExportCursor> LoadExportCursor() const {
+    return Status::Unsupported("this store keeps no export journal");
+  }
+  virtual Status ReadForExport(const ExportCursor& /*from*/, size_t /*max_records*/,
+                               ExportRecords* /*out*/) const {
+    return Status::Unsupported("this store keeps no export journal");
+  }
+  virtual Status SaveExportCursor(const ExportCursor& /*cursor*/) {
+    return Status::Unsupported("this store keeps no export journal");
+  }
+  virtual Result<uint64_t> NextSeq() const { return Status::Unsupported("no seq here"); }
+  virtual Result<uint64_t> ExportStoreId() const { return Status::Unsupported("no store id"); }
+
   // Secondary only: replays what the writer committed since the last call.
   virtual Status CatchUp() = 0;
   // Removes what retention_us puts out of range, as of the clock's now.
@@ -227,6 +273,11 @@ Event EventFromParsed(const ParsedMessage& m, int64_t received_us, std::string_v
 // Events keeps their string buffers instead of allocating new ones per message.
 void EventFromParsed(const ParsedMessage& m, int64_t received_us, std::string_view source,
                      bool use_message_time, Event* out);
+
+// How one event changes its device's summary, as the store applies it on Write: folding a
+// device's events into a fresh summary (mac set) gives what GetDevice answers. Stores built
+// on other engines fold with it so that their summaries agree.
+void ApplyEventToDeviceSummary(const Event& event, DeviceSummary* summary);
 
 // Where the store is when no --db is given; the daemon and every command agree, so that
 // `resyncwatch history MAC` finds what a collector started without --db (or by

@@ -1,0 +1,93 @@
+// clickhouse: resyncwatch past one machine. Collectors export every stored event and raw
+// datagram to a ClickHouse server over its HTTP interface, and the CLI reads the whole
+// fleet back from it through the same Store interface it reads a local store with
+// (design, schema and guarantees: docs/clickhouse.md).
+//
+// - ClickHouseExporter runs on its own thread in resyncwatchd. It reads the local store's
+//   export journal after the cursor kept in the store, sends batches as INSERTs, and moves
+//   the cursor only once ClickHouse acknowledged them: at least once. Every row carries its
+//   store's id and seq, and the tables are ReplacingMergeTree on a key that ends with
+//   them, read with FINAL: a batch sent twice is never counted twice.
+// - OpenClickHouseStore answers the Store read calls (History, Scan*, ForEachDevice,
+//   GetDevice, MacForSerial) with queries; it never writes.
+//
+// Ownership: the exporter borrows the store (REQUIRES: it outlives the exporter). Thread
+// safety: ClickHouseExporter's public calls are thread-safe; the Store from
+// OpenClickHouseStore is safe for concurrent reads (one HTTP connection per call).
+// Credentials are never logged, never put in an error message or a metric.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "store/store.h"
+
+namespace resyncwatch {
+
+struct ClickHouseOptions {
+  std::string url;  // the HTTP interface: http://host:8123 (https:// with TLS)
+  std::string database = "resyncwatch";
+  std::string user;      // "" = ClickHouse's default user
+  std::string password;  // never shown
+  int timeout_ms = 30'000;
+};
+
+// InvalidArgument naming the problem unless url is http(s)://host[:port] with nothing
+// after, and database a plain identifier.
+Status ValidateClickHouseOptions(const ClickHouseOptions& options);
+
+// The statements that create the database and tables, ';'-terminated, for a DBA who
+// creates them by hand. The exporter runs the same statements (IF NOT EXISTS) on connect.
+std::string ClickHouseSchemaSql(const std::string& database);
+// Runs ClickHouseSchemaSql against the server.
+Status CreateClickHouseSchema(const ClickHouseOptions& options);
+
+// A read-only Store over the ClickHouse tables (all collectors' records, duplicates
+// removed). Checks that the server answers and the tables exist.
+Result<std::unique_ptr<Store>> OpenClickHouseStore(const ClickHouseOptions& options);
+
+struct ExporterOptions {
+  ClickHouseOptions clickhouse;
+  std::string collector_name;             // shown in the rows' collector column
+  size_t min_batch_rows = 1'000;          // send when this many wait ...
+  int64_t max_delay_us = 1'000'000;       // ... or the oldest has waited this long
+  size_t max_batch_rows = 50'000;         // rows per INSERT at most
+  int64_t retry_min_us = 200'000;         // back-off after a failed INSERT, doubling ...
+  int64_t retry_max_us = 5'000'000;       // ... up to this
+  int64_t warn_interval_us = 60'000'000;  // at most one warning per interval while down
+};
+
+struct ExporterStats {
+  uint64_t exported_events = 0;  // acknowledged by ClickHouse (a resent row counts again)
+  uint64_t exported_raw = 0;
+  uint64_t batches = 0;
+  uint64_t failed_batches = 0;
+  uint64_t backlog = 0;  // seqs stored but not yet acknowledged
+  bool up = false;       // the last INSERT (or schema check) succeeded
+};
+
+class ClickHouseExporter {
+ public:
+  // REQUIRES: store was opened read-write with StoreOptions::export_journal and outlives
+  // the exporter. Starts the thread; ClickHouse being down is not an error here.
+  static Result<std::unique_ptr<ClickHouseExporter>> Start(Store* store,
+                                                           const ExporterOptions& options);
+  // Stops the thread; an INSERT under way is waited for (at most the timeout) and, if
+  // unacknowledged, sent again by the next start.
+  ~ClickHouseExporter();
+  ClickHouseExporter(const ClickHouseExporter&) = delete;
+  ClickHouseExporter& operator=(const ClickHouseExporter&) = delete;
+
+  ExporterStats stats() const;
+  // Prometheus text: resyncwatch_clickhouse_* counters and gauges.
+  std::string RenderMetrics() const;
+
+ private:
+  class Impl;
+  explicit ClickHouseExporter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace resyncwatch

@@ -1,0 +1,237 @@
+// The export thread: reads what the local store holds after the saved cursor, sends it as
+// INSERTs, and saves the cursor after each acknowledged batch. While ClickHouse is down
+// the backlog stays in the store (ingest is never waited for) and is retried with back-off.
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "clickhouse/clickhouse.h"
+#include "clickhouse/http.h"
+#include "clickhouse/rows.h"
+
+namespace resyncwatch {
+
+class ClickHouseExporter::Impl {
+ public:
+  Impl(Store* store, const ExporterOptions& options, uint64_t store_id, ExportCursor cursor)
+      : store_(store),
+        options_(options),
+        http_(options.clickhouse),
+        store_id_(store_id),
+        cursor_(std::move(cursor)) {}
+
+  void Start() {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~Impl() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  ExporterStats stats() const {
+    ExporterStats s;
+    s.exported_events = exported_events_.load();
+    s.exported_raw = exported_raw_.load();
+    s.batches = batches_.load();
+    s.failed_batches = failed_batches_.load();
+    s.backlog = backlog_.load();
+    s.up = up_.load();
+    return s;
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  void Run();
+  // Sends one batch from the cursor; false when there was nothing to send.
+  Result<bool> SendBatch();
+  // Waits up to `us` or until stopped or notified; false once stopped.
+  bool Wait(int64_t us) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::microseconds(us), [this] { return stop_; });
+    return !stop_;
+  }
+  bool stopping() {
+    std::lock_guard lock(mu_);
+    return stop_;
+  }
+  void UpdateBacklog() {
+    Result<uint64_t> next = store_->NextSeq();
+    if (next.ok()) backlog_ = *next > cursor_.seq ? *next - cursor_.seq : 0;
+  }
+  void Failed(const Status& why);
+
+  Store* store_;
+  const ExporterOptions options_;
+  const clickhouse::Http http_;
+  const uint64_t store_id_;
+  ExportCursor cursor_;  // the export thread's own
+  bool schema_ready_ = false;
+  int64_t retry_us_ = 0;
+  Clock::time_point last_warning_{};
+  uint64_t suppressed_ = 0;
+
+  std::atomic<uint64_t> exported_events_{0}, exported_raw_{0}, batches_{0}, failed_batches_{0};
+  std::atomic<uint64_t> backlog_{0};
+  std::atomic<bool> up_{false};
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+void ClickHouseExporter::Impl::Failed(const Status& why) {
+  up_ = false;
+  ++failed_batches_;
+  retry_us_ =
+      retry_us_ == 0 ? options_.retry_min_us : std::min(retry_us_ * 2, options_.retry_max_us);
+  const auto now = Clock::now();
+  if (last_warning_ == Clock::time_point{} ||
+      now - last_warning_ >= std::chrono::microseconds(options_.warn_interval_us)) {
+    spdlog::warn(
+        "clickhouse export failing ({} records waiting in the store{}): {}", backlog_.load(),
+        suppressed_ ? ", " + std::to_string(suppressed_) + " more failures not logged" : "",
+        why.message());
+    last_warning_ = now;
+    suppressed_ = 0;
+  } else {
+    ++suppressed_;
+  }
+}
+
+Result<bool> ClickHouseExporter::Impl::SendBatch() {
+  ExportRecords records;
+  if (Status s = store_->ReadForExport(cursor_, options_.max_batch_rows, &records); !s.ok()) {
+    return s;
+  }
+  if (records.events.empty() && records.raw.empty()) {
+    if (records.next == cursor_) return false;
+    if (Status s = store_->SaveExportCursor(records.next); !s.ok()) return s;
+    cursor_ = records.next;
+    return true;
+  }
+  const clickhouse::Origin origin{store_id_, options_.collector_name};
+  std::string body;
+  if (!records.events.empty()) {
+    body.reserve(records.events.size() * 300);
+    for (const Event& e : records.events) clickhouse::AppendEventRow(origin, e, &body);
+    if (Status s =
+            http_.Execute("INSERT INTO events (" + std::string(clickhouse::kEventInsertColumns) +
+                              ") FORMAT TabSeparated",
+                          body);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (!records.raw.empty()) {
+    body.clear();
+    for (const RawDatagram& r : records.raw) clickhouse::AppendRawRow(origin, r, &body);
+    if (Status s = http_.Execute("INSERT INTO raw (" + std::string(clickhouse::kRawInsertColumns) +
+                                     ") FORMAT TabSeparated",
+                                 body);
+        !s.ok()) {
+      return s;
+    }
+  }
+  // Acknowledged: only now may the cursor move (a crash before this sends the batch again,
+  // which the tables fold away).
+  if (Status s = store_->SaveExportCursor(records.next); !s.ok()) return s;
+  cursor_ = records.next;
+  exported_events_ += records.events.size();
+  exported_raw_ += records.raw.size();
+  ++batches_;
+  return true;
+}
+
+void ClickHouseExporter::Impl::Run() {
+  pthread_setname_np(pthread_self(), "rw-clickhouse");
+  Clock::time_point last_send = Clock::now();
+  while (!stopping()) {
+    if (!schema_ready_) {
+      Status s = CreateClickHouseSchema(options_.clickhouse);
+      if (!s.ok()) {
+        UpdateBacklog();
+        Failed(s);
+        if (!Wait(retry_us_)) return;
+        continue;
+      }
+      schema_ready_ = true;
+      up_ = true;
+    }
+    UpdateBacklog();
+    const uint64_t waiting = backlog_.load();
+    const auto since_send = Clock::now() - last_send;
+    if (waiting == 0 || (waiting < options_.min_batch_rows &&
+                         since_send < std::chrono::microseconds(options_.max_delay_us))) {
+      if (!Wait(waiting == 0 ? options_.max_delay_us / 4 : options_.max_delay_us / 10)) return;
+      continue;
+    }
+    Result<bool> sent = SendBatch();
+    if (!sent.ok()) {
+      Failed(sent.status());
+      if (!Wait(retry_us_)) return;
+      continue;
+    }
+    if (!*sent) {  // the stored seqs are not readable yet (or no longer): look again soon
+      if (!Wait(options_.max_delay_us / 4)) return;
+      continue;
+    }
+    if (!up_.exchange(true) || retry_us_ != 0) {
+      spdlog::info("clickhouse export running again");
+      retry_us_ = 0;
+    }
+    last_send = Clock::now();
+    // A full batch means more is waiting: go on at once.
+  }
+}
+
+ClickHouseExporter::ClickHouseExporter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ClickHouseExporter::~ClickHouseExporter() = default;
+
+Result<std::unique_ptr<ClickHouseExporter>> ClickHouseExporter::Start(
+    Store* store, const ExporterOptions& options) {
+  if (Status s = ValidateClickHouseOptions(options.clickhouse); !s.ok()) return s;
+  Result<uint64_t> id = store->ExportStoreId();
+  if (!id.ok()) return id.status();
+  Result<ExportCursor> cursor = store->LoadExportCursor();
+  if (!cursor.ok()) return cursor.status();
+  auto impl = std::make_unique<Impl>(store, options, *id, *cursor);
+  impl->Start();
+  return std::unique_ptr<ClickHouseExporter>(new ClickHouseExporter(std::move(impl)));
+}
+
+ExporterStats ClickHouseExporter::stats() const { return impl_->stats(); }
+
+std::string ClickHouseExporter::RenderMetrics() const {
+  const ExporterStats s = stats();
+  std::string out;
+  auto metric = [&](const char* name, const char* type, const char* help, uint64_t value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+           name + " " + std::to_string(value) + "\n";
+  };
+  metric("resyncwatch_clickhouse_exported_events_total", "counter",
+         "Events ClickHouse acknowledged (a batch sent again counts again).", s.exported_events);
+  metric("resyncwatch_clickhouse_exported_raw_total", "counter",
+         "Raw datagrams ClickHouse acknowledged.", s.exported_raw);
+  metric("resyncwatch_clickhouse_batches_total", "counter", "INSERT batches acknowledged.",
+         s.batches);
+  metric("resyncwatch_clickhouse_failed_batches_total", "counter",
+         "INSERTs or schema checks that failed (retried with back-off).", s.failed_batches);
+  metric("resyncwatch_clickhouse_backlog", "gauge",
+         "Records stored locally and not yet acknowledged by ClickHouse.", s.backlog);
+  metric("resyncwatch_clickhouse_up", "gauge", "1 when the last export call succeeded.",
+         s.up ? 1 : 0);
+  return out;
+}
+
+}  // namespace resyncwatch

@@ -1,0 +1,293 @@
+#include "clickhouse/rows.h"
+
+#include <charconv>
+#include <vector>
+
+namespace resyncwatch::clickhouse {
+namespace {
+
+constexpr SyslogFormat kFormats[] = {SyslogFormat::kRaw, SyslogFormat::kRfc3164,
+                                     SyslogFormat::kRfc5424, SyslogFormat::kBare};
+
+// Enum8 declarations whose values are the store's own enum values (append-only there).
+std::string KindEnum() {
+  std::string out = "Enum8(";
+  for (int k = 0; k < kEventKindCount; ++k) {
+    if (k) out += ", ";
+    out += "'" + std::string(ToString(static_cast<EventKind>(k))) + "' = " + std::to_string(k);
+  }
+  return out + ")";
+}
+
+std::string FormatEnum() {
+  std::string out = "Enum8(";
+  for (SyslogFormat f : kFormats) {
+    if (f != SyslogFormat::kRaw) out += ", ";
+    out += "'" + std::string(ToString(f)) + "' = " + std::to_string(static_cast<int>(f));
+  }
+  return out + ")";
+}
+
+template <typename T>
+bool ParseInt(std::string_view text, T* out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+void AppendInt(int64_t v, std::string* out) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, end);
+}
+
+void AppendUint(uint64_t v, std::string* out) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, end);
+}
+
+// Splits a line at its tabs (escaped tabs are "\t", never a raw tab).
+std::vector<std::string_view> Fields(std::string_view line) {
+  std::vector<std::string_view> fields;
+  size_t start = 0;
+  for (size_t tab; (tab = line.find('\t', start)) != std::string_view::npos; start = tab + 1) {
+    fields.push_back(line.substr(start, tab - start));
+  }
+  fields.push_back(line.substr(start));
+  return fields;
+}
+
+}  // namespace
+
+const std::string_view kEventReadColumns =
+    "seq, event_time_us, received_us, message_time_us, has_message_time, kind, format, "
+    "facility, severity, mac, sn, model, host, app, identifier, timestamp_text, url, scheme, "
+    "server, port, path, error, message, source";
+const std::string_view kEventInsertColumns =
+    "store_id, collector, seq, event_time_us, received_us, message_time_us, has_message_time, "
+    "kind, format, facility, severity, mac, sn, model, host, app, identifier, timestamp_text, "
+    "url, scheme, server, port, path, error, message, source";
+const std::string_view kEventHeadColumns =
+    "seq, event_time_us, received_us, message_time_us, has_message_time, kind, format, "
+    "facility, severity, mac, sn, model, if(kind = 'debug', host, ''), "
+    "if(kind = 'debug', app, ''), if(kind = 'debug', identifier, ''), "
+    "if(kind = 'debug', timestamp_text, ''), if(kind = 'debug', url, ''), scheme, server, "
+    "port, path, error, if(kind = 'debug', message, ''), if(kind = 'debug', source, '')";
+const std::string_view kRawReadColumns = "seq, received_us, source, reason, bytes";
+const std::string_view kRawInsertColumns =
+    "store_id, collector, seq, received_us, source, reason, bytes";
+
+void AppendEscaped(std::string_view field, std::string* out) {
+  // Most fields need no escape: copy the runs between special bytes whole.
+  while (!field.empty()) {
+    size_t special = 0;
+    while (special < field.size()) {
+      const char c = field[special];
+      if (c == '\\' || c == '\t' || c == '\n' || c == '\r' || c == '\0') break;
+      ++special;
+    }
+    out->append(field.data(), special);
+    if (special == field.size()) return;
+    switch (field[special]) {
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      default:
+        out->append("\\0");
+        break;
+    }
+    field.remove_prefix(special + 1);
+  }
+}
+
+std::string Unescape(std::string_view field) {
+  std::string out;
+  out.reserve(field.size());
+  for (size_t i = 0; i < field.size(); ++i) {
+    char c = field[i];
+    if (c != '\\' || i + 1 == field.size()) {
+      out.push_back(c);
+      continue;
+    }
+    switch (char n = field[++i]) {
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case '0':
+        out.push_back('\0');
+        break;
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      default:
+        out.push_back(n);  // \\ \' and anything else: the character itself
+    }
+  }
+  return out;
+}
+
+void AppendEventRow(const Origin& origin, const Event& e, std::string* out) {
+  AppendUint(origin.store_id, out);
+  out->push_back('\t');
+  AppendEscaped(origin.collector, out);
+  for (uint64_t v : {e.seq}) {
+    out->push_back('\t');
+    AppendUint(v, out);
+  }
+  for (int64_t v : {e.event_time_us, e.received_us, e.message_time_us.value_or(0),
+                    int64_t{e.message_time_us.has_value()}}) {
+    out->push_back('\t');
+    AppendInt(v, out);
+  }
+  out->push_back('\t');
+  out->append(ToString(e.kind));
+  out->push_back('\t');
+  out->append(ToString(e.format));
+  for (int64_t v : {int64_t{e.facility}, int64_t{e.severity}}) {
+    out->push_back('\t');
+    AppendInt(v, out);
+  }
+  out->push_back('\t');
+  AppendUint(e.mac, out);
+  for (const std::string* s : {&e.sn, &e.model, &e.host, &e.app, &e.identifier, &e.timestamp_text,
+                               &e.url, &e.scheme, &e.server}) {
+    out->push_back('\t');
+    AppendEscaped(*s, out);
+  }
+  out->push_back('\t');
+  AppendInt(e.port, out);
+  for (const std::string* s : {&e.path, &e.error, &e.message, &e.source}) {
+    out->push_back('\t');
+    AppendEscaped(*s, out);
+  }
+  out->push_back('\n');
+}
+
+void AppendRawRow(const Origin& origin, const RawDatagram& r, std::string* out) {
+  AppendUint(origin.store_id, out);
+  out->push_back('\t');
+  AppendEscaped(origin.collector, out);
+  out->push_back('\t');
+  AppendUint(r.seq, out);
+  out->push_back('\t');
+  AppendInt(r.received_us, out);
+  for (const std::string* s : {&r.source, &r.reason, &r.bytes}) {
+    out->push_back('\t');
+    AppendEscaped(*s, out);
+  }
+  out->push_back('\n');
+}
+
+Status ParseEventRow(std::string_view line, Event* e) {
+  std::vector<std::string_view> f = Fields(line);
+  if (f.size() != 24) {
+    return Status::Corruption("ClickHouse event row with " + std::to_string(f.size()) +
+                              " columns instead of 24");
+  }
+  auto bad = [](const char* column) {
+    return Status::Corruption(std::string("ClickHouse event row: bad ") + column);
+  };
+  *e = Event();
+  int64_t message_time = 0, has_message_time = 0;
+  if (!ParseInt(f[0], &e->seq)) return bad("seq");
+  if (!ParseInt(f[1], &e->event_time_us)) return bad("event_time_us");
+  if (!ParseInt(f[2], &e->received_us)) return bad("received_us");
+  if (!ParseInt(f[3], &message_time) || !ParseInt(f[4], &has_message_time)) {
+    return bad("message_time_us");
+  }
+  if (has_message_time) e->message_time_us = message_time;
+  std::optional<EventKind> kind = EventKindFromString(f[5]);
+  if (!kind) return bad("kind");
+  e->kind = *kind;
+  bool format_known = false;
+  for (SyslogFormat fmt : kFormats) {
+    if (ToString(fmt) == f[6]) {
+      e->format = fmt;
+      format_known = true;
+    }
+  }
+  if (!format_known) return bad("format");
+  if (!ParseInt(f[7], &e->facility) || !ParseInt(f[8], &e->severity)) return bad("facility");
+  if (!ParseInt(f[9], &e->mac)) return bad("mac");
+  std::string* texts[] = {&e->sn,  &e->model,      &e->host,
+                          &e->app, &e->identifier, &e->timestamp_text,
+                          &e->url, &e->scheme,     &e->server};
+  for (size_t i = 0; i < std::size(texts); ++i) *texts[i] = Unescape(f[10 + i]);
+  if (!ParseInt(f[19], &e->port)) return bad("port");
+  e->path = Unescape(f[20]);
+  e->error = Unescape(f[21]);
+  e->message = Unescape(f[22]);
+  e->source = Unescape(f[23]);
+  return Status::Ok();
+}
+
+Status ParseRawRow(std::string_view line, RawDatagram* r) {
+  std::vector<std::string_view> f = Fields(line);
+  if (f.size() != 5) return Status::Corruption("ClickHouse raw row of the wrong shape");
+  *r = RawDatagram();
+  if (!ParseInt(f[0], &r->seq) || !ParseInt(f[1], &r->received_us)) {
+    return Status::Corruption("ClickHouse raw row: bad seq or received_us");
+  }
+  r->source = Unescape(f[2]);
+  r->reason = Unescape(f[3]);
+  r->bytes = Unescape(f[4]);
+  return Status::Ok();
+}
+
+std::string SchemaStatements(const std::string& db) {
+  // `events` is sorted by time (a time window is a key range, and FINAL reads come out in
+  // time order) and ends its key with the record's identity (store_id, seq), so that
+  // ReplacingMergeTree folds a row sent twice into one and reads with FINAL never see both.
+  // One phone's history reads the mac column and the granules that hold the phone.
+  // Partitions are UTC days.
+  const std::string day = "toYYYYMMDD(toDateTime(intDiv(event_time_us, 1000000), 'UTC'))";
+  const std::string raw_day = "toYYYYMMDD(toDateTime(intDiv(received_us, 1000000), 'UTC'))";
+  const std::string columns =
+      " (\n"
+      "  store_id UInt64, collector String, seq UInt64,\n"
+      "  event_time_us Int64, received_us Int64, message_time_us Int64,\n"
+      "  has_message_time UInt8,\n"
+      "  kind " +
+      KindEnum() +
+      ",\n"
+      "  format " +
+      FormatEnum() +
+      ",\n"
+      "  facility Int16, severity Int16, mac UInt64, sn String, model String,\n"
+      "  host String, app String, identifier String, timestamp_text String,\n"
+      "  url String, scheme String, server String, port Int32, path String,\n"
+      "  error String, message String, source String\n"
+      ") ENGINE = ReplacingMergeTree\n"
+      "PARTITION BY " +
+      day + "\n";
+  std::string sql = "CREATE DATABASE IF NOT EXISTS " + db + ";\n";
+  sql += "CREATE TABLE IF NOT EXISTS " + db + ".events" + columns;
+  sql += "ORDER BY (event_time_us, store_id, seq);\n";
+  sql += "CREATE TABLE IF NOT EXISTS " + db + ".raw (\n";
+  sql += "  store_id UInt64, collector String, seq UInt64, received_us Int64,\n";
+  sql += "  source String, reason String, bytes String\n";
+  sql += ") ENGINE = ReplacingMergeTree\n";
+  sql += "PARTITION BY " + raw_day + "\n";
+  sql += "ORDER BY (received_us, store_id, seq);\n";
+  return sql;
+}
+
+}  // namespace resyncwatch::clickhouse

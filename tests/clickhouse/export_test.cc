@@ -1,0 +1,242 @@
+// The exporter against a real clickhouse-server (tests/clickhouse/test_server.h): every
+// record arrives once in every answer, also when batches are sent twice or ClickHouse dies
+// mid-stream, and the ClickHouse-backed Store answers as the local store does.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include "clickhouse/clickhouse.h"
+#include "test_server.h"
+
+using namespace resyncwatch;
+using namespace resyncwatch::testing;
+
+namespace {
+
+constexpr int64_t kT0 = 1'795'680'000'000'000;  // 2026-11-25T00:00:00Z
+constexpr int64_t kSec = 1'000'000;
+
+Event MakeEvent(MacAddress mac, int64_t t, EventKind kind) {
+  Event e;
+  e.event_time_us = t;
+  e.received_us = t;
+  e.message_time_us = t / kSec * kSec;
+  e.kind = kind;
+  e.format = SyslogFormat::kRfc3164;
+  e.facility = 16;
+  e.severity = kind == EventKind::kResyncFailure ? 3 : 6;
+  e.mac = mac;
+  e.model = "CP-8851-3PCC";
+  e.sn = "FCH" + std::to_string(mac & 0xffff);
+  e.source = "10.1.0." + std::to_string(mac & 255) + ":5060";
+  e.url = "http://10.23.45.67:80/cfg.xml";
+  e.scheme = "http";
+  e.server = "10.23.45.67";
+  e.port = 80;
+  e.path = "/cfg.xml";
+  if (kind == EventKind::kResyncFailure) e.error = "http_get failed";
+  e.message = "CP-8851-3PCC -- " + std::string(ToString(kind)) + "\tt=" + std::to_string(t);
+  return e;
+}
+
+// Batch b: one event of each of `phones` phones (cycling kinds) and one raw datagram.
+WriteBatch MakeBatch(int b, int phones) {
+  static constexpr EventKind kKinds[] = {EventKind::kResyncRequest, EventKind::kResyncFailure,
+                                         EventKind::kResyncRequest, EventKind::kResyncSuccess};
+  WriteBatch batch;
+  for (int p = 0; p < phones; ++p) {
+    batch.events.push_back(MakeEvent(0x000e08000000 + p, kT0 + b * kSec + p, kKinds[(b + p) % 4]));
+  }
+  RawDatagram raw;
+  raw.received_us = kT0 + b * kSec;
+  raw.source = "10.9.9.9:514";
+  raw.reason = "unparsed";
+  raw.bytes = "\x01\xfe\tbatch " + std::to_string(b);
+  batch.raw.push_back(raw);
+  return batch;
+}
+
+std::unique_ptr<Store> OpenJournaled(const std::string& dir) {
+  StoreOptions options;
+  options.export_journal = true;
+  Result<std::unique_ptr<Store>> store = Store::Open(dir, options);
+  REQUIRE(store.ok());
+  return std::move(*store);
+}
+
+ExporterOptions FastExport(const ClickHouseOptions& ch) {
+  ExporterOptions o;
+  o.clickhouse = ch;
+  o.collector_name = "test";
+  o.min_batch_rows = 1;
+  o.max_delay_us = 20'000;
+  o.max_batch_rows = 97;  // several batches, split inside spans
+  o.retry_min_us = 20'000;
+  o.retry_max_us = 200'000;
+  return o;
+}
+
+std::unique_ptr<ClickHouseExporter> StartExport(Store* store, const ExporterOptions& o) {
+  Result<std::unique_ptr<ClickHouseExporter>> e = ClickHouseExporter::Start(store, o);
+  REQUIRE(e.ok());
+  return std::move(*e);
+}
+
+bool Drained(const ClickHouseExporter& e) {
+  return PollUntil([&] { return e.stats().backlog == 0 && e.stats().up; },
+                   std::chrono::seconds(60));
+}
+
+struct Seen {
+  std::vector<std::tuple<uint64_t, int64_t, MacAddress, int, std::string>> events;
+  std::vector<std::pair<uint64_t, std::string>> raw;
+};
+
+Seen ReadAll(const Store& store) {
+  Seen seen;
+  REQUIRE(store
+              .Scan({},
+                    [&](const Event& e) {
+                      seen.events.emplace_back(e.seq, e.event_time_us, e.mac,
+                                               static_cast<int>(e.kind), e.message);
+                      return true;
+                    })
+              .ok());
+  REQUIRE(store
+              .ScanRaw({},
+                       [&](const RawDatagram& r) {
+                         seen.raw.emplace_back(r.seq, r.bytes);
+                         return true;
+                       })
+              .ok());
+  return seen;
+}
+
+std::map<MacAddress, DeviceSummary> Devices(const Store& store) {
+  std::map<MacAddress, DeviceSummary> out;
+  REQUIRE(store.ForEachDevice([&](const DeviceSummary& d) { return out.emplace(d.mac, d).second; })
+              .ok());
+  return out;
+}
+
+std::unique_ptr<Store> OpenCh(const ClickHouseOptions& o) {
+  Result<std::unique_ptr<Store>> s = OpenClickHouseStore(o);
+  REQUIRE(s.ok());
+  return std::move(*s);
+}
+
+}  // namespace
+
+TEST_CASE("Exported records come back from ClickHouse as the local store holds them") {
+  TestClickHouse& ch = TestClickHouse::Get();
+  TempDir tmp;
+  auto local = OpenJournaled(tmp.Join("store"));
+  for (int b = 0; b < 40; ++b) {
+    WriteBatch batch = MakeBatch(b, 9);
+    REQUIRE(local->Write(batch).ok());
+  }
+  const ClickHouseOptions options = ch.Options("t_roundtrip");
+  auto exporter = StartExport(local.get(), FastExport(options));
+  REQUIRE(Drained(*exporter));
+  CHECK(exporter->stats().exported_events == 40 * 9);
+  CHECK(exporter->stats().exported_raw == 40);
+
+  auto remote = OpenCh(options);
+  Seen want = ReadAll(*local), got = ReadAll(*remote);
+  CHECK(got.events == want.events);
+  CHECK(got.raw == want.raw);
+
+  std::map<MacAddress, DeviceSummary> want_dev = Devices(*local), got_dev = Devices(*remote);
+  REQUIRE(got_dev.size() == want_dev.size());
+  for (const auto& [mac, w] : want_dev) {
+    const DeviceSummary& g = got_dev[mac];
+    CHECK(g.events == w.events);
+    CHECK(g.failures == w.failures);
+    CHECK(g.requests == w.requests);
+    CHECK(g.consecutive_failures == w.consecutive_failures);
+    CHECK(g.last_seen_us == w.last_seen_us);
+    CHECK(g.last_error == w.last_error);
+    CHECK(g.last_ip == w.last_ip);
+    CHECK(g.sn == w.sn);
+  }
+  Result<MacAddress> by_sn = remote->MacForSerial("FCH3");
+  REQUIRE(by_sn.ok());
+  CHECK(*by_sn == 0x000e08000003);
+  CHECK(remote->MacForSerial("nope").status().IsNotFound());
+  int history = 0;
+  REQUIRE(remote
+              ->History(0x000e08000003, {kT0, kT0 + 10 * kSec},
+                        [&](const Event& e) {
+                          CHECK(e.mac == 0x000e08000003);
+                          return ++history > 0;
+                        })
+              .ok());
+  CHECK(history == 10);
+}
+
+TEST_CASE("A batch sent again after a crash before its cursor was saved is counted once") {
+  TestClickHouse& ch = TestClickHouse::Get();
+  TempDir tmp;
+  {
+    auto local = OpenJournaled(tmp.Join("store"));
+    for (int b = 0; b < 25; ++b) {
+      WriteBatch batch = MakeBatch(b, 8);
+      REQUIRE(local->Write(batch).ok());
+    }
+  }
+  // The copy is the same store as it was before any export: the crash that loses the cursor.
+  std::filesystem::copy(tmp.Join("store"), tmp.Join("before"),
+                        std::filesystem::copy_options::recursive);
+  const ClickHouseOptions options = ch.Options("t_resend");
+  for (const char* dir : {"store", "before"}) {
+    auto local = OpenJournaled(tmp.Join(dir));
+    auto exporter = StartExport(local.get(), FastExport(options));
+    REQUIRE(Drained(*exporter));
+    CHECK(exporter->stats().exported_events == 25 * 8);
+  }
+  CHECK(ch.Scalar("SELECT count() FROM t_resend.events FINAL") == "200");
+  auto remote = OpenCh(options);
+  Seen got = ReadAll(*remote);
+  CHECK(got.events.size() == 200);
+  CHECK(got.raw.size() == 25);
+  uint64_t failures = 0;
+  for (const auto& [mac, d] : Devices(*remote)) failures += d.failures;
+  CHECK(failures == 50);
+  // One phone's reads fold the copies themselves (they read without FINAL).
+  int history = 0;
+  REQUIRE(remote->History(0x000e08000002, {}, [&](const Event&) { return ++history > 0; }).ok());
+  CHECK(history == 25);
+  Result<DeviceSummary> device = remote->GetDevice(0x000e08000002);
+  REQUIRE(device.ok());
+  CHECK(device->events == 25);
+}
+
+TEST_CASE("While ClickHouse is down ingest goes on, the backlog is counted and drains exactly") {
+  TestClickHouse& ch = TestClickHouse::Get();
+  TempDir tmp;
+  auto local = OpenJournaled(tmp.Join("store"));
+  const ClickHouseOptions options = ch.Options("t_outage");
+  auto exporter = StartExport(local.get(), FastExport(options));
+  int b = 0;
+  auto write = [&](int n) {
+    for (int i = 0; i < n; ++i, ++b) {
+      WriteBatch batch = MakeBatch(b, 5);
+      REQUIRE(local->Write(batch).ok());
+    }
+  };
+  write(20);
+  REQUIRE(PollUntil([&] { return exporter->stats().exported_events > 0; }));
+  ch.Kill();
+  write(30);  // the writes do not wait for ClickHouse
+  REQUIRE(PollUntil([&] { return exporter->stats().failed_batches > 0 && !exporter->stats().up; }));
+  write(10);
+  CHECK(exporter->stats().backlog > 0);
+  CHECK(exporter->RenderMetrics().find("resyncwatch_clickhouse_up 0") != std::string::npos);
+  REQUIRE(ch.Start());
+  REQUIRE(Drained(*exporter));
+  CHECK(ch.Scalar("SELECT count() FROM t_outage.events FINAL") == std::to_string(60 * 5));
+  CHECK(ch.Scalar("SELECT count() FROM t_outage.raw FINAL") == "60");
+  CHECK(ReadAll(*OpenCh(options)).events == ReadAll(*local).events);
+  CHECK(exporter->RenderMetrics().find("resyncwatch_clickhouse_backlog 0") != std::string::npos);
+}

@@ -1,0 +1,139 @@
+#include "test_server.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+
+#include "clickhouse/http.h"
+
+namespace resyncwatch::testing {
+namespace {
+
+constexpr const char* kServer = "/usr/sbin/clickhouse-server";
+
+// A port the kernel just handed out on loopback, released for the server to bind.
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+    port = ntohs(a.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+std::string ConfigXml(const std::string& dir, int port) {
+  return "<?xml version=\"1.0\"?>\n<yandex>\n"
+         "  <logger><level>warning</level><log>" +
+         dir + "/server.log</log><errorlog>" + dir +
+         "/server.err.log</errorlog><console>0</console></logger>\n"
+         "  <http_port>" +
+         std::to_string(port) +
+         "</http_port>\n"
+         "  <listen_host>127.0.0.1</listen_host>\n"
+         "  <path>" +
+         dir +
+         "/data/</path>\n"
+         "  <tmp_path>" +
+         dir +
+         "/data/tmp/</tmp_path>\n"
+         "  <user_files_path>" +
+         dir +
+         "/data/user_files/</user_files_path>\n"
+         "  <format_schema_path>" +
+         dir +
+         "/data/format_schemas/</format_schema_path>\n"
+         "  <mark_cache_size>67108864</mark_cache_size>\n"
+         "  <uncompressed_cache_size>67108864</uncompressed_cache_size>\n"
+         "  <max_concurrent_queries>64</max_concurrent_queries>\n"
+         "  <users_config>" +
+         dir +
+         "/users.xml</users_config>\n"
+         "  <default_profile>default</default_profile>\n"
+         "  <default_database>default</default_database>\n"
+         "  <timezone>UTC</timezone>\n"
+         "  <mlock_executable>false</mlock_executable>\n"
+         "</yandex>\n";
+}
+
+constexpr const char* kUsersXml =
+    "<?xml version=\"1.0\"?>\n<yandex>\n"
+    "  <profiles><default><max_memory_usage>2000000000</max_memory_usage></default></profiles>\n"
+    "  <users><default><password></password><networks><ip>127.0.0.1</ip></networks>"
+    "<profile>default</profile><quota>default</quota></default></users>\n"
+    "  <quotas><default></default></quotas>\n</yandex>\n";
+
+}  // namespace
+
+bool ClickHouseInstalled() { return ::access(kServer, X_OK) == 0; }
+
+TestClickHouse& TestClickHouse::Get() {
+  // Destroyed at exit, which kills the server; setpriv's parent-death signal kills it
+  // too when the test process dies without exiting (a timeout).
+  static std::unique_ptr<TestClickHouse> server(new TestClickHouse());
+  static bool started = [] {
+    REQUIRE(ClickHouseInstalled());
+    return server->Start();
+  }();
+  REQUIRE(started);
+  return *server;
+}
+
+TestClickHouse::TestClickHouse() {
+  // Half a second to start; one per test process (ctest runs each test case in its own).
+  port_ = FreePort();
+  url_ = "http://127.0.0.1:" + std::to_string(port_);
+  WriteFileText(dir_.Join("config.xml"), ConfigXml(dir_.path(), port_));
+  WriteFileText(dir_.Join("users.xml"), kUsersXml);
+}
+
+TestClickHouse::~TestClickHouse() { Kill(); }
+
+ClickHouseOptions TestClickHouse::Options(const std::string& database) const {
+  ClickHouseOptions o;
+  o.url = url_;
+  o.database = database;
+  o.timeout_ms = 10'000;
+  return o;
+}
+
+void TestClickHouse::Kill() {
+  if (server_) server_->Stop(9);
+  server_.reset();
+}
+
+bool TestClickHouse::Start() {
+  server_ =
+      std::make_unique<Daemon>("/usr/bin/setpriv",
+                               std::vector<std::string>{"--pdeathsig", "KILL", kServer,
+                                                        "--config-file=" + dir_.Join("config.xml")},
+                               dir_.path(), /*with_port_file=*/false);
+  clickhouse::Http http(Options("default"));
+  return PollUntil(
+             [&] {
+               if (!server_->running()) return true;
+               return http.Execute("SELECT 1", "").ok();
+             },
+             std::chrono::seconds(30)) &&
+         server_->running();
+}
+
+std::string TestClickHouse::Scalar(const std::string& sql) const {
+  clickhouse::Http http(Options("default"));
+  std::string first;
+  Status s = http.Query(sql + " FORMAT TabSeparated", [&](std::string_view line) {
+    first = std::string(line.substr(0, line.find('\t')));
+    return false;
+  });
+  return s.ok() ? first : "";
+}
+
+}  // namespace resyncwatch::testing
