@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/flags.h"
 #include "common/status.h"
 #include "store/store.h"
 
@@ -136,6 +137,8 @@ struct AlertConfig {
 Result<AlertConfig> AlertConfigFromJson(std::string_view config_json_text);
 // The same for the text of the "alerts" object itself ("" gives the defaults).
 Result<AlertConfig> AlertConfigFromAlertsJson(std::string_view alerts_json_text);
+// Every key of the "alerts" section with its default, from the tables that read them.
+std::vector<ConfigKeyDoc> AlertConfigKeyDocs();
 
 struct Alert {
   enum class State : uint8_t { kFiring, kResolved };

@@ -1,98 +1,18 @@
 #include "collector/config.h"
 
-#include <simdjson.h>
 #include <unistd.h>
 
 #include <charconv>
 
 #include "collector/sender_filter.h"
-#include "common/file_text.h"
 #include "common/http_listen.h"
 #include "common/net_address.h"
 #include "common/time_format.h"
+#include "config/config_file.h"
 #include "store/store.h"
 
 namespace resyncwatch {
 namespace {
-
-// The one option table. Every entry is a flag and a config-file key (the key may also be
-// spelled with '_' for '-'); "config", "help", "help-markdown" and "version" are
-// command-line only.
-constexpr FlagSpec kSpecs[] = {
-    {"config", FlagType::kString, "", "FILE",
-     "JSON configuration file; every option below is also a key"},
-    {"db", FlagType::kString, "", "DIR",
-     "store directory (default: $RESYNCWATCH_DB, else /var/lib/resyncwatch)"},
-    {"listen", FlagType::kStringList, "udp://0.0.0.0:5514,udp://[::]:5514", "URL",
-     "where to receive, repeatable: udp://0.0.0.0:5514, udp://[::]:5514, tcp://127.0.0.1:6514, "
-     "tls://0.0.0.0:6514 (RFC 5425, needs --tls-cert and --tls-key; port 0: ephemeral)"},
-    {"retention", FlagType::kDuration, "0", "DUR",
-     "remove events older than this (30d); 0 keeps everything"},
-    {"retention-interval", FlagType::kDuration, "1h", "DUR", "how often retention is applied"},
-    {"log-level", FlagType::kString, "info", "LEVEL", "trace, debug, info, warn, error or off"},
-    {"rcvbuf", FlagType::kBytes, "32MiB", "BYTES", "UDP socket receive buffer (SO_RCVBUF)"},
-    {"udp-coalesce-ms", FlagType::kInt, "1", "MS",
-     "under load, let UDP datagrams gather in the socket buffer this long between reads (fewer "
-     "wake-ups); used only when the granted rcvbuf holds 4 MiB per ms; 0 = off"},
-    {"queue-size", FlagType::kInt, "2000000", "N",
-     "datagrams that may wait for the store writer before new ones are dropped (and counted)"},
-    {"batch-size", FlagType::kInt, "512", "N", "datagrams per store write at most"},
-    {"max-frame", FlagType::kBytes, "64KiB", "BYTES",
-     "largest TCP frame accepted; longer frames are cut and counted as tcp_oversize"},
-    {"max-tcp-connections", FlagType::kInt, "1024", "N",
-     "TCP connections served at once; one more closes the connection idle longest"},
-    {"tcp-idle-timeout", FlagType::kDuration, "10m", "DUR",
-     "close a TCP connection that sent nothing this long; 0 = never"},
-    {"allow", FlagType::kStringList, "", "CIDR",
-     "accept datagrams and connections only from these senders, repeatable (10.0.0.0/8, "
-     "2001:db8::/32, 192.0.2.7); others are dropped unparsed and counted; default: everyone"},
-    {"tls-cert", FlagType::kString, "", "FILE", "PEM certificate (chain) of tls:// listeners"},
-    {"tls-key", FlagType::kString, "", "FILE", "PEM private key of --tls-cert"},
-    {"tls-client-ca", FlagType::kString, "", "FILE",
-     "PEM CA certificates: tls:// clients must present a certificate they signed; default: "
-     "no client certificate asked"},
-    {"http-listen", FlagType::kString, "", "ADDR:PORT",
-     "serve the web console, /api, /metrics and /healthz here (127.0.0.1:8080, or a bare port "
-     "for loopback); a non-loopback address needs --http-users or --http-tokens; off when empty"},
-    {"metrics-listen", FlagType::kString, "", "ADDR:PORT",
-     "a further address of the same HTTP server (127.0.0.1:9514, or a bare port for loopback), "
-     "for Prometheus configs that name it; off when empty"},
-    {"http-users", FlagType::kString, "", "FILE",
-     "users of the HTTP server, one name:HASH per line (yescrypt $y$ or SHA-512 $6$ from "
-     "mkpasswd or openssl passwd -6), asked with HTTP basic auth"},
-    {"http-tokens", FlagType::kString, "", "FILE",
-     "bearer tokens of the HTTP server (Authorization: Bearer T), one per line"},
-    {"http-tls-cert", FlagType::kString, "", "FILE",
-     "serve HTTPS with this PEM certificate (chain); needs --http-tls-key"},
-    {"http-tls-key", FlagType::kString, "", "FILE", "the PEM private key of --http-tls-cert"},
-    {"http-threads", FlagType::kInt, "8", "N",
-     "HTTP requests answered at once per address; waiting connections hold no thread"},
-    {"http-max-connections", FlagType::kInt, "512", "N",
-     "HTTP connections open at once per address; one more closes the one idle longest"},
-    {"port-file", FlagType::kString, "", "PATH",
-     "write the bound addresses (\"udp 127.0.0.1:40123\" per line) here once listening"},
-    {"summary-interval", FlagType::kDuration, "60s", "DUR",
-     "how often a one-line counter summary is logged"},
-    {"query-socket", FlagType::kString, "", "PATH",
-     "Unix socket on which resyncwatch history queries this daemon (default: DIR/query.sock); "
-     "none disables it"},
-    {"use-message-time", FlagType::kBool, "", "",
-     "order live events by the message's own timestamp instead of the receive time"},
-    {"clickhouse", FlagType::kString, "", "URL",
-     "export every stored event and raw datagram to ClickHouse's HTTP interface "
-     "(http://ch1:8123)"},
-    {"clickhouse-database", FlagType::kString, "resyncwatch", "NAME",
-     "the ClickHouse database (created with the tables on first connect)"},
-    {"clickhouse-user", FlagType::kString, "", "NAME", "ClickHouse user (default: default)"},
-    {"clickhouse-password", FlagType::kString, "", "TEXT",
-     "ClickHouse password: a config file key only, never a flag (it would show in ps)"},
-    {"collector-name", FlagType::kString, "", "NAME",
-     "this collector's name in the exported rows (default: the host name)"},
-    {"help", FlagType::kBool, "", "", "print this help and exit"},
-    {"help-markdown", FlagType::kBool, "", "",
-     "print this option table as Markdown (the README's list) and exit"},
-    {"version", FlagType::kBool, "", "", "print the version and exit"},
-};
 
 constexpr std::string_view kUsage =
     "resyncwatchd [--config FILE] [--db DIR] [--listen URL]... [options]";
@@ -106,102 +26,14 @@ constexpr std::string_view kExamples =
     "tcp://0.0.0.0:5514\n"
     "  resyncwatchd --config /etc/resyncwatch/resyncwatch.json\n";
 
-bool CommandLineOnly(std::string_view name) {
-  return name == "config" || name == "help" || name == "help-markdown" || name == "version";
-}
-
-std::string Scalar(simdjson::dom::element value, bool* ok) {
-  *ok = true;
-  switch (value.type()) {
-    case simdjson::dom::element_type::STRING:
-      return std::string(std::string_view(value.get_string().value()));
-    case simdjson::dom::element_type::INT64:
-      return std::to_string(int64_t(value.get_int64().value()));
-    case simdjson::dom::element_type::UINT64:
-      return std::to_string(uint64_t(value.get_uint64().value()));
-    case simdjson::dom::element_type::BOOL:
-      return value.get_bool().value() ? "true" : "false";
-    default:
-      *ok = false;
-      return {};
-  }
-}
-
-// Applies each key of the config file to flags unless the command line set it.
-Status ApplyConfigFile(const std::string& path, FlagSet* flags, std::string* config_text) {
-  Result<std::string> text = ReadFileText(path);
-  if (!text.ok()) return text.status();
-  *config_text = *text;
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  if (auto err = parser.parse(*text).get(root); err) {
-    return Status::InvalidArgument("config " + path + ": not valid JSON (" +
-                                   simdjson::error_message(err) + ")");
-  }
-  simdjson::dom::object object;
-  if (root.get_object().get(object)) {
-    return Status::InvalidArgument("config " + path + ": the top level must be a JSON object");
-  }
-  // A list given on the command line replaces the file's.
-  const bool listen_on_command_line = flags->IsSet("listen");
-  const bool allow_on_command_line = flags->IsSet("allow");
-  for (auto field : object) {
-    std::string key(field.key);
-    std::string name = key;
-    for (char& c : name) {
-      if (c == '_') c = '-';
-    }
-    auto fail = [&](std::string_view why) {
-      return Status::InvalidArgument("config " + path + ": key \"" + key +
-                                     "\": " + std::string(why));
-    };
-    // Sections other modules read from the same file.
-    if (name == "alerts" || name == "templates" || name == "schedule") {
-      if (!field.value.is_object()) return fail("must be an object");
-      continue;
-    }
-    bool known = false;
-    FlagType type = FlagType::kString;
-    for (const FlagSpec& spec : flags->specs()) {
-      if (spec.name == name && !CommandLineOnly(name)) {
-        known = true;
-        type = spec.type;
-      }
-    }
-    if (!known) return fail("unknown key");
-    auto rename = [&](const Status& s) {
-      std::string msg = s.message();
-      std::string prefix = "--" + name + ": ";
-      if (msg.rfind(prefix, 0) == 0) msg.erase(0, prefix.size());
-      return fail(msg);
-    };
-    if (type == FlagType::kStringList) {
-      std::vector<std::string> items;
-      simdjson::dom::array array;
-      bool ok = true;
-      if (!field.value.get_array().get(array)) {
-        for (auto item : array) {
-          if (!item.is_string()) return fail("must be an array of strings");
-          items.push_back(Scalar(item, &ok));
-        }
-      } else if (field.value.is_string()) {
-        items.push_back(Scalar(field.value, &ok));
-      } else {
-        return fail("must be an array of strings");
-      }
-      if (name == "listen" && listen_on_command_line) continue;
-      if (name == "allow" && allow_on_command_line) continue;
-      for (const std::string& item : items) {
-        if (Status s = flags->AppendIfUnset(name, item); !s.ok()) return rename(s);
-      }
-      continue;
-    }
-    bool ok = false;
-    std::string value = Scalar(field.value, &ok);
-    if (!ok) return fail("must be a string, a number or a boolean");
-    if (Status s = flags->SetIfUnset(name, value); !s.ok()) return rename(s);
-  }
-  return Status::Ok();
+// Reads the config file (strict: config/config_file.h) and applies its option keys to flags
+// unless the command line set them. The sections are checked later, before anything is
+// created (ParseCollectorArgs).
+Result<ConfigFile> ApplyConfigFile(const std::string& path, FlagSet* flags) {
+  Result<ConfigFile> file = ConfigFile::Load(path);
+  if (!file.ok()) return file.status();
+  if (Status s = file->ApplyOptions(flags); !s.ok()) return s;
+  return file;
 }
 
 // The HTTP server's options, and the rule that keeps it off the network without credentials.
@@ -322,7 +154,7 @@ Status Fill(const FlagSet& flags, CollectorConfig* c) {
 
 }  // namespace
 
-std::span<const FlagSpec> CollectorFlagSpecs() { return kSpecs; }
+std::span<const FlagSpec> CollectorFlagSpecs() { return DaemonOptionSpecs(); }
 
 Result<ListenAddress> ParseListenUrl(std::string_view url) {
   ListenAddress a;
@@ -351,7 +183,7 @@ Result<ListenAddress> ParseListenUrl(std::string_view url) {
 
 Result<CollectorArgs> ParseCollectorArgs(std::span<const std::string_view> args) {
   CollectorArgs out;
-  FlagSet flags(kSpecs);
+  FlagSet flags(DaemonOptionSpecs());
   if (Status s = flags.Parse(args); !s.ok()) return s;
   if (flags.IsSet("clickhouse-password")) {
     return Status::InvalidArgument(
@@ -363,7 +195,19 @@ Result<CollectorArgs> ParseCollectorArgs(std::span<const std::string_view> args)
   }
   if (flags.GetBool("help")) {
     out.help = true;
-    out.help_text = flags.Help(kUsage, kDescription, kExamples);
+    std::string description(kDescription);
+    description +=
+        "\n\nThe --config file is one JSON object: the options below as keys, and these "
+        "sections:";
+    for (const ConfigSection& section : ConfigSections()) {
+      description += "\n  " + std::string(section.name) + ": " + std::string(section.summary);
+    }
+    out.help_text = flags.Help(kUsage, description, kExamples);
+    return out;
+  }
+  if (flags.GetBool("help-config")) {
+    out.help = true;
+    out.help_text = ConfigSectionsMarkdown();
     return out;
   }
   if (flags.GetBool("help-markdown")) {
@@ -374,9 +218,11 @@ Result<CollectorArgs> ParseCollectorArgs(std::span<const std::string_view> args)
   out.version = flags.GetBool("version");
   std::string config_text;
   if (flags.IsSet("config")) {
-    if (Status s = ApplyConfigFile(flags.GetString("config"), &flags, &config_text); !s.ok()) {
-      return s;
-    }
+    Result<ConfigFile> file = ApplyConfigFile(flags.GetString("config"), &flags);
+    if (!file.ok()) return file.status();
+    // Every section is checked here, before the daemon creates its store or its sockets.
+    if (Status s = file->ValidateSections(); !s.ok()) return s;
+    config_text = file->text();
   }
   if (Status s = Fill(flags, &out.config); !s.ok()) return s;
   out.config.config_text = std::move(config_text);
@@ -384,12 +230,13 @@ Result<CollectorArgs> ParseCollectorArgs(std::span<const std::string_view> args)
 }
 
 Result<std::string> RereadConfigFile(const std::string& config_path) {
-  FlagSet flags(kSpecs);
-  std::string config_text;
-  if (Status s = ApplyConfigFile(config_path, &flags, &config_text); !s.ok()) return s;
+  FlagSet flags(DaemonOptionSpecs());
+  Result<ConfigFile> file = ApplyConfigFile(config_path, &flags);
+  if (!file.ok()) return file.status();
+  if (Status s = file->ValidateSections(); !s.ok()) return s;
   CollectorConfig fresh;
   if (Status s = Fill(flags, &fresh); !s.ok()) return s;
-  return config_text;
+  return file->text();
 }
 
 }  // namespace resyncwatch

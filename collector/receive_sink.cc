@@ -21,6 +21,7 @@ void ReceiveSink::Accept(std::string_view data, const PeerAddress& peer, bool tr
     return;
   }
   counters_->Add(Counter::kReceivedDatagrams);
+  new_networks_.Observe(peer, data.size());
   if (!queue_->HasRoom(static_cast<int64_t>(chunk_->items.size()))) {
     counters_->Add(Counter::kQueueDrops);
     counters_->last_queue_drop_us.store(now_us, std::memory_order_relaxed);

@@ -3,7 +3,8 @@
 // chunks to the IngestQueue; when the queue is full the datagram is dropped, counted
 // (queue_drops) and logged at most once per 10 s. A datagram from a sender outside the
 // --allow list is dropped before anything else and counted as denied_datagrams only (it
-// is not "received"). Loop thread only.
+// is not "received"). The first datagram of each new sender network is logged at info
+// (NewSenderNetworks). Loop thread only.
 #pragma once
 
 #include <memory>
@@ -11,6 +12,7 @@
 
 #include "collector/counters.h"
 #include "collector/ingest_queue.h"
+#include "collector/new_networks.h"
 #include "collector/sender_filter.h"
 #include "common/clock.h"
 
@@ -36,6 +38,7 @@ class ReceiveSink {
   std::unique_ptr<Chunk> chunk_;
   RateLimiter drop_log_{10'000'000};
   RateLimiter denied_log_{10'000'000};
+  NewSenderNetworks new_networks_;
 };
 
 }  // namespace resyncwatch

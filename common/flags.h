@@ -32,6 +32,15 @@ struct FlagSpec {
   std::string_view help;           // one line
 };
 
+// One key of a config file section, as its module's key table declares it: for
+// `resyncwatchd --help-config` and README's lists.
+struct ConfigKeyDoc {
+  std::string key;            // dotted: "alerts.rules.failures.window"
+  std::string value;          // what it takes: "DUR", "N", "Yes/No", ...
+  std::string default_value;  // "" = none
+  std::string help;           // one line
+};
+
 class FlagSet {
  public:
   explicit FlagSet(std::span<const FlagSpec> specs) : specs_(specs) {}

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/flags.h"
 #include "common/status.h"
 
 namespace resyncwatch {
@@ -101,6 +102,9 @@ struct ParsedMessage {
   struct Scratch;
   std::unique_ptr<Scratch> scratch;
 };
+
+// Every key of the "templates" section (one per kind) with its default template.
+std::vector<ConfigKeyDoc> TemplateConfigKeyDocs();
 
 // The phones' message templates, compiled. Immutable once built; cheap to copy (shared);
 // safe to use from many threads at once.

@@ -313,7 +313,7 @@ Result<TemplateSet> TemplateSet::FromConfigJson(std::string_view json_text) {
   if (top["templates"].get(templates)) return Defaults();
   simdjson::dom::object by_kind;
   if (templates.get(by_kind)) {
-    return Status::InvalidArgument("config: \"templates\" must be an object of kind -> list");
+    return Status::InvalidArgument("templates: must be an object of kind -> list");
   }
   std::vector<std::vector<std::string>> per_kind(kEventKindCount);
   std::vector<bool> configured(kEventKindCount, false);
@@ -322,17 +322,16 @@ Result<TemplateSet> TemplateSet::FromConfigJson(std::string_view json_text) {
     auto kind = EventKindFromString(key);
     if (!kind || DefaultFor(*kind).empty()) {
       return Status::InvalidArgument(
-          "config: templates: unknown kind \"" + key +
-          "\" (expected resync_request, resync_success, resync_failure, upgrade_request, "
-          "upgrade_success or upgrade_failure)");
+          "templates." + key +
+          ": unknown key (expected resync_request, resync_success, resync_failure, "
+          "upgrade_request, upgrade_success or upgrade_failure)");
     }
     auto k = static_cast<size_t>(*kind);
     configured[k] = true;
     auto add = [&](simdjson::dom::element e) -> Status {
       std::string_view text;
       if (e.get(text)) {
-        return Status::InvalidArgument("config: templates." + key +
-                                       ": each template must be a string");
+        return Status::InvalidArgument("templates." + key + ": each template must be a string");
       }
       if (text == "default") text = DefaultFor(*kind);
       bool blank = std::all_of(text.begin(), text.end(), [](char c) { return IsSpace(c); });
@@ -358,8 +357,24 @@ Result<TemplateSet> TemplateSet::FromConfigJson(std::string_view json_text) {
     for (auto& text : per_kind[k]) list.emplace_back(static_cast<EventKind>(k), text);
   }
   auto set = FromTemplates(list);
-  if (!set.ok()) return Status::InvalidArgument("config: templates: " + set.status().message());
+  if (!set.ok()) return Status::InvalidArgument("templates: " + set.status().message());
   return set;
+}
+
+std::vector<ConfigKeyDoc> TemplateConfigKeyDocs() {
+  // The phone's parameter that holds each message (provisioning guide).
+  static constexpr std::string_view kParameter[] = {
+      "Log_Request_Msg",         "Log_Success_Msg",         "Log_Failure_Msg",
+      "Log_Upgrade_Request_Msg", "Log_Upgrade_Success_Msg", "Log_Upgrade_Failure_Msg"};
+  std::vector<ConfigKeyDoc> out;
+  size_t i = 0;
+  for (const auto& [kind, text] : kDefaults) {
+    out.push_back({"templates." + std::string(ToString(kind)), "[TEMPLATE...]",
+                   "[\"" + std::string(text) + "\"]",
+                   "the phones' " + std::string(kParameter[i++]) +
+                       ": replaces the default (\"default\" keeps it; [] = not sent)"});
+  }
+  return out;
 }
 
 size_t TemplateSet::size() const { return impl_->templates.size(); }

@@ -11,8 +11,10 @@ namespace resyncwatch {
 namespace {
 
 constexpr FlagSpec kHelpFlag = {"help", FlagType::kBool, "", "", "show this help and exit"};
-constexpr FlagSpec kDbFlag = {"db", FlagType::kString, "", "DIR",
-                              "store directory (default: $RESYNCWATCH_DB or /var/lib/resyncwatch)"};
+constexpr FlagSpec kDbFlag = {
+    "db", FlagType::kString, "", "DIR",
+    "store directory (default: $RESYNCWATCH_DB, else the one a collector runs on, else "
+    "/var/lib/resyncwatch if it exists, else ~/.local/state/resyncwatch)"};
 constexpr FlagSpec kClickHouseFlag = {
     "clickhouse", FlagType::kString, "", "URL",
     "read every collector's records from ClickHouse (http://ch1:8123) instead of --db"};

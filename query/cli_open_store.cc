@@ -36,7 +36,16 @@ Result<StoreHandle> Cli::OpenStore() {
   std::string dir = StoreDir();
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return Status::NotFound("no store at " + dir + " (start resyncwatchd, or pass --db DIR)");
+    std::string looked;
+    const char* env = std::getenv("RESYNCWATCH_DB");
+    if (!flags_.IsSet("db") && (env == nullptr || *env == '\0')) {
+      for (const std::string& candidate : StoreDirCandidates()) {
+        looked += (looked.empty() ? "" : ", ") + candidate;
+      }
+      looked = "; looked in " + looked;
+    }
+    return Status::NotFound("no store at " + dir + " (start resyncwatchd, or pass --db DIR" +
+                            looked + ")");
   }
   StoreOptions options;
   options.mode = StoreOptions::Mode::kReadOnlyView;

@@ -7,9 +7,9 @@
 #include <cstdio>
 #include <string>
 
-#include "common/file_text.h"
 #include "common/flags.h"
 #include "common/time_format.h"
+#include "config/config_file.h"
 #include "schedule/schedule.h"
 
 namespace resyncwatch::schedule_cli {
@@ -66,11 +66,10 @@ inline Result<AnalysisOptions> OptionsFromFlags(const FlagSet& flags) {
 
 inline Result<ScheduleConfigSet> LoadConfig(const std::string& path) {
   if (path.empty()) return ScheduleConfigSet();
-  Result<std::string> text = ReadFileText(path);
-  if (!text.ok()) return text.status();
-  auto set = ScheduleConfigSet::Parse(*text);
-  if (!set.ok()) return Status::InvalidArgument(path + ": " + set.status().message());
-  return set;
+  // The whole file is checked, as the daemon checks it: a typo anywhere is refused.
+  Result<ConfigFile> file = LoadAndValidateConfig(path);
+  if (!file.ok()) return file.status();
+  return ScheduleConfigSet::Parse(file->text());
 }
 
 }  // namespace resyncwatch::schedule_cli

@@ -69,53 +69,126 @@ Result<bool> YesNo(element value, const std::string& where) {
   return *b;
 }
 
-constexpr std::string_view kKnownKeys =
-    "Resync_Periodic, Resync_Error_Retry_Delay, Resync_Random_Delay, Resync_At__HHmm_, "
-    "Resync_At_Random_Delay, Forced_Resync_Delay, Resync_On_Reset, Resync_Fails_On_FNF, "
-    "Provision_Enable, Resync_Trigger_1, Resync_Trigger_2, utc_offset";
+// One key of a schedule override (defaults, a model, a MAC): the phone's parameter name,
+// how its value is read and which field of ScheduleOverride it sets. This table is the
+// whole list of keys.
+struct ScheduleKey {
+  enum class Kind { kRetryList, kYesNo, kDelay, kDelayUnits, kAtTime, kTrigger, kUtcOffset };
+  std::string_view name;
+  std::string_view help;
+  Kind kind;
+  std::optional<RetrySchedule> ScheduleOverride::*list = nullptr;
+  std::optional<bool> ScheduleOverride::*yes_no = nullptr;
+  std::optional<int64_t> ScheduleOverride::*seconds = nullptr;  // kDelay: 0..65535 s
+  std::optional<int> ScheduleOverride::*units = nullptr;        // kDelayUnits: 0..65535
+};
 
-// The Yes/No keys: where each lands in an override.
-std::optional<bool> ScheduleOverride::*YesNoField(std::string_view key) {
-  if (key == "Resync_On_Reset") return &ScheduleOverride::resync_on_reset;
-  if (key == "Resync_Fails_On_FNF") return &ScheduleOverride::fails_on_fnf;
-  if (key == "Provision_Enable") return &ScheduleOverride::provision_enable;
-  return nullptr;
+using SK = ScheduleKey::Kind;
+using SO = ScheduleOverride;
+constexpr ScheduleKey kScheduleKeys[] = {
+    {.name = "Resync_Periodic",
+     .help = "seconds between periodic resyncs (3600, 3600+60: with random extra)",
+     .kind = SK::kRetryList,
+     .list = &SO::periodic},
+    {.name = "Resync_Error_Retry_Delay",
+     .help = "retry after a failure: one delay, or a back-off list (600,1200,300)",
+     .kind = SK::kRetryList,
+     .list = &SO::retry},
+    {.name = "Resync_Random_Delay",
+     .help = "after power-on the first resync comes within this many units of 20 s",
+     .kind = SK::kDelayUnits,
+     .units = &SO::random_delay},
+    {.name = "Resync_At__HHmm_",
+     .help = "a daily resync at this local time (0230) instead of periodic ones",
+     .kind = SK::kAtTime},
+    {.name = "Resync_At_Random_Delay",
+     .help = "seconds of spread after Resync_At__HHmm_",
+     .kind = SK::kDelay,
+     .seconds = &SO::at_random_delay_s},
+    {.name = "Forced_Resync_Delay",
+     .help = "seconds a resync may wait for idle lines",
+     .kind = SK::kDelay,
+     .seconds = &SO::forced_resync_delay_s},
+    {.name = "Resync_On_Reset",
+     .help = "a resync follows every power-on",
+     .kind = SK::kYesNo,
+     .yes_no = &SO::resync_on_reset},
+    {.name = "Resync_Fails_On_FNF",
+     .help = "a profile not found fails the resync",
+     .kind = SK::kYesNo,
+     .yes_no = &SO::fails_on_fnf},
+    {.name = "Provision_Enable",
+     .help = "No: the phone never resyncs",
+     .kind = SK::kYesNo,
+     .yes_no = &SO::provision_enable},
+    {.name = "Resync_Trigger_1",
+     .help = "accepted and reported, not evaluated (syslog does not show it)",
+     .kind = SK::kTrigger},
+    {.name = "Resync_Trigger_2",
+     .help = "accepted and reported, not evaluated (syslog does not show it)",
+     .kind = SK::kTrigger},
+    {.name = "utc_offset",
+     .help = "the phone's time zone for Resync_At__HHmm_ (+01:00)",
+     .kind = SK::kUtcOffset},
+};
+
+Status UnknownScheduleKey(const std::string& at) {
+  std::string names;
+  for (const ScheduleKey& k : kScheduleKeys) {
+    names += (names.empty() ? "" : ", ") + std::string(k.name);
+  }
+  return Status::InvalidArgument(at + ": unknown key (expected " + names + ")");
 }
 
 Status ParseOverrideKey(std::string_view key, element value, const std::string& at,
                         ScheduleOverride* o) {
-  if (auto field = YesNoField(key)) {
+  const ScheduleKey* k = nullptr;
+  for (const ScheduleKey& candidate : kScheduleKeys) {
+    if (candidate.name == key) k = &candidate;
+  }
+  if (k == nullptr) return UnknownScheduleKey(at);
+  if (k->kind == SK::kYesNo) {
     auto b = YesNo(value, at);
     if (!b.ok()) return b.status();
-    o->*field = *b;
+    o->*k->yes_no = *b;
     return Status::Ok();
   }
   auto text = ValueText(value, at);
   if (!text.ok()) return text.status();
   const std::string& v = *text;
-  if (key == "Resync_Periodic" || key == "Resync_Error_Retry_Delay") {
-    auto s = RetrySchedule::Parse(v);
-    if (!s.ok()) return Status::InvalidArgument(at + ": " + s.status().message());
-    (key == "Resync_Periodic" ? o->periodic : o->retry) = *s;
-  } else if (key == "Resync_Random_Delay") {
-    auto n = IntInRange(v, 0, 65535, at);
-    if (!n.ok()) return n.status();
-    o->random_delay = static_cast<int>(*n);
-  } else if (key == "Resync_At__HHmm_") {
-    o->at_text = v;  // an invalid value is kept and ignored, as the phone ignores it
-  } else if (key == "Resync_At_Random_Delay" || key == "Forced_Resync_Delay") {
-    auto n = IntInRange(v, 0, 65535, at);
-    if (!n.ok()) return n.status();
-    (key == "Forced_Resync_Delay" ? o->forced_resync_delay_s : o->at_random_delay_s) = *n;
-  } else if (key == "Resync_Trigger_1" || key == "Resync_Trigger_2") {
-    // Conditions on the phone's own timers: accepted, reported, not evaluated.
-    if (!v.empty()) o->has_trigger_conditions = true;
-  } else if (key == "utc_offset") {
-    auto m = ParseUtcOffset(v);
-    if (!m) return Status::InvalidArgument(at + ": '" + v + "' is not a UTC offset (+hh:mm)");
-    o->utc_offset_minutes = *m;
-  } else {
-    return Status::InvalidArgument(at + ": unknown key (expected " + std::string(kKnownKeys) + ")");
+  switch (k->kind) {
+    case SK::kRetryList: {
+      auto s = RetrySchedule::Parse(v);
+      if (!s.ok()) return Status::InvalidArgument(at + ": " + s.status().message());
+      o->*k->list = *s;
+      break;
+    }
+    case SK::kDelay:
+    case SK::kDelayUnits: {
+      auto n = IntInRange(v, 0, 65535, at);
+      if (!n.ok()) return n.status();
+      if (k->kind == SK::kDelay) {
+        o->*k->seconds = *n;
+      } else {
+        o->*k->units = static_cast<int>(*n);
+      }
+      break;
+    }
+    case SK::kAtTime:
+      o->at_text = v;  // an invalid value is kept and ignored, as the phone ignores it
+      break;
+    case SK::kTrigger:
+      // Conditions on the phone's own timers: accepted, reported, not evaluated.
+      if (!v.empty()) o->has_trigger_conditions = true;
+      break;
+    case SK::kUtcOffset: {
+      auto m = ParseUtcOffset(v);
+      if (!m) return Status::InvalidArgument(at + ": '" + v + "' is not a UTC offset (+hh:mm)");
+      o->utc_offset_minutes = *m;
+      break;
+    }
+    case SK::kYesNo:
+      break;
   }
   return Status::Ok();
 }
@@ -146,6 +219,41 @@ Result<MessagesSent> SentFromTemplates(std::string_view json) {
     if (kind == EventKind::kResyncFailure) sent.failure = true;
   }
   return sent;
+}
+
+// The factory default of each key, as the phone's web page shows it.
+std::string KeyDefault(const ScheduleKey& k) {
+  const ScheduleConfig d = ScheduleConfig::FactoryDefault();
+  if (k.list == &SO::periodic) return d.periodic.ToString();
+  if (k.list == &SO::retry)
+    return d.retry.ToString() + " (SPA: " + std::string(kDefaultRetrySpa) + ")";
+  if (k.units == &SO::random_delay) return std::to_string(d.random_delay);
+  if (k.seconds == &SO::at_random_delay_s) return std::to_string(d.at_random_delay_s);
+  if (k.seconds == &SO::forced_resync_delay_s) return std::to_string(d.forced_resync_delay_s);
+  if (k.yes_no == &SO::resync_on_reset) return d.resync_on_reset ? "Yes" : "No";
+  if (k.yes_no == &SO::fails_on_fnf) return d.fails_on_fnf ? "Yes" : "No";
+  if (k.yes_no == &SO::provision_enable) return d.provision_enable ? "Yes" : "No";
+  if (k.kind == SK::kUtcOffset) return "+00:00";
+  return "";
+}
+
+std::string KeyValue(SK kind) {
+  switch (kind) {
+    case SK::kRetryList:
+      return "DELAYS";
+    case SK::kYesNo:
+      return "Yes/No";
+    case SK::kDelay:
+    case SK::kDelayUnits:
+      return "N";
+    case SK::kAtTime:
+      return "HHmm";
+    case SK::kTrigger:
+      return "TEXT";
+    case SK::kUtcOffset:
+      return "+hh:mm";
+  }
+  return "";
 }
 
 }  // namespace
@@ -204,6 +312,19 @@ Result<ScheduleConfigSet> ScheduleConfigSet::Parse(std::string_view json) {
     }
   }
   return set;
+}
+
+std::vector<ConfigKeyDoc> ScheduleConfigKeyDocs() {
+  std::vector<ConfigKeyDoc> out;
+  for (const ScheduleKey& k : kScheduleKeys) {
+    out.push_back({"schedule.defaults." + std::string(k.name), KeyValue(k.kind), KeyDefault(k),
+                   std::string(k.help)});
+  }
+  out.push_back({"schedule.models.MODEL", "{KEY: VALUE}", "",
+                 "the same keys for one model (CP-8851-3PCC), over the defaults"});
+  out.push_back(
+      {"schedule.macs.MAC", "{KEY: VALUE}", "", "the same keys for one phone, over its model's"});
+  return out;
 }
 
 ScheduleConfig ScheduleConfigSet::For(MacAddress mac, std::string_view model) const {

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/flags.h"
 #include "common/status.h"
 #include "parsers/parsers.h"
 
@@ -126,6 +127,10 @@ struct ScheduleOverride {
 // Resync_On_Reset, Resync_Fails_On_FNF, Provision_Enable (Yes/No), Resync_Trigger_1/2
 // (accepted, not evaluated) and utc_offset ("+01:00"). The "templates" section of the same
 // file gives which messages are sent (MessagesSent).
+// Every key of the "schedule" section with the phone's factory default, from the table
+// that reads them.
+std::vector<ConfigKeyDoc> ScheduleConfigKeyDocs();
+
 class ScheduleConfigSet {
  public:
   ScheduleConfigSet() : defaults_(ScheduleConfig::FactoryDefault()) {}

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
@@ -48,6 +49,27 @@ Status PermissionDenied(const std::string& dir) {
   return Status::IoError(
       "permission denied: the store " + dir + " is private to its owner" +
       (group.empty() ? std::string() : " and the group '" + group + "' (ask to join it)"));
+}
+
+// "store DIR is open for writing by another process (resyncwatchd, pid 1234): ...", so that a
+// second start says what runs and how to stop it.
+std::string WriterHoldsStore(const std::string& dir) {
+  const int pid = StoreWriterPid(dir);
+  std::string who;
+  if (pid > 0) {
+    std::string name;
+    if (std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/comm").c_str(), "r")) {
+      char buf[64] = {};
+      if (std::fgets(buf, sizeof buf, f) != nullptr) name = buf;
+      std::fclose(f);
+      while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
+    }
+    who = " (" + (name.empty() ? "pid " : name + ", pid ") + std::to_string(pid) + ")";
+  }
+  return "store " + dir + " is open for writing by another process" + who +
+         ": a collector or an import runs on it" +
+         (pid > 0 ? "; stop it first (Ctrl-C in its terminal, or kill " + std::to_string(pid) + ")"
+                  : std::string());
 }
 
 bool IsPermissionDenied(const rocksdb::Status& s) {
@@ -126,8 +148,7 @@ Result<std::unique_ptr<Store>> RocksStore::OpenRocks(const std::string& dir,
     rocksdb::Status s = rocksdb::DB::Open(db_options, dir, cfs, &store->handles_, &raw);
     if (!s.ok()) {
       if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
-        return Status::Busy("store " + dir + " is open for writing by another process (" +
-                            s.ToString() + ")");
+        return Status::Busy(WriterHoldsStore(dir));
       }
       if (IsPermissionDenied(s)) return PermissionDenied(dir);
       return FromRocks(s, "opening store " + dir);

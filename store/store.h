@@ -289,8 +289,24 @@ void EventFromParsed(const ParsedMessage& m, int64_t received_us, std::string_vi
 // on other engines fold with it so that their summaries agree.
 void ApplyEventToDeviceSummary(const Event& event, DeviceSummary* summary);
 
-// The default store directory: $RESYNCWATCH_DB when set, else /var/lib/resyncwatch.
+// Where the store is when no --db is given; the daemon and every command agree, so that
+// `resyncwatch history MAC` finds what a collector started without --db (or by
+// scripts/run) stores:
+//   1. $RESYNCWATCH_DB when set;
+//   2. of the candidates (StoreDirCandidates: /var/lib/resyncwatch, a system install, then
+//      the user's own UserStoreDir), the first on which a writer (a collector, an import)
+//      runs now;
+//   3. else the first candidate that exists;
+//   4. else the user's own directory (the daemon creates it).
 std::string DefaultStoreDir();
+inline constexpr std::string_view kSystemStoreDir = "/var/lib/resyncwatch";
+// $XDG_STATE_HOME/resyncwatch, else $HOME/.local/state/resyncwatch ("" when neither is an
+// absolute path).
+std::string UserStoreDir();
+std::vector<std::string> StoreDirCandidates();
+// The process id of the writer that holds the store in DIR open (its RocksDB lock), 0 when
+// none does, -1 when one does whose id is not visible (another PID namespace).
+int StoreWriterPid(const std::string& store_dir);
 
 // DIR/query.sock: where the writer of the store in DIR answers queries by default.
 std::string QuerySocketPath(const std::string& store_dir);

@@ -73,7 +73,16 @@ TEST_CASE("Alert config errors name the key and the value") {
   std::string m = error_of(R"({"alerts": {"rules": {"failures": {"window": "5x"}}}})");
   CHECK(m.find("alerts.rules.failures.window") != std::string::npos);
   CHECK(m.find("\"5x\"") != std::string::npos);
-  CHECK(error_of(R"({"alerts": {"rulez": {}}})") == "alerts.rulez: unknown key");
+  m = error_of(R"({"alerts": {"rulez": {}}})");
+  CHECK(m.find("alerts.rulez: unknown key (expected enabled, resolve_fraction, ") == 0);
+  CHECK(m.find("schedule_range, rules, sinks)") != std::string::npos);
+  CHECK(error_of(R"({"alerts": {"rules": {"failure": {}}}})") ==
+        "alerts.rules.failure: unknown key (expected failures, ratio, device, overdue, hammering, "
+        "fleet_silence, network_silence)");
+  CHECK(error_of(R"({"alerts": {"sinks": [{"type": "log", "path": "/x"}]}})") ==
+        "alerts.sinks[0].path: unknown key (a log sink takes type)");
+  CHECK(error_of(R"({"alerts": {"sinks": [{"type": "file", "path": "/x", "url": "y"}]}})") ==
+        "alerts.sinks[0].url: unknown key (a file sink takes type, path, timeout)");
   m = error_of(R"({"alerts": {"rules": {"ratio": {"min_ratio": 2}}}})");
   CHECK(m.find("alerts.rules.ratio.min_ratio: 2") == 0);
   m = error_of(R"({"alerts": {"rules": {"failures": {"group_by": ["site"]}}}})");
@@ -144,7 +153,7 @@ TEST_CASE("Schedule and silence rule errors are one line naming the key") {
   CHECK(error_of(R"({"alerts": {"rules": {"overdue": {"min_phones": 0}}}})")
             .find("alerts.rules.overdue.min_phones: 0 is below the minimum 1") == 0);
   CHECK(error_of(R"({"alerts": {"rules": {"hammering": {"phones": 2}}}})") ==
-        "alerts.rules.hammering.phones: unknown key");
+        "alerts.rules.hammering.phones: unknown key (expected enabled, min_phones)");
   CHECK(error_of(R"({"alerts": {"rules": {"fleet_silence": {"after": "0s"}}}})")
             .find("alerts.rules.fleet_silence.after: \"0s\" must be more than zero") == 0);
   CHECK(error_of(R"({"alerts": {"rules": {"network_silence": {"max_networks": "many"}}}})")
