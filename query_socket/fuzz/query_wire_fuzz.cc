@@ -1,11 +1,11 @@
-// libFuzzer target over the query socket's decoding side, through its public functions
-// only (so it follows the protocol wherever it lives): FrameReader cuts a socket's bytes
-// into frames, ParseDone and ForEachEvent decode the answers a client reads. Built only
+// libFuzzer target over the query socket's decoding side, through its wire functions:
+// FrameReader cuts a socket's bytes into frames, DecodeRequest decodes what a server
+// reads, ParseDone and ForEachEvent decode the answers a client reads. Built only
 // with -DRESYNCWATCH_FUZZ=ON (clang); run with scripts/fuzz query.
 //
 // Input: the bytes a peer sends, delivered through a real socketpair. Checks: no frame
-// body exceeds the limit; every decoded event and final frame re-encodes to bytes that
-// decode to the same thing (the encoding is a fixed point after one round).
+// body exceeds the limit; every decoded request, event and final frame re-encodes to
+// bytes that decode to the same thing (the encoding is a fixed point after one round).
 // With RESYNCWATCH_FUZZ_SEEDS=DIR set it writes seed answers built from the phone lines
 // in $RESYNCWATCH_TEST_DATA/query/phones.log into DIR and exits.
 #include <sys/socket.h>
@@ -18,12 +18,12 @@
 #include <string_view>
 
 #include "parsers/parsers.h"
-#include "store/query_protocol.h"
+#include "query_socket/wire.h"
 #include "store/store.h"
 
 namespace {
 
-namespace qp = resyncwatch::query_protocol;
+namespace qp = resyncwatch::query_wire;
 using resyncwatch::Event;
 using resyncwatch::Status;
 
@@ -46,9 +46,20 @@ void CheckEventRoundTrip(const Event& event) {
   if (EventsFrame(again).substr(4) != once) std::abort();
 }
 
+// A body read as a request: one that decodes re-encodes to a body that decodes and
+// re-encodes to the same bytes.
+void CheckRequest(std::string_view body) {
+  resyncwatch::Result<qp::Request> request = qp::DecodeRequest(body);
+  if (!request.ok()) return;
+  std::string once = qp::EncodeRequest(*request).substr(4);
+  resyncwatch::Result<qp::Request> again = qp::DecodeRequest(once);
+  if (!again.ok() || qp::EncodeRequest(*again).substr(4) != once) std::abort();
+}
+
 void CheckBody(std::string_view body) {
   if (body.size() > qp::kMaxFrameBody) std::abort();
   if (body.empty()) return;
+  CheckRequest(body);
   if (static_cast<uint8_t>(body[0]) == qp::kReplyEvents) {
     Event scratch;
     qp::ForEachEvent(body, &scratch, [](const Event& e) {
@@ -92,7 +103,10 @@ void WriteSeeds(const std::string& dir) {
   WriteSeed(dir, n++, chunk + qp::DoneFrame(Status::Ok(), {}));
   WriteSeed(dir, n++, qp::DoneFrame(Status::NotFound("no such device"), {}));
   WriteSeed(dir, n++, qp::DoneFrame(Status::Ok(), std::string(6, '\x12')));
-  WriteSeed(dir, n++, qp::HistoryRequest(0x001234ab45de, {0, 1'800'000'000'000'000}));
+  WriteSeed(dir, n++,
+            qp::EncodeRequest(qp::HistoryRequest{0x001234ab45de, {0, 1'800'000'000'000'000}}));
+  WriteSeed(dir, n++, qp::EncodeRequest(qp::MacForSerialRequest{"FCH2210ABCD"}));
+  WriteSeed(dir, n++, qp::EncodeRequest(qp::GetDeviceRequest{0x001234ab45de}));
 }
 
 }  // namespace
