@@ -139,7 +139,8 @@ void PrintDevicesTable(const Cli& cli, const std::vector<DeviceSummary>& devices
 }  // namespace
 
 int RunDevices(std::span<const std::string_view> args, CommandIo& io) {
-  Cli cli(kHelp, kFlagDb | kFlagClickHouse | kFlagJson | kFlagCsv | kFlagRange | kFlagUtc, {kFailing, kModel}, io);
+  Cli cli(kHelp, kFlagDb | kFlagClickHouse | kFlagJson | kFlagCsv | kFlagRange | kFlagUtc,
+          {kFailing, kModel}, io);
   if (std::optional<int> code = cli.Parse(args)) return *code;
   Result<StoreHandle> store = cli.OpenStore();
   if (!store.ok()) return cli.Fail(store.status());

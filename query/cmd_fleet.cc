@@ -360,7 +360,8 @@ void PrintTops(const FleetQuery& q, const FleetSummary& stats, CommandIo& io) {
 }  // namespace
 
 int RunFleet(std::span<const std::string_view> args, CommandIo& io) {
-  Cli cli(kHelp, kFlagDb | kFlagClickHouse | kFlagRange | kFlagJson | kFlagUtc, {kBy, kTop, kChart}, io);
+  Cli cli(kHelp, kFlagDb | kFlagClickHouse | kFlagRange | kFlagJson | kFlagUtc, {kBy, kTop, kChart},
+          io);
   if (std::optional<int> code = cli.Parse(args)) return *code;
   Result<FleetQuery> q = ReadFleetQuery(cli);
   if (!q.ok()) return cli.Fail(q.status().message());

@@ -301,8 +301,7 @@ void RocksStore::AppendJournal(const StagedWrite& w, rocksdb::WriteBatch* wb) {
     raw_min = std::min(raw_min, r->received_us);
     raw_max = std::max(raw_max, r->received_us);
   }
-  AppendJournalEntry(wb, cf(kCfDefault), w.first_seq, w.next_seq, ev_min, ev_max, raw_min,
-                     raw_max);
+  AppendJournalEntry(wb, cf(kCfDefault), w.first_seq, w.next_seq, ev_min, ev_max, raw_min, raw_max);
 }
 
 // The meta keys of the batch: next seq, and either the index flush (which empties the

@@ -161,7 +161,8 @@ int Run(const Args& a) {
   const auto start = Steady::now();
   const double took = Ingest(*store, a, end_us);
   const auto written = Steady::now();
-  while ((*exporter)->stats().backlog > 0 || (*exporter)->stats().exported_events < (uint64_t)a.events) {
+  while ((*exporter)->stats().backlog > 0 ||
+         (*exporter)->stats().exported_events < (uint64_t)a.events) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   const double drain = Since(written), total = Since(start);
@@ -172,10 +173,11 @@ int Run(const Args& a) {
               a.events / took, cpu * 1e6 / a.events);
   std::printf("export CPU cost per event (with - baseline): %.3f us\n",
               (cpu - base_cpu) * 1e6 / a.events);
-  std::printf("export: %.0f events/s end to end, largest backlog %llu, drained %.2f s after the "
-              "last write, %llu batches\n",
-              a.events / total, (unsigned long long)max_backlog, drain,
-              (unsigned long long)(*exporter)->stats().batches);
+  std::printf(
+      "export: %.0f events/s end to end, largest backlog %llu, drained %.2f s after the "
+      "last write, %llu batches\n",
+      a.events / total, (unsigned long long)max_backlog, drain,
+      (unsigned long long)(*exporter)->stats().batches);
   exporter->reset();
   // As a collector that ran for a while has it: the device index written, tables compacted.
   if (!store->Compact().ok()) std::fprintf(stderr, "compaction failed\n");
@@ -206,16 +208,23 @@ int main(int argc, char** argv) {
   resyncwatch::Args a;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--url") a.url = v;
-    else if (k == "--dir") a.dir = v;
-    else if (k == "--events") a.events = std::atoll(v.c_str());
-    else if (k == "--rate") a.rate = std::atoll(v.c_str());
-    else if (k == "--phones") a.phones = std::atoll(v.c_str());
-    else return std::fprintf(stderr, "unknown option %s\n", k.c_str()), 2;
+    if (k == "--url")
+      a.url = v;
+    else if (k == "--dir")
+      a.dir = v;
+    else if (k == "--events")
+      a.events = std::atoll(v.c_str());
+    else if (k == "--rate")
+      a.rate = std::atoll(v.c_str());
+    else if (k == "--phones")
+      a.phones = std::atoll(v.c_str());
+    else
+      return std::fprintf(stderr, "unknown option %s\n", k.c_str()), 2;
   }
   if (a.url.empty() || a.dir.empty() || a.events <= 0 || a.rate <= 0 || a.phones <= 0) {
-    std::fprintf(stderr, "usage: clickhouse_bench --url URL --dir DIR [--events N] [--rate R] "
-                         "[--phones P]\n");
+    std::fprintf(stderr,
+                 "usage: clickhouse_bench --url URL --dir DIR [--events N] [--rate R] "
+                 "[--phones P]\n");
     return 2;
   }
   return resyncwatch::Run(a);
