@@ -149,7 +149,8 @@ TEST_CASE("SIGKILL at 10,000 datagrams/s loses at most 100 per kill, and the cou
     Cycle c;
     c.first = next_seq.load();
     sending = true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    // Kill once 4,000 have been sent (about 400 ms), however slowly the sender was scheduled.
+    REQUIRE(WaitUntil([&] { return next_seq.load() - c.first >= 4000; }));
     kill(daemon.pid(), SIGKILL);
     c.end = next_seq.load();  // everything before this was sent while the daemon lived
     sending = false;

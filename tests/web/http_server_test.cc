@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/testlib/testlib.h"
 #include "web/web.h"
 
 using namespace resyncwatch;
@@ -71,12 +72,10 @@ int PortOf(const WebServer& server, size_t i = 0) {
   return std::atoi(b.substr(b.rfind(':') + 1).c_str());
 }
 
+// One directory for the process, removed at exit.
 std::string TempPath(const std::string& name) {
-  static std::string dir = [] {
-    char tmpl[] = "/tmp/resyncwatch-web-XXXXXX";
-    return std::string(::mkdtemp(tmpl));
-  }();
-  return dir + "/" + name;
+  static resyncwatch::testing::TempDir dir;
+  return dir.Join(name);
 }
 
 void Write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
