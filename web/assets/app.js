@@ -39,9 +39,15 @@ function phoneLink(mac) {
 
 // A table from header names and rows of cells (text, numbers or nodes). Numbers align
 // right. Every cell carries its full text as a title: the wall screen cuts long cells short.
-function fillTable(table, headers, rows, badRow) {
+// `widths` (optional, one CSS width or null per column) sizes the columns of the wall
+// screen's fixed-layout tables, so that a MAC address is never the cell that is cut.
+function fillTable(table, headers, rows, badRow, widths) {
   const numeric = headers.map((_, i) => rows.length > 0 && typeof rows[0][i] === 'number');
-  const head = el('tr', {}, ...headers.map((h, i) => el('th', numeric[i] ? {class: 'num'} : {}, h)));
+  const head = el('tr', {}, ...headers.map((h, i) => {
+    const th = el('th', numeric[i] ? {class: 'num'} : {}, h);
+    if (widths && widths[i]) th.style.width = widths[i];
+    return th;
+  }));
   const body = rows.map((cells, i) => {
     const tr = el('tr', badRow && badRow(i) ? {class: 'bad'} : {});
     for (const c of cells) {
@@ -92,6 +98,25 @@ function hhmm(iso) {
   const d = new Date(iso);
   return d.toLocaleTimeString(undefined, {hour: '2-digit', minute: '2-digit', hour12: false});
 }
+// "14:05" today, "Dec 6 14:05" on another day: short enough for a wall screen's cell.
+function shortTime(iso) {
+  const d = new Date(iso);
+  if (isNaN(d)) return String(iso || '');
+  const day = d.toDateString() === new Date().toDateString() ? '' :
+      d.toLocaleDateString(undefined, {month: 'short', day: 'numeric'}) + ' ';
+  return day + hhmm(iso);
+}
+// How long until `iso`: "now", "in 25 min", "in 3 h", "in 2 d".
+function untilText(iso) {
+  const s = (Date.parse(iso) - Date.now()) / 1000;
+  if (isNaN(s)) return String(iso || '');
+  if (s < 60) return 'now';
+  if (s < 3600) return `in ${Math.round(s / 60)} min`;
+  if (s < 2 * 86400) return `in ${Math.round(s / 3600)} h`;
+  return `in ${Math.round(s / 86400)} d`;
+}
+// A MAC, the one column of the wall's phone lists that must never be cut: 12 characters.
+const MAC_WIDTH = '9em';
 function failureRate(r) {
   const done = num(r.successes) + num(r.failures);
   return done === 0 ? null : num(r.failures) / done;
@@ -146,7 +171,7 @@ function barChart(points) {
       chart.appendChild(svg('text', {x: x, y: h - 4}, p.label));
     }
   });
-  chart.appendChild(svg('text', {x: 0, y: 10}, 'max ' + max));
+  chart.appendChild(svg('text', {x: 0, y: 14}, 'max ' + max));  // its top inside the box
   return chart;
 }
 
@@ -190,21 +215,27 @@ function renderGroups(id, key, rows) {
 }
 
 const BAD_STATES = ['overdue', 'deep_backoff', 'hammering', 'gave_up'];
+const STATE_WORDS = {overdue: 'overdue', deep_backoff: 'deep back-off', hammering: 'hammering',
+                     gave_up: 'gave up'};
 
-// From /api/wall/schedule: phones per state and the worst phones of each.
+// From /api/wall/schedule: phones per state and the worst phones of each (the wall screen
+// has room for one, in full).
 function renderSchedule(summary) {
   const states = (summary && summary.states) || {};
   const worstOf = (summary && summary.worst) || {};
+  const shown = params.get('kiosk') === '1' ? 1 : 3;
   const rows = BAD_STATES.map((state) => {
     const n = num(states[state]);
     const worst = el('span', {});
-    (worstOf[state] || []).slice(0, 3).forEach((d, i) => {
+    (worstOf[state] || []).slice(0, shown).forEach((d, i) => {
       if (i) worst.appendChild(document.createTextNode(', '));
       worst.appendChild(phoneLink(d.mac));
     });
-    return [el('a', {href: '/lists.html?list=' + state}, (n > 0 ? '⚠ ' : '') + state), n, worst];
+    return [el('a', {href: '/lists.html?list=' + state}, (n > 0 ? '⚠ ' : '') + STATE_WORDS[state]),
+            n, worst];
   });
-  fillTable(byId('schedule'), ['state', 'phones', 'worst'], rows, (i) => rows[i][1] > 0);
+  fillTable(byId('schedule'), ['state', 'phones', shown === 1 ? 'worst' : 'worst phones'], rows,
+            (i) => rows[i][1] > 0, [null, '4.5em', shown === 1 ? MAC_WIDTH : null]);
 }
 
 // From /api/wall/recovery: the failing phones that come back last, then the summary line
@@ -219,10 +250,10 @@ function renderRecovery(lines) {
                 [summary.never > 0 ? '⚠ never (retries off)' : 'never (retries off)', summary.never]];
   fillTable(byId('recovery'), ['retried by themselves', 'phones'], rows,
             (i) => i === rows.length - 1 && summary.never > 0);
-  fillTable(byId('recovery-worst'), ['phone', 'server', 'retries by itself'],
+  fillTable(byId('recovery-worst'), ['phone', 'server', 'retries'],
             phones.map((r) => [phoneLink(r.mac), r.server || '',
-                               r.next_due ? time(r.next_due) : '⚠ never']),
-            (i) => !phones[i].next_due);
+                               r.next_due ? untilText(r.next_due) : '⚠ never']),
+            (i) => !phones[i].next_due, [MAC_WIDTH, null, '5.5em']);
   byId('recovery-all').textContent = `all ${summary.phones} failing phones, with the URL that forces a resync (CSV)`;
 }
 
@@ -238,9 +269,13 @@ async function renderFirmware() {
     if (!firmwareCache.rows || Date.now() - firmwareCache.at > 5 * 60 * 1000) {
       firmwareCache = {at: Date.now(), rows: (await api('/api/wall/firmware')).rows};
     }
-    const rows = firmwareCache.rows.map((r) => [r.model || '', r.firmware || 'unknown', r.phones]);
+    const known = firmwareCache.rows.filter((r) => r.firmware);
+    const unknown = firmwareCache.rows.reduce((n, r) => n + (r.firmware ? 0 : num(r.phones)), 0);
+    const rows = known.map((r) => [r.model || '', r.firmware, r.phones]).slice(0, 8);
+    if (unknown > 0) rows.push(['(all models)', 'never seen upgrading', unknown]);
     byId('firmware-panel').hidden = false;
-    fillTable(byId('firmware'), ['model', 'firmware', 'phones'], rows.slice(0, 8));
+    fillTable(byId('firmware'), ['model', 'firmware', 'phones'], rows, null,
+              [null, null, '4.5em']);
   } catch (e) {
     if (e.status !== 404) throw e;  // not in this build: no panel
   }
@@ -286,14 +321,27 @@ async function wall() {
   fillTable(byId('errors'), ['error', 'failures'], errors.map((e) => [e.error, e.failures]));
   renderGroups('servers', 'server', servers.rows);
   renderGroups('models', 'model', models.rows);
-  fillTable(byId('alerts'), ['alert', 'failures', 'since'],
-            alerts.rows.map((a) => ['⚠ ' + a.summary, a.failures, time(a.started)]), () => true);
+  fillTable(byId('alerts'), ['alert', 'detail', 'since'], alerts.rows.map(alertCells), () => true,
+            [null, null, '5.5em']);
   asOfTitle('schedule-title', 'Schedules', precomputed.ready);
   renderSchedule(precomputed.schedule);
   asOfTitle('recovery-title', 'Recovery forecast', precomputed.ready);
   renderRecovery(precomputed.recovery);
   await renderFirmware();
   if (kiosk) fitKiosk();
+}
+
+// A firing alert as the wall shows it: the rule and what it is about, the rest of its
+// summary ("FIRING <rule>: <who>: <detail>"), and when it started.
+function alertCells(a) {
+  const by = (a.group && a.group.by) || 'fleet';
+  const who = by === 'fleet' ? 'the fleet' : `${by} ${a.group.value}`;
+  const prefix = `FIRING ${a.rule}: ${who}: `;
+  const detail = String(a.summary || '').startsWith(prefix) ? a.summary.slice(prefix.length)
+                                                             : String(a.summary || '');
+  const rule = String(a.rule || '').replace(/_/g, ' ');
+  return ['⚠ ' + rule + (by === 'fleet' ? '' : ': ' + a.group.value), detail,
+          shortTime(a.started)];
 }
 
 // ?kiosk=1 shows one screen with no scrolling: each panel keeps the rows that fit in it and
