@@ -14,11 +14,13 @@ namespace {
 
 constexpr CommandHelp kHelp = {
     "devices",
-    "resyncwatch devices [--failing] [--model M] [--since T] [--json|--csv]",
+    "resyncwatch devices [MAC|SN ...] [--failing] [--model M] [--since T] [--json|--csv]",
     "Lists every device the collector has seen, one line each, from its summary: model,\n"
     "serial, last address, when it was last seen, its last resync outcome, consecutive\n"
-    "failures and its last error. --since keeps devices seen since T.",
+    "failure messages and its last error. --since keeps devices seen since T. With MAC\n"
+    "addresses (any spelling) or serial numbers, only those devices, in the order given.",
     "  resyncwatch devices                         # the whole fleet\n"
+    "  resyncwatch devices 00:0E:08:AB:CD:EF       # one phone's summary\n"
     "  resyncwatch devices --failing               # devices whose last attempt failed\n"
     "  resyncwatch devices --model CP-8851-3PCC --since 1d\n"
     "  resyncwatch devices --failing --json | jq -r .mac\n",
@@ -28,6 +30,9 @@ constexpr FlagSpec kFailing = {"failing", FlagType::kBool, "", "",
                                "only devices whose last resync or upgrade failed"};
 constexpr FlagSpec kModel = {"model", FlagType::kString, "", "M",
                              "only this model (case-insensitive, e.g. CP-8851-3PCC)"};
+
+// Devices named on one command line; more is a job for the unnamed listing and a filter.
+constexpr size_t kMaxNamedDevices = 10000;
 
 bool Failing(const DeviceSummary& d) {
   return d.last_kind == EventKind::kResyncFailure || d.last_kind == EventKind::kUpgradeFailure;
@@ -42,17 +47,39 @@ std::string_view LastOutcome(const DeviceSummary& d) {
   return d.last_kind == EventKind::kUnknown ? std::string_view() : ToString(d.last_kind);
 }
 
-// The devices the flags select, in the store's (MAC) order.
-Result<std::vector<DeviceSummary>> SelectDevices(const Store& store, const Cli& cli) {
-  bool failing = cli.flags().GetBool("failing");
-  std::string model = cli.flags().GetString("model");
+// Whether the flags keep d.
+bool Selected(const DeviceSummary& d, const Cli& cli) {
+  const std::string model = cli.flags().GetString("model");
   const TimeRange& range = cli.range();
+  if (cli.flags().GetBool("failing") && !Failing(d)) return false;
+  if (!model.empty() && !SameModel(model, d.model)) return false;
+  return d.last_seen_us >= range.since_us && d.first_seen_us < range.until_us;
+}
+
+// The devices named on the command line (a MAC in any spelling, or a serial number), in
+// that order, each once, that the flags keep: one summary read each, not the fleet's.
+Result<std::vector<DeviceSummary>> NamedDevices(const Store& store, const Cli& cli) {
+  std::vector<DeviceSummary> devices;
+  std::vector<MacAddress> seen;
+  for (const std::string& arg : cli.positional()) {
+    Result<MacAddress> mac = Cli::ResolveDevice(store, arg);
+    if (!mac.ok()) return mac.status();
+    if (std::find(seen.begin(), seen.end(), *mac) != seen.end()) continue;
+    seen.push_back(*mac);
+    Result<DeviceSummary> d = store.GetDevice(*mac);
+    if (!d.ok() && d.status().IsNotFound()) continue;
+    if (!d.ok()) return d.status();
+    if (Selected(*d, cli)) devices.push_back(std::move(*d));
+  }
+  return devices;
+}
+
+// The devices the flags select, in the store's (MAC) order, or those named.
+Result<std::vector<DeviceSummary>> SelectDevices(const Store& store, const Cli& cli) {
+  if (!cli.positional().empty()) return NamedDevices(store, cli);
   std::vector<DeviceSummary> devices;
   Status s = store.ForEachDevice([&](const DeviceSummary& d) {
-    if (failing && !Failing(d)) return true;
-    if (!model.empty() && !SameModel(model, d.model)) return true;
-    if (d.last_seen_us < range.since_us || d.first_seen_us >= range.until_us) return true;
-    devices.push_back(d);
+    if (Selected(d, cli)) devices.push_back(d);
     return true;
   });
   if (!s.ok()) return s;
@@ -141,10 +168,13 @@ void PrintDevicesTable(const Cli& cli, const std::vector<DeviceSummary>& devices
 int RunDevices(std::span<const std::string_view> args, CommandIo& io) {
   Cli cli(kHelp, kFlagDb | kFlagClickHouse | kFlagJson | kFlagCsv | kFlagRange | kFlagUtc,
           {kFailing, kModel}, io);
-  if (std::optional<int> code = cli.Parse(args)) return *code;
+  if (std::optional<int> code = cli.Parse(args, 0, kMaxNamedDevices)) return *code;
   Result<StoreHandle> store = cli.OpenStore();
   if (!store.ok()) return cli.Fail(store.status());
   Result<std::vector<DeviceSummary>> devices = SelectDevices(**store, cli);
+  if (!devices.ok() && devices.status().code() == Status::Code::kInvalidArgument) {
+    return cli.Fail(devices.status());
+  }
   if (!devices.ok()) return cli.Fail("cannot read devices: " + devices.status().message());
   if (devices->empty()) return cli.Nothing("no devices match");
   if (cli.json()) {

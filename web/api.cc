@@ -42,6 +42,7 @@ const std::vector<Route>& Routes() {
   static const std::vector<Route> kRoutes = {
       {"/api/fleet", "fleet", {}, With(kRange, {{"by"}, {"top"}})},
       {"/api/devices", "devices", {}, With(kRange, {{"failing", true}, {"model"}})},
+      {"/api/devices/{device}", "devices", {}, With(kRange, {{"failing", true}, {"model"}})},
       {"/api/devices/{device}/history",
        "history",
        {"--direct"},

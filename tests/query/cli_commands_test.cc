@@ -307,6 +307,28 @@ TEST_CASE("devices lists one line per device, filtered by failing and model") {
   CHECK(none.err == "no devices match\n");
 }
 
+TEST_CASE("devices given MACs in any spelling lists only those phones, in the order given") {
+  CliRun two = Run({"devices", "00-0E-08-AA-BB-CC", "0012.34ab.45de", "000e08aabbcc", "--json"});
+  REQUIRE(two.exit_code == 0);
+  auto lines = two.OutLines();
+  REQUIRE(lines.size() == 2);  // the repeated phone once
+  CHECK(lines[0].rfind("{\"mac\":\"000e08aabbcc\"", 0) == 0);
+  CHECK(lines[1].rfind("{\"mac\":\"001234ab45de\"", 0) == 0);
+  // The filters still apply to the phones named.
+  CliRun model =
+      Run({"devices", "000e08aabbcc", "000e08abcdef", "--model", "CP-6841-3PCC", "--csv"});
+  REQUIRE(model.exit_code == 0);
+  REQUIRE(model.OutLines().size() == 2);
+  CHECK(model.OutLines()[1].rfind("000e08abcdef,", 0) == 0);
+  CliRun unseen = Run({"devices", "00:0e:08:00:00:01"});
+  CHECK(unseen.exit_code == 1);
+  CHECK(unseen.err == "no devices match\n");
+  CliRun bad = Run({"devices", "not-a-phone"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err ==
+        "resyncwatch devices: 'not-a-phone' is neither a MAC address nor a known serial number\n");
+}
+
 TEST_CASE("stats prints the counting contract keys as one JSON object") {
   CliRun r = Run({"stats", "--json"});
   REQUIRE(r.exit_code == 0);

@@ -169,6 +169,22 @@ TEST_CASE("GET /api/devices/{MAC in any spelling, or SN}/history is resyncwatch 
   }
 }
 
+TEST_CASE("GET /api/devices/{MAC in any spelling, or SN} is resyncwatch devices MAC --json") {
+  Fixture f;
+  std::string cli;
+  REQUIRE(f.Cli({"devices", "00:12:34:ab:45:de", "--json"}, &cli) == 0);
+  CHECK(std::count(cli.begin(), cli.end(), '\n') == 1);
+  CHECK(cli.rfind("{\"mac\":\"001234ab45de\"", 0) == 0);
+  for (const char* device : {"001234ab45de", "00-12-34-AB-45-DE", "0012.34ab.45de",
+                             "00%3A12%3A34%3Aab%3A45%3Ade", "FCH2251A1B2"}) {
+    CAPTURE(device);
+    CHECK(f.Get(std::string("/api/devices/") + device) == cli);
+  }
+  std::string headers;
+  CHECK(f.Get("/api/devices/not-a-mac", &headers).find("\"status\":400") != std::string::npos);
+  CHECK(headers.rfind("HTTP/1.1 400 ", 0) == 0);
+}
+
 TEST_CASE("Every list endpoint answers what its command prints with --json") {
   Fixture f;
   struct Pair {

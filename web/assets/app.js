@@ -402,15 +402,25 @@ async function phone() {
   const dev = encodeURIComponent(q);
   const [history, sched, devices] = await Promise.all([
     api(`/api/devices/${dev}/history?since=${since}`), api(`/api/schedule/${dev}?since=${since}`),
-    api('/api/devices'),
+    api(`/api/devices/${dev}`),
   ]);
   const events = history.rows;
   const device = sched.rows.find((r) => r.type === 'device') || {};
   const mac = device.mac || (events[0] && events[0].mac) || '';
-  const summary = devices.rows.find((d) => d.mac === mac) || {};
+  const summary = devices.rows[0] || {};
   renderSummary(q, mac, summary, device, events, history.nothing);
   renderGaps(sched.rows.filter((r) => r.type === 'gap'), device);
   renderHistory(events);
+}
+
+// Failed attempts in a row as the schedule analysis counts them (its back-off step: a
+// cycle of several profiles, or a message that arrived twice, is one attempt), and the
+// failure messages in a row of the phone's summary when they differ.
+function failuresInARow(s, device) {
+  const attempts = num(device.backoff_step), messages = num(s.consecutive_failures);
+  if (device.backoff_step === undefined) return String(messages);
+  return attempts === messages ? String(attempts)
+                               : `${attempts} attempts (${messages} failure messages)`;
 }
 
 function renderSummary(q, mac, s, device, events, nothing) {
@@ -422,7 +432,7 @@ function renderSummary(q, mac, s, device, events, nothing) {
     ['Firmware', upgrade ? (upgrade.error || upgrade.path || upgrade.url) + ' (upgraded ' +
                                time(upgrade.time || upgrade.received_at) + ')' : 'no upgrade seen'],
     ['Last seen', time(s.last_seen)], ['Last URL', s.last_url || ''],
-    ['Last error', s.last_error || ''], ['Failures in a row', num(s.consecutive_failures)],
+    ['Last error', s.last_error || ''], ['Failures in a row', failuresInARow(s, device)],
     ['Schedule state', device.state || ''],
   ];
   if (nothing) items.push(['History', nothing]);
@@ -430,7 +440,7 @@ function renderSummary(q, mac, s, device, events, nothing) {
   dl.replaceChildren();
   for (const [k, v] of items) {
     const bad = (k === 'Schedule state' && BAD_STATES.includes(v)) ||
-                (k === 'Failures in a row' && v > 0);
+                (k === 'Failures in a row' && num(device.backoff_step) + num(s.consecutive_failures) > 0);
     dl.append(el('dt', {}, k), el('dd', bad ? {class: 'bad'} : {}, (bad ? '⚠ ' : '') + v));
   }
 }
