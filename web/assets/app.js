@@ -94,6 +94,12 @@ function time(iso) {
   const d = new Date(iso);
   return isNaN(d) ? String(iso) : d.toLocaleString(undefined, {hour12: false});
 }
+// "sip88xx.12-0-1MPP-14" -> "12-0-1MPP-14 (sip88xx)": the release first, so that the
+// part a wall screen's cell keeps is the part that differs between phones.
+function releaseFirst(firmware) {
+  const m = /^([a-z][a-z0-9]*)\.([0-9].*)$/i.exec(firmware);
+  return m ? `${m[2]} (${m[1]})` : firmware;
+}
 function hhmm(iso) {
   const d = new Date(iso);
   return d.toLocaleTimeString(undefined, {hour: '2-digit', minute: '2-digit', hour12: false});
@@ -124,13 +130,13 @@ function failureRate(r) {
 
 // ---- fleet wall -------------------------------------------------------------------
 
-function tile(label, value, now, before, worseWhenUp, bad) {
+function tile(label, value, now, before, worseWhenUp, bad, beforeName) {
   let delta = 'no earlier data';
   if (before !== null && before !== undefined && typeof now === 'number') {
     const d = now - before;
     const dir = d > 0 ? '▲ ' : d < 0 ? '▼ ' : '= ';
     const worse = worseWhenUp === null ? false : (worseWhenUp ? d > 0 : d < 0);
-    delta = dir + (Number.isInteger(d) ? Math.abs(d) : pct(Math.abs(d))) + ' vs period before' +
+    delta = dir + (Number.isInteger(d) ? Math.abs(d) : pct(Math.abs(d))) + ' vs ' + beforeName +
             (worse ? ' (worse)' : '');
   }
   return el('div', {class: 'tile' + (bad ? ' bad' : '')},
@@ -143,13 +149,14 @@ function tiles(period, cur, prev) {
   const c = cur || {devices: 0, attempts: 0, failures: 0, success_rate: null};
   const p = prev || null;
   const rate = c.success_rate;
+  const before = period === '(1 h)' ? 'hour before' : 'day before';
   return [
-    tile('Phones seen ' + period, c.devices, c.devices, p && p.devices, null, false),
-    tile('Attempts ' + period, c.attempts, c.attempts, p && p.attempts, null, false),
+    tile('Phones seen ' + period, c.devices, c.devices, p && p.devices, null, false, before),
+    tile('Attempts ' + period, c.attempts, c.attempts, p && p.attempts, null, false, before),
     tile('Success rate ' + period, (rate !== null && rate < 0.95 ? '⚠ ' : '') + pct(rate), rate,
-         p && p.success_rate, false, rate !== null && rate < 0.95),
+         p && p.success_rate, false, rate !== null && rate < 0.95, before),
     tile('Failures ' + period, c.failures, c.failures, p && p.failures, true,
-         c.failures > 0 && (!p || c.failures > p.failures)),
+         c.failures > 0 && (!p || c.failures > p.failures), before),
   ];
 }
 
@@ -235,7 +242,7 @@ function renderSchedule(summary) {
             n, worst];
   });
   fillTable(byId('schedule'), ['state', 'phones', shown === 1 ? 'worst' : 'worst phones'], rows,
-            (i) => rows[i][1] > 0, [null, '4.5em', shown === 1 ? MAC_WIDTH : null]);
+            (i) => rows[i][1] > 0, [null, null, shown === 1 ? MAC_WIDTH : null]);
 }
 
 // From /api/wall/recovery: the failing phones that come back last, then the summary line
@@ -248,7 +255,7 @@ function renderRecovery(lines) {
                     ['within 6 h', summary.within_6h], ['within 24 h', summary.within_24h]];
   const rows = [['failing now', summary.phones], ...horizons,
                 [summary.never > 0 ? '⚠ never (retries off)' : 'never (retries off)', summary.never]];
-  fillTable(byId('recovery'), ['retried by themselves', 'phones'], rows,
+  fillTable(byId('recovery'), ['retry by themselves', 'phones'], rows,
             (i) => i === rows.length - 1 && summary.never > 0);
   fillTable(byId('recovery-worst'), ['phone', 'server', 'retries'],
             phones.map((r) => [phoneLink(r.mac), r.server || '',
@@ -271,11 +278,20 @@ async function renderFirmware() {
     }
     const known = firmwareCache.rows.filter((r) => r.firmware);
     const unknown = firmwareCache.rows.reduce((n, r) => n + (r.firmware ? 0 : num(r.phones)), 0);
+    byId('firmware-panel').hidden = false;
+    if (params.get('kiosk') === '1') {
+      // The wall screen: phones per version over all models (a version names its family).
+      const perVersion = new Map();
+      for (const r of known) perVersion.set(r.firmware, num(perVersion.get(r.firmware)) + num(r.phones));
+      const rows = [...perVersion].sort((a, b) => b[1] - a[1])
+                       .map(([firmware, phones]) => [releaseFirst(firmware), phones]);
+      if (unknown > 0) rows.push(['never seen upgrading', unknown]);
+      fillTable(byId('firmware'), ['firmware', 'phones'], rows);
+      return;
+    }
     const rows = known.map((r) => [r.model || '', r.firmware, r.phones]).slice(0, 8);
     if (unknown > 0) rows.push(['(all models)', 'never seen upgrading', unknown]);
-    byId('firmware-panel').hidden = false;
-    fillTable(byId('firmware'), ['model', 'firmware', 'phones'], rows, null,
-              [null, null, '4.5em']);
+    fillTable(byId('firmware'), ['model', 'firmware', 'phones'], rows);
   } catch (e) {
     if (e.status !== 404) throw e;  // not in this build: no panel
   }
@@ -321,8 +337,13 @@ async function wall() {
   fillTable(byId('errors'), ['error', 'failures'], errors.map((e) => [e.error, e.failures]));
   renderGroups('servers', 'server', servers.rows);
   renderGroups('models', 'model', models.rows);
-  fillTable(byId('alerts'), ['alert', 'detail', 'since'], alerts.rows.map(alertCells), () => true,
-            [null, null, '5.5em']);
+  if (kiosk) {
+    fillTable(byId('alerts'), ['alert', 'count', 'since'], alerts.rows.map(alertKioskCells),
+              () => true, [null, '4em', '4em']);
+  } else {
+    fillTable(byId('alerts'), ['alert', 'detail', 'since'], alerts.rows.map(alertCells),
+              () => true);
+  }
   asOfTitle('schedule-title', 'Schedules', precomputed.ready);
   renderSchedule(precomputed.schedule);
   asOfTitle('recovery-title', 'Recovery forecast', precomputed.ready);
@@ -342,6 +363,17 @@ function alertCells(a) {
   const rule = String(a.rule || '').replace(/_/g, ' ');
   return ['⚠ ' + rule + (by === 'fleet' ? '' : ': ' + a.group.value), detail,
           shortTime(a.started)];
+}
+
+// The wall screen has room for the alert and one number: the phones a schedule or silence
+// rule counts, else the failures; the whole summary is the alert's title.
+function alertKioskCells(a) {
+  const [, , since] = alertCells(a);
+  const by = (a.group && a.group.by) || 'fleet';
+  const rule = String(a.rule || '').replace(/^schedule_/, '').replace(/_/g, ' ');
+  const what = '⚠ ' + rule + (by === 'fleet' ? '' : ': ' + a.group.value);
+  const count = a.phones !== undefined ? a.phones : a.failures;
+  return [el('span', {title: a.summary}, what), num(count), since];
 }
 
 // ?kiosk=1 shows one screen with no scrolling: each panel keeps the rows that fit in it and
