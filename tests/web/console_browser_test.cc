@@ -265,3 +265,29 @@ TEST_CASE("The recovery list shows every failing phone with the CLI's summary un
         std::string::npos);
   CHECK(dom.find("<th>force_url</th>") != std::string::npos);
 }
+
+TEST_CASE("A list of more phones than a page holds shows 2,000 rows and says the CSV has all") {
+  // 2,100 phones, one request each, imported before the daemon starts.
+  TempDir dir;
+  const std::string db = dir.Join("db");
+  std::string lines;
+  for (int i = 0; i < 2100; ++i) {
+    char line[160];
+    std::snprintf(line, sizeof line,
+                  "Dec  6 10:%02d:%02d 10.1.1.1 CP-7841-3PCC 00:0e:08:40:%02x:%02x -- Requesting "
+                  "resync http://10.23.45.67:80/7841-3PCC.xml\n",
+                  i / 60 % 60, i % 60, i / 256, i % 256);
+    lines += line;
+  }
+  WriteFileText(dir.Join("fleet.log"), lines);
+  std::string out;
+  REQUIRE(RunCapture({kCli, "import", "--db", db, "--year", "2026", dir.Join("fleet.log")}, &out) ==
+          0);
+  Console c(db);
+  const std::string dom = c.Dom("/lists.html?list=devices");
+  CHECK(dom.find("2100 of 2100 rows; the first 2000 shown: filter or sort to see others, the "
+                 "CSV has all") != std::string::npos);
+  const size_t body = dom.find("<tbody>");
+  REQUIRE(body != std::string::npos);
+  CHECK(Count(dom.substr(body, dom.find("</tbody>", body) - body), "<tr>") == 2000);
+}

@@ -543,7 +543,7 @@ async function lists() {
   const rows = answer.rows.filter((r) => r.type !== 'summary');
   const nothing = answer.nothing || (summary ? recoverySummaryText(summary) : '');
   const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const state = {rows, keys, sortKey: null, desc: false, filter: ''};
+  const state = {rows, keys, sortKey: null, desc: false, filter: '', nothing};
   byId('filter').oninput = (e) => { state.filter = e.target.value.toLowerCase(); drawList(state); };
   byId('csv').onclick = () => {
     const blob = new Blob([toCsv(keys, visible(state))], {type: 'text/csv'});
@@ -552,7 +552,7 @@ async function lists() {
     a.click();
     a.remove();
   };
-  drawList(state, nothing);
+  drawList(state);
 }
 
 function recoverySummaryText(s) {
@@ -574,8 +574,14 @@ function visible(state) {
   return rows;
 }
 
-function drawList(state, nothing) {
+// A list shows at most this many rows: a browser given the 100,000 rows of a large fleet's
+// devices (a million cells) stops answering. Filtering and sorting work on every row, and
+// the CSV holds every row that passes the filter.
+const LIST_ROWS_SHOWN = 2000;
+
+function drawList(state) {
   const rows = visible(state);
+  const shown = rows.slice(0, LIST_ROWS_SHOWN);
   const table = byId('list');
   const head = el('tr', {}, ...state.keys.map((k) => {
     const th = el('th', {}, k + (state.sortKey === k ? (state.desc ? ' ▼' : ' ▲') : ''));
@@ -586,13 +592,16 @@ function drawList(state, nothing) {
     };
     return th;
   }));
-  const body = rows.map((r) => el('tr', {}, ...state.keys.map((k) => {
+  const body = shown.map((r) => el('tr', {}, ...state.keys.map((k) => {
     const v = r[k];
     if (k === 'mac') return el('td', {}, phoneLink(v));
     return el('td', typeof v === 'number' ? {class: 'num'} : {}, cell(v));
   })));
   table.replaceChildren(el('thead', {}, head), el('tbody', {}, ...body));
-  byId('count').textContent = `${rows.length} of ${state.rows.length} rows` + (nothing ? ` (${nothing})` : '');
+  const cut = shown.length < rows.length ?
+      `; the first ${shown.length} shown: filter or sort to see others, the CSV has all` : '';
+  byId('count').textContent = `${rows.length} of ${state.rows.length} rows` + cut +
+                              (state.nothing ? ` (${state.nothing})` : '');
 }
 
 // ---- collector health -------------------------------------------------------------
