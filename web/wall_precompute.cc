@@ -6,6 +6,7 @@
 #include "common/clock.h"
 #include "common/thread_priority.h"
 #include "common/time_format.h"
+#include "schedule/schedule.h"
 #include "web/gzip.h"
 #include "web/wall_summary.h"
 
@@ -13,6 +14,13 @@ namespace resyncwatch {
 namespace {
 
 constexpr int64_t kMinuteUs = 60'000'000;
+
+bool IsScheduleStateName(std::string_view name) {
+  for (int s = 0; s <= static_cast<int>(ScheduleState::kUnknown); ++s) {
+    if (ToString(static_cast<ScheduleState>(s)) == name) return true;
+  }
+  return false;
+}
 
 int64_t FloorMinute(int64_t us) {
   int64_t m = us / kMinuteUs;
@@ -134,15 +142,26 @@ std::optional<ApiReply> WallPrecompute::Lookup(const ApiRequest& request) const 
     reply.as_of = firmware->now;
     return reply;
   }
-  if (request.params.size() != 1 || request.params.begin()->first != "now") return std::nullopt;
+  // The fleet schedule of one state (the console's lists), narrowed from the whole fleet's.
+  std::string state;
+  if (request.path == "/api/schedule/fleet" && request.params.size() == 2 &&
+      request.params.count("state") == 1) {
+    state = request.params.find("state")->second;
+    if (!IsScheduleStateName(state)) return std::nullopt;  // computed: the command's error
+  } else if (request.params.size() != 1) {
+    return std::nullopt;
+  }
+  auto now = request.params.find("now");
+  if (now == request.params.end()) return std::nullopt;
   std::shared_ptr<const Ready> ready;
   {
     std::lock_guard lock(mu_);
     ready = ready_;
   }
-  if (ready == nullptr || ready->now != request.params.begin()->second) return std::nullopt;
+  if (ready == nullptr || ready->now != now->second) return std::nullopt;
   auto it = ready->replies.find(request.path);
   if (it == ready->replies.end()) return std::nullopt;
+  if (!state.empty()) return FilterScheduleState(it->second, state);
   return it->second;
 }
 

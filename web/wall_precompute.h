@@ -14,6 +14,9 @@
 // The schedule and recovery answers are functions of now=M: the API serves them (and their
 // compact forms) only when the request's parameters are exactly now=ReadyNow(), spelled as
 // ReadyNow() spells it, and they are then the command's bytes for exactly that request.
+// /api/schedule/fleet with exactly now=ReadyNow() and state=S (a state's name) is served too,
+// as the precomputed lines of that state: the bytes of `schedule --fleet --json --now M
+// --state S` (the console's lists of deep back-off, hammering, gave up).
 //
 // The firmware command has no parameter that fixes its answer (--now does not bound its
 // all-time range, and it lists every phone the store knows), so its answer is that of the

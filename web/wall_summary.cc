@@ -182,4 +182,22 @@ ApiReply SummarizeForWall(WallSummary kind, const ApiReply& full) {
   return reply;
 }
 
+ApiReply FilterScheduleState(const ApiReply& full, std::string_view state) {
+  if (full.status != 200) return full;
+  ApiReply reply = full;
+  reply.body.clear();
+  reply.gzip = nullptr;
+  simdjson::ondemand::parser parser;
+  std::string buffer;
+  for (std::string_view line : Lines(full.body)) {
+    DeviceLine d;
+    if (!ReadDevice(parser, buffer, line, &d) || d.state != state) continue;
+    reply.body.append(line);
+    reply.body += '\n';
+  }
+  // The command's own line when no device is left.
+  if (reply.body.empty()) reply.nothing = "no devices in range";
+  return reply;
+}
+
 }  // namespace resyncwatch

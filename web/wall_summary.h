@@ -11,10 +11,12 @@
 //             its summary line, unchanged;
 //   firmware: one line {"model":M,"firmware":F,"phones":n} per model and firmware (F null
 //             when no upgrade was seen), most phones first, then by model and firmware.
+// It also narrows a precomputed fleet schedule to one state, for the console's lists.
 // Internal to web/. Pure functions; thread-safe.
 #pragma once
 
 #include <cstddef>
+#include <string_view>
 
 #include "web/api.h"
 
@@ -27,5 +29,10 @@ enum class WallSummary { kNone, kSchedule, kRecovery, kFirmware };
 // The compact reply made from a full one (status, "nothing" line and flags are kept; an
 // error or empty reply is returned as is). A line that is not a JSON object is skipped.
 ApiReply SummarizeForWall(WallSummary kind, const ApiReply& full);
+
+// A `schedule --fleet --json` reply narrowed to the devices in `state`, as the command
+// prints them with `--state STATE` (the lines in their order; none left: its "no devices
+// in range"). An error reply is returned as is.
+ApiReply FilterScheduleState(const ApiReply& full, std::string_view state);
 
 }  // namespace resyncwatch

@@ -291,3 +291,18 @@ TEST_CASE("A list of more phones than a page holds shows 2,000 rows and says the
   REQUIRE(body != std::string::npos);
   CHECK(Count(dom.substr(body, dom.find("</tbody>", body) - body), "<tr>") == 2000);
 }
+
+TEST_CASE("The schedule state lists come from the minute the daemon analysed and say so") {
+  Console c;
+  std::string dom;
+  // The daemon's first analysis runs at start; until it is ready the list is analysed afresh.
+  REQUIRE(WaitUntil(
+      [&] {
+        dom = c.Dom("/lists.html?list=gave_up");
+        return dom.find("; as of ") != std::string::npos;
+      },
+      std::chrono::seconds(60)));
+  CheckInert(dom, "resyncwatch: gave_up");
+  CHECK(std::regex_search(dom, std::regex("id=\"count\"[^>]*>[0-9]+ of [0-9]+ rows \\(.*as of "
+                                          "[0-9]{2}:[0-9]{2}\\)</span>")));
+}

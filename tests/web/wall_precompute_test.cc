@@ -261,8 +261,8 @@ TEST_CASE("Schedule request for another minute, spelling or parameters is comput
   const std::vector<Case> cases = {
       {{{"now", other_minute}}, {"--fleet", "--json", "--now", other_minute}},
       {{{"now", other_spelling}}, {"--fleet", "--json", "--now", other_spelling}},
-      {{{"now", now}, {"state", "overdue"}},
-       {"--fleet", "--json", "--now", now, "--state", "overdue"}},
+      {{{"now", now}, {"state", "overdue"}, {"limit", "5"}},
+       {"--fleet", "--json", "--now", now, "--state", "overdue", "--limit", "5"}},
       {{{"now", now}, {"limit", "5"}}, {"--fleet", "--json", "--now", now, "--limit", "5"}},
       {{{"now", now}, {"grace", "10m"}}, {"--fleet", "--json", "--now", now, "--grace", "10m"}},
   };
@@ -280,6 +280,34 @@ TEST_CASE("Schedule request for another minute, spelling or parameters is comput
   const ApiReply exact = f.Get(precompute, {{"now", now}});
   CHECK(exact.precomputed);
   CHECK(exact.body == cached);
+}
+
+TEST_CASE("Precomputed fleet schedule of one state is the CLI's schedule --fleet --state") {
+  Fixture f;
+  // Three phones silent for ten hours: overdue, beside the fixture's phones on time.
+  Write(*f.store, Phones(0x000e08300000, 3, kT0 - 8 * 60 * kMin, kT0 - 6 * 60 * kMin, 60 * kMin));
+  WallPrecompute precompute(f.context, f.Options());
+  REQUIRE(precompute.RefreshIfDue());
+  const std::string now = precompute.ReadyNow();
+  int states_with_phones = 0;
+  for (const char* state : {"ok", "overdue", "deep_backoff", "hammering", "gave_up", "unknown"}) {
+    CAPTURE(state);
+    const ApiReply reply = f.Get(precompute, {{"now", now}, {"state", state}});
+    CHECK(reply.precomputed);
+    CHECK(reply.status == 200);
+    const std::string cli = CliAt(*f.store, now, {"--state", state});
+    CHECK(reply.body == cli);
+    if (cli.empty()) CHECK(reply.nothing == "no devices in range");
+    states_with_phones += !cli.empty();
+  }
+  CHECK(states_with_phones >= 2);  // the fixture's fleet is not all of one state
+  // Not a state: computed, so the command says what is wrong.
+  ApiContext context = f.context;
+  context.wall_precompute = &precompute;
+  const ApiReply bad =
+      HandleApi(context, {"/api/schedule/fleet", {{"now", now}, {"state", "sleepy"}}});
+  CHECK(!bad.precomputed);
+  CHECK(bad.status == 400);
 }
 
 TEST_CASE("Next minute's precomputed schedule panel reflects events stored since") {

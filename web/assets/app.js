@@ -537,11 +537,22 @@ async function lists() {
     if (!params.get('q')) return;
     path += encodeURIComponent(params.get('q'));
   }
+  // The schedule states' lists as of the minute the daemon analysed last (at most a
+  // minute old), which it serves from memory instead of analysing the fleet again.
+  let asOf = '';
+  if (path.startsWith('/api/schedule/fleet?state=')) {
+    const collector = await first('/api/collector');
+    if (collector && collector.schedule_ready) {
+      asOf = collector.schedule_ready;
+      path += '&now=' + encodeURIComponent(asOf);
+    }
+  }
   const answer = await api(path);
   // recovery ends with its summary line: said under the table, not a row of it.
   const summary = answer.rows.find((r) => r.type === 'summary');
   const rows = answer.rows.filter((r) => r.type !== 'summary');
-  const nothing = answer.nothing || (summary ? recoverySummaryText(summary) : '');
+  const nothing = [answer.nothing || (summary ? recoverySummaryText(summary) : ''),
+                   asOf ? 'as of ' + hhmm(asOf) : ''].filter((t) => t).join('; ');
   const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const state = {rows, keys, sortKey: null, desc: false, filter: '', nothing};
   byId('filter').oninput = (e) => { state.filter = e.target.value.toLowerCase(); drawList(state); };
