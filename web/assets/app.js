@@ -504,8 +504,10 @@ function renderHistory(events) {
 
 // ---- lists ------------------------------------------------------------------------
 
+// The schedule states' lists are the fleet schedule's devices in that state, so that each
+// holds exactly the phones the wall counts in it.
 const LISTS = {
-  overdue: '/api/overdue',
+  overdue: '/api/schedule/fleet?state=overdue',
   deep_backoff: '/api/schedule/fleet?state=deep_backoff',
   hammering: '/api/schedule/fleet?state=hammering',
   gave_up: '/api/schedule/fleet?state=gave_up',
@@ -514,6 +516,8 @@ const LISTS = {
   grep: '/api/grep?since=24h&limit=1000&q=',
   recovery: '/api/recovery',
 };
+// The column a list is first sorted by, largest first: the phones that need a look first.
+const LIST_ORDER = {overdue: 'overdue_s', deep_backoff: 'backoff_step', gave_up: 'backoff_step'};
 
 // A spreadsheet runs cells starting with = + - @ (or tab/CR) as formulas: prefix a quote.
 function csvCell(v) {
@@ -540,11 +544,11 @@ async function lists() {
   // The schedule states' lists as of the minute the daemon analysed last (at most a
   // minute old), which it serves from memory instead of analysing the fleet again.
   let asOf = '';
-  if (path.startsWith('/api/schedule/fleet?state=')) {
+  if (path.startsWith('/api/schedule/fleet?state=') || path === '/api/recovery') {
     const collector = await first('/api/collector');
     if (collector && collector.schedule_ready) {
       asOf = collector.schedule_ready;
-      path += '&now=' + encodeURIComponent(asOf);
+      path += (path.includes('?') ? '&' : '?') + 'now=' + encodeURIComponent(asOf);
     }
   }
   const answer = await api(path);
@@ -554,7 +558,8 @@ async function lists() {
   const nothing = [answer.nothing || (summary ? recoverySummaryText(summary) : ''),
                    asOf ? 'as of ' + hhmm(asOf) : ''].filter((t) => t).join('; ');
   const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const state = {rows, keys, sortKey: null, desc: false, filter: '', nothing};
+  const state = {rows, keys, sortKey: LIST_ORDER[name] || null, desc: !!LIST_ORDER[name], filter: '',
+                 nothing};
   byId('filter').oninput = (e) => { state.filter = e.target.value.toLowerCase(); drawList(state); };
   byId('csv').onclick = () => {
     const blob = new Blob([toCsv(keys, visible(state))], {type: 'text/csv'});
