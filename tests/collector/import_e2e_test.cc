@@ -1,8 +1,12 @@
 // End to end: `resyncwatch import` into a running resyncwatchd (through its query socket),
 // and an import that either side abandons midway, resumed to exact counts.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -90,13 +94,30 @@ TEST_CASE("An import cut by killing the collector, then the importer, resumes to
   WriteFileText(archive, text);
   const int64_t events = kLines - raw;
 
-  // 1. The collector is killed while the import runs: the import fails, saying so.
+  // 1. The collector is killed while the import runs: the import fails, saying so. The
+  // archive's first half reaches the importer through a pipe named and timed like the file
+  // (the same source, and raw lines keyed by the same time), and the collector is killed
+  // while the importer waits for the rest: it cannot have finished first, however the
+  // machine schedules it.
+  const std::string pipe = dir.Join("pipe/phones.log");
+  std::filesystem::create_directories(dir.Join("pipe"));
+  REQUIRE(::mkfifo(pipe.c_str(), 0600) == 0);
+  struct stat file_times;
+  REQUIRE(::stat(archive.c_str(), &file_times) == 0);
+  const timespec times[2] = {file_times.st_atim, file_times.st_mtim};
+  REQUIRE(::utimensat(AT_FDCWD, pipe.c_str(), times, 0) == 0);
   {
     Daemon daemon(kDaemon, {"--db", db, "--listen", "udp://127.0.0.1:0"}, dir.path());
     REQUIRE(daemon.WaitListening());
-    Child import(Import(db, archive));
+    Child import(Import(db, pipe));
+    std::FILE* writer = std::fopen(pipe.c_str(), "w");  // once the importer opened it
+    REQUIRE(writer != nullptr);
+    const size_t half = text.find('\n', text.size() / 2) + 1;
+    REQUIRE(std::fwrite(text.data(), 1, half, writer) == half);
+    REQUIRE(std::fflush(writer) == 0);
     REQUIRE(WaitUntil([&] { return ImportedLines(db) > 0; }, std::chrono::seconds(60)));
     daemon.Stop(SIGKILL);
+    std::fclose(writer);  // the end: the importer's last batch goes to a dead collector
     CHECK(import.Finish() == 2);
     INFO(import.err);
     CHECK(import.err.find("run the same import again") != std::string::npos);
