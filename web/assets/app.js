@@ -222,6 +222,14 @@ function renderGroups(id, key, rows) {
 }
 
 const BAD_STATES = ['overdue', 'deep_backoff', 'hammering', 'gave_up'];
+// What a phone's schedule state says of it (docs/schedule.md has the rules).
+const STATE_MEANING = {
+  ok: 'no schedule problem', overdue: 'its next attempt is past due',
+  deep_backoff: 'failed, and its next retry is an hour or more away',
+  hammering: 'tries faster than configured',
+  gave_up: 'failed, and retries are off: it will not try again by itself',
+  unknown: 'no attempt to judge',
+};
 const STATE_WORDS = {overdue: 'overdue', deep_backoff: 'deep back-off', hammering: 'hammering',
                      gave_up: 'gave up'};
 
@@ -465,20 +473,22 @@ function renderSummary(q, mac, s, device, events, nothing) {
                                time(upgrade.time || upgrade.received_at) + ')' : 'no upgrade seen'],
     ['Last seen', time(s.last_seen)], ['Last URL', s.last_url || ''],
     ['Last error', s.last_error || ''], ['Failures in a row', failuresInARow(s, device)],
-    ['Schedule state', device.state || ''],
+    ['Schedule state', device.state ? `${device.state}: ${STATE_MEANING[device.state] || ''}` : ''],
   ];
   if (nothing) items.push(['History', nothing]);
   const dl = byId('summary');
   dl.replaceChildren();
   for (const [k, v] of items) {
-    const bad = (k === 'Schedule state' && BAD_STATES.includes(v)) ||
+    const bad = (k === 'Schedule state' && BAD_STATES.includes(device.state)) ||
                 (k === 'Failures in a row' && num(device.backoff_step) + num(s.consecutive_failures) > 0);
     dl.append(el('dt', {}, k), el('dd', bad ? {class: 'bad'} : {}, (bad ? '⚠ ' : '') + v));
   }
 }
 
-function renderGaps(gaps, device) {
+// Newest first, as the history: support asks what the phone does now.
+function renderGaps(allGaps, device) {
   const okVerdicts = ['on_time', 'deferred'];
+  const gaps = allGaps.slice().reverse();
   fillTable(byId('gaps'), ['from', 'to', 'rule', 'window (s)', 'observed (s)', 'outcome', 'verdict'],
             gaps.map((g) => [time(g.from), time(g.to),
                              g.rule + (g.retry_step ? ' ' + g.retry_step : ''),
