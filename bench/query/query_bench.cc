@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/common/bench_flags.h"
 #include "bench/query/fill_fleet.h"
 #include "common/flags.h"
 #include "common/time_format.h"
@@ -189,17 +190,14 @@ uint64_t WarmPageCache(const std::string& db) {
 
 int main(int argc, char** argv) {
   using namespace resyncwatch;
-  std::vector<std::string_view> args(argv + 1, argv + argc);
   FlagSet flags(kFlags);
-  if (Status s = flags.Parse(args); !s.ok()) {
-    std::fprintf(stderr, "query_bench: %s\n", s.message().c_str());
-    return 2;
-  }
-  if (flags.GetBool("help") || !flags.IsSet("db")) {
-    std::string h = flags.Help("query_bench --db DIR [options]",
-                               "Fills a store and times whole resyncwatch commands.", "");
-    std::fputs(h.c_str(), flags.GetBool("help") ? stdout : stderr);
-    return flags.GetBool("help") ? 0 : 2;
+  if (auto exit = bench::ParseBenchFlags(flags,
+                                         {"query_bench",
+                                          "query_bench --db DIR [options]",
+                                          "Fills a store and times whole resyncwatch commands.",
+                                          {"db"}},
+                                         argc, argv)) {
+    return *exit;
   }
   std::string db = flags.GetString("db");
   int64_t events = flags.GetInt("events");

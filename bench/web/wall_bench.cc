@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/common/bench_flags.h"
 #include "bench/query/fill_fleet.h"
 #include "common/clock.h"
 #include "common/flags.h"
@@ -273,19 +274,16 @@ int Run(const FlagSet& flags) {
 
 int main(int argc, char** argv) {
   using namespace resyncwatch;
-  std::vector<std::string_view> args(argv + 1, argv + argc);
   FlagSet flags(kFlags);
-  if (Status s = flags.Parse(args); !s.ok()) {
-    std::fprintf(stderr, "wall_bench: %s\n", s.message().c_str());
-    return 2;
-  }
-  if (flags.GetBool("help") || !flags.IsSet("db")) {
-    std::string h = flags.Help("wall_bench --db DIR [options]",
-                               "Times the wall's API panels from the fleet rollups and by the "
-                               "scan, on a filled store.",
-                               "");
-    std::fputs(h.c_str(), flags.GetBool("help") ? stdout : stderr);
-    return flags.GetBool("help") ? 0 : 2;
+  if (auto exit =
+          bench::ParseBenchFlags(flags,
+                                 {"wall_bench",
+                                  "wall_bench --db DIR [options]",
+                                  "Times the wall's API panels from the fleet rollups and by the "
+                                  "scan, on a filled store.",
+                                  {"db"}},
+                                 argc, argv)) {
+    return *exit;
   }
   return Run(flags);
 }
