@@ -21,6 +21,12 @@ std::string Problem(const FlagSet& flags, const BenchCommand& command, const Sta
 
 }  // namespace
 
+std::vector<FlagSpec> JoinFlags(std::initializer_list<std::span<const FlagSpec>> tables) {
+  std::vector<FlagSpec> joined;
+  for (std::span<const FlagSpec> t : tables) joined.insert(joined.end(), t.begin(), t.end());
+  return joined;
+}
+
 std::optional<int> ParseBenchFlags(FlagSet& flags, const BenchCommand& command, int argc,
                                    char** argv) {
   std::vector<std::string_view> args(argv + 1, argv + argc);

@@ -7,7 +7,9 @@
 
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include "common/flags.h"
 
@@ -22,6 +24,11 @@ struct BenchCommand {
   // Positional arguments accepted at most (more are an error).
   size_t max_positional = 0;
 };
+
+// Several option tables as one, in order: options that several benchmarks share (such as
+// bench::kFleetFlags) and then the program's own. The FlagSet keeps a view of the result, so it
+// must outlive the FlagSet.
+std::vector<FlagSpec> JoinFlags(std::initializer_list<std::span<const FlagSpec>> tables);
 
 // Parses argv[1..argc) into `flags`. Returns the exit status when main should stop now: 0 after
 // --help (printed on stdout), 2 after a bad, missing or extra argument (one line on stderr

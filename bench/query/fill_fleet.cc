@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
@@ -151,6 +152,13 @@ void FillFleet(const std::string& dir, int64_t events, int64_t devices) {
     std::fprintf(stderr, "compact: %s\n", s.ToString().c_str());
   std::printf("compact: %.1f s\n",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count());
+}
+
+void FillFleetUnlessReused(const FlagSet& flags) {
+  if (flags.GetBool("no-fill")) return;
+  const std::string db = flags.GetString("db");
+  std::filesystem::remove_all(db);
+  FillFleet(db, flags.GetInt("events"), flags.GetInt("devices"));
 }
 
 }  // namespace resyncwatch::bench

@@ -32,10 +32,6 @@ namespace resyncwatch {
 namespace {
 
 constexpr FlagSpec kFlags[] = {
-    {"db", FlagType::kString, "", "DIR", "store directory (filled unless --no-fill)"},
-    {"events", FlagType::kInt, "10000000", "N", "events to write"},
-    {"devices", FlagType::kInt, "100000", "N", "devices in the fleet"},
-    {"no-fill", FlagType::kBool, "", "", "reuse a store filled by an earlier run"},
     {"requests", FlagType::kInt, "100", "N", "requests per panel from the rollups"},
     {"scan-requests", FlagType::kInt, "10", "N", "requests per panel by the scan"},
     {"ingest-rate", FlagType::kInt, "2000", "N", "events/s stored meanwhile (0: none)"},
@@ -240,10 +236,7 @@ void TimePrecomputed(WallPrecompute& precompute, ManualClock& clock, const ApiCo
 int Run(const FlagSet& flags) {
   const std::string db = flags.GetString("db");
   const int64_t devices = flags.GetInt("devices");
-  if (!flags.GetBool("no-fill")) {
-    std::filesystem::remove_all(db);
-    bench::FillFleet(db, flags.GetInt("events"), devices);
-  }
+  bench::FillFleetUnlessReused(flags);
   Result<std::unique_ptr<Store>> opened = Store::Open(db, StoreOptions());
   if (!opened.ok()) {
     std::fprintf(stderr, "open: %s\n", opened.status().ToString().c_str());
@@ -299,7 +292,8 @@ int Run(const FlagSet& flags) {
 
 int main(int argc, char** argv) {
   using namespace resyncwatch;
-  FlagSet flags(kFlags);
+  const std::vector<FlagSpec> specs = bench::JoinFlags({bench::kFleetFlags, kFlags});
+  FlagSet flags(specs);
   if (auto exit =
           bench::ParseBenchFlags(flags,
                                  {"wall_bench",
