@@ -196,6 +196,122 @@ std::unique_ptr<QueryServer> StartQueryServer(const CollectorConfig& config, con
   return std::move(*started);
 }
 
+void SetUpLogging(const CollectorConfig& config) {
+  auto logger = spdlog::stderr_logger_mt("resyncwatchd");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+  logger->set_level(spdlog::level::from_str(config.log_level));
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+// Opens the store, then the ClickHouse exporter when one is configured (it reads the store, so
+// it starts after it opened and stops before it closes). Returns 0, or the exit status after
+// saying why.
+int OpenStore(const CollectorConfig& config, std::unique_ptr<Store>* store,
+              std::unique_ptr<ClickHouseExporter>* exporter) {
+  const bool exporting = !config.clickhouse_url.empty();
+  if (exporting) {
+    if (Status s = ValidateClickHouseOptions(ExportOptions(config).clickhouse); !s.ok()) {
+      std::fprintf(stderr, "resyncwatchd: %s\n", s.message().c_str());
+      return 2;
+    }
+  }
+  StoreOptions store_options;
+  store_options.retention_us = config.retention_us;
+  store_options.export_journal = exporting;
+  store_options.low_priority_background = true;  // receiving keeps its core in a burst
+  Result<std::unique_ptr<Store>> opened = Store::Open(config.db_dir, store_options);
+  if (!opened.ok()) {
+    spdlog::error("cannot open the store {}: {}", config.db_dir, opened.status().ToString());
+    return 2;
+  }
+  *store = std::move(*opened);
+  if (!exporting) return 0;
+  Result<std::unique_ptr<ClickHouseExporter>> started =
+      ClickHouseExporter::Start(store->get(), ExportOptions(config));
+  if (!started.ok()) {
+    spdlog::error("cannot export to ClickHouse: {}", started.status().message());
+    return 2;
+  }
+  *exporter = std::move(*started);
+  spdlog::info("exporting to ClickHouse at {}, database {}, as collector {}", config.clickhouse_url,
+               config.clickhouse_database, config.collector_name);
+  return 0;
+}
+
+// SIGHUP reloads the HTTPS certificate; a bad new one keeps the current one.
+void ReloadTlsOnSighup(Collector& collector, WebServer& web, const CollectorConfig& config) {
+  collector.SetReloadObserver([&web, &config] {
+    if (Status r = web.ReloadTls(); !r.ok()) {
+      spdlog::error("SIGHUP: keeping the current HTTPS certificate: {}", r.message());
+    } else {
+      spdlog::info("SIGHUP: reloaded the HTTPS certificate from {}", config.http_tls_cert);
+    }
+  });
+}
+
+// Logs every bound address and writes them to --port-file, then receives until a signal.
+void Run(const CollectorConfig& config, Collector& collector, const WebServer* web) {
+  std::vector<std::string> bound = collector.BoundAddresses();
+  if (web != nullptr) {
+    for (const std::string& b : web->BoundAddresses()) bound.push_back(b);
+  }
+  for (const std::string& b : bound) spdlog::info("listening {}", b);
+  if (!config.port_file.empty() && !WritePortFile(config.port_file, bound)) {
+    spdlog::error("cannot write --port-file {}", config.port_file);
+  }
+  spdlog::info("storing into {} (retention {})", config.db_dir,
+               config.retention_us > 0 ? std::to_string(config.retention_us / 1'000'000) + " s"
+                                       : std::string("off"));
+  collector.Run(/*handle_signals=*/true);
+}
+
+// Receives and serves until a signal; returns the exit status.
+int Serve(const CollectorConfig& config, Store* store, ClickHouseExporter* exporter) {
+  // Followers of the stored events (`--follow`): fed by the writer thread, so it
+  // outlives the collector.
+  EventFanout fanout;
+  Collector collector(config, store);
+  // Serves reads, follows and imports (through the writer); stopped before the
+  // collector and the store it reads.
+  std::unique_ptr<QueryServer> query_server = StartQueryServer(config, *store, collector, fanout);
+  std::unique_ptr<WebServer> web;
+  // The wall's fleet panels, kept per minute as batches are stored (the HTTP API only).
+  FleetRollup::Options rollup_options;
+  rollup_options.retention_us = config.retention_us;
+  FleetRollup rollup(rollup_options);
+  std::unique_ptr<RollupBuilder> rollup_builder;
+  // The HTTP server answers the API on either address.
+  if (!config.http_listen.empty() || !config.metrics_listen.empty()) {
+    collector.SetStoredObserver([&rollup](std::span<const Event> e) { rollup.Observe(e); });
+    rollup_builder = std::make_unique<RollupBuilder>(&rollup, store);
+  }
+  collector.SetStoredBatchTaker([&fanout](std::vector<Event>* e) { fanout.PublishTaking(e); });
+  Status s = collector.Start();
+  if (s.ok()) {
+    s = StartWeb(config, collector, store, rollup_builder ? &rollup : nullptr, exporter, &web);
+  }
+  if (s.ok() && web != nullptr && !config.http_tls_cert.empty()) {
+    ReloadTlsOnSighup(collector, *web, config);
+  }
+  int rc = 0;
+  if (!s.ok()) {
+    spdlog::error("{}", s.message());
+    rc = s.code() == Status::Code::kInvalidArgument ? 2 : 1;
+  } else {
+    Run(config, collector, web.get());
+  }
+  // Stopped before the collector and the store it reads.
+  if (web != nullptr) web->Stop();
+  rollup_builder.reset();
+  if (query_server) {
+    spdlog::info("query socket served {} requests ({} followers cut off)",
+                 query_server->requests_served(), fanout.cut_offs());
+    query_server.reset();
+  }
+  return rc;
+}
+
 int Main(int argc, char** argv) {
   // The writer builds store batches of a few hundred KiB again and again; keep glibc from
   // handing them back to the kernel (mmap/munmap and page faults on every batch).
@@ -215,117 +331,24 @@ int Main(int argc, char** argv) {
     std::printf("resyncwatchd %s\n", RESYNCWATCH_VERSION);
     return 0;
   }
-  CollectorConfig& config = parsed->config;
+  const CollectorConfig& config = parsed->config;
   RaiseFileLimit();
-
-  auto logger = spdlog::stderr_logger_mt("resyncwatchd");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
-  logger->set_level(spdlog::level::from_str(config.log_level));
-  logger->flush_on(spdlog::level::info);
-  spdlog::set_default_logger(logger);
-
-  const bool exporting = !config.clickhouse_url.empty();
-  if (exporting) {
-    if (Status s = ValidateClickHouseOptions(ExportOptions(config).clickhouse); !s.ok()) {
-      std::fprintf(stderr, "resyncwatchd: %s\n", s.message().c_str());
-      return 2;
-    }
-  }
-  StoreOptions store_options;
-  store_options.retention_us = config.retention_us;
-  store_options.export_journal = exporting;
-  store_options.low_priority_background = true;  // receiving keeps its core in a burst
-  Result<std::unique_ptr<Store>> store = Store::Open(config.db_dir, store_options);
-  if (!store.ok()) {
-    spdlog::error("cannot open the store {}: {}", config.db_dir, store.status().ToString());
-    return 2;
-  }
-  // Started after the store opened and stopped before it closes: it reads the store.
+  SetUpLogging(config);
+  std::unique_ptr<Store> store;
   std::unique_ptr<ClickHouseExporter> exporter;
-  if (exporting) {
-    Result<std::unique_ptr<ClickHouseExporter>> started =
-        ClickHouseExporter::Start(store->get(), ExportOptions(config));
-    if (!started.ok()) {
-      spdlog::error("cannot export to ClickHouse: {}", started.status().message());
-      return 2;
-    }
-    exporter = std::move(*started);
-    spdlog::info("exporting to ClickHouse at {}, database {}, as collector {}",
-                 config.clickhouse_url, config.clickhouse_database, config.collector_name);
-  }
-  int rc = 0;
-  {
-    // Followers of the stored events (`--follow`): fed by the writer thread, so it
-    // outlives the collector.
-    EventFanout fanout;
-    Collector collector(config, store->get());
-    // Serves reads, follows and imports (through the writer); stopped before the
-    // collector and the store it reads.
-    std::unique_ptr<QueryServer> query_server =
-        StartQueryServer(config, **store, collector, fanout);
-    std::unique_ptr<WebServer> web;
-    // The wall's fleet panels, kept per minute as batches are stored (the HTTP API only).
-    FleetRollup::Options rollup_options;
-    rollup_options.retention_us = config.retention_us;
-    FleetRollup rollup(rollup_options);
-    std::unique_ptr<RollupBuilder> rollup_builder;
-    // The HTTP server answers the API on either address.
-    if (!config.http_listen.empty() || !config.metrics_listen.empty()) {
-      collector.SetStoredObserver([&rollup](std::span<const Event> e) { rollup.Observe(e); });
-      rollup_builder = std::make_unique<RollupBuilder>(&rollup, store->get());
-    }
-    collector.SetStoredBatchTaker([&fanout](std::vector<Event>* e) { fanout.PublishTaking(e); });
-    Status s = collector.Start();
-    if (s.ok()) {
-      s = StartWeb(config, collector, store->get(), rollup_builder ? &rollup : nullptr,
-                   exporter.get(), &web);
-    }
-    if (s.ok() && web != nullptr && !config.http_tls_cert.empty()) {
-      collector.SetReloadObserver([&web, &config] {
-        if (Status r = web->ReloadTls(); !r.ok()) {
-          spdlog::error("SIGHUP: keeping the current HTTPS certificate: {}", r.message());
-        } else {
-          spdlog::info("SIGHUP: reloaded the HTTPS certificate from {}", config.http_tls_cert);
-        }
-      });
-    }
-    if (!s.ok()) {
-      spdlog::error("{}", s.message());
-      rc = s.code() == Status::Code::kInvalidArgument ? 2 : 1;
-    } else {
-      std::vector<std::string> bound = collector.BoundAddresses();
-      if (web != nullptr) {
-        for (const std::string& b : web->BoundAddresses()) bound.push_back(b);
-      }
-      for (const std::string& b : bound) spdlog::info("listening {}", b);
-      if (!config.port_file.empty() && !WritePortFile(config.port_file, bound)) {
-        spdlog::error("cannot write --port-file {}", config.port_file);
-      }
-      spdlog::info("storing into {} (retention {})", config.db_dir,
-                   config.retention_us > 0 ? std::to_string(config.retention_us / 1'000'000) + " s"
-                                           : std::string("off"));
-      collector.Run(/*handle_signals=*/true);
-    }
-    // Stopped before the collector and the store it reads.
-    if (web != nullptr) web->Stop();
-    rollup_builder.reset();
-    if (query_server) {
-      spdlog::info("query socket served {} requests ({} followers cut off)",
-                   query_server->requests_served(), fanout.cut_offs());
-      query_server.reset();
-    }
-  }
+  if (int failed = OpenStore(config, &store, &exporter); failed != 0) return failed;
+  int rc = Serve(config, store.get(), exporter.get());
   if (exporter) {
     const ExporterStats st = exporter->stats();
     spdlog::info("clickhouse export: {} events and {} raw datagrams sent, {} waiting",
                  st.exported_events, st.exported_raw, st.backlog);
     exporter.reset();
   }
-  if (Status s = (*store)->Flush(); !s.ok()) {
+  if (Status s = store->Flush(); !s.ok()) {
     spdlog::error("flushing the store at exit: {}", s.ToString());
     rc = rc == 0 ? 1 : rc;
   }
-  store->reset();
+  store.reset();
   spdlog::info("store closed");
   return rc;
 }

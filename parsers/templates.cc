@@ -159,6 +159,116 @@ bool EndsWithFreeText(const std::vector<Piece>& pieces, size_t i) {
          pieces[i + 1].macro->op == WalkStep::kAny;
 }
 
+// Builds one template's regex (out.pattern) and walk steps (out.steps), piece by piece.
+class PatternBuilder {
+ public:
+  explicit PatternBuilder(CompiledTemplate& out) : out_(out), re_(out.pattern) { re_ = "(?s)"; }
+
+  // Adds pieces[i] (a URL also takes the pieces up to the next blank); returns the index of
+  // the last piece it used.
+  size_t Add(const std::vector<Piece>& pieces, size_t i) {
+    const Piece& p = pieces[i];
+    if (p.type == Piece::kBlank && EndsWithFreeText(pieces, i)) {
+      // "Resync failed: $ERR" with an empty $ERR: the phone's trailing blank is gone once
+      // the body is trimmed, so the blank before a last free-text macro may be absent.
+      re_ += "[ \t]*";
+      WalkStep step{WalkStep::kClass};
+      step.first = step.rest = kClassBlank;
+      step.min = 0;
+      out_.steps.push_back(step);
+    } else if (p.type == Piece::kBlank) {
+      re_ += "[ \t]+";
+      out_.steps.push_back({WalkStep::kBlank});
+    } else if (p.type == Piece::kLiteral) {
+      AddLiteral(p.text);
+    } else if (IsMacro(p, "SCHEME") && i + 1 < pieces.size() &&
+               pieces[i + 1].type == Piece::kLiteral && pieces[i + 1].text.substr(0, 3) == "://") {
+      // A URL: everything up to the next blank is one token, split by code (with or
+      // without ":$PORT", IPv6 in brackets, user-info), optionally behind "[--key X] ".
+      while (i + 1 < pieces.size() && pieces[i + 1].type != Piece::kBlank) ++i;
+      re_ += R"((?:\[[^\]]*\][ \t]*)?)";
+      AddGroup(kFieldUrl, R"([A-Za-z][A-Za-z0-9+.-]*://[^\s/]+(?:/\S*)?)", {WalkStep::kUrl});
+    } else {
+      const Macro& m = *p.macro;
+      WalkStep step{m.op};
+      step.first = m.first;
+      step.rest = m.rest;
+      step.min = m.min;
+      step.max = m.max;
+      AddGroup(m.field, m.regex, std::move(step));
+    }
+    return i;
+  }
+
+  // The pattern up to the end of its last literal (all of it and "$" when it has none).
+  std::string Prefix() const { return prefix_len_ > 0 ? re_.substr(0, prefix_len_) : re_ + "$"; }
+
+ private:
+  void AddLiteral(std::string_view text) {
+    re_ += RE2::QuoteMeta(text);
+    prefix_len_ = re_.size();
+    if (!out_.steps.empty() && out_.steps.back().op == WalkStep::kLiteral) {
+      out_.steps.back().literal += text;
+    } else {
+      WalkStep step;
+      step.literal = std::string(text);
+      out_.steps.push_back(std::move(step));
+    }
+  }
+
+  // A field's first macro becomes its named group; a repeated one only matches.
+  void AddGroup(int field, std::string_view regex, WalkStep step) {
+    const bool name = field >= 0 && !named_[field];
+    step.field = name ? field : -1;
+    out_.steps.push_back(std::move(step));
+    if (name) {
+      named_[field] = true;
+      re_ += "(?P<";
+      re_ += kFieldGroupNames[field];
+      re_ += ">";
+    } else {
+      re_ += "(?:";
+    }
+    re_ += regex;
+    re_ += ")";
+  }
+
+  CompiledTemplate& out_;
+  std::string& re_;
+  bool named_[kFieldCount] = {};
+  size_t prefix_len_ = 0;
+};
+
+// Picks the longest literal every matching body contains, compiles the pattern and records
+// which group holds each field.
+Status CompilePattern(CompiledTemplate& out) {
+  constexpr size_t kMinRequired = 3;  // shorter ones ("--", ":") are in too many bodies
+  for (const WalkStep& step : out.steps) {
+    if (step.op == WalkStep::kLiteral && step.literal.size() >= kMinRequired &&
+        step.literal.size() > out.required.size()) {
+      out.required = step.literal;
+    }
+  }
+  out.required_rare = RarestByte(out.required);
+  RE2::Options options;
+  options.set_log_errors(false);
+  options.set_encoding(RE2::Options::EncodingLatin1);  // any byte, valid UTF-8 or not
+  out.re = std::make_unique<RE2>(out.pattern, options);
+  if (!out.re->ok()) {
+    return Status::InvalidArgument("template '" + out.text +
+                                   "' does not compile: " + out.re->error());
+  }
+  const auto& names = out.re->NamedCapturingGroups();
+  for (int f = 0; f < kFieldCount; ++f) {
+    auto it = names.find(std::string(kFieldGroupNames[f]));
+    if (it != names.end()) {
+      out.group[f] = it->second;
+      out.max_group = std::max(out.max_group, it->second);
+    }
+  }
+  return Status::Ok();
+}
+
 Result<CompiledTemplate> Compile(EventKind kind, std::string_view tmpl) {
   CompiledTemplate out;
   out.kind = kind;
@@ -172,89 +282,12 @@ Result<CompiledTemplate> Compile(EventKind kind, std::string_view tmpl) {
   if (first == pieces.size()) {
     return Status::InvalidArgument("template '" + out.text + "' is blank");
   }
-  bool named[kFieldCount] = {};
-  size_t prefix_len = 0;  // the pattern up to the end of its last literal
-  std::string& re = out.pattern;
-  re = "(?s)";
-  auto add_group = [&](int field, std::string_view regex, WalkStep step) {
-    step.field = field >= 0 && !named[field] ? field : -1;
-    out.steps.push_back(std::move(step));
-    if (field >= 0 && !named[field]) {
-      named[field] = true;
-      re += "(?P<";
-      re += kFieldGroupNames[field];
-      re += ">";
-    } else {
-      re += "(?:";
-    }
-    re += regex;
-    re += ")";
-  };
-  for (size_t i = first; i < pieces.size(); ++i) {
-    const Piece& p = pieces[i];
-    if (p.type == Piece::kBlank && EndsWithFreeText(pieces, i)) {
-      // "Resync failed: $ERR" with an empty $ERR: the phone's trailing blank is gone once
-      // the body is trimmed, so the blank before a last free-text macro may be absent.
-      re += "[ \t]*";
-      WalkStep step{WalkStep::kClass};
-      step.first = step.rest = kClassBlank;
-      step.min = 0;
-      out.steps.push_back(step);
-    } else if (p.type == Piece::kBlank) {
-      re += "[ \t]+";
-      out.steps.push_back({WalkStep::kBlank});
-    } else if (p.type == Piece::kLiteral) {
-      re += RE2::QuoteMeta(p.text);
-      prefix_len = re.size();
-      if (!out.steps.empty() && out.steps.back().op == WalkStep::kLiteral) {
-        out.steps.back().literal += p.text;
-      } else {
-        WalkStep step;
-        step.literal = std::string(p.text);
-        out.steps.push_back(std::move(step));
-      }
-    } else if (IsMacro(p, "SCHEME") && i + 1 < pieces.size() &&
-               pieces[i + 1].type == Piece::kLiteral && pieces[i + 1].text.substr(0, 3) == "://") {
-      // A URL: everything up to the next blank is one token, split by code (with or
-      // without ":$PORT", IPv6 in brackets, user-info), optionally behind "[--key X] ".
-      while (i + 1 < pieces.size() && pieces[i + 1].type != Piece::kBlank) ++i;
-      re += R"((?:\[[^\]]*\][ \t]*)?)";
-      add_group(kFieldUrl, R"([A-Za-z][A-Za-z0-9+.-]*://[^\s/]+(?:/\S*)?)", {WalkStep::kUrl});
-    } else {
-      const Macro& m = *p.macro;
-      WalkStep step{m.op};
-      step.first = m.first;
-      step.rest = m.rest;
-      step.min = m.min;
-      step.max = m.max;
-      add_group(m.field, m.regex, std::move(step));
-    }
+  {
+    PatternBuilder builder(out);
+    for (size_t i = first; i < pieces.size(); ++i) i = builder.Add(pieces, i);
+    out.prefix = builder.Prefix();
   }
-  out.prefix = prefix_len > 0 ? re.substr(0, prefix_len) : re + "$";
-  constexpr size_t kMinRequired = 3;  // shorter ones ("--", ":") are in too many bodies
-  for (const WalkStep& step : out.steps) {
-    if (step.op == WalkStep::kLiteral && step.literal.size() >= kMinRequired &&
-        step.literal.size() > out.required.size()) {
-      out.required = step.literal;
-    }
-  }
-  out.required_rare = RarestByte(out.required);
-  RE2::Options options;
-  options.set_log_errors(false);
-  options.set_encoding(RE2::Options::EncodingLatin1);  // any byte, valid UTF-8 or not
-  out.re = std::make_unique<RE2>(re, options);
-  if (!out.re->ok()) {
-    return Status::InvalidArgument("template '" + out.text +
-                                   "' does not compile: " + out.re->error());
-  }
-  const auto& names = out.re->NamedCapturingGroups();
-  for (int f = 0; f < kFieldCount; ++f) {
-    auto it = names.find(std::string(kFieldGroupNames[f]));
-    if (it != names.end()) {
-      out.group[f] = it->second;
-      out.max_group = std::max(out.max_group, it->second);
-    }
-  }
+  if (Status s = CompilePattern(out); !s.ok()) return s;
   return out;
 }
 

@@ -15,45 +15,28 @@
 namespace resyncwatch {
 namespace {
 
-constexpr FlagSpec kParseFlags[] = {
-    {"config", FlagType::kString, "", "FILE",
-     "resyncwatch config file; its \"templates\" key sets the message templates"},
-    {"help", FlagType::kBool, "", "", "show this help"},
-};
-
-constexpr std::string_view kExamples =
+constexpr CommandHelp kHelp = {
+    "parse",
+    "resyncwatch parse [--config FILE] < datagrams",
+    "Parses syslog datagrams, one per line on stdin, and prints one JSON object per\n"
+    "line with the keys format, facility, severity, timestamp, host, app, identifier,\n"
+    "kind, mac, sn, model, url, scheme, server, port, path, error, message.",
     "  echo '<134>Nov 25 08:00:01 CP-8851-3PCC 00:12:34:ab:45:de -- Resync failed: "
     "http_get failed' | resyncwatch parse\n"
-    "  resyncwatch parse --config /etc/resyncwatch/resyncwatch.json < capture.txt\n";
+    "  resyncwatch parse --config /etc/resyncwatch/resyncwatch.json < capture.txt\n",
+};
+
+constexpr FlagSpec kConfig = {
+    "config", FlagType::kString, "", "FILE",
+    "resyncwatch config file; its \"templates\" key sets the message templates"};
 
 }  // namespace
 
 int RunParse(std::span<const std::string_view> args, CommandIo& io) {
-  FlagSet flags(kParseFlags);
-  if (Status s = flags.Parse(args); !s.ok()) {
-    std::fprintf(io.err, "resyncwatch parse: %s\n", s.message().c_str());
-    return kExitUsage;
-  }
-  if (flags.GetBool("help")) {
-    std::string help = flags.Help(
-        "resyncwatch parse [--config FILE] < datagrams",
-        "Parses syslog datagrams, one per line on stdin, and prints one JSON object per\n"
-        "line with the keys format, facility, severity, timestamp, host, app, identifier,\n"
-        "kind, mac, sn, model, url, scheme, server, port, path, error, message.",
-        kExamples);
-    std::fputs(help.c_str(), io.out);
-    return kExitFound;
-  }
-  if (!flags.positional().empty()) {
-    std::fprintf(io.err, "resyncwatch parse: unexpected argument '%s'\n",
-                 flags.positional()[0].c_str());
-    return kExitUsage;
-  }
-  auto templates = LoadTemplates(flags.GetString("config"));
-  if (!templates.ok()) {
-    std::fprintf(io.err, "resyncwatch parse: %s\n", templates.status().message().c_str());
-    return kExitUsage;
-  }
+  Cli cli(kHelp, 0, {kConfig}, io);
+  if (std::optional<int> exit = cli.Parse(args)) return *exit;
+  auto templates = LoadTemplates(cli.flags().GetString("config"));
+  if (!templates.ok()) return cli.Fail(templates.status());
   ParseContext ctx;
   ctx.reference_us = io.clock->NowMicros();
   ParsedMessage parsed;

@@ -183,11 +183,82 @@ int HistoryCommand::ReadStore(const Store& store) {
   return Print();
 }
 
+namespace {
+
+// One JSON object a line: the event, its outcome and duration, and its partner's seq.
+void PrintJson(std::FILE* out, const std::vector<Event>& events, const std::vector<int>& shown,
+               const std::vector<Pairing>& pairs) {
+  JsonWriter w;
+  std::string line;
+  for (int i : shown) {
+    const Pairing& p = pairs[i];
+    w.Begin();
+    AppendEventJson(&w, events[i], true);
+    if (p.outcome != Pairing::Outcome::kNone) w.String("outcome", ToString(p.outcome));
+    if (p.duration_us >= 0) {
+      w.Int("duration_ms", p.duration_us / 1000);
+    } else if (p.outcome != Pairing::Outcome::kNone) {
+      w.Null("duration_ms");
+    }
+    if (p.partner >= 0) {
+      w.Int(p.outcome != Pairing::Outcome::kNone ? "outcome_seq" : "request_seq",
+            static_cast<int64_t>(events[p.partner].seq));
+    }
+    w.End();
+    line.assign(w.str()).push_back('\n');
+    std::fwrite(line.data(), 1, line.size(), out);
+  }
+}
+
+void PrintCsv(Cli& cli, const std::vector<Event>& events, const std::vector<int>& shown,
+              const std::vector<Pairing>& pairs) {
+  std::FILE* out = cli.io().out;
+  WriteCsvRow(out, {"time", "kind", "model", "url", "error", "source", "outcome", "duration_ms",
+                    "seq", "mac", "sn", "message"});
+  for (int i : shown) {
+    const Event& e = events[i];
+    const Pairing& p = pairs[i];
+    WriteCsvRow(
+        out, {cli.IsoTime(e.event_time_us), ToString(e.kind), e.model, e.url, e.error, e.source,
+              ToString(p.outcome), p.duration_us >= 0 ? std::to_string(p.duration_us / 1000) : "",
+              std::to_string(e.seq), e.mac ? FormatMac(e.mac) : "", e.sn, e.message});
+  }
+}
+
+void PrintTable(Cli& cli, const std::vector<Event>& events, const std::vector<int>& shown,
+                const std::vector<Pairing>& pairs) {
+  Table table;
+  table.AddColumn(cli.utc() ? "TIME (UTC)" : "TIME");
+  table.AddColumn("KIND");
+  table.AddColumn("MODEL");
+  table.AddColumn("URL");
+  table.AddColumn("OUTCOME");
+  table.AddColumn("DURATION", Table::Align::kRight);
+  table.AddColumn("SOURCE");
+  table.AddColumn("ERROR / MESSAGE");
+  for (int i : shown) {
+    const Event& e = events[i];
+    const Pairing& p = pairs[i];
+    // Outcome rows show the duration of the attempt they close; debug lines their body.
+    std::string detail = HasFields(e.kind) ? e.error : e.message;
+    table.AddRow({{cli.TableTime(e.event_time_us), {}},
+                  {std::string(ToString(e.kind)), KindStyle(e.kind)},
+                  {e.model, {}},
+                  {e.url, {}},
+                  {std::string(ToString(p.outcome)), OutcomeStyle(p.outcome)},
+                  {DurationText(p.duration_us), {}},
+                  {e.source, ansi::kDim},
+                  {detail, HasFields(e.kind) ? ansi::kRed : ansi::kDim}});
+  }
+  table.Print(cli.io().out, cli.io().color, 100);
+}
+
+}  // namespace
+
 int HistoryCommand::Print() {
   const MacAddress mac = timeline_.mac;
   const std::vector<Event>& events = timeline_.events;
   const TimeRange& range = cli_.range();
-  CommandIo& io = cli_.io();
   std::vector<Pairing> pairs = PairAttempts(events, timeout_us_, cli_.now_us());
 
   std::vector<int> shown;
@@ -202,67 +273,13 @@ int HistoryCommand::Print() {
     return cli_.Nothing(seen ? "no events for " + FormatMac(mac) + " in the given range"
                              : "no events for " + FormatMac(mac));
   }
-
   if (cli_.json()) {
-    JsonWriter w;
-    std::string line;
-    for (int i : shown) {
-      const Pairing& p = pairs[i];
-      w.Begin();
-      AppendEventJson(&w, events[i], true);
-      if (p.outcome != Pairing::Outcome::kNone) w.String("outcome", ToString(p.outcome));
-      if (p.duration_us >= 0) {
-        w.Int("duration_ms", p.duration_us / 1000);
-      } else if (p.outcome != Pairing::Outcome::kNone) {
-        w.Null("duration_ms");
-      }
-      if (p.partner >= 0) {
-        w.Int(p.outcome != Pairing::Outcome::kNone ? "outcome_seq" : "request_seq",
-              static_cast<int64_t>(events[p.partner].seq));
-      }
-      w.End();
-      line.assign(w.str()).push_back('\n');
-      std::fwrite(line.data(), 1, line.size(), io.out);
-    }
-    return kExitFound;
+    PrintJson(cli_.io().out, events, shown, pairs);
+  } else if (cli_.csv()) {
+    PrintCsv(cli_, events, shown, pairs);
+  } else {
+    PrintTable(cli_, events, shown, pairs);
   }
-  if (cli_.csv()) {
-    WriteCsvRow(io.out, {"time", "kind", "model", "url", "error", "source", "outcome",
-                         "duration_ms", "seq", "mac", "sn", "message"});
-    for (int i : shown) {
-      const Event& e = events[i];
-      const Pairing& p = pairs[i];
-      WriteCsvRow(io.out, {cli_.IsoTime(e.event_time_us), ToString(e.kind), e.model, e.url, e.error,
-                           e.source, ToString(p.outcome),
-                           p.duration_us >= 0 ? std::to_string(p.duration_us / 1000) : "",
-                           std::to_string(e.seq), e.mac ? FormatMac(e.mac) : "", e.sn, e.message});
-    }
-    return kExitFound;
-  }
-  Table table;
-  table.AddColumn(cli_.utc() ? "TIME (UTC)" : "TIME");
-  table.AddColumn("KIND");
-  table.AddColumn("MODEL");
-  table.AddColumn("URL");
-  table.AddColumn("OUTCOME");
-  table.AddColumn("DURATION", Table::Align::kRight);
-  table.AddColumn("SOURCE");
-  table.AddColumn("ERROR / MESSAGE");
-  for (int i : shown) {
-    const Event& e = events[i];
-    const Pairing& p = pairs[i];
-    // Outcome rows show the duration of the attempt they close; debug lines their body.
-    std::string detail = HasFields(e.kind) ? e.error : e.message;
-    table.AddRow({{cli_.TableTime(e.event_time_us), {}},
-                  {std::string(ToString(e.kind)), KindStyle(e.kind)},
-                  {e.model, {}},
-                  {e.url, {}},
-                  {std::string(ToString(p.outcome)), OutcomeStyle(p.outcome)},
-                  {DurationText(p.duration_us), {}},
-                  {e.source, ansi::kDim},
-                  {detail, HasFields(e.kind) ? ansi::kRed : ansi::kDim}});
-  }
-  table.Print(io.out, io.color, 100);
   return kExitFound;
 }
 

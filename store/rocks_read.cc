@@ -77,72 +77,89 @@ Status RocksStore::ScanTail(
   return FromRocks(it->status(), "scanning the unindexed tail");
 }
 
-Status RocksStore::History(MacAddress mac, TimeRange range, const EventVisitor& visit) const {
-  ReadView view(db_.get(), read_only());
-  auto tail = ReadTail(view.snapshot());
-  if (!tail.ok()) return tail.status();
-  std::vector<TimeSeq> wanted;
-  {
-    std::string list;
-    rocksdb::Status rs = db_->Get(view.ro(), cf(kCfDeviceIndex), MacKey(mac), &list);
-    if (!rs.ok() && !rs.IsNotFound()) return FromRocks(rs, "reading the device index");
-    if (rs.ok()) {
-      Status st = DecodeIndexList(list, &wanted);
-      if (!st.ok()) return st;
-      std::erase_if(wanted, [&](const TimeSeq& ts) {
-        return ts.time_us < range.since_us || ts.time_us >= range.until_us;
-      });
-    }
+namespace {
+
+// The device's indexed events within `range`, in (time, seq) order.
+Status ReadIndexed(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* index,
+                   const rocksdb::ReadOptions& ro, MacAddress mac, TimeRange range,
+                   std::vector<TimeSeq>* wanted) {
+  std::string list;
+  rocksdb::Status rs = db->Get(ro, index, MacKey(mac), &list);
+  if (!rs.ok() && !rs.IsNotFound()) return FromRocks(rs, "reading the device index");
+  if (rs.ok()) {
+    Status st = DecodeIndexList(list, wanted);
+    if (!st.ok()) return st;
+    std::erase_if(*wanted, [&](const TimeSeq& ts) {
+      return ts.time_us < range.since_us || ts.time_us >= range.until_us;
+    });
   }
-  // Events after the watermark are not indexed yet: find this device's among them.
-  std::vector<std::pair<TimeSeq, std::string>> tail_events;
-  Status st = ScanTail(*tail, view.snapshot(), range, [&](std::string_view k, std::string_view v) {
-    auto m = PeekEventMac(v);
-    if (m.ok() && *m == mac) tail_events.push_back({*ParseTimeSeqKey(k), std::string(v)});
-    return true;
-  });
-  if (!st.ok()) return st;
-  std::sort(wanted.begin(), wanted.end(), [](const TimeSeq& a, const TimeSeq& b) {
+  std::sort(wanted->begin(), wanted->end(), [](const TimeSeq& a, const TimeSeq& b) {
     return a.time_us != b.time_us ? a.time_us < b.time_us : a.seq < b.seq;
   });
+  return Status::Ok();
+}
 
-  // Merge indexed (fetched in batches with MultiGet) and tail events in (time, seq) order.
-  constexpr size_t kBatch = 256;
-  size_t ti = 0;
-  Event e;
-  auto emit_tail_before = [&](const TimeSeq* limit) -> std::optional<bool> {
-    while (ti < tail_events.size() &&
-           (!limit || std::pair(tail_events[ti].first.time_us, tail_events[ti].first.seq) <
+// Hands a history's events to the visitor in (time, seq) order: the device's events from the
+// unindexed tail (already in that order) are slipped in before each indexed one they precede.
+class HistoryMerge {
+ public:
+  using TailEvents = std::vector<std::pair<TimeSeq, std::string>>;
+  HistoryMerge(TailEvents tail, const EventVisitor& visit)
+      : tail_(std::move(tail)), visit_(visit) {}
+
+  // Visits the tail events before `limit` (all that are left when null). std::nullopt when
+  // one does not decode, false when the visitor stopped.
+  std::optional<bool> EmitTailBefore(const TimeSeq* limit) {
+    while (next_ < tail_.size() &&
+           (!limit || std::pair(tail_[next_].first.time_us, tail_[next_].first.seq) <
                           std::pair(limit->time_us, limit->seq))) {
-      Status s2 =
-          DecodeEventAt(TimeSeqKey(tail_events[ti].first.time_us, tail_events[ti].first.seq),
-                        tail_events[ti].second, &e);
-      ++ti;
-      if (!s2.ok()) return std::nullopt;
-      if (!visit(e)) return false;
+      const auto& [at, value] = tail_[next_];
+      Status s = DecodeEventAt(TimeSeqKey(at.time_us, at.seq), value, &event_);
+      ++next_;
+      if (!s.ok()) return std::nullopt;
+      if (!visit_(event_)) return false;
     }
     return true;
-  };
+  }
+
+  // Decodes and visits one indexed event; *more is false when the visitor stopped.
+  Status EmitIndexed(std::string_view key, std::string_view value, bool* more) {
+    Status st = DecodeEventAt(key, value, &event_);
+    if (!st.ok()) return st;
+    *more = visit_(event_);
+    return Status::Ok();
+  }
+
+ private:
+  TailEvents tail_;
+  size_t next_ = 0;
+  Event event_;
+  const EventVisitor& visit_;
+};
+
+// One MultiGet batch of event values. A device's events lie about one per block (the events are
+// time-first), and decompressing those blocks is most of a history's time: a long batch is read
+// in two halves on two threads, halving the wait of a one-shot `resyncwatch history`.
+struct EventFetch {
+  rocksdb::DB* db;
+  rocksdb::ColumnFamilyHandle* events;
+  const rocksdb::ReadOptions& ro;
   std::vector<std::string> keys;
   std::vector<rocksdb::Slice> slices;
   std::vector<rocksdb::PinnableSlice> values;
   std::vector<rocksdb::Status> statuses;
-  for (size_t begin = 0; begin < wanted.size(); begin += kBatch) {
-    size_t n = std::min(kBatch, wanted.size() - begin);
+
+  void Fetch(const TimeSeq* wanted, size_t n) {
     keys.clear();
     slices.clear();
-    for (size_t i = 0; i < n; ++i)
-      keys.push_back(TimeSeqKey(wanted[begin + i].time_us, wanted[begin + i].seq));
+    for (size_t i = 0; i < n; ++i) keys.push_back(TimeSeqKey(wanted[i].time_us, wanted[i].seq));
     for (const auto& k : keys) slices.emplace_back(k);
     values = std::vector<rocksdb::PinnableSlice>(n);
     statuses = std::vector<rocksdb::Status>(n);
     auto fetch = [&](size_t from, size_t count) {
-      db_->MultiGet(view.ro(), cf(kCfEvents), count, slices.data() + from, values.data() + from,
-                    statuses.data() + from, /*sorted_input=*/true);
+      db->MultiGet(ro, events, count, slices.data() + from, values.data() + from,
+                   statuses.data() + from, /*sorted_input=*/true);
     };
-    // A device's events lie about one per block (the events are time-first), and
-    // decompressing those blocks is most of a history's time: a long history is read in
-    // two halves on two threads, halving the wait of a one-shot `resyncwatch history`.
     constexpr size_t kParallelFetch = 48;
     if (n >= kParallelFetch) {
       std::thread second(fetch, n / 2, n - n / 2);
@@ -151,21 +168,53 @@ Status RocksStore::History(MacAddress mac, TimeRange range, const EventVisitor& 
     } else {
       fetch(0, n);
     }
+  }
+};
+
+// Merges the indexed events (fetched in batches) with the tail's in (time, seq) order.
+Status MergeHistory(EventFetch& fetch, const std::vector<TimeSeq>& wanted, HistoryMerge& merge) {
+  constexpr size_t kBatch = 256;
+  for (size_t begin = 0; begin < wanted.size(); begin += kBatch) {
+    size_t n = std::min(kBatch, wanted.size() - begin);
+    fetch.Fetch(wanted.data() + begin, n);
     for (size_t i = 0; i < n; ++i) {
-      auto more = emit_tail_before(&wanted[begin + i]);
+      auto more = merge.EmitTailBefore(&wanted[begin + i]);
       if (!more) return Status::Corruption("undecodable event in the unindexed tail");
       if (!*more) return Status::Ok();
-      if (statuses[i].IsNotFound()) continue;  // removed by retention
-      if (!statuses[i].ok()) return FromRocks(statuses[i], "reading an event");
-      if (i > 0 && keys[i] == keys[i - 1]) continue;
-      st = DecodeEventAt(keys[i], values[i].ToStringView(), &e);
+      if (fetch.statuses[i].IsNotFound()) continue;  // removed by retention
+      if (!fetch.statuses[i].ok()) return FromRocks(fetch.statuses[i], "reading an event");
+      if (i > 0 && fetch.keys[i] == fetch.keys[i - 1]) continue;
+      bool go_on = true;
+      Status st = merge.EmitIndexed(fetch.keys[i], fetch.values[i].ToStringView(), &go_on);
       if (!st.ok()) return st;
-      if (!visit(e)) return Status::Ok();
+      if (!go_on) return Status::Ok();
     }
   }
-  auto more = emit_tail_before(nullptr);
+  auto more = merge.EmitTailBefore(nullptr);
   if (!more) return Status::Corruption("undecodable event in the unindexed tail");
   return Status::Ok();
+}
+
+}  // namespace
+
+Status RocksStore::History(MacAddress mac, TimeRange range, const EventVisitor& visit) const {
+  ReadView view(db_.get(), read_only());
+  auto tail = ReadTail(view.snapshot());
+  if (!tail.ok()) return tail.status();
+  std::vector<TimeSeq> wanted;
+  Status st = ReadIndexed(db_.get(), cf(kCfDeviceIndex), view.ro(), mac, range, &wanted);
+  if (!st.ok()) return st;
+  // Events after the watermark are not indexed yet: find this device's among them.
+  HistoryMerge::TailEvents tail_events;
+  st = ScanTail(*tail, view.snapshot(), range, [&](std::string_view k, std::string_view v) {
+    auto m = PeekEventMac(v);
+    if (m.ok() && *m == mac) tail_events.push_back({*ParseTimeSeqKey(k), std::string(v)});
+    return true;
+  });
+  if (!st.ok()) return st;
+  HistoryMerge merge(std::move(tail_events), visit);
+  EventFetch fetch{db_.get(), cf(kCfEvents), view.ro(), {}, {}, {}, {}};
+  return MergeHistory(fetch, wanted, merge);
 }
 
 Status RocksStore::Scan(TimeRange range, const EventVisitor& visit) const {

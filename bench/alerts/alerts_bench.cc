@@ -14,10 +14,21 @@
 #include <vector>
 
 #include "alerts/alerts.h"
+#include "bench/common/bench_flags.h"
+#include "common/flags.h"
 
 using namespace resyncwatch;
 
 namespace {
+
+constexpr FlagSpec kFlags[] = {
+    {"events", FlagType::kInt, "2000000", "N", "events per scenario"},
+    {"repeat", FlagType::kInt, "3", "R", "runs of each scenario (the best is shown)"},
+    {"ingest-us", FlagType::kString, "2.5", "US",
+     "the collector's CPU microseconds per stored event (bench/ingest), for the % column"},
+    {"scenario", FlagType::kString, "", "NAME", "run only this scenario (healthy, outage, churn)"},
+    {"help", FlagType::kBool, "", "", "show this help"},
+};
 
 constexpr int64_t kSec = 1'000'000;
 
@@ -119,16 +130,16 @@ RunResult RunOnce(const Scenario& s, Stream& stream) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  size_t events = 2'000'000;
-  std::string only;
-  int repeat = 3;
-  double ingest_us = 2.5;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--events")) events = std::strtoull(argv[i + 1], nullptr, 10);
-    if (!std::strcmp(argv[i], "--ingest-us")) ingest_us = std::strtod(argv[i + 1], nullptr);
-    if (!std::strcmp(argv[i], "--scenario")) only = argv[i + 1];
-    if (!std::strcmp(argv[i], "--repeat")) repeat = std::max(1, std::atoi(argv[i + 1]));
+  FlagSet flags(kFlags);
+  if (auto exit = bench::ParseBenchFlags(
+          flags, {"alerts_bench", "alerts_bench [options]", "CPU cost of AlertEngine per event."},
+          argc, argv)) {
+    return *exit;
   }
+  const size_t events = static_cast<size_t>(flags.GetInt("events"));
+  const std::string only = flags.GetString("scenario");
+  const int repeat = static_cast<int>(std::max<int64_t>(1, flags.GetInt("repeat")));
+  const double ingest_us = std::strtod(flags.GetString("ingest-us").c_str(), nullptr);
   const Scenario kScenarios[] = {
       {"healthy", "50k phones, 4 servers, 0.5% transient failures", 50'000, 4, 2, 0.005, false,
        10'000, 100'000},

@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/common/bench_flags.h"
 #include "common/flags.h"
 #include "query_socket/query_socket.h"
 #include "store/store.h"
@@ -42,6 +43,7 @@ constexpr FlagSpec kFlags[] = {
     {"messages", FlagType::kInt, "300000", "N", "messages to send"},
     {"followers", FlagType::kInt, "8", "N", "followers subscribed while they arrive"},
     {"devices", FlagType::kInt, "10000", "N", "phones the messages come from"},
+    {"help", FlagType::kBool, "", "", "show this help"},
 };
 
 constexpr MacAddress kFirstMac = 0x000e08000000;
@@ -98,14 +100,14 @@ Cpu ThreadCpu(pid_t pid) {
   return cpu;
 }
 
-int Run(const FlagSet& flags) {
-  const std::string daemon = flags.GetString("daemon");
-  const int64_t messages = flags.GetInt("messages");
-  const int followers = static_cast<int>(flags.GetInt("followers"));
-  const int64_t devices = flags.GetInt("devices");
-  const std::string dir =
-      std::filesystem::temp_directory_path() / ("follow-bench-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
+// Starts resyncwatchd on a fresh store in `dir` with a TCP input on an ephemeral port; returns
+// its pid and that port, or port 0 when it did not start.
+struct Daemon {
+  pid_t pid = 0;
+  int port = 0;
+};
+
+Daemon StartDaemon(const std::string& daemon, const std::string& dir) {
   const std::string db = dir + "/db", ports = dir + "/ports";
   std::vector<std::string> args = {daemon,        "--db", db, "--listen", "tcp://127.0.0.1:0",
                                    "--port-file", ports};
@@ -117,35 +119,40 @@ int Run(const FlagSet& flags) {
   const std::string log = dir + "/daemon.log";
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid;
-  int spawned = posix_spawn(&pid, daemon.c_str(), &actions, nullptr, argv.data(), environ);
+  Daemon d;
+  int spawned = posix_spawn(&d.pid, daemon.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (spawned != 0) {
     std::fprintf(stderr, "cannot run %s\n", daemon.c_str());
-    return 2;
+    return d;
   }
-  int port = 0;
-  for (int i = 0; i < 1000 && port == 0; ++i) {
+  for (int i = 0; i < 1000 && d.port == 0; ++i) {
     std::ifstream in(ports);
     std::string line;
     if (std::getline(in, line) && line.rfind("tcp ", 0) == 0) {
-      port = std::stoi(line.substr(line.rfind(':') + 1));
+      d.port = std::stoi(line.substr(line.rfind(':') + 1));
     } else {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
-  if (port == 0) return 2;
+  return d;
+}
 
-  // The followers, each on its own thread, counting what reaches it.
+// The followers, each on its own thread, counting what reaches it; the last one follows the
+// sentinel device and raises `sentinel_seen`.
+struct Followers {
   std::atomic<int64_t> delivered{0};
   std::atomic<int> subscribed{0};
   std::atomic<bool> sentinel_seen{false};
   std::vector<std::unique_ptr<QueryClient>> clients;
   std::vector<std::thread> threads;
+};
+
+bool StartFollowers(const std::string& db, int followers, Followers& fs) {
   for (int f = 0; f <= followers; ++f) {
     auto client = QueryClient::ConnectToWriter(db);
-    if (!client.ok()) return 2;
-    clients.push_back(std::move(*client));
+    if (!client.ok()) return false;
+    fs.clients.push_back(std::move(*client));
     FollowFilter filter;
     if (f == followers) {
       filter.mac = kSentinel;
@@ -155,50 +162,67 @@ int Run(const FlagSet& flags) {
       filter.pattern = "http_get failed";
     }
     const bool sentinel = f == followers;
-    threads.emplace_back([&, f, filter, sentinel] {
-      clients[f]->Follow(
+    fs.threads.emplace_back([&fs, f, filter, sentinel] {
+      fs.clients[f]->Follow(
           filter, -1,
           [&](const Event&) {
-            if (sentinel) return sentinel_seen = true, sentinel_seen.notify_all(), false;
-            return ++delivered, true;
+            if (sentinel) return fs.sentinel_seen = true, fs.sentinel_seen.notify_all(), false;
+            return ++fs.delivered, true;
           },
-          [&] { ++subscribed; });
+          [&] { ++fs.subscribed; });
     });
   }
-  while (subscribed.load() <= followers) std::this_thread::yield();
+  while (fs.subscribed.load() <= followers) std::this_thread::yield();
+  return true;
+}
 
-  const auto before = ThreadCpu(pid);
+// Sends the messages, then the sentinel's, over one TCP connection in 64 KiB chunks.
+bool SendMessages(int port, int64_t messages, int64_t devices) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return 2;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return false;
   std::string chunk;
   for (int64_t i = 0; i <= messages; ++i) {
     chunk += i == messages ? Message(kSentinel, 0) : Message(kFirstMac + i % devices, int(i));
     if (chunk.size() < (64 << 10) && i != messages) continue;
     for (size_t at = 0; at < chunk.size();) {
       ssize_t n = ::send(fd, chunk.data() + at, chunk.size() - at, MSG_NOSIGNAL);
-      if (n <= 0) return 2;
+      if (n <= 0) return false;
       at += static_cast<size_t>(n);
     }
     chunk.clear();
   }
+  return true;
+}
+
+int Run(const FlagSet& flags) {
+  const int64_t messages = flags.GetInt("messages");
+  const int followers = static_cast<int>(flags.GetInt("followers"));
+  const std::string dir =
+      std::filesystem::temp_directory_path() / ("follow-bench-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const Daemon daemon = StartDaemon(flags.GetString("daemon"), dir);
+  if (daemon.port == 0) return 2;
+  Followers fs;
+  if (!StartFollowers(dir + "/db", followers, fs)) return 2;
+  const auto before = ThreadCpu(daemon.pid);
+  if (!SendMessages(daemon.port, messages, flags.GetInt("devices"))) return 2;
   // The sentinel is the last message on the connection: once it is stored, all are.
-  sentinel_seen.wait(false);
-  const auto after = ThreadCpu(pid);
-  ::close(fd);
+  fs.sentinel_seen.wait(false);
+  const auto after = ThreadCpu(daemon.pid);
   const double n = static_cast<double>(messages + 1);
   std::printf(
       "followers %d (+1 sentinel): ingest %.2f CPU us/event (writer thread %.2f, other %.2f), "
       "followers' threads %.2f CPU us/event, %lld events delivered to followers\n",
       followers, (after.writer + after.other - before.writer - before.other) * 1e6 / n,
       (after.writer - before.writer) * 1e6 / n, (after.other - before.other) * 1e6 / n,
-      (after.query - before.query) * 1e6 / n, static_cast<long long>(delivered.load()));
-  kill(pid, SIGTERM);
-  waitpid(pid, nullptr, 0);
-  for (std::thread& t : threads) t.join();
+      (after.query - before.query) * 1e6 / n, static_cast<long long>(fs.delivered.load()));
+  kill(daemon.pid, SIGTERM);
+  waitpid(daemon.pid, nullptr, 0);
+  for (std::thread& t : fs.threads) t.join();
   std::filesystem::remove_all(dir);
   return 0;
 }
@@ -209,11 +233,13 @@ int Run(const FlagSet& flags) {
 int main(int argc, char** argv) {
   using namespace resyncwatch;
   FlagSet flags(kFlags);
-  std::vector<std::string_view> args(argv + 1, argv + argc);
-  if (Status s = flags.Parse(args); !s.ok() || flags.GetString("daemon").empty()) {
-    std::fprintf(stderr, "follow_bench: %s\nusage: follow_bench --daemon PATH [--followers N]\n",
-                 s.ok() ? "--daemon is required" : s.message().c_str());
-    return 2;
+  if (auto exit = bench::ParseBenchFlags(flags,
+                                         {"follow_bench",
+                                          "follow_bench --daemon PATH [options]",
+                                          "What followers cost the collector's ingest.",
+                                          {"daemon"}},
+                                         argc, argv)) {
+    return *exit;
   }
   return Run(flags);
 }

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/common/bench_flags.h"
 #include "common/flags.h"
 
 namespace resyncwatch {
@@ -136,21 +137,111 @@ std::vector<Datagram> MakeCorpus(int devices, uint32_t seed, size_t size, bool s
   return corpus;
 }
 
-int Main(int argc, char** argv) {
-  std::vector<std::string_view> args(argv + 1, argv + argc);
-  FlagSet flags(kSpecs);
-  if (Status s = flags.Parse(args); !s.ok()) {
-    std::fprintf(stderr, "ingest_loadgen: %s\n", s.message().c_str());
-    return 2;
+// Where the datagrams go and from which source addresses.
+struct Target {
+  sockaddr_in to{};
+  int64_t sources = 1;
+};
+
+constexpr size_t kControl = CMSG_SPACE(sizeof(in_pktinfo));
+
+// With many sources, each datagram names its source address in an IP_PKTINFO control message
+// (any 127/8 address is local), so the socket stays unconnected.
+void SetSource(mmsghdr& msg, char* control, const Datagram& d, Target& target) {
+  std::memset(control, 0, kControl);
+  msg.msg_hdr.msg_name = &target.to;
+  msg.msg_hdr.msg_namelen = sizeof(target.to);
+  msg.msg_hdr.msg_control = control;
+  msg.msg_hdr.msg_controllen = kControl;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg.msg_hdr);
+  c->cmsg_level = IPPROTO_IP;
+  c->cmsg_type = IP_PKTINFO;
+  c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+  in_pktinfo info{};
+  info.ipi_spec_dst.s_addr =
+      d.relay >= 0 ? htonl(0x7f00000aU + static_cast<uint32_t>(d.relay))
+                   : htonl(0x7f010001U + d.phone % static_cast<uint32_t>(target.sources));
+  std::memcpy(CMSG_DATA(c), &info, sizeof(info));
+}
+
+// Sends n prepared messages, retrying what the kernel did not take; false on a hard error.
+bool SendBatch(int fd, mmsghdr* msgs, int n) {
+  int done = 0;
+  while (done < n) {
+    int r = sendmmsg(fd, msgs + done, n - done, 0);
+    if (r < 0) {
+      if (errno == EINTR || errno == ENOBUFS || errno == EAGAIN || errno == ECONNREFUSED) continue;
+      std::perror("sendmmsg");
+      return false;
+    }
+    done += r;
   }
-  if (flags.GetBool("help")) {
-    std::fputs(
-        flags.Help("ingest_loadgen [options]", "UDP syslog load generator (sendmmsg).", "").c_str(),
-        stdout);
-    return 0;
+  return true;
+}
+
+// Sends `count` datagrams from the corpus (cycling), `batch` per sendmmsg, paced to `rate` per
+// second when rate > 0. Returns the seconds it took, or a negative value on a send error.
+double SendCorpus(int fd, const std::vector<Datagram>& corpus, Target& target, int64_t count,
+                  int64_t rate, int batch) {
+  std::vector<mmsghdr> msgs(batch);
+  std::vector<iovec> iov(batch);
+  std::vector<char> control(static_cast<size_t>(batch) * kControl);
+  const auto start = std::chrono::steady_clock::now();
+  int64_t sent = 0;
+  size_t next = 0;
+  while (sent < count) {
+    const int n = static_cast<int>(std::min<int64_t>(batch, count - sent));
+    for (int i = 0; i < n; ++i) {
+      const Datagram& d = corpus[next++ & 0xffff];
+      iov[i].iov_base = const_cast<char*>(d.text.data());
+      iov[i].iov_len = d.text.size();
+      std::memset(&msgs[i], 0, sizeof(mmsghdr));
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      if (target.sources > 1)
+        SetSource(msgs[i], control.data() + static_cast<size_t>(i) * kControl, d, target);
+    }
+    if (!SendBatch(fd, msgs.data(), n)) return -1;
+    sent += n;
+    if (rate > 0) {
+      const auto due = start + std::chrono::nanoseconds(sent * 1'000'000'000LL / rate);
+      std::this_thread::sleep_until(due);
+    }
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The UDP socket to the receiver; connected when everything comes from one source. Returns
+// -1 after printing why on a bad address or a failed connect (*exit_code says which).
+int OpenSocket(const FlagSet& flags, Target& target, int* exit_code) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  int sndbuf = 8 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+  target.to.sin_family = AF_INET;
+  target.to.sin_port = htons(static_cast<uint16_t>(flags.GetInt("port")));
+  if (inet_pton(AF_INET, flags.GetString("host").c_str(), &target.to.sin_addr) != 1) {
+    std::fprintf(stderr, "ingest_loadgen: --host must be an IPv4 address\n");
+    *exit_code = 2;
+    return -1;
+  }
+  if (target.sources == 1 &&
+      connect(fd, reinterpret_cast<sockaddr*>(&target.to), sizeof(target.to)) != 0) {
+    std::perror("connect");
+    *exit_code = 1;
+    return -1;
+  }
+  return fd;
+}
+
+int Main(int argc, char** argv) {
+  FlagSet flags(kSpecs);
+  if (auto exit = bench::ParseBenchFlags(
+          flags,
+          {"ingest_loadgen", "ingest_loadgen [options]", "UDP syslog load generator (sendmmsg)."},
+          argc, argv)) {
+    return *exit;
   }
   const int64_t count = flags.GetInt("count");
-  const int64_t rate = flags.GetInt("rate");
   const int batch =
       static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(1024, flags.GetInt("batch"))));
   const std::string shape = flags.GetString("shape");
@@ -164,83 +255,18 @@ int Main(int argc, char** argv) {
     std::ofstream f(out);
     for (const auto& d : corpus) f << d.text << "\n";
   }
-
-  const int64_t sources = flags.GetInt("sources");
-  if (sources < 1 || sources > 65000) {
+  Target target;
+  target.sources = flags.GetInt("sources");
+  if (target.sources < 1 || target.sources > 65000) {
     std::fprintf(stderr, "ingest_loadgen: --sources must be between 1 and 65000\n");
     return 2;
   }
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  int sndbuf = 8 << 20;
-  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(static_cast<uint16_t>(flags.GetInt("port")));
-  if (inet_pton(AF_INET, flags.GetString("host").c_str(), &to.sin_addr) != 1) {
-    std::fprintf(stderr, "ingest_loadgen: --host must be an IPv4 address\n");
-    return 2;
-  }
-  // Many sources: each datagram names its source address in an IP_PKTINFO control
-  // message (any 127/8 address is local), so the socket stays unconnected.
-  if (sources == 1 && connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) {
-    std::perror("connect");
-    return 1;
-  }
-  std::vector<mmsghdr> msgs(batch);
-  std::vector<iovec> iov(batch);
-  constexpr size_t kControl = CMSG_SPACE(sizeof(in_pktinfo));
-  std::vector<char> control(static_cast<size_t>(batch) * kControl);
-  auto source_of = [sources](const Datagram& d) {
-    if (d.relay >= 0) return htonl(0x7f00000aU + static_cast<uint32_t>(d.relay));
-    return htonl(0x7f010001U + d.phone % static_cast<uint32_t>(sources));
-  };
-  const auto start = std::chrono::steady_clock::now();
-  int64_t sent = 0;
-  size_t next = 0;
-  while (sent < count) {
-    const int n = static_cast<int>(std::min<int64_t>(batch, count - sent));
-    for (int i = 0; i < n; ++i) {
-      const Datagram& d = corpus[next++ & 0xffff];
-      iov[i].iov_base = const_cast<char*>(d.text.data());
-      iov[i].iov_len = d.text.size();
-      std::memset(&msgs[i], 0, sizeof(mmsghdr));
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-      if (sources > 1) {
-        char* buf = control.data() + static_cast<size_t>(i) * kControl;
-        std::memset(buf, 0, kControl);
-        msgs[i].msg_hdr.msg_name = &to;
-        msgs[i].msg_hdr.msg_namelen = sizeof(to);
-        msgs[i].msg_hdr.msg_control = buf;
-        msgs[i].msg_hdr.msg_controllen = kControl;
-        cmsghdr* c = CMSG_FIRSTHDR(&msgs[i].msg_hdr);
-        c->cmsg_level = IPPROTO_IP;
-        c->cmsg_type = IP_PKTINFO;
-        c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
-        in_pktinfo info{};
-        info.ipi_spec_dst.s_addr = source_of(d);
-        std::memcpy(CMSG_DATA(c), &info, sizeof(info));
-      }
-    }
-    int done = 0;
-    while (done < n) {
-      int r = sendmmsg(fd, msgs.data() + done, n - done, 0);
-      if (r < 0) {
-        if (errno == EINTR || errno == ENOBUFS || errno == EAGAIN || errno == ECONNREFUSED)
-          continue;
-        std::perror("sendmmsg");
-        return 1;
-      }
-      done += r;
-    }
-    sent += n;
-    if (rate > 0) {
-      const auto due = start + std::chrono::nanoseconds(sent * 1'000'000'000LL / rate);
-      std::this_thread::sleep_until(due);
-    }
-  }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  int exit_code = 0;
+  int fd = OpenSocket(flags, target, &exit_code);
+  if (fd < 0) return exit_code;
+  const double seconds = SendCorpus(fd, corpus, target, count, flags.GetInt("rate"), batch);
+  if (seconds < 0) return 1;
+  const int64_t sent = std::max<int64_t>(0, count);  // SendCorpus sends all or fails
   std::printf("sent=%lld seconds=%.3f rate=%.0f\n", static_cast<long long>(sent), seconds,
               sent / seconds);
   close(fd);

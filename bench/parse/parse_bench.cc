@@ -12,9 +12,20 @@
 #include <string>
 #include <vector>
 
+#include "bench/common/bench_flags.h"
+#include "common/flags.h"
 #include "parsers/parsers.h"
 
 namespace {
+
+using resyncwatch::FlagSpec;
+using resyncwatch::FlagType;
+
+constexpr FlagSpec kFlags[] = {
+    {"by-shape", FlagType::kBool, "", "", "also time each message shape alone"},
+    {"baseline", FlagType::kBool, "", "", "also time the RE2::Set + capture baseline"},
+    {"help", FlagType::kBool, "", "", "show this help"},
+};
 
 using resyncwatch::ParseContext;
 using resyncwatch::ParsedMessage;
@@ -142,9 +153,21 @@ double RunBaseline(const std::vector<std::string>& lines, double seconds, uint64
 }  // namespace
 
 int main(int argc, char** argv) {
-  double seconds = argc > 1 ? std::atof(argv[1]) : 5.0;
-  bool by_shape = argc > 2 && std::strcmp(argv[2], "--by-shape") == 0;
-  bool baseline = argc > 2 && std::strcmp(argv[2], "--baseline") == 0;
+  resyncwatch::FlagSet flags(kFlags);
+  if (auto exit = resyncwatch::bench::ParseBenchFlags(
+          flags,
+          {"parse_bench",
+           "parse_bench [SECONDS=5] [options]",
+           "Parses a realistic datagram mix in a loop for SECONDS of CPU time.",
+           {},
+           1},
+          argc, argv)) {
+    return *exit;
+  }
+  const double seconds =
+      flags.positional().empty() ? 5.0 : std::atof(flags.positional()[0].c_str());
+  const bool by_shape = flags.GetBool("by-shape");
+  const bool baseline = flags.GetBool("baseline");
   auto templates = TemplateSet::Defaults();
   if (!templates.ok()) {
     std::fprintf(stderr, "%s\n", templates.status().ToString().c_str());

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/common/bench_flags.h"
 #include "bench/query/fill_fleet.h"
 #include "common/flags.h"
 #include "common/time_format.h"
@@ -32,10 +33,6 @@ namespace resyncwatch {
 namespace {
 
 constexpr FlagSpec kFlags[] = {
-    {"db", FlagType::kString, "", "DIR", "store directory (filled unless --no-fill)"},
-    {"events", FlagType::kInt, "10000000", "N", "events to write"},
-    {"devices", FlagType::kInt, "100000", "N", "devices in the fleet"},
-    {"no-fill", FlagType::kBool, "", "", "reuse a store filled by an earlier run"},
     {"history-runs", FlagType::kInt, "300", "N", "history runs for the percentiles"},
     {"runs", FlagType::kInt, "5", "N", "runs of each fleet and grep command"},
     {"cli", FlagType::kString, RESYNCWATCH_CLI, "PATH", "the resyncwatch binary"},
@@ -189,26 +186,21 @@ uint64_t WarmPageCache(const std::string& db) {
 
 int main(int argc, char** argv) {
   using namespace resyncwatch;
-  std::vector<std::string_view> args(argv + 1, argv + argc);
-  FlagSet flags(kFlags);
-  if (Status s = flags.Parse(args); !s.ok()) {
-    std::fprintf(stderr, "query_bench: %s\n", s.message().c_str());
-    return 2;
-  }
-  if (flags.GetBool("help") || !flags.IsSet("db")) {
-    std::string h = flags.Help("query_bench --db DIR [options]",
-                               "Fills a store and times whole resyncwatch commands.", "");
-    std::fputs(h.c_str(), flags.GetBool("help") ? stdout : stderr);
-    return flags.GetBool("help") ? 0 : 2;
+  const std::vector<FlagSpec> specs = bench::JoinFlags({bench::kFleetFlags, kFlags});
+  FlagSet flags(specs);
+  if (auto exit = bench::ParseBenchFlags(flags,
+                                         {"query_bench",
+                                          "query_bench --db DIR [options]",
+                                          "Fills a store and times whole resyncwatch commands.",
+                                          {"db"}},
+                                         argc, argv)) {
+    return *exit;
   }
   std::string db = flags.GetString("db");
   int64_t events = flags.GetInt("events");
   int64_t devices = flags.GetInt("devices");
   std::string cli = flags.GetString("cli");
-  if (!flags.GetBool("no-fill")) {
-    std::filesystem::remove_all(db);
-    bench::FillFleet(db, events, devices);
-  }
+  bench::FillFleetUnlessReused(flags);
   // A live store's files sit in the page cache; a store left on disk since the last run may
   // not, and reading it back from the disk would time the disk, not the commands.
   std::printf("page cache: %.1f MiB of store files read once before timing\n",

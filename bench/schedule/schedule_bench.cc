@@ -17,6 +17,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "bench/common/bench_flags.h"
 #include "common/flags.h"
 #include "common/time_format.h"
 #include "parsers/parsers.h"
@@ -126,18 +127,106 @@ void TimeCommand(const std::string& command) {
               Seconds(t0), ChildCpuSeconds() - c0);
 }
 
-int Main(int argc, char** argv) {
-  std::vector<std::string_view> args(argv + 1, argv + argc);
-  FlagSet flags(kFlags);
-  if (Status s = flags.Parse(args); !s.ok()) {
-    std::fprintf(stderr, "schedule_bench: %s\n", s.message().c_str());
-    return 2;
+// Runs the simulator and stores its archive lines as parsed events, 20,000 per batch.
+Status FillStore(Store& store, sim::Fleet& sim, const std::string& dir, int64_t hours) {
+  auto t0 = std::chrono::steady_clock::now();
+  sim.Run();
+  auto templates = TemplateSet::Defaults().value();
+  ParseContext ctx;
+  ctx.reference_us = sim.end_us();
+  WriteBatch batch;
+  int64_t stored = 0;
+  for (const sim::SimLine& e : sim.lines()) {
+    std::string line = sim.ArchiveLine(e);
+    ParsedMessage m = Parse(line, templates, ctx);
+    batch.events.push_back(EventFromParsed(m, sim.end_us(), "file:bench.log", true));
+    if (batch.events.size() == 20'000) {
+      if (auto r = store.Write(batch); !r.ok()) return r.status();
+      stored += static_cast<int64_t>(batch.events.size());
+      batch.events.clear();
+    }
   }
-  if (flags.GetBool("help")) {
-    std::fputs(
-        flags.Help("schedule_bench [options]", "Times the fleet schedule analysis.", "").c_str(),
-        stdout);
-    return 0;
+  if (auto r = store.Write(batch); !r.ok()) return r.status();
+  stored += static_cast<int64_t>(batch.events.size());
+  store.Compact();
+  std::printf("filled %s: %d phones, %lld events over %lld h in %.1f s\n", dir.c_str(),
+              sim.options().phones, static_cast<long long>(stored), static_cast<long long>(hours),
+              Seconds(t0));
+  return Status();
+}
+
+// What the analysis reads, timed without the analysis: every event, every device summary.
+Status TimeBareReads(const Store& store, TimeRange range) {
+  auto t0 = std::chrono::steady_clock::now();
+  double c0 = CpuSeconds();
+  int64_t events = 0;
+  Status s = store.Scan(range, [&](const Event&) {
+    ++events;
+    return true;
+  });
+  if (!s.ok()) return s;
+  std::printf("bare store scan of %lld events: %.2f s wall, %.2f s CPU\n",
+              static_cast<long long>(events), Seconds(t0), CpuSeconds() - c0);
+  t0 = std::chrono::steady_clock::now();
+  c0 = CpuSeconds();
+  int64_t devices = 0;
+  s = store.ForEachDevice([&](const DeviceSummary&) {
+    ++devices;
+    return true;
+  });
+  if (!s.ok()) return s;
+  std::printf("bare device summaries of %lld devices: %.2f s wall, %.2f s CPU\n",
+              static_cast<long long>(devices), Seconds(t0), CpuSeconds() - c0);
+  return Status();
+}
+
+// One timed fleet analysis, with the count of devices in each state.
+Status TimeAnalysis(const Store& store, const ScheduleConfigSet& configs, TimeRange range,
+                    int64_t now_us, const AnalysisOptions& options, int64_t run) {
+  auto t0 = std::chrono::steady_clock::now();
+  double c0 = CpuSeconds();
+  int64_t devices = 0, gaps = 0;
+  std::map<ScheduleState, int64_t> states;
+  Status s = AnalyzeFleet(store, configs, range, now_us, options, [&](const FleetDevice& d) {
+    ++devices;
+    gaps += static_cast<int64_t>(d.analysis.gaps.size());
+    ++states[d.analysis.state];
+  });
+  if (!s.ok()) return s;
+  std::printf("run %lld: fleet analysis of %lld devices, %lld gaps: %.2f s wall, %.2f s CPU (",
+              static_cast<long long>(run + 1), static_cast<long long>(devices),
+              static_cast<long long>(gaps), Seconds(t0), CpuSeconds() - c0);
+  for (auto [state, n] : states) {
+    std::printf(" %s %lld", std::string(ToString(state)).c_str(), static_cast<long long>(n));
+  }
+  std::printf(" )\n");
+  return Status();
+}
+
+// `firmware`, `recovery` and `schedule --fleet` of the resyncwatch binary `cli`, end to end.
+void TimeCommands(const std::string& cli, const std::string& dir, const sim::Fleet& sim) {
+  std::string now = FormatIso8601Utc(sim.end_us());
+  std::string common =
+      " --db " + dir + " --now " + now + " --since " + FormatIso8601Utc(sim.options().start_us);
+  TimeCommand(cli + " firmware --json --db " + dir);
+  TimeCommand(cli + " firmware --db " + dir);
+  std::string config = dir + "-schedule.json";
+  std::FILE* f = std::fopen(config.c_str(), "w");
+  if (f) {
+    std::fputs(sim.ConfigJson().c_str(), f);
+    std::fclose(f);
+  }
+  TimeCommand(cli + " recovery --json --config " + config + common);
+  TimeCommand(cli + " schedule --fleet --json --config " + config + common);
+}
+
+int Main(int argc, char** argv) {
+  FlagSet flags(kFlags);
+  if (auto exit = bench::ParseBenchFlags(
+          flags,
+          {"schedule_bench", "schedule_bench [options]", "Times the fleet schedule analysis."},
+          argc, argv)) {
+    return *exit;
   }
   sim::Options so;
   so.phones = static_cast<int>(flags.GetInt("phones"));
@@ -156,97 +245,23 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "schedule_bench: %s\n", store.status().ToString().c_str());
     return 2;
   }
-  if (fill) {
-    auto t0 = std::chrono::steady_clock::now();
-    sim.Run();
-    auto templates = TemplateSet::Defaults().value();
-    ParseContext ctx;
-    ctx.reference_us = sim.end_us();
-    WriteBatch batch;
-    int64_t stored = 0;
-    for (const sim::SimLine& e : sim.lines()) {
-      std::string line = sim.ArchiveLine(e);
-      ParsedMessage m = Parse(line, templates, ctx);
-      batch.events.push_back(EventFromParsed(m, sim.end_us(), "file:bench.log", true));
-      if (batch.events.size() == 20'000) {
-        if (auto r = (*store)->Write(batch); !r.ok()) return 2;
-        stored += static_cast<int64_t>(batch.events.size());
-        batch.events.clear();
-      }
-    }
-    if (auto r = (*store)->Write(batch); !r.ok()) return 2;
-    stored += static_cast<int64_t>(batch.events.size());
-    (*store)->Compact();
-    std::printf("filled %s: %d phones, %lld events over %lld h in %.1f s\n", dir.c_str(), so.phones,
-                static_cast<long long>(stored), static_cast<long long>(flags.GetInt("hours")),
-                Seconds(t0));
-  }
+  if (fill && !FillStore(**store, sim, dir, flags.GetInt("hours")).ok()) return 2;
   auto configs = ScheduleConfigSet::Parse(sim.ConfigJson()).value();
   AnalysisOptions options;
   options.threads = static_cast<int>(flags.GetInt("threads"));
   TimeRange range{sim.options().start_us, sim.end_us()};
-  {
-    auto t0 = std::chrono::steady_clock::now();
-    double c0 = CpuSeconds();
-    int64_t events = 0;
-    Status s = (*store)->Scan(range, [&](const Event&) {
-      ++events;
-      return true;
-    });
-    if (!s.ok()) return 2;
-    std::printf("bare store scan of %lld events: %.2f s wall, %.2f s CPU\n",
-                static_cast<long long>(events), Seconds(t0), CpuSeconds() - c0);
-    t0 = std::chrono::steady_clock::now();
-    c0 = CpuSeconds();
-    int64_t devices = 0;
-    s = (*store)->ForEachDevice([&](const DeviceSummary&) {
-      ++devices;
-      return true;
-    });
-    if (!s.ok()) return 2;
-    std::printf("bare device summaries of %lld devices: %.2f s wall, %.2f s CPU\n",
-                static_cast<long long>(devices), Seconds(t0), CpuSeconds() - c0);
-  }
+  if (!TimeBareReads(**store, range).ok()) return 2;
   for (int64_t run = 0; run < flags.GetInt("runs"); ++run) {
-    auto t0 = std::chrono::steady_clock::now();
-    double c0 = CpuSeconds();
-    int64_t devices = 0, gaps = 0;
-    std::map<ScheduleState, int64_t> states;
-    Status s =
-        AnalyzeFleet(**store, configs, range, sim.end_us(), options, [&](const FleetDevice& d) {
-          ++devices;
-          gaps += static_cast<int64_t>(d.analysis.gaps.size());
-          ++states[d.analysis.state];
-        });
-    if (!s.ok()) {
+    if (Status s = TimeAnalysis(**store, configs, range, sim.end_us(), options, run); !s.ok()) {
       std::fprintf(stderr, "schedule_bench: %s\n", s.ToString().c_str());
       return 2;
     }
-    std::printf("run %lld: fleet analysis of %lld devices, %lld gaps: %.2f s wall, %.2f s CPU (",
-                static_cast<long long>(run + 1), static_cast<long long>(devices),
-                static_cast<long long>(gaps), Seconds(t0), CpuSeconds() - c0);
-    for (auto [state, n] : states) {
-      std::printf(" %s %lld", std::string(ToString(state)).c_str(), static_cast<long long>(n));
-    }
-    std::printf(" )\n");
   }
   TimeFirmware(**store);
   TimeRecovery(**store, configs, range, sim.end_us(), options);
   if (std::string cli = flags.GetString("cli"); !cli.empty()) {
-    std::string now = FormatIso8601Utc(sim.end_us());
-    std::string common =
-        " --db " + dir + " --now " + now + " --since " + FormatIso8601Utc(sim.options().start_us);
     (*store).reset();  // the commands open the store themselves
-    TimeCommand(cli + " firmware --json --db " + dir);
-    TimeCommand(cli + " firmware --db " + dir);
-    std::string config = dir + "-schedule.json";
-    std::FILE* f = std::fopen(config.c_str(), "w");
-    if (f) {
-      std::fputs(sim.ConfigJson().c_str(), f);
-      std::fclose(f);
-    }
-    TimeCommand(cli + " recovery --json --config " + config + common);
-    TimeCommand(cli + " schedule --fleet --json --config " + config + common);
+    TimeCommands(cli, dir, sim);
   }
   return 0;
 }

@@ -10,10 +10,12 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "bench/common/bench_flags.h"
 #include "common/flags.h"
 #include "common/time_format.h"
 #include "store/store.h"
@@ -158,143 +160,183 @@ double Percentile(std::vector<double>& v, double q) {
   return v[std::min(v.size() - 1, static_cast<size_t>(q * v.size()))];
 }
 
-}  // namespace
+// What writing the fleet measured.
+struct WriteFigures {
+  double wall = 0, cpu = 0;   // in Store::Write: wall time, the writing thread's CPU
+  double background_cpu = 0;  // RocksDB's own threads (flush, compaction)
+  double flush_s = 0, compact_s = 0;
+  uint64_t text_bytes = 0, gz_bytes = 0, bytes_flushed = 0, bytes_compacted = 0;
+};
 
-int main(int argc, char** argv) {
-  std::vector<std::string_view> args(argv + 1, argv + argc);
-  FlagSet flags(kFlags);
-  Status s = flags.Parse(args);
-  if (!s.ok() || flags.GetBool("help")) {
-    std::fprintf(s.ok() ? stdout : stderr, "%s%s\n", s.ok() ? "" : (s.ToString() + "\n").c_str(),
-                 flags.Help("store_bench [options]", "Store write/read benchmark.", "").c_str());
-    return s.ok() ? 0 : 2;
-  }
-  const int64_t n_events = flags.GetInt("events");
-  const int n_devices = static_cast<int>(flags.GetInt("devices"));
-  const int64_t batch_size = flags.GetInt("batch");
-  const int64_t span_us = flags.GetInt("hours") * 3600 * kMicrosPerSecond;
-  std::string dir = flags.GetString("dir");
-  const bool temp = dir.empty();
-  if (temp) {
-    char tmpl[] = "/tmp/resyncwatch-store-bench-XXXXXX";
-    dir = mkdtemp(tmpl);
-  }
-  std::mt19937_64 rng(42);
-  auto fleet = MakeFleet(n_devices, rng);
-  const int64_t t0 = 1'795'680'000'000'000;  // 2026-11-25T00:00:00Z
-  const int64_t step = std::max<int64_t>(1, span_us / n_events);
+struct ReadFigures {
+  std::vector<double> lat_ms, cpu_ms;  // one per history query
+  size_t history_events = 0;
+  size_t window_events = 0;
+  double scan_ms = 0;
+};
 
-  StoreOptions options;
-  options.index_flush_interval_us = flags.GetDuration("index-flush-interval");
-  auto opened = Store::Open(dir, options);
-  if (!opened.ok()) {
-    std::fprintf(stderr, "store_bench: %s\n", opened.status().ToString().c_str());
-    return 2;
-  }
-  auto store = std::move(opened).value();
+struct BenchSetup {
+  int64_t n_events = 0;
+  int n_devices = 0;
+  int64_t batch_size = 0;
+  int64_t step = 0;                    // microseconds between events
+  int64_t t0 = 1'795'680'000'000'000;  // 2026-11-25T00:00:00Z
+  std::string dir, text_path;
+};
 
-  std::string text_path = dir + ".rsyslog.txt";
-  std::FILE* text = std::fopen(text_path.c_str(), "w");
-  gzFile gz = gzopen((text_path + ".gz").c_str(), "wb6");
-  double write_wall = 0, write_cpu = 0;
-  const double process_cpu0 = CpuSeconds(), thread_cpu0 = ThreadCpuSeconds();
-  uint64_t text_bytes = 0;
+double MillisSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+// Writes the events in batches, and the same messages as rsyslog's text file and its gzip.
+Status WriteFleet(Store& store, const BenchSetup& b, const std::vector<Phone>& fleet,
+                  std::mt19937_64& rng, WriteFigures& w) {
+  std::FILE* text = std::fopen(b.text_path.c_str(), "w");
+  gzFile gz = gzopen((b.text_path + ".gz").c_str(), "wb6");
   std::string text_buf;
-  for (int64_t done = 0; done < n_events;) {
+  for (int64_t done = 0; done < b.n_events;) {
     WriteBatch batch;
     text_buf.clear();
-    for (int64_t i = 0; i < batch_size && done < n_events; ++i, ++done) {
+    for (int64_t i = 0; i < b.batch_size && done < b.n_events; ++i, ++done) {
       const Phone& p = fleet[rng() % fleet.size()];
-      batch.events.push_back(MakeEvent(p, t0 + done * step, rng));
+      batch.events.push_back(MakeEvent(p, b.t0 + done * b.step, rng));
       text_buf += RsyslogLine(batch.events.back(), p);
     }
     batch.counter_deltas["received_datagrams"] = static_cast<int64_t>(batch.events.size());
     std::fwrite(text_buf.data(), 1, text_buf.size(), text);
     gzwrite(gz, text_buf.data(), static_cast<unsigned>(text_buf.size()));
-    text_bytes += text_buf.size();
+    w.text_bytes += text_buf.size();
     auto w0 = std::chrono::steady_clock::now();
     double c0 = ThreadCpuSeconds();
-    auto r = store->Write(batch);
-    write_cpu += ThreadCpuSeconds() - c0;
-    write_wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
-    if (!r.ok()) {
-      std::fprintf(stderr, "store_bench: %s\n", r.status().ToString().c_str());
-      return 1;
-    }
+    auto r = store.Write(batch);
+    w.cpu += ThreadCpuSeconds() - c0;
+    w.wall += MillisSince(w0) / 1e3;
+    if (!r.ok()) return r.status();
   }
   std::fclose(text);
   gzclose(gz);
-  auto f0 = std::chrono::steady_clock::now();
-  s = store->Flush();
-  double flush_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - f0).count();
-  const double background_cpu = (CpuSeconds() - process_cpu0) - (ThreadCpuSeconds() - thread_cpu0);
-  const uint64_t bytes_flushed = DirBytes(dir);
-  auto k0 = std::chrono::steady_clock::now();
-  s = store->Compact();
-  double compact_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - k0).count();
-  const uint64_t bytes_compacted = DirBytes(dir);
-  const uint64_t gz_bytes = std::filesystem::file_size(text_path + ".gz");
-  store.reset();
+  return Status();
+}
 
-  // Reads as the CLI does them: a secondary instance opened on the finished store.
+// Fills the fresh store, then flushes and compacts it, measuring each step.
+Status Fill(std::unique_ptr<Store> store, const BenchSetup& b, const std::vector<Phone>& fleet,
+            std::mt19937_64& rng, WriteFigures& w) {
+  const double process_cpu0 = CpuSeconds(), thread_cpu0 = ThreadCpuSeconds();
+  if (Status s = WriteFleet(*store, b, fleet, rng, w); !s.ok()) return s;
+  auto f0 = std::chrono::steady_clock::now();
+  (void)store->Flush();
+  w.flush_s = MillisSince(f0) / 1e3;
+  w.background_cpu = (CpuSeconds() - process_cpu0) - (ThreadCpuSeconds() - thread_cpu0);
+  w.bytes_flushed = DirBytes(b.dir);
+  auto k0 = std::chrono::steady_clock::now();
+  (void)store->Compact();
+  w.compact_s = MillisSince(k0) / 1e3;
+  w.bytes_compacted = DirBytes(b.dir);
+  w.gz_bytes = std::filesystem::file_size(b.text_path + ".gz");
+  return Status();
+}
+
+// Reads as the CLI does them: a secondary instance opened on the finished store.
+Status Read(const BenchSetup& b, const std::vector<Phone>& fleet, std::mt19937_64& rng,
+            int64_t queries, ReadFigures& r) {
   StoreOptions ro;
   ro.mode = StoreOptions::Mode::kReadOnlySecondary;
-  auto reader = Store::Open(dir, ro);
-  if (!reader.ok()) {
-    std::fprintf(stderr, "store_bench: %s\n", reader.status().ToString().c_str());
-    return 1;
-  }
-  std::vector<double> lat_ms, cpu_ms;
-  size_t history_events = 0;
-  const int64_t queries = flags.GetInt("history-queries");
+  auto reader = Store::Open(b.dir, ro);
+  if (!reader.ok()) return reader.status();
   for (int64_t q = 0; q < queries; ++q) {
     const Phone& p = fleet[rng() % fleet.size()];
     auto q0 = std::chrono::steady_clock::now();
     const double qc0 = ThreadCpuSeconds();
     (*reader)->History(p.mac, {}, [&](const Event&) {
-      ++history_events;
+      ++r.history_events;
       return true;
     });
-    lat_ms.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - q0).count());
-    cpu_ms.push_back((ThreadCpuSeconds() - qc0) * 1e3);
+    r.lat_ms.push_back(MillisSince(q0));
+    r.cpu_ms.push_back((ThreadCpuSeconds() - qc0) * 1e3);
   }
-  const int64_t end = t0 + n_events * step;
-  size_t window_events = 0;
+  const int64_t end = b.t0 + b.n_events * b.step;
   auto s0 = std::chrono::steady_clock::now();
   (*reader)->Scan({end - 3600 * kMicrosPerSecond, end}, [&](const Event&) {
-    ++window_events;
+    ++r.window_events;
     return true;
   });
-  double scan_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s0).count();
+  r.scan_ms = MillisSince(s0);
+  return Status();
+}
 
+void Print(const BenchSetup& b, const WriteFigures& w, ReadFigures& r, int64_t queries) {
+  const int64_t n = b.n_events;
   std::printf("events written        %lld over %d devices, batches of %lld\n",
-              static_cast<long long>(n_events), n_devices, static_cast<long long>(batch_size));
+              static_cast<long long>(n), b.n_devices, static_cast<long long>(b.batch_size));
   std::printf(
       "write                 %.0f events/s (wall in Write), %.0f events/s (CPU of the "
       "writing thread: %.2f us/event)\n",
-      n_events / write_wall, n_events / write_cpu, write_cpu * 1e6 / n_events);
+      n / w.wall, n / w.cpu, w.cpu * 1e6 / n);
   std::printf(
       "background            %.2f us CPU/event (RocksDB flush + compaction threads), final "
       "flush %.2f s\n",
-      background_cpu * 1e6 / n_events, flush_s);
-  std::printf("disk after flush      %.1f bytes/event (%llu bytes)\n",
-              double(bytes_flushed) / n_events, static_cast<unsigned long long>(bytes_flushed));
+      w.background_cpu * 1e6 / n, w.flush_s);
+  std::printf("disk after flush      %.1f bytes/event (%llu bytes)\n", double(w.bytes_flushed) / n,
+              static_cast<unsigned long long>(w.bytes_flushed));
   std::printf("disk after compaction %.1f bytes/event (compaction %.1f s)\n",
-              double(bytes_compacted) / n_events, compact_s);
+              double(w.bytes_compacted) / n, w.compact_s);
   std::printf("rsyslog text file     %.1f bytes/event, gzip -6 of it %.1f bytes/event\n",
-              double(text_bytes) / n_events, double(gz_bytes) / n_events);
+              double(w.text_bytes) / n, double(w.gz_bytes) / n);
   std::printf("history of one device p50 %.3f ms, p99 %.3f ms (%lld queries, %.1f events each)\n",
-              Percentile(lat_ms, 0.5), Percentile(lat_ms, 0.99), static_cast<long long>(queries),
-              double(history_events) / std::max<int64_t>(1, queries));
+              Percentile(r.lat_ms, 0.5), Percentile(r.lat_ms, 0.99),
+              static_cast<long long>(queries),
+              double(r.history_events) / std::max<int64_t>(1, queries));
   std::printf("  same, CPU time only p50 %.3f ms, p99 %.3f ms (wall minus waiting for a core)\n",
-              Percentile(cpu_ms, 0.5), Percentile(cpu_ms, 0.99));
-  std::printf("1-hour fleet window   %zu events scanned and decoded in %.1f ms\n", window_events,
-              scan_ms);
-  reader->reset();
-  std::filesystem::remove(text_path);
-  std::filesystem::remove(text_path + ".gz");
-  if (temp && !flags.GetBool("keep")) std::filesystem::remove_all(dir);
+              Percentile(r.cpu_ms, 0.5), Percentile(r.cpu_ms, 0.99));
+  std::printf("1-hour fleet window   %zu events scanned and decoded in %.1f ms\n", r.window_events,
+              r.scan_ms);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  FlagSet flags(kFlags);
+  if (auto exit = bench::ParseBenchFlags(
+          flags, {"store_bench", "store_bench [options]", "Store write/read benchmark."}, argc,
+          argv)) {
+    return *exit;
+  }
+  BenchSetup b;
+  b.n_events = flags.GetInt("events");
+  b.n_devices = static_cast<int>(flags.GetInt("devices"));
+  b.batch_size = flags.GetInt("batch");
+  const int64_t span_us = flags.GetInt("hours") * 3600 * kMicrosPerSecond;
+  b.step = std::max<int64_t>(1, span_us / b.n_events);
+  b.dir = flags.GetString("dir");
+  const bool temp = b.dir.empty();
+  if (temp) {
+    char tmpl[] = "/tmp/resyncwatch-store-bench-XXXXXX";
+    b.dir = mkdtemp(tmpl);
+  }
+  b.text_path = b.dir + ".rsyslog.txt";
+  std::mt19937_64 rng(42);
+  auto fleet = MakeFleet(b.n_devices, rng);
+  StoreOptions options;
+  options.index_flush_interval_us = flags.GetDuration("index-flush-interval");
+  auto opened = Store::Open(b.dir, options);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "store_bench: %s\n", opened.status().ToString().c_str());
+    return 2;
+  }
+  WriteFigures w;
+  if (Status s = Fill(std::move(opened).value(), b, fleet, rng, w); !s.ok()) {
+    std::fprintf(stderr, "store_bench: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  ReadFigures r;
+  const int64_t queries = flags.GetInt("history-queries");
+  if (Status s = Read(b, fleet, rng, queries, r); !s.ok()) {
+    std::fprintf(stderr, "store_bench: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  Print(b, w, r, queries);
+  std::filesystem::remove(b.text_path);
+  std::filesystem::remove(b.text_path + ".gz");
+  if (temp && !flags.GetBool("keep")) std::filesystem::remove_all(b.dir);
   return 0;
 }

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/common/bench_flags.h"
 #include "bench/query/fill_fleet.h"
 #include "common/clock.h"
 #include "common/flags.h"
@@ -31,10 +32,6 @@ namespace resyncwatch {
 namespace {
 
 constexpr FlagSpec kFlags[] = {
-    {"db", FlagType::kString, "", "DIR", "store directory (filled unless --no-fill)"},
-    {"events", FlagType::kInt, "10000000", "N", "events to write"},
-    {"devices", FlagType::kInt, "100000", "N", "devices in the fleet"},
-    {"no-fill", FlagType::kBool, "", "", "reuse a store filled by an earlier run"},
     {"requests", FlagType::kInt, "100", "N", "requests per panel from the rollups"},
     {"scan-requests", FlagType::kInt, "10", "N", "requests per panel by the scan"},
     {"ingest-rate", FlagType::kInt, "2000", "N", "events/s stored meanwhile (0: none)"},
@@ -144,13 +141,116 @@ void Ingest(Store* store, FleetRollup* rollup, int64_t devices, int64_t rate,
   }
 }
 
+// Times each wall panel from the rollups and by the scan, and the firmware and recovery panels
+// by the scan (recovery as of the precompute's ready minute, `ready`).
+void TimePanels(const ApiContext& rolled, const ApiContext& scan, const std::string& now,
+                const std::string& ready, int n, int scan_n) {
+  std::printf("%-40s %21s %21s\n", ("panel (now=" + now + ")").c_str(), "rollup p50 / p99 ms",
+              "scan p50 / p99 ms");
+  for (const Panel& p : Panels()) {
+    ApiRequest r = Request(p, now);
+    Timing a = Time(rolled, r, p.path == "/api/fleet" ? n : scan_n);
+    Timing b = Time(scan, r, scan_n);
+    std::string name = p.path + (p.query.empty() ? "" : "?" + p.query);
+    std::printf("%-40s %10.2f / %8.2f %10.1f / %8.1f\n", name.c_str(), a.p50_ms, a.p99_ms, b.p50_ms,
+                b.p99_ms);
+  }
+  Timing fw = Time(scan, {"/api/firmware", {}}, scan_n);
+  std::printf("%-40s %10s   %10.1f / %8.1f\n", "/api/firmware", "-", fw.p50_ms, fw.p99_ms);
+  Timing rec = Time(scan, {"/api/recovery", {{"now", ready}}}, scan_n);
+  std::printf("%-40s %10s   %10.1f / %8.1f\n", "/api/recovery", "-", rec.p50_ms, rec.p99_ms);
+}
+
+// Whether the rollups answer every wall panel byte for byte as the scan does.
+bool RollupsEqualScan(const ApiContext& scan, const ApiContext& rolled, const std::string& now) {
+  bool all_same = true;
+  for (const Panel& p : Panels()) {
+    ApiRequest r = Request(p, now);
+    const bool same = HandleApi(scan, r).body == HandleApi(rolled, r).body;
+    all_same &= same;
+    if (!same) std::printf("DIFFERENT: %s?%s\n", p.path.c_str(), p.query.c_str());
+  }
+  std::printf("rollup answers equal the scan's, byte for byte: %s\n", all_same ? "yes" : "NO");
+  return all_same;
+}
+
+// Whether the precomputed answer to `request` is the one made afresh by the scan; *bytes is its
+// size.
+bool PrecomputedEqualsScan(const ApiContext& precomputed, const ApiContext& scan,
+                           const ApiRequest& request, size_t* bytes) {
+  const ApiReply served = HandleApi(precomputed, request);
+  *bytes = served.body.size();
+  return served.precomputed && served.body == HandleApi(scan, request).body;
+}
+
+// The wall precompute, run once for the fill's last minute as the daemon's thread runs it
+// (2 s after the minute), checked against the same panels made afresh. Returns whether all
+// agree; the run's seconds go to *run_s.
+bool CheckPrecompute(WallPrecompute& precompute, const ApiContext& precomputed,
+                     const ApiContext& scan, std::vector<double>* run_s) {
+  auto p0 = std::chrono::steady_clock::now();
+  precompute.RefreshIfDue();
+  run_s->push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - p0).count());
+  const std::string ready = precompute.ReadyNow();
+  size_t schedule_bytes = 0, firmware_bytes = 0, recovery_bytes = 0;
+  const bool schedule_same = PrecomputedEqualsScan(
+      precomputed, scan, {"/api/schedule/fleet", {{"now", ready}}}, &schedule_bytes);
+  const bool firmware_same =
+      PrecomputedEqualsScan(precomputed, scan, {"/api/firmware", {}}, &firmware_bytes);
+  const bool recovery_same = PrecomputedEqualsScan(
+      precomputed, scan, {"/api/recovery", {{"now", ready}}}, &recovery_bytes);
+  bool all_same = schedule_same && firmware_same && recovery_same;
+  // The wall's compact forms, served from the run, against the same made afresh.
+  size_t compact_bytes[2] = {0, 0};
+  const char* kCompact[2] = {"/api/wall/schedule", "/api/wall/recovery"};
+  for (int i = 0; i < 2; ++i) {
+    const bool same = PrecomputedEqualsScan(precomputed, scan, {kCompact[i], {{"now", ready}}},
+                                            &compact_bytes[i]);
+    all_same &= same;
+    if (!same) std::printf("DIFFERENT: %s\n", kCompact[i]);
+  }
+  std::printf(
+      "wall precompute: one run %.2f s; schedule %zu bytes, equal to the analysis: %s; "
+      "recovery %zu bytes, equal to the analysis: %s; firmware %zu bytes, equal to the scan: "
+      "%s; the wall's compact schedule %zu bytes, recovery %zu bytes\n",
+      (*run_s)[0], schedule_bytes, schedule_same ? "yes" : "NO", recovery_bytes,
+      recovery_same ? "yes" : "NO", firmware_bytes, firmware_same ? "yes" : "NO", compact_bytes[0],
+      compact_bytes[1]);
+  return all_same;
+}
+
+// Two more precompute runs, the next minutes, while the writer stores; then the precomputed
+// panels timed.
+void TimePrecomputed(WallPrecompute& precompute, ManualClock& clock, const ApiContext& precomputed,
+                     int n, std::vector<double>* run_s) {
+  for (int i = 0; i < 2; ++i) {
+    clock.Advance(60 * kSec);
+    auto r0 = std::chrono::steady_clock::now();
+    precompute.RefreshIfDue();
+    run_s->push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - r0).count());
+  }
+  const ApiRequest schedule_request{"/api/schedule/fleet", {{"now", precompute.ReadyNow()}}};
+  Timing pre = Time(precomputed, schedule_request, n);
+  std::printf("%-40s %10.2f / %8.2f   (precomputed, now=%s)\n", "/api/schedule/fleet", pre.p50_ms,
+              pre.p99_ms, precompute.ReadyNow().c_str());
+  for (const char* path : {"/api/recovery", "/api/wall/schedule", "/api/wall/recovery"}) {
+    Timing t = Time(precomputed, {path, {{"now", precompute.ReadyNow()}}}, n);
+    std::printf("%-40s %10.2f / %8.2f   (precomputed)\n", path, t.p50_ms, t.p99_ms);
+  }
+  Timing pre_fw = Time(precomputed, {"/api/firmware", {}}, n);
+  std::printf("%-40s %10.2f / %8.2f   (precomputed, as of %s)\n", "/api/firmware", pre_fw.p50_ms,
+              pre_fw.p99_ms, precompute.FirmwareAsOf().c_str());
+  std::printf(
+      "precompute runs (firmware + schedule + recovery; the first before the writer): %.2f, "
+      "%.2f, "
+      "%.2f s\n",
+      (*run_s)[0], (*run_s)[1], (*run_s)[2]);
+}
+
 int Run(const FlagSet& flags) {
   const std::string db = flags.GetString("db");
   const int64_t devices = flags.GetInt("devices");
-  if (!flags.GetBool("no-fill")) {
-    std::filesystem::remove_all(db);
-    bench::FillFleet(db, flags.GetInt("events"), devices);
-  }
+  bench::FillFleetUnlessReused(flags);
   Result<std::unique_ptr<Store>> opened = Store::Open(db, StoreOptions());
   if (!opened.ok()) {
     std::fprintf(stderr, "open: %s\n", opened.status().ToString().c_str());
@@ -171,62 +271,16 @@ int Run(const FlagSet& flags) {
   std::printf("rollup build (scan of 49 h at start): %.2f s, about %.0f MiB\n",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - b0).count(),
               static_cast<double>(rollup.ApproxBytes()) / (1 << 20));
-
   ApiContext scan{&store, "", nullptr};
   ApiContext rolled{&store, "", &rollup};
-  bool all_same = true;
-  for (const Panel& p : Panels()) {
-    ApiRequest r = Request(p, now);
-    const bool same = HandleApi(scan, r).body == HandleApi(rolled, r).body;
-    all_same &= same;
-    if (!same) std::printf("DIFFERENT: %s?%s\n", p.path.c_str(), p.query.c_str());
-  }
-  std::printf("rollup answers equal the scan's, byte for byte: %s\n", all_same ? "yes" : "NO");
-
-  // The wall precompute, run once for the fill's last minute as the daemon's thread runs it
-  // (2 s after the minute): the firmware panel, then the schedule panel.
+  bool all_same = RollupsEqualScan(scan, rolled, now);
   ManualClock schedule_clock(bench::kFleetEnd + 30 * kSec);
   WallPrecompute::Options precompute_options;
   precompute_options.clock = &schedule_clock;
   WallPrecompute precompute(scan, precompute_options);
-  auto p0 = std::chrono::steady_clock::now();
-  precompute.RefreshIfDue();
-  std::vector<double> run_s = {
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - p0).count()};
   ApiContext precomputed{&store, "", &rollup, &precompute};
-  ApiRequest schedule_request{"/api/schedule/fleet", {{"now", precompute.ReadyNow()}}};
-  const ApiReply ready = HandleApi(precomputed, schedule_request);
-  const bool schedule_same =
-      ready.precomputed && ready.body == HandleApi(scan, schedule_request).body;
-  all_same &= schedule_same;
-  const ApiRequest firmware_request{"/api/firmware", {}};
-  const ApiReply firmware = HandleApi(precomputed, firmware_request);
-  const bool firmware_same =
-      firmware.precomputed && firmware.body == HandleApi(scan, firmware_request).body;
-  all_same &= firmware_same;
-  const ApiRequest recovery_request{"/api/recovery", {{"now", precompute.ReadyNow()}}};
-  const ApiReply recovery = HandleApi(precomputed, recovery_request);
-  const bool recovery_same =
-      recovery.precomputed && recovery.body == HandleApi(scan, recovery_request).body;
-  all_same &= recovery_same;
-  // The wall's compact forms, served from the run, against the same made afresh.
-  size_t compact_bytes[2] = {0, 0};
-  const char* kCompact[2] = {"/api/wall/schedule", "/api/wall/recovery"};
-  for (int i = 0; i < 2; ++i) {
-    const ApiRequest r{kCompact[i], {{"now", precompute.ReadyNow()}}};
-    const ApiReply served = HandleApi(precomputed, r);
-    const bool same = served.precomputed && served.body == HandleApi(scan, r).body;
-    all_same &= same;
-    compact_bytes[i] = served.body.size();
-    if (!same) std::printf("DIFFERENT: %s\n", kCompact[i]);
-  }
-  std::printf(
-      "wall precompute: one run %.2f s; schedule %zu bytes, equal to the analysis: %s; "
-      "recovery %zu bytes, equal to the analysis: %s; firmware %zu bytes, equal to the scan: "
-      "%s; the wall's compact schedule %zu bytes, recovery %zu bytes\n",
-      run_s[0], ready.body.size(), schedule_same ? "yes" : "NO", recovery.body.size(),
-      recovery_same ? "yes" : "NO", firmware.body.size(), firmware_same ? "yes" : "NO",
-      compact_bytes[0], compact_bytes[1]);
+  std::vector<double> run_s;
+  all_same &= CheckPrecompute(precompute, precomputed, scan, &run_s);
 
   std::atomic<bool> stop{false};
   std::atomic<int64_t> stored{0};
@@ -234,45 +288,10 @@ int Run(const FlagSet& flags) {
   std::thread writer;
   if (rate > 0) writer = std::thread(Ingest, &store, &rollup, devices, rate, &stop, &stored);
   const int n = static_cast<int>(flags.GetInt("requests"));
-  const int scan_n = static_cast<int>(flags.GetInt("scan-requests"));
-  std::printf("%-40s %21s %21s\n", ("panel (now=" + now + ")").c_str(), "rollup p50 / p99 ms",
-              "scan p50 / p99 ms");
   auto t0 = std::chrono::steady_clock::now();
-  for (const Panel& p : Panels()) {
-    ApiRequest r = Request(p, now);
-    Timing a = Time(rolled, r, p.path == "/api/fleet" ? n : scan_n);
-    Timing b = Time(scan, r, scan_n);
-    std::string name = p.path + (p.query.empty() ? "" : "?" + p.query);
-    std::printf("%-40s %10.2f / %8.2f %10.1f / %8.1f\n", name.c_str(), a.p50_ms, a.p99_ms, b.p50_ms,
-                b.p99_ms);
-  }
-  Timing fw = Time(scan, firmware_request, scan_n);
-  std::printf("%-40s %10s   %10.1f / %8.1f\n", "/api/firmware", "-", fw.p50_ms, fw.p99_ms);
-  Timing rec = Time(scan, recovery_request, scan_n);
-  std::printf("%-40s %10s   %10.1f / %8.1f\n", "/api/recovery", "-", rec.p50_ms, rec.p99_ms);
-  // Two more precompute runs, the next minutes, while the writer stores.
-  for (int i = 0; i < 2; ++i) {
-    schedule_clock.Advance(60 * kSec);
-    auto r0 = std::chrono::steady_clock::now();
-    precompute.RefreshIfDue();
-    run_s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - r0).count());
-  }
-  schedule_request = {"/api/schedule/fleet", {{"now", precompute.ReadyNow()}}};
-  Timing pre = Time(precomputed, schedule_request, n);
-  std::printf("%-40s %10.2f / %8.2f   (precomputed, now=%s)\n", "/api/schedule/fleet", pre.p50_ms,
-              pre.p99_ms, precompute.ReadyNow().c_str());
-  for (const char* path : {"/api/recovery", "/api/wall/schedule", "/api/wall/recovery"}) {
-    Timing t = Time(precomputed, {path, {{"now", precompute.ReadyNow()}}}, n);
-    std::printf("%-40s %10.2f / %8.2f   (precomputed)\n", path, t.p50_ms, t.p99_ms);
-  }
-  Timing pre_fw = Time(precomputed, firmware_request, n);
-  std::printf("%-40s %10.2f / %8.2f   (precomputed, as of %s)\n", "/api/firmware", pre_fw.p50_ms,
-              pre_fw.p99_ms, precompute.FirmwareAsOf().c_str());
-  std::printf(
-      "precompute runs (firmware + schedule + recovery; the first before the writer): %.2f, "
-      "%.2f, "
-      "%.2f s\n",
-      run_s[0], run_s[1], run_s[2]);
+  TimePanels(rolled, scan, now, precompute.ReadyNow(), n,
+             static_cast<int>(flags.GetInt("scan-requests")));
+  TimePrecomputed(precompute, schedule_clock, precomputed, n, &run_s);
   stop = true;
   if (writer.joinable()) writer.join();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -293,19 +312,17 @@ int Run(const FlagSet& flags) {
 
 int main(int argc, char** argv) {
   using namespace resyncwatch;
-  std::vector<std::string_view> args(argv + 1, argv + argc);
-  FlagSet flags(kFlags);
-  if (Status s = flags.Parse(args); !s.ok()) {
-    std::fprintf(stderr, "wall_bench: %s\n", s.message().c_str());
-    return 2;
-  }
-  if (flags.GetBool("help") || !flags.IsSet("db")) {
-    std::string h = flags.Help("wall_bench --db DIR [options]",
-                               "Times the wall's API panels from the fleet rollups and by the "
-                               "scan, on a filled store.",
-                               "");
-    std::fputs(h.c_str(), flags.GetBool("help") ? stdout : stderr);
-    return flags.GetBool("help") ? 0 : 2;
+  const std::vector<FlagSpec> specs = bench::JoinFlags({bench::kFleetFlags, kFlags});
+  FlagSet flags(specs);
+  if (auto exit =
+          bench::ParseBenchFlags(flags,
+                                 {"wall_bench",
+                                  "wall_bench --db DIR [options]",
+                                  "Times the wall's API panels from the fleet rollups and by the "
+                                  "scan, on a filled store.",
+                                  {"db"}},
+                                 argc, argv)) {
+    return *exit;
   }
   return Run(flags);
 }

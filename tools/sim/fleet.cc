@@ -169,94 +169,112 @@ std::string_view ToString(State s) {
   return "?";
 }
 
+namespace {
+
+bool Chance(std::mt19937_64& rng, double p) {
+  return std::uniform_real_distribution<double>(0, 1)(rng) < p;
+}
+
+// The behaviour whose share covers r (in [0, 1)); "plain" past the last share.
+const char* BehaviourAt(const Shares& sh, double r) {
+  double acc = 0;
+  for (auto [share, name] : {std::pair{sh.hhmm, "hhmm"},
+                             {sh.hammer_retry, "hammer_retry"},
+                             {sh.hammer_periodic, "hammer_periodic"},
+                             {sh.offline_return, "offline_return"},
+                             {sh.offline_never, "offline_never"},
+                             {sh.provision_off, "provision_off"},
+                             {sh.gave_up, "gave_up"},
+                             {sh.fnf, "fnf"}}) {
+    acc += share;
+    if (r < acc) return name;
+  }
+  return "plain";
+}
+
+// The timers a provisioning server would give this phone (periodic, retry, delays).
+void DrawTimers(Phone& ph, const Options& options, std::mt19937_64& rng) {
+  PhoneParams& a = ph.actual;
+  if (!options.default_periodic.empty()) {
+    a.periodic = ParseDelayList(options.default_periodic);
+  } else if (ph.behaviour != "hhmm") {
+    a.periodic = ParseDelayList(
+        Pick<const char*>(rng, {"3600", "3600", "3600", "3600", "7200", "7200", "10800+600",
+                                "600,1200,1800,3600", "14400", "1800+300,3600"}));
+  }
+  if (Chance(rng, 0.25) && ph.behaviour != "hammer_retry") {
+    a.retry = ParseDelayList(
+        Pick<const char*>(rng, {"60+30,300,900,3600", "30,60,120,300,600,1800,3600,7200", "120"}));
+  }
+  a.random_delay = Pick<int64_t>(rng, {2, 2, 2, 2, 2, 2, 2, 2, 0, 15});
+  if (Chance(rng, 0.1)) a.forced_resync_delay = 3600;
+  ph.declared = a;
+}
+
+// What the phone's behaviour changes: what it does (actual) against what it was told
+// (declared), and how many profiles it fetches.
+void ApplyBehaviour(Phone& ph, const Options& options, std::mt19937_64& rng) {
+  PhoneParams& a = ph.actual;
+  if (ph.behaviour == "hhmm") {
+    int64_t start_local_min = 0;
+    for (;;) {
+      a.hhmm = static_cast<int>(rng() % (24 * 60));
+      a.utc_offset_min = Pick<int>(rng, {0, 60, -300, 330, 540});
+      a.at_random_delay = Pick<int64_t>(rng, {300, 600, 900, 1000, 1800});
+      start_local_min = NextHhmm(a, options.start_us) - options.start_us;
+      if (start_local_min > 2 * kHour) break;
+    }
+    ph.declared = a;
+  } else if (ph.behaviour == "hammer_retry") {
+    a.retry = {DelaySpec{15 + static_cast<int64_t>(rng() % 6), 10}};
+    ph.profiles = 1;
+  } else if (ph.behaviour == "hammer_periodic") {
+    ph.declared.periodic = ParseDelayList("3600");
+    a.periodic = ParseDelayList(Pick<const char*>(rng, {"600", "900+60", "300"}));
+    ph.profiles = 1;
+  } else if (ph.behaviour == "provision_off") {
+    a.provision_enable = false;
+    ph.declared = a;
+  } else if (ph.behaviour == "gave_up") {
+    a.retry = ParseDelayList("0");
+    ph.declared = a;
+    ph.profiles = 1;
+  } else if (ph.behaviour == "fnf") {
+    ph.profiles = 2 + static_cast<int>(rng() % 2);
+    ph.fnf_profile = 0;
+    a.fails_on_fnf = Chance(rng, 0.5);
+    ph.declared = a;
+  }
+}
+
+}  // namespace
+
 Fleet::Fleet(Options options) : options_(std::move(options)) { BuildPhones(); }
 
 void Fleet::BuildPhones() {
   std::mt19937_64 rng(SplitMix(options_.seed));
   const Shares& sh = options_.shares;
-  auto chance = [&](double p) { return std::uniform_real_distribution<double>(0, 1)(rng) < p; };
   phones_.reserve(static_cast<size_t>(options_.phones));
   for (int i = 0; i < options_.phones; ++i) {
     Phone ph{};
     uint64_t low = (static_cast<uint64_t>(i) * 2654435761ULL + 0x5a17ULL) & 0xffffff;
     ph.mac = (kOuis[static_cast<size_t>(i) % 3] << 24) | low;
-    bool spa = chance(sh.spa);
+    bool spa = Chance(rng, sh.spa);
     ph.model = spa ? kMppModels + static_cast<int>(rng() % kSpaModels)
                    : static_cast<int>(rng() % kMppModels);
-    ph.dual = chance(sh.dual);
-    ph.identifier = chance(sh.identifier);
-    ph.profiles = chance(sh.multi_profile) ? 2 + static_cast<int>(rng() % 2) : 1;
+    ph.dual = Chance(rng, sh.dual);
+    ph.identifier = Chance(rng, sh.identifier);
+    ph.profiles = Chance(rng, sh.multi_profile) ? 2 + static_cast<int>(rng() % 2) : 1;
     ph.fnf_profile = -1;
     ph.actual = Factory(spa);
-
-    double r = std::uniform_real_distribution<double>(0, 1)(rng);
-    const char* b = "plain";
-    double acc = 0;
-    for (auto [share, name] : {std::pair{sh.hhmm, "hhmm"},
-                               {sh.hammer_retry, "hammer_retry"},
-                               {sh.hammer_periodic, "hammer_periodic"},
-                               {sh.offline_return, "offline_return"},
-                               {sh.offline_never, "offline_never"},
-                               {sh.provision_off, "provision_off"},
-                               {sh.gave_up, "gave_up"},
-                               {sh.fnf, "fnf"}}) {
-      acc += share;
-      if (r < acc) {
-        b = name;
-        break;
-      }
-    }
-    ph.behaviour = b;
+    ph.behaviour = BehaviourAt(sh, std::uniform_real_distribution<double>(0, 1)(rng));
     if (options_.no_failure_template && ph.behaviour == "fnf") ph.behaviour = "plain";
     bool stable = ph.behaviour != "plain" && ph.behaviour != "fnf" &&
                   ph.behaviour != "offline_return" && ph.behaviour != "offline_never";
-    ph.server = stable || chance(0.7) ? static_cast<int>(rng() % kStableServers)
-                                      : kStableServers + static_cast<int>(rng() % 4);
-    PhoneParams& a = ph.actual;
-    if (!options_.default_periodic.empty()) {
-      a.periodic = ParseDelayList(options_.default_periodic);
-    } else if (ph.behaviour != "hhmm") {
-      a.periodic = ParseDelayList(
-          Pick<const char*>(rng, {"3600", "3600", "3600", "3600", "7200", "7200", "10800+600",
-                                  "600,1200,1800,3600", "14400", "1800+300,3600"}));
-    }
-    if (chance(0.25) && ph.behaviour != "hammer_retry") {
-      a.retry = ParseDelayList(Pick<const char*>(
-          rng, {"60+30,300,900,3600", "30,60,120,300,600,1800,3600,7200", "120"}));
-    }
-    a.random_delay = Pick<int64_t>(rng, {2, 2, 2, 2, 2, 2, 2, 2, 0, 15});
-    if (chance(0.1)) a.forced_resync_delay = 3600;
-    ph.declared = a;
-    if (ph.behaviour == "hhmm") {
-      int64_t start_local_min = 0;
-      for (;;) {
-        a.hhmm = static_cast<int>(rng() % (24 * 60));
-        a.utc_offset_min = Pick<int>(rng, {0, 60, -300, 330, 540});
-        a.at_random_delay = Pick<int64_t>(rng, {300, 600, 900, 1000, 1800});
-        start_local_min = NextHhmm(a, options_.start_us) - options_.start_us;
-        if (start_local_min > 2 * kHour) break;
-      }
-      ph.declared = a;
-    } else if (ph.behaviour == "hammer_retry") {
-      a.retry = {DelaySpec{15 + static_cast<int64_t>(rng() % 6), 10}};
-      ph.profiles = 1;
-    } else if (ph.behaviour == "hammer_periodic") {
-      ph.declared.periodic = ParseDelayList("3600");
-      a.periodic = ParseDelayList(Pick<const char*>(rng, {"600", "900+60", "300"}));
-      ph.profiles = 1;
-    } else if (ph.behaviour == "provision_off") {
-      a.provision_enable = false;
-      ph.declared = a;
-    } else if (ph.behaviour == "gave_up") {
-      a.retry = ParseDelayList("0");
-      ph.declared = a;
-      ph.profiles = 1;
-    } else if (ph.behaviour == "fnf") {
-      ph.profiles = 2 + static_cast<int>(rng() % 2);
-      ph.fnf_profile = 0;
-      a.fails_on_fnf = chance(0.5);
-      ph.declared = a;
-    }
+    ph.server = stable || Chance(rng, 0.7) ? static_cast<int>(rng() % kStableServers)
+                                           : kStableServers + static_cast<int>(rng() % 4);
+    DrawTimers(ph, options_, rng);
+    ApplyBehaviour(ph, options_, rng);
     phones_.push_back(std::move(ph));
   }
 }
