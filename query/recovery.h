@@ -48,6 +48,7 @@ struct FailingPhone {
   std::string source_ip;  // the summary's last_ip: source of its latest datagram
   std::string host;       // host field of its latest failure message
   int64_t last_failure_us = 0;
+  bool host_read = false;  // host is known (the analysis' scan saw that message)
 };
 
 struct RecoveryQuery {

@@ -15,6 +15,14 @@ namespace {
 struct Pending {
   std::string model;
   std::vector<ResyncEvent> events;
+  int64_t last_failure_us = 0;
+  std::string last_failure_host;
+  // Events come in (time, seq) order: the last failure seen is the latest.
+  void NoteFailure(const Event& e) {
+    if (e.kind != EventKind::kResyncFailure && e.kind != EventKind::kUpgradeFailure) return;
+    last_failure_us = e.event_time_us;
+    last_failure_host = e.host;
+  }
 };
 
 // Devices by MAC: open addressing on a power-of-two table (one cache miss per lookup).
@@ -91,6 +99,7 @@ Status ScanInto(const Store& store, TimeRange range, const DeviceFilter& want, D
     }
     if (last->model.empty() && !e.model.empty()) last->model = e.model;
     last->events.push_back(ToResyncEvent(e));
+    last->NoteFailure(e);
     return true;
   });
 }
@@ -123,6 +132,10 @@ FleetDevice AnalyzeOne(const Store& store, MacAddress mac, const DeviceSummary* 
     if (!MattersToSchedule(e)) return true;
     if (out.model.empty() && !e.model.empty()) out.model = e.model;
     events.push_back(ToResyncEvent(e));
+    if (e.kind == EventKind::kResyncFailure || e.kind == EventKind::kUpgradeFailure) {
+      out.last_failure_us = e.event_time_us;
+      out.last_failure_host = e.host;
+    }
     return true;
   });
   if (summary != nullptr) {
@@ -181,6 +194,10 @@ Status ScanDevices(const Store& store, TimeRange range, const DeviceFilter& want
       Pending& src = tables[i].pending(d);
       Pending& dst = all->At(tables[i].mac(d));
       if (dst.model.empty()) dst.model = std::move(src.model);
+      if (src.last_failure_us != 0) {
+        dst.last_failure_us = src.last_failure_us;
+        dst.last_failure_host = std::move(src.last_failure_host);
+      }
       dst.events.insert(dst.events.end(), src.events.begin(), src.events.end());
       std::vector<ResyncEvent>().swap(src.events);
     }
@@ -215,6 +232,8 @@ void AnalyzeTable(DeviceTable& all, const ScheduleConfigSet& configs, int64_t no
         FleetDevice& out = batch[i];
         out.mac = all.mac(first + i);
         out.model = std::move(p.model);
+        out.last_failure_us = p.last_failure_us;
+        out.last_failure_host = std::move(p.last_failure_host);
         out.analysis = AnalyzeDevice(p.events, configs.For(out.mac, out.model), now_us, options);
         std::vector<ResyncEvent>().swap(p.events);
       }

@@ -213,6 +213,36 @@ TEST_CASE("recovery table puts the phones that come back last first") {
   CHECK(run.out.find("never: 1") != std::string::npos);
 }
 
+TEST_CASE("recovery reads a phone's address from its latest failure in the range or out of it") {
+  // In the range the analysis' scan sees that message; before or after it, it is looked up.
+  ImportedStore store("outage.log");
+  auto addresses = [&](std::vector<std::string> range) {
+    std::vector<std::string> args = {"recovery", "--json", "--db", store.db, "--now", kNow};
+    args.insert(args.end(), range.begin(), range.end());
+    CliRun run = RunCli(args);
+    INFO(run.err);
+    REQUIRE(run.exit_code == 0);
+    std::map<std::string, std::string> out;
+    for (const auto& [mac, line] : ByMac(run)) out[mac] = Field(line, "last_ip");
+    return out;
+  };
+  std::map<std::string, std::string> in_range = addresses({});
+  CHECK(in_range.at("001234000001") == "10.1.0.51");
+  CHECK(in_range.at("000e08abcd02") == "2001:db8::21");
+  CHECK(in_range.at("001234000002") == "null");
+  for (std::vector<std::string> range :
+       {std::vector<std::string>{"--since", "2026-11-25T08:05:00Z"},
+        {"--since", "2026-11-25T08:01:00Z"},
+        {"--until", "2026-11-25T08:03:00Z"}}) {
+    INFO(range[0] + " " + range[1]);
+    for (const auto& [mac, ip] : addresses(range)) {
+      INFO(mac);
+      REQUIRE(in_range.count(mac) == 1);
+      CHECK(ip == in_range.at(mac));
+    }
+  }
+}
+
 TEST_CASE("recovery takes the address of a phone's own datagrams from its summary") {
   TempDir dir;
   WriteFixtureFleet(dir.path());
