@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <map>
 #include <string>
 
@@ -241,6 +242,27 @@ TEST_CASE("recovery reads a phone's address from its latest failure in the range
       CHECK(ip == in_range.at(mac));
     }
   }
+}
+
+TEST_CASE("recovery refuses a bad config file with one line naming the file and the key") {
+  // The schedule section is checked by the parse that reads it, after the other sections.
+  ImportedStore store("outage.log");
+  auto error_of = [&](const std::string& json) {
+    std::string path = store.dir.path() + "/bad.json";
+    std::ofstream(path) << json;
+    CliRun run = RunCli({"recovery", "--db", store.db, "--now", kNow, "--config", path});
+    CHECK(run.exit_code == 2);
+    CHECK(run.out.empty());
+    return run.err;
+  };
+  std::string prefix = "resyncwatch recovery: config " + store.dir.path() + "/bad.json: ";
+  CHECK(error_of(R"({"schedule": {"macs": {"00:0e:08:aa:a0:20": {"Resync_Periodic": "12x"}}}})") ==
+        prefix +
+            "schedule.macs.00:0e:08:aa:a0:20.Resync_Periodic: '12x': '12x' is not a delay "
+            "(N or A+B seconds)\n");
+  std::string both =
+      error_of(R"({"schedule": {"defaults": {"Resync_Periodc": 60}}, "alerts": {"rulez": {}}})");
+  CHECK(both.starts_with(prefix + "alerts."));
 }
 
 TEST_CASE("recovery takes the address of a phone's own datagrams from its summary") {
