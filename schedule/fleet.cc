@@ -3,6 +3,7 @@
 // devices, merges the tables in time order and analyses devices in parallel batches; the
 // visitor is always called from the calling thread.
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <thread>
 
@@ -173,23 +174,29 @@ namespace {
 
 // The events in range of the devices `want` accepts, scanned in time slices in parallel and
 // merged in time order into *all.
+// Each thread takes the next slice not yet taken, so that a thread slowed down (a busy
+// core, a denser hour) does not leave the other waiting at the end.
 Status ScanDevices(const Store& store, TimeRange range, const DeviceFilter& want, int threads,
-                   DeviceTable* all) {
+                   int slices_per_thread, DeviceTable* all) {
   bool bounded = range.since_us != INT64_MIN && range.until_us != INT64_MAX;
-  int slices = bounded ? threads : 1;
+  int slices = bounded ? threads * slices_per_thread : 1;
   std::vector<DeviceTable> tables(slices);
   std::vector<Status> status(slices);
   {
-    std::vector<std::thread> workers;
     int64_t span = bounded ? (range.until_us - range.since_us) / slices : 0;
-    for (int i = 0; i < slices; ++i) {
-      TimeRange part = range;
-      if (bounded) {
-        part.since_us = range.since_us + span * i;
-        if (i + 1 < slices) part.until_us = part.since_us + span;
+    std::atomic<int> next{0};
+    auto work = [&] {
+      for (int i = next++; i < slices; i = next++) {
+        TimeRange part = range;
+        if (bounded) {
+          part.since_us = range.since_us + span * i;
+          if (i + 1 < slices) part.until_us = part.since_us + span;
+        }
+        status[i] = ScanInto(store, part, want, &tables[i]);
       }
-      workers.emplace_back([&, i, part] { status[i] = ScanInto(store, part, want, &tables[i]); });
-    }
+    };
+    std::vector<std::thread> workers;
+    for (int t = 0; t < std::min(threads, slices); ++t) workers.emplace_back(work);
     for (auto& w : workers) w.join();
   }
   for (const Status& s : status) {
@@ -262,7 +269,8 @@ Status AnalyzeFleet(const Store& store, const ScheduleConfigSet& configs, TimeRa
                     int64_t now_us, const AnalysisOptions& options, const FleetVisitor& visit) {
   int threads = ThreadCount(options.threads);
   DeviceTable all;
-  Status s = ScanDevices(store, range, nullptr, threads, &all);
+  // One slice per thread: a fleet's tables hold every device, one table each.
+  Status s = ScanDevices(store, range, nullptr, threads, 1, &all);
   if (!s.ok()) return s;
   s = store.ForEachDevice([&](const DeviceSummary& d) {
     AddKnownDevice(d, range, &all);
@@ -272,6 +280,9 @@ Status AnalyzeFleet(const Store& store, const ScheduleConfigSet& configs, TimeRa
   AnalyzeTable(all, configs, now_us, options, threads, visit);
   return Status::Ok();
 }
+
+// A few devices' tables are small: more slices than threads balance the threads' work.
+constexpr int kSlicesPerThread = 4;
 
 Status AnalyzeDevices(const Store& store, const ScheduleConfigSet& configs,
                       std::span<const DeviceSummary> devices, TimeRange range, int64_t now_us,
@@ -292,7 +303,7 @@ Status AnalyzeDevices(const Store& store, const ScheduleConfigSet& configs,
       [&](MacAddress mac) {
         return mac != 0 && maybe_wanted.MayContain(mac) && wanted.Find(mac) != nullptr;
       },
-      threads, &all);
+      threads, kSlicesPerThread, &all);
   if (!s.ok()) return s;
   for (const DeviceSummary& d : devices) AddKnownDevice(d, range, &all);
   AnalyzeTable(all, configs, now_us, options, threads, visit);
