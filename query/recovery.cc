@@ -146,22 +146,9 @@ bool MayHaveFailedLast(const DeviceSummary& d, TimeRange range) {
 
 // The failing phones by the schedule analysis, over the candidates only: one scan that
 // skips the other phones' events on their MAC. Each gets its server, source address and
-// last failure from its summary; *events_per_us is the fleet's event rate, for choosing how
-// to read the failure messages.
-Status FailingPhones(const Store& store, const RecoveryQuery& q, std::vector<FailingPhone>* phones,
-                     double* events_per_us) {
-  std::vector<DeviceSummary> candidates;
-  int64_t first = INT64_MAX, last = INT64_MIN;
-  double events = 0;
-  Status s = store.ForEachDevice([&](const DeviceSummary& d) {
-    events += static_cast<double>(d.events);
-    first = std::min(first, d.first_seen_us);
-    last = std::max(last, d.last_seen_us);
-    if (MayHaveFailedLast(d, q.range)) candidates.push_back(d);
-    return true;
-  });
-  if (!s.ok()) return s;
-  *events_per_us = last > first ? events / static_cast<double>(last - first) : 0;
+// last failure from its summary.
+Status FailingPhones(const Store& store, const RecoveryQuery& q,
+                     std::span<const DeviceSummary> candidates, std::vector<FailingPhone>* phones) {
   std::unordered_map<MacAddress, const DeviceSummary*> summary_of;
   for (const DeviceSummary& d : candidates) summary_of[d.mac] = &d;
   return AnalyzeDevices(
@@ -185,10 +172,33 @@ Status FailingPhones(const Store& store, const RecoveryQuery& q, std::vector<Fai
 
 }  // namespace
 
+Status ReadRecoveryCandidates(const Store& store, TimeRange range, RecoveryCandidates* out) {
+  int64_t first = INT64_MAX, last = INT64_MIN;
+  double events = 0;
+  Status s = store.ForEachDevice([&](const DeviceSummary& d) {
+    events += static_cast<double>(d.events);
+    first = std::min(first, d.first_seen_us);
+    last = std::max(last, d.last_seen_us);
+    if (MayHaveFailedLast(d, range)) out->devices.push_back(d);
+    return true;
+  });
+  if (!s.ok()) return s;
+  out->events_per_us = last > first ? events / static_cast<double>(last - first) : 0;
+  return Status::Ok();
+}
+
 Status CollectRecovery(const Store& store, const RecoveryQuery& q,
                        std::vector<FailingPhone>* phones) {
-  double events_per_us = 0;
-  Status s = FailingPhones(store, q, phones, &events_per_us);
+  RecoveryCandidates candidates;
+  Status s = ReadRecoveryCandidates(store, q.range, &candidates);
+  if (!s.ok()) return s;
+  return CollectRecovery(store, q, candidates, phones);
+}
+
+Status CollectRecovery(const Store& store, const RecoveryQuery& q,
+                       const RecoveryCandidates& candidates, std::vector<FailingPhone>* phones) {
+  double events_per_us = candidates.events_per_us;
+  Status s = FailingPhones(store, q, candidates.devices, phones);
   if (!s.ok()) return s;
   if (!q.server.empty()) {
     std::string only = BareHost(q.server);
