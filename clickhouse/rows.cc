@@ -69,7 +69,7 @@ const std::string_view kEventInsertColumns =
     "url, scheme, server, port, path, error, message, source";
 const std::string_view kEventHeadColumns =
     "seq, event_time_us, received_us, message_time_us, has_message_time, kind, format, "
-    "facility, severity, mac, sn, model, if(kind = 'debug', host, ''), "
+    "facility, severity, mac, sn, model, host, "
     "if(kind = 'debug', app, ''), if(kind = 'debug', identifier, ''), "
     "if(kind = 'debug', timestamp_text, ''), if(kind = 'debug', url, ''), scheme, server, "
     "port, path, error, if(kind = 'debug', message, ''), if(kind = 'debug', source, '')";

@@ -56,8 +56,11 @@ class ConfigFile {
   // unless the command line set it; a list given on the command line replaces the file's.
   // Values are checked as the flag parser checks them. Errors name the key and the file.
   Status ApplyOptions(FlagSet* flags) const;
-  // Runs every section's check; the first error, prefixed with "config PATH: ".
-  Status ValidateSections() const;
+  // Runs every section's check but `except`'s (a section the caller reads, and so checks,
+  // itself); the first error, prefixed with "config PATH: " (Prefixed).
+  Status ValidateSections(std::string_view except = {}) const;
+  // "config PATH: " + s.message(), the form of every error about this file.
+  Status Prefixed(const Status& s) const;
 
   const std::string& path() const { return path_; }
   const std::string& text() const { return text_; }
@@ -72,8 +75,8 @@ class ConfigFile {
 // object member." (RFC 8259 grammar, UTF-8 checked); "" when it is valid JSON.
 std::string JsonSyntaxError(std::string_view text);
 
-// Loads path for a command: the file's keys and every section checked, the options' values
-// checked against DaemonOptionSpecs. Errors as Load's.
-Result<ConfigFile> LoadAndValidateConfig(const std::string& path);
+// Loads path for a command: the file's keys and every section but `except` checked, the
+// options' values checked against DaemonOptionSpecs. Errors as Load's.
+Result<ConfigFile> LoadAndValidateConfig(const std::string& path, std::string_view except = {});
 
 }  // namespace resyncwatch

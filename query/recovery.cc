@@ -22,6 +22,12 @@ std::string BareHost(std::string_view host) {
   return out;
 }
 
+// The scan that reads the failures of by_failure[first..]: up to the latest of them, which
+// may lie after the analysed range.
+TimeRange ScanWindow(const std::vector<FailingPhone*>& by_failure, size_t first) {
+  return {by_failure[first]->last_failure_us, by_failure.back()->last_failure_us + 1};
+}
+
 // Phones sorted by last failure: those from index `first` on are read by one scan from
 // their earliest failure, the older ones by one lookup each, whichever costs less.
 size_t FirstScanned(const std::vector<FailingPhone*>& by_failure, const RecoveryQuery& q,
@@ -29,7 +35,8 @@ size_t FirstScanned(const std::vector<FailingPhone*>& by_failure, const Recovery
   size_t best = by_failure.size();
   double best_cost = static_cast<double>(by_failure.size()) * q.lookup_us;
   for (size_t i = 0; i < by_failure.size(); ++i) {
-    double span = static_cast<double>(q.range.until_us - by_failure[i]->last_failure_us);
+    TimeRange window = ScanWindow(by_failure, i);
+    double span = static_cast<double>(window.until_us - window.since_us);
     double cost = span * events_per_us * q.scan_us_per_event + static_cast<double>(i) * q.lookup_us;
     if (cost < best_cost) {
       best_cost = cost;
@@ -69,11 +76,15 @@ Status LookUpFailureHosts(const Store& store, std::span<FailingPhone* const> pho
   return Status::Ok();
 }
 
-// The host field of each phone's latest failure message.
+// The host field of each phone's latest failure message that the analysis' scan did not
+// see (it came before or after the range).
 Status ReadFailureHosts(const Store& store, const RecoveryQuery& q, double events_per_us,
                         std::vector<FailingPhone>* phones) {
   std::vector<FailingPhone*> by_failure;
-  for (FailingPhone& p : *phones) by_failure.push_back(&p);
+  for (FailingPhone& p : *phones) {
+    if (!p.host_read) by_failure.push_back(&p);
+  }
+  if (by_failure.empty()) return Status::Ok();
   std::sort(by_failure.begin(), by_failure.end(), [](const FailingPhone* a, const FailingPhone* b) {
     return a->last_failure_us < b->last_failure_us;
   });
@@ -83,8 +94,7 @@ Status ReadFailureHosts(const Store& store, const RecoveryQuery& q, double event
   if (first == by_failure.size()) return Status::Ok();
   std::unordered_map<MacAddress, FailingPhone*> scanned;
   for (size_t i = first; i < by_failure.size(); ++i) scanned[by_failure[i]->mac] = by_failure[i];
-  TimeRange window{by_failure[first]->last_failure_us, q.range.until_us};
-  return store.ScanKinds(window, kFailureKindMask, [&](const Event& e) {
+  return store.ScanKinds(ScanWindow(by_failure, first), kFailureKindMask, [&](const Event& e) {
     auto it = scanned.find(e.mac);
     if (it != scanned.end()) it->second->host = e.host;
     return true;
@@ -136,46 +146,59 @@ bool MayHaveFailedLast(const DeviceSummary& d, TimeRange range) {
 
 // The failing phones by the schedule analysis, over the candidates only: one scan that
 // skips the other phones' events on their MAC. Each gets its server, source address and
-// last failure from its summary; *events_per_us is the fleet's event rate, for choosing how
-// to read the failure messages.
-Status FailingPhones(const Store& store, const RecoveryQuery& q, std::vector<FailingPhone>* phones,
-                     double* events_per_us) {
-  std::vector<DeviceSummary> candidates;
+// last failure from its summary.
+Status FailingPhones(const Store& store, const RecoveryQuery& q,
+                     std::span<const DeviceSummary> candidates, std::vector<FailingPhone>* phones) {
+  std::unordered_map<MacAddress, const DeviceSummary*> summary_of;
+  for (const DeviceSummary& d : candidates) summary_of[d.mac] = &d;
+  return AnalyzeDevices(
+      store, *q.configs, candidates, q.range, q.now_us, q.options, [&](FleetDevice& d) {
+        if (d.analysis.last_outcome != Outcome::kFailure) return;
+        const DeviceSummary& summary = *summary_of.at(d.mac);
+        // The scan saw its latest failure message when that is in range.
+        bool seen = d.last_failure_us != 0 && d.last_failure_us == summary.last_failure_us;
+        phones->push_back({.mac = d.mac,
+                           .model = std::move(d.model),
+                           .backoff_step = d.analysis.backoff_step,
+                           .next_due_us = d.analysis.next_due_us,
+                           .server = UrlHost(summary.last_url),
+                           .ip = {},
+                           .source_ip = summary.last_ip,
+                           .host = seen ? std::move(d.last_failure_host) : std::string(),
+                           .last_failure_us = summary.last_failure_us,
+                           .host_read = seen});
+      });
+}
+
+}  // namespace
+
+Status ReadRecoveryCandidates(const Store& store, TimeRange range, RecoveryCandidates* out) {
   int64_t first = INT64_MAX, last = INT64_MIN;
   double events = 0;
   Status s = store.ForEachDevice([&](const DeviceSummary& d) {
     events += static_cast<double>(d.events);
     first = std::min(first, d.first_seen_us);
     last = std::max(last, d.last_seen_us);
-    if (MayHaveFailedLast(d, q.range)) candidates.push_back(d);
+    if (MayHaveFailedLast(d, range)) out->devices.push_back(d);
     return true;
   });
   if (!s.ok()) return s;
-  *events_per_us = last > first ? events / static_cast<double>(last - first) : 0;
-  std::unordered_map<MacAddress, const DeviceSummary*> summary_of;
-  for (const DeviceSummary& d : candidates) summary_of[d.mac] = &d;
-  return AnalyzeDevices(store, *q.configs, candidates, q.range, q.now_us, q.options,
-                        [&](FleetDevice& d) {
-                          if (d.analysis.last_outcome != Outcome::kFailure) return;
-                          const DeviceSummary& summary = *summary_of.at(d.mac);
-                          phones->push_back({.mac = d.mac,
-                                             .model = std::move(d.model),
-                                             .backoff_step = d.analysis.backoff_step,
-                                             .next_due_us = d.analysis.next_due_us,
-                                             .server = UrlHost(summary.last_url),
-                                             .ip = {},
-                                             .source_ip = summary.last_ip,
-                                             .host = {},
-                                             .last_failure_us = summary.last_failure_us});
-                        });
+  out->events_per_us = last > first ? events / static_cast<double>(last - first) : 0;
+  return Status::Ok();
 }
-
-}  // namespace
 
 Status CollectRecovery(const Store& store, const RecoveryQuery& q,
                        std::vector<FailingPhone>* phones) {
-  double events_per_us = 0;
-  Status s = FailingPhones(store, q, phones, &events_per_us);
+  RecoveryCandidates candidates;
+  Status s = ReadRecoveryCandidates(store, q.range, &candidates);
+  if (!s.ok()) return s;
+  return CollectRecovery(store, q, candidates, phones);
+}
+
+Status CollectRecovery(const Store& store, const RecoveryQuery& q,
+                       const RecoveryCandidates& candidates, std::vector<FailingPhone>* phones) {
+  double events_per_us = candidates.events_per_us;
+  Status s = FailingPhones(store, q, candidates.devices, phones);
   if (!s.ok()) return s;
   if (!q.server.empty()) {
     std::string only = BareHost(q.server);

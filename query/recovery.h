@@ -48,6 +48,7 @@ struct FailingPhone {
   std::string source_ip;  // the summary's last_ip: source of its latest datagram
   std::string host;       // host field of its latest failure message
   int64_t last_failure_us = 0;
+  bool host_read = false;  // host is known (the analysis' scan saw that message)
 };
 
 struct RecoveryQuery {
@@ -63,10 +64,23 @@ struct RecoveryQuery {
   double lookup_us = 20;
 };
 
+// CollectRecovery's first step, which needs no schedule config (a command reads them while
+// its config file is parsed): the devices whose last attempt in range may have failed, by
+// their summaries, and the fleet's event rate.
+struct RecoveryCandidates {
+  std::vector<DeviceSummary> devices;
+  double events_per_us = 0;
+};
+Status ReadRecoveryCandidates(const Store& store, TimeRange range, RecoveryCandidates* out);
+
 // The phones whose last attempt in q.range failed (per AnalyzeFleet), in no set order.
 // The address is the host field of the latest failure message when that is an IP address
 // (a relay or an archive wrote it); none when it is a name (a relay's own: the source is
 // the relay's too); otherwise the source address of the phone's own datagrams.
+// REQUIRES: candidates read for q.range.
+Status CollectRecovery(const Store& store, const RecoveryQuery& q,
+                       const RecoveryCandidates& candidates, std::vector<FailingPhone>* phones);
+// Both steps.
 Status CollectRecovery(const Store& store, const RecoveryQuery& q,
                        std::vector<FailingPhone>* phones);
 

@@ -305,6 +305,10 @@ struct FleetDevice {
   MacAddress mac = 0;
   std::string model;
   DeviceAnalysis analysis;
+  // Its latest failure message in range (resync or upgrade; the last one at that time):
+  // when, and its host field (a relay's or an archive line's). 0 and "" when none.
+  int64_t last_failure_us = 0;
+  std::string last_failure_host;
 };
 // Gets each device once; it may move from it (a fleet's gaps are hundreds of MB).
 using FleetVisitor = std::function<void(FleetDevice&)>;

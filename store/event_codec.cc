@@ -402,11 +402,12 @@ Status DecodeEventHead(std::string_view value, Event* e) {
   uint64_t flags;
   if (Status st = DecodeLeadingFields(&r, e, &flags); !st.ok()) return st;
   if (!r.GetString(&e->sn) || !r.GetString(&e->model)) return bad("truncated strings");
-  // The URL's parts and the error too (fleet statistics; the schedule analysis tells
-  // profiles and copies apart by them), skipping the fields between them without building
-  // them (host, app, timestamp text, the url text).
+  // The host (`recovery` reads a failing phone's address from its latest failure), the
+  // URL's parts and the error (fleet statistics; the schedule analysis tells profiles and
+  // copies apart by them), skipping the fields between them without building them (app,
+  // timestamp text, the url text).
   std::string_view skip;
-  if (!r.GetString(&skip) || !r.GetString(&skip)) return bad("truncated strings");  // host, app
+  if (!r.GetString(&e->host) || !r.GetString(&skip)) return bad("truncated strings");  // app
   if (!(flags & kTimestampIsBsd) && !r.GetString(&skip)) return bad("truncated timestamp");
   int64_t port;
   std::string_view encoded_path;

@@ -208,7 +208,7 @@ class Store : public DeviceReader {
   // The whole fleet's events in event-time order.
   virtual Status Scan(TimeRange range, const EventVisitor& visit) const = 0;
   // Like Scan, but only seq, event_time_us, received_us, message_time_us, kind, format,
-  // facility, severity, mac, sn, model, scheme, server, port, path and error are filled,
+  // facility, severity, mac, sn, model, host, scheme, server, port, path and error are filled,
   // except for debug events which come whole; the other fields are empty. For whole-fleet
   // analyses (schedule, fleet); the default calls Scan.
   virtual Status ScanHeads(TimeRange range, const EventVisitor& visit) const {

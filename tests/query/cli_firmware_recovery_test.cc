@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <map>
 #include <string>
 
@@ -211,6 +212,57 @@ TEST_CASE("recovery table puts the phones that come back last first") {
   CHECK(lines[4].starts_with("000e08123459"));  // 12 h
   CHECK(lines[5].starts_with("000e08123458"));  // 5 h
   CHECK(run.out.find("never: 1") != std::string::npos);
+}
+
+TEST_CASE("recovery reads a phone's address from its latest failure in the range or out of it") {
+  // In the range the analysis' scan sees that message; before or after it, it is looked up.
+  ImportedStore store("outage.log");
+  auto addresses = [&](std::vector<std::string> range) {
+    std::vector<std::string> args = {"recovery", "--json", "--db", store.db, "--now", kNow};
+    args.insert(args.end(), range.begin(), range.end());
+    CliRun run = RunCli(args);
+    INFO(run.err);
+    REQUIRE(run.exit_code == 0);
+    std::map<std::string, std::string> out;
+    for (const auto& [mac, line] : ByMac(run)) out[mac] = Field(line, "last_ip");
+    return out;
+  };
+  std::map<std::string, std::string> in_range = addresses({});
+  CHECK(in_range.at("001234000001") == "10.1.0.51");
+  CHECK(in_range.at("000e08abcd02") == "2001:db8::21");
+  CHECK(in_range.at("001234000002") == "null");
+  for (std::vector<std::string> range :
+       {std::vector<std::string>{"--since", "2026-11-25T08:05:00Z"},
+        {"--since", "2026-11-25T08:01:00Z"},
+        {"--until", "2026-11-25T08:03:00Z"}}) {
+    INFO(range[0] + " " + range[1]);
+    for (const auto& [mac, ip] : addresses(range)) {
+      INFO(mac);
+      REQUIRE(in_range.count(mac) == 1);
+      CHECK(ip == in_range.at(mac));
+    }
+  }
+}
+
+TEST_CASE("recovery refuses a bad config file with one line naming the file and the key") {
+  // The schedule section is checked by the parse that reads it, after the other sections.
+  ImportedStore store("outage.log");
+  auto error_of = [&](const std::string& json) {
+    std::string path = store.dir.path() + "/bad.json";
+    std::ofstream(path) << json;
+    CliRun run = RunCli({"recovery", "--db", store.db, "--now", kNow, "--config", path});
+    CHECK(run.exit_code == 2);
+    CHECK(run.out.empty());
+    return run.err;
+  };
+  std::string prefix = "resyncwatch recovery: config " + store.dir.path() + "/bad.json: ";
+  CHECK(error_of(R"({"schedule": {"macs": {"00:0e:08:aa:a0:20": {"Resync_Periodic": "12x"}}}})") ==
+        prefix +
+            "schedule.macs.00:0e:08:aa:a0:20.Resync_Periodic: '12x': '12x' is not a delay "
+            "(N or A+B seconds)\n");
+  std::string both =
+      error_of(R"({"schedule": {"defaults": {"Resync_Periodc": 60}}, "alerts": {"rulez": {}}})");
+  CHECK(both.starts_with(prefix + "alerts."));
 }
 
 TEST_CASE("recovery takes the address of a phone's own datagrams from its summary") {

@@ -483,6 +483,28 @@ TEST_CASE("ScanHeadsOf visits the heads of the wanted devices only, as ScanHeads
   CHECK(got == want);
 }
 
+TEST_CASE("ScanHeads carries the host field, which recovery reads a phone's address from") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path(), StoreOptions());
+  WriteBatch batch;
+  batch.events.push_back(PhoneEvent(0x000e08000001, kT0, EventKind::kResyncFailure));
+  batch.events.back().host = "10.1.0.51";
+  batch.events.push_back(PhoneEvent(0x000e08000002, kT0 + kSec, EventKind::kResyncRequest));
+  batch.events.back().host = "relay01";
+  batch.events.push_back(PhoneEvent(0x000e08000003, kT0 + 2 * kSec, EventKind::kResyncSuccess));
+  REQUIRE(store->Write(batch).ok());
+  std::vector<std::string> hosts;
+  REQUIRE(store
+              ->ScanHeadsOf(
+                  {kT0, kT0 + 10 * kSec}, [](MacAddress mac) { return mac != 0; },
+                  [&](const Event& e) {
+                    hosts.push_back(e.host);
+                    return true;
+                  })
+              .ok());
+  CHECK(hosts == std::vector<std::string>{"10.1.0.51", "relay01", ""});
+}
+
 TEST_CASE("ScanKinds visits exactly the events of the kinds asked for, whole and in order") {
   TempDir tmp;
   auto store = OpenOrDie(tmp.path(), StoreOptions());
