@@ -75,6 +75,13 @@ class ClickHouseExporter::Impl {
   const clickhouse::Http http_;
   const uint64_t store_id_;
   ExportCursor cursor_;  // the export thread's own
+  // A batch's rows, kept between batches for their capacity.
+  std::string event_body_, raw_body_;
+  const std::string event_insert_ = "INSERT INTO events (" +
+                                    std::string(clickhouse::kEventInsertColumns) +
+                                    ") FORMAT TabSeparated";
+  const std::string raw_insert_ =
+      "INSERT INTO raw (" + std::string(clickhouse::kRawInsertColumns) + ") FORMAT TabSeparated";
   bool schema_ready_ = false;
   int64_t retry_us_ = 0;
   Clock::time_point last_warning_{};
@@ -110,45 +117,42 @@ void ClickHouseExporter::Impl::Failed(const Status& why) {
 }
 
 Result<bool> ClickHouseExporter::Impl::SendBatch() {
-  ExportRecords records;
-  if (Status s = store_->ReadForExport(cursor_, options_.max_batch_rows, &records); !s.ok()) {
+  // Each record is encoded as the store decodes it (into one reused object): no copy of
+  // the batch is kept but its rows.
+  const clickhouse::Origin origin{store_id_, options_.collector_name};
+  event_body_.clear();
+  raw_body_.clear();
+  size_t events = 0, raw = 0;
+  const ExportVisitor encode{[&](const Event& e) {
+                               clickhouse::AppendEventRow(origin, e, &event_body_);
+                               ++events;
+                             },
+                             [&](const RawDatagram& r) {
+                               clickhouse::AppendRawRow(origin, r, &raw_body_);
+                               ++raw;
+                             }};
+  ExportCursor next;
+  if (Status s = store_->VisitForExport(cursor_, options_.max_batch_rows, encode, &next); !s.ok()) {
     return s;
   }
-  if (records.events.empty() && records.raw.empty()) {
-    if (records.next == cursor_) return false;
-    if (Status s = store_->SaveExportCursor(records.next); !s.ok()) return s;
-    cursor_ = records.next;
+  if (events == 0 && raw == 0) {
+    if (next == cursor_) return false;
+    if (Status s = store_->SaveExportCursor(next); !s.ok()) return s;
+    cursor_ = std::move(next);
     return true;
   }
-  const clickhouse::Origin origin{store_id_, options_.collector_name};
-  std::string body;
-  if (!records.events.empty()) {
-    body.reserve(records.events.size() * 300);
-    for (const Event& e : records.events) clickhouse::AppendEventRow(origin, e, &body);
-    if (Status s =
-            http_.Execute("INSERT INTO events (" + std::string(clickhouse::kEventInsertColumns) +
-                              ") FORMAT TabSeparated",
-                          body);
-        !s.ok()) {
-      return s;
-    }
+  if (events > 0) {
+    if (Status s = http_.Execute(event_insert_, event_body_); !s.ok()) return s;
   }
-  if (!records.raw.empty()) {
-    body.clear();
-    for (const RawDatagram& r : records.raw) clickhouse::AppendRawRow(origin, r, &body);
-    if (Status s = http_.Execute("INSERT INTO raw (" + std::string(clickhouse::kRawInsertColumns) +
-                                     ") FORMAT TabSeparated",
-                                 body);
-        !s.ok()) {
-      return s;
-    }
+  if (raw > 0) {
+    if (Status s = http_.Execute(raw_insert_, raw_body_); !s.ok()) return s;
   }
   // Acknowledged: only now may the cursor move (a crash before this sends the batch again,
   // which the tables fold away).
-  if (Status s = store_->SaveExportCursor(records.next); !s.ok()) return s;
-  cursor_ = records.next;
-  exported_events_ += records.events.size();
-  exported_raw_ += records.raw.size();
+  if (Status s = store_->SaveExportCursor(next); !s.ok()) return s;
+  cursor_ = std::move(next);
+  exported_events_ += events;
+  exported_raw_ += raw;
   ++batches_;
   return true;
 }

@@ -387,8 +387,16 @@ Status DecodeEvent(std::string_view value, Event* e) {
     std::string_view b;
     if (!r.GetBytes(6, &b)) return bad("truncated source");
     const auto* u = reinterpret_cast<const uint8_t*>(b.data());
-    e->source = std::to_string(u[0]) + "." + std::to_string(u[1]) + "." + std::to_string(u[2]) +
-                "." + std::to_string(u[3]) + ":" + std::to_string((u[4] << 8) | u[5]);
+    // Into a buffer, then one assign: the reader may reuse e (an export decodes every
+    // record into one Event) and then allocates nothing.
+    char buf[24];
+    char* p = buf;
+    for (int i = 0; i < 4; ++i) {
+      p = std::to_chars(p, buf + sizeof buf, u[i]).ptr;
+      *p++ = i < 3 ? '.' : ':';
+    }
+    p = std::to_chars(p, buf + sizeof buf, (u[4] << 8) | u[5]).ptr;
+    e->source.assign(buf, p);
   } else if (!r.GetString(&e->source)) {
     return bad("truncated source");
   }
