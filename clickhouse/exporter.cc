@@ -22,7 +22,7 @@ class ClickHouseExporter::Impl {
       : store_(store),
         options_(options),
         http_(options.clickhouse),
-        store_id_(store_id),
+        origin_columns_(clickhouse::OriginColumns({store_id, options.collector_name})),
         cursor_(std::move(cursor)) {}
 
   void Start() {
@@ -73,8 +73,8 @@ class ClickHouseExporter::Impl {
   Store* store_;
   const ExporterOptions options_;
   const clickhouse::Http http_;
-  const uint64_t store_id_;
-  ExportCursor cursor_;  // the export thread's own
+  const std::string origin_columns_;  // the first columns of every row, encoded once
+  ExportCursor cursor_;               // the export thread's own
   // A batch's rows, kept between batches for their capacity.
   std::string event_body_, raw_body_;
   const std::string event_insert_ = "INSERT INTO events (" +
@@ -119,16 +119,15 @@ void ClickHouseExporter::Impl::Failed(const Status& why) {
 Result<bool> ClickHouseExporter::Impl::SendBatch() {
   // Each record is encoded as the store decodes it (into one reused object): no copy of
   // the batch is kept but its rows.
-  const clickhouse::Origin origin{store_id_, options_.collector_name};
   event_body_.clear();
   raw_body_.clear();
   size_t events = 0, raw = 0;
   const ExportVisitor encode{[&](const Event& e) {
-                               clickhouse::AppendEventRow(origin, e, &event_body_);
+                               clickhouse::AppendEventRow(origin_columns_, e, &event_body_);
                                ++events;
                              },
                              [&](const RawDatagram& r) {
-                               clickhouse::AppendRawRow(origin, r, &raw_body_);
+                               clickhouse::AppendRawRow(origin_columns_, r, &raw_body_);
                                ++raw;
                              }};
   ExportCursor next;

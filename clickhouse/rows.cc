@@ -170,14 +170,26 @@ std::string Unescape(std::string_view field) {
   return out;
 }
 
+std::string OriginColumns(const Origin& origin) {
+  std::string out;
+  AppendUint(origin.store_id, &out);
+  out.push_back('\t');
+  AppendEscaped(origin.collector, &out);
+  out.push_back('\t');
+  return out;
+}
+
 void AppendEventRow(const Origin& origin, const Event& e, std::string* out) {
-  AppendUint(origin.store_id, out);
-  out->push_back('\t');
-  AppendEscaped(origin.collector, out);
-  for (uint64_t v : {e.seq}) {
-    out->push_back('\t');
-    AppendUint(v, out);
-  }
+  AppendEventRow(OriginColumns(origin), e, out);
+}
+
+void AppendRawRow(const Origin& origin, const RawDatagram& r, std::string* out) {
+  AppendRawRow(OriginColumns(origin), r, out);
+}
+
+void AppendEventRow(std::string_view origin_columns, const Event& e, std::string* out) {
+  out->append(origin_columns);
+  AppendUint(e.seq, out);
   for (int64_t v : {e.event_time_us, e.received_us, e.message_time_us.value_or(0),
                     int64_t{e.message_time_us.has_value()}}) {
     out->push_back('\t');
@@ -207,11 +219,8 @@ void AppendEventRow(const Origin& origin, const Event& e, std::string* out) {
   out->push_back('\n');
 }
 
-void AppendRawRow(const Origin& origin, const RawDatagram& r, std::string* out) {
-  AppendUint(origin.store_id, out);
-  out->push_back('\t');
-  AppendEscaped(origin.collector, out);
-  out->push_back('\t');
+void AppendRawRow(std::string_view origin_columns, const RawDatagram& r, std::string* out) {
+  out->append(origin_columns);
   AppendUint(r.seq, out);
   out->push_back('\t');
   AppendInt(r.received_us, out);
