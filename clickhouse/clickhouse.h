@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "store/store.h"
@@ -47,6 +48,32 @@ Status CreateClickHouseSchema(const ClickHouseOptions& options);
 // A read-only Store over the ClickHouse tables (all collectors' records, duplicates
 // removed). Checks that the server answers and the tables exist.
 Result<std::unique_ptr<Store>> OpenClickHouseStore(const ClickHouseOptions& options);
+
+// `resyncwatch fleet` aggregated inside ClickHouse, so that only its answer crosses the
+// network (docs/clickhouse.md, "fleet in SQL"). Each record counts once however often it
+// was sent: the events of one phone are gathered as a set of whole rows, in which copies
+// of one (store_id, seq) are equal. The figures are those FleetStats (query/) computes over
+// the same events in time order: one row per section and key.
+enum class FleetGrouping { kNone, kModel, kServer, kError, kHour };
+struct FleetAggregateRow {
+  enum class Section : uint8_t {
+    kTotal = 0,    // key "": events, devices, devices_last_failed, first_us, last_us
+    kResync = 1,   // key "": attempts, successes, failures of resyncs
+    kUpgrade = 2,  // key "": the same of upgrades
+    kError = 3,    // key the error text: failures
+    kServer = 4,   // key the server an outcome is credited to: attempts, successes, failures
+    kMinute = 5,   // key the minute's start (decimal micros): successes, failures
+    kGroup = 6,    // key the group's name (hour: decimal micros): devices, counts, last failed
+  };
+  Section section = Section::kTotal;
+  std::string key;
+  uint64_t events = 0, devices = 0, attempts = 0, successes = 0, failures = 0;
+  uint64_t devices_last_failed = 0;
+  int64_t first_us = 0, last_us = 0;
+};
+// REQUIRES: store came from OpenClickHouseStore (InvalidArgument otherwise).
+Result<std::vector<FleetAggregateRow>> AggregateFleet(const Store& store, TimeRange range,
+                                                      FleetGrouping by);
 
 struct ExporterOptions {
   ClickHouseOptions clickhouse;
