@@ -45,6 +45,12 @@ std::string ClickHouseSchemaSql(const std::string& database);
 // Runs ClickHouseSchemaSql against the server.
 Status CreateClickHouseSchema(const ClickHouseOptions& options);
 
+// Drops every day partition of the events and raw tables whose whole (UTC) day is before
+// cutoff_us: what a TTL would do on a newer ClickHouse. Sets *dropped to how many it
+// dropped. Safe to run from several collectors at once.
+Status DropExpiredClickHousePartitions(const ClickHouseOptions& options, int64_t cutoff_us,
+                                       int* dropped);
+
 // A read-only Store over the ClickHouse tables (all collectors' records, duplicates
 // removed). Checks that the server answers and the tables exist.
 Result<std::unique_ptr<Store>> OpenClickHouseStore(const ClickHouseOptions& options);
@@ -84,6 +90,11 @@ struct ExporterOptions {
   int64_t retry_min_us = 200'000;         // back-off after a failed INSERT, doubling ...
   int64_t retry_max_us = 5'000'000;       // ... up to this
   int64_t warn_interval_us = 60'000'000;  // at most one warning per interval while down
+  // ClickHouse 18.16 has no TTL: when retention_us > 0 the exporter drops the tables' day
+  // partitions whose whole day is older than now - retention_us, at start and then every
+  // retention_interval_us (DropExpiredClickHousePartitions).
+  int64_t retention_us = 0;
+  int64_t retention_interval_us = 3'600'000'000;
 };
 
 struct ExporterStats {
@@ -91,8 +102,9 @@ struct ExporterStats {
   uint64_t exported_raw = 0;
   uint64_t batches = 0;
   uint64_t failed_batches = 0;
-  uint64_t backlog = 0;  // seqs stored but not yet acknowledged
-  bool up = false;       // the last INSERT (or schema check) succeeded
+  uint64_t dropped_partitions = 0;  // day partitions dropped by retention
+  uint64_t backlog = 0;             // seqs stored but not yet acknowledged
+  bool up = false;                  // the last INSERT (or schema check) succeeded
 };
 
 class ClickHouseExporter {

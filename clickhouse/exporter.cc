@@ -44,6 +44,7 @@ class ClickHouseExporter::Impl {
     s.batches = batches_.load();
     s.failed_batches = failed_batches_.load();
     s.backlog = backlog_.load();
+    s.dropped_partitions = dropped_partitions_.load();
     s.up = up_.load();
     return s;
   }
@@ -69,6 +70,8 @@ class ClickHouseExporter::Impl {
     if (next.ok()) backlog_ = *next > cursor_.seq ? *next - cursor_.seq : 0;
   }
   void Failed(const Status& why);
+  // Drops ClickHouse's expired day partitions when retention is on and it is time.
+  void ApplyRetention();
 
   Store* store_;
   const ExporterOptions options_;
@@ -88,7 +91,8 @@ class ClickHouseExporter::Impl {
   uint64_t suppressed_ = 0;
 
   std::atomic<uint64_t> exported_events_{0}, exported_raw_{0}, batches_{0}, failed_batches_{0};
-  std::atomic<uint64_t> backlog_{0};
+  std::atomic<uint64_t> backlog_{0}, dropped_partitions_{0};
+  Clock::time_point next_retention_{};  // the first pass runs at once
   std::atomic<bool> up_{false};
 
   std::mutex mu_;
@@ -156,6 +160,21 @@ Result<bool> ClickHouseExporter::Impl::SendBatch() {
   return true;
 }
 
+void ClickHouseExporter::Impl::ApplyRetention() {
+  if (options_.retention_us <= 0 || Clock::now() < next_retention_) return;
+  next_retention_ = Clock::now() + std::chrono::microseconds(options_.retention_interval_us);
+  const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  int dropped = 0;
+  Status s = DropExpiredClickHousePartitions(options_.clickhouse, now_us - options_.retention_us,
+                                             &dropped);
+  dropped_partitions_ += dropped;
+  if (dropped > 0) spdlog::info("clickhouse retention: dropped {} day partitions", dropped);
+  // Not an export failure: the next pass tries again.
+  if (!s.ok()) spdlog::warn("clickhouse retention failed: {}", s.message());
+}
+
 void ClickHouseExporter::Impl::Run() {
   pthread_setname_np(pthread_self(), "rw-clickhouse");
   Clock::time_point last_send = Clock::now();
@@ -169,8 +188,11 @@ void ClickHouseExporter::Impl::Run() {
         continue;
       }
       schema_ready_ = true;
+      // The backlog first: "up with nothing waiting" must not be seen before it is true.
+      UpdateBacklog();
       up_ = true;
     }
+    ApplyRetention();
     UpdateBacklog();
     const uint64_t waiting = backlog_.load();
     const auto since_send = Clock::now() - last_send;
@@ -230,6 +252,8 @@ std::string ClickHouseExporter::RenderMetrics() const {
          s.batches);
   metric("resyncwatch_clickhouse_failed_batches_total", "counter",
          "INSERTs or schema checks that failed (retried with back-off).", s.failed_batches);
+  metric("resyncwatch_clickhouse_dropped_partitions_total", "counter",
+         "Day partitions dropped by --clickhouse-retention.", s.dropped_partitions);
   metric("resyncwatch_clickhouse_backlog", "gauge",
          "Records stored locally and not yet acknowledged by ClickHouse.", s.backlog);
   metric("resyncwatch_clickhouse_up", "gauge", "1 when the last export call succeeded.",
