@@ -199,6 +199,7 @@ class ClickHouseStore final : public Store {
 
   Http http_;
   std::string db_;
+  friend std::optional<clickhouse::StoreEndpoint> clickhouse::EndpointOf(const Store&);
 };
 
 // Every device's events in time order (one FINAL scan, no sort), folded per device as
@@ -224,6 +225,12 @@ Status ClickHouseStore::ForEachDevice(
 }
 
 }  // namespace
+
+std::optional<clickhouse::StoreEndpoint> clickhouse::EndpointOf(const Store& store) {
+  const auto* ch = dynamic_cast<const ClickHouseStore*>(&store);
+  if (ch == nullptr) return std::nullopt;
+  return StoreEndpoint{&ch->http_, ch->db_};
+}
 
 Result<std::unique_ptr<Store>> OpenClickHouseStore(const ClickHouseOptions& options) {
   if (Status s = ValidateClickHouseOptions(options); !s.ok()) return s;

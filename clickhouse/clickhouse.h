@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "store/store.h"
@@ -44,9 +45,41 @@ std::string ClickHouseSchemaSql(const std::string& database);
 // Runs ClickHouseSchemaSql against the server.
 Status CreateClickHouseSchema(const ClickHouseOptions& options);
 
+// Drops every day partition of the events and raw tables whose whole (UTC) day is before
+// cutoff_us: what a TTL would do on a newer ClickHouse. Sets *dropped to how many it
+// dropped. Safe to run from several collectors at once.
+Status DropExpiredClickHousePartitions(const ClickHouseOptions& options, int64_t cutoff_us,
+                                       int* dropped);
+
 // A read-only Store over the ClickHouse tables (all collectors' records, duplicates
 // removed). Checks that the server answers and the tables exist.
 Result<std::unique_ptr<Store>> OpenClickHouseStore(const ClickHouseOptions& options);
+
+// `resyncwatch fleet` aggregated inside ClickHouse, so that only its answer crosses the
+// network (docs/clickhouse.md, "fleet in SQL"). Each record counts once however often it
+// was sent: the events of one phone are gathered as a set of whole rows, in which copies
+// of one (store_id, seq) are equal. The figures are those FleetStats (query/) computes over
+// the same events in time order: one row per section and key.
+enum class FleetGrouping { kNone, kModel, kServer, kError, kHour };
+struct FleetAggregateRow {
+  enum class Section : uint8_t {
+    kTotal = 0,    // key "": events, devices, devices_last_failed, first_us, last_us
+    kResync = 1,   // key "": attempts, successes, failures of resyncs
+    kUpgrade = 2,  // key "": the same of upgrades
+    kError = 3,    // key the error text: failures
+    kServer = 4,   // key the server an outcome is credited to: attempts, successes, failures
+    kMinute = 5,   // key the minute's start (decimal micros): successes, failures
+    kGroup = 6,    // key the group's name (hour: decimal micros): devices, counts, last failed
+  };
+  Section section = Section::kTotal;
+  std::string key;
+  uint64_t events = 0, devices = 0, attempts = 0, successes = 0, failures = 0;
+  uint64_t devices_last_failed = 0;
+  int64_t first_us = 0, last_us = 0;
+};
+// REQUIRES: store came from OpenClickHouseStore (InvalidArgument otherwise).
+Result<std::vector<FleetAggregateRow>> AggregateFleet(const Store& store, TimeRange range,
+                                                      FleetGrouping by);
 
 struct ExporterOptions {
   ClickHouseOptions clickhouse;
@@ -57,6 +90,11 @@ struct ExporterOptions {
   int64_t retry_min_us = 200'000;         // back-off after a failed INSERT, doubling ...
   int64_t retry_max_us = 5'000'000;       // ... up to this
   int64_t warn_interval_us = 60'000'000;  // at most one warning per interval while down
+  // ClickHouse 18.16 has no TTL: when retention_us > 0 the exporter drops the tables' day
+  // partitions whose whole day is older than now - retention_us, at start and then every
+  // retention_interval_us (DropExpiredClickHousePartitions).
+  int64_t retention_us = 0;
+  int64_t retention_interval_us = 3'600'000'000;
 };
 
 struct ExporterStats {
@@ -64,8 +102,9 @@ struct ExporterStats {
   uint64_t exported_raw = 0;
   uint64_t batches = 0;
   uint64_t failed_batches = 0;
-  uint64_t backlog = 0;  // seqs stored but not yet acknowledged
-  bool up = false;       // the last INSERT (or schema check) succeeded
+  uint64_t dropped_partitions = 0;  // day partitions dropped by retention
+  uint64_t backlog = 0;             // seqs stored but not yet acknowledged
+  bool up = false;                  // the last INSERT (or schema check) succeeded
 };
 
 class ClickHouseExporter {

@@ -22,7 +22,7 @@ class ClickHouseExporter::Impl {
       : store_(store),
         options_(options),
         http_(options.clickhouse),
-        store_id_(store_id),
+        origin_columns_(clickhouse::OriginColumns({store_id, options.collector_name})),
         cursor_(std::move(cursor)) {}
 
   void Start() {
@@ -44,6 +44,7 @@ class ClickHouseExporter::Impl {
     s.batches = batches_.load();
     s.failed_batches = failed_batches_.load();
     s.backlog = backlog_.load();
+    s.dropped_partitions = dropped_partitions_.load();
     s.up = up_.load();
     return s;
   }
@@ -69,19 +70,29 @@ class ClickHouseExporter::Impl {
     if (next.ok()) backlog_ = *next > cursor_.seq ? *next - cursor_.seq : 0;
   }
   void Failed(const Status& why);
+  // Drops ClickHouse's expired day partitions when retention is on and it is time.
+  void ApplyRetention();
 
   Store* store_;
   const ExporterOptions options_;
   const clickhouse::Http http_;
-  const uint64_t store_id_;
-  ExportCursor cursor_;  // the export thread's own
+  const std::string origin_columns_;  // the first columns of every row, encoded once
+  ExportCursor cursor_;               // the export thread's own
+  // A batch's rows, kept between batches for their capacity.
+  std::string event_body_, raw_body_;
+  const std::string event_insert_ = "INSERT INTO events (" +
+                                    std::string(clickhouse::kEventInsertColumns) +
+                                    ") FORMAT TabSeparated";
+  const std::string raw_insert_ =
+      "INSERT INTO raw (" + std::string(clickhouse::kRawInsertColumns) + ") FORMAT TabSeparated";
   bool schema_ready_ = false;
   int64_t retry_us_ = 0;
   Clock::time_point last_warning_{};
   uint64_t suppressed_ = 0;
 
   std::atomic<uint64_t> exported_events_{0}, exported_raw_{0}, batches_{0}, failed_batches_{0};
-  std::atomic<uint64_t> backlog_{0};
+  std::atomic<uint64_t> backlog_{0}, dropped_partitions_{0};
+  Clock::time_point next_retention_{};  // the first pass runs at once
   std::atomic<bool> up_{false};
 
   std::mutex mu_;
@@ -110,47 +121,58 @@ void ClickHouseExporter::Impl::Failed(const Status& why) {
 }
 
 Result<bool> ClickHouseExporter::Impl::SendBatch() {
-  ExportRecords records;
-  if (Status s = store_->ReadForExport(cursor_, options_.max_batch_rows, &records); !s.ok()) {
+  // Each record is encoded as the store decodes it (into one reused object): no copy of
+  // the batch is kept but its rows.
+  event_body_.clear();
+  raw_body_.clear();
+  size_t events = 0, raw = 0;
+  const ExportVisitor encode{[&](const Event& e) {
+                               clickhouse::AppendEventRow(origin_columns_, e, &event_body_);
+                               ++events;
+                             },
+                             [&](const RawDatagram& r) {
+                               clickhouse::AppendRawRow(origin_columns_, r, &raw_body_);
+                               ++raw;
+                             }};
+  ExportCursor next;
+  if (Status s = store_->VisitForExport(cursor_, options_.max_batch_rows, encode, &next); !s.ok()) {
     return s;
   }
-  if (records.events.empty() && records.raw.empty()) {
-    if (records.next == cursor_) return false;
-    if (Status s = store_->SaveExportCursor(records.next); !s.ok()) return s;
-    cursor_ = records.next;
+  if (events == 0 && raw == 0) {
+    if (next == cursor_) return false;
+    if (Status s = store_->SaveExportCursor(next); !s.ok()) return s;
+    cursor_ = std::move(next);
     return true;
   }
-  const clickhouse::Origin origin{store_id_, options_.collector_name};
-  std::string body;
-  if (!records.events.empty()) {
-    body.reserve(records.events.size() * 300);
-    for (const Event& e : records.events) clickhouse::AppendEventRow(origin, e, &body);
-    if (Status s =
-            http_.Execute("INSERT INTO events (" + std::string(clickhouse::kEventInsertColumns) +
-                              ") FORMAT TabSeparated",
-                          body);
-        !s.ok()) {
-      return s;
-    }
+  if (events > 0) {
+    if (Status s = http_.Execute(event_insert_, event_body_); !s.ok()) return s;
   }
-  if (!records.raw.empty()) {
-    body.clear();
-    for (const RawDatagram& r : records.raw) clickhouse::AppendRawRow(origin, r, &body);
-    if (Status s = http_.Execute("INSERT INTO raw (" + std::string(clickhouse::kRawInsertColumns) +
-                                     ") FORMAT TabSeparated",
-                                 body);
-        !s.ok()) {
-      return s;
-    }
+  if (raw > 0) {
+    if (Status s = http_.Execute(raw_insert_, raw_body_); !s.ok()) return s;
   }
   // Acknowledged: only now may the cursor move (a crash before this sends the batch again,
   // which the tables fold away).
-  if (Status s = store_->SaveExportCursor(records.next); !s.ok()) return s;
-  cursor_ = records.next;
-  exported_events_ += records.events.size();
-  exported_raw_ += records.raw.size();
+  if (Status s = store_->SaveExportCursor(next); !s.ok()) return s;
+  cursor_ = std::move(next);
+  exported_events_ += events;
+  exported_raw_ += raw;
   ++batches_;
   return true;
+}
+
+void ClickHouseExporter::Impl::ApplyRetention() {
+  if (options_.retention_us <= 0 || Clock::now() < next_retention_) return;
+  next_retention_ = Clock::now() + std::chrono::microseconds(options_.retention_interval_us);
+  const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  int dropped = 0;
+  Status s = DropExpiredClickHousePartitions(options_.clickhouse, now_us - options_.retention_us,
+                                             &dropped);
+  dropped_partitions_ += dropped;
+  if (dropped > 0) spdlog::info("clickhouse retention: dropped {} day partitions", dropped);
+  // Not an export failure: the next pass tries again.
+  if (!s.ok()) spdlog::warn("clickhouse retention failed: {}", s.message());
 }
 
 void ClickHouseExporter::Impl::Run() {
@@ -166,8 +188,11 @@ void ClickHouseExporter::Impl::Run() {
         continue;
       }
       schema_ready_ = true;
+      // The backlog first: "up with nothing waiting" must not be seen before it is true.
+      UpdateBacklog();
       up_ = true;
     }
+    ApplyRetention();
     UpdateBacklog();
     const uint64_t waiting = backlog_.load();
     const auto since_send = Clock::now() - last_send;
@@ -227,6 +252,8 @@ std::string ClickHouseExporter::RenderMetrics() const {
          s.batches);
   metric("resyncwatch_clickhouse_failed_batches_total", "counter",
          "INSERTs or schema checks that failed (retried with back-off).", s.failed_batches);
+  metric("resyncwatch_clickhouse_dropped_partitions_total", "counter",
+         "Day partitions dropped by --clickhouse-retention.", s.dropped_partitions);
   metric("resyncwatch_clickhouse_backlog", "gauge",
          "Records stored locally and not yet acknowledged by ClickHouse.", s.backlog);
   metric("resyncwatch_clickhouse_up", "gauge", "1 when the last export call succeeded.",

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,14 @@ class Http {
  private:
   ClickHouseOptions options_;
 };
+
+// The connection and database behind a Store from OpenClickHouseStore; nullopt for any
+// other store (ch_store.cc).
+struct StoreEndpoint {
+  const Http* http;
+  std::string database;
+};
+std::optional<StoreEndpoint> EndpointOf(const Store& store);
 
 // 'text' as a ClickHouse string literal.
 std::string SqlQuote(std::string_view text);

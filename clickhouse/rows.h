@@ -29,6 +29,11 @@ extern const std::string_view kRawReadColumns;
 // Appends one TabSeparated line (with '\n').
 void AppendEventRow(const Origin& origin, const Event& e, std::string* out);
 void AppendRawRow(const Origin& origin, const RawDatagram& r, std::string* out);
+// The same with the origin's columns as OriginColumns made them: an exporter's rows all
+// start with the same text, encoded once.
+std::string OriginColumns(const Origin& origin);
+void AppendEventRow(std::string_view origin_columns, const Event& e, std::string* out);
+void AppendRawRow(std::string_view origin_columns, const RawDatagram& r, std::string* out);
 
 // One line (without '\n') of kEventReadColumns / kRawReadColumns. Corruption naming the
 // column when the line does not fit.

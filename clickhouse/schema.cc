@@ -1,9 +1,13 @@
 // Options, and the schema: printed for a DBA, created by the exporter on connect.
 #include <cctype>
+#include <charconv>
+#include <utility>
+#include <vector>
 
 #include "clickhouse/clickhouse.h"
 #include "clickhouse/http.h"
 #include "clickhouse/rows.h"
+#include "common/time_format.h"
 
 namespace resyncwatch {
 
@@ -45,6 +49,50 @@ Status CreateClickHouseSchema(const ClickHouseOptions& options) {
     std::string statement = all.substr(start, semi - start);
     if (statement.find_first_not_of(" \n") == std::string::npos) continue;
     if (Status s = http.Execute(statement, ""); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+// The end (exclusive, micros) of the UTC day a partition id names (YYYYMMDD, as the
+// tables' PARTITION BY toYYYYMMDD gives it); nullopt for any other id.
+std::optional<int64_t> PartitionDayEnd(std::string_view id) {
+  int ymd = 0;
+  auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), ymd);
+  if (ec != std::errc() || end != id.data() + id.size() || id.size() != 8) return std::nullopt;
+  const int year = ymd / 10000, month = ymd / 100 % 100, day = ymd % 100;
+  if (month < 1 || month > 12 || day < 1 || day > 31) return std::nullopt;
+  return (DaysFromCivil(year, month, day) + 1) * int64_t{86'400'000'000};
+}
+
+}  // namespace
+
+Status DropExpiredClickHousePartitions(const ClickHouseOptions& options, int64_t cutoff_us,
+                                       int* dropped) {
+  *dropped = 0;
+  clickhouse::Http http(options);
+  std::vector<std::pair<std::string, std::string>> expired;  // table, partition
+  Status s =
+      http.Query("SELECT DISTINCT table, partition FROM system.parts WHERE active AND database = " +
+                     clickhouse::SqlQuote(options.database) +
+                     " AND table IN ('events', 'raw') FORMAT TabSeparated",
+                 [&](std::string_view line) {
+                   const size_t tab = line.find('\t');
+                   if (tab == std::string_view::npos) return true;
+                   std::string_view table = line.substr(0, tab), partition = line.substr(tab + 1);
+                   std::optional<int64_t> day_end = PartitionDayEnd(partition);
+                   if (day_end && *day_end <= cutoff_us) expired.emplace_back(table, partition);
+                   return true;
+                 });
+  if (!s.ok()) return s;
+  for (const auto& [table, partition] : expired) {
+    // Another collector may have dropped it meanwhile: dropping a partition that is gone
+    // is no error.
+    s = http.Execute(
+        "ALTER TABLE " + options.database + "." + table + " DROP PARTITION " + partition, "");
+    if (!s.ok()) return s;
+    ++*dropped;
   }
   return Status::Ok();
 }

@@ -77,6 +77,7 @@ Status FillClickHouse(const FlagSet& flags, CollectorConfig* c) {
   c->clickhouse_database = flags.GetString("clickhouse-database");
   c->clickhouse_user = flags.GetString("clickhouse-user");
   c->clickhouse_password = flags.GetString("clickhouse-password");
+  c->clickhouse_retention_us = flags.GetDuration("clickhouse-retention");
   c->collector_name = flags.GetString("collector-name");
   if (c->collector_name.empty()) {
     char host[256] = {};

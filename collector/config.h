@@ -66,7 +66,8 @@ struct CollectorConfig {
   std::string clickhouse_database;
   std::string clickhouse_user;
   std::string clickhouse_password;
-  std::string collector_name;  // default: the host name
+  int64_t clickhouse_retention_us = 0;  // 0 = ClickHouse keeps everything
+  std::string collector_name;           // default: the host name
   // The whole config file ("" without --config): its "templates" object belongs to the
   // parsers (TemplateSet::FromConfigJson), its "alerts" object to the alert engine, its
   // "schedule" object to the schedule rules (ScheduleConfigSet::Parse).

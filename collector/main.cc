@@ -108,6 +108,7 @@ ExporterOptions ExportOptions(const CollectorConfig& config) {
   o.clickhouse.database = config.clickhouse_database;
   o.clickhouse.user = config.clickhouse_user;
   o.clickhouse.password = config.clickhouse_password;
+  o.retention_us = config.clickhouse_retention_us;
   o.collector_name = config.collector_name;
   return o;
 }

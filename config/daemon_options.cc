@@ -78,6 +78,8 @@ constexpr FlagSpec kSpecs[] = {
     {"clickhouse-user", FlagType::kString, "", "NAME", "ClickHouse user (default: default)"},
     {"clickhouse-password", FlagType::kString, "", "TEXT",
      "ClickHouse password: a config file key only, never a flag (it would show in ps)"},
+    {"clickhouse-retention", FlagType::kDuration, "0", "DUR",
+     "drop ClickHouse's day partitions wholly older than this (400d); 0 keeps everything"},
     {"collector-name", FlagType::kString, "", "NAME",
      "this collector's name in the exported rows (default: the host name)"},
     {"help", FlagType::kBool, "", "", "print this help and exit"},

@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "clickhouse/clickhouse.h"
 #include "common/json_writer.h"
 #include "common/time_format.h"
 #include "query/cli_common.h"
@@ -194,8 +195,61 @@ Result<FleetQuery> ReadFleetQuery(const Cli& cli) {
   return q;
 }
 
-// The daemon's rollups answer what they can answer exactly; a scan the rest.
-Result<FleetSummary> Summarize(const Store& store, const FleetQuery& q, const CommandIo& io) {
+// FleetStats's answer from ClickHouse's aggregation (clickhouse.h, AggregateFleet): the
+// same figures, named and ordered as FleetStats names and orders them.
+Result<FleetSummary> SummarizeInClickHouse(const Store& store, const FleetQuery& q) {
+  static constexpr FleetGrouping kGrouping[] = {FleetGrouping::kNone, FleetGrouping::kModel,
+                                                FleetGrouping::kServer, FleetGrouping::kError,
+                                                FleetGrouping::kHour};
+  Result<std::vector<FleetAggregateRow>> rows =
+      AggregateFleet(store, q.range, kGrouping[static_cast<int>(q.by)]);
+  if (!rows.ok()) return rows.status();
+  auto named = [](std::string key) { return key.empty() ? std::string("(none)") : key; };
+  FleetSummary s;
+  s.by = q.by;
+  using Section = FleetAggregateRow::Section;
+  for (FleetAggregateRow& r : *rows) {
+    const OutcomeCounts counts{r.attempts, r.successes, r.failures};
+    switch (r.section) {
+      case Section::kTotal:
+        s.events = r.events;
+        s.devices = r.devices;
+        s.devices_last_failed = r.devices_last_failed;
+        s.first_us = r.first_us;
+        s.last_us = r.last_us;
+        break;
+      case Section::kResync:
+        s.resync = counts;
+        break;
+      case Section::kUpgrade:
+        s.upgrade = counts;
+        break;
+      case Section::kError:
+        s.errors.emplace_back(named(std::move(r.key)), r.failures);
+        break;
+      case Section::kServer:
+        s.servers.emplace_back(named(std::move(r.key)), counts);
+        break;
+      case Section::kMinute:
+        s.minutes.push_back({std::stoll(r.key), r.successes, r.failures});
+        break;
+      case Section::kGroup:
+        s.groups.push_back({q.by == GroupBy::kHour ? std::move(r.key) : named(std::move(r.key)),
+                            r.devices, counts, r.devices_last_failed});
+        break;
+    }
+  }
+  SortErrors(&s.errors);
+  SortServers(&s.servers);
+  SortGroups(q.by, &s.groups);
+  return s;
+}
+
+// The daemon's rollups answer what they can answer exactly; ClickHouse aggregates itself;
+// a scan the rest.
+Result<FleetSummary> Summarize(const Cli& cli, const Store& store, const FleetQuery& q,
+                               const CommandIo& io) {
+  if (cli.clickhouse()) return SummarizeInClickHouse(store, q);
   if (io.fleet_rollup != nullptr) {
     if (std::optional<FleetSummary> rolled = io.fleet_rollup->Answer(q.range, q.by)) {
       return std::move(*rolled);
@@ -367,7 +421,7 @@ int RunFleet(std::span<const std::string_view> args, CommandIo& io) {
   if (!q.ok()) return cli.Fail(q.status().message());
   Result<StoreHandle> store = cli.OpenStore();
   if (!store.ok()) return cli.Fail(store.status());
-  Result<FleetSummary> stats = Summarize(**store, *q, io);
+  Result<FleetSummary> stats = Summarize(cli, **store, *q, io);
   if (!stats.ok()) return cli.Fail("cannot read events: " + stats.status().message());
   // Chart buckets: the asked range, or the events' own span when it is open.
   int64_t span =

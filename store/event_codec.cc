@@ -57,10 +57,17 @@ bool UrlIsRendered(const Event& e, bool with_port) {
   return url == e.path;
 }
 
-std::string RenderUrl(const Event& e, bool with_port) {
-  std::string url = e.scheme + "://" + e.server;
-  if (with_port) url += ":" + std::to_string(e.port);
-  return url + e.path;
+// Into *out, reusing its storage (a reader may decode every record into one Event).
+void RenderUrlInto(const Event& e, bool with_port, std::string* out) {
+  out->assign(e.scheme);
+  out->append("://");
+  out->append(e.server);
+  if (with_port) {
+    char buf[16];
+    buf[0] = ':';
+    out->append(buf, std::to_chars(buf + 1, buf + sizeof buf, e.port).ptr);
+  }
+  out->append(e.path);
 }
 
 // Parses the canonical "a.b.c.d:port" (no leading zeros, nothing after) into 6 bytes.
@@ -160,11 +167,15 @@ void EncodeWithRefs(std::string_view text, const std::string_view* candidates, s
 bool DecodeWithRefs(std::string_view encoded, const std::string_view* candidates, size_t n,
                     std::string* out) {
   out->clear();
+  // Copies the runs between references whole (they are most of the text).
   for (size_t i = 0; i < encoded.size(); ++i) {
-    if (encoded[i] != kRefEscape) {
-      out->push_back(encoded[i]);
-      continue;
+    const size_t esc = encoded.find(kRefEscape, i);
+    if (esc == std::string_view::npos) {
+      out->append(encoded.substr(i));
+      break;
     }
+    out->append(encoded.substr(i, esc - i));
+    i = esc;
     if (++i == encoded.size()) return false;
     size_t ref = static_cast<uint8_t>(encoded[i]);
     if (ref == 0) {
@@ -351,7 +362,8 @@ Status DecodeEvent(std::string_view value, Event* e) {
   }
   if (flags & kTimestampIsBsd) {
     if (!e->message_time_us) return bad("timestamp flag without time");
-    e->timestamp_text = FormatBsdTimestamp(*e->message_time_us);
+    char buf[32];
+    e->timestamp_text.assign(buf, FormatBsdTimestampTo(*e->message_time_us, buf));
   } else if (!r.GetString(&e->timestamp_text)) {
     return bad("truncated timestamp");
   }
@@ -365,9 +377,9 @@ Status DecodeEvent(std::string_view value, Event* e) {
   PathCandidates(mac ? &*mac : nullptr, path_cands);
   if (!DecodeWithRefs(encoded, path_cands, kPathCandidates, &e->path)) return bad("bad path");
   if (flags & kUrlWithPort) {
-    e->url = RenderUrl(*e, true);
+    RenderUrlInto(*e, true, &e->url);
   } else if (flags & kUrlWithoutPort) {
-    e->url = RenderUrl(*e, false);
+    RenderUrlInto(*e, false, &e->url);
   } else if (!r.GetString(&e->url)) {
     return bad("truncated url");
   }
@@ -387,8 +399,16 @@ Status DecodeEvent(std::string_view value, Event* e) {
     std::string_view b;
     if (!r.GetBytes(6, &b)) return bad("truncated source");
     const auto* u = reinterpret_cast<const uint8_t*>(b.data());
-    e->source = std::to_string(u[0]) + "." + std::to_string(u[1]) + "." + std::to_string(u[2]) +
-                "." + std::to_string(u[3]) + ":" + std::to_string((u[4] << 8) | u[5]);
+    // Into a buffer, then one assign: the reader may reuse e (an export decodes every
+    // record into one Event) and then allocates nothing.
+    char buf[24];
+    char* p = buf;
+    for (int i = 0; i < 4; ++i) {
+      p = std::to_chars(p, buf + sizeof buf, u[i]).ptr;
+      *p++ = i < 3 ? '.' : ':';
+    }
+    p = std::to_chars(p, buf + sizeof buf, (u[4] << 8) | u[5]).ptr;
+    e->source.assign(buf, p);
   } else if (!r.GetString(&e->source)) {
     return bad("truncated source");
   }

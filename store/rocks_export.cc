@@ -184,7 +184,7 @@ Result<bool> RocksStore::OpenExportSpan(ExportCursor* c) const {
 
 // Reads the open span's records of c->phase after c->after_key, at most *room of them.
 // Returns whether the phase is done; else c->after_key is the last key read.
-Result<bool> RocksStore::ReadSpanPhase(ExportCursor* c, size_t* room, ExportRecords* out) const {
+Result<bool> RocksStore::ReadSpanPhase(ExportCursor* c, size_t* room, ExportScratch* out) const {
   const bool events = c->phase == 0;
   const int64_t since = events ? c->events_since_us : c->raw_since_us;
   const int64_t until = events ? c->events_until_us : c->raw_until_us;
@@ -208,16 +208,19 @@ Result<bool> RocksStore::ReadSpanPhase(ExportCursor* c, size_t* room, ExportReco
     if (k->seq < c->seq || k->seq >= c->span_end) continue;
     if (*room == 0) return false;
     Status st;
+    // Decoded into the same objects every time: their strings keep their capacity.
     if (events) {
-      Event& e = out->events.emplace_back();
+      Event& e = out->event;
       e.seq = k->seq;
       e.event_time_us = k->time_us;
       st = DecodeEvent(it->value().ToStringView(), &e);
+      if (st.ok()) out->visit->event(e);
     } else {
-      RawDatagram& r = out->raw.emplace_back();
+      RawDatagram& r = out->raw;
       r.seq = k->seq;
       r.received_us = k->time_us;
       st = DecodeRaw(it->value().ToStringView(), &r);
+      if (st.ok()) out->visit->raw(r);
     }
     if (!st.ok()) return st;
     c->after_key.assign(it->key().data(), it->key().size());
@@ -227,18 +230,18 @@ Result<bool> RocksStore::ReadSpanPhase(ExportCursor* c, size_t* room, ExportReco
   return true;
 }
 
-Status RocksStore::ReadForExport(const ExportCursor& from, size_t max_records,
-                                 ExportRecords* out) const {
+Status RocksStore::VisitForExport(const ExportCursor& from, size_t max_records,
+                                  const ExportVisitor& visit, ExportCursor* next) const {
   ExportCursor c = from;
   size_t room = max_records;
-  out->events.reserve(out->events.size() + std::min<size_t>(max_records, 65'536));
+  ExportScratch scratch{&visit, {}, {}};
   while (room > 0) {
     if (c.span_end == 0) {
       Result<bool> opened = OpenExportSpan(&c);
       if (!opened.ok()) return opened.status();
       if (!*opened) break;
     }
-    Result<bool> done = ReadSpanPhase(&c, &room, out);
+    Result<bool> done = ReadSpanPhase(&c, &room, &scratch);
     if (!done.ok()) return done.status();
     if (!*done) break;
     c.after_key.clear();
@@ -248,7 +251,7 @@ Status RocksStore::ReadForExport(const ExportCursor& from, size_t max_records,
       c.seq = next;
     }
   }
-  out->next = std::move(c);
+  *next = std::move(c);
   return Status::Ok();
 }
 

@@ -57,8 +57,8 @@ class RocksStore final : public Store {
   Status ScanAlerts(TimeRange started, bool active_only,
                     const std::function<bool(const AlertRecord&)>& visit) const override;
   Result<ExportCursor> LoadExportCursor() const override;
-  Status ReadForExport(const ExportCursor& from, size_t max_records,
-                       ExportRecords* out) const override;
+  Status VisitForExport(const ExportCursor& from, size_t max_records, const ExportVisitor& visit,
+                        ExportCursor* next) const override;
   Status SaveExportCursor(const ExportCursor& cursor) override;
   Result<uint64_t> NextSeq() const override;
   Result<uint64_t> ExportStoreId() const override;
@@ -98,7 +98,13 @@ class RocksStore final : public Store {
   Status OpenExportJournal();
   void AppendJournal(const StagedWrite& w, rocksdb::WriteBatch* wb);
   Result<bool> OpenExportSpan(ExportCursor* c) const;
-  Result<bool> ReadSpanPhase(ExportCursor* c, size_t* room, ExportRecords* out) const;
+  // Decoded records handed to an ExportVisitor, one object of each kind reused.
+  struct ExportScratch {
+    const ExportVisitor* visit;
+    Event event;
+    RawDatagram raw;
+  };
+  Result<bool> ReadSpanPhase(ExportCursor* c, size_t* room, ExportScratch* out) const;
 
   // Write's steps, in order (store/rocks_write.cc): stage the events (import dedup, SN ->
   // MAC), the raw datagrams and the counters into one RocksDB batch, apply the events to

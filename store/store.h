@@ -173,6 +173,13 @@ struct ExportCursor {
   bool operator==(const ExportCursor&) const = default;
 };
 
+// What VisitForExport hands each record to, in a stable order. The references are valid
+// during the call only (the store decodes every record into the same object).
+struct ExportVisitor {
+  std::function<void(const Event&)> event;
+  std::function<void(const RawDatagram&)> raw;
+};
+
 // What ReadForExport hands out: records in a stable order and the cursor after them.
 struct ExportRecords {
   std::vector<Event> events;
@@ -244,18 +251,24 @@ class Store : public DeviceReader {
                             const std::function<bool(const AlertRecord&)>& visit) const = 0;
 
   // The export journal (StoreOptions::export_journal); the defaults answer Unsupported.
-  // The cursor as last saved (a fresh one when none was). ReadForExport appends at most
-  // max_records (> 0) records after `from`, in a stable order, to *out and sets out->next;
-  // nothing appended and out->next == from means everything written so far is exported.
-  // SaveExportCursor persists the cursor and forgets the journal below cursor.seq. NextSeq
-  // is one more than the highest seq stored. ExportStoreId is a random id the store keeps
-  // for good: with the seq it names a record across every store of a fleet.
+  // The cursor as last saved (a fresh one when none was). VisitForExport visits at most
+  // max_records (> 0) records after `from`, in a stable order, and sets *next to the cursor
+  // after them; nothing visited and *next == from means everything written so far is
+  // exported. ReadForExport is the same collected into *out (appended). SaveExportCursor
+  // persists the cursor and forgets the journal below cursor.seq. NextSeq is one more than
+  // the highest seq stored. ExportStoreId is a random id the store keeps for good: with the
+  // seq it names a record across every store of a fleet.
   virtual Result<ExportCursor> LoadExportCursor() const {
     return Status::Unsupported("this store keeps no export journal");
   }
-  virtual Status ReadForExport(const ExportCursor& /*from*/, size_t /*max_records*/,
-                               ExportRecords* /*out*/) const {
+  virtual Status VisitForExport(const ExportCursor& /*from*/, size_t /*max_records*/,
+                                const ExportVisitor& /*visit*/, ExportCursor* /*next*/) const {
     return Status::Unsupported("this store keeps no export journal");
+  }
+  Status ReadForExport(const ExportCursor& from, size_t max_records, ExportRecords* out) const {
+    ExportVisitor collect{[out](const Event& e) { out->events.push_back(e); },
+                          [out](const RawDatagram& r) { out->raw.push_back(r); }};
+    return VisitForExport(from, max_records, collect, &out->next);
   }
   virtual Status SaveExportCursor(const ExportCursor& /*cursor*/) {
     return Status::Unsupported("this store keeps no export journal");

@@ -5,9 +5,12 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
+#include <random>
 #include <set>
 #include <sstream>
 
+#include "common/time_format.h"
 #include "test_server.h"
 
 using namespace resyncwatch::testing;
@@ -192,4 +195,103 @@ TEST_CASE("Fleet-wide answers from ClickHouse equal the union of two collectors'
   auto [recovery_want, recovery_got] = both({"recovery", "--now", IsoInDays(0)});
   CHECK(!With(recovery_got, "\"type\":\"phone\"").empty());
   CHECK(With(recovery_got, "\"type\":\"phone\"") == With(recovery_want, "\"type\":\"phone\""));
+}
+
+namespace {
+
+// Events built to reach every rule of FleetStats: outcomes before any request, successes
+// naming their own server, failures naming one (credited to the request's server anyway),
+// models appearing and changing midway, events without a phone, debug lines, both
+// families, equal timestamps, and times outside the asked range.
+std::vector<resyncwatch::Event> TrickyEvents(int64_t t0) {
+  using resyncwatch::EventKind;
+  std::mt19937 rng(17);
+  auto pick = [&](auto const& options) { return options[rng() % std::size(options)]; };
+  static const EventKind kKinds[] = {
+      EventKind::kResyncRequest,  EventKind::kResyncSuccess,  EventKind::kResyncFailure,
+      EventKind::kResyncRequest,  EventKind::kUpgradeRequest, EventKind::kUpgradeSuccess,
+      EventKind::kUpgradeFailure, EventKind::kDebug,          EventKind::kUnknown};
+  static const char* kServers[] = {"", "", "10.0.0.1", "10.0.0.2", "prov.example.net"};
+  static const char* kModels[] = {"", "", "", "CP-8851-3PCC", "CP-7841-3PCC"};
+  static const char* kErrors[] = {"", "http_get failed", "bad\ttab \\ text"};
+  std::vector<resyncwatch::Event> events;
+  int64_t t = t0 - 600'000'000;  // ten minutes before the range
+  for (int i = 0; i < 3000; ++i) {
+    resyncwatch::Event e;
+    if (rng() % 4 != 0) t += static_cast<int64_t>(rng() % 9'000'000);  // else a tie
+    e.event_time_us = e.received_us = t;
+    e.kind = pick(kKinds);
+    e.format = resyncwatch::SyslogFormat::kRfc3164;
+    e.mac = rng() % 10 == 0 ? 0 : 0x000e08000000 + rng() % 40;
+    e.model = pick(kModels);
+    e.server = pick(kServers);
+    if (e.kind == EventKind::kResyncFailure || e.kind == EventKind::kUpgradeFailure) {
+      e.error = pick(kErrors);
+    }
+    e.message = "event " + std::to_string(i);
+    e.source = "10.1.0.9:5060";
+    events.push_back(std::move(e));
+  }
+  return events;
+}
+
+}  // namespace
+
+TEST_CASE("Fleet aggregated inside ClickHouse equals the local fleet for every grouping") {
+  TestClickHouse& ch = TestClickHouse::Get();
+  TempDir tmp;
+  // Recent whole hours (a store's retention would drop older events when it opens).
+  const int64_t hour = 3'600'000'000;
+  const int64_t t0 = (std::time(nullptr) * int64_t{1'000'000} / hour - 5) * hour;
+  {
+    resyncwatch::StoreOptions options;
+    options.export_journal = true;
+    auto store = resyncwatch::Store::Open(tmp.Join("store"), options);
+    REQUIRE(store.ok());
+    std::vector<resyncwatch::Event> events = TrickyEvents(t0);
+    for (size_t i = 0; i < events.size(); i += 250) {
+      resyncwatch::WriteBatch batch;
+      batch.events.assign(events.begin() + i, events.begin() + std::min(events.size(), i + 250));
+      REQUIRE((*store)->Write(batch).ok());
+    }
+  }
+  // Every record is sent twice: once from the store, once from a copy taken before its
+  // cursor moved (a crash before the acknowledgement was saved).
+  std::filesystem::copy(tmp.Join("store"), tmp.Join("copy"),
+                        std::filesystem::copy_options::recursive);
+  for (const char* dir : {"store", "copy"}) {
+    resyncwatch::StoreOptions options;
+    options.export_journal = true;
+    auto store = resyncwatch::Store::Open(tmp.Join(dir), options);
+    REQUIRE(store.ok());
+    resyncwatch::ExporterOptions eo;
+    eo.clickhouse = ch.Options("t_fleet");
+    eo.collector_name = dir;
+    eo.min_batch_rows = 1;
+    eo.max_delay_us = 20'000;
+    eo.max_batch_rows = 333;
+    auto exporter = resyncwatch::ClickHouseExporter::Start(store->get(), eo);
+    REQUIRE(exporter.ok());
+    REQUIRE(WaitUntil([&] { return (*exporter)->stats().backlog == 0 && (*exporter)->stats().up; },
+                      std::chrono::seconds(60)));
+    CHECK((*exporter)->stats().exported_events == 3000);
+  }
+  const std::vector<std::string> range = {"--since", resyncwatch::FormatIso8601Utc(t0),
+                                          "--until", resyncwatch::FormatIso8601Utc(t0 + 2 * hour),
+                                          "--top",   "100"};
+  for (const char* by : {"", "model", "server", "error", "hour"}) {
+    for (bool json : {true, false}) {
+      std::vector<std::string> args = {"fleet"};
+      args.insert(args.end(), range.begin(), range.end());
+      if (*by) args.insert(args.end(), {"--by", by});
+      if (json) args.push_back("--json");
+      std::vector<std::string> local = args, remote = args;
+      local.insert(local.end(), {"--db", tmp.Join("store")});
+      remote.insert(remote.end(), {"--clickhouse", ch.url(), "--clickhouse-database", "t_fleet"});
+      const std::string want = Cli(local);
+      INFO("fleet --by " << by << (json ? " --json" : ""));
+      CHECK(want.size() > 100);
+      CHECK(Cli(remote) == want);
+    }
+  }
 }

@@ -240,3 +240,40 @@ TEST_CASE("While ClickHouse is down ingest goes on, the backlog is counted and d
   CHECK(ReadAll(*OpenCh(options)).events == ReadAll(*local).events);
   CHECK(exporter->RenderMetrics().find("resyncwatch_clickhouse_backlog 0") != std::string::npos);
 }
+
+TEST_CASE(
+    "Day partitions wholly older than the ClickHouse retention are dropped, newer days stay") {
+  TestClickHouse& ch = TestClickHouse::Get();
+  TempDir tmp;
+  const int64_t day = 86'400 * kSec;
+  const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  auto local = OpenJournaled(tmp.Join("store"));
+  // 40 and 35 days old (expired), 20 days old and now (kept): 10 events each.
+  for (int64_t age : {40 * day, 35 * day, 20 * day, int64_t{0}}) {
+    WriteBatch batch;
+    for (int i = 0; i < 10; ++i) {
+      batch.events.push_back(
+          MakeEvent(0x000e08000000 + i, now - age + i, EventKind::kResyncRequest));
+    }
+    REQUIRE(local->Write(batch).ok());
+  }
+  ExporterOptions o = FastExport(ch.Options("t_retention"));
+  o.retention_us = 30 * day;
+  o.retention_interval_us = 50'000;
+  auto exporter = StartExport(local.get(), o);
+  REQUIRE(Drained(*exporter));
+  const std::string parts =
+      "SELECT count(DISTINCT partition) FROM system.parts WHERE active AND database = "
+      "'t_retention' AND table = 'events'";
+  REQUIRE(WaitUntil([&] { return ch.Scalar(parts) == "2"; }, std::chrono::seconds(30)));
+  CHECK(exporter->stats().dropped_partitions >= 2);
+  CHECK(ch.Scalar("SELECT count() FROM t_retention.events FINAL") == "20");
+  CHECK(ch.Scalar("SELECT min(event_time_us) FROM t_retention.events") ==
+        std::to_string(now - 20 * day));
+  // The local store keeps its own retention: everything is still there.
+  int local_events = 0;
+  REQUIRE(local->Scan({}, [&](const Event&) { return ++local_events > 0; }).ok());
+  CHECK(local_events == 40);
+}

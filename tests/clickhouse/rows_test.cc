@@ -77,6 +77,49 @@ TEST_CASE("Raw datagram bytes of every value round-trip a TSV row") {
   CHECK(back.bytes == r.bytes);
 }
 
+// The escaper skips clean 8-byte words: a special byte anywhere in a word, at any
+// alignment and next to any other byte value, must still be escaped.
+TEST_CASE("Every special byte is escaped at every offset of a long field") {
+  auto reference = [](std::string_view field) {
+    std::string out;
+    for (char c : field) {
+      switch (c) {
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\0':
+          out += "\\0";
+          break;
+        default:
+          out.push_back(c);
+      }
+    }
+    return out;
+  };
+  for (char special : {'\\', '\t', '\n', '\r', '\0'}) {
+    for (int filler = 0; filler < 256; ++filler) {
+      for (size_t at = 0; at < 19; ++at) {
+        std::string field(19, static_cast<char>(filler));
+        field[at] = special;
+        std::string got;
+        clickhouse::AppendEscaped(field, &got);
+        INFO("special " << int(special) << " filler " << filler << " at " << at);
+        REQUIRE(got == reference(field));
+        REQUIRE(clickhouse::Unescape(got) == field);
+      }
+    }
+  }
+}
+
 TEST_CASE("A row of the wrong shape is an error naming it, not a half-filled event") {
   Event e;
   Status s = clickhouse::ParseEventRow("1\t2\t3", &e);
