@@ -1,7 +1,9 @@
-// Running the analysis over a store: one device (History) or the whole fleet (Scan).
-// The fleet path scans time slices of the range in parallel, each into its own table of
-// devices, merges the tables in time order and analyses devices in parallel batches; the
-// visitor is always called from the calling thread.
+// Running the analysis over a store: one device (History), the whole fleet or chosen
+// devices (one scan). The fleet path scans time slices of the range in parallel, each into
+// its own table of devices, merges the tables in time order and analyses devices in
+// parallel batches. The chosen-devices path appends their events to a flat list per slice
+// and groups them by device after the scan. The visitor is always called from the calling
+// thread. docs/schedule.md, "Reading a store", says why.
 #include <algorithm>
 #include <atomic>
 #include <deque>
