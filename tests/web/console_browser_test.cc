@@ -83,6 +83,15 @@ std::string FailingFleetArchive() {
   return lines;
 }
 
+// The store of `archive`, imported into dir before a daemon starts on it, so that the
+// daemon's first precomputed minute holds it.
+std::string ImportedStore(const TempDir& dir, const std::string& archive) {
+  WriteFileText(dir.Join("fleet.log"), archive);
+  std::string out;
+  REQUIRE(RunCapture({kCli, "import", "--db", dir.Join("db"), dir.Join("fleet.log")}, &out) == 0);
+  return dir.Join("db");
+}
+
 struct Console {
   TempDir dir;
   std::string db;
@@ -215,11 +224,7 @@ TEST_CASE("The lists and the collector page render without running datagram text
 TEST_CASE("The fleet wall's recovery forecast shows the CLI's recovery summary for its minute") {
   // Stored before the daemon starts, so that its first precomputed minute holds them.
   TempDir dir;
-  const std::string db = dir.Join("db");
-  WriteFileText(dir.Join("fleet.log"), FailingFleetArchive());
-  std::string out;
-  REQUIRE(RunCapture({kCli, "import", "--db", db, dir.Join("fleet.log")}, &out) == 0);
-  Console c(db);
+  Console c(ImportedStore(dir, FailingFleetArchive()));
   const std::string dom = c.Dom("/");
   // The panel names the precomputed minute it shows; the CLI is asked for the same one.
   std::smatch m;
@@ -260,11 +265,7 @@ TEST_CASE("The fleet wall's recovery forecast shows the CLI's recovery summary f
 TEST_CASE("The recovery list shows every failing phone with the CLI's summary under it") {
   // Stored before the daemon starts, so that its first analysed minute holds them.
   TempDir dir;
-  const std::string db = dir.Join("db");
-  WriteFileText(dir.Join("fleet.log"), FailingFleetArchive());
-  std::string out;
-  REQUIRE(RunCapture({kCli, "import", "--db", db, dir.Join("fleet.log")}, &out) == 0);
-  Console c(db);
+  Console c(ImportedStore(dir, FailingFleetArchive()));
   const std::string dom = c.Dom("/lists.html?list=recovery");
   CheckInert(dom, "resyncwatch: recovery");
   CHECK(dom.find("8 of 8 rows (8 phones failing; retried by themselves within 10 min: ") !=
@@ -276,7 +277,6 @@ TEST_CASE("The recovery list shows every failing phone with the CLI's summary un
 TEST_CASE("A list of more phones than a page holds shows 2,000 rows and says the CSV has all") {
   // 2,100 phones, one request each, imported before the daemon starts.
   TempDir dir;
-  const std::string db = dir.Join("db");
   std::string lines;
   for (int i = 0; i < 2100; ++i) {
     char line[160];
@@ -286,11 +286,7 @@ TEST_CASE("A list of more phones than a page holds shows 2,000 rows and says the
                   i / 60 % 60, i % 60, i / 256, i % 256);
     lines += line;
   }
-  WriteFileText(dir.Join("fleet.log"), lines);
-  std::string out;
-  REQUIRE(RunCapture({kCli, "import", "--db", db, "--year", "2026", dir.Join("fleet.log")}, &out) ==
-          0);
-  Console c(db);
+  Console c(ImportedStore(dir, lines));
   const std::string dom = c.Dom("/lists.html?list=devices");
   CHECK(dom.find("2100 of 2100 rows; the first 2000 shown: filter or sort to see others, the "
                  "CSV has all") != std::string::npos);
