@@ -336,6 +336,22 @@ uint64_t FleetRollup::out_of_order() const {
   return state_->out_of_order;
 }
 
+// A device's first entry at or after minute `since`. The wall's ranges end at now and read
+// the tail of a device's entries: galloping back from the newest touches only that tail,
+// where a binary search from the middle would touch lines of the array the range never reads.
+std::vector<uint64_t>::const_iterator FirstFrom(const std::vector<uint64_t>& minutes,
+                                                int64_t since) {
+  const uint64_t key = Entry(since) & ~kFlags;
+  auto hi = minutes.end();
+  size_t step = 1;
+  while (static_cast<size_t>(hi - minutes.begin()) > step && *(hi - step) >= key) {
+    hi -= step;
+    step *= 2;
+  }
+  auto lo = static_cast<size_t>(hi - minutes.begin()) > step ? hi - step : minutes.begin();
+  return std::lower_bound(lo, hi, key);
+}
+
 // One answer being summed: the summary, and its parts keyed by id until named.
 struct FleetRollup::Tally {
   GroupBy by;
@@ -393,7 +409,7 @@ void FleetRollup::Tally::AddMinute(int64_t minute, const State::Minute& b) {
 // event named it, row "" when an event preceded the first that did; and it counts as
 // last failed in the row of its final value ("" when no event in range named one).
 void FleetRollup::Tally::AddDevice(const State::Device& d) {
-  auto first = std::lower_bound(d.minutes.begin(), d.minutes.end(), Entry(since) & ~kFlags);
+  auto first = FirstFrom(d.minutes, since);
   if (first == d.minutes.end() || EntryMinute(*first) >= until) return;
   ++out.devices;
   const uint64_t own = by == GroupBy::kServer ? kOwnServer : kModel;
@@ -402,11 +418,14 @@ void FleetRollup::Tally::AddDevice(const State::Device& d) {
   int last_outcome = 0;
   bool has_own = false, has_reference = false, in_none = false;
   hours.clear();
+  int64_t hour_end = INT64_MIN;  // the first minute after the hour last pushed
   for (auto e = first; e != d.minutes.end() && EntryMinute(*e) < until; ++e) {
     if (*e & kOutcome) last_outcome = (*e & kFailed) ? -1 : 1;
-    if (by == GroupBy::kHour) {
+    // Entries are in time order: a division only when an entry starts a new hour.
+    if (by == GroupBy::kHour && EntryMinute(*e) >= hour_end) {
       const auto hour = static_cast<uint32_t>((EntryMinute(*e) - first_hour) / kHourMinutes);
-      if (hours.empty() || hours.back() != hour) hours.push_back(hour);
+      hours.push_back(hour);
+      hour_end = first_hour + (static_cast<int64_t>(hour) + 1) * kHourMinutes;
     }
     if (!has_reference && (*e & orphan)) in_none = true;
     has_reference |= (*e & reference) != 0;

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -35,6 +36,8 @@ constexpr FlagSpec kFlags[] = {
     {"requests", FlagType::kInt, "100", "N", "requests per panel from the rollups"},
     {"scan-requests", FlagType::kInt, "10", "N", "requests per panel by the scan"},
     {"ingest-rate", FlagType::kInt, "2000", "N", "events/s stored meanwhile (0: none)"},
+    {"rollups-only", FlagType::kBool, "", "",
+     "time only the rollup panels (with their CPU time), no precompute and no scan timings"},
     {"help", FlagType::kBool, "", "", "show this help"},
 };
 
@@ -71,22 +74,47 @@ ApiRequest Request(const Panel& p, const std::string& now) {
 struct Timing {
   double p50_ms = 0;
   double p99_ms = 0;
+  double cpu_p50_ms = 0;  // the requesting thread's CPU time
+  double cpu_p99_ms = 0;
 };
 
+double ThreadCpuMs() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+double Percentile(std::vector<double>& ms, double q) {
+  std::sort(ms.begin(), ms.end());
+  return ms[std::min(ms.size() - 1, static_cast<size_t>(q * static_cast<double>(ms.size())))];
+}
+
 Timing Time(const ApiContext& context, const ApiRequest& request, int n) {
-  std::vector<double> ms;
+  std::vector<double> ms, cpu_ms;
   for (int i = 0; i < n; ++i) {
     auto t0 = std::chrono::steady_clock::now();
+    const double c0 = ThreadCpuMs();
     ApiReply reply = HandleApi(context, request);
+    cpu_ms.push_back(ThreadCpuMs() - c0);
     ms.push_back(
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     if (reply.status != 200) std::fprintf(stderr, "%s: %d\n", request.path.c_str(), reply.status);
   }
-  std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) {
-    return ms[std::min(ms.size() - 1, static_cast<size_t>(q * ms.size()))];
-  };
-  return {at(0.5), at(0.99)};
+  if (ms.empty()) return {};
+  return {Percentile(ms, 0.5), Percentile(ms, 0.99), Percentile(cpu_ms, 0.5),
+          Percentile(cpu_ms, 0.99)};
+}
+
+// The rollup panels alone, wall and CPU time, while the writer stores (--rollups-only).
+void TimeRollupPanels(const ApiContext& rolled, const std::string& now, int n) {
+  std::printf("%-40s %21s %21s\n", ("panel (now=" + now + ")").c_str(), "wall p50 / p99 ms",
+              "CPU p50 / p99 ms");
+  for (const Panel& p : Panels()) {
+    if (p.path != "/api/fleet") continue;
+    Timing t = Time(rolled, Request(p, now), n);
+    std::printf("%-40s %10.2f / %8.2f %10.2f / %8.2f\n", (p.path + "?" + p.query).c_str(), t.p50_ms,
+                t.p99_ms, t.cpu_p50_ms, t.cpu_p99_ms);
+  }
 }
 
 // The newest event time in the store, and at least the fill's end. A store reused with
@@ -247,6 +275,25 @@ void TimePrecomputed(WallPrecompute& precompute, ManualClock& clock, const ApiCo
       (*run_s)[0], (*run_s)[1], (*run_s)[2]);
 }
 
+// The rollup panels while the writer stores; false when the rollup went stale meanwhile.
+bool TimeRollupsAlone(const FlagSet& flags, Store* store, FleetRollup* rollup,
+                      const std::string& now) {
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> stored{0};
+  const int64_t rate = flags.GetInt("ingest-rate");
+  std::thread writer;
+  if (rate > 0) {
+    writer = std::thread(Ingest, store, rollup, flags.GetInt("devices"), rate, &stop, &stored);
+  }
+  TimeRollupPanels({store, "", rollup}, now, static_cast<int>(flags.GetInt("requests")));
+  stop = true;
+  if (writer.joinable()) writer.join();
+  std::printf("stored meanwhile: %lld events; rollup %s; out of order %llu\n",
+              static_cast<long long>(stored.load()), rollup->Ready() ? "ready" : "NOT ready",
+              static_cast<unsigned long long>(rollup->out_of_order()));
+  return rollup->Ready();
+}
+
 int Run(const FlagSet& flags) {
   const std::string db = flags.GetString("db");
   const int64_t devices = flags.GetInt("devices");
@@ -274,6 +321,8 @@ int Run(const FlagSet& flags) {
   ApiContext scan{&store, "", nullptr};
   ApiContext rolled{&store, "", &rollup};
   bool all_same = RollupsEqualScan(scan, rolled, now);
+  if (flags.GetBool("rollups-only"))
+    return TimeRollupsAlone(flags, &store, &rollup, now) && all_same ? 0 : 1;
   ManualClock schedule_clock(bench::kFleetEnd + 30 * kSec);
   WallPrecompute::Options precompute_options;
   precompute_options.clock = &schedule_clock;
