@@ -76,7 +76,11 @@ void TimeRecovery(const Store& store, const ScheduleConfigSet& configs, TimeRang
                   int64_t now_us, const AnalysisOptions& options) {
   auto t0 = std::chrono::steady_clock::now();
   double c0 = CpuSeconds();
-  RecoveryQuery q{.configs = &configs, .options = options, .range = range, .now_us = now_us};
+  RecoveryQuery q;
+  q.configs = &configs;
+  q.options = options;
+  q.range = range;
+  q.now_us = now_us;
   std::vector<FailingPhone> phones;
   Status s = CollectRecovery(store, q, &phones);
   if (!s.ok()) std::fprintf(stderr, "schedule_bench: %s\n", s.ToString().c_str());
