@@ -14,6 +14,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/counter_names.h"
 #include "query_socket/query_socket.h"
 #include "query_socket/wire.h"
 #include "store/key_format.h"
@@ -222,10 +223,32 @@ Status QueryServer::Impl::AnswerHistory(int conn, const qw::HistoryRequest& r) {
   return Done(conn, read);
 }
 
+namespace {
+
+// An importer may move only the counters an import counts, each by at most the lines of
+// its batch: the collector's and the store's own counters are not a client's to change.
+Status CheckImportCounters(const WriteBatch& batch) {
+  const int64_t lines = static_cast<int64_t>(batch.events.size() + batch.raw.size());
+  for (const auto& [name, delta] : batch.counter_deltas) {
+    const CounterInfo* info = nullptr;
+    for (const CounterInfo& c : AllCounters()) {
+      if (c.name == name && c.counted_by == CountedBy::kImport) info = &c;
+    }
+    if (info == nullptr || delta < 0 || delta > lines) {
+      return Status::InvalidArgument("an import may not move counter '" + name + "' by " +
+                                     std::to_string(delta));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status QueryServer::Impl::AnswerImport(int conn, qw::ImportRequest& r) {
   if (!hooks_.import) {
     return Done(conn, Status::Unsupported("this resyncwatchd does not take imports"));
   }
+  if (Status s = CheckImportCounters(r.batch); !s.ok()) return Done(conn, s);
   Result<WriteResult> written = hooks_.import(r.batch);
   if (!written.ok()) return Done(conn, written.status());
   return Done(conn, Status::Ok(), qw::EncodeWriteResult(*written));

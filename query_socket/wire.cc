@@ -199,8 +199,9 @@ Status Get(ByteReader& in, ImportRequest* r) {
   for (uint64_t i = 0; i < n; ++i) {
     std::string name;
     int64_t delta = 0;
+    // The encoder writes a map: a name given twice is not ours (and summing could overflow).
     if (!in.GetString(&name) || !in.GetSigned(&delta)) return bad;
-    b.counter_deltas[name] += delta;
+    if (!b.counter_deltas.emplace(std::move(name), delta).second) return bad;
   }
   return Status::Ok();
 }

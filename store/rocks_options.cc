@@ -20,8 +20,10 @@ class Int64AddOperator final : public rocksdb::AssociativeMergeOperator {
  public:
   bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
              std::string* new_value, rocksdb::Logger*) const override {
-    int64_t sum = existing ? DecodeCounter(*existing) : 0;
-    sum += DecodeCounter(value);
+    // Saturating: a counter can only grow by what was stored, but the bytes come from disk.
+    const int64_t a = existing ? DecodeCounter(*existing) : 0, b = DecodeCounter(value);
+    int64_t sum = 0;
+    if (__builtin_add_overflow(a, b, &sum)) sum = b > 0 ? INT64_MAX : INT64_MIN;
     *new_value = EncodeCounter(sum);
     return true;
   }

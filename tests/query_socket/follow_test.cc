@@ -304,6 +304,28 @@ TEST_CASE("Imports through the query socket are written by the hook and answered
   CHECK(again->duplicates_skipped == 5);
   CHECK(History(**client, kMacA).size() == 5);
 
+  // An importer moves only the import's own counter, by at most its lines.
+  auto counter = [&](const std::string& name) {
+    auto counters = store->Counters();
+    REQUIRE(counters.ok());
+    auto it = counters->find(name);
+    return it == counters->end() ? int64_t{0} : it->second;
+  };
+  const int64_t before = counter("stored_events");
+  for (const auto& [name, delta] : std::vector<std::pair<std::string, int64_t>>{
+           {"stored_events", 1}, {"imported_lines", -5}, {"imported_lines", 6}}) {
+    CAPTURE(name, delta);
+    WriteBatch forged = batch;
+    forged.counter_deltas = {{name, delta}};
+    Result<WriteResult> refused = (*client)->Import(forged);
+    CHECK(refused.status().code() == Status::Code::kInvalidArgument);
+  }
+  CHECK(counter("stored_events") == before);
+  WriteBatch honest = batch;
+  honest.counter_deltas = {{"imported_lines", 5}};
+  CHECK((*client)->Import(honest).ok());
+  CHECK(counter("imported_lines") == 5);
+
   // A server without the hook says so.
   TempDir other;
   auto plain = QueryServer::Start(*store, QuerySocketPath(other.path()));

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <map>
 #include <string>
 
 #include "tests/store/store_checks.h"
@@ -147,6 +148,23 @@ TEST_CASE("Malformed query request fields are refused, not misread") {
   Status s = qw::DecodeRequest(newer).status();
   CHECK(s.code() == Status::Code::kUnsupported);
   CHECK(s.message().find("speaks version 1") != std::string::npos);
+}
+
+TEST_CASE("An import naming one counter twice is refused, not summed past the int64 range") {
+  // Found by the query fuzzer: INT64_MIN then -1 for one name overflowed the sum.
+  auto body = [](std::map<std::string, int64_t> counters) {
+    WriteBatch b;
+    b.counter_deltas = std::move(counters);
+    return std::string(Body(qw::EncodeRequest(qw::ImportRequest{b})));
+  };
+  const std::string none = body({});
+  const std::string first = body({{"imported_lines", INT64_MIN}});
+  const std::string second = body({{"imported_lines", -1}});
+  REQUIRE(qw::DecodeRequest(first).ok());
+  // The same request with both entries: the count (last byte of `none`) made 2.
+  std::string twice = none.substr(0, none.size() - 1) + char(2) + first.substr(none.size()) +
+                      second.substr(none.size());
+  CHECK(qw::DecodeRequest(twice).status().code() == Status::Code::kCorruption);
 }
 
 TEST_CASE("Answers round-trip: final status with payload, events, import counts") {

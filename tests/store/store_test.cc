@@ -547,3 +547,16 @@ TEST_CASE("ScanKinds visits exactly the events of the kinds asked for, whole and
   REQUIRE(store->ScanKinds({}, mask, [&](const Event&) { return ++visited < 2; }).ok());
   CHECK(visited == 2);
 }
+
+TEST_CASE("A counter summed past the int64 range stays at its limit instead of wrapping") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  REQUIRE(store->AddCounters({{"up", INT64_MAX}, {"down", INT64_MIN}}).ok());
+  REQUIRE(store->AddCounters({{"up", 1}, {"down", -1}}).ok());
+  REQUIRE(store->Flush().ok());  // merged by the memtable and again by the flush
+  REQUIRE(store->AddCounters({{"up", 5}, {"down", -5}}).ok());
+  auto counters = store->Counters();
+  REQUIRE(counters.ok());
+  CHECK((*counters)["up"] == INT64_MAX);
+  CHECK((*counters)["down"] == INT64_MIN);
+}
