@@ -277,3 +277,30 @@ TEST_CASE(
   REQUIRE(local->Scan({}, [&](const Event&) { return ++local_events > 0; }).ok());
   CHECK(local_events == 40);
 }
+
+TEST_CASE("Over https the server's certificate is verified, against the configured CA") {
+  TestClickHouse& ch = TestClickHouse::Get();
+  REQUIRE_FALSE(ch.https_url().empty());
+  ClickHouseOptions options = ch.Options("t_https");
+  options.url = ch.https_url();
+  // A self-signed certificate the system does not trust: refused, nothing sent.
+  Status refused = CreateClickHouseSchema(options);
+  CHECK_FALSE(refused.ok());
+  CHECK(refused.message().find("does not answer") != std::string::npos);
+  options.ca_file = ch.ca_file();
+  REQUIRE(CreateClickHouseSchema(options).ok());
+  TempDir tmp;
+  auto local = OpenJournaled(tmp.Join("store"));
+  for (int b = 0; b < 5; ++b) {
+    WriteBatch batch = MakeBatch(b, 8);
+    REQUIRE(local->Write(batch).ok());
+  }
+  auto exporter = StartExport(local.get(), FastExport(options));
+  REQUIRE(Drained(*exporter));
+  CHECK(exporter->stats().exported_events == 40);
+  auto remote = OpenCh(options);
+  CHECK(ReadAll(*remote).events.size() == 40);
+  ClickHouseOptions untrusted = options;
+  untrusted.ca_file.clear();
+  CHECK_FALSE(OpenClickHouseStore(untrusted).ok());
+}

@@ -30,10 +30,29 @@ int FreePort() {
   return port;
 }
 
-std::string ConfigXml(const std::string& dir, int port) {
-  return "<?xml version=\"1.0\"?>\n<yandex>\n"
-         "  <logger><level>warning</level><log>" +
-         dir + "/server.log</log><errorlog>" + dir +
+// HTTPS beside HTTP, with the certificate Certificate() made.
+std::string HttpsXml(const std::string& dir, int https_port) {
+  return "  <https_port>" + std::to_string(https_port) +
+         "</https_port>\n"
+         "  <openSSL><server><certificateFile>" +
+         dir + "/cert.pem</certificateFile><privateKeyFile>" + dir +
+         "/key.pem</privateKeyFile><verificationMode>none</verificationMode>"
+         "<loadDefaultCAFile>false</loadDefaultCAFile><disableProtocols>sslv2,sslv3"
+         "</disableProtocols></server></openSSL>\n";
+}
+
+// A self-signed certificate for 127.0.0.1 (its own CA), made with the openssl tool.
+bool Certificate(const std::string& dir) {
+  std::string out;
+  return RunCapture({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                     dir + "/key.pem", "-out", dir + "/cert.pem", "-days", "2", "-subj",
+                     "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"},
+                    &out) == 0;
+}
+
+std::string ConfigXml(const std::string& dir, int port, int https_port) {
+  return "<?xml version=\"1.0\"?>\n<yandex>\n" + HttpsXml(dir, https_port) +
+         "  <logger><level>warning</level><log>" + dir + "/server.log</log><errorlog>" + dir +
          "/server.err.log</errorlog><console>0</console></logger>\n"
          "  <http_port>" +
          std::to_string(port) +
@@ -91,7 +110,10 @@ TestClickHouse::TestClickHouse() {
   // Half a second to start; one per test process (ctest runs each test case in its own).
   port_ = FreePort();
   url_ = "http://127.0.0.1:" + std::to_string(port_);
-  WriteFileText(dir_.Join("config.xml"), ConfigXml(dir_.path(), port_));
+  const int https_port = FreePort();
+  https_url_ = "https://127.0.0.1:" + std::to_string(https_port);
+  certificate_ok_ = Certificate(dir_.path());
+  WriteFileText(dir_.Join("config.xml"), ConfigXml(dir_.path(), port_, https_port));
   WriteFileText(dir_.Join("users.xml"), kUsersXml);
 }
 
