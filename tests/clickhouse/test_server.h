@@ -19,6 +19,8 @@ class TestClickHouse {
   ~TestClickHouse();
 
   const std::string& url() const { return url_; }
+  // The server also has the cluster two_shards: two shards that are both this server, with
+  // their tables in the databases shard1 and shard2.
   // The same server over HTTPS, with a self-signed certificate for 127.0.0.1 in ca_file()
   // (its own CA); "" when the certificate could not be made.
   std::string https_url() const { return certificate_ok_ ? https_url_ : ""; }
