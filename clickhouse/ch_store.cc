@@ -81,19 +81,9 @@ class ClickHouseStore final : public Store {
   }
   Status ScanRaw(TimeRange range,
                  const std::function<bool(const RawDatagram&)>& visit) const override {
-    const std::string sql = "SELECT " + std::string(clickhouse::kRawReadColumns) + " FROM " + db_ +
-                            ".raw FINAL WHERE 1" + TimeWhere("received_us", range) +
-                            " FORMAT TabSeparated";
-    Status parse;
-    RawDatagram raw;
-    int64_t last = INT64_MIN;
-    Status s = http_.Query(sql, [&](std::string_view line) {
-      parse = clickhouse::ParseRawRow(line, &raw);
-      if (parse.ok() && raw.received_us < last) parse = OutOfOrder();
-      last = raw.received_us;
-      return parse.ok() && visit(raw);
-    });
-    return s.ok() ? parse : s;
+    return OrderedScan<RawDatagram>(clickhouse::kRawReadColumns, "raw",
+                                    TimeWhere("received_us", range), clickhouse::ParseRawRow,
+                                    &RawDatagram::received_us, visit);
   }
 
   Result<DeviceSummary> GetDevice(MacAddress mac) const override {
@@ -148,21 +138,29 @@ class ClickHouseStore final : public Store {
     return Status::Corruption("ClickHouse returned rows out of key order (FINAL without a merge?)");
   }
 
-  // Rows of `table` (sorted by time first) in its key order.
-  Status Events(std::string_view columns, const char* table, const std::string& where,
-                const EventVisitor& visit) const {
+  // Rows of `table` (sorted by time first) in its key order, each parsed into one reused
+  // T and checked to come no earlier than the one before (on `time`).
+  template <typename T>
+  Status OrderedScan(std::string_view columns, const char* table, const std::string& where,
+                     Status (*parse)(std::string_view, T*), int64_t T::*time,
+                     const std::function<bool(const T&)>& visit) const {
     const std::string sql = "SELECT " + std::string(columns) + " FROM " + db_ + "." + table +
                             " FINAL WHERE 1" + where + " FORMAT TabSeparated";
-    Status parse;
-    Event e;
+    Status parsed;
+    T row;
     int64_t last = INT64_MIN;
     Status s = http_.Query(sql, [&](std::string_view line) {
-      parse = clickhouse::ParseEventRow(line, &e);
-      if (parse.ok() && e.event_time_us < last) parse = OutOfOrder();
-      last = e.event_time_us;
-      return parse.ok() && visit(e);
+      parsed = parse(line, &row);
+      if (parsed.ok() && row.*time < last) parsed = OutOfOrder();
+      last = row.*time;
+      return parsed.ok() && visit(row);
     });
-    return s.ok() ? parse : s;
+    return s.ok() ? parsed : s;
+  }
+  Status Events(std::string_view columns, const char* table, const std::string& where,
+                const EventVisitor& visit) const {
+    return OrderedScan<Event>(columns, table, where, clickhouse::ParseEventRow,
+                              &Event::event_time_us, visit);
   }
 
   // One phone's events, each once, in time order. Without FINAL: the mac condition then

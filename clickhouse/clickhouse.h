@@ -32,6 +32,9 @@ struct ClickHouseOptions {
   std::string database = "resyncwatch";
   std::string user;      // "" = ClickHouse's default user
   std::string password;  // never shown
+  // With https: PEM file of the CAs that may sign the server's certificate ("" = the
+  // system's). The certificate and its host name are always verified.
+  std::string ca_file;
   int timeout_ms = 30'000;
 };
 

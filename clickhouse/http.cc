@@ -20,6 +20,8 @@ std::unique_ptr<httplib::Client> Connect(const ClickHouseOptions& o) {
   client->set_read_timeout(sec, usec);
   client->set_write_timeout(sec, usec);
   client->set_keep_alive(false);
+  client->enable_server_certificate_verification(true);
+  if (!o.ca_file.empty()) client->set_ca_cert_path(o.ca_file.c_str());
   if (!o.user.empty() || !o.password.empty()) {
     client->set_basic_auth(o.user.empty() ? "default" : o.user, o.password);
   }

@@ -78,6 +78,7 @@ Status FillClickHouse(const FlagSet& flags, CollectorConfig* c) {
   c->clickhouse_user = flags.GetString("clickhouse-user");
   c->clickhouse_password = flags.GetString("clickhouse-password");
   c->clickhouse_retention_us = flags.GetDuration("clickhouse-retention");
+  c->clickhouse_ca_file = flags.GetString("clickhouse-ca-file");
   c->collector_name = flags.GetString("collector-name");
   if (c->collector_name.empty()) {
     char host[256] = {};

@@ -67,6 +67,7 @@ struct CollectorConfig {
   std::string clickhouse_user;
   std::string clickhouse_password;
   int64_t clickhouse_retention_us = 0;  // 0 = ClickHouse keeps everything
+  std::string clickhouse_ca_file;       // "" = the system's CAs
   std::string collector_name;           // default: the host name
   // The whole config file ("" without --config): its "templates" object belongs to the
   // parsers (TemplateSet::FromConfigJson), its "alerts" object to the alert engine, its

@@ -109,6 +109,7 @@ ExporterOptions ExportOptions(const CollectorConfig& config) {
   o.clickhouse.user = config.clickhouse_user;
   o.clickhouse.password = config.clickhouse_password;
   o.retention_us = config.clickhouse_retention_us;
+  o.clickhouse.ca_file = config.clickhouse_ca_file;
   o.collector_name = config.collector_name;
   return o;
 }

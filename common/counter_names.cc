@@ -51,6 +51,9 @@ constexpr CounterInfo kCounters[kCounterCount] = {
      CountedBy::kStore, false},
     {kImportedLines, "imported_lines", "lines read from imported archives", CountedBy::kImport,
      false},
+    {kExportExpired, "export_expired",
+     "records local retention removed before they were exported to ClickHouse", CountedBy::kStore,
+     false},
 };
 
 // The table is in Counter order: Info indexes it.

@@ -40,6 +40,7 @@ enum class Counter : int {
   kEventsDebug,
   kDuplicatesSkipped,  // import: records already stored by an earlier import (store)
   kImportedLines,      // import: lines read from archives
+  kExportExpired,      // records local retention removed before ClickHouse had them (store)
   kCount,
 };
 constexpr int kCounterCount = static_cast<int>(Counter::kCount);

@@ -78,6 +78,8 @@ constexpr FlagSpec kSpecs[] = {
     {"clickhouse-user", FlagType::kString, "", "NAME", "ClickHouse user (default: default)"},
     {"clickhouse-password", FlagType::kString, "", "TEXT",
      "ClickHouse password: a config file key only, never a flag (it would show in ps)"},
+    {"clickhouse-ca-file", FlagType::kString, "", "PATH",
+     "PEM CAs that may sign an https:// ClickHouse's certificate (default: the system's)"},
     {"clickhouse-retention", FlagType::kDuration, "0", "DUR",
      "drop ClickHouse's day partitions wholly older than this (400d); 0 keeps everything"},
     {"collector-name", FlagType::kString, "", "NAME",

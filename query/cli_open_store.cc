@@ -16,6 +16,7 @@ Result<StoreHandle> OpenClickHouse(const FlagSet& flags) {
   options.url = flags.GetString("clickhouse");
   options.database = flags.GetString("clickhouse-database");
   if (const char* user = std::getenv("RESYNCWATCH_CLICKHOUSE_USER")) options.user = user;
+  if (const char* ca = std::getenv("RESYNCWATCH_CLICKHOUSE_CA_FILE")) options.ca_file = ca;
   if (const char* password = std::getenv("RESYNCWATCH_CLICKHOUSE_PASSWORD")) {
     options.password = password;
   }

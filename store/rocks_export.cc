@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <random>
 
+#include "common/counter_names.h"
 #include "store/event_codec.h"
+#include "store/rocks_options.h"
 #include "store/rocks_store.h"
 
 namespace resyncwatch::store_format {
@@ -143,6 +145,34 @@ Result<uint64_t> RocksStore::ExportStoreId() const {
   if (!s.ok()) return FromRocks(s, "reading the store id");
   if (v.size() != 8) return Status::Corruption("store id of wrong size");
   return GetFixed64(v.data());
+}
+
+Status RocksStore::TrimExportJournal(int64_t cutoff_us) {
+  Result<ExportCursor> cursor = LoadExportCursor();
+  if (!cursor.ok()) return cursor.status();
+  rocksdb::WriteBatch wb;
+  uint64_t expired = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kCfDefault)));
+  for (it->Seek(JournalKey(std::max(cursor->seq, cursor->span_end))); it->Valid(); it->Next()) {
+    JournalEntry e;
+    if (!IsJournalKey(it->key().ToStringView())) break;
+    if (!DecodeJournal(it->key().ToStringView(), it->value().ToStringView(), &e)) {
+      return Status::Corruption("export journal entry of wrong size");
+    }
+    // An empty kind (min > max) holds nothing that could still be there.
+    if ((e.ev_min > e.ev_max || e.ev_max < cutoff_us) &&
+        (e.raw_min > e.raw_max || e.raw_max < cutoff_us)) {
+      wb.Delete(cf(kCfDefault), it->key());
+      expired += e.end - e.first;
+    }
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the export journal");
+  if (wb.Count() == 0) return Status::Ok();
+  wb.Merge(cf(kCfCounters), std::string(CounterName(Counter::kExportExpired)),
+           EncodeCounter(static_cast<int64_t>(expired)));
+  std::lock_guard lock(write_mu_);
+  if (Status resumed = ResumeIfNeeded(); !resumed.ok()) return resumed;
+  return CommitBatch(&wb);
 }
 
 // Opens the span that starts at c->seq from the journal entries there; false when the

@@ -406,6 +406,10 @@ Status RocksStore::ApplyRetention() {
   Status st = FromRocks(
       db_->DeleteRange(wo, cf(kCfDedup), DedupKey(INT64_MIN, 0), DedupKey(cutoff, 0)), "retention");
   if (!st.ok()) return st;
+  if (options_.export_journal) {
+    st = TrimExportJournal(cutoff);
+    if (!st.ok()) return st;
+  }
   // Index chunks are keyed by device; the compaction filter drops the expired ones.
   retention_->cutoff_us.store(cutoff, std::memory_order_relaxed);
   rocksdb::CompactRangeOptions co;

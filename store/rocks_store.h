@@ -98,6 +98,10 @@ class RocksStore final : public Store {
   Status OpenExportJournal();
   void AppendJournal(const StagedWrite& w, rocksdb::WriteBatch* wb);
   Result<bool> OpenExportSpan(ExportCursor* c) const;
+  // Removes the journal entries whose records are all older than cutoff_us (retention
+  // removed them unexported), outside the cursor's open span, and counts their records
+  // as export_expired.
+  Status TrimExportJournal(int64_t cutoff_us);
   // Decoded records handed to an ExportVisitor, one object of each kind reused.
   struct ExportScratch {
     const ExportVisitor* visit;

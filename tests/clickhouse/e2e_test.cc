@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "clickhouse/http.h"
 #include "common/time_format.h"
 #include "test_server.h"
 
@@ -237,8 +238,11 @@ std::vector<resyncwatch::Event> TrickyEvents(int64_t t0) {
 
 }  // namespace
 
-TEST_CASE("Fleet aggregated inside ClickHouse equals the local fleet for every grouping") {
-  TestClickHouse& ch = TestClickHouse::Get();
+namespace {
+
+// Writes TrickyEvents to a store, exports every record twice into `database` and checks
+// that `fleet` from ClickHouse prints what the store prints, for every grouping.
+void CheckFleetAgainstStore(TestClickHouse& ch, const std::string& database) {
   TempDir tmp;
   // Recent whole hours (a store's retention would drop older events when it opens).
   const int64_t hour = 3'600'000'000;
@@ -265,7 +269,7 @@ TEST_CASE("Fleet aggregated inside ClickHouse equals the local fleet for every g
     auto store = resyncwatch::Store::Open(tmp.Join(dir), options);
     REQUIRE(store.ok());
     resyncwatch::ExporterOptions eo;
-    eo.clickhouse = ch.Options("t_fleet");
+    eo.clickhouse = ch.Options(database);
     eo.collector_name = dir;
     eo.min_batch_rows = 1;
     eo.max_delay_us = 20'000;
@@ -287,11 +291,38 @@ TEST_CASE("Fleet aggregated inside ClickHouse equals the local fleet for every g
       if (json) args.push_back("--json");
       std::vector<std::string> local = args, remote = args;
       local.insert(local.end(), {"--db", tmp.Join("store")});
-      remote.insert(remote.end(), {"--clickhouse", ch.url(), "--clickhouse-database", "t_fleet"});
+      remote.insert(remote.end(), {"--clickhouse", ch.url(), "--clickhouse-database", database});
       const std::string want = Cli(local);
       INFO("fleet --by " << by << (json ? " --json" : ""));
       CHECK(want.size() > 100);
       CHECK(Cli(remote) == want);
     }
   }
+}
+
+}  // namespace
+
+TEST_CASE("Fleet aggregated inside ClickHouse equals the local fleet for every grouping") {
+  CheckFleetAgainstStore(TestClickHouse::Get(), "t_fleet");
+}
+
+// The cluster form of docs/clickhouse.md: each shard's ReplacingMergeTree tables, and
+// Distributed tables sharded by mac (events) and receive time (raw) in front of them, which
+// the collectors insert into and the CLI reads.
+TEST_CASE("Fleet through a Distributed table over two shards equals the local fleet") {
+  TestClickHouse& ch = TestClickHouse::Get();
+  for (const char* shard : {"shard1", "shard2"}) {
+    REQUIRE(resyncwatch::CreateClickHouseSchema(ch.Options(shard)).ok());
+  }
+  const std::string statements[] = {"CREATE DATABASE t_dist",
+                                    "CREATE TABLE t_dist.events AS shard1.events "
+                                    "ENGINE = Distributed(two_shards, '', events, mac)",
+                                    "CREATE TABLE t_dist.raw AS shard1.raw "
+                                    "ENGINE = Distributed(two_shards, '', raw, received_us)"};
+  const resyncwatch::clickhouse::Http http(ch.Options("default"));
+  for (const std::string& sql : statements) REQUIRE(http.Execute(sql, "").ok());
+  CheckFleetAgainstStore(ch, "t_dist");
+  // Both shards hold part of the rows.
+  CHECK(std::stol(ch.Scalar("SELECT count() FROM shard1.events")) > 0);
+  CHECK(std::stol(ch.Scalar("SELECT count() FROM shard2.events")) > 0);
 }

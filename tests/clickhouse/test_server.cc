@@ -30,10 +30,44 @@ int FreePort() {
   return port;
 }
 
-std::string ConfigXml(const std::string& dir, int port) {
-  return "<?xml version=\"1.0\"?>\n<yandex>\n"
-         "  <logger><level>warning</level><log>" +
-         dir + "/server.log</log><errorlog>" + dir +
+// HTTPS beside HTTP, with the certificate Certificate() made.
+std::string HttpsXml(const std::string& dir, int https_port) {
+  return "  <https_port>" + std::to_string(https_port) +
+         "</https_port>\n"
+         "  <openSSL><server><certificateFile>" +
+         dir + "/cert.pem</certificateFile><privateKeyFile>" + dir +
+         "/key.pem</privateKeyFile><verificationMode>none</verificationMode>"
+         "<loadDefaultCAFile>false</loadDefaultCAFile><disableProtocols>sslv2,sslv3"
+         "</disableProtocols></server></openSSL>\n";
+}
+
+// A self-signed certificate for 127.0.0.1 (its own CA), made with the openssl tool.
+bool Certificate(const std::string& dir) {
+  std::string out;
+  return RunCapture({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                     dir + "/key.pem", "-out", dir + "/cert.pem", "-days", "2", "-subj",
+                     "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"},
+                    &out) == 0;
+}
+
+// The native port, and a cluster of two shards that are both this server, each shard's
+// tables in its own database (shard1, shard2): a Distributed table over it spreads rows
+// over two real shards on one process.
+std::string ClusterXml(int tcp_port) {
+  std::string shards;
+  for (const char* db : {"shard1", "shard2"}) {
+    shards += "<shard><replica><host>127.0.0.1</host><port>" + std::to_string(tcp_port) +
+              "</port><default_database>" + db + "</default_database></replica></shard>";
+  }
+  return "  <tcp_port>" + std::to_string(tcp_port) +
+         "</tcp_port>\n"
+         "  <remote_servers><two_shards>" +
+         shards + "</two_shards></remote_servers>\n";
+}
+
+std::string ConfigXml(const std::string& dir, int port, int https_port, int tcp_port) {
+  return "<?xml version=\"1.0\"?>\n<yandex>\n" + HttpsXml(dir, https_port) + ClusterXml(tcp_port) +
+         "  <logger><level>warning</level><log>" + dir + "/server.log</log><errorlog>" + dir +
          "/server.err.log</errorlog><console>0</console></logger>\n"
          "  <http_port>" +
          std::to_string(port) +
@@ -66,7 +100,10 @@ std::string ConfigXml(const std::string& dir, int port) {
 
 constexpr const char* kUsersXml =
     "<?xml version=\"1.0\"?>\n<yandex>\n"
-    "  <profiles><default><max_memory_usage>2000000000</max_memory_usage></default></profiles>\n"
+    // insert_distributed_sync: an INSERT into a Distributed table is acknowledged once the
+    // shards have the rows (docs/clickhouse.md, "On a cluster").
+    "  <profiles><default><max_memory_usage>2000000000</max_memory_usage>"
+    "<insert_distributed_sync>1</insert_distributed_sync></default></profiles>\n"
     "  <users><default><password></password><networks><ip>127.0.0.1</ip></networks>"
     "<profile>default</profile><quota>default</quota></default></users>\n"
     "  <quotas><default></default></quotas>\n</yandex>\n";
@@ -89,9 +126,17 @@ TestClickHouse& TestClickHouse::Get() {
 
 TestClickHouse::TestClickHouse() {
   // Half a second to start; one per test process (ctest runs each test case in its own).
-  port_ = FreePort();
+  // Three ports, distinct: the kernel may hand the same free port out twice in a row.
+  int https_port = 0, tcp_port = 0;
+  do {
+    port_ = FreePort();
+    https_port = FreePort();
+    tcp_port = FreePort();
+  } while (port_ == https_port || port_ == tcp_port || https_port == tcp_port);
   url_ = "http://127.0.0.1:" + std::to_string(port_);
-  WriteFileText(dir_.Join("config.xml"), ConfigXml(dir_.path(), port_));
+  https_url_ = "https://127.0.0.1:" + std::to_string(https_port);
+  certificate_ok_ = Certificate(dir_.path());
+  WriteFileText(dir_.Join("config.xml"), ConfigXml(dir_.path(), port_, https_port, tcp_port));
   WriteFileText(dir_.Join("users.xml"), kUsersXml);
 }
 

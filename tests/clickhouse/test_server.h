@@ -19,6 +19,12 @@ class TestClickHouse {
   ~TestClickHouse();
 
   const std::string& url() const { return url_; }
+  // The server also has the cluster two_shards: two shards that are both this server, with
+  // their tables in the databases shard1 and shard2.
+  // The same server over HTTPS, with a self-signed certificate for 127.0.0.1 in ca_file()
+  // (its own CA); "" when the certificate could not be made.
+  std::string https_url() const { return certificate_ok_ ? https_url_ : ""; }
+  std::string ca_file() const { return dir_.Join("cert.pem"); }
   // Options for a database of the caller's own (tests share the server, not the tables).
   ClickHouseOptions Options(const std::string& database) const;
   // SIGKILL, as a crash or a pulled cable would; Start() brings it back on the same port
@@ -33,7 +39,8 @@ class TestClickHouse {
   friend std::default_delete<TestClickHouse>;
   TempDir dir_;
   int port_ = 0;
-  std::string url_;
+  std::string url_, https_url_;
+  bool certificate_ok_ = false;
   std::unique_ptr<Daemon> server_;
 };
 
