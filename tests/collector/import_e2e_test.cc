@@ -110,7 +110,16 @@ TEST_CASE("An import cut by killing the collector, then the importer, resumes to
     Daemon daemon(kDaemon, {"--db", db, "--listen", "udp://127.0.0.1:0"}, dir.path());
     REQUIRE(daemon.WaitListening());
     Child import(Import(db, pipe));
-    std::FILE* writer = std::fopen(pipe.c_str(), "w");  // once the importer opened it
+    // An importer that exits early makes the writes fail (EPIPE, not a signal that would end
+    // the test without its message), and the open waits for it with a deadline, not forever.
+    ::signal(SIGPIPE, SIG_IGN);
+    int fd = -1;
+    REQUIRE(WaitUntil([&] {
+      fd = ::open(pipe.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);  // ENXIO until it reads
+      return fd >= 0;
+    }));
+    REQUIRE(::fcntl(fd, F_SETFL, 0) == 0);
+    std::FILE* writer = ::fdopen(fd, "w");
     REQUIRE(writer != nullptr);
     const size_t half = text.find('\n', text.size() / 2) + 1;
     REQUIRE(std::fwrite(text.data(), 1, half, writer) == half);

@@ -97,7 +97,7 @@ function time(iso) {
 // "sip88xx.12-0-1MPP-14" -> "12-0-1MPP-14 (sip88xx)": the release first, so that the
 // part a wall screen's cell keeps is the part that differs between phones.
 function releaseFirst(firmware) {
-  const m = /^([a-z][a-z0-9]*)\.([0-9].*)$/i.exec(firmware);
+  const m = /^([a-z][\w-]*)\.([0-9].*)$/i.exec(firmware);
   return m ? `${m[2]} (${m[1]})` : firmware;
 }
 function hhmm(iso) {
@@ -112,13 +112,15 @@ function shortTime(iso) {
       d.toLocaleDateString(undefined, {month: 'short', day: 'numeric'}) + ' ';
   return day + hhmm(iso);
 }
-// How long until `iso`: "now", "in 25 min", "in 3 h", "in 2 d".
+// How long until `iso`: "now", "in 25 min", "in 3 h", "in 2 d", or "past due".
 function untilText(iso) {
   const s = (Date.parse(iso) - Date.now()) / 1000;
   if (isNaN(s)) return String(iso || '');
-  if (s < 60) return 'now';
-  if (s < 3600) return `in ${Math.round(s / 60)} min`;
-  if (s < 2 * 86400) return `in ${Math.round(s / 3600)} h`;
+  if (s < 0) return 'past due';
+  const min = Math.round(s / 60), h = Math.round(s / 3600);
+  if (min < 1) return 'now';
+  if (min < 60) return `in ${min} min`;
+  if (h < 48) return `in ${h} h`;
   return `in ${Math.round(s / 86400)} d`;
 }
 // A MAC, the one column of the wall's phone lists that must never be cut: 12 characters.
@@ -130,13 +132,13 @@ function failureRate(r) {
 
 // ---- fleet wall -------------------------------------------------------------------
 
-function tile(label, value, now, before, worseWhenUp, bad, beforeName) {
+function tile(label, value, now, before, worseWhenUp, bad, beforeName, percent) {
   let delta = 'no earlier data';
   if (before !== null && before !== undefined && typeof now === 'number') {
     const d = now - before;
     const dir = d > 0 ? '▲ ' : d < 0 ? '▼ ' : '= ';
     const worse = worseWhenUp === null ? false : (worseWhenUp ? d > 0 : d < 0);
-    delta = dir + (Number.isInteger(d) ? Math.abs(d) : pct(Math.abs(d))) + ' vs ' + beforeName +
+    delta = dir + (percent ? pct(Math.abs(d)) : Math.abs(d)) + ' vs ' + beforeName +
             (worse ? ' (worse)' : '');
   }
   return el('div', {class: 'tile' + (bad ? ' bad' : '')},
@@ -154,7 +156,7 @@ function tiles(period, cur, prev) {
     tile('Phones seen ' + period, c.devices, c.devices, p && p.devices, null, false, before),
     tile('Attempts ' + period, c.attempts, c.attempts, p && p.attempts, null, false, before),
     tile('Success rate ' + period, (rate !== null && rate < 0.95 ? '⚠ ' : '') + pct(rate), rate,
-         p && p.success_rate, false, rate !== null && rate < 0.95, before),
+         p && p.success_rate, false, rate !== null && rate < 0.95, before, true),
     tile('Failures ' + period, c.failures, c.failures, p && p.failures, true,
          c.failures > 0 && (!p || c.failures > p.failures), before),
   ];
@@ -453,15 +455,6 @@ async function phone() {
   renderHistory(events);
 }
 
-// Failed attempts in a row as the schedule analysis counts them (its back-off step: a
-// cycle of several profiles, or a message that arrived twice, is one attempt), and the
-// failure messages in a row of the phone's summary when they differ.
-function failuresInARow(s, device) {
-  const attempts = num(device.backoff_step), messages = num(s.consecutive_failures);
-  if (device.backoff_step === undefined) return String(messages);
-  return attempts === messages ? String(attempts)
-                               : `${attempts} attempts (${messages} failure messages)`;
-}
 
 function renderSummary(q, mac, s, device, events, nothing) {
   const last = events[events.length - 1] || {};
@@ -472,7 +465,12 @@ function renderSummary(q, mac, s, device, events, nothing) {
     ['Firmware', upgrade ? (upgrade.error || upgrade.path || upgrade.url) + ' (upgraded ' +
                                time(upgrade.time || upgrade.received_at) + ')' : 'no upgrade seen'],
     ['Last seen', time(s.last_seen)], ['Last URL', s.last_url || ''],
-    ['Last error', s.last_error || ''], ['Failures in a row', failuresInARow(s, device)],
+    ['Last error', s.last_error || ''],
+    // Two different counts: the step the schedule analysis reached in the retry list (a
+    // cycle of several profiles is one attempt; it is counted within the page's range), and
+    // the failure messages since the phone's last success, all time.
+    ['Back-off step', device.backoff_step === undefined ? '' : String(device.backoff_step)],
+    ['Failure messages in a row', num(s.consecutive_failures)],
     ['Schedule state', device.state ? `${device.state}: ${STATE_MEANING[device.state] || ''}` : ''],
   ];
   if (nothing) items.push(['History', nothing]);
@@ -480,7 +478,7 @@ function renderSummary(q, mac, s, device, events, nothing) {
   dl.replaceChildren();
   for (const [k, v] of items) {
     const bad = (k === 'Schedule state' && BAD_STATES.includes(device.state)) ||
-                (k === 'Failures in a row' && num(device.backoff_step) + num(s.consecutive_failures) > 0);
+                (k === 'Failure messages in a row' && v > 0);
     dl.append(el('dt', {}, k), el('dd', bad ? {class: 'bad'} : {}, (bad ? '⚠ ' : '') + v));
   }
 }
