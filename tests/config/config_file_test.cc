@@ -71,6 +71,13 @@ TEST_CASE("a JSON syntax error gives its line and column") {
   CHECK(JsonSyntaxError("{\"a\": [1, 2,]}") != "");
   CHECK(JsonSyntaxError("{\"a\": \"\xff\"}").find("line 1, column") == 0);
   CHECK(JsonSyntaxError(R"({"a": [1, {"b": null}]})") == "");
+  // A NUL ends no parse early, and strings after a syntax error are checked in place
+  // (the config fuzzer's first find: rapidjson's own string stack was undefined behaviour).
+  CHECK(JsonSyntaxError(std::string_view("{\"a\": 1}\0 x", 12)).find("line 1, column 9: A NUL") ==
+        0);
+  CHECK(
+      JsonSyntaxError("{\"schedule\": {\"defaults\": {\"Resync_Periodic\": \"3600\"\n  \"x\": 1}}}")
+          .find("line 2, column 3: Missing a comma") == 0);
 }
 
 TEST_CASE("option keys take '_' for '-' and their values are checked like flags") {
