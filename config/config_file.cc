@@ -112,7 +112,11 @@ std::string JsonSyntaxError(std::string_view text) {
     return LineAndColumn(text, nul) + ": A NUL byte is not allowed in JSON.";
   // Parsed in place, in a copy: rapidjson 1.1's non-in-place string parse does pointer
   // arithmetic on its empty stack's null pointer (undefined behaviour the config fuzzer hit).
+  // Its UTF-8 check takes a sequence's continuation bytes without looking for the end, so
+  // the copy ends in as many NULs as a sequence has continuation bytes (the fuzzer's
+  // second find, a truncated sequence at the very end).
   std::string copy(text);
+  copy.append(3, '\0');
   rapidjson::InsituStringStream in(copy.data());
   rapidjson::BaseReaderHandler<> ignore;
   rapidjson::Reader reader;

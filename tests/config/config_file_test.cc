@@ -78,6 +78,10 @@ TEST_CASE("a JSON syntax error gives its line and column") {
   CHECK(
       JsonSyntaxError("{\"schedule\": {\"defaults\": {\"Resync_Periodic\": \"3600\"\n  \"x\": 1}}}")
           .find("line 2, column 3: Missing a comma") == 0);
+  // A UTF-8 sequence cut by the end of the text (the fuzzer's second find: the check read
+  // past the end).
+  CHECK(JsonSyntaxError("{\"a\": \"\xf0").find("line 1, column 8: Invalid encoding") == 0);
+  CHECK(JsonSyntaxError("{\"a\": \"\xe5").find("line 1, column 8: Invalid encoding") == 0);
 }
 
 TEST_CASE("option keys take '_' for '-' and their values are checked like flags") {
