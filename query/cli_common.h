@@ -85,7 +85,12 @@ class Cli {
   // CommandIo::store when set). A missing store is an error that names the directory.
   // With --clickhouse, the ClickHouse tables instead (user and password from
   // $RESYNCWATCH_CLICKHOUSE_USER and $RESYNCWATCH_CLICKHOUSE_PASSWORD).
-  Result<StoreHandle> OpenStore();
+  // device_history_only: the caller reads only History, GetDevice and serial numbers
+  // (StoreOptions::device_history_only), which opens a local store faster.
+  Result<StoreHandle> OpenStore(bool device_history_only = false);
+  // The local part of OpenStore: --db (or CommandIo::store), never ClickHouse. Apart from
+  // OpenStore so that the front can read a store without the ClickHouse client.
+  Result<StoreHandle> OpenLocalStore(bool device_history_only = false);
   // A client of the collector serving --db on its query socket. NotFound when no
   // collector serves it: open the store instead.
   Result<std::unique_ptr<QueryClient>> ConnectToWriter();

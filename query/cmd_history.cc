@@ -7,17 +7,10 @@ int RunHistory(std::span<const std::string_view> args, CommandIo& io) {
   HistoryCommand history(io);
   if (std::optional<int> code = history.Parse(args)) return *code;
   if (history.follow()) return history.Follow();
-  Cli& cli = history.cli();
   // The collector's open store answers without the cost of opening it here; any failure of
   // the socket falls back to the store, so the output is the same either way.
-  if (!history.direct()) {
-    Status why;
-    if (std::optional<int> code = history.AskCollector(&why)) return *code;
-    history.WarnIfCollectorFailed(why);
-  }
-  Result<StoreHandle> store = cli.OpenStore();
-  if (!store.ok()) return cli.Fail(store.status());
-  return history.ReadStore(**store);
+  return history.Answer(
+      [&history] { return history.cli().OpenStore(/*device_history_only=*/true); });
 }
 
 }  // namespace resyncwatch

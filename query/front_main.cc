@@ -1,8 +1,9 @@
-// The `resyncwatch` front: a small program without RocksDB that starts in well under a
-// millisecond. It answers `history` through the collector's query socket itself, the
-// command support types all day, and hands every other command, and any history the
-// collector cannot answer, to the full CLI `resyncwatch-full` beside it, with the same
-// arguments. Both print the same output and exit codes (tests/query).
+// The `resyncwatch` front: a small program that starts in about a millisecond. It answers
+// `history`, the command support types all day, itself: through the collector's query
+// socket, or from the store read-only when no collector serves it (a copied store, a
+// stopped appliance). It hands every other command, and history from ClickHouse, to the
+// full CLI `resyncwatch-full` beside it, with the same arguments. Both print the same
+// output and exit codes (tests/query).
 #include <unistd.h>
 
 #include <cerrno>
@@ -30,10 +31,8 @@ std::string FullCliPath() {
   return path.substr(0, slash + 1) + std::string(kFullName);
 }
 
-// extra: an argument inserted after the command name (--direct once the collector failed).
-[[noreturn]] void RunFull(int argc, char** argv, const char* extra) {
+[[noreturn]] void RunFull(int argc, char** argv) {
   std::vector<char*> args(argv, argv + argc);
-  if (extra != nullptr && args.size() >= 2) args.insert(args.begin() + 2, const_cast<char*>(extra));
   args.push_back(nullptr);
   std::fflush(nullptr);
   const std::string full = FullCliPath();
@@ -45,16 +44,13 @@ std::string FullCliPath() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || std::string_view(argv[1]) != "history") RunFull(argc, argv, nullptr);
+  if (argc < 2 || std::string_view(argv[1]) != "history") RunFull(argc, argv);
   resyncwatch::CommandIo io = resyncwatch::ProcessCommandIo();
   std::vector<std::string_view> args(argv + 2, argv + argc);
   resyncwatch::HistoryCommand history(io);
   if (std::optional<int> code = history.Parse(args)) return *code;
   if (history.follow()) return history.Follow();
-  if (history.direct()) RunFull(argc, argv, nullptr);
-  resyncwatch::Status why;
-  if (std::optional<int> code = history.AskCollector(&why)) return *code;
-  // The full CLI reads the store; it must not ask the collector a second time.
-  history.WarnIfCollectorFailed(why);
-  RunFull(argc, argv, "--direct");
+  resyncwatch::Cli& cli = history.cli();
+  if (cli.clickhouse()) RunFull(argc, argv);
+  return history.Answer([&cli] { return cli.OpenLocalStore(/*device_history_only=*/true); });
 }

@@ -1,9 +1,10 @@
 // `resyncwatch history` in steps, so that the full CLI (cmd_history.cc) and its static
-// front (front_main.cc) parse, ask the collector (or follow it) and print with the same
-// code; only the full CLI opens the store itself.
+// front (front_main.cc) parse, ask the collector (or follow it), read the store and print
+// with the same code; only the full CLI reads ClickHouse.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -34,15 +35,17 @@ class HistoryCommand {
   int Follow();
   Cli& cli() { return cli_; }
 
+  // Answers with the collector serving --db unless --direct; when none serves it (or it
+  // fails, said in one line), reads the store open_store opens: the exit code.
+  int Answer(const std::function<Result<StoreHandle>()>& open_store);
+
+ private:
   // Asks the collector serving --db and prints its answer: the exit code. std::nullopt
   // when it could not answer, with the reason in *why (NotFound: no collector serves it).
   std::optional<int> AskCollector(Status* why);
   // The one stderr line for a collector that failed (nothing when none serves the store).
   void WarnIfCollectorFailed(const Status& why);
-  // Reads the timeline from a store opened here and prints it: the exit code.
   int ReadStore(const Store& store);
-
- private:
   int Print();
 
   Cli cli_;

@@ -96,7 +96,39 @@ void MakePrivate(const std::string& dir) {
   }
 }
 
+// The column families one device's history reads (StoreOptions::device_history_only).
+std::vector<rocksdb::ColumnFamilyDescriptor> DeviceHistoryCfs(
+    std::vector<rocksdb::ColumnFamilyDescriptor> all) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> kept;
+  for (int id : {kCfDefault, kCfEvents, kCfDeviceIndex, kCfDevices, kCfSerials}) {
+    kept.push_back(std::move(all[id]));
+  }
+  return kept;
+}
+
+// RocksDB's handles, in the order of cfs, placed at their column family's id (nullptr for
+// a column family not opened).
+std::vector<rocksdb::ColumnFamilyHandle*> ByCfId(
+    const std::vector<rocksdb::ColumnFamilyDescriptor>& cfs,
+    std::vector<rocksdb::ColumnFamilyHandle*> handles) {
+  std::vector<rocksdb::ColumnFamilyHandle*> by_id(kCfCount, nullptr);
+  for (size_t i = 0; i < cfs.size() && i < handles.size(); ++i) {
+    int id = 0;
+    while (id < kCfCount && cfs[i].name != CfName(id)) ++id;
+    if (id < kCfCount) by_id[id] = handles[i];
+  }
+  return by_id;
+}
+
 }  // namespace
+
+void RocksStore::NotOpened(int id) {
+  std::fprintf(stderr,
+               "resyncwatch: internal error: column family %s read from a store opened "
+               "for device history only\n",
+               CfName(id));
+  std::abort();
+}
 
 Result<std::unique_ptr<Store>> RocksStore::OpenRocks(const std::string& dir,
                                                      const StoreOptions& options) {
@@ -128,6 +160,7 @@ Result<std::unique_ptr<Store>> RocksStore::OpenRocks(const std::string& dir,
     env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW, rocksdb::CpuPriority::kLow);
   }
   auto cfs = MakeCfDescriptors(store->retention_);
+  if (store->read_only() && options.device_history_only) cfs = DeviceHistoryCfs(std::move(cfs));
   if (options.mode == StoreOptions::Mode::kReadOnlyView) {
     Status st = store->OpenReadOnlyView(db_options, cfs);
     if (!st.ok()) return st;
@@ -203,7 +236,7 @@ Status RocksStore::OpenReadOnlyView(const rocksdb::DBOptions& db_options,
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     s = rocksdb::DB::OpenForReadOnly(db_options, dir_, cfs, &handles, &raw);
     if (s.ok() && ManifestState(dir_) == before) {
-      handles_ = std::move(handles);
+      handles_ = ByCfId(cfs, std::move(handles));
       db_.reset(raw);
       return Status::Ok();
     }
@@ -230,9 +263,11 @@ Status RocksStore::OpenSecondary(const rocksdb::DBOptions& db_options,
   if (!mkdtemp(tmpl)) return Status::IoError("cannot create a temporary directory in /tmp");
   secondary_dir_ = tmpl;
   rocksdb::DB* raw = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::Status s =
-      rocksdb::DB::OpenAsSecondary(db_options, dir_, secondary_dir_, cfs, &handles_, &raw);
+      rocksdb::DB::OpenAsSecondary(db_options, dir_, secondary_dir_, cfs, &handles, &raw);
   if (!s.ok()) return FromRocks(s, "opening store " + dir_);
+  handles_ = ByCfId(cfs, std::move(handles));
   db_.reset(raw);
   return Status::Ok();
 }
@@ -243,7 +278,9 @@ RocksStore::~RocksStore() {
       std::lock_guard lock(write_mu_);
       FlushIndex();
     }
-    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    for (auto* h : handles_) {
+      if (h != nullptr) db_->DestroyColumnFamilyHandle(h);
+    }
     handles_.clear();
     db_->Close();
     db_.reset();
@@ -369,7 +406,7 @@ Status RocksStore::CatchUp() {
 }
 
 Status RocksStore::Flush() {
-  if (secondary()) return Status::Ok();
+  if (read_only()) return Status::Ok();  // a reader holds nothing to flush
   Status st;
   {
     std::lock_guard lock(write_mu_);

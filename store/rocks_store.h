@@ -69,7 +69,12 @@ class RocksStore final : public Store {
 
  private:
   RocksStore() = default;
-  rocksdb::ColumnFamilyHandle* cf(int id) const { return handles_[id]; }
+  // Every column family by id; one a device_history_only store did not open stops here.
+  rocksdb::ColumnFamilyHandle* cf(int id) const {
+    if (handles_[id] == nullptr) NotOpened(id);
+    return handles_[id];
+  }
+  [[noreturn]] static void NotOpened(int id);
   bool secondary() const { return options_.mode == StoreOptions::Mode::kReadOnlySecondary; }
   bool read_only() const { return options_.mode != StoreOptions::Mode::kReadWrite; }
   Status OpenReadOnlyView(const rocksdb::DBOptions& db_options,

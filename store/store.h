@@ -143,6 +143,11 @@ struct StoreOptions {
   // every store in the process, so this holds for all of them.
   bool low_priority_background = false;
   std::shared_ptr<StoreFaults> faults;
+  // Read-only modes only: open just the column families one device's history reads (meta,
+  // events, device index, summaries, serial numbers). A one-shot `history` opens ~1 ms
+  // faster, skipping the import dedup keys' tables; any other read stops the process with
+  // a message (a programming error, not a state of the store).
+  bool device_history_only = false;
   // Keep the export journal (writer only): each Write also records which seqs it stored
   // and their time span, so that an exporter finds everything not yet exported without
   // scanning the store (docs/clickhouse.md). Costs one small put per Write.

@@ -1,5 +1,6 @@
-// The `resyncwatch` front answers history through the collector by itself and hands every
-// other run to resyncwatch-full: what users see must not depend on which one ran.
+// The `resyncwatch` front answers history itself, through the collector or from the store,
+// and hands every other run to resyncwatch-full: what users see must not depend on which ran.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 
@@ -74,14 +75,34 @@ TEST_CASE("the front answers history through the collector without resyncwatch-f
   CHECK((*server)->requests_served() >= 6);
 }
 
+TEST_CASE("the front reads history from a store no collector serves without resyncwatch-full") {
+  TempDir dir, bin;
+  WriteFixtureFleet(dir.path());
+  const std::string front = LoneFront(bin);
+  for (const char* device : {"FCH2251A1B2", "00:12:34:ab:45:de", "00:0e:08:00:00:99"}) {
+    INFO(device);
+    for (const char* format : {"--json", "--csv", "--utc"}) {
+      std::vector<std::string> args = {"history", device, format, "--db", dir.path()};
+      CliRun alone = RunProgram(front, args);
+      CheckSameRun(alone, RunProgram(RESYNCWATCH_FULL_CLI, args));
+    }
+  }
+  CliRun known = RunProgram(front, {"history", "00:12:34:ab:45:de", "--db", dir.path()});
+  CHECK(known.exit_code == 0);
+  CHECK(known.out.rfind("TIME ", 0) == 0);
+  CHECK(std::count(known.out.begin(), known.out.end(), '\n') >= 2);  // a header and events
+}
+
 TEST_CASE("without resyncwatch-full beside it the front says so in one line") {
   TempDir dir, bin;
-  WriteFixtureFleet(dir.path());  // no collector serves it: history needs the full CLI too
+  WriteFixtureFleet(dir.path());
   const std::string front = LoneFront(bin);
   const std::string expected =
       "resyncwatch: cannot run " + bin.path() + "/resyncwatch-full: No such file or directory\n";
-  for (std::vector<std::string> args : {std::vector<std::string>{"fleet", "--db", dir.path()},
-                                        {"history", "00:12:34:ab:45:de", "--db", dir.path()}}) {
+  // Every command but history, and history from ClickHouse, is the full CLI's.
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"fleet", "--db", dir.path()},
+        {"history", "00:12:34:ab:45:de", "--clickhouse", "http://127.0.0.1:1"}}) {
     CliRun run = RunProgram(front, args);
     CHECK(run.exit_code == 2);
     CHECK(run.out.empty());

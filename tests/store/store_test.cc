@@ -450,6 +450,42 @@ TEST_CASE("A one-shot view cannot write or catch up, and opens beside a live wri
   CHECK(History(*second, 0x33).size() == 1);
 }
 
+TEST_CASE("A view opened for device history only reads what a whole view reads of a device") {
+  TempDir tmp;
+  {
+    auto writer = OpenOrDie(tmp.path());
+    WriteBatch batch;
+    for (int i = 0; i < 40; ++i) {
+      Event e = PhoneEvent(0x000e08000001 + i % 3, kT0 + i * kSec,
+                           i % 2 ? EventKind::kResyncFailure : EventKind::kResyncRequest);
+      e.sn = "FCH22510" + std::to_string(i % 3);
+      batch.events.push_back(e);
+    }
+    batch.raw.push_back({0, kT0, "10.0.0.1:514", "no syslog header", "junk"});
+    REQUIRE(writer->Write(batch).ok());
+    REQUIRE(writer->Flush().ok());
+    WriteBatch tail;  // not yet in the index: read from the unindexed tail
+    tail.events.push_back(PhoneEvent(0x000e08000002, kT0 + 100 * kSec, EventKind::kResyncSuccess));
+    REQUIRE(writer->Write(tail).ok());
+  }
+  StoreOptions whole;
+  whole.mode = StoreOptions::Mode::kReadOnlyView;
+  StoreOptions narrow = whole;
+  narrow.device_history_only = true;
+  auto all = OpenOrDie(tmp.path(), whole);
+  auto some = OpenOrDie(tmp.path(), narrow);
+  for (MacAddress mac : {0x000e08000001ULL, 0x000e08000002ULL, 0x000e08000009ULL}) {
+    INFO(mac);
+    std::vector<Event> expected = History(*all, mac), got = History(*some, mac);
+    REQUIRE(got.size() == expected.size());
+    for (size_t i = 0; i < got.size(); ++i) CHECK(got[i].seq == expected[i].seq);
+    CHECK(some->GetDevice(mac).ok() == all->GetDevice(mac).ok());
+  }
+  CHECK(History(*some, 0x000e08000002).size() == 14);
+  CHECK(*some->MacForSerial("FCH225102") == 0x000e08000003);
+  CHECK(some->MacForSerial("FCH999").status().IsNotFound());
+}
+
 TEST_CASE("ScanHeadsOf visits the heads of the wanted devices only, as ScanHeads gives them") {
   TempDir tmp;
   auto store = OpenOrDie(tmp.path(), StoreOptions());
