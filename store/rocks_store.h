@@ -119,8 +119,9 @@ class RocksStore final : public Store {
   // MAC), the raw datagrams and the counters into one RocksDB batch, apply the events to
   // the device states, stage the meta keys (index flush policy), commit, and then either
   // WriteCommitted or AbandonWrite, the single rollback path.
-  template <typename Hash>
-  Result<bool> ClaimImport(StagedWrite* w, int64_t time_us, const Hash& hash);
+  template <typename Record, typename Decode, typename Hash>
+  Result<bool> ClaimImport(StagedWrite* w, int cf_id, const Record& record, int64_t time_us,
+                           const Decode& decode, const Hash& hash_of);
   void StageSerial(const Event& e, StagedWrite* w);
   Status StageEvents(WriteBatch& batch, StagedWrite* w);
   Status StageRaw(WriteBatch& batch, StagedWrite* w);

@@ -4,6 +4,8 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <map>
+#include <optional>
 #include <unordered_map>
 
 #include "common/counter_names.h"
@@ -15,8 +17,9 @@
 namespace resyncwatch::store_format {
 namespace {
 
-// What identifies an imported event regardless of when it was imported.
-uint64_t DedupHash(const Event& e, int occurrence) {
+// What identifies an imported event regardless of when it was imported (the seq, the
+// source and the parsed fields are not part of it: they follow from these).
+uint64_t DedupHash(const Event& e) {
   std::string buf;
   PutFixed64(&buf, BiasTime(e.event_time_us));
   PutFixed64(&buf, e.mac);
@@ -25,18 +28,44 @@ uint64_t DedupHash(const Event& e, int occurrence) {
     PutFixed32(&buf, static_cast<uint32_t>(s->size()));
     buf += *s;
   }
-  PutFixed32(&buf, static_cast<uint32_t>(occurrence));
   return ContentHash(buf);
 }
 
-uint64_t RawDedupHash(const RawDatagram& r, int occurrence) {
+uint64_t RawDedupHash(const RawDatagram& r) {
   std::string buf = "raw";
   for (const std::string* s : {&r.source, &r.reason, &r.bytes}) {
     PutFixed32(&buf, static_cast<uint32_t>(s->size()));
     buf += *s;
   }
-  PutFixed32(&buf, static_cast<uint32_t>(occurrence));
   return ContentHash(buf);
+}
+
+// What a record's key holds, which its decoding requires.
+void SetFromKey(const TimeSeq& key, Event* e) {
+  e->event_time_us = key.time_us;
+  e->seq = key.seq;
+}
+void SetFromKey(const TimeSeq& key, RawDatagram* r) {
+  r->received_us = key.time_us;
+  r->seq = key.seq;
+}
+
+// How many records stored in `it`'s column family at exactly time_us hash to `hash`.
+template <typename Record, typename Decode, typename Hash>
+Result<int> CountStoredAt(rocksdb::Iterator* it, int64_t time_us, uint64_t hash,
+                          const Decode& decode, const Hash& hash_of) {
+  int count = 0;
+  Record record;
+  const std::string from = TimeBoundKey(time_us);
+  for (it->Seek(from); it->Valid(); it->Next()) {
+    std::optional<TimeSeq> key = ParseTimeSeqKey(it->key().ToStringView());
+    if (!key || key->time_us != time_us) break;
+    SetFromKey(*key, &record);
+    if (Status st = decode(it->value().ToStringView(), &record); !st.ok()) return st;
+    count += hash_of(record) == hash;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "checking for duplicates");
+  return count;
 }
 
 }  // namespace
@@ -140,29 +169,33 @@ struct RocksStore::StagedWrite {
   std::string tail_start;                           // lowest event key at or above the watermark
   std::vector<Event*> events;                       // stored, in batch order, seq assigned
   std::vector<RawDatagram*> raw;                    // stored, seq assigned
-  std::unordered_map<uint64_t, int> seen_in_batch;  // import dedup: occurrences
+  std::unordered_map<uint64_t, int> seen_in_batch;  // import dedup: occurrences by hash
+  // Import dedup: one reader per column family, as of the batch's start.
+  std::map<int, std::unique_ptr<rocksdb::Iterator>> dedup_readers;
   std::unordered_map<std::string, MacAddress> new_serials;  // SN -> MAC this batch writes
   bool devices_applied = false;
   bool flush_index = false;
   int64_t now_us = 0;
 };
 
-// Imports only: claims a record's dedup key in this batch, false (and counted) when an
-// earlier import stored the same record. The n-th identical record in one file hashes
-// with n, so that a file's own repeated lines are all kept.
-template <typename Hash>
-Result<bool> RocksStore::ClaimImport(StagedWrite* w, int64_t time_us, const Hash& hash) {
-  const uint64_t base = hash(0);
-  const int occurrence = w->seen_in_batch[base]++;
-  const std::string key = DedupKey(time_us, occurrence ? hash(occurrence) : base);
-  std::string unused;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kCfDedup), key, &unused);
-  if (s.ok()) {
+// Imports only: whether a record is new, false (and counted) when an earlier import stored
+// it. The stored records are the evidence, so an import writes no key per record beside
+// them: the n-th record of a batch identical to others (same time and content) is new when
+// the store holds fewer than n + 1 of them. A file's own repeated lines are all kept, and a
+// file imported again adds nothing.
+template <typename Record, typename Decode, typename Hash>
+Result<bool> RocksStore::ClaimImport(StagedWrite* w, int cf_id, const Record& record,
+                                     int64_t time_us, const Decode& decode, const Hash& hash_of) {
+  const uint64_t hash = hash_of(record);
+  const int occurrence = w->seen_in_batch[hash]++;
+  std::unique_ptr<rocksdb::Iterator>& it = w->dedup_readers[cf_id];
+  if (!it) it.reset(db_->NewIterator(rocksdb::ReadOptions(), cf(cf_id)));
+  Result<int> stored = CountStoredAt<Record>(it.get(), time_us, hash, decode, hash_of);
+  if (!stored.ok()) return stored.status();
+  if (occurrence < *stored) {
     ++w->result.duplicates_skipped;
     return false;
   }
-  if (!s.IsNotFound()) return FromRocks(s, "checking for duplicates");
-  w->wb.Put(cf(kCfDedup), key, rocksdb::Slice());
   return true;
 }
 
@@ -195,8 +228,7 @@ Status RocksStore::StageEvents(WriteBatch& batch, StagedWrite* w) {
   for (size_t i = 0; i < batch.events.size(); ++i) {
     Event& e = batch.events[i];
     if (batch.skip_duplicates) {
-      Result<bool> first = ClaimImport(w, e.event_time_us,
-                                       [&e](int occurrence) { return DedupHash(e, occurrence); });
+      Result<bool> first = ClaimImport(w, kCfEvents, e, e.event_time_us, DecodeEvent, DedupHash);
       if (!first.ok()) return first.status();
       if (!*first) continue;
     }
@@ -222,8 +254,7 @@ Status RocksStore::StageRaw(WriteBatch& batch, StagedWrite* w) {
   std::string value;
   for (RawDatagram& r : batch.raw) {
     if (batch.skip_duplicates) {
-      Result<bool> first = ClaimImport(
-          w, r.received_us, [&r](int occurrence) { return RawDedupHash(r, occurrence); });
+      Result<bool> first = ClaimImport(w, kCfRaw, r, r.received_us, DecodeRaw, RawDedupHash);
       if (!first.ok()) return first.status();
       if (!*first) {
         r.seq = 0;

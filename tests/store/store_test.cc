@@ -15,6 +15,7 @@ using namespace resyncwatch;
 namespace resyncwatch {
 // Raw RocksDB access to forge a newer schema version (schema_helper.cc).
 Status BumpSchemaVersionForTest(const std::string& dir, uint32_t version);
+Result<int64_t> CountKeysForTest(const std::string& dir, const std::string& cf_name);
 }  // namespace resyncwatch
 using namespace resyncwatch::testing;
 
@@ -233,6 +234,31 @@ TEST_CASE("Importing the same events twice stores them once") {
   CHECK(r2->raw_stored == 0);
   CHECK(History(*store, 7).size() == 3);
   CHECK(store->GetDevice(7)->events == 3);
+}
+
+TEST_CASE("An import writes nothing beside its records, and a repeat at another time is new") {
+  TempDir tmp;
+  {
+    auto store = OpenOrDie(tmp.path());
+    WriteBatch batch;
+    batch.skip_duplicates = true;
+    for (int i = 0; i < 100; ++i) {
+      batch.events.push_back(PhoneEvent(7 + i % 5, kT0 + i / 2 * kSec, EventKind::kResyncRequest));
+    }
+    batch.raw.push_back({0, kT0, "file:messages", "no syslog header", "garbage line"});
+    REQUIRE(store->Write(batch).ok());
+    WriteBatch again = batch;
+    REQUIRE(store->Write(again)->duplicates_skipped == 101);
+    // The same content one microsecond later is another record.
+    WriteBatch later;
+    later.skip_duplicates = true;
+    later.events.push_back(PhoneEvent(7, kT0 + 1, EventKind::kResyncRequest));
+    REQUIRE(store->Write(later)->events_stored == 1);
+    REQUIRE(store->Compact().ok());
+  }
+  // The stored events are the evidence of what was imported: no dedup key per record.
+  CHECK(*CountKeysForTest(tmp.path(), "dedup") == 0);
+  CHECK(*CountKeysForTest(tmp.path(), "events") == 101);
 }
 
 TEST_CASE("Every counter the store keeps by itself is a registered name") {
