@@ -443,6 +443,11 @@ Status RocksStore::ApplyRetention() {
   Status st = FromRocks(
       db_->DeleteRange(wo, cf(kCfDedup), DedupKey(INT64_MIN, 0), DedupKey(cutoff, 0)), "retention");
   if (!st.ok()) return st;
+  {
+    // The last import batch's counts may name records just removed.
+    std::lock_guard lock(write_mu_);
+    for (CountsByTime& counts : last_import_counts_) counts.clear();
+  }
   if (options_.export_journal) {
     st = TrimExportJournal(cutoff);
     if (!st.ok()) return st;

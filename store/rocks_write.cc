@@ -50,22 +50,19 @@ void SetFromKey(const TimeSeq& key, RawDatagram* r) {
   r->seq = key.seq;
 }
 
-// How many records stored in `it`'s column family at exactly time_us hash to `hash`.
+// Counts the records stored in `it`'s column family at exactly time_us by content hash.
 template <typename Record, typename Decode, typename Hash>
-Result<int> CountStoredAt(rocksdb::Iterator* it, int64_t time_us, uint64_t hash,
-                          const Decode& decode, const Hash& hash_of) {
-  int count = 0;
+Status LoadStoredAt(rocksdb::Iterator* it, int64_t time_us, const Decode& decode,
+                    const Hash& hash_of, std::unordered_map<uint64_t, int>* counts) {
   Record record;
-  const std::string from = TimeBoundKey(time_us);
-  for (it->Seek(from); it->Valid(); it->Next()) {
+  for (it->Seek(TimeBoundKey(time_us)); it->Valid(); it->Next()) {
     std::optional<TimeSeq> key = ParseTimeSeqKey(it->key().ToStringView());
     if (!key || key->time_us != time_us) break;
     SetFromKey(*key, &record);
     if (Status st = decode(it->value().ToStringView(), &record); !st.ok()) return st;
-    count += hash_of(record) == hash;
+    ++(*counts)[hash_of(record)];
   }
-  if (!it->status().ok()) return FromRocks(it->status(), "checking for duplicates");
-  return count;
+  return FromRocks(it->status(), "checking for duplicates");
 }
 
 }  // namespace
@@ -166,12 +163,17 @@ struct RocksStore::StagedWrite {
   WriteResult result;
   uint64_t first_seq = 0;
   uint64_t next_seq = 0;
-  std::string tail_start;                           // lowest event key at or above the watermark
-  std::vector<Event*> events;                       // stored, in batch order, seq assigned
-  std::vector<RawDatagram*> raw;                    // stored, seq assigned
-  std::unordered_map<uint64_t, int> seen_in_batch;  // import dedup: occurrences by hash
-  // Import dedup: one reader per column family, as of the batch's start.
-  std::map<int, std::unique_ptr<rocksdb::Iterator>> dedup_readers;
+  std::string tail_start;         // lowest event key at or above the watermark
+  std::vector<Event*> events;     // stored, in batch order, seq assigned
+  std::vector<RawDatagram*> raw;  // stored, seq assigned
+  // Import dedup, per kind of record: a reader as of the batch's start, the store's
+  // records at each time the batch has, and the batch's own.
+  struct ImportCheck {
+    std::unique_ptr<rocksdb::Iterator> reader;
+    CountsByTime stored;
+    CountsByTime seen;
+  };
+  ImportCheck import_checks[kImportKinds];
   std::unordered_map<std::string, MacAddress> new_serials;  // SN -> MAC this batch writes
   bool devices_applied = false;
   bool flush_index = false;
@@ -182,21 +184,50 @@ struct RocksStore::StagedWrite {
 // it. The stored records are the evidence, so an import writes no key per record beside
 // them: the n-th record of a batch identical to others (same time and content) is new when
 // the store holds fewer than n + 1 of them. A file's own repeated lines are all kept, and a
-// file imported again adds nothing.
+// file imported again adds nothing. Each time is read from the store once per batch, or
+// not at all when the previous import batch had it (a file of one constant timestamp).
 template <typename Record, typename Decode, typename Hash>
-Result<bool> RocksStore::ClaimImport(StagedWrite* w, int cf_id, const Record& record,
+Result<bool> RocksStore::ClaimImport(StagedWrite* w, ImportKind kind, const Record& record,
                                      int64_t time_us, const Decode& decode, const Hash& hash_of) {
+  StagedWrite::ImportCheck& check = w->import_checks[kind];
+  auto [stored, fresh] = check.stored.try_emplace(time_us);
+  if (fresh) {
+    auto cached = last_import_counts_[kind].find(time_us);
+    if (cached != last_import_counts_[kind].end()) {
+      stored->second = cached->second;
+    } else {
+      if (!check.reader) {
+        const int cf_id = kind == kImportEvents ? kCfEvents : kCfRaw;
+        check.reader.reset(db_->NewIterator(rocksdb::ReadOptions(), cf(cf_id)));
+      }
+      Status st =
+          LoadStoredAt<Record>(check.reader.get(), time_us, decode, hash_of, &stored->second);
+      if (!st.ok()) return st;
+    }
+  }
   const uint64_t hash = hash_of(record);
-  const int occurrence = w->seen_in_batch[hash]++;
-  std::unique_ptr<rocksdb::Iterator>& it = w->dedup_readers[cf_id];
-  if (!it) it.reset(db_->NewIterator(rocksdb::ReadOptions(), cf(cf_id)));
-  Result<int> stored = CountStoredAt<Record>(it.get(), time_us, hash, decode, hash_of);
-  if (!stored.ok()) return stored.status();
-  if (occurrence < *stored) {
+  const int occurrence = check.seen[time_us][hash]++;
+  auto held = stored->second.find(hash);
+  if (held != stored->second.end() && occurrence < held->second) {
     ++w->result.duplicates_skipped;
     return false;
   }
   return true;
+}
+
+// After an import batch is committed: what the store now holds at the batch's times, for
+// the next batch. Records other writes add at those times are not counted: an import may
+// then store a copy of a live record, as it always could.
+void RocksStore::KeepImportCounts(StagedWrite* w) {
+  for (int kind = 0; kind < kImportKinds; ++kind) {
+    StagedWrite::ImportCheck& check = w->import_checks[kind];
+    if (check.stored.empty()) continue;
+    for (auto& [time_us, seen] : check.seen) {
+      ContentCounts& now = check.stored[time_us];
+      for (auto [hash, n] : seen) now[hash] = std::max(now[hash], n);
+    }
+    last_import_counts_[kind] = std::move(check.stored);
+  }
 }
 
 // Stages the SN -> MAC entry of an event whose serial number the store does not already
@@ -228,7 +259,8 @@ Status RocksStore::StageEvents(WriteBatch& batch, StagedWrite* w) {
   for (size_t i = 0; i < batch.events.size(); ++i) {
     Event& e = batch.events[i];
     if (batch.skip_duplicates) {
-      Result<bool> first = ClaimImport(w, kCfEvents, e, e.event_time_us, DecodeEvent, DedupHash);
+      Result<bool> first =
+          ClaimImport(w, kImportEvents, e, e.event_time_us, DecodeEvent, DedupHash);
       if (!first.ok()) return first.status();
       if (!*first) continue;
     }
@@ -254,7 +286,7 @@ Status RocksStore::StageRaw(WriteBatch& batch, StagedWrite* w) {
   std::string value;
   for (RawDatagram& r : batch.raw) {
     if (batch.skip_duplicates) {
-      Result<bool> first = ClaimImport(w, kCfRaw, r, r.received_us, DecodeRaw, RawDedupHash);
+      Result<bool> first = ClaimImport(w, kImportRaw, r, r.received_us, DecodeRaw, RawDedupHash);
       if (!first.ok()) return first.status();
       if (!*first) {
         r.seq = 0;
@@ -354,6 +386,7 @@ void RocksStore::StageMeta(StagedWrite* w) {
 // The writer state follows what the store now holds.
 void RocksStore::WriteCommitted(StagedWrite* w) {
   next_seq_ = w->next_seq;
+  KeepImportCounts(w);
   for (auto& [sn, mac] : w->new_serials) serials_[sn] = mac;
   if (w->flush_index) {
     IndexFlushed(w->now_us);

@@ -261,6 +261,36 @@ TEST_CASE("An import writes nothing beside its records, and a repeat at another 
   CHECK(*CountKeysForTest(tmp.path(), "events") == 101);
 }
 
+TEST_CASE("An import counts the copies earlier batches stored at the same time") {
+  TempDir tmp;
+  auto copies = [](int n) {
+    WriteBatch batch;
+    batch.skip_duplicates = true;
+    for (int i = 0; i < n; ++i)
+      batch.events.push_back(PhoneEvent(7, kT0, EventKind::kResyncRequest));
+    return batch;
+  };
+  auto write = [](Store& store, WriteBatch batch) {
+    Result<WriteResult> r = store.Write(batch);
+    REQUIRE(r.ok());
+    return std::make_pair(r->events_stored, r->duplicates_skipped);
+  };
+  {
+    auto store = OpenOrDie(tmp.path());
+    CHECK(write(*store, copies(3)) == std::make_pair(size_t{3}, size_t{0}));
+    // The next batch's times come from the previous batch's counts, then from the store.
+    CHECK(write(*store, copies(5)) == std::make_pair(size_t{2}, size_t{3}));
+    CHECK(write(*store, copies(5)) == std::make_pair(size_t{0}, size_t{5}));
+    WriteBatch other = copies(1);
+    other.events[0].event_time_us = kT0 + kSec;
+    CHECK(write(*store, std::move(other)) == std::make_pair(size_t{1}, size_t{0}));
+    CHECK(write(*store, copies(6)) == std::make_pair(size_t{1}, size_t{5}));
+  }
+  auto reopened = OpenOrDie(tmp.path());  // nothing remembered: the store is read
+  CHECK(write(*reopened, copies(8)) == std::make_pair(size_t{2}, size_t{6}));
+  CHECK(History(*reopened, 7).size() == 9);
+}
+
 TEST_CASE("Every counter the store keeps by itself is a registered name") {
   TempDir tmp;
   auto store = OpenOrDie(tmp.path());
