@@ -446,7 +446,7 @@ Status RocksStore::ApplyRetention() {
   {
     // The last import batch's counts may name records just removed.
     std::lock_guard lock(write_mu_);
-    for (CountsByTime& counts : last_import_counts_) counts.clear();
+    import_sessions_.Clear();
   }
   if (options_.export_journal) {
     st = TrimExportJournal(cutoff);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "store/device_state.h"
+#include "store/import_dedup.h"
 #include "store/key_format.h"
 #include "store/store.h"
 
@@ -33,10 +34,7 @@ struct RetentionCutoff {
   std::atomic<int64_t> cutoff_us{INT64_MIN};
 };
 
-// Import dedup's counts: records by content hash, per time.
-using ContentCounts = std::unordered_map<uint64_t, int>;
-using CountsByTime = std::unordered_map<int64_t, ContentCounts>;
-enum ImportKind : int { kImportEvents = 0, kImportRaw, kImportKinds };
+enum ImportKind : int { kImportEvents = 0, kImportRaw };
 
 class RocksStore final : public Store {
  public:
@@ -127,7 +125,6 @@ class RocksStore final : public Store {
   template <typename Record, typename Decode, typename Hash>
   Result<bool> ClaimImport(StagedWrite* w, ImportKind kind, const Record& record, int64_t time_us,
                            const Decode& decode, const Hash& hash_of);
-  void KeepImportCounts(StagedWrite* w);
   void StageSerial(const Event& e, StagedWrite* w);
   Status StageEvents(WriteBatch& batch, StagedWrite* w);
   Status StageRaw(WriteBatch& batch, StagedWrite* w);
@@ -172,9 +169,7 @@ class RocksStore final : public Store {
   std::vector<std::pair<MacAddress, DeviceState*>> dirty_macs_;
   size_t pending_count_ = 0;
   std::unordered_map<std::string, MacAddress> serials_;
-  // Import dedup: the records stored at each time of the last committed import batch, by
-  // content hash, per kind of record (rocks_write.cc ClaimImport).
-  CountsByTime last_import_counts_[kImportKinds];
+  ImportSessions import_sessions_;  // what each import run met (store/import_dedup.h)
   int64_t last_index_flush_us_ = 0;
   bool needs_resume_ = false;
 };

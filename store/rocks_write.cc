@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "common/counter_names.h"
+#include "common/time_format.h"
 #include "store/event_codec.h"
 #include "store/record_codec.h"
 #include "store/rocks_options.h"
@@ -31,9 +32,10 @@ uint64_t DedupHash(const Event& e) {
   return ContentHash(buf);
 }
 
+// Not the source: an archive renamed by log rotation is the same archive.
 uint64_t RawDedupHash(const RawDatagram& r) {
   std::string buf = "raw";
-  for (const std::string* s : {&r.source, &r.reason, &r.bytes}) {
+  for (const std::string* s : {&r.reason, &r.bytes}) {
     PutFixed32(&buf, static_cast<uint32_t>(s->size()));
     buf += *s;
   }
@@ -59,10 +61,13 @@ Status LoadStoredAt(rocksdb::Iterator* it, int64_t time_us, const Decode& decode
     std::optional<TimeSeq> key = ParseTimeSeqKey(it->key().ToStringView());
     if (!key || key->time_us != time_us) break;
     SetFromKey(*key, &record);
-    if (Status st = decode(it->value().ToStringView(), &record); !st.ok()) return st;
+    if (Status st = decode(it->value().ToStringView(), &record); !st.ok()) {
+      return Status::Corruption("checking for duplicates at " + FormatIso8601Utc(time_us) + ": " +
+                                st.message());
+    }
     ++(*counts)[hash_of(record)];
   }
-  return FromRocks(it->status(), "checking for duplicates");
+  return FromRocks(it->status(), "checking for duplicates at " + FormatIso8601Utc(time_us));
 }
 
 }  // namespace
@@ -166,68 +171,35 @@ struct RocksStore::StagedWrite {
   std::string tail_start;         // lowest event key at or above the watermark
   std::vector<Event*> events;     // stored, in batch order, seq assigned
   std::vector<RawDatagram*> raw;  // stored, seq assigned
-  // Import dedup, per kind of record: a reader as of the batch's start, the store's
-  // records at each time the batch has, and the batch's own.
-  struct ImportCheck {
-    std::unique_ptr<rocksdb::Iterator> reader;
-    CountsByTime stored;
-    CountsByTime seen;
-  };
-  ImportCheck import_checks[kImportKinds];
+  // Import dedup, per kind of record: a reader as of the batch's start, and the checks.
+  std::unique_ptr<rocksdb::Iterator> import_readers[ImportSessions::kKinds];
+  std::optional<ImportSessions::Check> import_checks[ImportSessions::kKinds];
+  uint64_t import_run = 0;
   std::unordered_map<std::string, MacAddress> new_serials;  // SN -> MAC this batch writes
   bool devices_applied = false;
   bool flush_index = false;
   int64_t now_us = 0;
 };
 
-// Imports only: whether a record is new, false (and counted) when an earlier import stored
-// it. The stored records are the evidence, so an import writes no key per record beside
-// them: the n-th record of a batch identical to others (same time and content) is new when
-// the store holds fewer than n + 1 of them. A file's own repeated lines are all kept, and a
-// file imported again adds nothing. Each time is read from the store once per batch, or
-// not at all when the previous import batch had it (a file of one constant timestamp).
+// Imports only: whether a record is new, false (and counted) when the store already held
+// it (store/import_dedup.h).
 template <typename Record, typename Decode, typename Hash>
 Result<bool> RocksStore::ClaimImport(StagedWrite* w, ImportKind kind, const Record& record,
                                      int64_t time_us, const Decode& decode, const Hash& hash_of) {
-  StagedWrite::ImportCheck& check = w->import_checks[kind];
-  auto [stored, fresh] = check.stored.try_emplace(time_us);
-  if (fresh) {
-    auto cached = last_import_counts_[kind].find(time_us);
-    if (cached != last_import_counts_[kind].end()) {
-      stored->second = cached->second;
-    } else {
-      if (!check.reader) {
-        const int cf_id = kind == kImportEvents ? kCfEvents : kCfRaw;
-        check.reader.reset(db_->NewIterator(rocksdb::ReadOptions(), cf(cf_id)));
-      }
-      Status st =
-          LoadStoredAt<Record>(check.reader.get(), time_us, decode, hash_of, &stored->second);
-      if (!st.ok()) return st;
+  std::optional<ImportSessions::Check>& check = w->import_checks[kind];
+  if (!check) check = import_sessions_.Begin(w->import_run, kind);
+  std::unique_ptr<rocksdb::Iterator>& reader = w->import_readers[kind];
+  auto load = [&](int64_t t, ContentCounts* out) -> Status {
+    if (!reader) {
+      reader.reset(
+          db_->NewIterator(rocksdb::ReadOptions(), cf(kind == kImportEvents ? kCfEvents : kCfRaw)));
     }
-  }
-  const uint64_t hash = hash_of(record);
-  const int occurrence = check.seen[time_us][hash]++;
-  auto held = stored->second.find(hash);
-  if (held != stored->second.end() && occurrence < held->second) {
-    ++w->result.duplicates_skipped;
-    return false;
-  }
-  return true;
-}
-
-// After an import batch is committed: what the store now holds at the batch's times, for
-// the next batch. Records other writes add at those times are not counted: an import may
-// then store a copy of a live record, as it always could.
-void RocksStore::KeepImportCounts(StagedWrite* w) {
-  for (int kind = 0; kind < kImportKinds; ++kind) {
-    StagedWrite::ImportCheck& check = w->import_checks[kind];
-    if (check.stored.empty()) continue;
-    for (auto& [time_us, seen] : check.seen) {
-      ContentCounts& now = check.stored[time_us];
-      for (auto [hash, n] : seen) now[hash] = std::max(now[hash], n);
-    }
-    last_import_counts_[kind] = std::move(check.stored);
-  }
+    return LoadStoredAt<Record>(reader.get(), t, decode, hash_of, out);
+  };
+  Result<bool> fresh = check->IsNew(time_us, hash_of(record), load);
+  if (!fresh.ok()) return fresh.status();
+  if (!*fresh) ++w->result.duplicates_skipped;
+  return *fresh;
 }
 
 // Stages the SN -> MAC entry of an event whose serial number the store does not already
@@ -386,7 +358,10 @@ void RocksStore::StageMeta(StagedWrite* w) {
 // The writer state follows what the store now holds.
 void RocksStore::WriteCommitted(StagedWrite* w) {
   next_seq_ = w->next_seq;
-  KeepImportCounts(w);
+  for (int kind = 0; kind < ImportSessions::kKinds; ++kind) {
+    if (w->import_checks[kind])
+      import_sessions_.Commit(w->import_run, kind, &*w->import_checks[kind]);
+  }
   for (auto& [sn, mac] : w->new_serials) serials_[sn] = mac;
   if (w->flush_index) {
     IndexFlushed(w->now_us);
@@ -412,6 +387,7 @@ Result<WriteResult> RocksStore::Write(WriteBatch& batch) {
   // Sized for the events up front (key, value and framing are ~150 bytes each): growing a
   // batch of ~150 KiB by doubling copies it about twice over.
   StagedWrite w(batch.events.size() * 160 + batch.raw.size() * 320 + 256);
+  w.import_run = batch.import_session;
   w.first_seq = w.next_seq = next_seq_;
   w.tail_start = tail_start_;
   Status st = StageEvents(batch, &w);

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/counter_names.h"
+#include "store/import_dedup.h"
 #include "store/key_format.h"
 #include "tests/store/store_checks.h"
 #include "tests/store/test_util.h"
@@ -261,7 +262,7 @@ TEST_CASE("An import writes nothing beside its records, and a repeat at another 
   CHECK(*CountKeysForTest(tmp.path(), "events") == 101);
 }
 
-TEST_CASE("An import counts the copies earlier batches stored at the same time") {
+TEST_CASE("Without a run id an import counts copies within its batch against the store") {
   TempDir tmp;
   auto copies = [](int n) {
     WriteBatch batch;
@@ -277,18 +278,118 @@ TEST_CASE("An import counts the copies earlier batches stored at the same time")
   };
   {
     auto store = OpenOrDie(tmp.path());
-    CHECK(write(*store, copies(3)) == std::make_pair(size_t{3}, size_t{0}));
-    // The next batch's times come from the previous batch's counts, then from the store.
-    CHECK(write(*store, copies(5)) == std::make_pair(size_t{2}, size_t{3}));
-    CHECK(write(*store, copies(5)) == std::make_pair(size_t{0}, size_t{5}));
+    CHECK(write(*store, copies(3)) == std::make_pair(uint64_t{3}, uint64_t{0}));
+    CHECK(write(*store, copies(5)) == std::make_pair(uint64_t{2}, uint64_t{3}));
+    CHECK(write(*store, copies(5)) == std::make_pair(uint64_t{0}, uint64_t{5}));
     WriteBatch other = copies(1);
     other.events[0].event_time_us = kT0 + kSec;
-    CHECK(write(*store, std::move(other)) == std::make_pair(size_t{1}, size_t{0}));
-    CHECK(write(*store, copies(6)) == std::make_pair(size_t{1}, size_t{5}));
+    CHECK(write(*store, std::move(other)) == std::make_pair(uint64_t{1}, uint64_t{0}));
+    CHECK(write(*store, copies(6)) == std::make_pair(uint64_t{1}, uint64_t{5}));
   }
-  auto reopened = OpenOrDie(tmp.path());  // nothing remembered: the store is read
-  CHECK(write(*reopened, copies(8)) == std::make_pair(size_t{2}, size_t{6}));
+  auto reopened = OpenOrDie(tmp.path());
+  CHECK(write(*reopened, copies(8)) == std::make_pair(uint64_t{2}, uint64_t{6}));
   CHECK(History(*reopened, 7).size() == 9);
+}
+
+// One file's import, in batches, with the run id the import command gives each file.
+std::vector<WriteBatch> FileRun(uint64_t run, const std::vector<std::vector<Event>>& batches,
+                                const std::vector<std::vector<RawDatagram>>& raw = {}) {
+  std::vector<WriteBatch> out;
+  for (size_t i = 0; i < batches.size(); ++i) {
+    WriteBatch b;
+    b.skip_duplicates = true;
+    b.import_session = run;
+    b.events = batches[i];
+    if (i < raw.size()) b.raw = raw[i];
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+std::pair<uint64_t, uint64_t> WriteAll(Store& store, std::vector<WriteBatch> batches) {
+  std::pair<uint64_t, uint64_t> stored_and_skipped;
+  for (WriteBatch& b : batches) {
+    Result<WriteResult> r = store.Write(b);
+    REQUIRE(r.ok());
+    stored_and_skipped.first += r->events_stored + r->raw_stored;
+    stored_and_skipped.second += r->duplicates_skipped;
+  }
+  return stored_and_skipped;
+}
+
+TEST_CASE("An import run keeps a file's repeated lines however many batches apart") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  const Event line = PhoneEvent(7, kT0, EventKind::kResyncRequest);
+  // A line without a timestamp of its own takes the file's time: it repeats far apart.
+  const RawDatagram junk{0, kT0, "file:messages", "no syslog header", "junk line same"};
+  const std::vector<std::vector<Event>> batches = {{line}, {}, {line, line}};
+  const std::vector<std::vector<RawDatagram>> raw = {{junk}, {junk}, {}};
+  CHECK(WriteAll(*store, FileRun(11, batches, raw)) == std::make_pair(uint64_t{5}, uint64_t{0}));
+  // The same file again, and under another name (log rotation), adds nothing.
+  CHECK(WriteAll(*store, FileRun(12, batches, raw)) == std::make_pair(uint64_t{0}, uint64_t{5}));
+  std::vector<std::vector<RawDatagram>> renamed = raw;
+  for (auto& b : renamed) {
+    for (RawDatagram& r : b) r.source = "file:messages.1";
+  }
+  CHECK(WriteAll(*store, FileRun(13, batches, renamed)) ==
+        std::make_pair(uint64_t{0}, uint64_t{5}));
+  // A longer copy adds what it has beyond the stored ones.
+  CHECK(WriteAll(*store, FileRun(14, {{line}, {line, line, line}})) ==
+        std::make_pair(uint64_t{1}, uint64_t{3}));
+  CHECK(History(*store, 7).size() == 4);
+}
+
+TEST_CASE("An import run counts identical raw lines per time") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  const RawDatagram at1{0, kT0, "file:relay.json", "no syslog header", "same bytes"};
+  RawDatagram at2 = at1;
+  at2.received_us = kT0 + kSec;  // a JSON line's own time
+  CHECK(WriteAll(*store, FileRun(21, {{}}, {{at1, at2}})) ==
+        std::make_pair(uint64_t{2}, uint64_t{0}));
+  CHECK(WriteAll(*store, FileRun(22, {{}}, {{at1, at2}})) ==
+        std::make_pair(uint64_t{0}, uint64_t{2}));
+}
+
+TEST_CASE("An import run remembers a bounded number of hashes, forgetting the times met first") {
+  using store_format::ContentCounts;
+  using store_format::ImportSessions;
+  ImportSessions sessions;
+  std::map<int64_t, int> loads;  // time -> how often the store was read for it
+  auto load = [&](int64_t t, ContentCounts* out) {
+    ++loads[t];
+    (*out)[42] = 1;  // the store holds one record of hash 42 at every time
+    return Status::Ok();
+  };
+  const int64_t times = ImportSessions::kMaxEntriesPerRun / 2 + 100;
+  for (int64_t t = 0; t < times; ++t) {
+    ImportSessions::Check check = sessions.Begin(7, 0);
+    CHECK_FALSE(*check.IsNew(t, 42, load));  // held before the run
+    CHECK(*check.IsNew(t, 42, load));        // a second copy is the file's own
+    sessions.Commit(7, 0, &check);
+  }
+  ImportSessions::Check again = sessions.Begin(7, 0);
+  // The last time is remembered: its two copies are the run's, a third is new too.
+  CHECK(*again.IsNew(times - 1, 42, load));
+  CHECK(loads[times - 1] == 1);
+  // The first was forgotten: read again, its copy is taken for the held one.
+  CHECK_FALSE(*again.IsNew(0, 42, load));
+  CHECK(loads[0] == 2);
+  // Another run starts from the store.
+  ImportSessions::Check other = sessions.Begin(8, 0);
+  CHECK_FALSE(*other.IsNew(times - 1, 42, load));
+}
+
+TEST_CASE("An import skips what the collector already stored live") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  WriteBatch live;
+  live.events = {PhoneEvent(7, kT0, EventKind::kResyncRequest)};
+  REQUIRE(store->Write(live).ok());
+  const Event same = PhoneEvent(7, kT0, EventKind::kResyncRequest);
+  CHECK(WriteAll(*store, FileRun(31, {{same}})) == std::make_pair(uint64_t{0}, uint64_t{1}));
+  CHECK(History(*store, 7).size() == 1);
 }
 
 TEST_CASE("Every counter the store keeps by itself is a registered name") {
