@@ -39,8 +39,10 @@ enum ImportKind : int { kImportEvents = 0, kImportRaw };
 class RocksStore final : public Store {
  public:
   ~RocksStore() override;
+  // device_history_only: read-only, the column families Store::OpenDeviceReader needs.
   static Result<std::unique_ptr<Store>> OpenRocks(const std::string& dir,
-                                                  const StoreOptions& options);
+                                                  const StoreOptions& options,
+                                                  bool device_history_only = false);
 
   Result<WriteResult> Write(WriteBatch& batch) override;
   Status History(MacAddress mac, TimeRange range, const EventVisitor& visit) const override;
@@ -72,7 +74,8 @@ class RocksStore final : public Store {
 
  private:
   RocksStore() = default;
-  // Every column family by id; one a device_history_only store did not open stops here.
+  // Every column family by id. One a device reader did not open stops the process here:
+  // only its DeviceReader methods are reachable, and they read none such.
   rocksdb::ColumnFamilyHandle* cf(int id) const {
     if (handles_[id] == nullptr) NotOpened(id);
     return handles_[id];
