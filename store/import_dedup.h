@@ -9,28 +9,44 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/status.h"
 
 namespace resyncwatch::store_format {
 
-// Records by content hash, per time.
-using ContentCounts = std::unordered_map<uint64_t, int>;
-using CountsByTime = std::unordered_map<int64_t, ContentCounts>;
-
 class ImportSessions {
  public:
-  // Fills *out with the store's records at exactly time_us, by content hash.
-  using Loader = std::function<Status(int64_t time_us, ContentCounts* out)>;
+  // Calls add(hash) for each record the store holds at exactly time_us.
+  using Loader =
+      std::function<Status(int64_t time_us, const std::function<void(uint64_t hash)>& add)>;
+  // The newest time the store holds a record of the kind at (INT64_MIN: none).
+  using NewestLoader = std::function<Result<int64_t>()>;
 
+  // What a run (or one batch) knows of the times it met.
   struct Counts {
-    CountsByTime before;  // the store's records when the run first met each time
-    CountsByTime seen;    // the run's records
+    struct Key {
+      int64_t time_us;
+      uint64_t hash;
+      bool operator==(const Key&) const = default;
+    };
+    struct KeyHash {
+      size_t operator()(const Key& k) const { return k.hash ^ (uint64_t(k.time_us) * 31); }
+    };
+    struct Tally {
+      int before = 0;  // the store's records when the run first met the time
+      int seen = 0;    // the run's records
+    };
+    std::unordered_set<int64_t> met;  // the times read from the store
+    std::unordered_map<Key, Tally, KeyHash> tallies;
+    // The newest time the store held a record at when the run began: nothing later can
+    // be held before the run (new data, the common case, costs no read and no memory).
+    std::optional<int64_t> newest_held;
   };
 
   // One Write's checks for one kind of record: nothing reaches the run until Commit, so a
@@ -47,15 +63,16 @@ class ImportSessions {
   };
 
   // Runs are named by the importer (WriteBatch::import_session); 0 is no run.
-  Check Begin(uint64_t run, int kind);
+  Result<Check> Begin(uint64_t run, int kind, const NewestLoader& newest);
   void Commit(uint64_t run, int kind, Check* check);
   // Forgets every run (after retention removed records their counts include).
   void Clear() { runs_.clear(); }
 
-  // What one run remembers at most, in hashes over all its times: beyond it the times met
-  // first are forgotten, and a forgotten time met again counts the run's own earlier
-  // records as held before it (the lines may then be taken for copies).
-  static constexpr size_t kMaxEntriesPerRun = 1 << 18;
+  // What one run remembers at most, in (time, hash) tallies, before it forgets all it met:
+  // a time met again then counts the run's own earlier records as held before it (its
+  // lines at that time may be taken for copies). Only times the store already held
+  // records around take memory: a re-import, or an overlapping archive.
+  static constexpr size_t kMaxTalliesPerRun = 1 << 20;
   static constexpr size_t kMaxRuns = 4;
   static constexpr int kKinds = 2;  // events, raw datagrams
 
@@ -64,11 +81,8 @@ class ImportSessions {
     uint64_t id = 0;
     uint64_t last_used = 0;
     Counts counts[kKinds];
-    std::deque<std::pair<int, int64_t>> met;  // (kind, time) in the order first met
-    size_t entries = 0;
   };
   Run* Find(uint64_t id);
-  void Forget(Run* run);
 
   std::vector<std::unique_ptr<Run>> runs_;  // a Run stays put while Checks point into it
   uint64_t clock_ = 0;

@@ -52,10 +52,23 @@ void SetFromKey(const TimeSeq& key, RawDatagram* r) {
   r->seq = key.seq;
 }
 
-// Counts the records stored in `it`'s column family at exactly time_us by content hash.
+// The time of the newest record in `it`'s column family (INT64_MIN when it holds none).
+Result<int64_t> NewestTime(rocksdb::Iterator* it) {
+  it->SeekToLast();
+  if (!it->Valid()) {
+    if (!it->status().ok()) return FromRocks(it->status(), "checking for duplicates");
+    return INT64_MIN;
+  }
+  std::optional<TimeSeq> key = ParseTimeSeqKey(it->key().ToStringView());
+  if (!key) return Status::Corruption("checking for duplicates: a malformed record key");
+  return key->time_us;
+}
+
+// Calls add with the content hash of each record stored in `it`'s column family at exactly
+// time_us.
 template <typename Record, typename Decode, typename Hash>
 Status LoadStoredAt(rocksdb::Iterator* it, int64_t time_us, const Decode& decode,
-                    const Hash& hash_of, std::unordered_map<uint64_t, int>* counts) {
+                    const Hash& hash_of, const std::function<void(uint64_t)>& add) {
   Record record;
   for (it->Seek(TimeBoundKey(time_us)); it->Valid(); it->Next()) {
     std::optional<TimeSeq> key = ParseTimeSeqKey(it->key().ToStringView());
@@ -65,7 +78,7 @@ Status LoadStoredAt(rocksdb::Iterator* it, int64_t time_us, const Decode& decode
       return Status::Corruption("checking for duplicates at " + FormatIso8601Utc(time_us) + ": " +
                                 st.message());
     }
-    ++(*counts)[hash_of(record)];
+    add(hash_of(record));
   }
   return FromRocks(it->status(), "checking for duplicates at " + FormatIso8601Utc(time_us));
 }
@@ -186,15 +199,23 @@ struct RocksStore::StagedWrite {
 template <typename Record, typename Decode, typename Hash>
 Result<bool> RocksStore::ClaimImport(StagedWrite* w, ImportKind kind, const Record& record,
                                      int64_t time_us, const Decode& decode, const Hash& hash_of) {
-  std::optional<ImportSessions::Check>& check = w->import_checks[kind];
-  if (!check) check = import_sessions_.Begin(w->import_run, kind);
   std::unique_ptr<rocksdb::Iterator>& reader = w->import_readers[kind];
-  auto load = [&](int64_t t, ContentCounts* out) -> Status {
+  auto open_reader = [&] {
     if (!reader) {
       reader.reset(
           db_->NewIterator(rocksdb::ReadOptions(), cf(kind == kImportEvents ? kCfEvents : kCfRaw)));
     }
-    return LoadStoredAt<Record>(reader.get(), t, decode, hash_of, out);
+    return reader.get();
+  };
+  std::optional<ImportSessions::Check>& check = w->import_checks[kind];
+  if (!check) {
+    Result<ImportSessions::Check> begun =
+        import_sessions_.Begin(w->import_run, kind, [&] { return NewestTime(open_reader()); });
+    if (!begun.ok()) return begun.status();
+    check = std::move(*begun);
+  }
+  auto load = [&](int64_t t, const std::function<void(uint64_t)>& add) {
+    return LoadStoredAt<Record>(open_reader(), t, decode, hash_of, add);
   };
   Result<bool> fresh = check->IsNew(time_us, hash_of(record), load);
   if (!fresh.ok()) return fresh.status();

@@ -352,33 +352,54 @@ TEST_CASE("An import run counts identical raw lines per time") {
         std::make_pair(uint64_t{0}, uint64_t{2}));
 }
 
-TEST_CASE("An import run remembers a bounded number of hashes, forgetting the times met first") {
-  using store_format::ContentCounts;
+TEST_CASE("An import run reads each time once, and nothing past what the store held") {
   using store_format::ImportSessions;
   ImportSessions sessions;
   std::map<int64_t, int> loads;  // time -> how often the store was read for it
-  auto load = [&](int64_t t, ContentCounts* out) {
+  auto load = [&](int64_t t, const std::function<void(uint64_t)>& add) {
     ++loads[t];
-    (*out)[42] = 1;  // the store holds one record of hash 42 at every time
+    add(42);  // the store holds one record of hash 42 at every time it held
     return Status::Ok();
   };
-  const int64_t times = ImportSessions::kMaxEntriesPerRun / 2 + 100;
-  for (int64_t t = 0; t < times; ++t) {
-    ImportSessions::Check check = sessions.Begin(7, 0);
-    CHECK_FALSE(*check.IsNew(t, 42, load));  // held before the run
-    CHECK(*check.IsNew(t, 42, load));        // a second copy is the file's own
+  auto held_until = [](int64_t t) { return [t] { return Result<int64_t>(t); }; };
+  for (int batch = 0; batch < 3; ++batch) {
+    ImportSessions::Check check = *sessions.Begin(7, 0, held_until(100));
+    CHECK(*check.IsNew(50, 42, load) == (batch > 0));  // held once: the run's copies after
+    CHECK(*check.IsNew(50, 43, load));                 // other content at that time
+    CHECK(*check.IsNew(101, 42, load));                // later than anything held
     sessions.Commit(7, 0, &check);
   }
-  ImportSessions::Check again = sessions.Begin(7, 0);
-  // The last time is remembered: its two copies are the run's, a third is new too.
-  CHECK(*again.IsNew(times - 1, 42, load));
-  CHECK(loads[times - 1] == 1);
-  // The first was forgotten: read again, its copy is taken for the held one.
-  CHECK_FALSE(*again.IsNew(0, 42, load));
-  CHECK(loads[0] == 2);
-  // Another run starts from the store.
-  ImportSessions::Check other = sessions.Begin(8, 0);
-  CHECK_FALSE(*other.IsNew(times - 1, 42, load));
+  CHECK(loads[50] == 1);
+  CHECK(loads.count(101) == 0);
+  // A run that has forgotten what it met reads again; another run starts from the store.
+  ImportSessions::Check other = *sessions.Begin(8, 0, held_until(100));
+  CHECK_FALSE(*other.IsNew(50, 42, load));
+  CHECK(loads[50] == 2);
+  // A batch without a run counts within itself only.
+  ImportSessions::Check alone = *sessions.Begin(0, 0, held_until(100));
+  CHECK_FALSE(*alone.IsNew(60, 42, load));
+  CHECK(*alone.IsNew(60, 42, load));
+}
+
+TEST_CASE("An import run that met too many copies forgets them all") {
+  using store_format::ImportSessions;
+  ImportSessions sessions;
+  int loads = 0;
+  auto load = [&](int64_t, const std::function<void(uint64_t)>& add) {
+    ++loads;
+    add(1);
+    return Status::Ok();
+  };
+  auto newest = [] { return Result<int64_t>(INT64_MAX); };
+  ImportSessions::Check check = *sessions.Begin(7, 0, newest);
+  for (int64_t t = 0; t <= int64_t{ImportSessions::kMaxTalliesPerRun}; ++t) {
+    if (*check.IsNew(t, 1, load)) FAIL("a held record taken for new");
+  }
+  sessions.Commit(7, 0, &check);
+  ImportSessions::Check again = *sessions.Begin(7, 0, newest);
+  const int before = loads;
+  CHECK_FALSE(*again.IsNew(0, 1, load));  // read again: the run's own copy is taken as held
+  CHECK(loads == before + 1);
 }
 
 TEST_CASE("An import skips what the collector already stored live") {
