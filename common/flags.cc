@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "common/printable.h"
 #include "common/time_format.h"
 
 namespace resyncwatch {
@@ -46,7 +47,7 @@ const FlagSpec* FlagSet::Find(std::string_view name) const {
 
 Status FlagSet::Validate(const FlagSpec& spec, std::string_view value) const {
   auto bad = [&](std::string_view what) {
-    return Status::InvalidArgument("--" + std::string(spec.name) + ": '" + std::string(value) +
+    return Status::InvalidArgument("--" + std::string(spec.name) + ": '" + Printable(value) +
                                    "' is not " + std::string(what));
   };
   switch (spec.type) {
@@ -78,7 +79,7 @@ Status FlagSet::Parse(std::span<const std::string_view> args) {
     if (options_done || arg.size() < 2 || arg.substr(0, 2) != "--") {
       if (arg.size() > 1 && arg[0] == '-' && arg[1] != '-' && !options_done &&
           !(arg[1] >= '0' && arg[1] <= '9')) {
-        return Status::InvalidArgument("unknown option '" + std::string(arg) +
+        return Status::InvalidArgument("unknown option '" + Printable(arg) +
                                        "' (options are spelled --name)");
       }
       positional_.emplace_back(arg);
@@ -96,7 +97,7 @@ Status FlagSet::Parse(std::span<const std::string_view> args) {
     }
     const FlagSpec* spec = Find(name);
     if (spec == nullptr) {
-      return Status::InvalidArgument("unknown option '--" + std::string(name) + "'");
+      return Status::InvalidArgument("unknown option '--" + Printable(name) + "'");
     }
     std::string value;
     if (spec->type == FlagType::kBool) {
@@ -120,7 +121,7 @@ Status FlagSet::Parse(std::span<const std::string_view> args) {
 
 Status FlagSet::SetIfUnset(std::string_view name, std::string_view value) {
   const FlagSpec* spec = Find(name);
-  if (spec == nullptr) return Status::InvalidArgument("unknown option '" + std::string(name) + "'");
+  if (spec == nullptr) return Status::InvalidArgument("unknown option '" + Printable(name) + "'");
   if (IsSet(name)) return Status::Ok();
   if (Status s = Validate(*spec, value); !s.ok()) return s;
   values_[std::string(name)] = {std::string(value)};
@@ -129,7 +130,7 @@ Status FlagSet::SetIfUnset(std::string_view name, std::string_view value) {
 
 Status FlagSet::AppendIfUnset(std::string_view name, std::string_view value) {
   const FlagSpec* spec = Find(name);
-  if (spec == nullptr) return Status::InvalidArgument("unknown option '" + std::string(name) + "'");
+  if (spec == nullptr) return Status::InvalidArgument("unknown option '" + Printable(name) + "'");
   if (Status s = Validate(*spec, value); !s.ok()) return s;
   values_[std::string(name)].emplace_back(value);
   return Status::Ok();

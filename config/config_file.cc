@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/file_text.h"
+#include "common/printable.h"
 
 namespace resyncwatch {
 namespace {
@@ -69,7 +70,7 @@ std::string UnknownKey(std::string_view key) {
     if (!IsCommandLineOnlyOption(spec.name)) consider(spec.name);
   }
   std::string hint = best.empty() ? "" : "did you mean \"" + best + "\"? ";
-  return "\"" + std::string(key) + "\": unknown key (" + hint + "sections: " + sections +
+  return "\"" + Printable(key) + "\": unknown key (" + hint + "sections: " + sections +
          "; options: resyncwatchd --help)";
 }
 
@@ -195,8 +196,10 @@ Status ConfigFile::ApplyOptions(FlagSet* flags) const {
     if (FindSection(field.key) != nullptr) continue;
     const std::string key(field.key);
     const std::string name = OptionName(key);
+    const std::string shown = Printable(key);
     auto fail = [&](std::string_view why) {
-      return Status::InvalidArgument("config " + path_ + ": \"" + key + "\": " + std::string(why));
+      return Status::InvalidArgument("config " + path_ + ": \"" + shown +
+                                     "\": " + std::string(why));
     };
     // Flag errors read "--name: 'x' is not ..."; the file names its key instead.
     auto rename = [&](const Status& s) {

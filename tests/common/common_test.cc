@@ -8,6 +8,7 @@
 #include "common/flags.h"
 #include "common/flat_table.h"
 #include "common/json_writer.h"
+#include "common/printable.h"
 #include "common/thread_priority.h"
 #include "common/time_format.h"
 
@@ -171,4 +172,27 @@ TEST_CASE("A thread lowers its own priority and leaves the others' alone") {
   CHECK(lowered);
   CHECK(inside == std::min(before + 3, 19));
   CHECK(getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid))) == before);
+}
+
+TEST_CASE("Printable keeps text on one line and leaves other bytes alone") {
+  CHECK(Printable("retentio\nn") == "retentio\\nn");
+  CHECK(Printable(std::string_view("a\0b\x7f\t\r", 6)) == "a\\x00b\\x7f\\t\\r");
+  CHECK(Printable("Café 90d") == "Café 90d");
+  CHECK(Printable("") == "");
+}
+
+TEST_CASE("A flag value with a line break is shown on one line") {
+  static constexpr FlagSpec kSpecs[] = {
+      {"retention", FlagType::kDuration, "0", "DUR", "keep"},
+  };
+  FlagSet flags(kSpecs);
+  std::vector<std::string_view> args = {"--retention", "9\n0", "--x\ny"};
+  Status s = flags.Parse(args);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message().find('\n') == std::string::npos);
+  CHECK(s.message().find("'9\\n0'") != std::string::npos);
+  std::vector<std::string_view> unknown = {"--x\ny"};
+  Status u = FlagSet(kSpecs).Parse(unknown);
+  REQUIRE_FALSE(u.ok());
+  CHECK(u.message() == "unknown option '--x\\ny'");
 }

@@ -58,6 +58,15 @@ TEST_CASE("unknown keys inside a section are named by their dotted path and the 
             .find("config /etc/rw.json: schedule.default: unknown key") == 0);
 }
 
+TEST_CASE("a config key or value with a line break is shown on one line") {
+  // The config fuzzer's find: an escaped line break in a key made a two-line message.
+  CHECK(ErrorOf("{\"retentio\\nn\": \"9\"}").find("\"retentio\\nn\": unknown key") !=
+        std::string::npos);
+  CHECK(ErrorOf("{\"retention\": \"9\\n0\"}").find("'9\\n0' is not a duration") !=
+        std::string::npos);
+  CHECK(ErrorOf("{\"retentio\\nn\": \"9\"}").find('\n') == std::string::npos);
+}
+
 TEST_CASE("a JSON syntax error gives its line and column") {
   CHECK(ErrorOf("{\n  \"retention\": \"30d\"\n  \"alerts\": {}\n}\n") ==
         "config /etc/rw.json: not valid JSON: line 3, column 3: Missing a comma or '}' after an "

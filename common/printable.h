@@ -1,0 +1,14 @@
+// printable: text from outside (a config key, an argument, a datagram) made safe to show
+// in a one-line message. Pure functions: thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace resyncwatch {
+
+// The text with each control character (and DEL) written as an escape: \n, \r, \t, or \xNN.
+// Other bytes are kept, so UTF-8 stays readable; the result holds no line break.
+std::string Printable(std::string_view text);
+
+}  // namespace resyncwatch
