@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <sstream>
 
 #include "query_socket/query_socket.h"
 #include "tests/query/cli_runner.h"
@@ -91,6 +92,27 @@ TEST_CASE("the front reads history from a store no collector serves without resy
   CHECK(known.exit_code == 0);
   CHECK(known.out.rfind("TIME ", 0) == 0);
   CHECK(std::count(known.out.begin(), known.out.end(), '\n') >= 2);  // a header and events
+}
+
+TEST_CASE("the front loads no shared library but the C library") {
+  // Each one a one-shot run loads and relocates costs it about 0.1 ms (docs/performance.md).
+  CliRun elf = RunProgram("/usr/bin/readelf", {"--dynamic", "--wide", RESYNCWATCH_CLI});
+  REQUIRE(elf.exit_code == 0);
+  std::vector<std::string> needed;
+  std::istringstream lines(elf.out);
+  for (std::string line; std::getline(lines, line);) {
+    const size_t open = line.find("(NEEDED)");
+    const size_t lib = line.find('[');
+    if (open != std::string::npos && lib != std::string::npos) {
+      needed.push_back(line.substr(lib + 1, line.find(']', lib) - lib - 1));
+    }
+  }
+  INFO(elf.out);
+  CHECK(!needed.empty());
+  for (const std::string& lib : needed) {
+    INFO(lib);
+    CHECK((lib == "libc.so.6" || lib == "libm.so.6" || lib == "ld-linux-x86-64.so.2"));
+  }
 }
 
 TEST_CASE("without resyncwatch-full beside it the front says so in one line") {
