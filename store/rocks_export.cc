@@ -172,7 +172,18 @@ Status RocksStore::TrimExportJournal(int64_t cutoff_us) {
            EncodeCounter(static_cast<int64_t>(expired)));
   std::lock_guard lock(write_mu_);
   if (Status resumed = ResumeIfNeeded(); !resumed.ok()) return resumed;
-  return CommitBatch(&wb);
+  Status committed = CommitBatch(&wb);
+  if (committed.ok() && export_tap_ != nullptr) export_tap_->JournalTrimmed();
+  return committed;
+}
+
+Status RocksStore::SetExportTap(ExportTap* tap) {
+  if (read_only() || !options_.export_journal) {
+    return Status::Unsupported("only a writer keeping the export journal hands records over");
+  }
+  std::lock_guard lock(write_mu_);
+  export_tap_ = tap;
+  return Status::Ok();
 }
 
 // Opens the span that starts at c->seq from the journal entries there; false when the

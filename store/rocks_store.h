@@ -62,6 +62,7 @@ class RocksStore final : public Store {
   Status SaveExportCursor(const ExportCursor& cursor) override;
   Result<uint64_t> NextSeq() const override;
   Result<uint64_t> ExportStoreId() const override;
+  Status SetExportTap(ExportTap* tap) override;
   Status CatchUp() override;
   Status ApplyRetention() override;
   Status Flush() override;
@@ -167,6 +168,7 @@ class RocksStore final : public Store {
   std::unordered_map<std::string, MacAddress> serials_;
   int64_t last_index_flush_us_ = 0;
   bool needs_resume_ = false;
+  ExportTap* export_tap_ = nullptr;
 };
 
 }  // namespace resyncwatch::store_format

@@ -361,6 +361,9 @@ Result<WriteResult> RocksStore::Write(WriteBatch& batch) {
   st = CommitBatch(&w.wb);
   if (!st.ok()) return AbandonWrite(&w, st);
   WriteCommitted(&w);
+  if (export_tap_ != nullptr && w.next_seq != w.first_seq) {
+    export_tap_->Stored(w.first_seq, w.next_seq, w.events, w.raw);
+  }
   return w.result;
 }
 

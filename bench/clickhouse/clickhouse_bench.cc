@@ -12,6 +12,7 @@
 //    backlog seen, how long the backlog takes to drain after the last write, and the
 //    export's throughput.
 // 3. resyncwatch fleet --since 24h and history MAC, from DIR/store and from ClickHouse.
+#include <dirent.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +22,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,6 +46,41 @@ double CpuSeconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// CPU seconds of this process's threads so far, by thread name ("rw-clickhouse" is the
+// exporter, "rocksdb:..." RocksDB's flushes and compactions, the bench's own name the
+// writer), from the scheduler's nanosecond counts. Threads that ended are not counted.
+std::map<std::string, double> ThreadCpu() {
+  std::map<std::string, double> out;
+  DIR* dir = opendir("/proc/self/task");
+  if (dir == nullptr) return out;
+  while (dirent* d = readdir(dir)) {
+    if (d->d_name[0] == '.') continue;
+    const std::string task = std::string("/proc/self/task/") + d->d_name;
+    std::string name;
+    double ns = 0;
+    std::ifstream comm(task + "/comm"), sched(task + "/schedstat");
+    if (std::getline(comm, name) && (sched >> ns)) out[name] += ns / 1e9;
+  }
+  closedir(dir);
+  return out;
+}
+
+// Per thread name, CPU microseconds per event between two ThreadCpu readings.
+std::string CpuByThread(const std::map<std::string, double>& before,
+                        const std::map<std::string, double>& after, int64_t events) {
+  std::string out;
+  for (const auto& [name, sec] : after) {
+    auto it = before.find(name);
+    const double delta = sec - (it == before.end() ? 0 : it->second);
+    if (delta < 0.0005 * events / 1e6) continue;
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%s%s %.3f", out.empty() ? "" : ", ", name.c_str(),
+                  delta * 1e6 / events);
+    out += buf;
+  }
+  return out;
 }
 
 double Since(Steady::time_point t) {
@@ -136,11 +174,14 @@ int Run(const Args& a) {
   double base_cpu = 0;
   {
     auto store = OpenStore(a.dir + "/base", false);
+    const auto threads0 = ThreadCpu();
     const double cpu0 = CpuSeconds();
     const double took = Ingest(*store, a, end_us);
     base_cpu = CpuSeconds() - cpu0;
     std::printf("baseline (no export): %.2f s, %.0f events/s, process CPU %.3f us/event\n", took,
                 a.events / took, base_cpu * 1e6 / a.events);
+    std::printf("  by thread, us/event: %s\n",
+                CpuByThread(threads0, ThreadCpu(), a.events).c_str());
   }
   auto store = OpenStore(a.dir + "/store", true);
   ExporterOptions eo;
@@ -157,6 +198,7 @@ int Run(const Args& a) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });
+  const auto threads0 = ThreadCpu();
   const double cpu0 = CpuSeconds();
   const auto start = Steady::now();
   const double took = Ingest(*store, a, end_us);
@@ -167,12 +209,20 @@ int Run(const Args& a) {
   }
   const double drain = Since(written), total = Since(start);
   const double cpu = CpuSeconds() - cpu0;
+  const auto threads1 = ThreadCpu();
   done = true;
   sampler.join();
   std::printf("with export: ingest %.2f s (%.0f events/s), process CPU %.3f us/event\n", took,
               a.events / took, cpu * 1e6 / a.events);
+  std::printf("  by thread, us/event: %s\n", CpuByThread(threads0, threads1, a.events).c_str());
   std::printf("export CPU cost per event (with - baseline): %.3f us\n",
               (cpu - base_cpu) * 1e6 / a.events);
+  const ExporterStats st = (*exporter)->stats();
+  std::printf(
+      "records sent from the writer's handoff %llu, read from the store %llu (the "
+      "handoff did not keep %llu)\n",
+      (unsigned long long)st.sent_from_handoff, (unsigned long long)st.sent_from_store,
+      (unsigned long long)st.handoff_passed);
   std::printf(
       "export: %.0f events/s end to end, largest backlog %llu, drained %.2f s after the "
       "last write, %llu batches\n",
