@@ -169,6 +169,10 @@ class RocksStore final : public Store {
   int64_t last_index_flush_us_ = 0;
   bool needs_resume_ = false;
   ExportTap* export_tap_ = nullptr;
+  int64_t journal_forgotten_us_ = 0;  // when SaveExportCursor last deleted journal entries
+  static constexpr int64_t kJournalForgetUs = 30'000'000;
+  // next_seq_ for NextSeq without the lock once a Write committed (0: read the store).
+  std::atomic<uint64_t> committed_next_seq_{0};
 };
 
 }  // namespace resyncwatch::store_format

@@ -323,6 +323,7 @@ void RocksStore::StageMeta(StagedWrite* w) {
 // The writer state follows what the store now holds.
 void RocksStore::WriteCommitted(StagedWrite* w) {
   next_seq_ = w->next_seq;
+  committed_next_seq_.store(next_seq_, std::memory_order_release);
   for (auto& [sn, mac] : w->new_serials) serials_[sn] = mac;
   if (w->flush_index) {
     IndexFlushed(w->now_us);

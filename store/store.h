@@ -277,7 +277,8 @@ class Store : public DeviceReader {
   // max_records (> 0) records after `from`, in a stable order, and sets *next to the cursor
   // after them; nothing visited and *next == from means everything written so far is
   // exported. ReadForExport is the same collected into *out (appended). SaveExportCursor
-  // persists the cursor and forgets the journal below cursor.seq. NextSeq is one more than
+  // persists the cursor and forgets the journal below cursor.seq (at once or at a later
+  // save: no reader looks below the cursor). NextSeq is one more than
   // the highest seq stored. ExportStoreId is a random id the store keeps for good: with the
   // seq it names a record across every store of a fleet.
   virtual Result<ExportCursor> LoadExportCursor() const {
