@@ -3,7 +3,10 @@
 // private clickhouse-server and passes its URL).
 //
 //   clickhouse_bench --url http://127.0.0.1:PORT --dir DIR [--events N] [--rate R]
-//                    [--phones P]
+//                    [--phones P] [--handoff-bytes B]
+//
+// --handoff-bytes 0 turns the writer's handoff off: every record is read back from the
+// store, as when the exporter drains a backlog.
 //
 // 1. Baseline: N events written to DIR/base at R events/s in batches of 512, as the
 //    collector's writer does, no export: process CPU per event.
@@ -40,6 +43,7 @@ using Steady = std::chrono::steady_clock;
 struct Args {
   std::string url, dir;
   int64_t events = 2'000'000, rate = 100'000, phones = 100'000;
+  int64_t handoff_bytes = -1;  // -1: the exporter's default; 0: every record from the store
 };
 
 double CpuSeconds() {
@@ -188,6 +192,7 @@ int Run(const Args& a) {
   eo.clickhouse.url = a.url;
   eo.clickhouse.database = "bench";
   eo.collector_name = "bench";
+  if (a.handoff_bytes >= 0) eo.handoff_max_bytes = static_cast<size_t>(a.handoff_bytes);
   auto exporter = ClickHouseExporter::Start(store.get(), eo);
   if (!exporter.ok()) return std::fprintf(stderr, "%s\n", exporter.status().message().c_str()), 2;
   std::atomic<bool> done{false};
@@ -268,13 +273,15 @@ int main(int argc, char** argv) {
       a.rate = std::atoll(v.c_str());
     else if (k == "--phones")
       a.phones = std::atoll(v.c_str());
+    else if (k == "--handoff-bytes")
+      a.handoff_bytes = std::atoll(v.c_str());
     else
       return std::fprintf(stderr, "unknown option %s\n", k.c_str()), 2;
   }
   if (a.url.empty() || a.dir.empty() || a.events <= 0 || a.rate <= 0 || a.phones <= 0) {
     std::fprintf(stderr,
                  "usage: clickhouse_bench --url URL --dir DIR [--events N] [--rate R] "
-                 "[--phones P]\n");
+                 "[--phones P] [--handoff-bytes B]\n");
     return 2;
   }
   return resyncwatch::Run(a);
