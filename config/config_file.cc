@@ -90,6 +90,23 @@ std::string Scalar(simdjson::dom::element value, bool* ok) {
   }
 }
 
+// As deep as simdjson parses; rapidjson's reader recurses once per level, without a limit.
+constexpr int kMaxJsonDepth = 1024;
+
+// Ends the syntax check past kMaxJsonDepth levels of objects and arrays.
+class DepthLimit : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DepthLimit> {
+ public:
+  bool StartObject() { return ++depth_ <= kMaxJsonDepth; }
+  bool EndObject(rapidjson::SizeType) { return --depth_ >= 0; }
+  bool StartArray() { return ++depth_ <= kMaxJsonDepth; }
+  bool EndArray(rapidjson::SizeType) { return --depth_ >= 0; }
+  bool too_deep() const { return depth_ > kMaxJsonDepth; }
+
+ private:
+  int depth_ = 0;
+};
+
+// "line L, column C" of a byte offset; columns count bytes.
 std::string LineAndColumn(std::string_view text, size_t offset) {
   size_t line = 1;
   size_t line_start = 0;
@@ -105,24 +122,28 @@ std::string LineAndColumn(std::string_view text, size_t offset) {
 }  // namespace
 
 std::string JsonSyntaxError(std::string_view text) {
-  // A NUL would end the in-place parse below early; JSON allows none outside strings and
-  // only escaped inside them, so it is an error where it stands.
-  const size_t nul = text.find('\0');
-  if (nul != std::string_view::npos)
-    return LineAndColumn(text, nul) + ": A NUL byte is not allowed in JSON.";
-  // Parsed in place, in a copy: rapidjson 1.1's non-in-place string parse does pointer
-  // arithmetic on its empty stack's null pointer (undefined behaviour the config fuzzer hit).
-  // Its UTF-8 check takes a sequence's continuation bytes without looking for the end, so
-  // the copy ends in as many NULs as a sequence has continuation bytes (the fuzzer's
-  // second find, a truncated sequence at the very end).
+  // In place, in a copy: rapidjson 1.1's copying string parse does arithmetic on its empty
+  // stack's null pointer. Its UTF-8 check takes a sequence's continuation bytes without
+  // looking for the end, so the copy ends in as many NULs as a sequence has of them.
   std::string copy(text);
   copy.append(3, '\0');
   rapidjson::InsituStringStream in(copy.data());
-  rapidjson::BaseReaderHandler<> ignore;
+  DepthLimit handler;
   rapidjson::Reader reader;
-  reader.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag>(in, ignore);
+  reader.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag>(in, handler);
+  // The in-place parse takes a NUL for the end of the text: whatever it said from there on
+  // is the NUL's doing. JSON allows none outside strings and only escaped inside them.
+  const size_t nul = text.find('\0');
+  const size_t offset =
+      reader.HasParseError() ? std::min(reader.GetErrorOffset(), text.size()) : text.size();
+  if (nul != std::string_view::npos && nul <= offset) {
+    return LineAndColumn(text, nul) + ": A NUL byte is not allowed in JSON.";
+  }
   if (!reader.HasParseError()) return {};
-  const size_t offset = std::min(reader.GetErrorOffset(), text.size());
+  if (handler.too_deep()) {
+    return LineAndColumn(text, offset) + ": nested deeper than " + std::to_string(kMaxJsonDepth) +
+           " levels";
+  }
   return LineAndColumn(text, offset) + ": " +
          rapidjson::GetParseError_En(reader.GetParseErrorCode());
 }

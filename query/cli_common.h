@@ -44,11 +44,12 @@ struct CommandHelp {
 // lent by the daemon (left open).
 struct StoreRelease {
   bool owned = true;
-  void operator()(Store* store) const {
+  void operator()(DeviceReader* store) const {
     if (owned) delete store;
   }
 };
 using StoreHandle = std::unique_ptr<Store, StoreRelease>;
+using DeviceReaderHandle = std::unique_ptr<DeviceReader, StoreRelease>;
 
 // One invocation of a subcommand: its flags, its error reporting, its store.
 class Cli {
@@ -85,12 +86,14 @@ class Cli {
   // CommandIo::store when set). A missing store is an error that names the directory.
   // With --clickhouse, the ClickHouse tables instead (user and password from
   // $RESYNCWATCH_CLICKHOUSE_USER and $RESYNCWATCH_CLICKHOUSE_PASSWORD).
-  // device_history_only: the caller reads only History, GetDevice and serial numbers
-  // (StoreOptions::device_history_only), which opens a local store faster.
-  Result<StoreHandle> OpenStore(bool device_history_only = false);
-  // The local part of OpenStore: --db (or CommandIo::store), never ClickHouse. Apart from
-  // OpenStore so that the front can read a store without the ClickHouse client.
-  Result<StoreHandle> OpenLocalStore(bool device_history_only = false);
+  Result<StoreHandle> OpenStore();
+  // What one device's history reads, from ClickHouse with --clickhouse, else from the local
+  // store opened for that alone (Store::OpenDeviceReader, faster than OpenStore).
+  Result<DeviceReaderHandle> OpenDeviceReader();
+  // The local parts, apart so that the front can read a store without the ClickHouse
+  // client: --db (or CommandIo::store), never ClickHouse.
+  Result<StoreHandle> OpenLocalStore();
+  Result<DeviceReaderHandle> OpenLocalDeviceReader();
   // A client of the collector serving --db on its query socket. NotFound when no
   // collector serves it: open the store instead.
   Result<std::unique_ptr<QueryClient>> ConnectToWriter();
@@ -110,6 +113,8 @@ class Cli {
 
  private:
   std::string StoreDir() const;
+  // --db's directory when it is one, else the NotFound that says where it looked.
+  Result<std::string> ExistingStoreDir() const;
 
   CommandHelp help_;
   CommandIo& io_;

@@ -25,13 +25,20 @@ Result<StoreHandle> OpenClickHouse(const FlagSet& flags) {
 
 }  // namespace
 
-Result<StoreHandle> Cli::OpenStore(bool device_history_only) {
+Result<StoreHandle> Cli::OpenStore() {
   if (clickhouse()) {
     if (flags_.IsSet("db"))
       return Status::InvalidArgument("--db and --clickhouse exclude each other");
     return OpenClickHouse(flags_);
   }
-  return OpenLocalStore(device_history_only);
+  return OpenLocalStore();
+}
+
+Result<DeviceReaderHandle> Cli::OpenDeviceReader() {
+  if (!clickhouse()) return OpenLocalDeviceReader();
+  Result<StoreHandle> store = OpenStore();
+  if (!store.ok()) return store.status();
+  return DeviceReaderHandle(std::move(*store));
 }
 
 }  // namespace resyncwatch

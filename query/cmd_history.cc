@@ -9,8 +9,7 @@ int RunHistory(std::span<const std::string_view> args, CommandIo& io) {
   if (history.follow()) return history.Follow();
   // The collector's open store answers without the cost of opening it here; any failure of
   // the socket falls back to the store, so the output is the same either way.
-  return history.Answer(
-      [&history] { return history.cli().OpenStore(/*device_history_only=*/true); });
+  return history.Answer([&history] { return history.cli().OpenDeviceReader(); });
 }
 
 }  // namespace resyncwatch

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <random>
 #include <string>
 
 #include "common/counter_names.h"
@@ -80,6 +81,14 @@ bool FromJsonLine(simdjson::ondemand::parser& parser, std::string_view line, std
 // Where the batches go: the store opened here, or the running collector.
 using BatchWriter = std::function<Result<WriteResult>(WriteBatch&)>;
 
+// A random nonzero id for one file's import run (WriteBatch::import_session).
+uint64_t NewImportRun() {
+  std::random_device random;
+  uint64_t run = 0;
+  while (run == 0) run = (uint64_t{random()} << 32) ^ random();
+  return run;
+}
+
 class Importer {
  public:
   Importer(BatchWriter write, const TemplateSet& templates, std::optional<int> year, CommandIo& io)
@@ -95,6 +104,9 @@ class Importer {
     if (!file) return Status::IoError("cannot open " + path);
     gzbuffer(file, 1 << 17);
     const std::string source = "file:" + path.substr(path.find_last_of('/') + 1);
+    // One import run per file: its own repeated lines are all kept, however far apart,
+    // and what an earlier file (or run) stored is skipped.
+    run_ = NewImportRun();
     ParseContext ctx;
     ctx.reference_us = mtime_us;
     ctx.year = year_;
@@ -170,6 +182,7 @@ class Importer {
   Status Commit() {
     if (batch_.events.empty() && batch_.raw.empty()) return Status::Ok();
     batch_.skip_duplicates = true;
+    batch_.import_session = run_;
     batch_.counter_deltas[std::string(CounterName(Counter::kImportedLines))] =
         static_cast<int64_t>(batch_.events.size() + batch_.raw.size());
     auto r = write_(batch_);
@@ -205,6 +218,7 @@ class Importer {
   simdjson::ondemand::parser json_parser_;
   ParsedMessage parsed_;
   WriteBatch batch_;
+  uint64_t run_ = 0;
   size_t batch_bytes_ = 0;
   Totals totals_;
   uint64_t file_size_ = 0;

@@ -52,5 +52,5 @@ int main(int argc, char** argv) {
   if (history.follow()) return history.Follow();
   resyncwatch::Cli& cli = history.cli();
   if (cli.clickhouse()) RunFull(argc, argv);
-  return history.Answer([&cli] { return cli.OpenLocalStore(/*device_history_only=*/true); });
+  return history.Answer([&cli] { return cli.OpenLocalDeviceReader(); });
 }

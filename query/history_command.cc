@@ -175,18 +175,18 @@ void HistoryCommand::WarnIfCollectorFailed(const Status& why) {
   cli_.Warn("the collector did not answer (" + why.message() + "); reading the store");
 }
 
-int HistoryCommand::Answer(const std::function<Result<StoreHandle>()>& open_store) {
+int HistoryCommand::Answer(const std::function<Result<DeviceReaderHandle>()>& open_store) {
   if (!direct()) {
     Status why;
     if (std::optional<int> code = AskCollector(&why)) return *code;
     WarnIfCollectorFailed(why);
   }
-  Result<StoreHandle> store = open_store();
+  Result<DeviceReaderHandle> store = open_store();
   if (!store.ok()) return cli_.Fail(store.status());
   return ReadStore(**store);
 }
 
-int HistoryCommand::ReadStore(const Store& store) {
+int HistoryCommand::ReadStore(const DeviceReader& store) {
   timeline_ = Timeline{};
   if (Status s = ReadTimeline(store, cli_.positional()[0], wide_, &timeline_); !s.ok()) {
     return cli_.Fail(s);

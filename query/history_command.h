@@ -37,7 +37,7 @@ class HistoryCommand {
 
   // Answers with the collector serving --db unless --direct; when none serves it (or it
   // fails, said in one line), reads the store open_store opens: the exit code.
-  int Answer(const std::function<Result<StoreHandle>()>& open_store);
+  int Answer(const std::function<Result<DeviceReaderHandle>()>& open_store);
 
  private:
   // Asks the collector serving --db and prints its answer: the exit code. std::nullopt
@@ -45,7 +45,7 @@ class HistoryCommand {
   std::optional<int> AskCollector(Status* why);
   // The one stderr line for a collector that failed (nothing when none serves the store).
   void WarnIfCollectorFailed(const Status& why);
-  int ReadStore(const Store& store);
+  int ReadStore(const DeviceReader& store);
   int Print();
 
   Cli cli_;

@@ -161,11 +161,15 @@ Status Get(ByteReader& in, FollowRequest* r) {
   return Status::Ok();
 }
 
-// Import: u8 flags (1: skip duplicates); varint count, then the events; varint count,
-// then the raw datagrams; varint count, then the counter deltas (str name, signed varint).
+// Import: u8 flags (1: skip duplicates, 2: an import run id follows, fixed64); varint
+// count, then the events; varint count, then the raw datagrams; varint count, then the
+// counter deltas (str name, signed varint).
 constexpr uint8_t kImportSkipDuplicates = 1;
+constexpr uint8_t kImportRun = 2;
 void PutBatch(std::string* out, const WriteBatch& b) {
-  out->push_back(static_cast<char>(b.skip_duplicates ? kImportSkipDuplicates : 0));
+  out->push_back(static_cast<char>((b.skip_duplicates ? kImportSkipDuplicates : 0) |
+                                   (b.import_session != 0 ? kImportRun : 0)));
+  if (b.import_session != 0) store_format::PutFixed64(out, b.import_session);
   store_format::PutVarint(out, b.events.size());
   for (const Event& e : b.events) PutEvent(out, e);
   store_format::PutVarint(out, b.raw.size());
@@ -182,8 +186,14 @@ Status Get(ByteReader& in, ImportRequest* r) {
   WriteBatch& b = r->batch;
   uint8_t flags = 0;
   uint64_t n = 0;
-  if (!in.GetByte(&flags) || (flags & ~kImportSkipDuplicates) != 0) return bad;
+  if (!in.GetByte(&flags) || (flags & ~(kImportSkipDuplicates | kImportRun)) != 0) return bad;
   b.skip_duplicates = (flags & kImportSkipDuplicates) != 0;
+  if ((flags & kImportRun) != 0) {
+    std::string_view run;
+    if (!in.GetBytes(8, &run)) return bad;
+    b.import_session = store_format::GetFixed64(run.data());
+    if (b.import_session == 0) return bad;
+  }
   // Each item takes at least one byte: a count beyond what is left is a lie.
   if (!in.GetVarint(&n) || n > in.remaining()) return bad;
   b.events.resize(n);

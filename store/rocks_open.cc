@@ -20,6 +20,15 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
   return store_format::RocksStore::OpenRocks(dir, options);
 }
 
+Result<std::unique_ptr<DeviceReader>> Store::OpenDeviceReader(const std::string& dir,
+                                                              StoreOptions options) {
+  options.mode = StoreOptions::Mode::kReadOnlyView;
+  Result<std::unique_ptr<Store>> store =
+      store_format::RocksStore::OpenRocks(dir, options, /*device_history_only=*/true);
+  if (!store.ok()) return store.status();
+  return std::unique_ptr<DeviceReader>(std::move(*store));
+}
+
 namespace store_format {
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
@@ -96,7 +105,7 @@ void MakePrivate(const std::string& dir) {
   }
 }
 
-// The column families one device's history reads (StoreOptions::device_history_only).
+// The column families one device's history reads (Store::OpenDeviceReader).
 std::vector<rocksdb::ColumnFamilyDescriptor> DeviceHistoryCfs(
     std::vector<rocksdb::ColumnFamilyDescriptor> all) {
   std::vector<rocksdb::ColumnFamilyDescriptor> kept;
@@ -131,7 +140,8 @@ void RocksStore::NotOpened(int id) {
 }
 
 Result<std::unique_ptr<Store>> RocksStore::OpenRocks(const std::string& dir,
-                                                     const StoreOptions& options) {
+                                                     const StoreOptions& options,
+                                                     bool device_history_only) {
   namespace fs = std::filesystem;
   std::unique_ptr<RocksStore> store(new RocksStore());
   store->dir_ = dir;
@@ -160,7 +170,7 @@ Result<std::unique_ptr<Store>> RocksStore::OpenRocks(const std::string& dir,
     env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW, rocksdb::CpuPriority::kLow);
   }
   auto cfs = MakeCfDescriptors(store->retention_);
-  if (store->read_only() && options.device_history_only) cfs = DeviceHistoryCfs(std::move(cfs));
+  if (store->read_only() && device_history_only) cfs = DeviceHistoryCfs(std::move(cfs));
   if (options.mode == StoreOptions::Mode::kReadOnlyView) {
     Status st = store->OpenReadOnlyView(db_options, cfs);
     if (!st.ok()) return st;
@@ -443,6 +453,11 @@ Status RocksStore::ApplyRetention() {
   Status st = FromRocks(
       db_->DeleteRange(wo, cf(kCfDedup), DedupKey(INT64_MIN, 0), DedupKey(cutoff, 0)), "retention");
   if (!st.ok()) return st;
+  {
+    // The last import batch's counts may name records just removed.
+    std::lock_guard lock(write_mu_);
+    import_sessions_.Clear();
+  }
   if (options_.export_journal) {
     st = TrimExportJournal(cutoff);
     if (!st.ok()) return st;

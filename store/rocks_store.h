@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "store/device_state.h"
+#include "store/import_dedup.h"
 #include "store/key_format.h"
 #include "store/store.h"
 
@@ -33,11 +34,15 @@ struct RetentionCutoff {
   std::atomic<int64_t> cutoff_us{INT64_MIN};
 };
 
+enum ImportKind : int { kImportEvents = 0, kImportRaw };
+
 class RocksStore final : public Store {
  public:
   ~RocksStore() override;
+  // device_history_only: read-only, the column families Store::OpenDeviceReader needs.
   static Result<std::unique_ptr<Store>> OpenRocks(const std::string& dir,
-                                                  const StoreOptions& options);
+                                                  const StoreOptions& options,
+                                                  bool device_history_only = false);
 
   Result<WriteResult> Write(WriteBatch& batch) override;
   Status History(MacAddress mac, TimeRange range, const EventVisitor& visit) const override;
@@ -70,7 +75,8 @@ class RocksStore final : public Store {
 
  private:
   RocksStore() = default;
-  // Every column family by id; one a device_history_only store did not open stops here.
+  // Every column family by id. One a device reader did not open stops the process here:
+  // only its DeviceReader methods are reachable, and they read none such.
   rocksdb::ColumnFamilyHandle* cf(int id) const {
     if (handles_[id] == nullptr) NotOpened(id);
     return handles_[id];
@@ -120,8 +126,9 @@ class RocksStore final : public Store {
   // MAC), the raw datagrams and the counters into one RocksDB batch, apply the events to
   // the device states, stage the meta keys (index flush policy), commit, and then either
   // WriteCommitted or AbandonWrite, the single rollback path.
-  template <typename Hash>
-  Result<bool> ClaimImport(StagedWrite* w, int64_t time_us, const Hash& hash);
+  template <typename Record, typename Decode, typename Hash>
+  Result<bool> ClaimImport(StagedWrite* w, ImportKind kind, const Record& record, int64_t time_us,
+                           const Decode& decode, const Hash& hash_of);
   void StageSerial(const Event& e, StagedWrite* w);
   Status StageEvents(WriteBatch& batch, StagedWrite* w);
   Status StageRaw(WriteBatch& batch, StagedWrite* w);
@@ -166,6 +173,7 @@ class RocksStore final : public Store {
   std::vector<std::pair<MacAddress, DeviceState*>> dirty_macs_;
   size_t pending_count_ = 0;
   std::unordered_map<std::string, MacAddress> serials_;
+  ImportSessions import_sessions_;  // what each import run met (store/import_dedup.h)
   int64_t last_index_flush_us_ = 0;
   bool needs_resume_ = false;
   ExportTap* export_tap_ = nullptr;

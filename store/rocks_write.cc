@@ -4,9 +4,12 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <map>
+#include <optional>
 #include <unordered_map>
 
 #include "common/counter_names.h"
+#include "common/time_format.h"
 #include "store/event_codec.h"
 #include "store/record_codec.h"
 #include "store/rocks_options.h"
@@ -15,8 +18,9 @@
 namespace resyncwatch::store_format {
 namespace {
 
-// What identifies an imported event regardless of when it was imported.
-uint64_t DedupHash(const Event& e, int occurrence) {
+// What identifies an imported event regardless of when it was imported (the seq, the
+// source and the parsed fields are not part of it: they follow from these).
+uint64_t DedupHash(const Event& e) {
   std::string buf;
   PutFixed64(&buf, BiasTime(e.event_time_us));
   PutFixed64(&buf, e.mac);
@@ -25,18 +29,58 @@ uint64_t DedupHash(const Event& e, int occurrence) {
     PutFixed32(&buf, static_cast<uint32_t>(s->size()));
     buf += *s;
   }
-  PutFixed32(&buf, static_cast<uint32_t>(occurrence));
   return ContentHash(buf);
 }
 
-uint64_t RawDedupHash(const RawDatagram& r, int occurrence) {
+// Not the source: an archive renamed by log rotation is the same archive.
+uint64_t RawDedupHash(const RawDatagram& r) {
   std::string buf = "raw";
-  for (const std::string* s : {&r.source, &r.reason, &r.bytes}) {
+  for (const std::string* s : {&r.reason, &r.bytes}) {
     PutFixed32(&buf, static_cast<uint32_t>(s->size()));
     buf += *s;
   }
-  PutFixed32(&buf, static_cast<uint32_t>(occurrence));
   return ContentHash(buf);
+}
+
+// What a record's key holds, which its decoding requires.
+void SetFromKey(const TimeSeq& key, Event* e) {
+  e->event_time_us = key.time_us;
+  e->seq = key.seq;
+}
+void SetFromKey(const TimeSeq& key, RawDatagram* r) {
+  r->received_us = key.time_us;
+  r->seq = key.seq;
+}
+
+// The time of the newest record in `it`'s column family (INT64_MIN when it holds none).
+Result<int64_t> NewestTime(rocksdb::Iterator* it) {
+  it->SeekToLast();
+  if (!it->Valid()) {
+    if (!it->status().ok()) return FromRocks(it->status(), "checking for duplicates");
+    return INT64_MIN;
+  }
+  std::optional<TimeSeq> key = ParseTimeSeqKey(it->key().ToStringView());
+  if (!key) return Status::Corruption("checking for duplicates: a malformed record key");
+  return key->time_us;
+}
+
+// Calls add with the content hash of each record stored in `it`'s column family at exactly
+// time_us.
+template <typename Record, typename Decode, typename Hash>
+Status LoadStoredAt(rocksdb::Iterator* it, int64_t time_us, const Decode& decode,
+                    const Hash& hash_of, const std::function<void(uint64_t)>& add) {
+  Record record;
+  for (it->Seek(TimeBoundKey(time_us)); it->Valid(); it->Next()) {
+    std::optional<TimeSeq> key = ParseTimeSeqKey(it->key().ToStringView());
+    if (!key || key->time_us != time_us) break;
+    SetFromKey(*key, &record);
+    if (Status st = decode(it->value().ToStringView(), &record); !st.ok()) {
+      return Status::Corruption("checking for duplicates at " + FormatIso8601Utc(time_us) + ": " +
+                                st.message());
+    }
+    add(hash_of(record));
+  }
+  return FromRocks(it->status(), "checking for duplicates at " + FormatIso8601Utc(time_us));
 }
 
 }  // namespace
@@ -137,33 +181,46 @@ struct RocksStore::StagedWrite {
   WriteResult result;
   uint64_t first_seq = 0;
   uint64_t next_seq = 0;
-  std::string tail_start;                           // lowest event key at or above the watermark
-  std::vector<Event*> events;                       // stored, in batch order, seq assigned
-  std::vector<RawDatagram*> raw;                    // stored, seq assigned
-  std::unordered_map<uint64_t, int> seen_in_batch;  // import dedup: occurrences
+  std::string tail_start;         // lowest event key at or above the watermark
+  std::vector<Event*> events;     // stored, in batch order, seq assigned
+  std::vector<RawDatagram*> raw;  // stored, seq assigned
+  // Import dedup, per kind of record: a reader as of the batch's start, and the checks.
+  std::unique_ptr<rocksdb::Iterator> import_readers[ImportSessions::kKinds];
+  std::optional<ImportSessions::Check> import_checks[ImportSessions::kKinds];
+  uint64_t import_run = 0;
   std::unordered_map<std::string, MacAddress> new_serials;  // SN -> MAC this batch writes
   bool devices_applied = false;
   bool flush_index = false;
   int64_t now_us = 0;
 };
 
-// Imports only: claims a record's dedup key in this batch, false (and counted) when an
-// earlier import stored the same record. The n-th identical record in one file hashes
-// with n, so that a file's own repeated lines are all kept.
-template <typename Hash>
-Result<bool> RocksStore::ClaimImport(StagedWrite* w, int64_t time_us, const Hash& hash) {
-  const uint64_t base = hash(0);
-  const int occurrence = w->seen_in_batch[base]++;
-  const std::string key = DedupKey(time_us, occurrence ? hash(occurrence) : base);
-  std::string unused;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kCfDedup), key, &unused);
-  if (s.ok()) {
-    ++w->result.duplicates_skipped;
-    return false;
+// Imports only: whether a record is new, false (and counted) when the store already held
+// it (store/import_dedup.h).
+template <typename Record, typename Decode, typename Hash>
+Result<bool> RocksStore::ClaimImport(StagedWrite* w, ImportKind kind, const Record& record,
+                                     int64_t time_us, const Decode& decode, const Hash& hash_of) {
+  std::unique_ptr<rocksdb::Iterator>& reader = w->import_readers[kind];
+  auto open_reader = [&] {
+    if (!reader) {
+      reader.reset(
+          db_->NewIterator(rocksdb::ReadOptions(), cf(kind == kImportEvents ? kCfEvents : kCfRaw)));
+    }
+    return reader.get();
+  };
+  std::optional<ImportSessions::Check>& check = w->import_checks[kind];
+  if (!check) {
+    Result<ImportSessions::Check> begun =
+        import_sessions_.Begin(w->import_run, kind, [&] { return NewestTime(open_reader()); });
+    if (!begun.ok()) return begun.status();
+    check = std::move(*begun);
   }
-  if (!s.IsNotFound()) return FromRocks(s, "checking for duplicates");
-  w->wb.Put(cf(kCfDedup), key, rocksdb::Slice());
-  return true;
+  auto load = [&](int64_t t, const std::function<void(uint64_t)>& add) {
+    return LoadStoredAt<Record>(open_reader(), t, decode, hash_of, add);
+  };
+  Result<bool> fresh = check->IsNew(time_us, hash_of(record), load);
+  if (!fresh.ok()) return fresh.status();
+  if (!*fresh) ++w->result.duplicates_skipped;
+  return *fresh;
 }
 
 // Stages the SN -> MAC entry of an event whose serial number the store does not already
@@ -195,8 +252,8 @@ Status RocksStore::StageEvents(WriteBatch& batch, StagedWrite* w) {
   for (size_t i = 0; i < batch.events.size(); ++i) {
     Event& e = batch.events[i];
     if (batch.skip_duplicates) {
-      Result<bool> first = ClaimImport(w, e.event_time_us,
-                                       [&e](int occurrence) { return DedupHash(e, occurrence); });
+      Result<bool> first =
+          ClaimImport(w, kImportEvents, e, e.event_time_us, DecodeEvent, DedupHash);
       if (!first.ok()) return first.status();
       if (!*first) continue;
     }
@@ -222,8 +279,7 @@ Status RocksStore::StageRaw(WriteBatch& batch, StagedWrite* w) {
   std::string value;
   for (RawDatagram& r : batch.raw) {
     if (batch.skip_duplicates) {
-      Result<bool> first = ClaimImport(
-          w, r.received_us, [&r](int occurrence) { return RawDedupHash(r, occurrence); });
+      Result<bool> first = ClaimImport(w, kImportRaw, r, r.received_us, DecodeRaw, RawDedupHash);
       if (!first.ok()) return first.status();
       if (!*first) {
         r.seq = 0;
@@ -324,6 +380,10 @@ void RocksStore::StageMeta(StagedWrite* w) {
 void RocksStore::WriteCommitted(StagedWrite* w) {
   next_seq_ = w->next_seq;
   committed_next_seq_.store(next_seq_, std::memory_order_release);
+  for (int kind = 0; kind < ImportSessions::kKinds; ++kind) {
+    if (w->import_checks[kind])
+      import_sessions_.Commit(w->import_run, kind, &*w->import_checks[kind]);
+  }
   for (auto& [sn, mac] : w->new_serials) serials_[sn] = mac;
   if (w->flush_index) {
     IndexFlushed(w->now_us);
@@ -349,6 +409,7 @@ Result<WriteResult> RocksStore::Write(WriteBatch& batch) {
   // Sized for the events up front (key, value and framing are ~150 bytes each): growing a
   // batch of ~150 KiB by doubling copies it about twice over.
   StagedWrite w(batch.events.size() * 160 + batch.raw.size() * 320 + 256);
+  w.import_run = batch.import_session;
   w.first_seq = w.next_seq = next_seq_;
   w.tail_start = tail_start_;
   Status st = StageEvents(batch, &w);

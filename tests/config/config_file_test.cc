@@ -71,17 +71,23 @@ TEST_CASE("a JSON syntax error gives its line and column") {
   CHECK(JsonSyntaxError("{\"a\": [1, 2,]}") != "");
   CHECK(JsonSyntaxError("{\"a\": \"\xff\"}").find("line 1, column") == 0);
   CHECK(JsonSyntaxError(R"({"a": [1, {"b": null}]})") == "");
-  // A NUL ends no parse early, and strings after a syntax error are checked in place
-  // (the config fuzzer's first find: rapidjson's own string stack was undefined behaviour).
-  CHECK(JsonSyntaxError(std::string_view("{\"a\": 1}\0 x", 12)).find("line 1, column 9: A NUL") ==
+  // A NUL is an error where it stands, unless an error comes before it.
+  CHECK(JsonSyntaxError(std::string_view("{\"a\": 1}\0 x", 11)).find("line 1, column 9: A NUL") ==
         0);
+  CHECK(JsonSyntaxError(std::string_view("{\"a\": \0}", 8)).find("line 1, column 7: A NUL") == 0);
+  CHECK(JsonSyntaxError(std::string_view("{\"a\" 1,\n \"b\": 2}\0", 17))
+            .find("line 1, column 6: Missing a colon") == 0);
   CHECK(
       JsonSyntaxError("{\"schedule\": {\"defaults\": {\"Resync_Periodic\": \"3600\"\n  \"x\": 1}}}")
           .find("line 2, column 3: Missing a comma") == 0);
-  // A UTF-8 sequence cut by the end of the text (the fuzzer's second find: the check read
-  // past the end).
+  // A UTF-8 sequence cut by the end of the text.
   CHECK(JsonSyntaxError("{\"a\": \"\xf0").find("line 1, column 8: Invalid encoding") == 0);
   CHECK(JsonSyntaxError("{\"a\": \"\xe5").find("line 1, column 8: Invalid encoding") == 0);
+  // Nesting deeper than simdjson parses is refused with its place, not by running the
+  // checker out of stack.
+  const std::string deep = "{\"a\":" + std::string(200000, '[');
+  CHECK(JsonSyntaxError(deep).find("line 1, column 1030: nested deeper than 1024 levels") == 0);
+  CHECK(ErrorOf(deep).find("nested deeper than 1024 levels") != std::string::npos);
 }
 
 TEST_CASE("option keys take '_' for '-' and their values are checked like flags") {

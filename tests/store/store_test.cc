@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/counter_names.h"
+#include "store/import_dedup.h"
 #include "store/key_format.h"
 #include "tests/store/store_checks.h"
 #include "tests/store/test_util.h"
@@ -15,6 +16,7 @@ using namespace resyncwatch;
 namespace resyncwatch {
 // Raw RocksDB access to forge a newer schema version (schema_helper.cc).
 Status BumpSchemaVersionForTest(const std::string& dir, uint32_t version);
+Result<int64_t> CountKeysForTest(const std::string& dir, const std::string& cf_name);
 }  // namespace resyncwatch
 using namespace resyncwatch::testing;
 
@@ -235,6 +237,182 @@ TEST_CASE("Importing the same events twice stores them once") {
   CHECK(store->GetDevice(7)->events == 3);
 }
 
+TEST_CASE("An import writes nothing beside its records, and a repeat at another time is new") {
+  TempDir tmp;
+  {
+    auto store = OpenOrDie(tmp.path());
+    WriteBatch batch;
+    batch.skip_duplicates = true;
+    for (int i = 0; i < 100; ++i) {
+      batch.events.push_back(PhoneEvent(7 + i % 5, kT0 + i / 2 * kSec, EventKind::kResyncRequest));
+    }
+    batch.raw.push_back({0, kT0, "file:messages", "no syslog header", "garbage line"});
+    REQUIRE(store->Write(batch).ok());
+    WriteBatch again = batch;
+    REQUIRE(store->Write(again)->duplicates_skipped == 101);
+    // The same content one microsecond later is another record.
+    WriteBatch later;
+    later.skip_duplicates = true;
+    later.events.push_back(PhoneEvent(7, kT0 + 1, EventKind::kResyncRequest));
+    REQUIRE(store->Write(later)->events_stored == 1);
+    REQUIRE(store->Compact().ok());
+  }
+  // The stored events are the evidence of what was imported: no dedup key per record.
+  CHECK(*CountKeysForTest(tmp.path(), "dedup") == 0);
+  CHECK(*CountKeysForTest(tmp.path(), "events") == 101);
+}
+
+TEST_CASE("Without a run id an import counts copies within its batch against the store") {
+  TempDir tmp;
+  auto copies = [](int n) {
+    WriteBatch batch;
+    batch.skip_duplicates = true;
+    for (int i = 0; i < n; ++i)
+      batch.events.push_back(PhoneEvent(7, kT0, EventKind::kResyncRequest));
+    return batch;
+  };
+  auto write = [](Store& store, WriteBatch batch) {
+    Result<WriteResult> r = store.Write(batch);
+    REQUIRE(r.ok());
+    return std::make_pair(r->events_stored, r->duplicates_skipped);
+  };
+  {
+    auto store = OpenOrDie(tmp.path());
+    CHECK(write(*store, copies(3)) == std::make_pair(uint64_t{3}, uint64_t{0}));
+    CHECK(write(*store, copies(5)) == std::make_pair(uint64_t{2}, uint64_t{3}));
+    CHECK(write(*store, copies(5)) == std::make_pair(uint64_t{0}, uint64_t{5}));
+    WriteBatch other = copies(1);
+    other.events[0].event_time_us = kT0 + kSec;
+    CHECK(write(*store, std::move(other)) == std::make_pair(uint64_t{1}, uint64_t{0}));
+    CHECK(write(*store, copies(6)) == std::make_pair(uint64_t{1}, uint64_t{5}));
+  }
+  auto reopened = OpenOrDie(tmp.path());
+  CHECK(write(*reopened, copies(8)) == std::make_pair(uint64_t{2}, uint64_t{6}));
+  CHECK(History(*reopened, 7).size() == 9);
+}
+
+// One file's import, in batches, with the run id the import command gives each file.
+std::vector<WriteBatch> FileRun(uint64_t run, const std::vector<std::vector<Event>>& batches,
+                                const std::vector<std::vector<RawDatagram>>& raw = {}) {
+  std::vector<WriteBatch> out;
+  for (size_t i = 0; i < batches.size(); ++i) {
+    WriteBatch b;
+    b.skip_duplicates = true;
+    b.import_session = run;
+    b.events = batches[i];
+    if (i < raw.size()) b.raw = raw[i];
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+std::pair<uint64_t, uint64_t> WriteAll(Store& store, std::vector<WriteBatch> batches) {
+  std::pair<uint64_t, uint64_t> stored_and_skipped;
+  for (WriteBatch& b : batches) {
+    Result<WriteResult> r = store.Write(b);
+    REQUIRE(r.ok());
+    stored_and_skipped.first += r->events_stored + r->raw_stored;
+    stored_and_skipped.second += r->duplicates_skipped;
+  }
+  return stored_and_skipped;
+}
+
+TEST_CASE("An import run keeps a file's repeated lines however many batches apart") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  const Event line = PhoneEvent(7, kT0, EventKind::kResyncRequest);
+  // A line without a timestamp of its own takes the file's time: it repeats far apart.
+  const RawDatagram junk{0, kT0, "file:messages", "no syslog header", "junk line same"};
+  const std::vector<std::vector<Event>> batches = {{line}, {}, {line, line}};
+  const std::vector<std::vector<RawDatagram>> raw = {{junk}, {junk}, {}};
+  CHECK(WriteAll(*store, FileRun(11, batches, raw)) == std::make_pair(uint64_t{5}, uint64_t{0}));
+  // The same file again, and under another name (log rotation), adds nothing.
+  CHECK(WriteAll(*store, FileRun(12, batches, raw)) == std::make_pair(uint64_t{0}, uint64_t{5}));
+  std::vector<std::vector<RawDatagram>> renamed = raw;
+  for (auto& b : renamed) {
+    for (RawDatagram& r : b) r.source = "file:messages.1";
+  }
+  CHECK(WriteAll(*store, FileRun(13, batches, renamed)) ==
+        std::make_pair(uint64_t{0}, uint64_t{5}));
+  // A longer copy adds what it has beyond the stored ones.
+  CHECK(WriteAll(*store, FileRun(14, {{line}, {line, line, line}})) ==
+        std::make_pair(uint64_t{1}, uint64_t{3}));
+  CHECK(History(*store, 7).size() == 4);
+}
+
+TEST_CASE("An import run counts identical raw lines per time") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  const RawDatagram at1{0, kT0, "file:relay.json", "no syslog header", "same bytes"};
+  RawDatagram at2 = at1;
+  at2.received_us = kT0 + kSec;  // a JSON line's own time
+  CHECK(WriteAll(*store, FileRun(21, {{}}, {{at1, at2}})) ==
+        std::make_pair(uint64_t{2}, uint64_t{0}));
+  CHECK(WriteAll(*store, FileRun(22, {{}}, {{at1, at2}})) ==
+        std::make_pair(uint64_t{0}, uint64_t{2}));
+}
+
+TEST_CASE("An import run reads each time once, and nothing past what the store held") {
+  using store_format::ImportSessions;
+  ImportSessions sessions;
+  std::map<int64_t, int> loads;  // time -> how often the store was read for it
+  auto load = [&](int64_t t, const std::function<void(uint64_t)>& add) {
+    ++loads[t];
+    add(42);  // the store holds one record of hash 42 at every time it held
+    return Status::Ok();
+  };
+  auto held_until = [](int64_t t) { return [t] { return Result<int64_t>(t); }; };
+  for (int batch = 0; batch < 3; ++batch) {
+    ImportSessions::Check check = *sessions.Begin(7, 0, held_until(100));
+    CHECK(*check.IsNew(50, 42, load) == (batch > 0));  // held once: the run's copies after
+    CHECK(*check.IsNew(50, 43, load));                 // other content at that time
+    CHECK(*check.IsNew(101, 42, load));                // later than anything held
+    sessions.Commit(7, 0, &check);
+  }
+  CHECK(loads[50] == 1);
+  CHECK(loads.count(101) == 0);
+  // A run that has forgotten what it met reads again; another run starts from the store.
+  ImportSessions::Check other = *sessions.Begin(8, 0, held_until(100));
+  CHECK_FALSE(*other.IsNew(50, 42, load));
+  CHECK(loads[50] == 2);
+  // A batch without a run counts within itself only.
+  ImportSessions::Check alone = *sessions.Begin(0, 0, held_until(100));
+  CHECK_FALSE(*alone.IsNew(60, 42, load));
+  CHECK(*alone.IsNew(60, 42, load));
+}
+
+TEST_CASE("An import run that met too many copies forgets them all") {
+  using store_format::ImportSessions;
+  ImportSessions sessions;
+  int loads = 0;
+  auto load = [&](int64_t, const std::function<void(uint64_t)>& add) {
+    ++loads;
+    add(1);
+    return Status::Ok();
+  };
+  auto newest = [] { return Result<int64_t>(INT64_MAX); };
+  ImportSessions::Check check = *sessions.Begin(7, 0, newest);
+  for (int64_t t = 0; t <= int64_t{ImportSessions::kMaxTalliesPerRun}; ++t) {
+    if (*check.IsNew(t, 1, load)) FAIL("a held record taken for new");
+  }
+  sessions.Commit(7, 0, &check);
+  ImportSessions::Check again = *sessions.Begin(7, 0, newest);
+  const int before = loads;
+  CHECK_FALSE(*again.IsNew(0, 1, load));  // read again: the run's own copy is taken as held
+  CHECK(loads == before + 1);
+}
+
+TEST_CASE("An import skips what the collector already stored live") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  WriteBatch live;
+  live.events = {PhoneEvent(7, kT0, EventKind::kResyncRequest)};
+  REQUIRE(store->Write(live).ok());
+  const Event same = PhoneEvent(7, kT0, EventKind::kResyncRequest);
+  CHECK(WriteAll(*store, FileRun(31, {{same}})) == std::make_pair(uint64_t{0}, uint64_t{1}));
+  CHECK(History(*store, 7).size() == 1);
+}
+
 TEST_CASE("Every counter the store keeps by itself is a registered name") {
   TempDir tmp;
   auto store = OpenOrDie(tmp.path());
@@ -450,7 +628,7 @@ TEST_CASE("A one-shot view cannot write or catch up, and opens beside a live wri
   CHECK(History(*second, 0x33).size() == 1);
 }
 
-TEST_CASE("A view opened for device history only reads what a whole view reads of a device") {
+TEST_CASE("A device reader reads what a whole view reads of a device") {
   TempDir tmp;
   {
     auto writer = OpenOrDie(tmp.path());
@@ -470,10 +648,10 @@ TEST_CASE("A view opened for device history only reads what a whole view reads o
   }
   StoreOptions whole;
   whole.mode = StoreOptions::Mode::kReadOnlyView;
-  StoreOptions narrow = whole;
-  narrow.device_history_only = true;
   auto all = OpenOrDie(tmp.path(), whole);
-  auto some = OpenOrDie(tmp.path(), narrow);
+  Result<std::unique_ptr<DeviceReader>> reader = Store::OpenDeviceReader(tmp.path(), {});
+  REQUIRE(reader.ok());
+  const std::unique_ptr<DeviceReader>& some = *reader;
   for (MacAddress mac : {0x000e08000001ULL, 0x000e08000002ULL, 0x000e08000009ULL}) {
     INFO(mac);
     std::vector<Event> expected = History(*all, mac), got = History(*some, mac);

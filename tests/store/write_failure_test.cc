@@ -77,7 +77,9 @@ TEST_CASE("A raw datagram whose duplicate check fails leaves the batch's serials
   WriteBatch failing;
   failing.skip_duplicates = true;
   failing.events = {WithSerial(0xa1, kT0, "FCH2251A1B2")};
-  failing.raw = {garbage};
+  // At a time the previous import batch did not have, between two stored ones: its check
+  // reads the stored block.
+  failing.raw = {RawDatagram{0, kT0 + 15 * kSec, "file:messages", "no syslog header", "junk"}};
   faults->read_error = true;
   auto failed = store->Write(failing);
   faults->read_error = false;
