@@ -3,10 +3,11 @@
 // fleet back from it through the same Store interface it reads a local store with
 // (design, schema and guarantees: docs/clickhouse.md).
 //
-// - ClickHouseExporter runs on its own thread in resyncwatchd. It reads the local store's
-//   export journal after the cursor kept in the store, sends batches as INSERTs, and moves
-//   the cursor only once ClickHouse acknowledged them: at least once. Every row carries its
-//   store's id and seq, and the tables are ReplacingMergeTree on a key that ends with
+// - ClickHouseExporter runs on its own thread in resyncwatchd. It sends what the local
+//   store holds after the cursor kept in the store as INSERTs (taken in memory from the
+//   writer's bounded handoff when it has them, else read through the store's export
+//   journal), and moves the cursor only once ClickHouse acknowledged them: at least once. Every row
+//   carries its store's id and seq, and the tables are ReplacingMergeTree on a key that ends with
 //   them, read with FINAL: a batch sent twice is never counted twice.
 // - OpenClickHouseStore answers the Store read calls (History, Scan*, ForEachDevice,
 //   GetDevice, MacForSerial) with queries; it never writes.
@@ -98,6 +99,10 @@ struct ExporterOptions {
   // retention_interval_us (DropExpiredClickHousePartitions).
   int64_t retention_us = 0;
   int64_t retention_interval_us = 3'600'000'000;
+  // The writer hands each Write's records to the exporter in memory, as the rows to send,
+  // up to about this many bytes of them (~250 bytes an event); the exporter reads the
+  // store only for what the handoff did not keep (0: always read the store).
+  size_t handoff_max_bytes = 32 << 20;
 };
 
 struct ExporterStats {
@@ -108,6 +113,12 @@ struct ExporterStats {
   uint64_t dropped_partitions = 0;  // day partitions dropped by retention
   uint64_t backlog = 0;             // seqs stored but not yet acknowledged
   bool up = false;                  // the last INSERT (or schema check) succeeded
+  // Where the acknowledged records came from (not metrics: how the export works, for
+  // tests and the bench): the writer's handoff, or the store; and how many records the
+  // writer stored that the handoff did not keep (left to the store path).
+  uint64_t sent_from_handoff = 0;
+  uint64_t sent_from_store = 0;
+  uint64_t handoff_passed = 0;
 };
 
 class ClickHouseExporter {

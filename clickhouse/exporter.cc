@@ -1,6 +1,9 @@
-// The export thread: reads what the local store holds after the saved cursor, sends it as
-// INSERTs, and saves the cursor after each acknowledged batch. While ClickHouse is down
-// the backlog stays in the store (ingest is never waited for) and is retried with back-off.
+// The export thread: sends what the local store holds after the saved cursor as INSERTs,
+// and saves the cursor after each acknowledged batch. The records come from the writer's
+// handoff when it holds the ones right after the cursor (the steady state), else from the
+// store (a backlog: after an outage, a restart, or writes the handoff did not keep). While
+// ClickHouse is down the backlog stays in the store (ingest is never waited for) and is
+// retried with back-off.
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
@@ -11,6 +14,7 @@
 #include <thread>
 
 #include "clickhouse/clickhouse.h"
+#include "clickhouse/handoff.h"
 #include "clickhouse/http.h"
 #include "clickhouse/rows.h"
 
@@ -23,12 +27,16 @@ class ClickHouseExporter::Impl {
         options_(options),
         http_(options.clickhouse),
         origin_columns_(clickhouse::OriginColumns({store_id, options.collector_name})),
-        cursor_(std::move(cursor)) {}
+        cursor_(std::move(cursor)),
+        handoff_(origin_columns_, options.handoff_max_bytes) {}
 
   void Start() {
+    // Without the handoff every record is read from the store, which is always right.
+    if (options_.handoff_max_bytes > 0) tapped_ = store_->SetExportTap(&handoff_).ok();
     thread_ = std::thread([this] { Run(); });
   }
   ~Impl() {
+    if (tapped_) (void)store_->SetExportTap(nullptr);  // before handoff_ goes
     {
       std::lock_guard lock(mu_);
       stop_ = true;
@@ -46,6 +54,9 @@ class ClickHouseExporter::Impl {
     s.backlog = backlog_.load();
     s.dropped_partitions = dropped_partitions_.load();
     s.up = up_.load();
+    s.sent_from_handoff = sent_from_handoff_.load();
+    s.sent_from_store = sent_from_store_.load();
+    s.handoff_passed = handoff_.passed_records();
     return s;
   }
 
@@ -55,6 +66,9 @@ class ClickHouseExporter::Impl {
   void Run();
   // Sends one batch from the cursor; false when there was nothing to send.
   Result<bool> SendBatch();
+  // Takes the handoff's chunks that continue the cursor as the batch's rows; false when it
+  // holds none (the store has them).
+  bool TakeFromHandoff(size_t* events, size_t* raw, ExportCursor* next);
   // Waits up to `us` or until stopped or notified; false once stopped.
   bool Wait(int64_t us) {
     std::unique_lock lock(mu_);
@@ -78,8 +92,13 @@ class ClickHouseExporter::Impl {
   const clickhouse::Http http_;
   const std::string origin_columns_;  // the first columns of every row, encoded once
   ExportCursor cursor_;               // the export thread's own
-  // A batch's rows, kept between batches for their capacity.
-  std::string event_body_, raw_body_;
+  clickhouse::Handoff handoff_;
+  bool tapped_ = false;                                    // the store hands its writes to handoff_
+  std::vector<const clickhouse::Handoff::Chunk*> chunks_;  // the batch's, from the handoff
+  // A batch's rows read from the store, kept between batches for their capacity.
+  clickhouse::RowBuffer event_body_, raw_body_;
+  // The INSERT bodies: the handoff's chunks, or the rows above.
+  std::vector<std::string_view> event_pieces_, raw_pieces_;
   const std::string event_insert_ = "INSERT INTO events (" +
                                     std::string(clickhouse::kEventInsertColumns) +
                                     ") FORMAT TabSeparated";
@@ -92,6 +111,7 @@ class ClickHouseExporter::Impl {
 
   std::atomic<uint64_t> exported_events_{0}, exported_raw_{0}, batches_{0}, failed_batches_{0};
   std::atomic<uint64_t> backlog_{0}, dropped_partitions_{0};
+  std::atomic<uint64_t> sent_from_handoff_{0}, sent_from_store_{0};
   Clock::time_point next_retention_{};  // the first pass runs at once
   std::atomic<bool> up_{false};
 
@@ -120,23 +140,47 @@ void ClickHouseExporter::Impl::Failed(const Status& why) {
   }
 }
 
+bool ClickHouseExporter::Impl::TakeFromHandoff(size_t* events, size_t* raw, ExportCursor* next) {
+  chunks_.clear();
+  // Inside a span the store path goes on to its end: spans and chunks both end where a
+  // Write did, so past the span the cursor is where a chunk starts.
+  if (!tapped_ || cursor_.span_end != 0) return false;
+  handoff_.Take(cursor_.seq, options_.max_batch_rows, &chunks_);
+  if (chunks_.empty()) return false;
+  for (const clickhouse::Handoff::Chunk* chunk : chunks_) {
+    if (chunk->n_events > 0) event_pieces_.push_back(chunk->events.view());
+    if (chunk->n_raw > 0) raw_pieces_.push_back(chunk->raw.view());
+    *events += chunk->n_events;
+    *raw += chunk->n_raw;
+  }
+  *next = ExportCursor();
+  next->seq = chunks_.back()->end;
+  return true;
+}
+
 Result<bool> ClickHouseExporter::Impl::SendBatch() {
-  // Each record is encoded as the store decodes it (into one reused object): no copy of
-  // the batch is kept but its rows.
-  event_body_.clear();
-  raw_body_.clear();
+  event_pieces_.clear();
+  raw_pieces_.clear();
   size_t events = 0, raw = 0;
-  const ExportVisitor encode{[&](const Event& e) {
-                               clickhouse::AppendEventRow(origin_columns_, e, &event_body_);
-                               ++events;
-                             },
-                             [&](const RawDatagram& r) {
-                               clickhouse::AppendRawRow(origin_columns_, r, &raw_body_);
-                               ++raw;
-                             }};
   ExportCursor next;
-  if (Status s = store_->VisitForExport(cursor_, options_.max_batch_rows, encode, &next); !s.ok()) {
-    return s;
+  const bool from_handoff = TakeFromHandoff(&events, &raw, &next);
+  if (!from_handoff) {
+    // Each record is encoded as the store decodes it (into one reused object): no copy of
+    // the batch is kept but its rows.
+    event_body_.clear();
+    raw_body_.clear();
+    const ExportVisitor encode{[&](const Event& e) {
+                                 clickhouse::AppendEventRow(origin_columns_, e, &event_body_);
+                                 ++events;
+                               },
+                               [&](const RawDatagram& r) {
+                                 clickhouse::AppendRawRow(origin_columns_, r, &raw_body_);
+                                 ++raw;
+                               }};
+    Status s = store_->VisitForExport(cursor_, options_.max_batch_rows, encode, &next);
+    if (!s.ok()) return s;
+    event_pieces_.push_back(event_body_.view());
+    raw_pieces_.push_back(raw_body_.view());
   }
   if (events == 0 && raw == 0) {
     if (next == cursor_) return false;
@@ -145,15 +189,17 @@ Result<bool> ClickHouseExporter::Impl::SendBatch() {
     return true;
   }
   if (events > 0) {
-    if (Status s = http_.Execute(event_insert_, event_body_); !s.ok()) return s;
+    if (Status s = http_.Execute(event_insert_, event_pieces_); !s.ok()) return s;
   }
   if (raw > 0) {
-    if (Status s = http_.Execute(raw_insert_, raw_body_); !s.ok()) return s;
+    if (Status s = http_.Execute(raw_insert_, raw_pieces_); !s.ok()) return s;
   }
   // Acknowledged: only now may the cursor move (a crash before this sends the batch again,
   // which the tables fold away).
   if (Status s = store_->SaveExportCursor(next); !s.ok()) return s;
   cursor_ = std::move(next);
+  if (from_handoff) handoff_.Release(chunks_.size());
+  (from_handoff ? sent_from_handoff_ : sent_from_store_) += events + raw;
   exported_events_ += events;
   exported_raw_ += raw;
   ++batches_;

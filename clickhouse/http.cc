@@ -52,11 +52,27 @@ std::string SqlQuote(std::string_view text) {
 }
 
 Status Http::Execute(const std::string& sql, const std::string& body) const {
+  const std::string_view piece = body;
+  return Execute(sql, std::span<const std::string_view>(&piece, body.empty() ? 0 : 1));
+}
+
+Status Http::Execute(const std::string& sql, std::span<const std::string_view> body) const {
   auto client = Connect(options_);
+  size_t length = 0;
+  for (std::string_view piece : body) length += piece.size();
+  // The pieces go to the socket as they are: a body passed as one string would be copied
+  // whole (megabytes per batch) first.
+  auto rows = [body](size_t offset, size_t /*length*/, httplib::DataSink& sink) {
+    for (std::string_view piece : body) {
+      if (offset < piece.size()) return sink.write(piece.data() + offset, piece.size() - offset);
+      offset -= piece.size();
+    }
+    return false;
+  };
   // DDL goes as the body (no data); an INSERT names itself in the URL, its rows are the body.
-  httplib::Result r = body.empty()
-                          ? client->Post(Path(options_, ""), sql, "text/plain")
-                          : client->Post(Path(options_, sql), body, "text/tab-separated-values");
+  httplib::Result r =
+      length == 0 ? client->Post(Path(options_, ""), sql, "text/plain")
+                  : client->Post(Path(options_, sql), length, rows, "text/tab-separated-values");
   if (!r) return Unreachable(options_, r.error());
   if (r->status != 200) {
     return Status::IoError("ClickHouse answered " + std::to_string(r->status) + ": " +

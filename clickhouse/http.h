@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,8 @@ class Http {
   // Runs `sql` with `body` as its data (INSERT ... FORMAT TabSeparated, or "" for DDL).
   // IoError with ClickHouse's own first line on failure (never the credentials).
   Status Execute(const std::string& sql, const std::string& body) const;
+  // The same with the body in pieces, sent one after the other as they are (no copy).
+  Status Execute(const std::string& sql, std::span<const std::string_view> body) const;
   // Runs a SELECT ending in FORMAT TabSeparated and visits each row without its '\n'.
   Status Query(const std::string& sql, const RowVisitor& visit) const;
 

@@ -1,5 +1,6 @@
 #include "clickhouse/rows.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <vector>
@@ -33,12 +34,6 @@ template <typename T>
 bool ParseInt(std::string_view text, T* out) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
   return ec == std::errc() && end == text.data() + text.size();
-}
-
-void AppendInt(int64_t v, std::string* out) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out->append(buf, end);
 }
 
 void AppendUint(uint64_t v, std::string* out) {
@@ -91,48 +86,80 @@ bool MayNeedEscape(uint64_t w) {
   return (control | backslash) != 0;
 }
 
-const char* EscapeOf(char c) {
+char* PutByte(char c, char* p) {
+  char escaped;
   switch (c) {
     case '\\':
-      return "\\\\";
+      escaped = '\\';
+      break;
     case '\t':
-      return "\\t";
+      escaped = 't';
+      break;
     case '\n':
-      return "\\n";
+      escaped = 'n';
+      break;
     case '\r':
-      return "\\r";
+      escaped = 'r';
+      break;
     case '\0':
-      return "\\0";
+      escaped = '0';
+      break;
     default:
-      return nullptr;
+      *p = c;
+      return p + 1;
   }
+  p[0] = '\\';
+  p[1] = escaped;
+  return p + 2;
+}
+
+// Writes field escaped at p: at most 2 * field.size() bytes. Most fields need no escape:
+// clean 8-byte words are stored whole.
+char* PutEscaped(std::string_view field, char* p) {
+  const char* s = field.data();
+  const char* const end = s + field.size();
+  for (; end - s >= 8; s += 8) {
+    uint64_t w;
+    std::memcpy(&w, s, 8);
+    if (!MayNeedEscape(w)) {
+      std::memcpy(p, &w, 8);
+      p += 8;
+      continue;
+    }
+    for (int i = 0; i < 8; ++i) p = PutByte(s[i], p);
+  }
+  while (s < end) p = PutByte(*s++, p);
+  return p;
+}
+
+char* PutText(std::string_view text, char* p) {
+  std::memcpy(p, text.data(), text.size());
+  return p + text.size();
+}
+
+template <typename T>
+char* PutNumber(T v, char* p) {
+  return std::to_chars(p, p + 24, v).ptr;  // 24: room for any 64-bit number
 }
 
 }  // namespace
 
-void AppendEscaped(std::string_view field, std::string* out) {
-  // Most fields need no escape: skip 8 clean bytes at a time, copy the runs between
-  // special bytes whole.
-  const char* p = field.data();
-  const char* const end = p + field.size();
-  const char* run = p;
-  while (p < end) {
-    if (end - p >= 8) {
-      uint64_t w;
-      std::memcpy(&w, p, 8);
-      if (!MayNeedEscape(w)) {
-        p += 8;
-        continue;
-      }
-    }
-    if (const char* escaped = EscapeOf(*p)) {
-      out->append(run, p);
-      out->append(escaped, 2);
-      run = p + 1;
-    }
-    ++p;
+char* RowBuffer::Grow(size_t n) {
+  if (capacity_ - size_ < n) {
+    const size_t want = std::max(size_ + n, capacity_ * 2);
+    char* grown = static_cast<char*>(std::realloc(data_, want));
+    if (grown == nullptr) std::abort();  // as operator new would throw
+    data_ = grown;
+    capacity_ = want;
   }
-  out->append(run, end);
+  return data_ + size_;
+}
+
+void AppendEscaped(std::string_view field, std::string* out) {
+  const size_t at = out->size();
+  out->resize(at + 2 * field.size());
+  char* const base = out->data();
+  out->resize(static_cast<size_t>(PutEscaped(field, base + at) - base));
 }
 
 std::string Unescape(std::string_view field) {
@@ -188,47 +215,71 @@ void AppendRawRow(const Origin& origin, const RawDatagram& r, std::string* out) 
 }
 
 void AppendEventRow(std::string_view origin_columns, const Event& e, std::string* out) {
-  out->append(origin_columns);
-  AppendUint(e.seq, out);
-  for (int64_t v : {e.event_time_us, e.received_us, e.message_time_us.value_or(0),
-                    int64_t{e.message_time_us.has_value()}}) {
-    out->push_back('\t');
-    AppendInt(v, out);
-  }
-  out->push_back('\t');
-  out->append(ToString(e.kind));
-  out->push_back('\t');
-  out->append(ToString(e.format));
-  for (int64_t v : {int64_t{e.facility}, int64_t{e.severity}}) {
-    out->push_back('\t');
-    AppendInt(v, out);
-  }
-  out->push_back('\t');
-  AppendUint(e.mac, out);
-  for (const std::string* s : {&e.sn, &e.model, &e.host, &e.app, &e.identifier, &e.timestamp_text,
-                               &e.url, &e.scheme, &e.server}) {
-    out->push_back('\t');
-    AppendEscaped(*s, out);
-  }
-  out->push_back('\t');
-  AppendInt(e.port, out);
-  for (const std::string* s : {&e.path, &e.error, &e.message, &e.source}) {
-    out->push_back('\t');
-    AppendEscaped(*s, out);
-  }
-  out->push_back('\n');
+  RowBuffer row;
+  AppendEventRow(origin_columns, e, &row);
+  out->append(row.view());
 }
 
 void AppendRawRow(std::string_view origin_columns, const RawDatagram& r, std::string* out) {
-  out->append(origin_columns);
-  AppendUint(r.seq, out);
-  out->push_back('\t');
-  AppendInt(r.received_us, out);
-  for (const std::string* s : {&r.source, &r.reason, &r.bytes}) {
-    out->push_back('\t');
-    AppendEscaped(*s, out);
+  RowBuffer row;
+  AppendRawRow(origin_columns, r, &row);
+  out->append(row.view());
+}
+
+void AppendEventRow(std::string_view origin_columns, const Event& e, RowBuffer* out) {
+  const std::string* texts[] = {
+      &e.sn,     &e.model,  &e.host, &e.app,   &e.identifier, &e.timestamp_text, &e.url,
+      &e.scheme, &e.server, &e.path, &e.error, &e.message,    &e.source};
+  // The most one row can take: every text escaped whole, 24 bytes for each of the 9
+  // numbers, the enum names, 14 tabs and the newline.
+  size_t most =
+      origin_columns.size() + 9 * 24 + ToString(e.kind).size() + ToString(e.format).size() + 15;
+  for (const std::string* s : texts) most += 2 * s->size();
+  char* p = out->Grow(most);
+  p = PutText(origin_columns, p);
+  p = PutNumber(e.seq, p);
+  for (int64_t v : {e.event_time_us, e.received_us, e.message_time_us.value_or(0),
+                    int64_t{e.message_time_us.has_value()}}) {
+    *p++ = '\t';
+    p = PutNumber(v, p);
   }
-  out->push_back('\n');
+  *p++ = '\t';
+  p = PutText(ToString(e.kind), p);
+  *p++ = '\t';
+  p = PutText(ToString(e.format), p);
+  *p++ = '\t';
+  p = PutNumber(int{e.facility}, p);
+  *p++ = '\t';
+  p = PutNumber(int{e.severity}, p);
+  *p++ = '\t';
+  p = PutNumber(e.mac, p);
+  for (size_t i = 0; i < 9; ++i) {  // sn .. server
+    *p++ = '\t';
+    p = PutEscaped(*texts[i], p);
+  }
+  *p++ = '\t';
+  p = PutNumber(e.port, p);
+  for (size_t i = 9; i < std::size(texts); ++i) {  // path, error, message, source
+    *p++ = '\t';
+    p = PutEscaped(*texts[i], p);
+  }
+  *p++ = '\n';
+  out->End(p);
+}
+
+void AppendRawRow(std::string_view origin_columns, const RawDatagram& r, RowBuffer* out) {
+  char* p = out->Grow(origin_columns.size() + 64 +
+                      2 * (r.source.size() + r.reason.size() + r.bytes.size()));
+  p = PutText(origin_columns, p);
+  p = PutNumber(r.seq, p);
+  *p++ = '\t';
+  p = PutNumber(r.received_us, p);
+  for (const std::string* s : {&r.source, &r.reason, &r.bytes}) {
+    *p++ = '\t';
+    p = PutEscaped(*s, p);
+  }
+  *p++ = '\n';
+  out->End(p);
 }
 
 Status ParseEventRow(std::string_view line, Event* e) {

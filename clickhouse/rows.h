@@ -3,6 +3,7 @@
 // functions: thread-safe.
 #pragma once
 
+#include <cstdlib>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,32 @@ extern const std::string_view kEventHeadColumns;
 extern const std::string_view kRawInsertColumns;
 extern const std::string_view kRawReadColumns;
 
+// A growable byte buffer the row encoders write into directly: a std::string would zero
+// what it grows by, or check its capacity at every byte. Move-only; not thread-safe.
+class RowBuffer {
+ public:
+  RowBuffer() = default;
+  ~RowBuffer() { std::free(data_); }
+  RowBuffer(RowBuffer&& o) noexcept : data_(o.data_), size_(o.size_), capacity_(o.capacity_) {
+    o.data_ = nullptr;
+    o.size_ = o.capacity_ = 0;
+  }
+  RowBuffer& operator=(RowBuffer&&) = delete;
+  RowBuffer(const RowBuffer&) = delete;
+
+  std::string_view view() const { return {data_, size_}; }
+  size_t size() const { return size_; }
+  size_t capacity() const { return capacity_; }
+  void clear() { size_ = 0; }
+  // Room for at least n more bytes: where they go. End() then says where they stopped.
+  char* Grow(size_t n);
+  void End(const char* end) { size_ = static_cast<size_t>(end - data_); }
+
+ private:
+  char* data_ = nullptr;
+  size_t size_ = 0, capacity_ = 0;
+};
+
 // Appends one TabSeparated line (with '\n').
 void AppendEventRow(const Origin& origin, const Event& e, std::string* out);
 void AppendRawRow(const Origin& origin, const RawDatagram& r, std::string* out);
@@ -34,6 +61,8 @@ void AppendRawRow(const Origin& origin, const RawDatagram& r, std::string* out);
 std::string OriginColumns(const Origin& origin);
 void AppendEventRow(std::string_view origin_columns, const Event& e, std::string* out);
 void AppendRawRow(std::string_view origin_columns, const RawDatagram& r, std::string* out);
+void AppendEventRow(std::string_view origin_columns, const Event& e, RowBuffer* out);
+void AppendRawRow(std::string_view origin_columns, const RawDatagram& r, RowBuffer* out);
 
 // One line (without '\n') of kEventReadColumns / kRawReadColumns. Corruption naming the
 // column when the line does not fit.

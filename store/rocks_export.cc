@@ -126,11 +126,25 @@ Status RocksStore::SaveExportCursor(const ExportCursor& cursor) {
   std::lock_guard lock(write_mu_);
   rocksdb::WriteBatch wb;
   wb.Put(cf(kCfDefault), kMetaExportCursor, EncodeCursor(cursor));
-  wb.DeleteRange(cf(kCfDefault), JournalKey(0), JournalKey(cursor.seq));
-  return CommitBatch(&wb);
+  // RocksDB (7.8) fragments the range tombstones of the mutable memtable anew on every
+  // read of the column family, and this one holds every meta key: one tombstone per
+  // exported batch made each NextSeq or tail read slower as they piled up. Every reader
+  // of the journal starts at the cursor, so the entries below it can wait: forget them in
+  // one range at most every kJournalForgetUs.
+  const int64_t now_us = options_.clock->NowMicros();
+  const bool forget =
+      journal_forgotten_us_ == 0 || now_us - journal_forgotten_us_ >= kJournalForgetUs;
+  if (forget) wb.DeleteRange(cf(kCfDefault), JournalKey(0), JournalKey(cursor.seq));
+  Status st = CommitBatch(&wb);
+  if (st.ok() && forget) journal_forgotten_us_ = now_us;
+  return st;
 }
 
 Result<uint64_t> RocksStore::NextSeq() const {
+  // A writer knows it without a read (the exporter asks several times a second).
+  if (const uint64_t committed = committed_next_seq_.load(std::memory_order_acquire)) {
+    return committed;
+  }
   std::string v;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kCfDefault), kMetaNextSeq, &v);
   if (s.IsNotFound()) return uint64_t{1};
@@ -172,7 +186,18 @@ Status RocksStore::TrimExportJournal(int64_t cutoff_us) {
            EncodeCounter(static_cast<int64_t>(expired)));
   std::lock_guard lock(write_mu_);
   if (Status resumed = ResumeIfNeeded(); !resumed.ok()) return resumed;
-  return CommitBatch(&wb);
+  Status committed = CommitBatch(&wb);
+  if (committed.ok() && export_tap_ != nullptr) export_tap_->JournalTrimmed();
+  return committed;
+}
+
+Status RocksStore::SetExportTap(ExportTap* tap) {
+  if (read_only() || !options_.export_journal) {
+    return Status::Unsupported("only a writer keeping the export journal hands records over");
+  }
+  std::lock_guard lock(write_mu_);
+  export_tap_ = tap;
+  return Status::Ok();
 }
 
 // Opens the span that starts at c->seq from the journal entries there; false when the

@@ -67,6 +67,7 @@ class RocksStore final : public Store {
   Status SaveExportCursor(const ExportCursor& cursor) override;
   Result<uint64_t> NextSeq() const override;
   Result<uint64_t> ExportStoreId() const override;
+  Status SetExportTap(ExportTap* tap) override;
   Status CatchUp() override;
   Status ApplyRetention() override;
   Status Flush() override;
@@ -175,6 +176,11 @@ class RocksStore final : public Store {
   ImportSessions import_sessions_;  // what each import run met (store/import_dedup.h)
   int64_t last_index_flush_us_ = 0;
   bool needs_resume_ = false;
+  ExportTap* export_tap_ = nullptr;
+  int64_t journal_forgotten_us_ = 0;  // when SaveExportCursor last deleted journal entries
+  static constexpr int64_t kJournalForgetUs = 30'000'000;
+  // next_seq_ for NextSeq without the lock once a Write committed (0: read the store).
+  std::atomic<uint64_t> committed_next_seq_{0};
 };
 
 }  // namespace resyncwatch::store_format

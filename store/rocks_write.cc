@@ -379,6 +379,7 @@ void RocksStore::StageMeta(StagedWrite* w) {
 // The writer state follows what the store now holds.
 void RocksStore::WriteCommitted(StagedWrite* w) {
   next_seq_ = w->next_seq;
+  committed_next_seq_.store(next_seq_, std::memory_order_release);
   for (int kind = 0; kind < ImportSessions::kKinds; ++kind) {
     if (w->import_checks[kind])
       import_sessions_.Commit(w->import_run, kind, &*w->import_checks[kind]);
@@ -422,6 +423,9 @@ Result<WriteResult> RocksStore::Write(WriteBatch& batch) {
   st = CommitBatch(&w.wb);
   if (!st.ok()) return AbandonWrite(&w, st);
   WriteCommitted(&w);
+  if (export_tap_ != nullptr && w.next_seq != w.first_seq) {
+    export_tap_->Stored(w.first_seq, w.next_seq, w.events, w.raw);
+  }
   return w.result;
 }
 

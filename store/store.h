@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -183,6 +184,22 @@ struct ExportVisitor {
   std::function<void(const RawDatagram&)> raw;
 };
 
+// Receives what each committed Write stored, so that an exporter can send the records
+// without reading them back from the store: seqs [first_seq, end_seq), every one of them
+// among `events` and `raw` (seq set), in batch order. Called on the writer's thread, under
+// the store's write lock, right after the commit: it must return at once and never block.
+// What it does not keep is in the store anyway (the export journal), for the exporter to
+// read there. The pointers are valid during the call only.
+class ExportTap {
+ public:
+  virtual ~ExportTap() = default;
+  virtual void Stored(uint64_t first_seq, uint64_t end_seq, std::span<const Event* const> events,
+                      std::span<const RawDatagram* const> raw) = 0;
+  // Retention removed journal entries whose records were never exported (and counted them
+  // as export_expired): the records the tap holds may be among them.
+  virtual void JournalTrimmed() = 0;
+};
+
 // What ReadForExport hands out: records in a stable order and the cursor after them.
 struct ExportRecords {
   std::vector<Event> events;
@@ -264,7 +281,8 @@ class Store : public DeviceReader {
   // max_records (> 0) records after `from`, in a stable order, and sets *next to the cursor
   // after them; nothing visited and *next == from means everything written so far is
   // exported. ReadForExport is the same collected into *out (appended). SaveExportCursor
-  // persists the cursor and forgets the journal below cursor.seq. NextSeq is one more than
+  // persists the cursor and forgets the journal below cursor.seq (at once or at a later
+  // save: no reader looks below the cursor). NextSeq is one more than
   // the highest seq stored. ExportStoreId is a random id the store keeps for good: with the
   // seq it names a record across every store of a fleet.
   virtual Result<ExportCursor> LoadExportCursor() const {
@@ -284,6 +302,11 @@ class Store : public DeviceReader {
   }
   virtual Result<uint64_t> NextSeq() const { return Status::Unsupported("no seq here"); }
   virtual Result<uint64_t> ExportStoreId() const { return Status::Unsupported("no store id"); }
+  // A writer keeping the journal hands every later Write's records to tap (nullptr: to
+  // none); waits for a Write under way. REQUIRES: tap outlives its registration.
+  virtual Status SetExportTap(ExportTap* /*tap*/) {
+    return Status::Unsupported("this store keeps no export journal");
+  }
 
   // Secondary only: replays what the writer committed since the last call.
   virtual Status CatchUp() = 0;

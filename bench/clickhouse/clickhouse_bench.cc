@@ -3,7 +3,10 @@
 // private clickhouse-server and passes its URL).
 //
 //   clickhouse_bench --url http://127.0.0.1:PORT --dir DIR [--events N] [--rate R]
-//                    [--phones P]
+//                    [--phones P] [--handoff-bytes B]
+//
+// --handoff-bytes 0 turns the writer's handoff off: every record is read back from the
+// store, as when the exporter drains a backlog.
 //
 // 1. Baseline: N events written to DIR/base at R events/s in batches of 512, as the
 //    collector's writer does, no export: process CPU per event.
@@ -12,6 +15,7 @@
 //    backlog seen, how long the backlog takes to drain after the last write, and the
 //    export's throughput.
 // 3. resyncwatch fleet --since 24h and history MAC, from DIR/store and from ClickHouse.
+#include <dirent.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +25,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,12 +43,48 @@ using Steady = std::chrono::steady_clock;
 struct Args {
   std::string url, dir;
   int64_t events = 2'000'000, rate = 100'000, phones = 100'000;
+  int64_t handoff_bytes = -1;  // -1: the exporter's default; 0: every record from the store
 };
 
 double CpuSeconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// CPU seconds of this process's threads so far, by thread name ("rw-clickhouse" is the
+// exporter, "rocksdb:..." RocksDB's flushes and compactions, the bench's own name the
+// writer), from the scheduler's nanosecond counts. Threads that ended are not counted.
+std::map<std::string, double> ThreadCpu() {
+  std::map<std::string, double> out;
+  DIR* dir = opendir("/proc/self/task");
+  if (dir == nullptr) return out;
+  while (dirent* d = readdir(dir)) {
+    if (d->d_name[0] == '.') continue;
+    const std::string task = std::string("/proc/self/task/") + d->d_name;
+    std::string name;
+    double ns = 0;
+    std::ifstream comm(task + "/comm"), sched(task + "/schedstat");
+    if (std::getline(comm, name) && (sched >> ns)) out[name] += ns / 1e9;
+  }
+  closedir(dir);
+  return out;
+}
+
+// Per thread name, CPU microseconds per event between two ThreadCpu readings.
+std::string CpuByThread(const std::map<std::string, double>& before,
+                        const std::map<std::string, double>& after, int64_t events) {
+  std::string out;
+  for (const auto& [name, sec] : after) {
+    auto it = before.find(name);
+    const double delta = sec - (it == before.end() ? 0 : it->second);
+    if (delta < 0.0005 * events / 1e6) continue;
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%s%s %.3f", out.empty() ? "" : ", ", name.c_str(),
+                  delta * 1e6 / events);
+    out += buf;
+  }
+  return out;
 }
 
 double Since(Steady::time_point t) {
@@ -136,17 +178,21 @@ int Run(const Args& a) {
   double base_cpu = 0;
   {
     auto store = OpenStore(a.dir + "/base", false);
+    const auto threads0 = ThreadCpu();
     const double cpu0 = CpuSeconds();
     const double took = Ingest(*store, a, end_us);
     base_cpu = CpuSeconds() - cpu0;
     std::printf("baseline (no export): %.2f s, %.0f events/s, process CPU %.3f us/event\n", took,
                 a.events / took, base_cpu * 1e6 / a.events);
+    std::printf("  by thread, us/event: %s\n",
+                CpuByThread(threads0, ThreadCpu(), a.events).c_str());
   }
   auto store = OpenStore(a.dir + "/store", true);
   ExporterOptions eo;
   eo.clickhouse.url = a.url;
   eo.clickhouse.database = "bench";
   eo.collector_name = "bench";
+  if (a.handoff_bytes >= 0) eo.handoff_max_bytes = static_cast<size_t>(a.handoff_bytes);
   auto exporter = ClickHouseExporter::Start(store.get(), eo);
   if (!exporter.ok()) return std::fprintf(stderr, "%s\n", exporter.status().message().c_str()), 2;
   std::atomic<bool> done{false};
@@ -157,6 +203,7 @@ int Run(const Args& a) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });
+  const auto threads0 = ThreadCpu();
   const double cpu0 = CpuSeconds();
   const auto start = Steady::now();
   const double took = Ingest(*store, a, end_us);
@@ -167,12 +214,20 @@ int Run(const Args& a) {
   }
   const double drain = Since(written), total = Since(start);
   const double cpu = CpuSeconds() - cpu0;
+  const auto threads1 = ThreadCpu();
   done = true;
   sampler.join();
   std::printf("with export: ingest %.2f s (%.0f events/s), process CPU %.3f us/event\n", took,
               a.events / took, cpu * 1e6 / a.events);
+  std::printf("  by thread, us/event: %s\n", CpuByThread(threads0, threads1, a.events).c_str());
   std::printf("export CPU cost per event (with - baseline): %.3f us\n",
               (cpu - base_cpu) * 1e6 / a.events);
+  const ExporterStats st = (*exporter)->stats();
+  std::printf(
+      "records sent from the writer's handoff %llu, read from the store %llu (the "
+      "handoff did not keep %llu)\n",
+      (unsigned long long)st.sent_from_handoff, (unsigned long long)st.sent_from_store,
+      (unsigned long long)st.handoff_passed);
   std::printf(
       "export: %.0f events/s end to end, largest backlog %llu, drained %.2f s after the "
       "last write, %llu batches\n",
@@ -218,13 +273,15 @@ int main(int argc, char** argv) {
       a.rate = std::atoll(v.c_str());
     else if (k == "--phones")
       a.phones = std::atoll(v.c_str());
+    else if (k == "--handoff-bytes")
+      a.handoff_bytes = std::atoll(v.c_str());
     else
       return std::fprintf(stderr, "unknown option %s\n", k.c_str()), 2;
   }
   if (a.url.empty() || a.dir.empty() || a.events <= 0 || a.rate <= 0 || a.phones <= 0) {
     std::fprintf(stderr,
                  "usage: clickhouse_bench --url URL --dir DIR [--events N] [--rate R] "
-                 "[--phones P]\n");
+                 "[--phones P] [--handoff-bytes B]\n");
     return 2;
   }
   return resyncwatch::Run(a);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts a private clickhouse-server (own config and data under a temporary directory,
 # loopback, a free port; never the system service), runs clickhouse_bench against it and
-# stops it. EVENTS, RATE and PHONES pass through (defaults: 2,000,000, 100,000/s, 100,000).
+# stops it. EVENTS, RATE and PHONES pass through (defaults: 2,000,000, 100,000/s, 100,000),
+# and HANDOFF_BYTES (0: the exporter reads every record back from the store).
 #   bench/clickhouse/run.sh [build-dir]
 set -euo pipefail
 build=${1:-build}
@@ -43,5 +44,6 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 "$bench" --url "http://127.0.0.1:$port" --dir "$work" --events "${EVENTS:-2000000}" \
-  --rate "${RATE:-100000}" --phones "${PHONES:-100000}"
+  --rate "${RATE:-100000}" --phones "${PHONES:-100000}" \
+  ${HANDOFF_BYTES:+--handoff-bytes "$HANDOFF_BYTES"}
 echo "clickhouse data: $(du -sh "$work/data" | cut -f1), local store: $(du -sh "$work/store" | cut -f1)"
