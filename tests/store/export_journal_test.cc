@@ -12,6 +12,16 @@ using namespace resyncwatch::testing;
 
 namespace {
 
+// A datagram the collector could not parse, received at t.
+RawDatagram UnparsedDatagram(int64_t t) {
+  RawDatagram raw;
+  raw.received_us = t;
+  raw.source = "10.0.0.9:514";
+  raw.reason = "unparsed";
+  raw.bytes = std::string("\x01\xff binary", 9);
+  return raw;
+}
+
 // Writes n events (every third one hours older than the others, as an import would) and
 // one raw datagram per call, starting at time t.
 void WriteMixed(Store& store, int n, int64_t t) {
@@ -20,12 +30,7 @@ void WriteMixed(Store& store, int n, int64_t t) {
     const int64_t when = i % 3 == 0 ? t - 5 * 3600 * kSec + i : t + i * kSec;
     batch.events.push_back(PhoneEvent(0x000e08000100 + i % 7, when, EventKind::kResyncRequest));
   }
-  RawDatagram raw;
-  raw.received_us = t;
-  raw.source = "10.0.0.9:514";
-  raw.reason = "unparsed";
-  raw.bytes = std::string("\x01\xff binary", 9);
-  batch.raw.push_back(raw);
+  batch.raw.push_back(UnparsedDatagram(t));
   REQUIRE(store.Write(batch).ok());
 }
 
@@ -148,14 +153,7 @@ TEST_CASE("Journal entries whose records retention removed unexported are trimme
     for (int64_t t : times) {
       batch.events.push_back(PhoneEvent(0x000e08000100, t, EventKind::kResyncRequest));
     }
-    if (raw_time != 0) {
-      RawDatagram raw;
-      raw.received_us = raw_time;
-      raw.source = "10.0.0.9:514";
-      raw.reason = "unparsed";
-      raw.bytes = std::string("\x01\xff binary", 9);
-      batch.raw.push_back(raw);
-    }
+    if (raw_time != 0) batch.raw.push_back(UnparsedDatagram(raw_time));
     REQUIRE(store->Write(batch).ok());
   };
   write({kT0, kT0 + kSec}, kT0);  // all expires: 3 records

@@ -9,45 +9,55 @@
 
 namespace resyncwatch {
 
-Status BumpSchemaVersionForTest(const std::string& dir, uint32_t version) {
-  rocksdb::Options options;
+namespace {
+
+// The store's RocksDB with every column family it holds, in their listed order.
+struct RawStore {
   std::vector<std::string> names;
-  rocksdb::DB::ListColumnFamilies(options, dir, &names);
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  std::unique_ptr<rocksdb::DB> db;
+  ~RawStore() {
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  }
+};
+
+Status OpenRaw(const std::string& dir, bool read_only, RawStore* out) {
+  rocksdb::Options options;
+  rocksdb::DB::ListColumnFamilies(options, dir, &out->names);
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const auto& n : out->names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
   rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(options, dir, cfs, &handles, &db);
-  if (!s.ok()) return Status::IoError(s.ToString());
+  rocksdb::Status s = read_only
+                          ? rocksdb::DB::OpenForReadOnly(options, dir, cfs, &out->handles, &db)
+                          : rocksdb::DB::Open(options, dir, cfs, &out->handles, &db);
+  out->db.reset(db);
+  return s.ok() ? Status::Ok() : Status::IoError(s.ToString());
+}
+
+}  // namespace
+
+Status BumpSchemaVersionForTest(const std::string& dir, uint32_t version) {
+  RawStore store;
+  if (Status s = OpenRaw(dir, /*read_only=*/false, &store); !s.ok()) return s;
   std::string v;
   store_format::PutFixed32(&v, version);
-  s = db->Put(rocksdb::WriteOptions(), handles[0], store_format::kMetaSchemaVersion, v);
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-  delete db;
+  rocksdb::Status s =
+      store.db->Put(rocksdb::WriteOptions(), store.handles[0], store_format::kMetaSchemaVersion, v);
   return s.ok() ? Status::Ok() : Status::IoError(s.ToString());
 }
 
 Result<int64_t> CountKeysForTest(const std::string& dir, const std::string& cf_name) {
-  rocksdb::Options options;
-  std::vector<std::string> names;
-  rocksdb::DB::ListColumnFamilies(options, dir, &names);
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(options, dir, cfs, &handles, &db);
-  if (!s.ok()) return Status::IoError(s.ToString());
-  int64_t count = -1;
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (names[i] != cf_name) continue;
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[i]));
-    count = 0;
+  RawStore store;
+  if (Status s = OpenRaw(dir, /*read_only=*/true, &store); !s.ok()) return s;
+  for (size_t i = 0; i < store.names.size(); ++i) {
+    if (store.names[i] != cf_name) continue;
+    std::unique_ptr<rocksdb::Iterator> it(
+        store.db->NewIterator(rocksdb::ReadOptions(), store.handles[i]));
+    int64_t count = 0;
     for (it->SeekToFirst(); it->Valid(); it->Next()) ++count;
+    return count;
   }
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-  delete db;
-  if (count < 0) return Status::NotFound("no column family " + cf_name);
-  return count;
+  return Status::NotFound("no column family " + cf_name);
 }
 
 }  // namespace resyncwatch
