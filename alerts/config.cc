@@ -9,6 +9,7 @@
 
 #include "alerts/alerts.h"
 #include "alerts/sinks.h"
+#include "common/printable.h"
 #include "common/time_format.h"
 
 namespace resyncwatch {
@@ -605,21 +606,24 @@ Result<AlertConfig> AlertConfigFromAlertsJson(std::string_view alerts_json_text)
 }
 
 Result<AlertConfig> AlertConfigFromJson(std::string_view config_json_text) {
-  AlertConfig config;
-  simdjson::dom::parser parser;
-  simdjson::padded_string text(config_json_text);
-  auto root = ParseText(parser, text, "config");
-  if (!root.ok()) return root.status();
-  object top;
-  if (root->get_object().get(top)) {
-    return Status::InvalidArgument("config: the file is not a JSON object");
-  }
-  element alerts;
-  if (top["alerts"].get(alerts)) return config;  // absent: defaults
-  object o;
-  RW_TRY(GetObject("alerts", alerts, &o));
-  RW_TRY(ReadAlerts(o, &config));
-  return config;
+  // Keys and texts from the file appear in the messages: one line each (common/printable.h).
+  return OneLine([&]() -> Result<AlertConfig> {
+    AlertConfig config;
+    simdjson::dom::parser parser;
+    simdjson::padded_string text(config_json_text);
+    auto root = ParseText(parser, text, "config");
+    if (!root.ok()) return root.status();
+    object top;
+    if (root->get_object().get(top)) {
+      return Status::InvalidArgument("config: the file is not a JSON object");
+    }
+    element alerts;
+    if (top["alerts"].get(alerts)) return config;  // absent: defaults
+    object o;
+    RW_TRY(GetObject("alerts", alerts, &o));
+    RW_TRY(ReadAlerts(o, &config));
+    return config;
+  }());
 }
 
 }  // namespace resyncwatch

@@ -31,6 +31,8 @@ class Status {
   const std::string& message() const { return message_; }
   // "invalid argument: <message>", for the one line a CLI prints.
   std::string ToString() const;
+  // The same code with another message (to reword or escape an error passed on).
+  Status WithMessage(std::string msg) const { return Status(code_, std::move(msg)); }
 
  private:
   Status(Code code, std::string msg) : code_(code), message_(std::move(msg)) {}

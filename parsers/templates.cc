@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/printable.h"
 #include "parsers/template_set_impl.h"
 
 namespace resyncwatch {
@@ -333,65 +334,68 @@ Result<TemplateSet> TemplateSet::Defaults() {
 }
 
 Result<TemplateSet> TemplateSet::FromConfigJson(std::string_view json_text) {
-  simdjson::dom::parser parser;
-  simdjson::padded_string padded(json_text.data(), json_text.size());
-  simdjson::dom::element root;
-  if (auto error = parser.parse(padded).get(root); error) {
-    return Status::InvalidArgument(std::string("config is not valid JSON: ") +
-                                   simdjson::error_message(error));
-  }
-  simdjson::dom::object top;
-  if (root.get(top)) return Status::InvalidArgument("config: the top level must be an object");
-  simdjson::dom::element templates;
-  if (top["templates"].get(templates)) return Defaults();
-  simdjson::dom::object by_kind;
-  if (templates.get(by_kind)) {
-    return Status::InvalidArgument("templates: must be an object of kind -> list");
-  }
-  std::vector<std::vector<std::string>> per_kind(kEventKindCount);
-  std::vector<bool> configured(kEventKindCount, false);
-  for (auto field : by_kind) {
-    std::string key(field.key);
-    auto kind = EventKindFromString(key);
-    if (!kind || DefaultFor(*kind).empty()) {
-      return Status::InvalidArgument(
-          "templates." + key +
-          ": unknown key (expected resync_request, resync_success, resync_failure, "
-          "upgrade_request, upgrade_success or upgrade_failure)");
+  // Keys and texts from the file appear in the messages: one line each (common/printable.h).
+  return OneLine([&]() -> Result<TemplateSet> {
+    simdjson::dom::parser parser;
+    simdjson::padded_string padded(json_text.data(), json_text.size());
+    simdjson::dom::element root;
+    if (auto error = parser.parse(padded).get(root); error) {
+      return Status::InvalidArgument(std::string("config is not valid JSON: ") +
+                                     simdjson::error_message(error));
     }
-    auto k = static_cast<size_t>(*kind);
-    configured[k] = true;
-    auto add = [&](simdjson::dom::element e) -> Status {
-      std::string_view text;
-      if (e.get(text)) {
-        return Status::InvalidArgument("templates." + key + ": each template must be a string");
-      }
-      if (text == "default") text = DefaultFor(*kind);
-      bool blank = std::all_of(text.begin(), text.end(), [](char c) { return IsSpace(c); });
-      if (!blank) per_kind[k].emplace_back(text);
-      return Status::Ok();
-    };
-    simdjson::dom::array list;
-    if (!field.value.get(list)) {
-      for (auto e : list) {
-        if (Status s = add(e); !s.ok()) return s;
-      }
-    } else if (Status s = add(field.value); !s.ok()) {
-      return s;
+    simdjson::dom::object top;
+    if (root.get(top)) return Status::InvalidArgument("config: the top level must be an object");
+    simdjson::dom::element templates;
+    if (top["templates"].get(templates)) return Defaults();
+    simdjson::dom::object by_kind;
+    if (templates.get(by_kind)) {
+      return Status::InvalidArgument("templates: must be an object of kind -> list");
     }
-  }
-  std::vector<std::pair<EventKind, std::string>> list;
-  for (const auto& [kind, text] : kDefaults) {
-    auto k = static_cast<size_t>(kind);
-    if (!configured[k]) per_kind[k].emplace_back(text);
-  }
-  // Priority: configured templates first within each kind, kinds in EventKind order.
-  for (size_t k = 0; k < per_kind.size(); ++k) {
-    for (auto& text : per_kind[k]) list.emplace_back(static_cast<EventKind>(k), text);
-  }
-  auto set = FromTemplates(list);
-  if (!set.ok()) return Status::InvalidArgument("templates: " + set.status().message());
-  return set;
+    std::vector<std::vector<std::string>> per_kind(kEventKindCount);
+    std::vector<bool> configured(kEventKindCount, false);
+    for (auto field : by_kind) {
+      std::string key(field.key);
+      auto kind = EventKindFromString(key);
+      if (!kind || DefaultFor(*kind).empty()) {
+        return Status::InvalidArgument(
+            "templates." + key +
+            ": unknown key (expected resync_request, resync_success, resync_failure, "
+            "upgrade_request, upgrade_success or upgrade_failure)");
+      }
+      auto k = static_cast<size_t>(*kind);
+      configured[k] = true;
+      auto add = [&](simdjson::dom::element e) -> Status {
+        std::string_view text;
+        if (e.get(text)) {
+          return Status::InvalidArgument("templates." + key + ": each template must be a string");
+        }
+        if (text == "default") text = DefaultFor(*kind);
+        bool blank = std::all_of(text.begin(), text.end(), [](char c) { return IsSpace(c); });
+        if (!blank) per_kind[k].emplace_back(text);
+        return Status::Ok();
+      };
+      simdjson::dom::array list;
+      if (!field.value.get(list)) {
+        for (auto e : list) {
+          if (Status s = add(e); !s.ok()) return s;
+        }
+      } else if (Status s = add(field.value); !s.ok()) {
+        return s;
+      }
+    }
+    std::vector<std::pair<EventKind, std::string>> list;
+    for (const auto& [kind, text] : kDefaults) {
+      auto k = static_cast<size_t>(kind);
+      if (!configured[k]) per_kind[k].emplace_back(text);
+    }
+    // Priority: configured templates first within each kind, kinds in EventKind order.
+    for (size_t k = 0; k < per_kind.size(); ++k) {
+      for (auto& text : per_kind[k]) list.emplace_back(static_cast<EventKind>(k), text);
+    }
+    auto set = FromTemplates(list);
+    if (!set.ok()) return Status::InvalidArgument("templates: " + set.status().message());
+    return set;
+  }());
 }
 
 std::vector<ConfigKeyDoc> TemplateConfigKeyDocs() {

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "common/printable.h"
 #include "schedule/schedule.h"
 
 namespace resyncwatch {
@@ -259,59 +260,63 @@ std::string KeyValue(SK kind) {
 }  // namespace
 
 Result<ScheduleConfigSet> ScheduleConfigSet::Parse(std::string_view json) {
-  ScheduleConfigSet set;
-  simdjson::dom::parser parser;
-  simdjson::padded_string padded(json);
-  element root;
-  if (auto err = parser.parse(padded).get(root)) {
-    return Status::InvalidArgument(std::string("config is not valid JSON: ") +
-                                   simdjson::error_message(err));
-  }
-  object top;
-  if (root.get_object().get(top)) return Status::InvalidArgument("config: expected an object");
-  auto sent = SentFromTemplates(json);
-  if (!sent.ok()) return sent.status();
-  set.defaults_.sent = *sent;
-  element section;
-  if (top["schedule"].get(section)) return set;  // absent: factory defaults
-  object sched;
-  if (section.get_object().get(sched)) {
-    return Status::InvalidArgument("schedule: expected an object");
-  }
-  for (auto field : sched) {
-    std::string key(field.key);
-    if (key == "defaults") {
-      auto o = ParseOverride(field.value, "schedule.defaults");
-      if (!o.ok()) return o.status();
-      ScheduleConfig c = ScheduleConfig::FactoryDefault();
-      c.sent = set.defaults_.sent;  // from the "templates" section, read above
-      o->ApplyTo(&c);
-      set.defaults_ = std::move(c);
-      set.defaults_set_retry_ = o->retry.has_value();
-    } else if (key == "models" || key == "macs") {
-      object map;
-      if (field.value.get_object().get(map)) {
-        return Status::InvalidArgument("schedule." + key + ": expected an object");
-      }
-      for (auto entry : map) {
-        std::string name(entry.key);
-        std::string where = "schedule." + key + "." + name;
-        auto o = ParseOverride(entry.value, where);
-        if (!o.ok()) return o.status();
-        if (key == "models") {
-          set.by_model_[name] = std::move(*o);
-        } else {
-          std::optional<MacAddress> mac = ParseMac(name);
-          if (!mac) return Status::InvalidArgument(where + ": '" + name + "' is not a MAC address");
-          set.by_mac_[*mac] = std::move(*o);
-        }
-      }
-    } else {
-      return Status::InvalidArgument("schedule." + key +
-                                     ": unknown key (expected defaults, models, macs)");
+  // Keys and texts from the file appear in the messages: one line each (common/printable.h).
+  return OneLine([&]() -> Result<ScheduleConfigSet> {
+    ScheduleConfigSet set;
+    simdjson::dom::parser parser;
+    simdjson::padded_string padded(json);
+    element root;
+    if (auto err = parser.parse(padded).get(root)) {
+      return Status::InvalidArgument(std::string("config is not valid JSON: ") +
+                                     simdjson::error_message(err));
     }
-  }
-  return set;
+    object top;
+    if (root.get_object().get(top)) return Status::InvalidArgument("config: expected an object");
+    auto sent = SentFromTemplates(json);
+    if (!sent.ok()) return sent.status();
+    set.defaults_.sent = *sent;
+    element section;
+    if (top["schedule"].get(section)) return set;  // absent: factory defaults
+    object sched;
+    if (section.get_object().get(sched)) {
+      return Status::InvalidArgument("schedule: expected an object");
+    }
+    for (auto field : sched) {
+      std::string key(field.key);
+      if (key == "defaults") {
+        auto o = ParseOverride(field.value, "schedule.defaults");
+        if (!o.ok()) return o.status();
+        ScheduleConfig c = ScheduleConfig::FactoryDefault();
+        c.sent = set.defaults_.sent;  // from the "templates" section, read above
+        o->ApplyTo(&c);
+        set.defaults_ = std::move(c);
+        set.defaults_set_retry_ = o->retry.has_value();
+      } else if (key == "models" || key == "macs") {
+        object map;
+        if (field.value.get_object().get(map)) {
+          return Status::InvalidArgument("schedule." + key + ": expected an object");
+        }
+        for (auto entry : map) {
+          std::string name(entry.key);
+          std::string where = "schedule." + key + "." + name;
+          auto o = ParseOverride(entry.value, where);
+          if (!o.ok()) return o.status();
+          if (key == "models") {
+            set.by_model_[name] = std::move(*o);
+          } else {
+            std::optional<MacAddress> mac = ParseMac(name);
+            if (!mac)
+              return Status::InvalidArgument(where + ": '" + name + "' is not a MAC address");
+            set.by_mac_[*mac] = std::move(*o);
+          }
+        }
+      } else {
+        return Status::InvalidArgument("schedule." + key +
+                                       ": unknown key (expected defaults, models, macs)");
+      }
+    }
+    return set;
+  }());
 }
 
 std::vector<ConfigKeyDoc> ScheduleConfigKeyDocs() {

@@ -65,6 +65,19 @@ TEST_CASE("a config key or value with a line break is shown on one line") {
   CHECK(ErrorOf("{\"retention\": \"9\\n0\"}").find("'9\\n0' is not a duration") !=
         std::string::npos);
   CHECK(ErrorOf("{\"retentio\\nn\": \"9\"}").find('\n') == std::string::npos);
+  // The sections' own parsers too (the fuzzer's fourth find: a schedule key).
+  const std::string schedule =
+      ErrorOf("{\"schedule\": {\"models\": {\"CP-7841-3PCC\": {\"Resync_R\\ndom_Delay\": 2}}}}");
+  CHECK(schedule.find("CP-7841-3PCC.Resync_R\\ndom_Delay: unknown key") != std::string::npos);
+  const std::string templates =
+      ErrorOf("{\"templates\": {\"resync_failure\": [\"$PN $MAC\\n -- Resync failed: $BOGUS\"]}}");
+  CHECK(templates.find("'$PN $MAC\\n -- Resync failed: $BOGUS': unknown macro") !=
+        std::string::npos);
+  const std::string alerts = ErrorOf("{\"alerts\": {\"rules\": {\"fail\\nures\": {}}}}");
+  CHECK(alerts.find("alerts.rules.fail\\nures: unknown key") != std::string::npos);
+  for (const std::string* message : {&schedule, &templates, &alerts}) {
+    CHECK(message->find('\n') == std::string::npos);
+  }
 }
 
 TEST_CASE("a JSON syntax error gives its line and column") {
