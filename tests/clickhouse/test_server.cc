@@ -4,8 +4,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdio>
+#include <random>
 
 #include "clickhouse/http.h"
 
@@ -14,20 +17,36 @@ namespace {
 
 constexpr const char* kServer = "/usr/sbin/clickhouse-server";
 
-// A port the kernel just handed out on loopback, released for the server to bind.
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
+// The lowest port the kernel hands out by itself (bind to port 0, a connection's own end).
+int EphemeralLow() {
+  int low = 32768, high = 60999;
+  if (std::FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+    if (std::fscanf(f, "%d %d", &low, &high) != 2) low = 32768;
+    std::fclose(f);
   }
-  ::close(fd);
-  return port;
+  return low;
+}
+
+// A port on loopback for the server, free now, below the kernel's ephemeral range: the
+// test kills and restarts the server on the same ports, and meanwhile an outgoing
+// connection of any process could be given a freed ephemeral port, so that the restart
+// could not bind it.
+int FreePort() {
+  static std::mt19937 random{std::random_device{}()};
+  const int high = EphemeralLow();
+  std::uniform_int_distribution<int> pick(std::min(10000, high - 1000), high - 1);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const int port = pick(random);
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    if (free) return port;
+  }
+  return 0;
 }
 
 // HTTPS beside HTTP, with the certificate Certificate() made.
