@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "common/time_format.h"
+#include "store/rfc3339_form.h"
 #include "store/varint.h"
 
 namespace resyncwatch::store_format {
@@ -18,7 +19,14 @@ enum EventFlag : uint64_t {
   kUrlWithPort = 1 << 3,     // url == scheme "://" server ":" port path
   kUrlWithoutPort = 1 << 4,  // url == scheme "://" server path
   kSourceIpv4 = 1 << 5,      // source == "a.b.c.d:port", stored as 6 bytes
+  // Since version 2:
+  kTimestampIsRfc3339 = 1 << 6,  // timestamp_text == RenderRfc3339(message_time, form)
+  kReceivedWhole = 1 << 7,       // received_us stored whole, not as a delta to event time
 };
+// An import stamps every event of a run with the run's start, hours or days after the
+// events: as a delta that is a different 5-6 byte number per event, whole it is the same
+// bytes in every event, which zstd folds away.
+constexpr int64_t kReceivedWholeAfterUs = int64_t{3600} * 1'000'000;
 constexpr char kRefEscape = '\x01';
 constexpr size_t kMinRefLength = 4;
 
@@ -252,6 +260,20 @@ void EncodeEvent(const Event& e, std::string* out) {
       flags |= kTimestampIsBsd;
     }
   }
+  std::optional<Rfc3339Form> rfc3339;
+  if (e.message_time_us && !(flags & kTimestampIsBsd)) rfc3339 = Rfc3339FormOf(e.timestamp_text);
+  if (rfc3339) {
+    char text[kRfc3339MaxLength];
+    if (std::string_view(text, RenderRfc3339(*e.message_time_us, *rfc3339, text)) ==
+        e.timestamp_text) {
+      flags |= kTimestampIsRfc3339;
+    }
+  }
+  int64_t received_delta;
+  if (__builtin_sub_overflow(e.received_us, e.event_time_us, &received_delta) ||
+      received_delta > kReceivedWholeAfterUs || received_delta < -kReceivedWholeAfterUs) {
+    flags |= kReceivedWhole;
+  }
   if (!e.url.empty() && !e.scheme.empty()) {
     if (e.port != 0 && UrlIsRendered(e, true)) {
       flags |= kUrlWithPort;
@@ -268,7 +290,7 @@ void EncodeEvent(const Event& e, std::string* out) {
   PutSigned(out, e.facility);
   PutSigned(out, e.severity);
   PutVarint(out, flags);
-  PutSigned(out, e.received_us - e.event_time_us);
+  PutSigned(out, flags & kReceivedWhole ? e.received_us : received_delta);
   if (e.message_time_us) PutSigned(out, *e.message_time_us - e.event_time_us);
   if (mac) {
     for (int shift = 40; shift >= 0; shift -= 8) out->push_back(static_cast<char>(e.mac >> shift));
@@ -277,7 +299,12 @@ void EncodeEvent(const Event& e, std::string* out) {
   PutString(out, e.model);
   PutString(out, e.host);
   PutString(out, e.app);
-  if (!(flags & kTimestampIsBsd)) PutString(out, e.timestamp_text);
+  if (flags & kTimestampIsRfc3339) {
+    PutVarint(out, PackRfc3339Form(*rfc3339));
+    if (!rfc3339->zulu) PutSigned(out, rfc3339->offset_minutes);
+  } else if (!(flags & kTimestampIsBsd)) {
+    PutString(out, e.timestamp_text);
+  }
   PutString(out, e.scheme);
   PutString(out, e.server);
   PutSigned(out, e.port);
@@ -299,6 +326,10 @@ void EncodeEvent(const Event& e, std::string* out) {
 
 namespace {
 
+bool KnownEventVersion(uint8_t version) {
+  return version >= kOldestEventCodecVersion && version <= kEventCodecVersion;
+}
+
 Status BadEvent(const char* what) {
   return Status::Corruption(std::string("event record: ") + what);
 }
@@ -308,7 +339,7 @@ Status BadEvent(const char* what) {
 Status DecodeLeadingFields(ByteReader* r, Event* e, uint64_t* flags) {
   uint8_t version, kind, format;
   if (!r->GetByte(&version)) return BadEvent("empty");
-  if (version != kEventCodecVersion) {
+  if (!KnownEventVersion(version)) {
     return Status::Corruption("event record: unknown encoding version " + std::to_string(version));
   }
   int64_t fac, sev, received_delta;
@@ -325,7 +356,9 @@ Status DecodeLeadingFields(ByteReader* r, Event* e, uint64_t* flags) {
   e->severity = static_cast<int16_t>(sev);
   // The deltas come from disk or the query socket: a sum past int64 is corruption, not
   // undefined behaviour.
-  if (__builtin_add_overflow(e->event_time_us, received_delta, &e->received_us)) {
+  if (*flags & kReceivedWhole) {
+    e->received_us = received_delta;
+  } else if (__builtin_add_overflow(e->event_time_us, received_delta, &e->received_us)) {
     return BadEvent("receive time out of range");
   }
   e->message_time_us.reset();
@@ -343,6 +376,39 @@ Status DecodeLeadingFields(ByteReader* r, Event* e, uint64_t* flags) {
     if (!r->GetBytes(6, &b)) return BadEvent("truncated mac");
     for (char c : b) e->mac = (e->mac << 8) | static_cast<uint8_t>(c);
   }
+  return Status::Ok();
+}
+
+// The timestamp text of an event whose flags say it is an RFC 3339 rendering: the form,
+// its offset, then the rendering of the message time (which the leading fields decoded).
+Status DecodeRfc3339Text(ByteReader* r, const Event& e, std::string* text) {
+  uint64_t packed;
+  if (!r->GetVarint(&packed)) return BadEvent("truncated timestamp form");
+  std::optional<Rfc3339Form> form = UnpackRfc3339Form(packed);
+  if (!form) return BadEvent("bad timestamp form");
+  if (!form->zulu) {
+    int64_t offset;
+    if (!r->GetSigned(&offset)) return BadEvent("truncated timestamp offset");
+    if (offset < -kMaxRfc3339OffsetMinutes || offset > kMaxRfc3339OffsetMinutes) {
+      return BadEvent("timestamp offset out of range");
+    }
+    form->offset_minutes = static_cast<int>(offset);
+  }
+  if (!e.message_time_us) return BadEvent("timestamp flag without time");
+  char buf[kRfc3339MaxLength];
+  const size_t n = RenderRfc3339(*e.message_time_us, *form, buf);
+  if (n == 0) return BadEvent("timestamp has no rendering");
+  text->assign(buf, n);
+  return Status::Ok();
+}
+
+Status SkipRfc3339Text(ByteReader* r) {
+  uint64_t packed;
+  int64_t offset;
+  if (!r->GetVarint(&packed)) return BadEvent("truncated timestamp form");
+  std::optional<Rfc3339Form> form = UnpackRfc3339Form(packed);
+  if (!form) return BadEvent("bad timestamp form");
+  if (!form->zulu && !r->GetSigned(&offset)) return BadEvent("truncated timestamp offset");
   return Status::Ok();
 }
 
@@ -364,6 +430,8 @@ Status DecodeEvent(std::string_view value, Event* e) {
     if (!e->message_time_us) return bad("timestamp flag without time");
     char buf[32];
     e->timestamp_text.assign(buf, FormatBsdTimestampTo(*e->message_time_us, buf));
+  } else if (flags & kTimestampIsRfc3339) {
+    if (Status st = DecodeRfc3339Text(&r, *e, &e->timestamp_text); !st.ok()) return st;
   } else if (!r.GetString(&e->timestamp_text)) {
     return bad("truncated timestamp");
   }
@@ -428,7 +496,11 @@ Status DecodeEventHead(std::string_view value, Event* e) {
   // timestamp text, the url text).
   std::string_view skip;
   if (!r.GetString(&e->host) || !r.GetString(&skip)) return bad("truncated strings");  // app
-  if (!(flags & kTimestampIsBsd) && !r.GetString(&skip)) return bad("truncated timestamp");
+  if (flags & kTimestampIsRfc3339) {
+    if (Status st = SkipRfc3339Text(&r); !st.ok()) return st;
+  } else if (!(flags & kTimestampIsBsd) && !r.GetString(&skip)) {
+    return bad("truncated timestamp");
+  }
   int64_t port;
   std::string_view encoded_path;
   if (!r.GetString(&e->scheme) || !r.GetString(&e->server) || !r.GetSigned(&port) ||
@@ -455,7 +527,7 @@ Result<MacAddress> PeekEventMac(std::string_view value) {
   uint8_t version, kind, format;
   int64_t fac, sev, delta;
   uint64_t flags;
-  if (!r.GetByte(&version) || version != kEventCodecVersion || !r.GetByte(&kind) ||
+  if (!r.GetByte(&version) || !KnownEventVersion(version) || !r.GetByte(&kind) ||
       !r.GetByte(&format) || !r.GetSigned(&fac) || !r.GetSigned(&sev) || !r.GetVarint(&flags) ||
       !r.GetSigned(&delta) || ((flags & kHasMessageTime) && !r.GetSigned(&delta))) {
     return Status::Corruption("event record: bad header");
@@ -469,7 +541,7 @@ Result<MacAddress> PeekEventMac(std::string_view value) {
 }
 
 Result<EventKind> PeekEventKind(std::string_view value) {
-  if (value.size() < 2 || static_cast<uint8_t>(value[0]) != kEventCodecVersion ||
+  if (value.size() < 2 || !KnownEventVersion(static_cast<uint8_t>(value[0])) ||
       static_cast<uint8_t>(value[1]) >= kEventKindCount) {
     return Status::Corruption("event record: bad header");
   }

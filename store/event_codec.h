@@ -12,7 +12,10 @@
 
 namespace resyncwatch::store_format {
 
-constexpr uint8_t kEventCodecVersion = 1;
+// Version 2 (7 Dec) added two flags: RFC 3339 timestamp texts rendered from the message
+// time, and whole receive times. Decoders read 1 and 2; encoders write 2.
+constexpr uint8_t kEventCodecVersion = 2;
+constexpr uint8_t kOldestEventCodecVersion = 1;
 constexpr uint8_t kRawCodecVersion = 1;
 
 // Appends the encoding of everything in event except seq and event_time_us.

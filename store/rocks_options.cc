@@ -215,9 +215,10 @@ std::vector<rocksdb::ColumnFamilyDescriptor> MakeCfDescriptors(
     switch (id) {
       case kCfEvents:
         // One device's history reads about one block per event (events are time-first), so
-        // blocks are small; the dictionary keeps them as compact as large ones
-        // (measurements: docs/store-format.md).
-        o = TimeOrderedCf(4 << 10);
+        // blocks are small. Since the v2 event encoding an 8 KiB block holds about 65
+        // events; against 4 KiB it saves 1.6 bytes/event for 0.8 ms more of a cold
+        // 64-event history (measurements: docs/store-format.md).
+        o = TimeOrderedCf(8 << 10);
         break;
       case kCfRaw:
         o = TimeOrderedCf(8 << 10);  // read only by whole-window scans

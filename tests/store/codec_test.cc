@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "common/time_format.h"
 #include "store/event_codec.h"
 #include "store/key_format.h"
 #include "store/record_codec.h"
@@ -104,10 +105,10 @@ TEST_CASE("Every truncation of an encoded event is reported as corruption, never
   Event back;
   CHECK(DecodeEvent(value + "x", &back).code() == Status::Code::kCorruption);
   std::string newer = value;
-  newer[0] = 2;
+  newer[0] = 3;
   Status s = DecodeEvent(newer, &back);
   CHECK(s.code() == Status::Code::kCorruption);
-  CHECK(s.message().find("version 2") != std::string::npos);
+  CHECK(s.message().find("version 3") != std::string::npos);
 }
 
 TEST_CASE("A time delta that overflows the event time is corruption and not a wrapped time") {
@@ -115,8 +116,8 @@ TEST_CASE("A time delta that overflows the event time is corruption and not a wr
   // signed overflow (undefined behaviour) that decoded to a time far in the past.
   Event e = PhoneEvent();
   e.event_time_us = 0;
-  e.received_us = 593'601'120'000;  // received delta
-  e.message_time_us = -1;           // message time delta
+  e.received_us = 1'000'000;  // received delta (within the hour: stored as a delta)
+  e.message_time_us = -1;     // message time delta
   std::string value;
   EncodeEvent(e, &value);
   Event back;
@@ -133,6 +134,101 @@ TEST_CASE("A time delta that overflows the event time is corruption and not a wr
   back.event_time_us = INT64_MAX - 1;  // the largest time that still fits decodes
   CHECK(DecodeEvent(value, &back).ok());
   CHECK(back.message_time_us == INT64_MAX);
+}
+
+TEST_CASE("RFC 3339 timestamp texts rendered from the message time are stored as their form") {
+  struct Case {
+    const char* text;
+    bool rendered;  // stored as a form rather than as text
+  };
+  const Case cases[] = {
+      {"2026-11-22T00:00:00.182841+00:00", true},  // rsyslog's RFC 3339 file format
+      {"2026-11-25T08:00:01.123+01:00", true},
+      {"2026-11-25T08:00:01Z", true},
+      {"2026-11-24T23:30:01.5-08:30", true},
+      {"2026-11-25 08:00:01.000001Z", true},
+      {"1969-12-31T23:59:59.999999Z", true},  // before the epoch
+      {"2026-11-25T08:00:01-00:00", false},   // "unknown offset": not what +00:00 renders
+      {"2026-11-25t08:00:01Z", false},
+      {"2026-11-25T08:00:01.123456789Z", false},  // nanoseconds: more than is kept
+      {"2026-11-25T08:00:01", false},             // no zone
+      {"2026-11-25T08:00:01+24:00", false},
+  };
+  for (const Case& c : cases) {
+    INFO(c.text);
+    Event e = PhoneEvent();
+    e.timestamp_text = c.text;
+    std::optional<int64_t> t = ParseIso8601(c.text);
+    e.message_time_us = t ? *t : 1'795'680'001'000'000;
+    CheckSame(e, RoundTrip(e));
+    std::string value;
+    EncodeEvent(e, &value);
+    CHECK((value.find(std::string(c.text).substr(0, 10)) == std::string::npos) == c.rendered);
+    for (size_t n = 0; n < value.size(); ++n) {
+      Event back;
+      back.event_time_us = e.event_time_us;
+      CHECK(DecodeEvent(value.substr(0, n), &back).code() == Status::Code::kCorruption);
+    }
+  }
+  // A text that looks rendered but is not the message time's is kept as it is.
+  Event e = PhoneEvent();
+  e.timestamp_text = "2026-11-25T08:00:01Z";
+  e.message_time_us = *ParseIso8601("2026-11-25T08:00:02Z");
+  CheckSame(e, RoundTrip(e));
+}
+
+TEST_CASE("Imported events that differ only in time encode to the same bytes") {
+  // An import stamps a run's events with the run's start: stored whole, that receive time
+  // is the same bytes in every event, hours or days after their event times.
+  const int64_t run_start = 1'796'000'000'000'000;
+  std::string first, second;
+  for (int64_t offset : {int64_t{0}, int64_t{3'600'000'123}}) {
+    Event e = PhoneEvent();
+    e.event_time_us += offset;
+    e.message_time_us = e.event_time_us;
+    e.timestamp_text = "";
+    e.received_us = run_start;
+    CheckSame(e, RoundTrip(e));
+    EncodeEvent(e, offset == 0 ? &first : &second);
+  }
+  CHECK(first == second);
+  Event far = PhoneEvent();  // times whose difference does not fit int64
+  far.event_time_us = INT64_MIN + 1;
+  far.received_us = INT64_MAX;
+  far.message_time_us.reset();
+  CheckSame(far, RoundTrip(far));
+}
+
+TEST_CASE("An event stored by the version 1 encoding still decodes") {
+  // Bytes as the store wrote them before 7 Dec: an imported request, its receive time a
+  // delta, its RFC 3339 timestamp as text.
+  const std::string v1(
+      "\x01\x01\x01\x01\x01\x0b\xde\xe8\xdb\xb3\xd2N\x00\x00\x1b\xd4\xfe\xb0x\x00\x0c"
+      "CP-7841-3PCC\x00\x00\x20"
+      "2026-11-22T00:00:00.182841+00:00\x04http\x0b"
+      "10.23.45.62\xa0"
+      "\x01\x14/cisco/7841-3PCC.xml\x00\x00\x1d\x01\x01 \x01\x02 -- Requesting resync \x01\x06"
+      "\x0c"
+      "file:a2m.log",
+      153);
+  Event e;
+  e.seq = 1;
+  e.event_time_us = *ParseIso8601("2026-11-22T00:00:00.182841Z");
+  REQUIRE(DecodeEvent(v1, &e).ok());
+  CHECK(e.kind == EventKind::kResyncRequest);
+  CHECK(e.mac == 0x001bd4feb078ULL);
+  CHECK(e.timestamp_text == "2026-11-22T00:00:00.182841+00:00");
+  CHECK(e.url == "http://10.23.45.62:80/cisco/7841-3PCC.xml");
+  CHECK(e.message ==
+        "CP-7841-3PCC 00:1b:d4:fe:b0:78 -- Requesting resync "
+        "http://10.23.45.62:80/cisco/7841-3PCC.xml");
+  CHECK(e.source == "file:a2m.log");
+  CHECK(e.received_us > e.event_time_us);
+  // Re-encoded, it is version 2 and smaller.
+  std::string v2;
+  EncodeEvent(e, &v2);
+  CHECK(v2[0] == 2);
+  CHECK(v2.size() < v1.size() - 20);
 }
 
 TEST_CASE("Flipped bytes in an encoded event never crash the decoder") {
