@@ -108,8 +108,8 @@ class Importer {
     // and what an earlier file (or run) stored is skipped.
     run_ = NewImportRun();
     // Every event of a run is stamped received at the run's start: one time for the whole
-    // file, which the store keeps in a few bytes (per-line clock reads made it a different
-    // number per event, 5 bytes of each after compression).
+    // file, which the store keeps in a few bytes (a clock read per line would be a
+    // different number in every event, about 5 bytes of each after compression).
     run_started_us_ = io_.clock->NowMicros();
     ParseContext ctx;
     ctx.reference_us = mtime_us;

@@ -23,7 +23,8 @@ namespace resyncwatch::query_wire {
 
 // Bump on any change of an existing frame's layout; a server refuses versions it does
 // not speak. (A new op is not a change: an older server answers it Unsupported.)
-constexpr uint8_t kVersion = 1;
+// 2: events travel in the store's event encoding v2.
+constexpr uint8_t kVersion = 2;
 // Larger frames are refused as corrupt rather than allocated.
 constexpr uint32_t kMaxFrameBody = 16u << 20;
 // The server sends an event chunk once it holds about this many bytes.

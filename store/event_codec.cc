@@ -330,6 +330,21 @@ bool KnownEventVersion(uint8_t version) {
   return version >= kOldestEventCodecVersion && version <= kEventCodecVersion;
 }
 
+// Flags a version does not have, or that contradict each other, are corruption: every
+// decoder must read the same fields from the same bytes.
+Status CheckFlags(uint8_t version, uint64_t flags) {
+  const uint64_t known = version >= 2 ? 0xff : 0x3f;
+  if (flags & ~known) return Status::Corruption("event record: unknown flags");
+  if (((flags & kTimestampIsBsd) && (flags & kTimestampIsRfc3339)) ||
+      ((flags & kUrlWithPort) && (flags & kUrlWithoutPort))) {
+    return Status::Corruption("event record: contradicting flags");
+  }
+  if ((flags & (kTimestampIsBsd | kTimestampIsRfc3339)) && !(flags & kHasMessageTime)) {
+    return Status::Corruption("event record: timestamp flag without time");
+  }
+  return Status::Ok();
+}
+
 Status BadEvent(const char* what) {
   return Status::Corruption(std::string("event record: ") + what);
 }
@@ -350,6 +365,7 @@ Status DecodeLeadingFields(ByteReader* r, Event* e, uint64_t* flags) {
   if (kind >= kEventKindCount || format > static_cast<uint8_t>(SyslogFormat::kBare)) {
     return BadEvent("kind or format out of range");
   }
+  if (Status st = CheckFlags(version, *flags); !st.ok()) return st;
   e->kind = static_cast<EventKind>(kind);
   e->format = static_cast<SyslogFormat>(format);
   e->facility = static_cast<int16_t>(fac);
@@ -379,9 +395,11 @@ Status DecodeLeadingFields(ByteReader* r, Event* e, uint64_t* flags) {
   return Status::Ok();
 }
 
-// The timestamp text of an event whose flags say it is an RFC 3339 rendering: the form,
-// its offset, then the rendering of the message time (which the leading fields decoded).
-Status DecodeRfc3339Text(ByteReader* r, const Event& e, std::string* text) {
+// The timestamp text of an event whose flags say it is an RFC 3339 rendering: reads the
+// form and its offset, then renders the message time (the leading fields decoded it) into
+// buf. The head decoder renders too, so that both decoders accept the same records.
+Status ReadRfc3339Text(ByteReader* r, const Event& e, char (&buf)[kRfc3339MaxLength],
+                       size_t* length) {
   uint64_t packed;
   if (!r->GetVarint(&packed)) return BadEvent("truncated timestamp form");
   std::optional<Rfc3339Form> form = UnpackRfc3339Form(packed);
@@ -394,22 +412,8 @@ Status DecodeRfc3339Text(ByteReader* r, const Event& e, std::string* text) {
     }
     form->offset_minutes = static_cast<int>(offset);
   }
-  if (!e.message_time_us) return BadEvent("timestamp flag without time");
-  char buf[kRfc3339MaxLength];
-  const size_t n = RenderRfc3339(*e.message_time_us, *form, buf);
-  if (n == 0) return BadEvent("timestamp has no rendering");
-  text->assign(buf, n);
-  return Status::Ok();
-}
-
-Status SkipRfc3339Text(ByteReader* r) {
-  uint64_t packed;
-  int64_t offset;
-  if (!r->GetVarint(&packed)) return BadEvent("truncated timestamp form");
-  std::optional<Rfc3339Form> form = UnpackRfc3339Form(packed);
-  if (!form) return BadEvent("bad timestamp form");
-  if (!form->zulu && !r->GetSigned(&offset)) return BadEvent("truncated timestamp offset");
-  return Status::Ok();
+  *length = RenderRfc3339(*e.message_time_us, *form, buf);  // CheckFlags: a time is there
+  return *length == 0 ? BadEvent("timestamp has no rendering") : Status::Ok();
 }
 
 }  // namespace
@@ -427,11 +431,13 @@ Status DecodeEvent(std::string_view value, Event* e) {
     return bad("truncated strings");
   }
   if (flags & kTimestampIsBsd) {
-    if (!e->message_time_us) return bad("timestamp flag without time");
     char buf[32];
     e->timestamp_text.assign(buf, FormatBsdTimestampTo(*e->message_time_us, buf));
   } else if (flags & kTimestampIsRfc3339) {
-    if (Status st = DecodeRfc3339Text(&r, *e, &e->timestamp_text); !st.ok()) return st;
+    char text[kRfc3339MaxLength];
+    size_t length;
+    if (Status st = ReadRfc3339Text(&r, *e, text, &length); !st.ok()) return st;
+    e->timestamp_text.assign(text, length);
   } else if (!r.GetString(&e->timestamp_text)) {
     return bad("truncated timestamp");
   }
@@ -497,7 +503,9 @@ Status DecodeEventHead(std::string_view value, Event* e) {
   std::string_view skip;
   if (!r.GetString(&e->host) || !r.GetString(&skip)) return bad("truncated strings");  // app
   if (flags & kTimestampIsRfc3339) {
-    if (Status st = SkipRfc3339Text(&r); !st.ok()) return st;
+    char text[kRfc3339MaxLength];
+    size_t length;
+    if (Status st = ReadRfc3339Text(&r, *e, text, &length); !st.ok()) return st;
   } else if (!(flags & kTimestampIsBsd) && !r.GetString(&skip)) {
     return bad("truncated timestamp");
   }
@@ -532,6 +540,7 @@ Result<MacAddress> PeekEventMac(std::string_view value) {
       !r.GetSigned(&delta) || ((flags & kHasMessageTime) && !r.GetSigned(&delta))) {
     return Status::Corruption("event record: bad header");
   }
+  if (Status st = CheckFlags(version, flags); !st.ok()) return st;
   if (!(flags & kHasMac)) return MacAddress{0};
   std::string_view b;
   if (!r.GetBytes(6, &b)) return Status::Corruption("event record: truncated mac");

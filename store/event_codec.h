@@ -12,8 +12,8 @@
 
 namespace resyncwatch::store_format {
 
-// Version 2 (7 Dec) added two flags: RFC 3339 timestamp texts rendered from the message
-// time, and whole receive times. Decoders read 1 and 2; encoders write 2.
+// Version 2 added two flags: RFC 3339 timestamp texts rendered from the message time, and
+// whole receive times. Decoders read 1 and 2; encoders write 2.
 constexpr uint8_t kEventCodecVersion = 2;
 constexpr uint8_t kOldestEventCodecVersion = 1;
 constexpr uint8_t kRawCodecVersion = 1;

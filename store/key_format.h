@@ -13,8 +13,10 @@
 
 namespace resyncwatch::store_format {
 
-// Schema version written into the meta column family; bump on any layout change.
-constexpr uint32_t kSchemaVersion = 1;
+// Schema version written into the meta column family; bump on any layout change. A writer
+// opening an older store raises its version (it reads every older version). 2: event
+// encoding v2 (store/event_codec.h).
+constexpr uint32_t kSchemaVersion = 2;
 
 // Column family names, in the order the store opens them (index = handle slot).
 enum Cf : int {

@@ -20,8 +20,8 @@ struct Rfc3339Form {
 constexpr int kMaxRfc3339OffsetMinutes = 24 * 60 - 1;
 constexpr size_t kRfc3339MaxLength = 32;
 
-// The form text has if it is shaped like an RFC 3339 timestamp this codec can render;
-// nullopt otherwise. Says nothing about whether the digits match any time.
+// The layout of text when it is an RFC 3339 timestamp of a shape this codec renders;
+// nullopt otherwise. The digits are not checked: the caller renders and compares.
 std::optional<Rfc3339Form> Rfc3339FormOf(std::string_view text);
 
 // The text of unix_us (UTC) in form into buf; 0 when it has none (a year outside

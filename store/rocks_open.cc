@@ -323,6 +323,14 @@ Status RocksStore::CheckSchema() {
                                std::to_string(version) + "; this resyncwatch reads version " +
                                std::to_string(kSchemaVersion) + " and older: upgrade resyncwatch");
   }
+  if (version < kSchemaVersion && !read_only()) {
+    // What this writer adds is in the newer encodings: from now on an older resyncwatch
+    // must refuse the store rather than fail on each newer record.
+    std::string v;
+    PutFixed32(&v, kSchemaVersion);
+    return FromRocks(db_->Put(rocksdb::WriteOptions(), cf(kCfDefault), kMetaSchemaVersion, v),
+                     "writing schema version");
+  }
   return Status::Ok();
 }
 

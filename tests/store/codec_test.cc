@@ -231,6 +231,70 @@ TEST_CASE("An event stored by the version 1 encoding still decodes") {
   CHECK(v2.size() < v1.size() - 20);
 }
 
+TEST_CASE("Flags that contradict each other or that the version lacks are corruption") {
+  Event e = PhoneEvent();
+  e.timestamp_text = "2026-11-25T08:00:01Z";
+  e.message_time_us = *ParseIso8601(e.timestamp_text);
+  std::string value;
+  EncodeEvent(e, &value);
+  // Byte 5 is the flags varint: 64 (RFC 3339) | 8 (URL with port) | 2 (MAC) | 1.
+  REQUIRE(static_cast<uint8_t>(value[5]) == (64 | 32 | 8 | 2 | 1));
+  auto both_fail = [&](std::string bad, const char* what) {
+    INFO(what);
+    Event full, head;
+    full.event_time_us = head.event_time_us = e.event_time_us;
+    CHECK(DecodeEvent(bad, &full).code() == Status::Code::kCorruption);
+    CHECK(DecodeEventHead(bad, &head).code() == Status::Code::kCorruption);
+    CHECK_FALSE(PeekEventMac(bad).ok());
+  };
+  std::string bsd_too = value;
+  bsd_too[5] = static_cast<char>(value[5] | 4);
+  both_fail(bsd_too, "BSD and RFC 3339 timestamp");
+  std::string both_urls = value;
+  both_urls[5] = static_cast<char>(value[5] | 16);
+  both_fail(both_urls, "URL with and without port");
+  std::string no_time = value;
+  no_time[5] = static_cast<char>(value[5] & ~1);
+  both_fail(no_time, "timestamp form without a message time");
+  std::string old_version = value;
+  old_version[0] = 1;
+  both_fail(old_version, "version 1 with a version 2 flag");
+}
+
+TEST_CASE("Whatever the full decoder accepts the head decoder reads the same way") {
+  // Both read the leading fields and the URL parts; a record the full decoder accepts must
+  // give the head decoder the same values, however it was damaged.
+  Event rfc = PhoneEvent();
+  rfc.timestamp_text = "2026-11-25T08:00:01.123+05:30";
+  rfc.message_time_us = *ParseIso8601(rfc.timestamp_text);
+  rfc.received_us = rfc.event_time_us + 86'400'000'000;
+  rfc.error = "http_get failed";
+  Event bsd = PhoneEvent();
+  bsd.url = "http://10.23.45.67/x";
+  for (const Event& e : {rfc, bsd}) {
+    std::string value;
+    EncodeEvent(e, &value);
+    for (size_t i = 0; i < value.size(); ++i) {
+      for (int bit = 0; bit < 8; ++bit) {
+        std::string bad = value;
+        bad[i] = static_cast<char>(bad[i] ^ (1 << bit));
+        Event full, head;
+        full.event_time_us = head.event_time_us = e.event_time_us;
+        if (!DecodeEvent(bad, &full).ok()) continue;
+        INFO("byte " << i << " bit " << bit);
+        REQUIRE(DecodeEventHead(bad, &head).ok());
+        CHECK(head.kind == full.kind);
+        CHECK(head.received_us == full.received_us);
+        CHECK(head.message_time_us == full.message_time_us);
+        CHECK(head.mac == full.mac);
+        CHECK(head.server == full.server);
+        CHECK(head.path == full.path);
+        CHECK(head.error == full.error);
+      }
+    }
+  }
+}
+
 TEST_CASE("Flipped bytes in an encoded event never crash the decoder") {
   Event e = PhoneEvent();
   std::string value;

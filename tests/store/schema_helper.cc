@@ -2,10 +2,12 @@
 // and to count what one column family holds.
 #include <rocksdb/db.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "common/status.h"
 #include "store/key_format.h"
+#include "store/rocks_options.h"
 
 namespace resyncwatch {
 
@@ -21,11 +23,18 @@ struct RawStore {
   }
 };
 
+// With the store's own column family options: its merge operators in particular, without
+// which recovering a write-ahead log of index and counter merges loses them.
 Status OpenRaw(const std::string& dir, bool read_only, RawStore* out) {
-  rocksdb::Options options;
+  rocksdb::DBOptions options = store_format::MakeDbOptions(read_only);
   rocksdb::DB::ListColumnFamilies(options, dir, &out->names);
+  auto known = store_format::MakeCfDescriptors(std::make_shared<store_format::RetentionCutoff>());
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const auto& n : out->names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  for (const auto& n : out->names) {
+    auto it = std::find_if(known.begin(), known.end(),
+                           [&n](const rocksdb::ColumnFamilyDescriptor& d) { return d.name == n; });
+    cfs.emplace_back(n, it != known.end() ? it->options : rocksdb::ColumnFamilyOptions());
+  }
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = read_only
                           ? rocksdb::DB::OpenForReadOnly(options, dir, cfs, &out->handles, &db)
@@ -44,6 +53,16 @@ Status BumpSchemaVersionForTest(const std::string& dir, uint32_t version) {
   rocksdb::Status s =
       store.db->Put(rocksdb::WriteOptions(), store.handles[0], store_format::kMetaSchemaVersion, v);
   return s.ok() ? Status::Ok() : Status::IoError(s.ToString());
+}
+
+Result<uint32_t> SchemaVersionForTest(const std::string& dir) {
+  RawStore store;
+  if (Status s = OpenRaw(dir, /*read_only=*/true, &store); !s.ok()) return s;
+  std::string v;
+  rocksdb::Status s =
+      store.db->Get(rocksdb::ReadOptions(), store.handles[0], store_format::kMetaSchemaVersion, &v);
+  if (!s.ok() || v.size() != 4) return Status::NotFound("no schema version");
+  return store_format::GetFixed32(v.data());
 }
 
 Result<int64_t> CountKeysForTest(const std::string& dir, const std::string& cf_name) {

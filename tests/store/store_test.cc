@@ -16,6 +16,7 @@ using namespace resyncwatch;
 namespace resyncwatch {
 // Raw RocksDB access to forge a newer schema version (schema_helper.cc).
 Status BumpSchemaVersionForTest(const std::string& dir, uint32_t version);
+Result<uint32_t> SchemaVersionForTest(const std::string& dir);
 Result<int64_t> CountKeysForTest(const std::string& dir, const std::string& cf_name);
 }  // namespace resyncwatch
 using namespace resyncwatch::testing;
@@ -479,6 +480,30 @@ TEST_CASE("A store written by a newer schema version is refused naming both vers
             "version " + std::to_string(store_format::kSchemaVersion + 1)) != std::string::npos);
   CHECK(store.status().message().find("version " + std::to_string(store_format::kSchemaVersion)) !=
         std::string::npos);
+}
+
+TEST_CASE("A writer opening a store of an older schema version reads it and raises the version") {
+  TempDir tmp;
+  Event old = PhoneEvent(0x001234ab45deULL, 1'795'680'001'000'000, EventKind::kResyncRequest);
+  {
+    auto store = OpenOrDie(tmp.path());
+    WriteBatch batch;
+    batch.events.push_back(old);
+    REQUIRE(store->Write(batch).ok());
+    REQUIRE(History(*store, old.mac).size() == 1);
+  }
+  REQUIRE(BumpSchemaVersionForTest(tmp.path(), 1).ok());
+  {
+    StoreOptions reader;
+    reader.mode = StoreOptions::Mode::kReadOnlyView;
+    auto view = Store::Open(tmp.path(), reader);
+    REQUIRE(view.ok());
+    CHECK(History(**view, old.mac).size() == 1);
+  }
+  REQUIRE(SchemaVersionForTest(tmp.path()).ok());
+  CHECK(*SchemaVersionForTest(tmp.path()) == 1);  // a reader leaves it as it is
+  { auto store = OpenOrDie(tmp.path()); }
+  CHECK(*SchemaVersionForTest(tmp.path()) == store_format::kSchemaVersion);
 }
 
 TEST_CASE("A reader of a missing store gets a clear not-found error") {
