@@ -22,11 +22,16 @@ enum EventFlag : uint64_t {
   // Since version 2:
   kTimestampIsRfc3339 = 1 << 6,  // timestamp_text == RenderRfc3339(message_time, form)
   kReceivedWhole = 1 << 7,       // received_us stored whole, not as a delta to event time
+  kMessageTimeSeconds = 1 << 8,  // message_time_us stored as whole seconds since the epoch
+  kMessageTimeWhole = 1 << 9,    // message_time_us stored whole (its delta overflows)
 };
 // An import stamps every event of a run with the run's start, hours or days after the
 // events: as a delta that is a different 5-6 byte number per event, whole it is the same
 // bytes in every event, which zstd folds away.
 constexpr int64_t kReceivedWholeAfterUs = int64_t{3600} * 1'000'000;
+// Live, an event's time is its receive time in microseconds and a BSD timestamp has whole
+// seconds: their delta is the receive time's microseconds, three random bytes in every
+// event, where the seconds themselves repeat or count up from one event to the next.
 constexpr char kRefEscape = '\x01';
 constexpr size_t kMinRefLength = 4;
 
@@ -269,6 +274,17 @@ void EncodeEvent(const Event& e, std::string* out) {
       flags |= kTimestampIsRfc3339;
     }
   }
+  int64_t message_stored = 0;
+  if (e.message_time_us) {
+    const int64_t message = *e.message_time_us;
+    if (message % kMicrosPerSecond == 0 && message != e.event_time_us) {
+      flags |= kMessageTimeSeconds;
+      message_stored = message / kMicrosPerSecond;
+    } else if (__builtin_sub_overflow(message, e.event_time_us, &message_stored)) {
+      flags |= kMessageTimeWhole;
+      message_stored = message;
+    }
+  }
   int64_t received_delta;
   if (__builtin_sub_overflow(e.received_us, e.event_time_us, &received_delta) ||
       received_delta > kReceivedWholeAfterUs || received_delta < -kReceivedWholeAfterUs) {
@@ -291,7 +307,7 @@ void EncodeEvent(const Event& e, std::string* out) {
   PutSigned(out, e.severity);
   PutVarint(out, flags);
   PutSigned(out, flags & kReceivedWhole ? e.received_us : received_delta);
-  if (e.message_time_us) PutSigned(out, *e.message_time_us - e.event_time_us);
+  if (e.message_time_us) PutSigned(out, message_stored);
   if (mac) {
     for (int shift = 40; shift >= 0; shift -= 8) out->push_back(static_cast<char>(e.mac >> shift));
   }
@@ -333,13 +349,16 @@ bool KnownEventVersion(uint8_t version) {
 // Flags a version does not have, or that contradict each other, are corruption: every
 // decoder must read the same fields from the same bytes.
 Status CheckFlags(uint8_t version, uint64_t flags) {
-  const uint64_t known = version >= 2 ? 0xff : 0x3f;
+  const uint64_t known = version >= 2 ? 0x3ff : 0x3f;
   if (flags & ~known) return Status::Corruption("event record: unknown flags");
   if (((flags & kTimestampIsBsd) && (flags & kTimestampIsRfc3339)) ||
-      ((flags & kUrlWithPort) && (flags & kUrlWithoutPort))) {
+      ((flags & kUrlWithPort) && (flags & kUrlWithoutPort)) ||
+      ((flags & kMessageTimeSeconds) && (flags & kMessageTimeWhole))) {
     return Status::Corruption("event record: contradicting flags");
   }
-  if ((flags & (kTimestampIsBsd | kTimestampIsRfc3339)) && !(flags & kHasMessageTime)) {
+  constexpr uint64_t kNeedMessageTime =
+      kTimestampIsBsd | kTimestampIsRfc3339 | kMessageTimeSeconds | kMessageTimeWhole;
+  if ((flags & kNeedMessageTime) && !(flags & kHasMessageTime)) {
     return Status::Corruption("event record: timestamp flag without time");
   }
   return Status::Ok();
@@ -379,11 +398,18 @@ Status DecodeLeadingFields(ByteReader* r, Event* e, uint64_t* flags) {
   }
   e->message_time_us.reset();
   if (*flags & kHasMessageTime) {
-    int64_t delta, message_time;
-    if (!r->GetSigned(&delta)) return BadEvent("truncated message time");
-    if (__builtin_add_overflow(e->event_time_us, delta, &message_time)) {
-      return BadEvent("message time out of range");
+    int64_t stored, message_time;
+    if (!r->GetSigned(&stored)) return BadEvent("truncated message time");
+    bool overflow;
+    if (*flags & kMessageTimeSeconds) {
+      overflow = __builtin_mul_overflow(stored, kMicrosPerSecond, &message_time);
+    } else if (*flags & kMessageTimeWhole) {
+      overflow = false;
+      message_time = stored;
+    } else {
+      overflow = __builtin_add_overflow(e->event_time_us, stored, &message_time);
     }
+    if (overflow) return BadEvent("message time out of range");
     e->message_time_us = message_time;
   }
   e->mac = 0;

@@ -199,6 +199,35 @@ TEST_CASE("Imported events that differ only in time encode to the same bytes") {
   CheckSame(far, RoundTrip(far));
 }
 
+TEST_CASE("A message time is stored in seconds, whole or as a delta, and always comes back") {
+  // Live, the event time is the receive time in microseconds and a BSD timestamp has
+  // whole seconds: stored as seconds, consecutive events repeat or count up.
+  Event live = PhoneEvent();
+  live.message_time_us = live.event_time_us / 1'000'000 * 1'000'000 - 2'000'000;
+  live.timestamp_text = FormatBsdTimestamp(*live.message_time_us);
+  CheckSame(live, RoundTrip(live));
+  Event next = live;
+  next.event_time_us += 347'211;
+  next.received_us = next.event_time_us;
+  std::string a, b;
+  EncodeEvent(live, &a);
+  EncodeEvent(next, &b);
+  CHECK(a == b);  // only the key (event time) differs
+  // Imported: the message time is the event time, a one-byte delta.
+  Event imported = live;
+  imported.event_time_us = *imported.message_time_us;
+  CheckSame(imported, RoundTrip(imported));
+  // Times whose delta does not fit int64 are stored whole.
+  Event far = PhoneEvent();
+  far.event_time_us = INT64_MAX - 5;
+  far.received_us = far.event_time_us;
+  far.message_time_us = INT64_MIN + 7;
+  far.timestamp_text = "x";
+  CheckSame(far, RoundTrip(far));
+  far.message_time_us = -9'000'000'000'000'000'000;  // whole seconds, far in the past
+  CheckSame(far, RoundTrip(far));
+}
+
 TEST_CASE("An event stored by the version 1 encoding still decodes") {
   // Bytes as the store wrote them before 7 Dec: an imported request, its receive time a
   // delta, its RFC 3339 timestamp as text.
@@ -235,6 +264,7 @@ TEST_CASE("Flags that contradict each other or that the version lacks are corrup
   Event e = PhoneEvent();
   e.timestamp_text = "2026-11-25T08:00:01Z";
   e.message_time_us = *ParseIso8601(e.timestamp_text);
+  e.event_time_us = e.received_us = *e.message_time_us;  // as imported: one flags byte
   std::string value;
   EncodeEvent(e, &value);
   // Byte 5 is the flags varint: 64 (RFC 3339) | 8 (URL with port) | 2 (MAC) | 1.
