@@ -29,9 +29,6 @@ enum EventFlag : uint64_t {
 // events: as a delta that is a different 5-6 byte number per event, whole it is the same
 // bytes in every event, which zstd folds away.
 constexpr int64_t kReceivedWholeAfterUs = int64_t{3600} * 1'000'000;
-// Live, an event's time is its receive time in microseconds and a BSD timestamp has whole
-// seconds: their delta is the receive time's microseconds, three random bytes in every
-// event, where the seconds themselves repeat or count up from one event to the next.
 constexpr char kRefEscape = '\x01';
 constexpr size_t kMinRefLength = 4;
 
@@ -277,6 +274,9 @@ void EncodeEvent(const Event& e, std::string* out) {
   int64_t message_stored = 0;
   if (e.message_time_us) {
     const int64_t message = *e.message_time_us;
+    // Live, the event time is the receive time in microseconds and a BSD timestamp has
+    // whole seconds: their delta is the receive time's microseconds, random bytes in every
+    // event, where the seconds themselves repeat or count up from one event to the next.
     if (message % kMicrosPerSecond == 0 && message != e.event_time_us) {
       flags |= kMessageTimeSeconds;
       message_stored = message / kMicrosPerSecond;

@@ -37,6 +37,33 @@ Event PhoneEvent() {
   return e;
 }
 
+// Calls visit(copy, byte, bit) with every copy of value that has exactly one bit flipped.
+template <typename Visit>
+void ForEachBitFlip(const std::string& value, Visit visit) {
+  for (size_t i = 0; i < value.size(); ++i) {
+    for (int bit = 0; bit < 8; ++bit) {
+      std::string flipped = value;
+      flipped[i] = static_cast<char>(flipped[i] ^ (1 << bit));
+      visit(flipped, i, bit);
+    }
+  }
+}
+
+// The fields DecodeEventHead fills are those of the full event.
+void CheckHeadOf(const Event& head, const Event& full) {
+  CHECK(head.kind == full.kind);
+  CHECK(head.received_us == full.received_us);
+  CHECK(head.message_time_us == full.message_time_us);
+  CHECK(head.mac == full.mac);
+  CHECK(head.sn == full.sn);
+  CHECK(head.model == full.model);
+  CHECK(head.scheme == full.scheme);
+  CHECK(head.server == full.server);
+  CHECK(head.port == full.port);
+  CHECK(head.path == full.path);
+  CHECK(head.error == full.error);
+}
+
 Event RoundTrip(const Event& e) {
   std::string value;
   EncodeEvent(e, &value);
@@ -199,7 +226,7 @@ TEST_CASE("Imported events that differ only in time encode to the same bytes") {
   CheckSame(far, RoundTrip(far));
 }
 
-TEST_CASE("A message time is stored in seconds, whole or as a delta, and always comes back") {
+TEST_CASE("A message time is stored in seconds or whole or as a delta and always comes back") {
   // Live, the event time is the receive time in microseconds and a BSD timestamp has
   // whole seconds: stored as seconds, consecutive events repeat or count up.
   Event live = PhoneEvent();
@@ -304,24 +331,14 @@ TEST_CASE("Whatever the full decoder accepts the head decoder reads the same way
   for (const Event& e : {rfc, bsd}) {
     std::string value;
     EncodeEvent(e, &value);
-    for (size_t i = 0; i < value.size(); ++i) {
-      for (int bit = 0; bit < 8; ++bit) {
-        std::string bad = value;
-        bad[i] = static_cast<char>(bad[i] ^ (1 << bit));
-        Event full, head;
-        full.event_time_us = head.event_time_us = e.event_time_us;
-        if (!DecodeEvent(bad, &full).ok()) continue;
-        INFO("byte " << i << " bit " << bit);
-        REQUIRE(DecodeEventHead(bad, &head).ok());
-        CHECK(head.kind == full.kind);
-        CHECK(head.received_us == full.received_us);
-        CHECK(head.message_time_us == full.message_time_us);
-        CHECK(head.mac == full.mac);
-        CHECK(head.server == full.server);
-        CHECK(head.path == full.path);
-        CHECK(head.error == full.error);
-      }
-    }
+    ForEachBitFlip(value, [&](const std::string& bad, size_t i, int bit) {
+      Event full, head;
+      full.event_time_us = head.event_time_us = e.event_time_us;
+      if (!DecodeEvent(bad, &full).ok()) return;
+      INFO("byte " << i << " bit " << bit);
+      REQUIRE(DecodeEventHead(bad, &head).ok());
+      CheckHeadOf(head, full);
+    });
   }
 }
 
@@ -329,15 +346,11 @@ TEST_CASE("Flipped bytes in an encoded event never crash the decoder") {
   Event e = PhoneEvent();
   std::string value;
   EncodeEvent(e, &value);
-  for (size_t i = 0; i < value.size(); ++i) {
-    for (int bit = 0; bit < 8; ++bit) {
-      std::string bad = value;
-      bad[i] = static_cast<char>(bad[i] ^ (1 << bit));
-      Event back;
-      back.event_time_us = e.event_time_us;
-      (void)DecodeEvent(bad, &back);  // any status; must not crash or over-read
-    }
-  }
+  ForEachBitFlip(value, [&](const std::string& bad, size_t, int) {
+    Event back;
+    back.event_time_us = e.event_time_us;
+    (void)DecodeEvent(bad, &back);  // any status; must not crash or over-read
+  });
   SUCCEED();
 }
 
@@ -508,17 +521,7 @@ TEST_CASE("The head decoder gives the full decoder's kind, times, ids, URL parts
     Event head;
     head.event_time_us = e.event_time_us;
     REQUIRE(DecodeEventHead(value, &head).ok());
-    CHECK(head.kind == e.kind);
-    CHECK(head.received_us == e.received_us);
-    CHECK(head.message_time_us == e.message_time_us);
-    CHECK(head.mac == e.mac);
-    CHECK(head.sn == e.sn);
-    CHECK(head.model == e.model);
-    CHECK(head.scheme == e.scheme);
-    CHECK(head.server == e.server);
-    CHECK(head.port == e.port);
-    CHECK(head.path == e.path);
-    CHECK(head.error == e.error);
+    CheckHeadOf(head, e);
     CHECK(head.message.empty());
     // A truncated record is corruption unless the cut spares every field the head reads.
     for (size_t n = 0; n < value.size(); ++n) {
