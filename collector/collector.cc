@@ -99,7 +99,7 @@ class Collector::Impl {
   void SetStoredBatchTaker(std::function<void(std::vector<Event>*)> fn) {
     batch_taker_ = std::move(fn);
   }
-  void Run(bool handle_signals);
+  void Run(bool handle_signals, const std::function<void()>& on_ready);
   void Stop() { uv_async_send(&stop_async_); }
   Result<WriteResult> WriteImported(WriteBatch& batch) {
     if (writer_ == nullptr) return Status::Busy("the collector is not running");
@@ -297,7 +297,7 @@ void Collector::Impl::StopSideServices() {
   if (dispatcher_ != nullptr) dispatcher_->Stop(SystemClock::Instance().NowMicros() + 5'000'000);
 }
 
-void Collector::Impl::Run(bool handle_signals) {
+void Collector::Impl::Run(bool handle_signals, const std::function<void()>& on_ready) {
   if (handle_signals) {
     static constexpr int kSignals[3] = {SIGTERM, SIGINT, SIGHUP};
     for (int i = 0; i < 3; ++i) {
@@ -318,6 +318,7 @@ void Collector::Impl::Run(bool handle_signals) {
           kSignals[i]);
     }
   }
+  if (on_ready) on_ready();
   if (sd_watchdog_enabled(0, &watchdog_usec_) <= 0) watchdog_usec_ = 0;
   sd_notify(0, "READY=1\nSTATUS=receiving");
   uv_run(&loop_, UV_RUN_DEFAULT);
@@ -437,7 +438,9 @@ void Collector::SetStoredObserver(std::function<void(std::span<const Event>)> fn
   impl_->SetStoredObserver(std::move(fn));
 }
 std::vector<std::string> Collector::BoundAddresses() const { return impl_->bound(); }
-void Collector::Run(bool handle_signals) { impl_->Run(handle_signals); }
+void Collector::Run(bool handle_signals, const std::function<void()>& on_ready) {
+  impl_->Run(handle_signals, on_ready);
+}
 void Collector::Stop() { impl_->Stop(); }
 void Collector::Reload() { impl_->Reload(); }
 const Counters& Collector::counters() const { return impl_->counters(); }

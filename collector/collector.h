@@ -51,8 +51,10 @@ class Collector {
   // reloads the templates from the config file and the tls:// certificate and key; a bad
   // one keeps the old and logs why, and no established connection is dropped). On the way out:
   // stops reading (after taking what the kernel already queued), drains the queue into the store
-  // and joins the writer, so that nothing received is lost.
-  void Run(bool handle_signals);
+  // and joins the writer, so that nothing received is lost. on_ready runs on the calling
+  // thread once those signals are handled and before the loop starts: the daemon announces
+  // its addresses there, so that a SIGTERM sent on seeing them always stops it cleanly.
+  void Run(bool handle_signals, const std::function<void()>& on_ready = nullptr);
   // Thread-safe: makes Run return (after draining).
   void Stop();
   // Thread-safe: recompiles the templates from the config file; keeps the old ones (and

@@ -252,20 +252,22 @@ void ReloadTlsOnSighup(Collector& collector, WebServer& web, const CollectorConf
   });
 }
 
-// Logs every bound address and writes them to --port-file, then receives until a signal.
+// Receives until a signal. Once the signals are handled, logs every bound address and
+// writes them to --port-file: whoever stops the daemon on seeing them gets a clean stop.
 void Run(const CollectorConfig& config, Collector& collector, const WebServer* web) {
-  std::vector<std::string> bound = collector.BoundAddresses();
-  if (web != nullptr) {
-    for (const std::string& b : web->BoundAddresses()) bound.push_back(b);
-  }
-  for (const std::string& b : bound) spdlog::info("listening {}", b);
-  if (!config.port_file.empty() && !WritePortFile(config.port_file, bound)) {
-    spdlog::error("cannot write --port-file {}", config.port_file);
-  }
-  spdlog::info("storing into {} (retention {})", config.db_dir,
-               config.retention_us > 0 ? std::to_string(config.retention_us / 1'000'000) + " s"
-                                       : std::string("off"));
-  collector.Run(/*handle_signals=*/true);
+  collector.Run(/*handle_signals=*/true, [&] {
+    std::vector<std::string> bound = collector.BoundAddresses();
+    if (web != nullptr) {
+      for (const std::string& b : web->BoundAddresses()) bound.push_back(b);
+    }
+    for (const std::string& b : bound) spdlog::info("listening {}", b);
+    if (!config.port_file.empty() && !WritePortFile(config.port_file, bound)) {
+      spdlog::error("cannot write --port-file {}", config.port_file);
+    }
+    spdlog::info("storing into {} (retention {})", config.db_dir,
+                 config.retention_us > 0 ? std::to_string(config.retention_us / 1'000'000) + " s"
+                                         : std::string("off"));
+  });
 }
 
 // Receives and serves until a signal; returns the exit status.

@@ -62,7 +62,8 @@ constexpr FlagSpec kSpecs[] = {
     {"http-max-connections", FlagType::kInt, "512", "N",
      "HTTP connections open at once per address; one more closes the one idle longest"},
     {"port-file", FlagType::kString, "", "PATH",
-     "write the bound addresses (\"udp 127.0.0.1:40123\" per line) here once listening"},
+     "write the bound addresses (\"udp 127.0.0.1:40123\" per line) here once listening "
+     "and handling SIGTERM (a stop sent on seeing the file is a clean one)"},
     {"summary-interval", FlagType::kDuration, "60s", "DUR",
      "how often a one-line counter summary is logged"},
     {"query-socket", FlagType::kString, "", "PATH",

@@ -741,3 +741,33 @@ TEST_CASE("health is 503-worthy while store writes fail, after recent queue drop
   s.writer_heartbeat_us = s.now_us - 31'000'000;
   CHECK(HealthReason(s) == "store writer stalled");
 }
+
+TEST_CASE("Run handles SIGTERM before it calls on_ready where the daemon announces itself") {
+  // The daemon wrote its port file before its handlers existed: a SIGTERM sent on seeing
+  // the file killed it outright (a run of the suite, "SIGTERM then restart loses nothing").
+  TempDir dir;
+  auto args = ParseArgs(
+      {"--listen", "udp://127.0.0.1:0", "--db", dir.Join("db"), "--query-socket", "none"});
+  REQUIRE(args.ok());
+  auto store = Store::Open(dir.Join("db"), StoreOptions{});
+  REQUIRE(store.ok());
+  Collector collector(args->config, store->get());
+  REQUIRE(collector.Start().ok());
+  // What handles them before Run (the test framework handles SIGTERM and SIGINT itself).
+  constexpr int kSignals[] = {SIGTERM, SIGINT, SIGHUP};
+  struct sigaction before[3] = {};
+  for (int i = 0; i < 3; ++i) REQUIRE(sigaction(kSignals[i], nullptr, &before[i]) == 0);
+  bool ready = false;
+  collector.Run(/*handle_signals=*/true, [&] {
+    ready = true;
+    for (int i = 0; i < 3; ++i) {
+      struct sigaction current {};
+      REQUIRE(sigaction(kSignals[i], nullptr, &current) == 0);
+      INFO("signal " << kSignals[i]);
+      CHECK(current.sa_handler != before[i].sa_handler);
+      CHECK(current.sa_handler != SIG_DFL);
+    }
+    collector.Stop();
+  });
+  CHECK(ready);
+}
