@@ -421,11 +421,10 @@ Status DecodeLeadingFields(ByteReader* r, Event* e, uint64_t* flags) {
   return Status::Ok();
 }
 
-// The timestamp text of an event whose flags say it is an RFC 3339 rendering: reads the
-// form and its offset, then renders the message time (the leading fields decoded it) into
-// buf. The head decoder renders too, so that both decoders accept the same records.
-Status ReadRfc3339Text(ByteReader* r, const Event& e, char (&buf)[kRfc3339MaxLength],
-                       size_t* length) {
+// The form of an event's timestamp text when its flags say it is an RFC 3339 rendering,
+// checked to render the message time (the leading fields decoded it): both decoders call
+// this, so they accept the same records; only the full one writes the text.
+Status ReadRfc3339Form(ByteReader* r, const Event& e, Rfc3339Form* out) {
   uint64_t packed;
   if (!r->GetVarint(&packed)) return BadEvent("truncated timestamp form");
   std::optional<Rfc3339Form> form = UnpackRfc3339Form(packed);
@@ -438,8 +437,11 @@ Status ReadRfc3339Text(ByteReader* r, const Event& e, char (&buf)[kRfc3339MaxLen
     }
     form->offset_minutes = static_cast<int>(offset);
   }
-  *length = RenderRfc3339(*e.message_time_us, *form, buf);  // CheckFlags: a time is there
-  return *length == 0 ? BadEvent("timestamp has no rendering") : Status::Ok();
+  if (!CanRenderRfc3339(*e.message_time_us, *form)) {  // CheckFlags: a time is there
+    return BadEvent("timestamp has no rendering");
+  }
+  *out = *form;
+  return Status::Ok();
 }
 
 }  // namespace
@@ -460,10 +462,10 @@ Status DecodeEvent(std::string_view value, Event* e) {
     char buf[32];
     e->timestamp_text.assign(buf, FormatBsdTimestampTo(*e->message_time_us, buf));
   } else if (flags & kTimestampIsRfc3339) {
+    Rfc3339Form form;
+    if (Status st = ReadRfc3339Form(&r, *e, &form); !st.ok()) return st;
     char text[kRfc3339MaxLength];
-    size_t length;
-    if (Status st = ReadRfc3339Text(&r, *e, text, &length); !st.ok()) return st;
-    e->timestamp_text.assign(text, length);
+    e->timestamp_text.assign(text, RenderRfc3339(*e->message_time_us, form, text));
   } else if (!r.GetString(&e->timestamp_text)) {
     return bad("truncated timestamp");
   }
@@ -529,9 +531,8 @@ Status DecodeEventHead(std::string_view value, Event* e) {
   std::string_view skip;
   if (!r.GetString(&e->host) || !r.GetString(&skip)) return bad("truncated strings");  // app
   if (flags & kTimestampIsRfc3339) {
-    char text[kRfc3339MaxLength];
-    size_t length;
-    if (Status st = ReadRfc3339Text(&r, *e, text, &length); !st.ok()) return st;
+    Rfc3339Form form;
+    if (Status st = ReadRfc3339Form(&r, *e, &form); !st.ok()) return st;
   } else if (!(flags & kTimestampIsBsd) && !r.GetString(&skip)) {
     return bad("truncated timestamp");
   }

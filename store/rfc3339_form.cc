@@ -53,19 +53,28 @@ std::optional<Rfc3339Form> Rfc3339FormOf(std::string_view text) {
   return form;
 }
 
-size_t RenderRfc3339(int64_t unix_us, const Rfc3339Form& form, char (&buf)[kRfc3339MaxLength]) {
+bool CanRenderRfc3339(int64_t unix_us, const Rfc3339Form& form, int64_t* local_us) {
+  // Four-digit years: 0000-01-01T00:00:00 up to, not including, 10000-01-01.
+  static const int64_t kFirst = MicrosFromCivil(CivilTime{0, 1, 1, 0, 0, 0, 0});
+  static const int64_t kEnd = MicrosFromCivil(CivilTime{10000, 1, 1, 0, 0, 0, 0});
   if (form.fraction_digits < 0 || form.fraction_digits > 6 ||
       form.offset_minutes < -kMaxRfc3339OffsetMinutes ||
       form.offset_minutes > kMaxRfc3339OffsetMinutes || (form.zulu && form.offset_minutes != 0)) {
-    return 0;
+    return false;
   }
-  int64_t local_us;
+  int64_t local;
   if (__builtin_add_overflow(unix_us, int64_t{form.offset_minutes} * 60 * kMicrosPerSecond,
-                             &local_us)) {
-    return 0;
+                             &local)) {
+    return false;
   }
+  if (local_us != nullptr) *local_us = local;
+  return local >= kFirst && local < kEnd;
+}
+
+size_t RenderRfc3339(int64_t unix_us, const Rfc3339Form& form, char (&buf)[kRfc3339MaxLength]) {
+  int64_t local_us;
+  if (!CanRenderRfc3339(unix_us, form, &local_us)) return 0;
   const CivilTime t = CivilFromMicros(local_us);
-  if (t.year < 0 || t.year > 9999) return 0;
   char* p = PutDigits(buf, t.year, 4);
   *p++ = '-';
   p = PutDigits(p, t.month, 2);

@@ -24,8 +24,13 @@ constexpr size_t kRfc3339MaxLength = 32;
 // nullopt otherwise. The digits are not checked: the caller renders and compares.
 std::optional<Rfc3339Form> Rfc3339FormOf(std::string_view text);
 
-// The text of unix_us (UTC) in form into buf; 0 when it has none (a year outside
-// 0000..9999, an offset out of range, a fraction longer than 6 digits).
+// Whether unix_us (UTC) has a text in form: false for a year outside 0000..9999, an
+// offset out of range or a fraction longer than 6 digits. What RenderRfc3339 decides,
+// without writing the text (decoders that skip the text check it). Sets *local_us, when
+// given, to the time at the form's offset.
+bool CanRenderRfc3339(int64_t unix_us, const Rfc3339Form& form, int64_t* local_us = nullptr);
+
+// The text of unix_us (UTC) in form into buf; 0 when it has none (CanRenderRfc3339).
 size_t RenderRfc3339(int64_t unix_us, const Rfc3339Form& form, char (&buf)[kRfc3339MaxLength]);
 
 // The form packed into one varint value and back (the offset is stored apart).

@@ -1,10 +1,12 @@
 #include <catch2/catch.hpp>
 #include <string>
+#include <vector>
 
 #include "common/time_format.h"
 #include "store/event_codec.h"
 #include "store/key_format.h"
 #include "store/record_codec.h"
+#include "store/rfc3339_form.h"
 #include "tests/store/store_checks.h"
 
 using namespace resyncwatch;
@@ -202,6 +204,41 @@ TEST_CASE("RFC 3339 timestamp texts rendered from the message time are stored as
   e.timestamp_text = "2026-11-25T08:00:01Z";
   e.message_time_us = *ParseIso8601("2026-11-25T08:00:02Z");
   CheckSame(e, RoundTrip(e));
+}
+
+TEST_CASE("An RFC 3339 form can render a time exactly when rendering gives a text") {
+  // The head decoder checks CanRenderRfc3339 where the full decoder renders: they must agree,
+  // above all at the edges of four-digit years and of int64.
+  const int64_t first = *ParseIso8601("0000-01-01T00:00:00Z");
+  const int64_t end = *ParseIso8601("9999-12-31T23:59:59.999999Z") + 1;
+  std::vector<int64_t> times = {first - 1, first, first + 1, end - 1,   end,
+                                end + 1,   0,     -1,        INT64_MIN, INT64_MAX};
+  for (int minutes : {0, 1, -1, 90, -90, kMaxRfc3339OffsetMinutes, -kMaxRfc3339OffsetMinutes}) {
+    for (int64_t t : {first, end}) {
+      times.push_back(t - int64_t{minutes} * 60'000'000);
+      times.push_back(t - int64_t{minutes} * 60'000'000 - 1);
+    }
+  }
+  for (int64_t t : times) {
+    for (int minutes : {0, 1, -1, 90, -90, kMaxRfc3339OffsetMinutes, -kMaxRfc3339OffsetMinutes}) {
+      for (bool zulu : {true, false}) {
+        if (zulu && minutes != 0) continue;
+        Rfc3339Form form;
+        form.fraction_digits = 6;
+        form.zulu = zulu;
+        form.offset_minutes = minutes;
+        char buf[kRfc3339MaxLength];
+        INFO(t << " at " << minutes << " minutes");
+        CHECK(CanRenderRfc3339(t, form) == (RenderRfc3339(t, form, buf) != 0));
+      }
+    }
+  }
+  Rfc3339Form utc;
+  char buf[kRfc3339MaxLength];
+  CHECK(std::string_view(buf, RenderRfc3339(first, utc, buf)) == "0000-01-01T00:00:00Z");
+  CHECK(RenderRfc3339(first - 1, utc, buf) == 0);
+  CHECK(std::string_view(buf, RenderRfc3339(end - 1, utc, buf)) == "9999-12-31T23:59:59Z");
+  CHECK(RenderRfc3339(end, utc, buf) == 0);
 }
 
 TEST_CASE("Imported events that differ only in time encode to the same bytes") {
