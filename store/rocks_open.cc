@@ -310,10 +310,7 @@ Status RocksStore::CheckSchema() {
     if (it->Valid())
       return Status::Corruption("store " + dir_ + " has events but no schema version");
     if (read_only()) return Status::Ok();  // the writer has not finished creating it
-    std::string v;
-    PutFixed32(&v, kSchemaVersion);
-    return FromRocks(db_->Put(rocksdb::WriteOptions(), cf(kCfDefault), kMetaSchemaVersion, v),
-                     "writing schema version");
+    return WriteSchemaVersion();
   }
   if (!s.ok()) return FromRocks(s, "reading schema version");
   if (value.size() != 4) return Status::Corruption("store " + dir_ + ": bad schema version record");
@@ -326,12 +323,16 @@ Status RocksStore::CheckSchema() {
   if (version < kSchemaVersion && !read_only()) {
     // What this writer adds is in the newer encodings: from now on an older resyncwatch
     // must refuse the store rather than fail on each newer record.
-    std::string v;
-    PutFixed32(&v, kSchemaVersion);
-    return FromRocks(db_->Put(rocksdb::WriteOptions(), cf(kCfDefault), kMetaSchemaVersion, v),
-                     "writing schema version");
+    return WriteSchemaVersion();
   }
   return Status::Ok();
+}
+
+Status RocksStore::WriteSchemaVersion() {
+  std::string v;
+  PutFixed32(&v, kSchemaVersion);
+  return FromRocks(db_->Put(rocksdb::WriteOptions(), cf(kCfDefault), kMetaSchemaVersion, v),
+                   "writing schema version");
 }
 
 Status RocksStore::LoadWriterState() {

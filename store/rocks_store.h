@@ -90,6 +90,7 @@ class RocksStore final : public Store {
                        const std::vector<rocksdb::ColumnFamilyDescriptor>& cfs);
 
   Status CheckSchema();
+  Status WriteSchemaVersion();  // this build's kSchemaVersion into the meta column family
   // Writer: loads next seq and watermark, replays the unindexed tail into memory.
   Status LoadWriterState();
   // Adds the event to its device's pending index entries and summary; `known` is the
