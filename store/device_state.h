@@ -3,6 +3,7 @@
 // values owned by the single writer (or built per read by a reader): not thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -19,8 +20,8 @@ void ApplyEventToSummary(const Event& event, DeviceSummary* summary);
 // index entries not yet written as a chunk.
 struct DeviceState {
   DeviceSummary summary;
-  std::vector<TimeSeq> pending;
-  bool dirty = false;  // summary and pending not yet written
+  std::vector<int64_t> pending;  // event times, for the index
+  bool dirty = false;            // summary and pending not yet written
 };
 
 }  // namespace resyncwatch::store_format

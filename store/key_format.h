@@ -15,8 +15,8 @@ namespace resyncwatch::store_format {
 
 // Schema version written into the meta column family; bump on any layout change. A writer
 // opening an older store raises its version (it reads every older version). 2: event
-// encoding v2 (store/event_codec.h).
-constexpr uint32_t kSchemaVersion = 2;
+// encoding v2 (store/event_codec.h). 3: device index lists of times only (record_codec.h).
+constexpr uint32_t kSchemaVersion = 3;
 
 // Column family names, in the order the store opens them (index = handle slot).
 enum Cf : int {

@@ -1,6 +1,8 @@
 #include "store/record_codec.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <string>
 
 #include "store/varint.h"
 
@@ -65,58 +67,83 @@ Status DecodeAlert(std::string_view value, AlertRecord* a) {
   return Status::Ok();
 }
 
-void EncodeIndexList(const std::vector<TimeSeq>& entries, std::string* out) {
+void EncodeIndexList(std::vector<int64_t> times, std::string* out) {
   out->push_back(static_cast<char>(kIndexCodecVersion));
-  if (entries.empty()) return;
-  PutSigned(out, entries.front().time_us);
-  PutVarint(out, entries.front().seq);
-  PutVarint(out, entries.size() - 1);
-  for (size_t i = 1; i < entries.size(); ++i) {
-    PutSigned(out, entries[i].time_us - entries[i - 1].time_us);
-    PutSigned(out, static_cast<int64_t>(entries[i].seq - entries[i - 1].seq));
+  std::sort(times.begin(), times.end());
+  times.erase(std::unique(times.begin(), times.end()), times.end());
+  if (times.empty()) return;
+  PutSigned(out, times.front());
+  PutVarint(out, times.size() - 1);
+  for (size_t i = 1; i < times.size(); ++i) {
+    PutVarint(out, static_cast<uint64_t>(times[i]) - static_cast<uint64_t>(times[i - 1]));
   }
 }
 
-Status DecodeIndexList(std::string_view value, std::vector<TimeSeq>* entries) {
-  ByteReader r(value);
-  uint8_t version;
-  if (!r.GetByte(&version) || version != kIndexCodecVersion) {
-    return Status::Corruption("device index: unknown encoding version");
-  }
+namespace {
+
+// Version 1: runs of (time, seq) entries, deltas signed.
+Status DecodeIndexListV1(ByteReader& r, std::vector<int64_t>* times) {
   while (!r.done()) {
-    TimeSeq e;
-    uint64_t rest;
-    if (!r.GetSigned(&e.time_us) || !r.GetVarint(&e.seq) || !r.GetVarint(&rest) ||
+    int64_t time_us;
+    uint64_t seq, rest;
+    if (!r.GetSigned(&time_us) || !r.GetVarint(&seq) || !r.GetVarint(&rest) ||
         rest > r.remaining()) {
       return Status::Corruption("device index: bad run header");
     }
-    entries->push_back(e);
+    times->push_back(time_us);
     for (uint64_t i = 0; i < rest; ++i) {
       int64_t dt, ds;
       if (!r.GetSigned(&dt) || !r.GetSigned(&ds)) {
         return Status::Corruption("device index: truncated run");
       }
-      e.time_us += dt;
-      e.seq += static_cast<uint64_t>(ds);
-      entries->push_back(e);
+      time_us = static_cast<int64_t>(static_cast<uint64_t>(time_us) + static_cast<uint64_t>(dt));
+      times->push_back(time_us);
     }
   }
   return Status::Ok();
 }
 
+// Version 2: runs of ascending distinct times. A delta that passes INT64_MAX is corruption.
+Status DecodeIndexListV2(ByteReader& r, std::vector<int64_t>* times) {
+  while (!r.done()) {
+    int64_t time_us;
+    uint64_t rest;
+    if (!r.GetSigned(&time_us) || !r.GetVarint(&rest) || rest > r.remaining()) {
+      return Status::Corruption("device index: bad run header");
+    }
+    times->push_back(time_us);
+    for (uint64_t i = 0; i < rest; ++i) {
+      uint64_t dt;
+      if (!r.GetVarint(&dt)) return Status::Corruption("device index: truncated run");
+      // Unsigned arithmetic: the distance from time_us to INT64_MAX fits a uint64.
+      const uint64_t room = static_cast<uint64_t>(INT64_MAX) - static_cast<uint64_t>(time_us);
+      if (dt == 0 || dt > room) return Status::Corruption("device index: times out of order");
+      time_us = static_cast<int64_t>(static_cast<uint64_t>(time_us) + dt);
+      times->push_back(time_us);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status DecodeIndexList(std::string_view value, std::vector<int64_t>* times) {
+  ByteReader r(value);
+  uint8_t version;
+  if (!r.GetByte(&version)) return Status::Corruption("device index: empty value");
+  if (version == 1) return DecodeIndexListV1(r, times);
+  if (version == 2) return DecodeIndexListV2(r, times);
+  return Status::Corruption("device index: unknown encoding version " + std::to_string(version));
+}
+
 Status MergeIndexLists(const std::string_view* lists, size_t n, std::string* out) {
-  std::vector<TimeSeq> entries;
+  std::vector<int64_t> times;
   for (size_t i = 0; i < n; ++i) {
-    Status s = DecodeIndexList(lists[i], &entries);
+    Status s = DecodeIndexList(lists[i], &times);
     if (!s.ok()) return s;
   }
-  std::sort(entries.begin(), entries.end(),
-            [](const TimeSeq& a, const TimeSeq& b) { return a.seq < b.seq; });
-  entries.erase(std::unique(entries.begin(), entries.end(),
-                            [](const TimeSeq& a, const TimeSeq& b) { return a.seq == b.seq; }),
-                entries.end());
   out->clear();
-  EncodeIndexList(entries, out);
+  EncodeIndexList(std::move(times), out);
   return Status::Ok();
 }
 

@@ -2,7 +2,7 @@
 // in key order, summaries with the tail applied, serials, counters and alerts.
 #include <algorithm>
 #include <map>
-#include <thread>
+#include <optional>
 
 #include "store/event_codec.h"
 #include "store/record_codec.h"
@@ -79,23 +79,19 @@ Status RocksStore::ScanTail(
 
 namespace {
 
-// The device's indexed events within `range`, in (time, seq) order.
-Status ReadIndexed(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* index,
-                   const rocksdb::ReadOptions& ro, MacAddress mac, TimeRange range,
-                   std::vector<TimeSeq>* wanted) {
+// The distinct times of the device's indexed events within `range`, ascending.
+Status ReadIndexedTimes(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* index,
+                        const rocksdb::ReadOptions& ro, MacAddress mac, TimeRange range,
+                        std::vector<int64_t>* times) {
   std::string list;
   rocksdb::Status rs = db->Get(ro, index, MacKey(mac), &list);
-  if (!rs.ok() && !rs.IsNotFound()) return FromRocks(rs, "reading the device index");
-  if (rs.ok()) {
-    Status st = DecodeIndexList(list, wanted);
-    if (!st.ok()) return st;
-    std::erase_if(*wanted, [&](const TimeSeq& ts) {
-      return ts.time_us < range.since_us || ts.time_us >= range.until_us;
-    });
-  }
-  std::sort(wanted->begin(), wanted->end(), [](const TimeSeq& a, const TimeSeq& b) {
-    return a.time_us != b.time_us ? a.time_us < b.time_us : a.seq < b.seq;
-  });
+  if (rs.IsNotFound()) return Status::Ok();
+  if (!rs.ok()) return FromRocks(rs, "reading the device index");
+  Status st = DecodeIndexList(list, times);
+  if (!st.ok()) return st;
+  std::erase_if(*times, [&](int64_t t) { return t < range.since_us || t >= range.until_us; });
+  std::sort(times->begin(), times->end());
+  times->erase(std::unique(times->begin(), times->end()), times->end());
   return Status::Ok();
 }
 
@@ -137,55 +133,71 @@ class HistoryMerge {
   const EventVisitor& visit_;
 };
 
-// One MultiGet batch of event values. A device's events lie about one per block (the events are
-// time-first), and decompressing those blocks is most of a history's time: a long batch is read
-// in two halves on two threads, halving the wait of a one-shot `resyncwatch history`.
-struct EventFetch {
+struct IndexedEvent {
+  std::string key;
+  std::string value;
+};
+
+// Finds a device's indexed events from the times its index lists. The index does not name
+// the seq, so each time is a seek to its first key; of the events there, those with the
+// device's MAC and a seq below the watermark are its indexed ones (the rest are other
+// devices', or the tail's, which History scans apart). One iterator, one thread: splitting a
+// long batch over two threads, as MultiGet's batches were, cost more wall time than it
+// saved here (each thread allocates its own iterator and copies; measured with
+// bench/store/archive.sh, docs/performance.md).
+struct IndexedFetch {
   rocksdb::DB* db;
   rocksdb::ColumnFamilyHandle* events;
   const rocksdb::ReadOptions& ro;
-  std::vector<std::string> keys;
-  std::vector<rocksdb::Slice> slices;
-  std::vector<rocksdb::PinnableSlice> values;
-  std::vector<rocksdb::Status> statuses;
+  MacAddress mac;
+  uint64_t watermark;
+  std::vector<IndexedEvent> found;
 
-  void Fetch(const TimeSeq* wanted, size_t n) {
-    keys.clear();
-    slices.clear();
-    for (size_t i = 0; i < n; ++i) keys.push_back(TimeSeqKey(wanted[i].time_us, wanted[i].seq));
-    for (const auto& k : keys) slices.emplace_back(k);
-    values = std::vector<rocksdb::PinnableSlice>(n);
-    statuses = std::vector<rocksdb::Status>(n);
-    auto fetch = [&](size_t from, size_t count) {
-      db->MultiGet(ro, events, count, slices.data() + from, values.data() + from,
-                   statuses.data() + from, /*sorted_input=*/true);
-    };
-    constexpr size_t kParallelFetch = 48;
-    if (n >= kParallelFetch) {
-      std::thread second(fetch, n / 2, n - n / 2);
-      fetch(0, n / 2);
-      second.join();
-    } else {
-      fetch(0, n);
+  Status Fetch(const int64_t* times, size_t n) {
+    found.clear();
+    return FetchInto(times, n, &found);
+  }
+
+ private:
+  // REQUIRES: times ascending and distinct.
+  Status FetchInto(const int64_t* times, size_t n, std::vector<IndexedEvent>* out) const {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, events));
+    for (size_t i = 0; i < n; ++i) {
+      // After the previous time's events the iterator rests on the first later key: when
+      // that key is past this time, nothing lies at this time and no seek is needed.
+      std::optional<TimeSeq> at;
+      if (it->Valid()) at = ParseTimeSeqKey(it->key().ToStringView());
+      if (!at || at->time_us < times[i]) it->Seek(TimeBoundKey(times[i]));
+      for (; it->Valid(); it->Next()) {
+        at = ParseTimeSeqKey(it->key().ToStringView());
+        if (!at) return Status::Corruption("event key of wrong size");
+        if (at->time_us != times[i]) break;
+        if (at->seq >= watermark) continue;
+        std::string_view value = it->value().ToStringView();
+        Result<MacAddress> m = PeekEventMac(value);
+        if (m.ok() && *m == mac) out->push_back({it->key().ToString(), std::string(value)});
+      }
+      if (!it->status().ok()) return FromRocks(it->status(), "reading an event");
+      if (!it->Valid()) break;  // no event after this time
     }
+    return Status::Ok();
   }
 };
 
-// Merges the indexed events (fetched in batches) with the tail's in (time, seq) order.
-Status MergeHistory(EventFetch& fetch, const std::vector<TimeSeq>& wanted, HistoryMerge& merge) {
+// Merges the indexed events (fetched in batches of times) with the tail's in (time, seq)
+// order.
+Status MergeHistory(IndexedFetch& fetch, const std::vector<int64_t>& times, HistoryMerge& merge) {
   constexpr size_t kBatch = 256;
-  for (size_t begin = 0; begin < wanted.size(); begin += kBatch) {
-    size_t n = std::min(kBatch, wanted.size() - begin);
-    fetch.Fetch(wanted.data() + begin, n);
-    for (size_t i = 0; i < n; ++i) {
-      auto more = merge.EmitTailBefore(&wanted[begin + i]);
+  for (size_t begin = 0; begin < times.size(); begin += kBatch) {
+    Status st = fetch.Fetch(times.data() + begin, std::min(kBatch, times.size() - begin));
+    if (!st.ok()) return st;
+    for (const IndexedEvent& e : fetch.found) {
+      const TimeSeq at = *ParseTimeSeqKey(e.key);
+      auto more = merge.EmitTailBefore(&at);
       if (!more) return Status::Corruption("undecodable event in the unindexed tail");
       if (!*more) return Status::Ok();
-      if (fetch.statuses[i].IsNotFound()) continue;  // removed by retention
-      if (!fetch.statuses[i].ok()) return FromRocks(fetch.statuses[i], "reading an event");
-      if (i > 0 && fetch.keys[i] == fetch.keys[i - 1]) continue;
       bool go_on = true;
-      Status st = merge.EmitIndexed(fetch.keys[i], fetch.values[i].ToStringView(), &go_on);
+      st = merge.EmitIndexed(e.key, e.value, &go_on);
       if (!st.ok()) return st;
       if (!go_on) return Status::Ok();
     }
@@ -201,8 +213,8 @@ Status RocksStore::History(MacAddress mac, TimeRange range, const EventVisitor& 
   ReadView view(db_.get(), read_only());
   auto tail = ReadTail(view.snapshot());
   if (!tail.ok()) return tail.status();
-  std::vector<TimeSeq> wanted;
-  Status st = ReadIndexed(db_.get(), cf(kCfDeviceIndex), view.ro(), mac, range, &wanted);
+  std::vector<int64_t> times;
+  Status st = ReadIndexedTimes(db_.get(), cf(kCfDeviceIndex), view.ro(), mac, range, &times);
   if (!st.ok()) return st;
   // Events after the watermark are not indexed yet: find this device's among them.
   HistoryMerge::TailEvents tail_events;
@@ -213,8 +225,10 @@ Status RocksStore::History(MacAddress mac, TimeRange range, const EventVisitor& 
   });
   if (!st.ok()) return st;
   HistoryMerge merge(std::move(tail_events), visit);
-  EventFetch fetch{db_.get(), cf(kCfEvents), view.ro(), {}, {}, {}, {}};
-  return MergeHistory(fetch, wanted, merge);
+  // Without a tail every event is indexed, whatever the watermark says.
+  const uint64_t indexed_below = tail->start_key.empty() ? UINT64_MAX : tail->watermark;
+  IndexedFetch fetch{db_.get(), cf(kCfEvents), view.ro(), mac, indexed_below, {}};
+  return MergeHistory(fetch, times, merge);
 }
 
 Status RocksStore::Scan(TimeRange range, const EventVisitor& visit) const {

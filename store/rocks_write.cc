@@ -134,7 +134,7 @@ void RocksStore::AppendIndexFlush(rocksdb::WriteBatch* wb, uint64_t watermark) {
     const DeviceState& state = *dirty_macs_[i].second;
     if (state.pending.empty()) continue;
     value.clear();
-    EncodeIndexList(state.pending, &value);
+    EncodeIndexList(state.pending, &value);  // copied: kept until the batch commits
     wb->Merge(cf(kCfDeviceIndex), MacKey(dirty_macs_[i].first), value);
   }
   for (size_t i = 0; i < dirty_macs_.size(); ++i) {

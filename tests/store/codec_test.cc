@@ -466,25 +466,24 @@ TEST_CASE("Keys sort by time then seq, negative times included") {
   CHECK(*ParseMacKey(MacKey(0xffeeddccbbaaULL)) == 0xffeeddccbbaaULL);
 }
 
-TEST_CASE("Index lists round-trip and merge into one run in seq order") {
-  std::vector<TimeSeq> first = {{1000, 10}, {900, 11}, {5000, 40}};
-  std::vector<TimeSeq> second = {{5000, 41}, {-7, 90}};
+TEST_CASE("Index lists keep the distinct times of their runs and merge into one ascending run") {
+  std::vector<int64_t> first = {1000, 900, 5000, 1000};  // out of order, with a repeat
+  std::vector<int64_t> second = {5000, -7, INT64_MIN, INT64_MAX};
   std::string a, b, merged;
   EncodeIndexList(first, &a);
   EncodeIndexList(second, &b);
-  std::vector<TimeSeq> back;
+  std::vector<int64_t> back;
+  REQUIRE(DecodeIndexList(a, &back).ok());
+  CHECK(back == std::vector<int64_t>{900, 1000, 5000});
+  back.clear();
   REQUIRE(DecodeIndexList(a + b.substr(1), &back).ok());  // runs concatenate
-  REQUIRE(back.size() == 5);
-  CHECK(back[1].time_us == 900);
-  CHECK(back[4].time_us == -7);
-  CHECK(back[4].seq == 90);
-  std::string_view lists[] = {b, a, a};  // out of order, with duplicates
+  CHECK(back == std::vector<int64_t>{900, 1000, 5000, INT64_MIN, -7, 5000, INT64_MAX});
+  std::string_view lists[] = {b, a, a};
   REQUIRE(MergeIndexLists(lists, 3, &merged).ok());
   back.clear();
   REQUIRE(DecodeIndexList(merged, &back).ok());
-  REQUIRE(back.size() == 5);
-  for (size_t i = 1; i < back.size(); ++i) CHECK(back[i - 1].seq < back[i].seq);
-  CHECK(merged.size() < a.size() + b.size() + 4);
+  CHECK(back == std::vector<int64_t>{INT64_MIN, -7, 900, 1000, 5000, INT64_MAX});
+  CHECK(merged.size() < a.size() + b.size());
   for (size_t n = 0; n + 1 < a.size(); ++n) {
     if (n == 1) continue;  // the version byte alone is a valid empty list
     back.clear();
@@ -493,6 +492,39 @@ TEST_CASE("Index lists round-trip and merge into one run in seq order") {
   std::string bad = a;
   bad[0] = 9;
   CHECK_FALSE(DecodeIndexList(bad, &back).ok());
+}
+
+TEST_CASE("Index lists whose times repeat or pass INT64_MAX are corrupt") {
+  std::vector<int64_t> back;
+  // version 2; run from time 1000 (zigzag 2000) with one delta of 0: a repeated time.
+  CHECK_FALSE(DecodeIndexList(std::string("\x02\xd0\x0f\x01\x00"), &back).ok());
+  // from INT64_MAX - 1 (zigzag 2^64 - 4) a delta of 2 passes INT64_MAX.
+  std::string past_max = "\x02\xfc\xff\xff\xff\xff\xff\xff\xff\xff\x01\x01\x02";
+  CHECK_FALSE(DecodeIndexList(past_max, &back).ok());
+  past_max.back() = 1;  // a delta of 1 reaches it
+  back.clear();
+  REQUIRE(DecodeIndexList(past_max, &back).ok());
+  CHECK(back == std::vector<int64_t>{INT64_MAX - 1, INT64_MAX});
+}
+
+TEST_CASE("Version 1 index lists of time and seq pairs decode to their times") {
+  // version 1; run: time 1000, seq 10, 2 more; (time -100, seq +1), (time +4100, seq +29).
+  const std::string v1 = "\x01\xd0\x0f\x0a\x02\xc7\x01\x02\x88\x40\x3a";
+  std::vector<int64_t> back;
+  REQUIRE(DecodeIndexList(v1, &back).ok());
+  CHECK(back == std::vector<int64_t>{1000, 900, 5000});
+  std::string v2, merged;
+  EncodeIndexList({900, 7000}, &v2);
+  std::string_view lists[] = {v1, v2};  // a stored v1 list and a v2 operand of a later flush
+  REQUIRE(MergeIndexLists(lists, 2, &merged).ok());
+  CHECK(merged[0] == kIndexCodecVersion);
+  back.clear();
+  REQUIRE(DecodeIndexList(merged, &back).ok());
+  CHECK(back == std::vector<int64_t>{900, 1000, 5000, 7000});
+  for (size_t n = 2; n < v1.size(); ++n) {
+    back.clear();
+    CHECK_FALSE(DecodeIndexList(v1.substr(0, n), &back).ok());
+  }
 }
 
 TEST_CASE("Summaries and alerts round-trip and reject truncation") {

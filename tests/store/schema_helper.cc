@@ -1,5 +1,5 @@
-// Test-only access to the raw RocksDB store: to forge what a newer version would write,
-// and to count what one column family holds.
+// Test-only access to the raw RocksDB store: to forge what a newer or an older version
+// would write, and to count what one column family holds.
 #include <rocksdb/db.h>
 
 #include <algorithm>
@@ -75,6 +75,18 @@ Result<int64_t> CountKeysForTest(const std::string& dir, const std::string& cf_n
     int64_t count = 0;
     for (it->SeekToFirst(); it->Valid(); it->Next()) ++count;
     return count;
+  }
+  return Status::NotFound("no column family " + cf_name);
+}
+
+Status PutRawForTest(const std::string& dir, const std::string& cf_name, const std::string& key,
+                     const std::string& value) {
+  RawStore store;
+  if (Status s = OpenRaw(dir, /*read_only=*/false, &store); !s.ok()) return s;
+  for (size_t i = 0; i < store.names.size(); ++i) {
+    if (store.names[i] != cf_name) continue;
+    rocksdb::Status s = store.db->Put(rocksdb::WriteOptions(), store.handles[i], key, value);
+    return s.ok() ? Status::Ok() : Status::IoError(s.ToString());
   }
   return Status::NotFound("no column family " + cf_name);
 }

@@ -18,6 +18,8 @@ namespace resyncwatch {
 Status BumpSchemaVersionForTest(const std::string& dir, uint32_t version);
 Result<uint32_t> SchemaVersionForTest(const std::string& dir);
 Result<int64_t> CountKeysForTest(const std::string& dir, const std::string& cf_name);
+Status PutRawForTest(const std::string& dir, const std::string& cf_name, const std::string& key,
+                     const std::string& value);
 }  // namespace resyncwatch
 using namespace resyncwatch::testing;
 
@@ -62,6 +64,58 @@ TEST_CASE("History of one device comes back in event-time order, indexed or not"
                      })
               .ok());
   CHECK(scanned == 26);
+}
+
+TEST_CASE(
+    "History picks a device's events out of others at the same time, indexed or in the tail, once "
+    "each") {
+  TempDir tmp;
+  StoreOptions options;
+  options.index_flush_events = 4;
+  auto store = OpenOrDie(tmp.path(), options);
+  constexpr MacAddress kA = 0x000e08000001, kB = 0x000e08000002, kC = 0x000e08000003;
+  const int64_t t1 = kT0 + 7 * kSec, t2 = kT0 + 9 * kSec;  // whole seconds, as imports have
+  auto write = [&](std::vector<Event> events) {
+    WriteBatch batch;
+    batch.events = std::move(events);
+    auto r = store->Write(batch);
+    REQUIRE(r.ok());
+  };
+  // Four events at t1: the batch that reaches index_flush_events is indexed with them.
+  write({PhoneEvent(kA, t1, EventKind::kResyncRequest),
+         PhoneEvent(kB, t1, EventKind::kResyncRequest),
+         PhoneEvent(kA, t1, EventKind::kResyncSuccess),
+         PhoneEvent(kC, t1, EventKind::kResyncRequest)});
+  // One more at t1, as an import of older lines would add it: in the unindexed tail.
+  write({PhoneEvent(kA, t1, EventKind::kResyncFailure)});
+  auto kinds = [&](MacAddress mac) {
+    std::vector<EventKind> out;
+    uint64_t last_seq = 0;
+    for (const Event& e : History(*store, mac)) {
+      CHECK(e.mac == mac);
+      CHECK(e.seq > last_seq);
+      last_seq = e.seq;
+      out.push_back(e.kind);
+    }
+    return out;
+  };
+  using K = EventKind;
+  CHECK(kinds(kA) == std::vector<K>{K::kResyncRequest, K::kResyncSuccess, K::kResyncFailure});
+  CHECK(kinds(kB) == std::vector<K>{K::kResyncRequest});
+  // Three more at t2 reach the flush: everything is indexed, t1 twice for kA.
+  write({PhoneEvent(kA, t2, EventKind::kResyncRequest),
+         PhoneEvent(kB, t2, EventKind::kResyncRequest),
+         PhoneEvent(kA, t2, EventKind::kResyncSuccess)});
+  const std::vector<K> all_of_a = {K::kResyncRequest, K::kResyncSuccess, K::kResyncFailure,
+                                   K::kResyncRequest, K::kResyncSuccess};
+  CHECK(kinds(kA) == all_of_a);
+  CHECK(kinds(kC) == std::vector<K>{K::kResyncRequest});
+  CHECK(History(*store, kA, {t2, t2 + 1}).size() == 2);
+  CHECK(History(*store, kA, {t1 + 1, t2}).empty());
+  store.reset();
+  store = OpenOrDie(tmp.path(), options);
+  CHECK(kinds(kA) == all_of_a);
+  CHECK(kinds(kB) == std::vector<K>{K::kResyncRequest, K::kResyncRequest});
 }
 
 TEST_CASE("Device summary counts outcomes and resets consecutive failures on success") {
@@ -503,6 +557,69 @@ TEST_CASE("A writer opening a store of an older schema version reads it and rais
   REQUIRE(SchemaVersionForTest(tmp.path()).ok());
   CHECK(*SchemaVersionForTest(tmp.path()) == 1);  // a reader leaves it as it is
   { auto store = OpenOrDie(tmp.path()); }
+  CHECK(*SchemaVersionForTest(tmp.path()) == store_format::kSchemaVersion);
+}
+
+// A device index list as schema 2 wrote it: (time, seq) pairs, written here byte by byte.
+static std::string IndexListV1ForTest(const std::vector<Event>& events) {
+  auto varint = [](std::string* out, uint64_t v) {
+    for (; v >= 128; v >>= 7) out->push_back(static_cast<char>(v | 128));
+    out->push_back(static_cast<char>(v));
+  };
+  auto zigzag = [](int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ (v < 0 ? ~0ULL : 0); };
+  std::string out(1, '\x01');
+  varint(&out, zigzag(events[0].event_time_us));
+  varint(&out, events[0].seq);
+  varint(&out, events.size() - 1);
+  for (size_t i = 1; i < events.size(); ++i) {
+    varint(&out, zigzag(events[i].event_time_us - events[i - 1].event_time_us));
+    varint(&out, zigzag(static_cast<int64_t>(events[i].seq - events[i - 1].seq)));
+  }
+  return out;
+}
+
+TEST_CASE("A store whose device index lists are version 1 reads the same history and keeps it") {
+  TempDir tmp;
+  StoreOptions options;
+  options.index_flush_events = 1;  // every batch indexed at once
+  constexpr MacAddress kPhone = 0x001234ab45deULL, kOther = 0x001234ab45dfULL;
+  std::vector<Event> before;
+  {
+    auto store = OpenOrDie(tmp.path(), options);
+    for (int i = 0; i < 6; ++i) {
+      WriteBatch batch;
+      batch.events.push_back(PhoneEvent(kPhone, kT0 + i * kSec, EventKind::kResyncRequest));
+      batch.events.push_back(PhoneEvent(kOther, kT0 + i * kSec, EventKind::kResyncRequest));
+      REQUIRE(store->Write(batch).ok());
+    }
+    before = History(*store, kPhone);
+    REQUIRE(before.size() == 6);
+  }
+  REQUIRE(PutRawForTest(tmp.path(), "device_index", store_format::MacKey(kPhone),
+                        IndexListV1ForTest(before))
+              .ok());
+  REQUIRE(BumpSchemaVersionForTest(tmp.path(), 2).ok());
+  auto times_and_seqs = [](const std::vector<Event>& events) {
+    std::vector<std::pair<int64_t, uint64_t>> out;
+    for (const Event& e : events) out.emplace_back(e.event_time_us, e.seq);
+    return out;
+  };
+  {
+    StoreOptions reader;
+    reader.mode = StoreOptions::Mode::kReadOnlyView;
+    auto view = Store::Open(tmp.path(), reader);
+    REQUIRE(view.ok());
+    CHECK(times_and_seqs(History(**view, kPhone)) == times_and_seqs(before));
+  }
+  // A writer merges its next chunk into the old list: both read after the merge.
+  auto store = OpenOrDie(tmp.path(), options);
+  WriteBatch batch;
+  batch.events.push_back(PhoneEvent(kPhone, kT0 + 60 * kSec, EventKind::kResyncSuccess));
+  REQUIRE(store->Write(batch).ok());
+  auto after = History(*store, kPhone);
+  REQUIRE(after.size() == 7);
+  after.pop_back();
+  CHECK(times_and_seqs(after) == times_and_seqs(before));
   CHECK(*SchemaVersionForTest(tmp.path()) == store_format::kSchemaVersion);
 }
 
