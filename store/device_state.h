@@ -20,7 +20,7 @@ void ApplyEventToSummary(const Event& event, DeviceSummary* summary);
 // index entries not yet written as a chunk.
 struct DeviceState {
   DeviceSummary summary;
-  std::vector<int64_t> pending;  // event times, for the index
+  std::vector<int64_t> pending;  // the events' index slots (IndexSlotOf)
   bool dirty = false;            // summary and pending not yet written
 };
 

@@ -67,22 +67,39 @@ Status DecodeAlert(std::string_view value, AlertRecord* a) {
   return Status::Ok();
 }
 
-void EncodeIndexList(std::vector<int64_t> times, std::string* out) {
+int64_t IndexSlotOf(int64_t time_us) {
+  const int64_t q = time_us / kIndexSlotUs;
+  return time_us % kIndexSlotUs < 0 ? q - 1 : q;
+}
+
+int64_t IndexSlotFirstUs(int64_t slot) {
+  const __int128 first = static_cast<__int128>(slot) * kIndexSlotUs;
+  return first < INT64_MIN   ? INT64_MIN
+         : first > INT64_MAX ? INT64_MAX
+                             : static_cast<int64_t>(first);
+}
+
+int64_t IndexSlotLastUs(int64_t slot) {
+  const __int128 last = static_cast<__int128>(slot) * kIndexSlotUs + (kIndexSlotUs - 1);
+  return last < INT64_MIN ? INT64_MIN : last > INT64_MAX ? INT64_MAX : static_cast<int64_t>(last);
+}
+
+void EncodeIndexList(std::vector<int64_t> slots, std::string* out) {
   out->push_back(static_cast<char>(kIndexCodecVersion));
-  std::sort(times.begin(), times.end());
-  times.erase(std::unique(times.begin(), times.end()), times.end());
-  if (times.empty()) return;
-  PutSigned(out, times.front());
-  PutVarint(out, times.size() - 1);
-  for (size_t i = 1; i < times.size(); ++i) {
-    PutVarint(out, static_cast<uint64_t>(times[i]) - static_cast<uint64_t>(times[i - 1]));
+  std::sort(slots.begin(), slots.end());
+  slots.erase(std::unique(slots.begin(), slots.end()), slots.end());
+  if (slots.empty()) return;
+  PutSigned(out, slots.front());
+  PutVarint(out, slots.size() - 1);
+  for (size_t i = 1; i < slots.size(); ++i) {
+    PutVarint(out, static_cast<uint64_t>(slots[i]) - static_cast<uint64_t>(slots[i - 1]));
   }
 }
 
 namespace {
 
-// Version 1: runs of (time, seq) entries, deltas signed.
-Status DecodeIndexListV1(ByteReader& r, std::vector<int64_t>* times) {
+// Version 1: runs of (time, seq) entries, deltas signed; appended as the times' slots.
+Status DecodeIndexListV1(ByteReader& r, std::vector<int64_t>* slots) {
   while (!r.done()) {
     int64_t time_us;
     uint64_t seq, rest;
@@ -90,36 +107,36 @@ Status DecodeIndexListV1(ByteReader& r, std::vector<int64_t>* times) {
         rest > r.remaining()) {
       return Status::Corruption("device index: bad run header");
     }
-    times->push_back(time_us);
+    slots->push_back(IndexSlotOf(time_us));
     for (uint64_t i = 0; i < rest; ++i) {
       int64_t dt, ds;
       if (!r.GetSigned(&dt) || !r.GetSigned(&ds)) {
         return Status::Corruption("device index: truncated run");
       }
       time_us = static_cast<int64_t>(static_cast<uint64_t>(time_us) + static_cast<uint64_t>(dt));
-      times->push_back(time_us);
+      slots->push_back(IndexSlotOf(time_us));
     }
   }
   return Status::Ok();
 }
 
-// Version 2: runs of ascending distinct times. A delta that passes INT64_MAX is corruption.
-Status DecodeIndexListV2(ByteReader& r, std::vector<int64_t>* times) {
+// Version 2: runs of ascending distinct slots. A delta that passes INT64_MAX is corruption.
+Status DecodeIndexListV2(ByteReader& r, std::vector<int64_t>* slots) {
   while (!r.done()) {
-    int64_t time_us;
+    int64_t slot;
     uint64_t rest;
-    if (!r.GetSigned(&time_us) || !r.GetVarint(&rest) || rest > r.remaining()) {
+    if (!r.GetSigned(&slot) || !r.GetVarint(&rest) || rest > r.remaining()) {
       return Status::Corruption("device index: bad run header");
     }
-    times->push_back(time_us);
+    slots->push_back(slot);
     for (uint64_t i = 0; i < rest; ++i) {
       uint64_t dt;
       if (!r.GetVarint(&dt)) return Status::Corruption("device index: truncated run");
-      // Unsigned arithmetic: the distance from time_us to INT64_MAX fits a uint64.
-      const uint64_t room = static_cast<uint64_t>(INT64_MAX) - static_cast<uint64_t>(time_us);
-      if (dt == 0 || dt > room) return Status::Corruption("device index: times out of order");
-      time_us = static_cast<int64_t>(static_cast<uint64_t>(time_us) + dt);
-      times->push_back(time_us);
+      // Unsigned arithmetic: the distance from slot to INT64_MAX fits a uint64.
+      const uint64_t room = static_cast<uint64_t>(INT64_MAX) - static_cast<uint64_t>(slot);
+      if (dt == 0 || dt > room) return Status::Corruption("device index: slots out of order");
+      slot = static_cast<int64_t>(static_cast<uint64_t>(slot) + dt);
+      slots->push_back(slot);
     }
   }
   return Status::Ok();
@@ -127,23 +144,23 @@ Status DecodeIndexListV2(ByteReader& r, std::vector<int64_t>* times) {
 
 }  // namespace
 
-Status DecodeIndexList(std::string_view value, std::vector<int64_t>* times) {
+Status DecodeIndexList(std::string_view value, std::vector<int64_t>* slots) {
   ByteReader r(value);
   uint8_t version;
   if (!r.GetByte(&version)) return Status::Corruption("device index: empty value");
-  if (version == 1) return DecodeIndexListV1(r, times);
-  if (version == 2) return DecodeIndexListV2(r, times);
+  if (version == 1) return DecodeIndexListV1(r, slots);
+  if (version == 2) return DecodeIndexListV2(r, slots);
   return Status::Corruption("device index: unknown encoding version " + std::to_string(version));
 }
 
 Status MergeIndexLists(const std::string_view* lists, size_t n, std::string* out) {
-  std::vector<int64_t> times;
+  std::vector<int64_t> slots;
   for (size_t i = 0; i < n; ++i) {
-    Status s = DecodeIndexList(lists[i], &times);
+    Status s = DecodeIndexList(lists[i], &slots);
     if (!s.ok()) return s;
   }
   out->clear();
-  EncodeIndexList(std::move(times), out);
+  EncodeIndexList(std::move(slots), out);
   return Status::Ok();
 }
 

@@ -79,19 +79,21 @@ Status RocksStore::ScanTail(
 
 namespace {
 
-// The distinct times of the device's indexed events within `range`, ascending.
-Status ReadIndexedTimes(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* index,
+// The device's index slots that overlap `range`, ascending.
+Status ReadIndexedSlots(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* index,
                         const rocksdb::ReadOptions& ro, MacAddress mac, TimeRange range,
-                        std::vector<int64_t>* times) {
+                        std::vector<int64_t>* slots) {
   std::string list;
   rocksdb::Status rs = db->Get(ro, index, MacKey(mac), &list);
   if (rs.IsNotFound()) return Status::Ok();
   if (!rs.ok()) return FromRocks(rs, "reading the device index");
-  Status st = DecodeIndexList(list, times);
+  Status st = DecodeIndexList(list, slots);
   if (!st.ok()) return st;
-  std::erase_if(*times, [&](int64_t t) { return t < range.since_us || t >= range.until_us; });
-  std::sort(times->begin(), times->end());
-  times->erase(std::unique(times->begin(), times->end()), times->end());
+  std::erase_if(*slots, [&](int64_t slot) {
+    return IndexSlotLastUs(slot) < range.since_us || IndexSlotFirstUs(slot) >= range.until_us;
+  });
+  std::sort(slots->begin(), slots->end());
+  slots->erase(std::unique(slots->begin(), slots->end()), slots->end());
   return Status::Ok();
 }
 
@@ -138,58 +140,54 @@ struct IndexedEvent {
   std::string value;
 };
 
-// Finds a device's indexed events from the times its index lists. The index does not name
-// the seq, so each time is a seek to its first key; of the events there, those with the
-// device's MAC and a seq below the watermark are its indexed ones (the rest are other
-// devices', or the tail's, which History scans apart). One iterator, one thread: splitting a
-// long batch over two threads, as MultiGet's batches were, cost more wall time than it
-// saved here (each thread allocates its own iterator and copies; measured with
-// bench/store/archive.sh, docs/performance.md).
+// Finds a device's indexed events from the slots (milliseconds) its index lists: each slot is
+// a seek to its first key, unless the iterator already rests there, and a scan to its last;
+// of the events there, those with the device's MAC and a seq below the watermark are its
+// indexed ones (the rest are other devices', or the tail's, which History scans apart). One
+// iterator, one thread: splitting a long batch over two threads, as MultiGet's batches
+// were, cost more wall time than it saved here (each thread allocates its own iterator and
+// copies; measured with bench/store/archive.sh, docs/performance.md).
 struct IndexedFetch {
   rocksdb::DB* db;
   rocksdb::ColumnFamilyHandle* events;
   const rocksdb::ReadOptions& ro;
   MacAddress mac;
+  TimeRange range;
   uint64_t watermark;
   std::vector<IndexedEvent> found;
 
-  Status Fetch(const int64_t* times, size_t n) {
+  // REQUIRES: slots ascending, distinct, each overlapping `range`.
+  Status Fetch(const int64_t* slots, size_t n) {
     found.clear();
-    return FetchInto(times, n, &found);
-  }
-
- private:
-  // REQUIRES: times ascending and distinct.
-  Status FetchInto(const int64_t* times, size_t n, std::vector<IndexedEvent>* out) const {
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, events));
     for (size_t i = 0; i < n; ++i) {
-      // After the previous time's events the iterator rests on the first later key: when
-      // that key is past this time, nothing lies at this time and no seek is needed.
+      const int64_t first = std::max(IndexSlotFirstUs(slots[i]), range.since_us);
+      const int64_t last = std::min(IndexSlotLastUs(slots[i]), range.until_us - 1);
       std::optional<TimeSeq> at;
       if (it->Valid()) at = ParseTimeSeqKey(it->key().ToStringView());
-      if (!at || at->time_us < times[i]) it->Seek(TimeBoundKey(times[i]));
+      if (!at || at->time_us < first) it->Seek(TimeBoundKey(first));
       for (; it->Valid(); it->Next()) {
         at = ParseTimeSeqKey(it->key().ToStringView());
         if (!at) return Status::Corruption("event key of wrong size");
-        if (at->time_us != times[i]) break;
+        if (at->time_us > last) break;
         if (at->seq >= watermark) continue;
         std::string_view value = it->value().ToStringView();
         Result<MacAddress> m = PeekEventMac(value);
-        if (m.ok() && *m == mac) out->push_back({it->key().ToString(), std::string(value)});
+        if (m.ok() && *m == mac) found.push_back({it->key().ToString(), std::string(value)});
       }
       if (!it->status().ok()) return FromRocks(it->status(), "reading an event");
-      if (!it->Valid()) break;  // no event after this time
+      if (!it->Valid()) break;  // no event after this slot
     }
     return Status::Ok();
   }
 };
 
-// Merges the indexed events (fetched in batches of times) with the tail's in (time, seq)
+// Merges the indexed events (fetched in batches of slots) with the tail's in (time, seq)
 // order.
-Status MergeHistory(IndexedFetch& fetch, const std::vector<int64_t>& times, HistoryMerge& merge) {
+Status MergeHistory(IndexedFetch& fetch, const std::vector<int64_t>& slots, HistoryMerge& merge) {
   constexpr size_t kBatch = 256;
-  for (size_t begin = 0; begin < times.size(); begin += kBatch) {
-    Status st = fetch.Fetch(times.data() + begin, std::min(kBatch, times.size() - begin));
+  for (size_t begin = 0; begin < slots.size(); begin += kBatch) {
+    Status st = fetch.Fetch(slots.data() + begin, std::min(kBatch, slots.size() - begin));
     if (!st.ok()) return st;
     for (const IndexedEvent& e : fetch.found) {
       const TimeSeq at = *ParseTimeSeqKey(e.key);
@@ -213,8 +211,8 @@ Status RocksStore::History(MacAddress mac, TimeRange range, const EventVisitor& 
   ReadView view(db_.get(), read_only());
   auto tail = ReadTail(view.snapshot());
   if (!tail.ok()) return tail.status();
-  std::vector<int64_t> times;
-  Status st = ReadIndexedTimes(db_.get(), cf(kCfDeviceIndex), view.ro(), mac, range, &times);
+  std::vector<int64_t> slots;
+  Status st = ReadIndexedSlots(db_.get(), cf(kCfDeviceIndex), view.ro(), mac, range, &slots);
   if (!st.ok()) return st;
   // Events after the watermark are not indexed yet: find this device's among them.
   HistoryMerge::TailEvents tail_events;
@@ -227,8 +225,8 @@ Status RocksStore::History(MacAddress mac, TimeRange range, const EventVisitor& 
   HistoryMerge merge(std::move(tail_events), visit);
   // Without a tail every event is indexed, whatever the watermark says.
   const uint64_t indexed_below = tail->start_key.empty() ? UINT64_MAX : tail->watermark;
-  IndexedFetch fetch{db_.get(), cf(kCfEvents), view.ro(), mac, indexed_below, {}};
-  return MergeHistory(fetch, times, merge);
+  IndexedFetch fetch{db_.get(), cf(kCfEvents), view.ro(), mac, range, indexed_below, {}};
+  return MergeHistory(fetch, slots, merge);
 }
 
 Status RocksStore::Scan(TimeRange range, const EventVisitor& visit) const {

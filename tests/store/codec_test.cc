@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -466,7 +467,7 @@ TEST_CASE("Keys sort by time then seq, negative times included") {
   CHECK(*ParseMacKey(MacKey(0xffeeddccbbaaULL)) == 0xffeeddccbbaaULL);
 }
 
-TEST_CASE("Index lists keep the distinct times of their runs and merge into one ascending run") {
+TEST_CASE("Index lists keep the distinct slots of their runs and merge into one ascending run") {
   std::vector<int64_t> first = {1000, 900, 5000, 1000};  // out of order, with a repeat
   std::vector<int64_t> second = {5000, -7, INT64_MIN, INT64_MAX};
   std::string a, b, merged;
@@ -494,9 +495,9 @@ TEST_CASE("Index lists keep the distinct times of their runs and merge into one 
   CHECK_FALSE(DecodeIndexList(bad, &back).ok());
 }
 
-TEST_CASE("Index lists whose times repeat or pass INT64_MAX are corrupt") {
+TEST_CASE("Index lists whose slots repeat or pass INT64_MAX are corrupt") {
   std::vector<int64_t> back;
-  // version 2; run from time 1000 (zigzag 2000) with one delta of 0: a repeated time.
+  // version 2; run from slot 1000 (zigzag 2000) with one delta of 0: a repeated slot.
   CHECK_FALSE(DecodeIndexList(std::string("\x02\xd0\x0f\x01\x00"), &back).ok());
   // from INT64_MAX - 1 (zigzag 2^64 - 4) a delta of 2 passes INT64_MAX.
   std::string past_max = "\x02\xfc\xff\xff\xff\xff\xff\xff\xff\xff\x01\x01\x02";
@@ -507,23 +508,45 @@ TEST_CASE("Index lists whose times repeat or pass INT64_MAX are corrupt") {
   CHECK(back == std::vector<int64_t>{INT64_MAX - 1, INT64_MAX});
 }
 
-TEST_CASE("Version 1 index lists of time and seq pairs decode to their times") {
+TEST_CASE("Version 1 index lists of time and seq pairs decode to the slots of their times") {
   // version 1; run: time 1000, seq 10, 2 more; (time -100, seq +1), (time +4100, seq +29).
   const std::string v1 = "\x01\xd0\x0f\x0a\x02\xc7\x01\x02\x88\x40\x3a";
   std::vector<int64_t> back;
   REQUIRE(DecodeIndexList(v1, &back).ok());
-  CHECK(back == std::vector<int64_t>{1000, 900, 5000});
+  CHECK(back == std::vector<int64_t>{1, 0, 5});  // 1000, 900 and 5000 µs
   std::string v2, merged;
-  EncodeIndexList({900, 7000}, &v2);
+  EncodeIndexList({0, 7}, &v2);
   std::string_view lists[] = {v1, v2};  // a stored v1 list and a v2 operand of a later flush
   REQUIRE(MergeIndexLists(lists, 2, &merged).ok());
   CHECK(merged[0] == kIndexCodecVersion);
   back.clear();
   REQUIRE(DecodeIndexList(merged, &back).ok());
-  CHECK(back == std::vector<int64_t>{900, 1000, 5000, 7000});
+  CHECK(back == std::vector<int64_t>{0, 1, 5, 7});
   for (size_t n = 2; n < v1.size(); ++n) {
     back.clear();
     CHECK_FALSE(DecodeIndexList(v1.substr(0, n), &back).ok());
+  }
+}
+
+TEST_CASE("An index slot is the millisecond a time falls in and spans it within int64") {
+  CHECK(IndexSlotOf(0) == 0);
+  CHECK(IndexSlotOf(999) == 0);
+  CHECK(IndexSlotOf(1000) == 1);
+  CHECK(IndexSlotOf(-1) == -1);
+  CHECK(IndexSlotOf(-1000) == -1);
+  CHECK(IndexSlotOf(-1001) == -2);
+  CHECK(IndexSlotFirstUs(-2) == -2000);
+  CHECK(IndexSlotLastUs(-2) == -1001);
+  CHECK(IndexSlotFirstUs(IndexSlotOf(INT64_MIN)) == INT64_MIN);
+  CHECK(IndexSlotLastUs(IndexSlotOf(INT64_MAX)) == INT64_MAX);
+  std::mt19937_64 rng(20261207);
+  for (int i = 0; i < 100000; ++i) {
+    const int64_t t = static_cast<int64_t>(rng());
+    const int64_t slot = IndexSlotOf(t);
+    REQUIRE(IndexSlotFirstUs(slot) <= t);
+    REQUIRE(t <= IndexSlotLastUs(slot));
+    if (slot > IndexSlotOf(INT64_MIN))
+      REQUIRE(IndexSlotLastUs(slot - 1) == IndexSlotFirstUs(slot) - 1);
   }
 }
 

@@ -106,16 +106,28 @@ TEST_CASE(
   write({PhoneEvent(kA, t2, EventKind::kResyncRequest),
          PhoneEvent(kB, t2, EventKind::kResyncRequest),
          PhoneEvent(kA, t2, EventKind::kResyncSuccess)});
-  const std::vector<K> all_of_a = {K::kResyncRequest, K::kResyncSuccess, K::kResyncFailure,
-                                   K::kResyncRequest, K::kResyncSuccess};
+  std::vector<K> all_of_a = {K::kResyncRequest, K::kResyncSuccess, K::kResyncFailure,
+                             K::kResyncRequest, K::kResyncSuccess};
   CHECK(kinds(kA) == all_of_a);
   CHECK(kinds(kC) == std::vector<K>{K::kResyncRequest});
   CHECK(History(*store, kA, {t2, t2 + 1}).size() == 2);
   CHECK(History(*store, kA, {t1 + 1, t2}).empty());
+  // The index lists milliseconds: kB at t2 + 400 µs shares kA's; the range cuts inside it.
+  write({PhoneEvent(kB, t2 + 400, EventKind::kResyncFailure),
+         PhoneEvent(kA, t2 + 700, EventKind::kResyncFailure),
+         PhoneEvent(kC, t2 + 700, EventKind::kResyncFailure),
+         PhoneEvent(kA, t2 + 999, EventKind::kResyncRequest)});
+  CHECK(History(*store, kA, {t2 + 1, t2 + 999}).size() == 1);
+  CHECK(History(*store, kA, {t2 + 700, t2 + 1000}).size() == 2);
+  CHECK(History(*store, kB, {t2, t2 + 1000}).size() == 2);
+  CHECK(History(*store, kC, {t2 + 1, t2 + 1000}).size() == 1);
+  CHECK(History(*store, kA, {t2 + 1000, t2 + 2000}).empty());
+  all_of_a.push_back(K::kResyncFailure);
+  all_of_a.push_back(K::kResyncRequest);
   store.reset();
   store = OpenOrDie(tmp.path(), options);
   CHECK(kinds(kA) == all_of_a);
-  CHECK(kinds(kB) == std::vector<K>{K::kResyncRequest, K::kResyncRequest});
+  CHECK(kinds(kB) == std::vector<K>{K::kResyncRequest, K::kResyncRequest, K::kResyncFailure});
 }
 
 TEST_CASE("Device summary counts outcomes and resets consecutive failures on success") {
