@@ -10,23 +10,11 @@
 #
 # Loss depends on what else runs on the cores: run it on a quiet machine.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-build=${BUILD_DIR:-$root/build}
+. "$(dirname "$0")/../common/bench.sh" loss bench/ingest/ingest_loadgen collector/resyncwatchd
 runs=${RUNS:-20}
 count=${COUNT:-1000000}
 loadgen=$build/bench/ingest/ingest_loadgen
 daemon=$build/collector/resyncwatchd
-work=$(mktemp -d /tmp/resyncwatch-loss.XXXXXX)
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-[ -x "$loadgen" ] && [ -x "$daemon" ] || {
-  echo "loss.sh: build first (missing $loadgen or $daemon)" >&2
-  exit 2
-}
 
 stored() {
   curl -s "http://$1/metrics" |

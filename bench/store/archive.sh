@@ -10,22 +10,12 @@
 #
 # Needs perf (Debian's linux-perf). Timings mean something only on a quiet machine.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-build=${BUILD_DIR:-$root/build}
+. "$(dirname "$0")/../common/bench.sh" archive query/resyncwatch collector/resyncwatchd \
+  tools/sim/resyncwatch-sim
 cli=$build/query/resyncwatch
 daemon=$build/collector/resyncwatchd
 sim=$build/tools/sim/resyncwatch-sim
-for tool in "$cli" "$daemon" "$sim"; do
-  [ -x "$tool" ] || { echo "archive.sh: build first (missing $tool)" >&2; exit 2; }
-done
 command -v perf >/dev/null || { echo "archive.sh: needs perf (apt-get install linux-perf)" >&2; exit 2; }
-work=$(mktemp -d /tmp/resyncwatch-archive.XXXXXX)
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 archive=${ARCHIVE:-}
 if [ -z "$archive" ]; then

@@ -11,22 +11,12 @@
 #
 # Needs python3 for the listener.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-build=${BUILD_DIR:-$root/build}
+. "$(dirname "$0")/../common/bench.sh" live query/resyncwatch collector/resyncwatchd \
+  tools/sim/resyncwatch-sim
 cli=$build/query/resyncwatch
 daemon=$build/collector/resyncwatchd
 sim=$build/tools/sim/resyncwatch-sim
-for tool in "$cli" "$daemon" "$sim"; do
-  [ -x "$tool" ] || { echo "live.sh: build first (missing $tool)" >&2; exit 2; }
-done
 command -v python3 >/dev/null || { echo "live.sh: needs python3 (apt-get install python3)" >&2; exit 2; }
-work=$(mktemp -d /tmp/resyncwatch-live.XXXXXX)
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 send() {
   "$sim" --phones "${PHONES:-20000}" --days "${DAYS:-2}" --seed "${SEED:-7}" \
     --send "udp://127.0.0.1:$1" --rate "${RATE:-20000}" >/dev/null
