@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "store/key_format.h"
+#include "store/record_codec.h"
 #include "store/store.h"
 
 namespace resyncwatch::store_format {
@@ -20,8 +21,8 @@ void ApplyEventToSummary(const Event& event, DeviceSummary* summary);
 // index entries not yet written as a chunk.
 struct DeviceState {
   DeviceSummary summary;
-  std::vector<int64_t> pending;  // the events' index slots (IndexSlotOf)
-  bool dirty = false;            // summary and pending not yet written
+  std::vector<IndexEntry> pending;  // the events' index entries (IndexEntryOf)
+  bool dirty = false;               // summary and pending not yet written
 };
 
 }  // namespace resyncwatch::store_format

@@ -22,7 +22,7 @@ constexpr uint32_t kSchemaVersion = 3;
 enum Cf : int {
   kCfDefault = 0,  // "default": meta (schema version, next seq, index watermark)
   kCfEvents,       // (event_time, seq) -> encoded Event
-  kCfDeviceIndex,  // mac -> list of (time, seq) pointers, appended by merge
+  kCfDeviceIndex,  // mac -> list of index entries (record_codec.h), appended by merge
   kCfDevices,      // mac -> encoded DeviceSummary
   kCfSerials,      // sn -> mac
   kCfRaw,          // (received_time, seq) -> encoded RawDatagram

@@ -84,22 +84,40 @@ int64_t IndexSlotLastUs(int64_t slot) {
   return last < INT64_MIN ? INT64_MIN : last > INT64_MAX ? INT64_MAX : static_cast<int64_t>(last);
 }
 
-void EncodeIndexList(std::vector<int64_t> slots, std::string* out) {
+IndexEntry IndexEntryOf(int64_t time_us, uint64_t seq) {
+  IndexEntry e;
+  e.slot = IndexSlotOf(time_us);
+  e.exact = time_us % kIndexSlotUs == 0;
+  e.seq = e.exact ? seq : 0;
+  return e;
+}
+
+// A run: signed first slot, varint count, then per entry varint (slot delta << 1 | exact)
+// and, for an exact entry, its seq as a signed delta from the run's previous exact seq.
+void EncodeIndexList(std::vector<IndexEntry> entries, std::string* out) {
   out->push_back(static_cast<char>(kIndexCodecVersion));
-  std::sort(slots.begin(), slots.end());
-  slots.erase(std::unique(slots.begin(), slots.end()), slots.end());
-  if (slots.empty()) return;
-  PutSigned(out, slots.front());
-  PutVarint(out, slots.size() - 1);
-  for (size_t i = 1; i < slots.size(); ++i) {
-    PutVarint(out, static_cast<uint64_t>(slots[i]) - static_cast<uint64_t>(slots[i - 1]));
+  std::sort(entries.begin(), entries.end());
+  entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
+  if (entries.empty()) return;
+  PutSigned(out, entries.front().slot);
+  PutVarint(out, entries.size());
+  int64_t slot = entries.front().slot;
+  uint64_t seq = 0;
+  for (const IndexEntry& e : entries) {
+    const uint64_t delta = static_cast<uint64_t>(e.slot) - static_cast<uint64_t>(slot);
+    PutVarint(out, delta << 1 | (e.exact ? 1 : 0));
+    if (e.exact) {
+      PutSigned(out, static_cast<int64_t>(e.seq - seq));
+      seq = e.seq;
+    }
+    slot = e.slot;
   }
 }
 
 namespace {
 
-// Version 1: runs of (time, seq) entries, deltas signed; appended as the times' slots.
-Status DecodeIndexListV1(ByteReader& r, std::vector<int64_t>* slots) {
+// Version 1: runs of (time, seq) entries, deltas signed.
+Status DecodeIndexListV1(ByteReader& r, std::vector<IndexEntry>* entries) {
   while (!r.done()) {
     int64_t time_us;
     uint64_t seq, rest;
@@ -107,36 +125,48 @@ Status DecodeIndexListV1(ByteReader& r, std::vector<int64_t>* slots) {
         rest > r.remaining()) {
       return Status::Corruption("device index: bad run header");
     }
-    slots->push_back(IndexSlotOf(time_us));
+    entries->push_back(IndexEntryOf(time_us, seq));
     for (uint64_t i = 0; i < rest; ++i) {
       int64_t dt, ds;
       if (!r.GetSigned(&dt) || !r.GetSigned(&ds)) {
         return Status::Corruption("device index: truncated run");
       }
       time_us = static_cast<int64_t>(static_cast<uint64_t>(time_us) + static_cast<uint64_t>(dt));
-      slots->push_back(IndexSlotOf(time_us));
+      seq += static_cast<uint64_t>(ds);
+      entries->push_back(IndexEntryOf(time_us, seq));
     }
   }
   return Status::Ok();
 }
 
-// Version 2: runs of ascending distinct slots. A delta that passes INT64_MAX is corruption.
-Status DecodeIndexListV2(ByteReader& r, std::vector<int64_t>* slots) {
+// Version 2: runs of ascending entries. A slot delta that passes INT64_MAX is corruption.
+Status DecodeIndexListV2(ByteReader& r, std::vector<IndexEntry>* entries) {
   while (!r.done()) {
     int64_t slot;
-    uint64_t rest;
-    if (!r.GetSigned(&slot) || !r.GetVarint(&rest) || rest > r.remaining()) {
+    uint64_t count;
+    if (!r.GetSigned(&slot) || !r.GetVarint(&count) || count == 0 || count > r.remaining()) {
       return Status::Corruption("device index: bad run header");
     }
-    slots->push_back(slot);
-    for (uint64_t i = 0; i < rest; ++i) {
-      uint64_t dt;
-      if (!r.GetVarint(&dt)) return Status::Corruption("device index: truncated run");
+    uint64_t seq = 0;
+    for (uint64_t i = 0; i < count; ++i) {
+      uint64_t head;
+      if (!r.GetVarint(&head)) return Status::Corruption("device index: truncated run");
+      const uint64_t delta = head >> 1;
       // Unsigned arithmetic: the distance from slot to INT64_MAX fits a uint64.
-      const uint64_t room = static_cast<uint64_t>(INT64_MAX) - static_cast<uint64_t>(slot);
-      if (dt == 0 || dt > room) return Status::Corruption("device index: slots out of order");
-      slot = static_cast<int64_t>(static_cast<uint64_t>(slot) + dt);
-      slots->push_back(slot);
+      if (delta > static_cast<uint64_t>(INT64_MAX) - static_cast<uint64_t>(slot)) {
+        return Status::Corruption("device index: slot past the int64 range");
+      }
+      slot = static_cast<int64_t>(static_cast<uint64_t>(slot) + delta);
+      IndexEntry e;
+      e.slot = slot;
+      e.exact = (head & 1) != 0;
+      if (e.exact) {
+        int64_t ds;
+        if (!r.GetSigned(&ds)) return Status::Corruption("device index: truncated run");
+        seq += static_cast<uint64_t>(ds);
+        e.seq = seq;
+      }
+      entries->push_back(e);
     }
   }
   return Status::Ok();
@@ -144,23 +174,23 @@ Status DecodeIndexListV2(ByteReader& r, std::vector<int64_t>* slots) {
 
 }  // namespace
 
-Status DecodeIndexList(std::string_view value, std::vector<int64_t>* slots) {
+Status DecodeIndexList(std::string_view value, std::vector<IndexEntry>* entries) {
   ByteReader r(value);
   uint8_t version;
   if (!r.GetByte(&version)) return Status::Corruption("device index: empty value");
-  if (version == 1) return DecodeIndexListV1(r, slots);
-  if (version == 2) return DecodeIndexListV2(r, slots);
+  if (version == 1) return DecodeIndexListV1(r, entries);
+  if (version == 2) return DecodeIndexListV2(r, entries);
   return Status::Corruption("device index: unknown encoding version " + std::to_string(version));
 }
 
 Status MergeIndexLists(const std::string_view* lists, size_t n, std::string* out) {
-  std::vector<int64_t> slots;
+  std::vector<IndexEntry> entries;
   for (size_t i = 0; i < n; ++i) {
-    Status s = DecodeIndexList(lists[i], &slots);
+    Status s = DecodeIndexList(lists[i], &entries);
     if (!s.ok()) return s;
   }
   out->clear();
-  EncodeIndexList(std::move(slots), out);
+  EncodeIndexList(std::move(entries), out);
   return Status::Ok();
 }
 

@@ -398,7 +398,7 @@ Status RocksStore::ApplyToKnownDevice(const Event& e, DeviceState* state) {
     state->dirty = true;
     dirty_macs_.emplace_back(e.mac, state);
   }
-  state->pending.push_back(IndexSlotOf(e.event_time_us));
+  state->pending.push_back(IndexEntryOf(e.event_time_us, e.seq));
   ++pending_count_;
   ApplyEventToSummary(e, &state->summary);
   return Status::Ok();

@@ -57,14 +57,16 @@ class IndexRetentionFilter final : public rocksdb::CompactionFilter {
               bool* value_changed) const override {
     const int64_t cutoff = cutoff_->cutoff_us.load(std::memory_order_relaxed);
     if (cutoff == INT64_MIN) return false;
-    std::vector<int64_t> slots;
-    if (!DecodeIndexList(value.ToStringView(), &slots).ok()) return false;
-    const size_t before = slots.size();
-    std::erase_if(slots, [cutoff](int64_t slot) { return IndexSlotLastUs(slot) < cutoff; });
-    if (slots.empty()) return true;
-    if (slots.size() == before) return false;
+    std::vector<IndexEntry> entries;
+    if (!DecodeIndexList(value.ToStringView(), &entries).ok()) return false;
+    const size_t before = entries.size();
+    std::erase_if(entries, [cutoff](const IndexEntry& e) {
+      return (e.exact ? IndexSlotFirstUs(e.slot) : IndexSlotLastUs(e.slot)) < cutoff;
+    });
+    if (entries.empty()) return true;
+    if (entries.size() == before) return false;
     new_value->clear();
-    EncodeIndexList(std::move(slots), new_value);
+    EncodeIndexList(std::move(entries), new_value);
     *value_changed = true;
     return false;
   }
@@ -163,9 +165,9 @@ std::shared_ptr<const rocksdb::SliceTransform> SortedRunHint() {
 // entropy tables digested, so every block read rebuilt them, two thirds of a history's
 // decoding; raw content costs nothing to load (docs/store-format.md).
 rocksdb::ColumnFamilyOptions TimeOrderedCf(size_t block_size) {
-  // One full key per block instead of one per 16 records: the seq in each full key is bytes
+  // A full key every 64 records instead of 16: the seq in each full key is bytes
   // no match covers (0.66 bytes/event less on an imported store). Finding a key in a
-  // block then reads its records from the start, a microsecond for a 12 KiB block.
+  // block then reads up to 64 records from a full key, about a microsecond.
   rocksdb::ColumnFamilyOptions o = BaseCf(block_size, false, 64);
   // No memtable insert hint here, although the collector's records arrive in key order:
   // RocksDB 7.8 shares a column family's hints between its memtable and its range
@@ -227,7 +229,7 @@ std::vector<rocksdb::ColumnFamilyDescriptor> MakeCfDescriptors(
         o = TimeOrderedCf(12 << 10);
         break;
       case kCfRaw:
-        o = TimeOrderedCf(8 << 10);  // read only by whole-window scans
+        o = TimeOrderedCf(8 << 10);  // read only by whole-window scans (sizes measured on events)
         break;
       case kCfDeviceIndex:
         o = BaseCf(8192, true, 16);

@@ -79,21 +79,24 @@ Status RocksStore::ScanTail(
 
 namespace {
 
-// The device's index slots that overlap `range`, ascending.
-Status ReadIndexedSlots(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* index,
+// The device's index entries that may list events within `range`, ascending and distinct.
+Status ReadIndexEntries(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* index,
                         const rocksdb::ReadOptions& ro, MacAddress mac, TimeRange range,
-                        std::vector<int64_t>* slots) {
+                        std::vector<IndexEntry>* entries) {
   std::string list;
   rocksdb::Status rs = db->Get(ro, index, MacKey(mac), &list);
   if (rs.IsNotFound()) return Status::Ok();
   if (!rs.ok()) return FromRocks(rs, "reading the device index");
-  Status st = DecodeIndexList(list, slots);
+  Status st = DecodeIndexList(list, entries);
   if (!st.ok()) return st;
-  std::erase_if(*slots, [&](int64_t slot) {
-    return IndexSlotLastUs(slot) < range.since_us || IndexSlotFirstUs(slot) >= range.until_us;
+  std::erase_if(*entries, [&](const IndexEntry& e) {
+    const int64_t first = IndexSlotFirstUs(e.slot);
+    const int64_t last = e.exact ? first : IndexSlotLastUs(e.slot);
+    return last < range.since_us || first >= range.until_us;
   });
-  std::sort(slots->begin(), slots->end());
-  slots->erase(std::unique(slots->begin(), slots->end()), slots->end());
+  // Lists merged from version 1 runs (seq order) are out of time order.
+  std::sort(entries->begin(), entries->end());
+  entries->erase(std::unique(entries->begin(), entries->end()), entries->end());
   return Status::Ok();
 }
 
@@ -140,13 +143,13 @@ struct IndexedEvent {
   std::string value;
 };
 
-// Finds a device's indexed events from the slots (milliseconds) its index lists: each slot is
-// a seek to its first key, unless the iterator already rests there, and a scan to its last;
-// of the events there, those with the device's MAC and a seq below the watermark are its
-// indexed ones (the rest are other devices', or the tail's, which History scans apart). One
-// iterator, one thread: splitting a long batch over two threads, as MultiGet's batches
-// were, cost more wall time than it saved here (each thread allocates its own iterator and
-// copies; measured with bench/store/archive.sh, docs/performance.md).
+// Finds a device's indexed events from its index entries. A slot entry is a seek to the
+// slot's first key (unless the iterator already rests there) and a scan to its last: of the
+// events there, those with the device's MAC and a seq below the watermark are its indexed
+// ones (the rest are other devices', or the tail's, which History scans apart). An exact
+// entry is a seek to its key. One iterator, one thread: splitting the seeks over two
+// threads, as the MultiGet batches were, measured no better (docs/performance.md, round of
+// 7 Dec, night).
 struct IndexedFetch {
   rocksdb::DB* db;
   rocksdb::ColumnFamilyHandle* events;
@@ -155,39 +158,68 @@ struct IndexedFetch {
   TimeRange range;
   uint64_t watermark;
   std::vector<IndexedEvent> found;
+  // The last slot scanned whole: its exact entries (sorted after it) were found by the scan.
+  std::optional<int64_t> scanned_slot;
 
-  // REQUIRES: slots ascending, distinct, each overlapping `range`.
-  Status Fetch(const int64_t* slots, size_t n) {
+  // REQUIRES: entries ascending and distinct, each overlapping `range`, and after those of
+  // earlier calls.
+  Status Fetch(const IndexEntry* entries, size_t n) {
     found.clear();
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, events));
     for (size_t i = 0; i < n; ++i) {
-      const int64_t first = std::max(IndexSlotFirstUs(slots[i]), range.since_us);
-      const int64_t last = std::min(IndexSlotLastUs(slots[i]), range.until_us - 1);
-      std::optional<TimeSeq> at;
-      if (it->Valid()) at = ParseTimeSeqKey(it->key().ToStringView());
-      if (!at || at->time_us < first) it->Seek(TimeBoundKey(first));
-      for (; it->Valid(); it->Next()) {
-        at = ParseTimeSeqKey(it->key().ToStringView());
-        if (!at) return Status::Corruption("event key of wrong size");
-        if (at->time_us > last) break;
-        if (at->seq >= watermark) continue;
-        std::string_view value = it->value().ToStringView();
-        Result<MacAddress> m = PeekEventMac(value);
-        if (m.ok() && *m == mac) found.push_back({it->key().ToString(), std::string(value)});
-      }
-      if (!it->status().ok()) return FromRocks(it->status(), "reading an event");
-      if (!it->Valid()) break;  // no event after this slot
+      const IndexEntry& e = entries[i];
+      if (e.exact && scanned_slot == e.slot) continue;
+      Status st = e.exact ? FetchExact(it.get(), e) : ScanSlot(it.get(), e.slot);
+      if (!st.ok()) return st;
     }
     return Status::Ok();
   }
+
+ private:
+  // Keeps the event at the iterator when it is one of the device's indexed events.
+  Status KeepIfOurs(rocksdb::Iterator* it, const TimeSeq& at) {
+    if (at.seq >= watermark) return Status::Ok();
+    std::string_view value = it->value().ToStringView();
+    Result<MacAddress> m = PeekEventMac(value);
+    if (!m.ok()) return m.status();
+    if (*m == mac) found.push_back({it->key().ToString(), std::string(value)});
+    return Status::Ok();
+  }
+
+  Status ScanSlot(rocksdb::Iterator* it, int64_t slot) {
+    scanned_slot = slot;
+    const int64_t first = std::max(IndexSlotFirstUs(slot), range.since_us);
+    const int64_t last = std::min(IndexSlotLastUs(slot), range.until_us - 1);
+    std::optional<TimeSeq> at;
+    if (it->Valid()) at = ParseTimeSeqKey(it->key().ToStringView());
+    if (!at || at->time_us < first) it->Seek(TimeBoundKey(first));
+    for (; it->Valid(); it->Next()) {
+      at = ParseTimeSeqKey(it->key().ToStringView());
+      if (!at) return Status::Corruption("event key of wrong size");
+      if (at->time_us > last) break;
+      Status st = KeepIfOurs(it, *at);
+      if (!st.ok()) return st;
+    }
+    return FromRocks(it->status(), "reading an event");
+  }
+
+  Status FetchExact(rocksdb::Iterator* it, const IndexEntry& e) {
+    const TimeSeq want{IndexSlotFirstUs(e.slot), e.seq};
+    const std::string key = TimeSeqKey(want.time_us, want.seq);
+    if (!it->Valid() || it->key().ToStringView() != key) it->Seek(key);
+    if (!it->status().ok()) return FromRocks(it->status(), "reading an event");
+    if (!it->Valid() || it->key().ToStringView() != key) return Status::Ok();  // retention
+    return KeepIfOurs(it, want);
+  }
 };
 
-// Merges the indexed events (fetched in batches of slots) with the tail's in (time, seq)
-// order.
-Status MergeHistory(IndexedFetch& fetch, const std::vector<int64_t>& slots, HistoryMerge& merge) {
+// Merges the indexed events (fetched in batches of index entries) with the tail's in
+// (time, seq) order.
+Status MergeHistory(IndexedFetch& fetch, const std::vector<IndexEntry>& entries,
+                    HistoryMerge& merge) {
   constexpr size_t kBatch = 256;
-  for (size_t begin = 0; begin < slots.size(); begin += kBatch) {
-    Status st = fetch.Fetch(slots.data() + begin, std::min(kBatch, slots.size() - begin));
+  for (size_t begin = 0; begin < entries.size(); begin += kBatch) {
+    Status st = fetch.Fetch(entries.data() + begin, std::min(kBatch, entries.size() - begin));
     if (!st.ok()) return st;
     for (const IndexedEvent& e : fetch.found) {
       const TimeSeq at = *ParseTimeSeqKey(e.key);
@@ -211,8 +243,8 @@ Status RocksStore::History(MacAddress mac, TimeRange range, const EventVisitor& 
   ReadView view(db_.get(), read_only());
   auto tail = ReadTail(view.snapshot());
   if (!tail.ok()) return tail.status();
-  std::vector<int64_t> slots;
-  Status st = ReadIndexedSlots(db_.get(), cf(kCfDeviceIndex), view.ro(), mac, range, &slots);
+  std::vector<IndexEntry> entries;
+  Status st = ReadIndexEntries(db_.get(), cf(kCfDeviceIndex), view.ro(), mac, range, &entries);
   if (!st.ok()) return st;
   // Events after the watermark are not indexed yet: find this device's among them.
   HistoryMerge::TailEvents tail_events;
@@ -225,8 +257,8 @@ Status RocksStore::History(MacAddress mac, TimeRange range, const EventVisitor& 
   HistoryMerge merge(std::move(tail_events), visit);
   // Without a tail every event is indexed, whatever the watermark says.
   const uint64_t indexed_below = tail->start_key.empty() ? UINT64_MAX : tail->watermark;
-  IndexedFetch fetch{db_.get(), cf(kCfEvents), view.ro(), mac, range, indexed_below, {}};
-  return MergeHistory(fetch, slots, merge);
+  IndexedFetch fetch{db_.get(), cf(kCfEvents), view.ro(), mac, range, indexed_below, {}, {}};
+  return MergeHistory(fetch, entries, merge);
 }
 
 Status RocksStore::Scan(TimeRange range, const EventVisitor& visit) const {

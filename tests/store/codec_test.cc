@@ -467,23 +467,34 @@ TEST_CASE("Keys sort by time then seq, negative times included") {
   CHECK(*ParseMacKey(MacKey(0xffeeddccbbaaULL)) == 0xffeeddccbbaaULL);
 }
 
-TEST_CASE("Index lists keep the distinct slots of their runs and merge into one ascending run") {
-  std::vector<int64_t> first = {1000, 900, 5000, 1000};  // out of order, with a repeat
-  std::vector<int64_t> second = {5000, -7, INT64_MIN, INT64_MAX};
+namespace {
+IndexEntry SlotEntry(int64_t slot) { return IndexEntry{slot, false, 0}; }
+IndexEntry ExactEntry(int64_t slot, uint64_t seq) { return IndexEntry{slot, true, seq}; }
+}  // namespace
+
+TEST_CASE("Index lists keep the distinct entries of their runs and merge into one ascending run") {
+  std::vector<IndexEntry> first = {SlotEntry(1000), SlotEntry(900), ExactEntry(5000, 40),
+                                   SlotEntry(1000)};  // out of order, with a repeat
+  std::vector<IndexEntry> second = {ExactEntry(5000, 41), SlotEntry(-7), SlotEntry(INT64_MIN),
+                                    ExactEntry(INT64_MAX, 3)};
   std::string a, b, merged;
   EncodeIndexList(first, &a);
   EncodeIndexList(second, &b);
-  std::vector<int64_t> back;
+  std::vector<IndexEntry> back;
   REQUIRE(DecodeIndexList(a, &back).ok());
-  CHECK(back == std::vector<int64_t>{900, 1000, 5000});
+  CHECK(back == std::vector<IndexEntry>{SlotEntry(900), SlotEntry(1000), ExactEntry(5000, 40)});
   back.clear();
   REQUIRE(DecodeIndexList(a + b.substr(1), &back).ok());  // runs concatenate
-  CHECK(back == std::vector<int64_t>{900, 1000, 5000, INT64_MIN, -7, 5000, INT64_MAX});
+  CHECK(back.size() == 7);
+  CHECK(back[3] == SlotEntry(INT64_MIN));
+  CHECK(back[6] == ExactEntry(INT64_MAX, 3));
   std::string_view lists[] = {b, a, a};
   REQUIRE(MergeIndexLists(lists, 3, &merged).ok());
   back.clear();
   REQUIRE(DecodeIndexList(merged, &back).ok());
-  CHECK(back == std::vector<int64_t>{INT64_MIN, -7, 900, 1000, 5000, INT64_MAX});
+  CHECK(back == std::vector<IndexEntry>{SlotEntry(INT64_MIN), SlotEntry(-7), SlotEntry(900),
+                                        SlotEntry(1000), ExactEntry(5000, 40), ExactEntry(5000, 41),
+                                        ExactEntry(INT64_MAX, 3)});
   CHECK(merged.size() < a.size() + b.size());
   for (size_t n = 0; n + 1 < a.size(); ++n) {
     if (n == 1) continue;  // the version byte alone is a valid empty list
@@ -495,33 +506,36 @@ TEST_CASE("Index lists keep the distinct slots of their runs and merge into one 
   CHECK_FALSE(DecodeIndexList(bad, &back).ok());
 }
 
-TEST_CASE("Index lists whose slots repeat or pass INT64_MAX are corrupt") {
-  std::vector<int64_t> back;
-  // version 2; run from slot 1000 (zigzag 2000) with one delta of 0: a repeated slot.
-  CHECK_FALSE(DecodeIndexList(std::string("\x02\xd0\x0f\x01\x00"), &back).ok());
-  // from INT64_MAX - 1 (zigzag 2^64 - 4) a delta of 2 passes INT64_MAX.
-  std::string past_max = "\x02\xfc\xff\xff\xff\xff\xff\xff\xff\xff\x01\x01\x02";
+TEST_CASE("Index lists whose slots pass INT64_MAX or whose runs are empty are corrupt") {
+  std::vector<IndexEntry> back;
+  CHECK_FALSE(DecodeIndexList(std::string("\x02\x00\x00", 3), &back).ok());  // no entries
+  // From slot INT64_MAX - 1 (zigzag 2^64 - 4): a slot entry, then one 2 slots later.
+  std::string past_max = "\x02\xfc\xff\xff\xff\xff\xff\xff\xff\xff\x01\x02";
+  past_max.push_back('\0');
+  past_max.push_back('\x04');
   CHECK_FALSE(DecodeIndexList(past_max, &back).ok());
-  past_max.back() = 1;  // a delta of 1 reaches it
+  past_max.back() = 2;  // 1 slot later reaches it
   back.clear();
   REQUIRE(DecodeIndexList(past_max, &back).ok());
-  CHECK(back == std::vector<int64_t>{INT64_MAX - 1, INT64_MAX});
+  CHECK(back == std::vector<IndexEntry>{SlotEntry(INT64_MAX - 1), SlotEntry(INT64_MAX)});
 }
 
-TEST_CASE("Version 1 index lists of time and seq pairs decode to the slots of their times") {
+TEST_CASE("Version 1 index lists of time and seq pairs decode to entries") {
   // version 1; run: time 1000, seq 10, 2 more; (time -100, seq +1), (time +4100, seq +29).
   const std::string v1 = "\x01\xd0\x0f\x0a\x02\xc7\x01\x02\x88\x40\x3a";
-  std::vector<int64_t> back;
+  std::vector<IndexEntry> back;
   REQUIRE(DecodeIndexList(v1, &back).ok());
-  CHECK(back == std::vector<int64_t>{1, 0, 5});  // 1000, 900 and 5000 µs
+  // 1000 and 5000 µs are whole milliseconds: exact; 900 µs is listed by its slot.
+  CHECK(back == std::vector<IndexEntry>{ExactEntry(1, 10), SlotEntry(0), ExactEntry(5, 40)});
   std::string v2, merged;
-  EncodeIndexList({0, 7}, &v2);
+  EncodeIndexList({SlotEntry(0), SlotEntry(7)}, &v2);
   std::string_view lists[] = {v1, v2};  // a stored v1 list and a v2 operand of a later flush
   REQUIRE(MergeIndexLists(lists, 2, &merged).ok());
   CHECK(merged[0] == kIndexCodecVersion);
   back.clear();
   REQUIRE(DecodeIndexList(merged, &back).ok());
-  CHECK(back == std::vector<int64_t>{0, 1, 5, 7});
+  CHECK(back ==
+        std::vector<IndexEntry>{SlotEntry(0), ExactEntry(1, 10), ExactEntry(5, 40), SlotEntry(7)});
   for (size_t n = 2; n < v1.size(); ++n) {
     back.clear();
     CHECK_FALSE(DecodeIndexList(v1.substr(0, n), &back).ok());
@@ -536,6 +550,11 @@ TEST_CASE("An index slot is the millisecond a time falls in and spans it within 
   CHECK(IndexSlotOf(-1000) == -1);
   CHECK(IndexSlotOf(-1001) == -2);
   CHECK(IndexSlotFirstUs(-2) == -2000);
+  CHECK(IndexEntryOf(2000, 9) == ExactEntry(2, 9));
+  CHECK(IndexEntryOf(2001, 9) == SlotEntry(2));
+  CHECK(IndexEntryOf(-1000, 3) == ExactEntry(-1, 3));
+  CHECK(IndexEntryOf(-1001, 3) == SlotEntry(-2));
+  CHECK(IndexEntryOf(INT64_MIN, 5) == SlotEntry(IndexSlotOf(INT64_MIN)));
   CHECK(IndexSlotLastUs(-2) == -1001);
   CHECK(IndexSlotFirstUs(IndexSlotOf(INT64_MIN)) == INT64_MIN);
   CHECK(IndexSlotLastUs(IndexSlotOf(INT64_MAX)) == INT64_MAX);

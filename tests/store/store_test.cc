@@ -632,7 +632,10 @@ TEST_CASE("A store whose device index lists are version 1 reads the same history
   REQUIRE(after.size() == 7);
   after.pop_back();
   CHECK(times_and_seqs(after) == times_and_seqs(before));
-  CHECK(*SchemaVersionForTest(tmp.path()) == store_format::kSchemaVersion);
+  store.reset();  // a raw reader beside a live writer could lose a file to its compaction
+  auto version = SchemaVersionForTest(tmp.path());
+  REQUIRE(version.ok());
+  CHECK(*version == store_format::kSchemaVersion);
 }
 
 TEST_CASE("A reader of a missing store gets a clear not-found error") {
