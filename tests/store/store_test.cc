@@ -1,5 +1,6 @@
 #include "store/store.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <set>
@@ -598,17 +599,23 @@ TEST_CASE("A store whose device index lists are version 1 reads the same history
   std::vector<Event> before;
   {
     auto store = OpenOrDie(tmp.path(), options);
-    for (int i = 0; i < 6; ++i) {
+    for (int i = 0; i < 6; ++i) {  // times falling as seqs rise, as an import of old lines
       WriteBatch batch;
-      batch.events.push_back(PhoneEvent(kPhone, kT0 + i * kSec, EventKind::kResyncRequest));
-      batch.events.push_back(PhoneEvent(kOther, kT0 + i * kSec, EventKind::kResyncRequest));
+      const int64_t t = kT0 + (5 - i) * kSec + (i % 2) * 250;  // exact and slot entries
+      batch.events.push_back(PhoneEvent(kPhone, t, EventKind::kResyncRequest));
+      batch.events.push_back(PhoneEvent(kOther, t, EventKind::kResyncRequest));
       REQUIRE(store->Write(batch).ok());
     }
     before = History(*store, kPhone);
     REQUIRE(before.size() == 6);
   }
+  // A v1 list held its pairs in seq order: here with times descending.
+  std::vector<Event> by_seq = before;
+  std::sort(by_seq.begin(), by_seq.end(),
+            [](const Event& a, const Event& b) { return a.seq < b.seq; });
+  REQUIRE(by_seq.front().event_time_us > by_seq.back().event_time_us);
   REQUIRE(PutRawForTest(tmp.path(), "device_index", store_format::MacKey(kPhone),
-                        IndexListV1ForTest(before))
+                        IndexListV1ForTest(by_seq))
               .ok());
   REQUIRE(BumpSchemaVersionForTest(tmp.path(), 2).ok());
   auto times_and_seqs = [](const std::vector<Event>& events) {
@@ -682,6 +689,28 @@ TEST_CASE("Retention removes old events, raw datagrams and index entries as the 
   int scanned = 0;
   REQUIRE(store->Scan({}, [&](const Event&) { return ++scanned, true; }).ok());
   CHECK(scanned == 7);
+}
+
+TEST_CASE("Retention with its cutoff inside a millisecond keeps the events after it") {
+  TempDir tmp;
+  const int64_t day = 86400 * kSec;
+  ManualClock clock(kT0 + 10 * day + 500);  // the cutoff: kT0 + 7 days + 500 µs
+  StoreOptions options;
+  options.clock = &clock;
+  options.retention_us = 3 * day;
+  options.index_flush_events = 1;
+  auto store = OpenOrDie(tmp.path(), options);
+  WriteBatch batch;
+  for (int64_t at : {int64_t{0}, int64_t{200}, int64_t{800}, int64_t{1000}}) {
+    batch.events.push_back(PhoneEvent(0xabc, kT0 + 7 * day + at, EventKind::kResyncRequest));
+  }
+  REQUIRE(store->Write(batch).ok());
+  // The first pass folds the index chunk into a stored list; the second filters that list.
+  REQUIRE(store->ApplyRetention().ok());
+  REQUIRE(store->ApplyRetention().ok());
+  std::vector<int64_t> times;
+  for (const Event& e : History(*store, 0xabc)) times.push_back(e.event_time_us - kT0 - 7 * day);
+  CHECK(times == std::vector<int64_t>{800, 1000});
 }
 
 TEST_CASE("A reader sees the writer's new events after CatchUp, within seconds") {
