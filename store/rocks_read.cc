@@ -20,6 +20,12 @@ class ReadView {
     if (!read_only) snap_ = db_->GetSnapshot();
     ro_.snapshot = snap_;
   }
+  // Takes over a snapshot the caller got from db.
+  ReadView(rocksdb::DB* db, const rocksdb::Snapshot* adopted) : db_(db), snap_(adopted) {
+    ro_.snapshot = snap_;
+  }
+  ReadView(const ReadView&) = delete;
+  ReadView& operator=(const ReadView&) = delete;
   ~ReadView() {
     if (snap_) db_->ReleaseSnapshot(snap_);
   }
@@ -356,6 +362,25 @@ Status RocksStore::ForEachInTimeRange(
 }
 
 Result<DeviceSummary> RocksStore::GetDevice(MacAddress mac) const {
+  auto never_seen = [mac] {
+    return Status::NotFound("device " + std::to_string(mac) + " never seen");
+  };
+  // The writer holds every device with events in the tail; any other device's stored
+  // summary is current, and the tail need not be scanned.
+  bool tail_has_none = false;
+  if (!read_only()) {
+    std::unique_lock lock(write_mu_);
+    if (!needs_resume_) {
+      auto it = devices_.find(mac);
+      if (it != devices_.end()) {
+        DeviceSummary s = it->second.summary;
+        lock.unlock();
+        if (s.events == 0) return never_seen();
+        return s;
+      }
+      tail_has_none = true;
+    }
+  }
   ReadView view(db_.get(), read_only());
   DeviceSummary s;
   s.mac = mac;
@@ -365,6 +390,10 @@ Result<DeviceSummary> RocksStore::GetDevice(MacAddress mac) const {
   if (rs.ok()) {
     Status st = DecodeSummary(v, &s);
     if (!st.ok()) return st;
+  }
+  if (tail_has_none) {
+    if (s.events == 0) return never_seen();
+    return s;
   }
   auto tail = ReadTail(view.snapshot());
   if (!tail.ok()) return tail.status();
@@ -381,11 +410,60 @@ Result<DeviceSummary> RocksStore::GetDevice(MacAddress mac) const {
       });
   if (!scan.ok()) return scan;
   if (!st.ok()) return st;
-  if (s.events == 0) return Status::NotFound("device " + std::to_string(mac) + " never seen");
+  if (s.events == 0) return never_seen();
   return s;
 }
 
+std::optional<RocksStore::WriterDevices> RocksStore::TakeWriterDevices() const {
+  if (read_only()) return std::nullopt;
+  WriterDevices out;
+  {
+    std::lock_guard lock(write_mu_);
+    if (needs_resume_) return std::nullopt;
+    out.unindexed.reserve(dirty_macs_.size());
+    for (const auto& [mac, state] : dirty_macs_) out.unindexed.push_back(state->summary);
+    out.snapshot = db_->GetSnapshot();  // between two writes: what the summaries cover
+  }
+  std::sort(out.unindexed.begin(), out.unindexed.end(),
+            [](const DeviceSummary& a, const DeviceSummary& b) { return a.mac < b.mac; });
+  return out;
+}
+
+// In the writer's process the summaries of the devices with unindexed events are in
+// memory: they replace the stored ones, and the tail is not read (decoding every tail
+// event was most of a fleet schedule analysis while the tail is large).
 Status RocksStore::ForEachDevice(const std::function<bool(const DeviceSummary&)>& visit) const {
+  std::optional<WriterDevices> writer = TakeWriterDevices();
+  if (!writer) return ForEachDeviceFromTail(visit);
+  ReadView view(db_.get(), writer->snapshot);
+  const std::vector<DeviceSummary>& unindexed = writer->unindexed;
+  size_t next = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(view.ro(), cf(kCfDevices)));
+  DeviceSummary s;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto mac = ParseMacKey(it->key().ToStringView());
+    if (!mac) return Status::Corruption("device key of wrong size");
+    for (; next < unindexed.size() && unindexed[next].mac < *mac; ++next) {
+      if (!visit(unindexed[next])) return Status::Ok();
+    }
+    if (next < unindexed.size() && unindexed[next].mac == *mac) {
+      if (!visit(unindexed[next++])) return Status::Ok();
+      continue;
+    }
+    s = DeviceSummary();
+    s.mac = *mac;
+    if (Status st = DecodeSummary(it->value().ToStringView(), &s); !st.ok()) return st;
+    if (!visit(s)) return Status::Ok();
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading device summaries");
+  for (; next < unindexed.size(); ++next) {
+    if (!visit(unindexed[next])) return Status::Ok();
+  }
+  return Status::Ok();
+}
+
+Status RocksStore::ForEachDeviceFromTail(
+    const std::function<bool(const DeviceSummary&)>& visit) const {
   ReadView view(db_.get(), read_only());
   auto tail = ReadTail(view.snapshot());
   if (!tail.ok()) return tail.status();

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -145,6 +146,16 @@ class RocksStore final : public Store {
     std::string start_key;  // empty: no tail
   };
   Result<Tail> ReadTail(const rocksdb::Snapshot* snap) const;
+  // The writer's own view of the device summaries: a snapshot taken between two writes
+  // and, matching it, the summaries of the devices with events in the unindexed tail
+  // (sorted by MAC). A reader, or a writer whose last write failed and is not resumed yet,
+  // gets no view (nullopt): it rebuilds them from the tail instead.
+  struct WriterDevices {
+    const rocksdb::Snapshot* snapshot = nullptr;  // released by the caller
+    std::vector<DeviceSummary> unindexed;
+  };
+  std::optional<WriterDevices> TakeWriterDevices() const;
+  Status ForEachDeviceFromTail(const std::function<bool(const DeviceSummary&)>& visit) const;
   // Visits the tail's events (seq >= watermark) from max(tail start, since) to until.
   Status ScanTail(
       const Tail& tail, const rocksdb::Snapshot* snap, TimeRange range,
@@ -163,8 +174,9 @@ class RocksStore final : public Store {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::shared_ptr<RetentionCutoff> retention_;
 
-  // Writer state, guarded by write_mu_.
-  std::mutex write_mu_;
+  // Writer state, guarded by write_mu_ (mutable: readers in the writer's process read the
+  // summaries it holds instead of rebuilding them from the tail).
+  mutable std::mutex write_mu_;
   uint64_t next_seq_ = 1;
   uint64_t watermark_ = 1;  // every seq below is indexed and in the summaries
   std::string tail_start_;  // lowest event key at or above the watermark ("" = none)
