@@ -456,7 +456,8 @@ Status RocksStore::ApplyRetention() {
   rocksdb::WriteOptions wo;
   for (int id : {kCfEvents, kCfRaw}) {
     Status st = FromRocks(
-        db_->DeleteRange(wo, cf(id), TimeBoundKey(INT64_MIN), TimeBoundKey(cutoff)), "retention");
+        db_->DeleteRange(wo, cf(id), TimePrefixBoundKey(INT64_MIN), TimePrefixBoundKey(cutoff)),
+        "retention");
     if (!st.ok()) return st;
   }
   Status st = FromRocks(

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "common/counter_names.h"
+#include "common/prefetch.h"
 #include "common/time_format.h"
 #include "store/event_codec.h"
 #include "store/record_codec.h"
@@ -321,13 +322,18 @@ Status RocksStore::ApplyToDevices(StagedWrite* w) {
     if (it != devices_.end()) states[i] = &it->second;
   }
   w->devices_applied = !stored.empty();
-  constexpr size_t kAhead = 4;
+  // Two dependent misses per event: the state, then the end of its pending entries, where
+  // the event's entry goes. The states come 8 events ahead, their pending ends 3 ahead.
+  constexpr size_t kAhead = 8, kPendingAhead = 3;
   for (size_t i = 0; i < stored.size(); ++i) {
     if (i + kAhead < stored.size() && states[i + kAhead]) {
       const char* p = reinterpret_cast<const char*>(states[i + kAhead]);
-      for (size_t line = 0; line < sizeof(DeviceState); line += 64) __builtin_prefetch(p + line);
+      for (size_t line = 0; line < sizeof(DeviceState); line += 64) PrefetchForRead(p + line);
     }
-    if (i + 1 < stored.size() && states[i + 1]) __builtin_prefetch(states[i + 1]->pending.data());
+    if (i + kPendingAhead < stored.size() && states[i + kPendingAhead]) {
+      const std::vector<IndexEntry>& pending = states[i + kPendingAhead]->pending;
+      if (pending.size() < pending.capacity()) PrefetchForRead(pending.data() + pending.size());
+    }
     Status st = ApplyToDevice(*stored[i], states[i]);
     if (!st.ok()) return st;
   }

@@ -236,6 +236,7 @@ set_shape() {
     *) echo "run.sh: unknown shape $1 (fleet, storm, sources, paced, all)" >&2; exit 2 ;;
   esac
   rate=${RATE:-$rate}
+  devices=${DEVICES:-$devices}
   [ -n "${SOURCES:-}" ] && sources=$SOURCES
   return 0
 }
