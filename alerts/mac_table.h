@@ -10,10 +10,7 @@
 
 namespace resyncwatch {
 
-struct MacKeys {
-  static bool IsEmpty(MacAddress mac) { return mac == 0; }
-  static uint64_t Hash(MacAddress mac) { return mac * 0x9E3779B97F4A7C15ULL; }
-};
+using MacKeys = NonZeroU64Keys;
 
 template <typename V>
 using MacTable = FlatTable<MacAddress, V, MacKeys>;

@@ -13,6 +13,13 @@
 
 namespace resyncwatch {
 
+// Keys for 64-bit keys that are never 0 (MAC addresses): 0 marks an empty slot, and a
+// Fibonacci hash spreads consecutive values (a fleet's MACs often are) over the table.
+struct NonZeroU64Keys {
+  static bool IsEmpty(uint64_t key) { return key == 0; }
+  static uint64_t Hash(uint64_t key) { return key * 0x9E3779B97F4A7C15ULL; }
+};
+
 template <typename Key, typename V, typename Keys>
 class FlatTable {
  public:

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/flat_table.h"
 #include "common/prefetch.h"
 #include "common/prometheus_text.h"
 
@@ -84,6 +85,7 @@ struct FleetRollup::State {
     std::map<std::pair<uint32_t, int64_t>, Cell> by_server, by_model;
   };
   struct Device {
+    MacAddress mac = 0;  // 0: a free record
     int64_t last_us = INT64_MIN;
     uint32_t server = 0;                  // of its latest request
     int64_t request_minute = kNoRequest;  // of its latest request
@@ -100,19 +102,26 @@ struct FleetRollup::State {
 
   int64_t start_minute = 0;  // the first minute held
   std::map<int64_t, Minute> minutes;
-  std::unordered_map<MacAddress, Device> devices;
+  // The devices' records in one vector (freed ones reused), found by MAC through a flat
+  // table of indexes: a lookup is one cache line, which Observe fetches ahead.
+  std::vector<Device> devices;
+  FlatTable<MacAddress, uint32_t, NonZeroU64Keys> device_index;
+  std::vector<uint32_t> free_devices;
   Names errors, servers, models;
   int64_t server_changed = kNoRequest;  // the latest of any device's
   int64_t model_changed = kNoRequest;
   bool built = false;
   bool stale = false;
   bool rebuilding = false;
-  std::vector<Event> pending;          // observed during a rebuild
-  std::vector<Device*> batch_devices;  // Observe's per-event lookups, reused
+  std::vector<Event> pending;           // observed during a rebuild
+  std::vector<uint32_t> batch_devices;  // Observe's per-event lookups (kNoDevice), reused
   uint64_t out_of_order = 0;
   int64_t pruned_devices_at = 0;  // start_minute when device minutes were last pruned
 
-  void Add(const Event& e) { Add(e, e.mac != 0 ? &devices[e.mac] : nullptr); }
+  static constexpr uint32_t kNoDevice = UINT32_MAX;
+  // The index of mac's record, created when absent. REQUIRES: mac != 0.
+  uint32_t DeviceIndex(MacAddress mac);
+  void Add(const Event& e) { Add(e, e.mac != 0 ? &devices[DeviceIndex(e.mac)] : nullptr); }
   // REQUIRES: d is e's device (nullptr when e names none).
   void Add(const Event& e, Device* d);
   // Totals, errors and servers; the counts (one of attempts, successes, failures) when
@@ -247,11 +256,31 @@ void FleetRollup::State::Advance(int64_t start) {
   // are only memory.
   if (start - pruned_devices_at < kHourMinutes) return;
   pruned_devices_at = start;
-  for (auto it = devices.begin(); it != devices.end();) {
-    std::vector<uint64_t>& v = it->second.minutes;
+  for (uint32_t i = 0; i < devices.size(); ++i) {
+    Device& d = devices[i];
+    if (d.mac == 0) continue;
+    std::vector<uint64_t>& v = d.minutes;
     v.erase(v.begin(), std::lower_bound(v.begin(), v.end(), Entry(start) & ~kFlags));
-    it = v.empty() ? devices.erase(it) : std::next(it);
+    if (!v.empty()) continue;
+    device_index.Erase(d.mac);
+    d = Device();
+    free_devices.push_back(i);
   }
+}
+
+uint32_t FleetRollup::State::DeviceIndex(MacAddress mac) {
+  bool inserted = false;
+  uint32_t* index = device_index.FindOrInsert(mac, &inserted);
+  if (!inserted) return *index;
+  if (free_devices.empty()) {
+    *index = static_cast<uint32_t>(devices.size());
+    devices.emplace_back();
+  } else {
+    *index = free_devices.back();
+    free_devices.pop_back();
+  }
+  devices[*index].mac = mac;
+  return *index;
 }
 
 FleetRollup::FleetRollup(Options options) : options_(options), state_(std::make_unique<State>()) {}
@@ -269,27 +298,35 @@ void FleetRollup::Observe(std::span<const Event> events) {
   s.Advance(FloorDiv(options_.clock->NowMicros() - options_.window_us, kMinuteUs) + 1);
   // The devices first, in a loop of independent lookups: during a burst the table has left
   // the cache between two events of a phone, and these misses overlap where the ones inside
-  // Add would wait for each other. (References into the map survive its rehashing.)
+  // Add would wait for each other; the table's lines are fetched a few events ahead.
+  // Indexes, not pointers: the records' vector may grow while the batch is looked up.
+  constexpr size_t kAhead = 8;
   s.batch_devices.clear();
-  for (const Event& e : events) {
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (i + kAhead < events.size() && events[i + kAhead].mac != 0) {
+      s.device_index.Prefetch(events[i + kAhead].mac);
+    }
+    const Event& e = events[i];
     const bool counted = e.mac != 0 && FloorDiv(e.event_time_us, kMinuteUs) >= s.start_minute;
-    s.batch_devices.push_back(counted ? &s.devices[e.mac] : nullptr);
+    s.batch_devices.push_back(counted ? s.DeviceIndex(e.mac) : State::kNoDevice);
   }
   // Add then waits on two dependent misses per event, the device and the heap buffer of
   // its minutes: the devices a few events ahead are fetched first, their minutes after.
-  constexpr size_t kAhead = 8;
-  const std::vector<State::Device*>& devices = s.batch_devices;
+  auto device = [&s](size_t i) -> State::Device* {
+    return i < s.batch_devices.size() && s.batch_devices[i] != State::kNoDevice
+               ? &s.devices[s.batch_devices[i]]
+               : nullptr;
+  };
   for (size_t i = 0; i < events.size(); ++i) {
-    if (i + kAhead < devices.size() && devices[i + kAhead] != nullptr) {
-      const char* d = reinterpret_cast<const char*>(devices[i + kAhead]);
+    if (const State::Device* ahead = device(i + kAhead)) {
+      const char* d = reinterpret_cast<const char*>(ahead);
       PrefetchForRead(d);
       PrefetchForRead(d + sizeof(State::Device) - 1);
     }
-    if (i + kAhead / 2 < devices.size() && devices[i + kAhead / 2] != nullptr &&
-        !devices[i + kAhead / 2]->minutes.empty()) {
-      PrefetchForRead(&devices[i + kAhead / 2]->minutes.back());
+    if (const State::Device* ahead = device(i + kAhead / 2); ahead && !ahead->minutes.empty()) {
+      PrefetchForRead(&ahead->minutes.back());
     }
-    s.Add(events[i], devices[i]);
+    s.Add(events[i], device(i));
   }
 }
 
@@ -332,9 +369,10 @@ Status FleetRollup::Rebuild(const Store& store) {
 size_t FleetRollup::ApproxBytes() const {
   std::lock_guard lock(mu_);
   const State& s = *state_;
-  // Hash and tree nodes at about two pointers and a header over their payload.
-  size_t bytes = s.devices.size() * (sizeof(State::Device) + 32);
-  for (const auto& [mac, d] : s.devices) bytes += d.minutes.capacity() * sizeof(uint64_t);
+  // The minutes' tree nodes at about two pointers and a header over their payload.
+  size_t bytes = s.devices.capacity() * sizeof(State::Device) +
+                 s.device_index.capacity() * (sizeof(MacAddress) + sizeof(uint32_t));
+  for (const State::Device& d : s.devices) bytes += d.minutes.capacity() * sizeof(uint64_t);
   for (const auto& [m, b] : s.minutes) {
     bytes += sizeof(b) + 48 + (b.errors.size() + b.servers.size()) * 64 +
              (b.via_request.size() + b.by_server.size() + b.by_model.size()) * 80;
@@ -525,7 +563,9 @@ std::optional<FleetSummary> FleetRollup::Sum(TimeRange range, GroupBy by) const 
   t.out.by = by;
   if (t.out.events == 0) return std::move(t.out);
   t.first_hour = FloorDiv(t.since, kHourMinutes) * kHourMinutes;
-  for (const auto& [mac, d] : s.devices) t.AddDevice(d);
+  for (const State::Device& d : s.devices) {
+    if (d.mac != 0) t.AddDevice(d);
+  }
   for (size_t h = 0; h < t.hour_devices.size(); ++h) {
     GroupRow& row = t.rows[(t.first_hour + static_cast<int64_t>(h) * kHourMinutes) * kMinuteUs];
     row.devices += t.hour_devices[h];

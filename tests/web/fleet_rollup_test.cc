@@ -267,6 +267,30 @@ TEST_CASE("Fleet rollups drop minutes as the window moves and keep agreeing") {
   CHECK(rollup.Answer({now - 2 * 60 * kMin, INT64_MAX}, GroupBy::kHour).has_value());
 }
 
+TEST_CASE("Fleet rollups forget phones gone quiet past the window and reuse their records") {
+  Fixture f;
+  FleetRollup::Options o = f.Options();
+  o.window_us = 2 * 60 * kMin;
+  FleetRollup rollup(o);
+  f.clock.Set(kT0 + 60 * kMin);
+  REQUIRE(rollup.Rebuild(*f.store).ok());
+  Ingest(*f.store, &rollup, Fleet(7, 100, kT0, 60));
+  // Three hours on, other phones (some records of the first ones are reused for them).
+  f.clock.Set(kT0 + 4 * 60 * kMin);
+  std::vector<Event> later = Fleet(8, 150, kT0 + 3 * 60 * kMin, 60, true);
+  for (Event& e : later) {
+    if (e.mac != 0) e.mac += 0x1000;
+  }
+  Ingest(*f.store, &rollup, later);
+  REQUIRE(rollup.Answer({kT0 + 3 * 60 * kMin, INT64_MAX}, GroupBy::kNone).has_value());
+  for (std::string q :
+       {"since=1h", "since=90m&by=hour", "since=2h&by=server", "since=1h&by=model"}) {
+    q += "&now=2026-11-25T12:00:00Z";
+    INFO(q);
+    CHECK(Api(*f.store, &rollup, q) == Api(*f.store, nullptr, q));
+  }
+}
+
 TEST_CASE("Fleet stats merged from time slices equal one scan wherever the cut falls") {
   std::vector<Event> events = Fleet(6, 60, kT0, 3 * 60, true);
   for (GroupBy by : {GroupBy::kNone, GroupBy::kHour, GroupBy::kServer, GroupBy::kModel}) {
