@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include "common/time_format.h"
 #include "store/rfc3339_form.h"
@@ -127,8 +128,18 @@ void PathCandidates(const MacForms* mac, std::string_view out[kPathCandidates]) 
 
 void EncodeWithRefs(std::string_view text, const std::string_view* candidates, size_t n,
                     std::string* out) {
+  static_assert(kMinRefLength >= 4, "a candidate is tried by its first four bytes");
   thread_local std::string encoded;
   encoded.clear();
+  // The candidates long enough to be referenced, in their order, each with its first four
+  // bytes as one word: at a position most candidates are ruled out by one comparison.
+  struct Usable {
+    uint32_t head;
+    size_t index;
+    std::string_view text;
+  };
+  thread_local std::vector<Usable> usable;
+  usable.clear();
   // Bytes that can begin a reference (or need escaping): runs of other bytes are copied
   // whole instead of being tried against every candidate.
   // A bit set rather than bool[256]: clearing 256 bytes three times per event (rep stos)
@@ -139,9 +150,16 @@ void EncodeWithRefs(std::string_view text, const std::string_view* candidates, s
     const auto b = static_cast<uint8_t>(c);
     return (special_bits[b >> 6] >> (b & 63)) & 1;
   };
+  auto word_at = [](const char* p) {
+    uint32_t w;
+    std::memcpy(&w, p, sizeof w);
+    return w;
+  };
   mark(static_cast<uint8_t>(kRefEscape));
   for (size_t c = 0; c < n; ++c) {
-    if (candidates[c].size() >= kMinRefLength) mark(static_cast<uint8_t>(candidates[c][0]));
+    if (candidates[c].size() < kMinRefLength) continue;
+    usable.push_back({word_at(candidates[c].data()), c, candidates[c]});
+    mark(static_cast<uint8_t>(candidates[c][0]));
   }
   size_t i = 0;
   while (i < text.size()) {
@@ -150,15 +168,17 @@ void EncodeWithRefs(std::string_view text, const std::string_view* candidates, s
     encoded.append(text.data() + i, run - i);
     i = run;
     if (i == text.size()) break;
+    // The first of the longest candidates that text continues with at i.
     size_t best = n, best_len = 0;
-    for (size_t c = 0; c < n; ++c) {
-      const std::string_view cand = candidates[c];
-      if (cand.size() < kMinRefLength || cand.size() <= best_len || cand[0] != text[i] ||
-          cand.size() > text.size() - i) {
-        continue;
-      }
-      if (std::memcmp(text.data() + i, cand.data(), cand.size()) == 0) {
-        best = c, best_len = cand.size();
+    const size_t left = text.size() - i;
+    if (left >= kMinRefLength) {
+      const uint32_t word = word_at(text.data() + i);
+      for (const Usable& cand : usable) {
+        const size_t len = cand.text.size();
+        if (cand.head != word || len <= best_len || len > left) continue;
+        if (std::memcmp(text.data() + i + 4, cand.text.data() + 4, len - 4) == 0) {
+          best = cand.index, best_len = len;
+        }
       }
     }
     if (best < n) {

@@ -317,22 +317,26 @@ void RocksStore::StageCounters(const WriteBatch& batch, StagedWrite* w) {
 Status RocksStore::ApplyToDevices(StagedWrite* w) {
   const std::vector<Event*>& stored = w->events;
   std::vector<DeviceState*> states(stored.size(), nullptr);
+  // Where each known device's next index entry goes, read here, where the misses of
+  // independent lookups overlap (a hint only: an earlier event of the batch may move it).
+  std::vector<const IndexEntry*> pending_ends(stored.size(), nullptr);
   for (size_t i = 0; i < stored.size(); ++i) {
     auto it = devices_.find(stored[i]->mac);
-    if (it != devices_.end()) states[i] = &it->second;
+    if (it == devices_.end()) continue;
+    states[i] = &it->second;
+    const std::vector<IndexEntry>& pending = it->second.pending;
+    if (pending.size() < pending.capacity()) pending_ends[i] = pending.data() + pending.size();
   }
   w->devices_applied = !stored.empty();
-  // Two dependent misses per event: the state, then the end of its pending entries, where
-  // the event's entry goes. The states come 8 events ahead, their pending ends 3 ahead.
-  constexpr size_t kAhead = 8, kPendingAhead = 3;
+  // The states' lines 8 events ahead, the ends of their pending entries 4 ahead.
+  constexpr size_t kAhead = 8, kPendingAhead = 4;
   for (size_t i = 0; i < stored.size(); ++i) {
     if (i + kAhead < stored.size() && states[i + kAhead]) {
       const char* p = reinterpret_cast<const char*>(states[i + kAhead]);
       for (size_t line = 0; line < sizeof(DeviceState); line += 64) PrefetchForRead(p + line);
     }
-    if (i + kPendingAhead < stored.size() && states[i + kPendingAhead]) {
-      const std::vector<IndexEntry>& pending = states[i + kPendingAhead]->pending;
-      if (pending.size() < pending.capacity()) PrefetchForRead(pending.data() + pending.size());
+    if (i + kPendingAhead < stored.size() && pending_ends[i + kPendingAhead]) {
+      PrefetchForRead(pending_ends[i + kPendingAhead]);
     }
     Status st = ApplyToDevice(*stored[i], states[i]);
     if (!st.ok()) return st;
