@@ -40,6 +40,8 @@ class FlatTable {
     }
   }
 
+  const V* Find(const Key& key) const { return const_cast<FlatTable*>(this)->Find(key); }
+
   // REQUIRES: key is not empty and not present. The value starts as V{}.
   V* Insert(const Key& key) {
     if ((size_ + 1) * 2 > slots_.size()) Grow();

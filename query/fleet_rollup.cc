@@ -118,6 +118,17 @@ struct FleetRollup::State {
   uint64_t out_of_order = 0;
   int64_t pruned_devices_at = 0;  // start_minute when device minutes were last pruned
 
+  // The bucket of minute m, created when absent: the previous event's when it is the same
+  // minute (nearly always), which spares a walk down a tree of 2,940 minutes.
+  Minute& MinuteAt(int64_t m) {
+    if (last_minute == nullptr || last_minute_key != m) {
+      last_minute = &minutes[m];
+      last_minute_key = m;
+    }
+    return *last_minute;
+  }
+  Minute* last_minute = nullptr;  // minutes[last_minute_key]; reset when minutes are erased
+  int64_t last_minute_key = 0;
   static constexpr uint32_t kNoDevice = UINT32_MAX;
   // The index of mac's record, created when absent. REQUIRES: mac != 0.
   uint32_t DeviceIndex(MacAddress mac);
@@ -135,7 +146,7 @@ struct FleetRollup::State {
 void FleetRollup::State::Add(const Event& e, Device* d) {
   const int64_t m = FloorDiv(e.event_time_us, kMinuteUs);
   if (m < start_minute) return;
-  Minute& b = minutes[m];
+  Minute& b = MinuteAt(m);
   ++b.events;
   if (d != nullptr) {
     if (e.event_time_us < d->last_us) {
@@ -252,6 +263,7 @@ void FleetRollup::State::Advance(int64_t start) {
   if (start <= start_minute) return;
   start_minute = start;
   minutes.erase(minutes.begin(), minutes.lower_bound(start));
+  last_minute = nullptr;
   // Device minutes go hourly: a range never starts before start_minute, so older ones
   // are only memory.
   if (start - pruned_devices_at < kHourMinutes) return;

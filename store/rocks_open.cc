@@ -336,7 +336,7 @@ Status RocksStore::WriteSchemaVersion() {
 }
 
 Status RocksStore::LoadWriterState() {
-  devices_.clear();
+  ClearDevices();
   dirty_macs_.clear();
   pending_count_ = 0;
   serials_.clear();
@@ -377,19 +377,24 @@ Status RocksStore::LoadWriterState() {
 Status RocksStore::ApplyToDevice(const Event& e, DeviceState* known) {
   if (e.mac == 0) return Status::Ok();
   if (known) return ApplyToKnownDevice(e, known);
-  auto [it, inserted] = devices_.try_emplace(e.mac);
-  DeviceState& state = it->second;
+  bool inserted = false;
+  DeviceState** slot = devices_.FindOrInsert(e.mac, &inserted);
   if (inserted) {
-    state.summary.mac = e.mac;
+    device_states_.push_back(std::make_unique<DeviceState>());
+    *slot = device_states_.back().get();
+    DeviceState& fresh = **slot;
+    fresh.summary.mac = e.mac;
     std::string v;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kCfDevices), MacKey(e.mac), &v);
     Status st = s.IsNotFound() ? Status::Ok() : FromRocks(s, "reading device summary");
-    if (st.ok() && s.ok()) st = DecodeSummary(v, &state.summary);
+    if (st.ok() && s.ok()) st = DecodeSummary(v, &fresh.summary);
     if (!st.ok()) {
-      devices_.erase(it);
+      devices_.Erase(e.mac);
+      device_states_.pop_back();
       return st;
     }
   }
+  DeviceState& state = **slot;
   return ApplyToKnownDevice(e, &state);
 }
 
@@ -413,7 +418,12 @@ void RocksStore::ForgetWrittenChunks() {
   pending_count_ = 0;
   // Bound the cache on very large fleets: clean summaries are re-read on demand.
   constexpr size_t kMaxCachedDevices = 2'000'000;
-  if (devices_.size() > kMaxCachedDevices) devices_.clear();
+  if (devices_.size() > kMaxCachedDevices) ClearDevices();
+}
+
+void RocksStore::ClearDevices() {
+  devices_.Clear();
+  device_states_.clear();
 }
 
 Status RocksStore::CatchUp() {

@@ -371,9 +371,9 @@ Result<DeviceSummary> RocksStore::GetDevice(MacAddress mac) const {
   if (!read_only()) {
     std::unique_lock lock(write_mu_);
     if (!needs_resume_) {
-      auto it = devices_.find(mac);
-      if (it != devices_.end()) {
-        DeviceSummary s = it->second.summary;
+      DeviceState* const* state = mac != 0 ? devices_.Find(mac) : nullptr;
+      if (state != nullptr) {
+        DeviceSummary s = (*state)->summary;
         lock.unlock();
         if (s.events == 0) return never_seen();
         return s;

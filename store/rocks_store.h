@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/flat_table.h"
 #include "store/device_state.h"
 #include "store/import_dedup.h"
 #include "store/key_format.h"
@@ -180,7 +181,11 @@ class RocksStore final : public Store {
   uint64_t next_seq_ = 1;
   uint64_t watermark_ = 1;  // every seq below is indexed and in the summaries
   std::string tail_start_;  // lowest event key at or above the watermark ("" = none)
-  std::unordered_map<MacAddress, DeviceState> devices_;
+  // The devices' states, found by MAC through a flat table of pointers (one cache line per
+  // lookup, which the write path fetches ahead); the states themselves stay put.
+  FlatTable<MacAddress, DeviceState*, NonZeroU64Keys> devices_;
+  std::vector<std::unique_ptr<DeviceState>> device_states_;  // owns what devices_ points to
+  void ClearDevices();
   // Devices with pending index entries, with their states (stable: the map is node-based)
   // so that a flush does not look 100,000 devices up again.
   std::vector<std::pair<MacAddress, DeviceState*>> dirty_macs_;

@@ -320,11 +320,15 @@ Status RocksStore::ApplyToDevices(StagedWrite* w) {
   // Where each known device's next index entry goes, read here, where the misses of
   // independent lookups overlap (a hint only: an earlier event of the batch may move it).
   std::vector<const IndexEntry*> pending_ends(stored.size(), nullptr);
+  constexpr size_t kLookupAhead = 8;
   for (size_t i = 0; i < stored.size(); ++i) {
-    auto it = devices_.find(stored[i]->mac);
-    if (it == devices_.end()) continue;
-    states[i] = &it->second;
-    const std::vector<IndexEntry>& pending = it->second.pending;
+    if (i + kLookupAhead < stored.size() && stored[i + kLookupAhead]->mac != 0) {
+      devices_.Prefetch(stored[i + kLookupAhead]->mac);
+    }
+    DeviceState* const* found = stored[i]->mac != 0 ? devices_.Find(stored[i]->mac) : nullptr;
+    if (found == nullptr) continue;
+    states[i] = *found;
+    const std::vector<IndexEntry>& pending = states[i]->pending;
     if (pending.size() < pending.capacity()) pending_ends[i] = pending.data() + pending.size();
   }
   w->devices_applied = !stored.empty();
