@@ -28,6 +28,11 @@
 #   SHAPES=fleet COUNT=300000 RATE=100000 bench/ingest/run.sh   # RATE overrides the shape's
 #   RECEIVERS="resyncwatchd rsyslog-plain" bench/ingest/run.sh
 #   RW_ARGS="--batch-size 256" bench/ingest/run.sh   # extra resyncwatchd options
+#   REPEAT=3 SHAPES=all bench/ingest/run.sh      # 3 interleaved rounds per shape: medians
+#
+# On a shared virtual machine one receiver's CPU per message moves by a quarter from one
+# run to the next; REPEAT runs the receivers in turn, round after round, and reports the
+# median CPU per receiver and the median of the ratios taken within each round.
 #
 # syslog-ng-core conflicts with rsyslog as a Debian package, so it is fetched with
 # `apt-get download` and unpacked privately under $CACHE; it only ever listens on loopback
@@ -104,7 +109,7 @@ results=$work/results.txt
 # $1 name, $2 pid, $3 port, $4 delivered-count function, $5 disk-bytes function
 measure() {
   local name=$1 pid=$2 port=$3 countfn=$4 sent t0 c0 c1 out delivered t_done
-  thread_ticks "$pid" >"$work/$shape.$name.threads0"
+  thread_ticks "$pid" >"$work/$shape.$name.$round.threads0"
   c0=$(cpu_ticks "$pid")
   t0=$(now_s)
   out=$("$loadgen" --port "$port" --count "$count" --rate "$rate" --sources "$sources" \
@@ -112,8 +117,8 @@ measure() {
   sent=${out#sent=}; sent=${sent%% *}
   read -r delivered t_done < <(wait_delivered "$countfn" "$sent")
   c1=$(cpu_ticks "$pid")
-  thread_ticks "$pid" >"$work/$shape.$name.threads1"
-  echo "$shape $name $sent $delivered $t0 $t_done $c0 $c1 ${out##*rate=}" >>"$results"
+  thread_ticks "$pid" >"$work/$shape.$name.$round.threads1"
+  echo "$shape $name $sent $delivered $t0 $t_done $c0 $c1 ${out##*rate=} $round" >>"$results"
 }
 
 # --- resyncwatchd, default settings ---
@@ -241,28 +246,41 @@ set_shape() {
   return 0
 }
 
+rounds=${REPEAT:-1}
+case $rounds in '' | *[!0-9]* | 0) echo "run.sh: REPEAT must be a positive number" >&2; exit 2 ;; esac
 for shape in $shapes; do
   set_shape "$shape"
-  for r in $receivers; do
-    case $r in
-      resyncwatchd) run_resyncwatchd ;;
-      rsyslog) run_rsyslog tuned ;;
-      rsyslog-plain) run_rsyslog plain ;;
-      syslog-ng) run_syslog_ng ;;
-      *) echo "run.sh: unknown receiver $r" >&2; exit 2 ;;
-    esac
+  # Rounds interleave the receivers (A B A B ...), so that a drift of the machine's speed
+  # falls on all of them alike; each ratio is taken within its round.
+  for round in $(seq "$rounds"); do
+    for r in $receivers; do
+      case $r in
+        resyncwatchd) run_resyncwatchd ;;
+        rsyslog) run_rsyslog tuned ;;
+        rsyslog-plain) run_rsyslog plain ;;
+        syslog-ng) run_syslog_ng ;;
+        *) echo "run.sh: unknown receiver $r" >&2; exit 2 ;;
+      esac
+    done
   done
 done
 
 echo "ingest benchmark: $(nproc) cores, loopback, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-awk -v tck="$tck" '
+awk -v tck="$tck" -v rounds="$rounds" '
+  function median(list, n,    i, j, t, a) {
+    for (i = 1; i <= n; i++) a[i] = list[i]
+    for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
   $2 ~ /_disk$/ { n = $2; sub(/_disk$/, "", n); disk[$1, n] = $3; next }
-  { s = $1; r = $2
+  { s = $1; r = $2; k = $10
     if (!(s in seen)) { seen[s] = 1; order[++ns] = s }
-    rk[s, ++nr[s]] = r; sent[s, r] = $3; got[s, r] = $4; secs[s, r] = $6 - $5
-    cpu[s, r] = ($8 - $7) / tck; srate[s, r] = $9 }
+    if (!((s, r) in known)) { known[s, r] = 1; rk[s, ++nr[s]] = r }
+    sent[s, r] += $3; got[s, r] += $4; secs[s, r] += $6 - $5; srate[s, r] += $9; n_of[s, r]++
+    us_k[s, r, k] = $4 > 0 ? ($8 - $7) / tck * 1e6 / $4 : 0 }
   END {
     worst = ""; worst_ratio = 0
+    if (rounds > 1) printf "(%d rounds per receiver, interleaved: cpu_us is the median; the ratios are the medians of the ratios within each round)\n", rounds
     for (j = 1; j <= ns; j++) {
       s = order[j]
       printf "\nshape %s\n", s
@@ -271,19 +289,30 @@ awk -v tck="$tck" '
              "cpu/tuned"
       for (i = 1; i <= nr[s]; i++) {
         r = rk[s, i]
-        us[s, r] = got[s, r] > 0 ? cpu[s, r] * 1e6 / got[s, r] : 0
-        bpm[s, r] = got[s, r] > 0 ? disk[s, r] / got[s, r] : 0
+        for (k = 1; k <= rounds; k++) v[k] = us_k[s, r, k]
+        us[s, r] = median(v, rounds)
+        bpm[s, r] = got[s, r] > 0 ? disk[s, r] / (got[s, r] / n_of[s, r]) : 0
       }
       for (i = 1; i <= nr[s]; i++) {
         r = rk[s, i]
-        pl = us[s, "rsyslog-plain"]; tu = us[s, "rsyslog"]
-        cp = pl > 0 ? sprintf("%.2f", us[s, r] / pl) : "-"
-        ct = tu > 0 ? sprintf("%.2f", us[s, r] / tu) : "-"
+        cp = "-"; ct = "-"; ratios = ""
+        if (us_k[s, "rsyslog-plain", 1] > 0) {
+          for (k = 1; k <= rounds; k++) {
+            v[k] = us_k[s, r, k] / us_k[s, "rsyslog-plain", k]
+            ratios = ratios sprintf(" %.2f", v[k])
+          }
+          plain_ratio[s, r] = median(v, rounds); cp = sprintf("%.2f", plain_ratio[s, r])
+        }
+        if (us_k[s, "rsyslog", 1] > 0) {
+          for (k = 1; k <= rounds; k++) v[k] = us_k[s, r, k] / us_k[s, "rsyslog", k]
+          ct = sprintf("%.2f", median(v, rounds))
+        }
         printf "%-13s %9d %9d %7.3f %10d %10d %8.2f %8.1f %10s %10s\n", r, sent[s, r],
-               got[s, r], 100 * (sent[s, r] - got[s, r]) / sent[s, r], srate[s, r],
+               got[s, r], 100 * (sent[s, r] - got[s, r]) / sent[s, r], srate[s, r] / n_of[s, r],
                (secs[s, r] > 0 ? got[s, r] / secs[s, r] : 0), us[s, r], bpm[s, r], cp, ct
-        if (r == "resyncwatchd" && pl > 0 && us[s, r] / pl > worst_ratio) {
-          worst_ratio = us[s, r] / pl; worst = s
+        if (r == "resyncwatchd" && rounds > 1 && ratios != "") printf "  resyncwatchd / rsyslog-plain by round:%s\n", ratios
+        if (r == "resyncwatchd" && cp != "-" && plain_ratio[s, r] > worst_ratio) {
+          worst_ratio = plain_ratio[s, r]; worst = s
         }
       }
     }
@@ -294,9 +323,11 @@ awk -v tck="$tck" '
 
 # Where each receiver's CPU went, by thread name (threads of one name summed).
 echo "CPU microseconds per delivered message, by thread:"
-while read -r shape name _ delivered _; do
+while read -r shape name _ delivered _ _ _ _ _ round; do
   case $name in *_disk) continue ;; esac
-  awk -v r="$shape $name" -v got="$delivered" -v tck="$tck" '
+  label="$shape $name"
+  [ "$rounds" -gt 1 ] && label="$label #$round"
+  awk -v r="$label" -v got="$delivered" -v tck="$tck" '
     FNR == NR { before[$1] += $2; next }
     { after[$1] += $2 }
     END {
@@ -306,5 +337,5 @@ while read -r shape name _ delivered _; do
         if (us >= 0.01) line = line sprintf(" %s %.2f", t, us)
       }
       print line
-    }' "$work/$shape.$name.threads0" "$work/$shape.$name.threads1"
+    }' "$work/$shape.$name.$round.threads0" "$work/$shape.$name.$round.threads1"
 done <"$results"
