@@ -277,10 +277,15 @@ void EncodeEvent(const Event& e, std::string* out) {
   if (e.message_time_us) flags |= kHasMessageTime;
   if (mac) flags |= kHasMac;
   if (e.message_time_us && !e.timestamp_text.empty() && *e.message_time_us % 1'000'000 == 0) {
-    char bsd[32];
-    if (std::string_view(bsd, FormatBsdTimestampTo(*e.message_time_us, bsd)) == e.timestamp_text) {
-      flags |= kTimestampIsBsd;
+    // Consecutive events mostly carry the same second: its rendering is kept.
+    thread_local int64_t rendered_us = INT64_MIN;
+    thread_local char bsd[32];
+    thread_local size_t bsd_length = 0;
+    if (*e.message_time_us != rendered_us) {
+      bsd_length = FormatBsdTimestampTo(*e.message_time_us, bsd);
+      rendered_us = *e.message_time_us;
     }
+    if (std::string_view(bsd, bsd_length) == e.timestamp_text) flags |= kTimestampIsBsd;
   }
   std::optional<Rfc3339Form> rfc3339;
   if (e.message_time_us && !(flags & kTimestampIsBsd)) rfc3339 = Rfc3339FormOf(e.timestamp_text);
