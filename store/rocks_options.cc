@@ -163,15 +163,19 @@ std::shared_ptr<const rocksdb::SliceTransform> SortedRunHint() {
 // lets each insert continue from the previous one instead of searching the memtable's
 // skiplist from its top, a dozen and more key comparisons that each miss the cache. RocksDB
 // 7.8 keeps a column family's hints for its range deletions too, and a hint taken from
-// one skiplist breaks the other: only record keys (16 bytes) are in the domain, and
-// retention deletes its ranges with 8-byte bounds (TimePrefixBoundKey).
+// one skiplist breaks the other: only record keys are in the domain. Retention deletes
+// its ranges with 8-byte bounds (TimePrefixBoundKey); before that it used 16-byte bounds
+// with seq 0, which a write-ahead log written by an older version may still hold and
+// replay. No record has seq 0 (seqs start at 1), so those are outside the domain too.
 class RecordKeyHint final : public rocksdb::SliceTransform {
  public:
   const char* Name() const override { return "resyncwatch.RecordKeyHint"; }
   rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
     return rocksdb::Slice(key.data(), 0);
   }
-  bool InDomain(const rocksdb::Slice& key) const override { return key.size() == kTimeSeqKeySize; }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return key.size() == kTimeSeqKeySize && GetFixed64(key.data() + 8) != 0;
+  }
 };
 
 // Events and raw datagrams: appended in time order, settled with zstd and a dictionary,

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
 #include "store/key_format.h"
@@ -86,6 +88,27 @@ Status PutRawForTest(const std::string& dir, const std::string& cf_name, const s
   for (size_t i = 0; i < store.names.size(); ++i) {
     if (store.names[i] != cf_name) continue;
     rocksdb::Status s = store.db->Put(rocksdb::WriteOptions(), store.handles[i], key, value);
+    return s.ok() ? Status::Ok() : Status::IoError(s.ToString());
+  }
+  return Status::NotFound("no column family " + cf_name);
+}
+
+Status ForgeRangeDeletionForTest(const std::string& dir, const std::string& cf_name,
+                                 const std::string& begin, const std::string& end,
+                                 const std::vector<std::pair<std::string, std::string>>& puts) {
+  RawStore store;
+  if (Status s = OpenRaw(dir, /*read_only=*/false, &store); !s.ok()) return s;
+  for (size_t i = 0; i < store.names.size(); ++i) {
+    if (store.names[i] != cf_name) continue;
+    rocksdb::WriteOptions wo;
+    rocksdb::ColumnFamilyHandle* cf = store.handles[i];
+    rocksdb::Status s = rocksdb::Status::OK();
+    for (size_t k = 0; k < puts.size() && s.ok(); ++k) {
+      s = store.db->Put(wo, cf, puts[k].first, puts[k].second);
+      // The range deletion after the first put: records go into the same memtable before
+      // and after it.
+      if (s.ok() && k == 0) s = store.db->DeleteRange(wo, cf, begin, end);
+    }
     return s.ok() ? Status::Ok() : Status::IoError(s.ToString());
   }
   return Status::NotFound("no column family " + cf_name);

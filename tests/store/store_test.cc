@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "common/counter_names.h"
+#include "store/event_codec.h"
 #include "store/import_dedup.h"
 #include "store/key_format.h"
 #include "tests/store/store_checks.h"
@@ -21,6 +22,10 @@ Result<uint32_t> SchemaVersionForTest(const std::string& dir);
 Result<int64_t> CountKeysForTest(const std::string& dir, const std::string& cf_name);
 Status PutRawForTest(const std::string& dir, const std::string& cf_name, const std::string& key,
                      const std::string& value);
+// Puts, with a range deletion [begin, end) after the first, in one session.
+Status ForgeRangeDeletionForTest(const std::string& dir, const std::string& cf_name,
+                                 const std::string& begin, const std::string& end,
+                                 const std::vector<std::pair<std::string, std::string>>& puts);
 }  // namespace resyncwatch
 using namespace resyncwatch::testing;
 
@@ -762,6 +767,35 @@ TEST_CASE("Retention removes old events, raw datagrams and index entries as the 
   int scanned = 0;
   REQUIRE(store->Scan({}, [&](const Event&) { return ++scanned, true; }).ok());
   CHECK(scanned == 7);
+}
+
+TEST_CASE("A range deletion with record-size bounds from an older version replays safely") {
+  // Retention before the memtable insert hint deleted [(INT64_MIN, 0), (cutoff, 0)): a
+  // log holding such a deletion between record inserts must neither break the memtable
+  // now nor when it is replayed at the next open.
+  TempDir tmp;
+  {
+    auto store = OpenOrDie(tmp.path());
+    WriteBatch batch;
+    for (int i = 0; i < 3; ++i) {
+      batch.events.push_back(PhoneEvent(0xabc, kT0 + i * kSec, EventKind::kResyncRequest));
+    }
+    REQUIRE(store->Write(batch).ok());
+  }
+  auto record = [](int64_t time_us, uint64_t seq) {
+    std::string value;
+    store_format::EncodeEvent(PhoneEvent(0xabc, time_us, EventKind::kResyncSuccess), &value);
+    return std::make_pair(store_format::TimeSeqKey(time_us, seq), value);
+  };
+  REQUIRE(ForgeRangeDeletionForTest(tmp.path(), "events", store_format::TimeBoundKey(INT64_MIN),
+                                    store_format::TimeBoundKey(kT0 + kSec),
+                                    {record(kT0 + 3 * kSec, 100), record(kT0 + 4 * kSec, 101)})
+              .ok());
+  auto store = OpenOrDie(tmp.path());
+  std::vector<int64_t> times;
+  REQUIRE(
+      store->Scan({}, [&](const Event& e) { return times.push_back(e.event_time_us), true; }).ok());
+  CHECK(times == std::vector<int64_t>{kT0 + kSec, kT0 + 2 * kSec, kT0 + 3 * kSec, kT0 + 4 * kSec});
 }
 
 TEST_CASE("Retention with its cutoff inside a millisecond keeps the events after it") {
