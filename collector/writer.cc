@@ -138,10 +138,19 @@ void StoreWriter::Process(const Chunk& chunk, const DatagramRef& d, const Templa
 }
 
 Event& StoreWriter::NextEvent() {
-  if (spare_next_ < spare_events_.size()) {
-    return batch_.events.emplace_back(std::move(spare_events_[spare_next_++]));
+  if (events_used_ < batch_.events.size()) return batch_.events[events_used_++];
+  ++events_used_;
+  if (spare_events_.empty()) return batch_.events.emplace_back();
+  Event& event = batch_.events.emplace_back(std::move(spare_events_.back()));
+  spare_events_.pop_back();
+  return event;
+}
+
+void StoreWriter::SpareUnusedEvents() {
+  while (batch_.events.size() > events_used_) {
+    spare_events_.push_back(std::move(batch_.events.back()));
+    batch_.events.pop_back();
   }
-  return batch_.events.emplace_back();
 }
 
 Result<WriteResult> StoreWriter::WriteImported(WriteBatch& batch) {
@@ -160,6 +169,7 @@ void StoreWriter::Commit() {
   }
   batch_.counter_deltas = counters_->TakeDeltas(carried_);
   if (batch_datagrams_ == 0 && batch_.counter_deltas.empty()) return;
+  SpareUnusedEvents();
   if (WriteWithRetry()) {
     carried_ = {};
   } else {
@@ -171,11 +181,8 @@ void StoreWriter::Commit() {
     }
     counters_->Add(Counter::kStoreErrors, batch_datagrams_);
   }
-  // The written Events become the spares that the next batch refills; what is left in
-  // batch_.events then is the previous spares, taken (moved from) or not needed.
-  spare_events_.swap(batch_.events);
-  spare_next_ = 0;
-  batch_.events.clear();
+  // The written Events stay, for the next batch to overwrite in place.
+  events_used_ = 0;
   batch_.raw.clear();
   batch_.counter_deltas.clear();
   batch_kinds_.fill(0);

@@ -118,11 +118,15 @@ class StoreWriter {
   PeerAddress last_peer_;
   std::string last_source_;
   ParsedMessage parsed_;
+  // batch_.events keeps the previous batch's Events between batches: the next batch
+  // overwrites them in place (their strings keep their buffers), the first events_used_
+  // of them being its own. Before a write the rest go to spare_events_, from which a
+  // longer batch takes them back.
   WriteBatch batch_;
-  // The Events of the previous batch, refilled in place by the next one (their strings
-  // keep their buffers); spare_next_ is the first not yet taken.
+  size_t events_used_ = 0;
   std::vector<Event> spare_events_;
-  size_t spare_next_ = 0;
+  // Moves the Events past events_used_ to spare_events_: batch_.events is then the batch.
+  void SpareUnusedEvents();
   std::array<int64_t, kEventKindCount> batch_kinds_{};
   int64_t batch_datagrams_ = 0;
   int64_t last_tick_us_ = 0;

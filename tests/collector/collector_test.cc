@@ -402,6 +402,63 @@ TEST_CASE("on a full disk datagrams wait up to the queue bound and are stored wh
   CHECK(scanned == 1000);
 }
 
+TEST_CASE(
+    "The writer refills the previous batch's events in place and stores each with its own fields") {
+  TempDir dir;
+  auto store = Store::Open(dir.Join("db"), StoreOptions{});
+  REQUIRE(store.ok());
+  IngestQueue queue(10000);
+  Counters counters;
+  ReceiveSink sink(&queue, &counters, &SystemClock::Instance());
+  StoreWriterOptions options;
+  options.batch_size = 16;
+  StoreWriter writer(store->get(), &queue, &counters, &SystemClock::Instance(),
+                     *TemplateSet::Defaults(), options);
+  writer.Start();
+  PeerAddress peer;
+  peer.family = AF_INET;
+  auto line = [](int i, const char* what) {
+    char mac[8];
+    std::snprintf(mac, sizeof mac, "%02x", i);
+    return std::string("<134>Nov 25 08:00:01 CP-8851-3PCC 00:0e:08:aa:bb:") + mac + " -- " + what;
+  };
+  const char* request = "Requesting resync http://10.23.45.67:80/CP-8851-3PCC.xml";
+  const char* failure = "Resync failed: http_get failed";
+  // Batches of 7 requests, then 3 failures (shorter: their slots held requests), a datagram
+  // stored raw, then 9 requests (longer: two slots come back from the spares).
+  std::vector<std::string> sent;
+  int64_t stored = 0;
+  auto send = [&](int count, const char* what) {
+    for (int i = 0; i < count; ++i) {
+      sent.push_back(line(static_cast<int>(sent.size()), what));
+      sink.Accept(sent.back(), peer, false);
+    }
+    sink.Flush();
+    stored += count;
+    REQUIRE(WaitUntil([&] { return counters.Get(Counter::kStoredEvents) == stored; }));
+  };
+  send(7, request);
+  send(3, failure);
+  sink.Accept("   ", peer, false);  // only blanks: stored raw
+  sink.Flush();
+  REQUIRE(WaitUntil([&] { return counters.Get(Counter::kStoredRaw) == 1; }));
+  send(9, request);
+  queue.Close();
+  writer.Join();
+  std::vector<Event> events;
+  REQUIRE((*store)->Scan({}, [&](const Event& e) { return events.push_back(e), true; }).ok());
+  REQUIRE(events.size() == sent.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    INFO(sent[i]);
+    const bool is_failure = i >= 7 && i < 10;
+    CHECK(sent[i].ends_with(events[i].message));
+    CHECK(events[i].kind == (is_failure ? EventKind::kResyncFailure : EventKind::kResyncRequest));
+    CHECK(events[i].url == (is_failure ? "" : "http://10.23.45.67:80/CP-8851-3PCC.xml"));
+    CHECK(events[i].error == (is_failure ? "http_get failed" : ""));
+    CHECK(events[i].mac == 0x000e08aabb00 + i);
+  }
+}
+
 TEST_CASE("batches the store still refuses at shutdown are given up after one bounded retry time") {
   TempDir dir;
   auto real = Store::Open(dir.Join("db"), StoreOptions{});
