@@ -116,6 +116,10 @@ struct FleetRollup::State {
   std::vector<Event> pending;           // observed during a rebuild
   std::vector<uint32_t> batch_devices;  // Observe's per-event lookups (kNoDevice), reused
   uint64_t out_of_order = 0;
+  // The highest seq the rebuild's scan counted (0: none): a batch stored before the scan
+  // began but observed after the rebuild finished is already in (Store::Write and
+  // Observe are two steps), so events up to this seq are not counted again.
+  uint64_t scanned_through_seq = 0;
   int64_t pruned_devices_at = 0;  // start_minute when device minutes were last pruned
 
   // The bucket of minute m, created when absent: the previous event's when it is the same
@@ -314,12 +318,14 @@ void FleetRollup::Observe(std::span<const Event> events) {
   // Indexes, not pointers: the records' vector may grow while the batch is looked up.
   constexpr size_t kAhead = 8;
   s.batch_devices.clear();
+  auto scanned = [&s](const Event& e) { return e.seq != 0 && e.seq <= s.scanned_through_seq; };
   for (size_t i = 0; i < events.size(); ++i) {
     if (i + kAhead < events.size() && events[i + kAhead].mac != 0) {
       s.device_index.Prefetch(events[i + kAhead].mac);
     }
     const Event& e = events[i];
-    const bool counted = e.mac != 0 && FloorDiv(e.event_time_us, kMinuteUs) >= s.start_minute;
+    const bool counted =
+        e.mac != 0 && !scanned(e) && FloorDiv(e.event_time_us, kMinuteUs) >= s.start_minute;
     s.batch_devices.push_back(counted ? s.DeviceIndex(e.mac) : State::kNoDevice);
   }
   // Add then waits on two dependent misses per event, the device and the heap buffer of
@@ -338,7 +344,7 @@ void FleetRollup::Observe(std::span<const Event> events) {
     if (const State::Device* ahead = device(i + kAhead / 2); ahead && !ahead->minutes.empty()) {
       PrefetchForRead(&ahead->minutes.back());
     }
-    s.Add(events[i], device(i));
+    if (!scanned(events[i])) s.Add(events[i], device(i));
   }
 }
 
@@ -371,6 +377,7 @@ Status FleetRollup::Rebuild(const Store& store) {
   for (const Event& e : state_->pending) {
     if (!any || e.seq > max_seq) fresh->Add(e);
   }
+  fresh->scanned_through_seq = any ? max_seq : 0;
   fresh->out_of_order = state_->out_of_order + fresh->out_of_order;
   fresh->built = true;
   state_ = std::move(fresh);
