@@ -365,13 +365,15 @@ Result<DeviceSummary> RocksStore::GetDevice(MacAddress mac) const {
   auto never_seen = [mac] {
     return Status::NotFound("device " + std::to_string(mac) + " never seen");
   };
+  // MAC 0 marks events of no device: no summary, whichever path answers.
+  if (mac == 0) return never_seen();
   // The writer holds every device with events in the tail; any other device's stored
   // summary is current, and the tail need not be scanned.
   bool tail_has_none = false;
   if (!read_only()) {
     std::unique_lock lock(write_mu_);
     if (!needs_resume_) {
-      DeviceState* const* state = mac != 0 ? devices_.Find(mac) : nullptr;
+      DeviceState* const* state = devices_.Find(mac);
       if (state != nullptr) {
         DeviceSummary s = (*state)->summary;
         lock.unlock();

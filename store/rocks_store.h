@@ -186,7 +186,7 @@ class RocksStore final : public Store {
   FlatTable<MacAddress, DeviceState*, NonZeroU64Keys> devices_;
   std::vector<std::unique_ptr<DeviceState>> device_states_;  // owns what devices_ points to
   void ClearDevices();
-  // Devices with pending index entries, with their states (stable: the map is node-based)
+  // Devices with pending index entries, with their states (stable: owned by device_states_)
   // so that a flush does not look 100,000 devices up again.
   std::vector<std::pair<MacAddress, DeviceState*>> dirty_macs_;
   size_t pending_count_ = 0;

@@ -298,13 +298,15 @@ awk -v tck="$tck" -v rounds="$rounds" '
         cp = "-"; ct = "-"; ratios = ""
         if (us_k[s, "rsyslog-plain", 1] > 0) {
           for (k = 1; k <= rounds; k++) {
-            v[k] = us_k[s, r, k] / us_k[s, "rsyslog-plain", k]
+            den = us_k[s, "rsyslog-plain", k]; v[k] = den > 0 ? us_k[s, r, k] / den : 0
             ratios = ratios sprintf(" %.2f", v[k])
           }
           plain_ratio[s, r] = median(v, rounds); cp = sprintf("%.2f", plain_ratio[s, r])
         }
         if (us_k[s, "rsyslog", 1] > 0) {
-          for (k = 1; k <= rounds; k++) v[k] = us_k[s, r, k] / us_k[s, "rsyslog", k]
+          for (k = 1; k <= rounds; k++) {
+            den = us_k[s, "rsyslog", k]; v[k] = den > 0 ? us_k[s, r, k] / den : 0
+          }
           ct = sprintf("%.2f", median(v, rounds))
         }
         printf "%-13s %9d %9d %7.3f %10d %10d %8.2f %8.1f %10s %10s\n", r, sent[s, r],

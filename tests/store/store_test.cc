@@ -258,6 +258,7 @@ TEST_CASE("The writer's summaries of devices with unindexed events match a reade
   failure.source = "10.9.8.7:5060";
   second.events.push_back(failure);
   second.events.push_back(PhoneEvent(tail_only, kT0 + 61 * kSec, EventKind::kResyncRequest));
+  second.events.push_back(PhoneEvent(0, kT0 + 62 * kSec, EventKind::kResyncFailure));  // no device
   REQUIRE(writer->Write(second).ok());
 
   // The reader rebuilds the summaries from the stored ones and the tail.
@@ -281,6 +282,8 @@ TEST_CASE("The writer's summaries of devices with unindexed events match a reade
   CHECK(updated->last_ip == "10.9.8.7");
   CHECK(writer->GetDevice(0x000e08000040).status().IsNotFound());
   CHECK((*reader)->GetDevice(0x000e08000040).status().IsNotFound());
+  CHECK(writer->GetDevice(0).status().IsNotFound());
+  CHECK((*reader)->GetDevice(0).status().IsNotFound());
   // An early stop is honoured on either path.
   int visited = 0;
   REQUIRE(writer->ForEachDevice([&](const DeviceSummary&) { return ++visited < 2; }).ok());
