@@ -1,6 +1,7 @@
 #include "store/store.h"
 
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <set>
@@ -288,6 +289,59 @@ TEST_CASE("The writer's summaries of devices with unindexed events match a reade
   int visited = 0;
   REQUIRE(writer->ForEachDevice([&](const DeviceSummary&) { return ++visited < 2; }).ok());
   CHECK(visited == 2);
+}
+
+TEST_CASE("The writer's summaries read while it writes are each as of one write") {
+  TempDir tmp;
+  StoreOptions options;
+  options.index_flush_events = 40;  // index flushes (the tail emptied) between the reads
+  auto writer = OpenOrDie(tmp.path(), options);
+  constexpr int kBatches = 300, kPerBatch = 10;
+  std::atomic<bool> done{false};
+  std::thread ingest([&] {
+    for (int b = 0; b < kBatches; ++b) {
+      WriteBatch batch;
+      for (int i = 0; i < kPerBatch; ++i) {
+        batch.events.push_back(
+            PhoneEvent(0x000e08000100 + (b * 7 + i * 13) % 97, kT0 + (b * kPerBatch + i) * kSec,
+                       i % 3 ? EventKind::kResyncRequest : EventKind::kResyncFailure));
+      }
+      REQUIRE(writer->Write(batch).ok());
+    }
+    done = true;
+  });
+  uint64_t previous = 0;
+  int reads = 0;
+  bool ordered = true, whole = true, growing = true;
+  while (!done || reads == 0) {
+    uint64_t total = 0;
+    MacAddress last = 0;
+    REQUIRE(writer
+                ->ForEachDevice([&](const DeviceSummary& d) {
+                  ordered = ordered && d.mac > last;
+                  last = d.mac;
+                  total += d.events;
+                  return true;
+                })
+                .ok());
+    whole = whole && total % kPerBatch == 0;
+    growing = growing && total >= previous;
+    previous = total;
+    ++reads;
+  }
+  ingest.join();
+  CHECK(ordered);
+  CHECK(whole);
+  CHECK(growing);
+  StoreOptions secondary;
+  secondary.mode = StoreOptions::Mode::kReadOnlySecondary;
+  auto reader = Store::Open(tmp.path(), secondary);
+  REQUIRE(reader.ok());
+  CHECK(AllSummaries(*writer) == AllSummaries(**reader));
+  uint64_t total = 0;
+  REQUIRE(
+      writer->ForEachDevice([&](const DeviceSummary& d) { return total += d.events, true; }).ok());
+  CHECK(total == kBatches * kPerBatch);
 }
 
 TEST_CASE("Serial numbers map to the MAC they were seen with") {
