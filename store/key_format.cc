@@ -38,12 +38,6 @@ std::string TimeSeqKey(int64_t time_us, uint64_t seq) {
   return key;
 }
 
-std::string TimePrefixBoundKey(int64_t time_us) {
-  std::string key;
-  PutFixed64(&key, BiasTime(time_us));
-  return key;
-}
-
 std::optional<TimeSeq> ParseTimeSeqKey(std::string_view key) {
   if (key.size() != kTimeSeqKeySize) return std::nullopt;
   return TimeSeq{UnbiasTime(GetFixed64(key.data())), GetFixed64(key.data() + 8)};

@@ -77,13 +77,9 @@ struct TimeSeq {
   uint64_t seq = 0;
 };
 std::optional<TimeSeq> ParseTimeSeqKey(std::string_view key);
-// The smallest key at or after time_us (seq 0): the bound of a time range.
+// The smallest key at or after time_us (seq 0, which no record has): the bound of a time
+// range.
 inline std::string TimeBoundKey(int64_t time_us) { return TimeSeqKey(time_us, 0); }
-// The biased time alone (8 bytes): it sorts before every record key of that time, so it
-// bounds the same ranges as TimeBoundKey. Retention's range deletions use it: a key of
-// this size is outside the domain of the events' memtable insert hint
-// (store/rocks_options.cc).
-std::string TimePrefixBoundKey(int64_t time_us);
 
 // Device index and summaries: the 6-byte MAC, big-endian.
 constexpr size_t kMacKeySize = 6;

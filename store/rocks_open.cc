@@ -466,8 +466,7 @@ Status RocksStore::ApplyRetention() {
   rocksdb::WriteOptions wo;
   for (int id : {kCfEvents, kCfRaw}) {
     Status st = FromRocks(
-        db_->DeleteRange(wo, cf(id), TimePrefixBoundKey(INT64_MIN), TimePrefixBoundKey(cutoff)),
-        "retention");
+        db_->DeleteRange(wo, cf(id), TimeBoundKey(INT64_MIN), TimeBoundKey(cutoff)), "retention");
     if (!st.ok()) return st;
   }
   Status st = FromRocks(

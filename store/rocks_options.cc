@@ -161,12 +161,10 @@ std::shared_ptr<const rocksdb::SliceTransform> SortedRunHint() {
 
 // Events and raw datagrams arrive in key order (time, then seq): one shared insert hint
 // lets each insert continue from the previous one instead of searching the memtable's
-// skiplist from its top, a dozen and more key comparisons that each miss the cache. RocksDB
-// 7.8 keeps a column family's hints for its range deletions too, and a hint taken from
-// one skiplist breaks the other: only record keys are in the domain. Retention deletes
-// its ranges with 8-byte bounds (TimePrefixBoundKey); before that it used 16-byte bounds
-// with seq 0, which a write-ahead log written by an older version may still hold and
-// replay. No record has seq 0 (seqs start at 1), so those are outside the domain too.
+// skiplist from its top. RocksDB 7.8 keeps a column family's hints for its range
+// deletions too, and a hint taken from one skiplist breaks the other: only record keys are
+// in the domain. Retention's range deletions start at a time bound, whose seq is 0, which
+// no record has (seqs start at 1).
 class RecordKeyHint final : public rocksdb::SliceTransform {
  public:
   const char* Name() const override { return "resyncwatch.RecordKeyHint"; }

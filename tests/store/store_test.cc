@@ -826,10 +826,11 @@ TEST_CASE("Retention removes old events, raw datagrams and index entries as the 
   CHECK(scanned == 7);
 }
 
-TEST_CASE("A range deletion with record-size bounds from an older version replays safely") {
-  // Retention before the memtable insert hint deleted [(INT64_MIN, 0), (cutoff, 0)): a
-  // log holding such a deletion between record inserts must neither break the memtable
-  // now nor when it is replayed at the next open.
+TEST_CASE(
+    "Retention's range deletion between record inserts keeps the memtable whole, also replayed") {
+  // Records and retention's deletion share the events' memtable: the deletion's start key
+  // (a time bound, seq 0) must stay out of the records' insert hint, both when it is
+  // written between two records and when the log replays it at the next open.
   TempDir tmp;
   {
     auto store = OpenOrDie(tmp.path());
