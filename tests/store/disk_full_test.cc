@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "store/store.h"
+#include "tests/store/store_checks.h"
 #include "tests/store/test_util.h"
 
 using namespace resyncwatch;
@@ -156,6 +157,41 @@ TEST_CASE(
   uint64_t events = 0;
   REQUIRE(store->Scan({}, [&](const Event&) { return ++events, true; }).ok());
   CHECK(events == 3u * kCrashBatchEvents);
+}
+
+TEST_CASE("Summaries read while a failed write waits to resume leave out that write's events") {
+  // The failed write already changed the writer's in-memory summaries (they are rebuilt
+  // from the store on resume): readers in its process must not take them meanwhile.
+  TempDir tmp;
+  auto faults = std::make_shared<StoreFaults>();
+  StoreOptions options;
+  options.faults = faults;
+  auto opened = Store::Open(tmp.Join("store"), options);
+  REQUIRE(opened.ok());
+  auto& store = *opened;
+  const MacAddress mac = 0x000e08c0ffee;
+  auto write = [&](int64_t t, EventKind kind) {
+    WriteBatch batch;
+    batch.events.push_back(PhoneEvent(mac, t, kind));
+    return store->Write(batch);
+  };
+  REQUIRE(write(kT0, EventKind::kResyncRequest).ok());
+  faults->no_space = true;
+  REQUIRE_FALSE(write(kT0 + kSec, EventKind::kResyncFailure).ok());
+  auto summary = store->GetDevice(mac);
+  REQUIRE(summary.ok());
+  CHECK(summary->events == 1);
+  CHECK(summary->failures == 0);
+  uint64_t events = 0;
+  REQUIRE(
+      store->ForEachDevice([&](const DeviceSummary& d) { return events += d.events, true; }).ok());
+  CHECK(events == 1);
+  faults->no_space = false;
+  REQUIRE(write(kT0 + 2 * kSec, EventKind::kResyncSuccess).ok());
+  summary = store->GetDevice(mac);
+  REQUIRE(summary.ok());
+  CHECK(summary->events == 2);
+  CHECK(summary->successes == 1);
 }
 
 TEST_CASE("Disk full during index flushes: writes resume and a reopened store agrees with itself") {
