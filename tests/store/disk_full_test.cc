@@ -33,6 +33,16 @@ class SmallTmpfs {
   bool mounted_ = false;
 };
 
+// A store at dir whose files go through the fault seam `faults` (with `options` besides).
+std::unique_ptr<Store> OpenWithFaults(const std::string& dir,
+                                      const std::shared_ptr<StoreFaults>& faults,
+                                      StoreOptions options = {}) {
+  options.faults = faults;
+  auto opened = Store::Open(dir, options);
+  REQUIRE(opened.ok());
+  return std::move(*opened);
+}
+
 }  // namespace
 
 // The real thing, kept beside the fault-seam tests below: RocksDB's own POSIX file system
@@ -133,11 +143,7 @@ TEST_CASE(
     "Disk full through the fault seam: writes fail while full and resume when space returns") {
   TempDir tmp;
   auto faults = std::make_shared<StoreFaults>();
-  StoreOptions options;
-  options.faults = faults;
-  auto opened = Store::Open(tmp.Join("store"), options);
-  REQUIRE(opened.ok());
-  auto& store = *opened;
+  auto store = OpenWithFaults(tmp.Join("store"), faults);
   auto write = [&](long batch_no) {
     WriteBatch batch;
     for (int i = 0; i < kCrashBatchEvents; ++i) batch.events.push_back(CrashEvent(batch_no, i));
@@ -164,11 +170,7 @@ TEST_CASE("Summaries read while a failed write waits to resume leave out that wr
   // from the store on resume): readers in its process must not take them meanwhile.
   TempDir tmp;
   auto faults = std::make_shared<StoreFaults>();
-  StoreOptions options;
-  options.faults = faults;
-  auto opened = Store::Open(tmp.Join("store"), options);
-  REQUIRE(opened.ok());
-  auto& store = *opened;
+  auto store = OpenWithFaults(tmp.Join("store"), faults);
   const MacAddress mac = 0x000e08c0ffee;
   auto write = [&](int64_t t, EventKind kind) {
     WriteBatch batch;
@@ -200,12 +202,10 @@ TEST_CASE("Disk full during index flushes: writes resume and a reopened store ag
   TempDir tmp;
   auto faults = std::make_shared<StoreFaults>();
   StoreOptions options;
-  options.faults = faults;
   options.index_flush_events = 25;
   const std::string dir = tmp.Join("store");
-  auto opened = Store::Open(dir, options);
-  REQUIRE(opened.ok());
-  auto store = std::move(*opened);
+  auto store = OpenWithFaults(dir, faults, options);
+  options.faults = faults;  // the reopen below goes through the seam too
   auto write = [&](long batch_no) {
     WriteBatch batch;
     for (int i = 0; i < kCrashBatchEvents; ++i) batch.events.push_back(CrashEvent(batch_no, i));
