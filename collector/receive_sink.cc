@@ -8,7 +8,11 @@ ReceiveSink::ReceiveSink(IngestQueue* queue, Counters* counters, const Clock* cl
     : queue_(queue), counters_(counters), clock_(clock), chunk_(std::make_unique<Chunk>()) {}
 
 void ReceiveSink::Accept(std::string_view data, const PeerAddress& peer, bool truncated) {
-  const int64_t now_us = clock_->NowMicros();
+  Accept(data, peer, truncated, clock_->NowMicros());
+}
+
+void ReceiveSink::Accept(std::string_view data, const PeerAddress& peer, bool truncated,
+                         int64_t now_us) {
   if (allow_ != nullptr && !allow_->Allows(peer)) {
     counters_->Add(Counter::kDeniedDatagrams);
     int64_t suppressed = 0;

@@ -24,7 +24,12 @@ class ReceiveSink {
   // REQUIRES: allow outlives the sink; before the first Accept.
   void SetAllow(const SenderFilter* allow) { allow_ = allow; }
 
+  // Stamps the datagram with the clock's time now.
   void Accept(std::string_view data, const PeerAddress& peer, bool truncated);
+  // Stamps it with received_us: an input that takes several datagrams from the kernel in
+  // one read gives them that read's time, so they share a time in the store and are kept
+  // as one record there (docs/store-format.md, event groups).
+  void Accept(std::string_view data, const PeerAddress& peer, bool truncated, int64_t received_us);
   // Hands the current chunk to the writer: when full, and whenever an input has read
   // all that was waiting (a UDP socket drained, a TCP read handled).
   void Flush();

@@ -185,7 +185,8 @@ void UdpInput::OnAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
 void UdpInput::OnRecv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf,
                       const struct sockaddr* addr, unsigned flags) {
   auto* self = static_cast<UdpInput*>(handle->data);
-  if (flags & UV_UDP_MMSG_FREE) return;  // the buffer is ours and reused
+  if (addr == nullptr) self->read_time_us_ = 0;  // a recvmmsg call's datagrams all handed over
+  if (flags & UV_UDP_MMSG_FREE) return;          // the buffer is ours and reused
   if (nread < 0) {
     self->counters_->Add(Counter::kReceiveErrors);
     int64_t suppressed = 0;
@@ -201,8 +202,12 @@ void UdpInput::OnRecv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf,
   }
   ++self->read_in_window_;
   self->read_this_iteration_ = true;
+  // The datagrams of one recvmmsg call were all waiting when it returned: one receive time.
+  int64_t received_us = self->read_time_us_;
+  if (received_us == 0) received_us = self->clock_->NowMicros();
+  if (flags & UV_UDP_MMSG_CHUNK) self->read_time_us_ = received_us;
   self->sink_->Accept(std::string_view(buf->base, static_cast<size_t>(nread)), ToPeer(addr),
-                      (flags & UV_UDP_PARTIAL) != 0);
+                      (flags & UV_UDP_PARTIAL) != 0, received_us);
 }
 
 void UdpInput::AfterIteration() {
@@ -242,6 +247,7 @@ void UdpInput::OnDrained() {
 
 void UdpInput::Resume() {
   if (handle_ == nullptr) return;
+  read_time_us_ = 0;  // a pause inside a call's datagrams leaves its time behind
   if (int rc = uv_udp_recv_start(handle_, &UdpInput::OnAlloc, &UdpInput::OnRecv); rc != 0) {
     // Not expected (the socket is bound and was read a millisecond ago); if it happens the
     // socket stays unread, so say so loudly rather than go quiet.

@@ -72,6 +72,8 @@ class UdpInput {
   int64_t coalesce_pauses_ = 0;
   int64_t read_in_window_ = 0;    // since the last pause or window_start_ms_
   uint64_t window_start_ms_ = 0;  // loop time
+  // The time of the recvmmsg call whose datagrams libuv is handing over (0 between calls).
+  int64_t read_time_us_ = 0;
   std::unique_ptr<char[]> buffer_;
   size_t buffer_size_ = 0;
   std::string bound_;

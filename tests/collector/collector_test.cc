@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <condition_variable>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -567,6 +568,54 @@ TEST_CASE("with udp-coalesce-ms 0 UDP reads never pause") {
   SendUdp(rig.port, FailureLines(200));
   REQUIRE(rig.RunUntilQueued(200));
   CHECK(rig.input->coalesce_pauses() == 0);
+}
+
+namespace {
+
+// A clock that moves one microsecond at every reading: each stamp taken is a new time.
+class TickingClock final : public Clock {
+ public:
+  int64_t NowMicros() const override { return now_us_.fetch_add(1) + 1; }
+
+ private:
+  mutable std::atomic<int64_t> now_us_{1'795'680'000'000'000};
+};
+
+}  // namespace
+
+TEST_CASE("datagrams taken from the socket in one read share one receive time") {
+  uv_loop_t loop{};
+  uv_loop_init(&loop);
+  IngestQueue queue{100000};
+  Counters counters;
+  TickingClock clock;
+  ReceiveSink sink{&queue, &counters, &clock};
+  auto input = std::make_unique<UdpInput>(&loop, &sink, &counters, &clock);
+  Result<ListenAddress> at = ParseListenUrl("udp://127.0.0.1:0");
+  REQUIRE(at.ok());
+  REQUIRE(input->Start(*at, 8 << 20, 0).ok());
+  const int port = std::stoi(input->bound().substr(input->bound().rfind(':') + 1));
+  // All 200 wait in the socket before the loop runs: libuv takes them 20 per recvmmsg.
+  SendUdp(port, FailureLines(200));
+  for (int i = 0; i < 100000 && queue.Depth() < 200; ++i) uv_run(&loop, UV_RUN_ONCE);
+  REQUIRE(queue.Depth() == 200);
+  std::vector<std::unique_ptr<Chunk>> chunks;
+  REQUIRE(queue.PopAll(&chunks, 0));
+  std::vector<int64_t> times;
+  for (const auto& chunk : chunks) {
+    for (const DatagramRef& d : chunk->items) times.push_back(d.received_us);
+  }
+  REQUIRE(times.size() == 200);
+  CHECK(std::is_sorted(times.begin(), times.end()));
+  std::map<int64_t, int> per_time;
+  for (int64_t t : times) ++per_time[t];
+  // One time per read of up to 20 datagrams (a stamp per datagram would give 200).
+  CHECK(per_time.size() >= 10);
+  CHECK(per_time.size() < 40);
+  for (const auto& [t, n] : per_time) CHECK(n <= 20);
+  input->Close();
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
 }
 
 TEST_CASE("sender addresses are formatted as address:port, IPv6 in brackets") {
