@@ -16,7 +16,8 @@ namespace resyncwatch::store_format {
 // Schema version written into the meta column family; bump on any layout change. A writer
 // opening an older store raises its version (it reads every older version). 2: event
 // encoding v2 (store/event_codec.h). 3: device index lists of times only (record_codec.h).
-constexpr uint32_t kSchemaVersion = 3;
+// 4: records of several events (store/event_record.h).
+constexpr uint32_t kSchemaVersion = 4;
 
 // Column family names, in the order the store opens them (index = handle slot).
 enum Cf : int {

@@ -8,6 +8,7 @@
 
 #include "common/counter_names.h"
 #include "store/event_codec.h"
+#include "store/event_record.h"
 #include "store/rocks_options.h"
 #include "store/rocks_store.h"
 
@@ -255,31 +256,49 @@ Result<bool> RocksStore::ReadSpanPhase(ExportCursor* c, size_t* room, ExportScra
   ro.fill_cache = false;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(events ? kCfEvents : kCfRaw)));
   const std::string start = TimeBoundKey(since);
-  it->Seek(c->after_key.empty() || c->after_key < start ? start : c->after_key);
-  if (it->Valid() && !c->after_key.empty() && it->key().ToStringView() == c->after_key) it->Next();
+  // after_key names the last record read, or an event within a group: the group's key is
+  // at or before it.
+  if (c->after_key.empty() || c->after_key < start) {
+    it->Seek(start);
+  } else {
+    it->SeekForPrev(c->after_key);
+    if (!it->Valid() && it->status().ok()) it->Seek(c->after_key);
+  }
+  std::vector<std::string_view> split;
   for (; it->Valid(); it->Next()) {
     auto k = ParseTimeSeqKey(it->key().ToStringView());
     if (!k) return Status::Corruption("record key of wrong size");
-    if (k->seq < c->seq || k->seq >= c->span_end) continue;
-    if (*room == 0) return false;
-    Status st;
-    // Decoded into the same objects every time: their strings keep their capacity.
     if (events) {
-      Event& e = out->event;
-      e.seq = k->seq;
-      e.event_time_us = k->time_us;
-      st = DecodeEvent(it->value().ToStringView(), &e);
-      if (st.ok()) out->visit->event(e);
+      Status st = SplitEventRecord(it->value().ToStringView(), &split);
+      if (!st.ok()) return st;
     } else {
-      RawDatagram& r = out->raw;
-      r.seq = k->seq;
-      r.received_us = k->time_us;
-      st = DecodeRaw(it->value().ToStringView(), &r);
-      if (st.ok()) out->visit->raw(r);
+      split.assign(1, it->value().ToStringView());
     }
-    if (!st.ok()) return st;
-    c->after_key.assign(it->key().data(), it->key().size());
-    --*room;
+    for (size_t i = 0; i < split.size(); ++i) {
+      const TimeSeq at{k->time_us, k->seq + i};
+      if (at.seq < c->seq || at.seq >= c->span_end) continue;
+      const TimeSeqKeyBuf key(at.time_us, at.seq);
+      if (!c->after_key.empty() && key.view() <= std::string_view(c->after_key)) continue;
+      if (*room == 0) return false;
+      Status st;
+      // Decoded into the same objects every time: their strings keep their capacity.
+      if (events) {
+        Event& e = out->event;
+        e.seq = at.seq;
+        e.event_time_us = at.time_us;
+        st = DecodeEvent(split[i], &e);
+        if (st.ok()) out->visit->event(e);
+      } else {
+        RawDatagram& r = out->raw;
+        r.seq = at.seq;
+        r.received_us = at.time_us;
+        st = DecodeRaw(split[i], &r);
+        if (st.ok()) out->visit->raw(r);
+      }
+      if (!st.ok()) return st;
+      c->after_key.assign(key.view());
+      --*room;
+    }
   }
   if (!it->status().ok()) return FromRocks(it->status(), "reading records to export");
   return true;

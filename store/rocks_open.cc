@@ -359,16 +359,20 @@ Status RocksStore::LoadWriterState() {
   // Replay events written after the last index flush (a crash or a kill lost them from
   // memory only) into the pending index and the summaries.
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kCfEvents)));
+  std::vector<std::string_view> split;
   for (it->Seek(tail_start_); it->Valid(); it->Next()) {
-    auto key = ParseTimeSeqKey(it->key().ToStringView());
-    if (!key) return Status::Corruption("event key of wrong size in " + dir_);
-    if (key->seq < watermark_) continue;
-    Event e;
-    e.seq = key->seq;
-    e.event_time_us = key->time_us;
-    Status st = DecodeEvent(it->value().ToStringView(), &e);
-    if (!st.ok()) return st;
-    st = ApplyToDevice(e);
+    Status st;
+    Result<bool> all = ForEachEventIn(it->key().ToStringView(), it->value().ToStringView(), &split,
+                                      [&](const TimeSeq& at, std::string_view encoded) {
+                                        if (at.seq < watermark_) return true;
+                                        Event e;
+                                        e.seq = at.seq;
+                                        e.event_time_us = at.time_us;
+                                        st = DecodeEvent(encoded, &e);
+                                        if (st.ok()) st = ApplyToDevice(e);
+                                        return st.ok();
+                                      });
+    if (!all.ok()) return Status::Corruption(all.status().message() + " in " + dir_);
     if (!st.ok()) return st;
   }
   return FromRocks(it->status(), "replaying the unindexed tail");

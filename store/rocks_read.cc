@@ -38,13 +38,11 @@ class ReadView {
   rocksdb::ReadOptions ro_;
 };
 
-Status DecodeEventAt(std::string_view key, std::string_view value, Event* e) {
-  auto k = ParseTimeSeqKey(key);
-  if (!k) return Status::Corruption("event key of wrong size");
+Status DecodeEventAt(const TimeSeq& at, std::string_view encoded, Event* e) {
   *e = Event();
-  e->seq = k->seq;
-  e->event_time_us = k->time_us;
-  return DecodeEvent(value, e);
+  e->seq = at.seq;
+  e->event_time_us = at.time_us;
+  return DecodeEvent(encoded, e);
 }
 
 }  // namespace
@@ -65,7 +63,7 @@ Result<RocksStore::Tail> RocksStore::ReadTail(const rocksdb::Snapshot* snap) con
 
 Status RocksStore::ScanTail(
     const Tail& tail, const rocksdb::Snapshot* snap, TimeRange range,
-    const std::function<bool(std::string_view, std::string_view)>& visit) const {
+    const std::function<bool(const TimeSeq&, std::string_view)>& visit) const {
   if (tail.start_key.empty()) return Status::Ok();
   rocksdb::ReadOptions ro;
   ro.snapshot = snap;
@@ -74,11 +72,14 @@ Status RocksStore::ScanTail(
   if (range.until_us != INT64_MAX) ro.iterate_upper_bound = &upper_slice;
   std::string start = std::max(tail.start_key, TimeBoundKey(range.since_us));
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kCfEvents)));
+  std::vector<std::string_view> split;
   for (it->Seek(start); it->Valid(); it->Next()) {
-    auto key = ParseTimeSeqKey(it->key().ToStringView());
-    if (!key) return Status::Corruption("event key of wrong size");
-    if (key->seq < tail.watermark) continue;
-    if (!visit(it->key().ToStringView(), it->value().ToStringView())) break;
+    Result<bool> more = ForEachEventIn(it->key().ToStringView(), it->value().ToStringView(), &split,
+                                       [&](const TimeSeq& at, std::string_view encoded) {
+                                         return at.seq < tail.watermark || visit(at, encoded);
+                                       });
+    if (!more.ok()) return more.status();
+    if (!*more) break;
   }
   return FromRocks(it->status(), "scanning the unindexed tail");
 }
@@ -121,7 +122,7 @@ class HistoryMerge {
            (!limit || std::pair(tail_[next_].first.time_us, tail_[next_].first.seq) <
                           std::pair(limit->time_us, limit->seq))) {
       const auto& [at, value] = tail_[next_];
-      Status s = DecodeEventAt(TimeSeqKey(at.time_us, at.seq), value, &event_);
+      Status s = DecodeEventAt(at, value, &event_);
       ++next_;
       if (!s.ok()) return std::nullopt;
       if (!visit_(event_)) return false;
@@ -130,8 +131,8 @@ class HistoryMerge {
   }
 
   // Decodes and visits one indexed event; *more is false when the visitor stopped.
-  Status EmitIndexed(std::string_view key, std::string_view value, bool* more) {
-    Status st = DecodeEventAt(key, value, &event_);
+  Status EmitIndexed(const TimeSeq& at, std::string_view value, bool* more) {
+    Status st = DecodeEventAt(at, value, &event_);
     if (!st.ok()) return st;
     *more = visit_(event_);
     return Status::Ok();
@@ -145,7 +146,7 @@ class HistoryMerge {
 };
 
 struct IndexedEvent {
-  std::string key;
+  TimeSeq at;
   std::string value;
 };
 
@@ -166,6 +167,7 @@ struct IndexedFetch {
   std::vector<IndexedEvent> found;
   // The last slot scanned whole: its exact entries (sorted after it) were found by the scan.
   std::optional<int64_t> scanned_slot;
+  std::vector<std::string_view> split;
 
   // REQUIRES: entries ascending and distinct, each overlapping `range`, and after those of
   // earlier calls.
@@ -182,13 +184,12 @@ struct IndexedFetch {
   }
 
  private:
-  // Keeps the event at the iterator when it is one of the device's indexed events.
-  Status KeepIfOurs(rocksdb::Iterator* it, const TimeSeq& at) {
+  // Keeps the event when it is one of the device's indexed events.
+  Status KeepIfOurs(const TimeSeq& at, std::string_view encoded) {
     if (at.seq >= watermark) return Status::Ok();
-    std::string_view value = it->value().ToStringView();
-    Result<MacAddress> m = PeekEventMac(value);
+    Result<MacAddress> m = PeekEventMac(encoded);
     if (!m.ok()) return m.status();
-    if (*m == mac) found.push_back({it->key().ToString(), std::string(value)});
+    if (*m == mac) found.push_back({at, std::string(encoded)});
     return Status::Ok();
   }
 
@@ -203,19 +204,49 @@ struct IndexedFetch {
       at = ParseTimeSeqKey(it->key().ToStringView());
       if (!at) return Status::Corruption("event key of wrong size");
       if (at->time_us > last) break;
-      Status st = KeepIfOurs(it, *at);
+      Status st;
+      Result<bool> done =
+          ForEachEventIn(it->key().ToStringView(), it->value().ToStringView(), &split,
+                         [&](const TimeSeq& event_at, std::string_view encoded) {
+                           st = KeepIfOurs(event_at, encoded);
+                           return st.ok();
+                         });
+      if (!done.ok()) return done.status();
       if (!st.ok()) return st;
     }
     return FromRocks(it->status(), "reading an event");
   }
 
+  // The record holding an event has the greatest key at or before the event's own (a
+  // group's key is its first event's): the iterator's when it holds it, else found by
+  // SeekForPrev.
   Status FetchExact(rocksdb::Iterator* it, const IndexEntry& e) {
     const TimeSeq want{IndexSlotFirstUs(e.slot), e.seq};
-    const std::string key = TimeSeqKey(want.time_us, want.seq);
-    if (!it->Valid() || it->key().ToStringView() != key) it->Seek(key);
-    if (!it->status().ok()) return FromRocks(it->status(), "reading an event");
-    if (!it->Valid() || it->key().ToStringView() != key) return Status::Ok();  // retention
-    return KeepIfOurs(it, want);
+    std::string_view encoded;
+    Status st = FindAtIterator(it, want, &encoded);
+    if (!st.ok()) return st;
+    if (encoded.empty()) {
+      it->SeekForPrev(TimeSeqKey(want.time_us, want.seq));
+      if (!it->status().ok()) return FromRocks(it->status(), "reading an event");
+      st = FindAtIterator(it, want, &encoded);
+      if (!st.ok()) return st;
+      if (encoded.empty()) return Status::Ok();  // retention
+    }
+    return KeepIfOurs(want, encoded);
+  }
+
+  // The encoding of the event `want` when the record at the iterator holds it (else "").
+  Status FindAtIterator(rocksdb::Iterator* it, const TimeSeq& want, std::string_view* encoded) {
+    *encoded = {};
+    if (!it->Valid()) return Status::Ok();
+    std::optional<TimeSeq> key = ParseTimeSeqKey(it->key().ToStringView());
+    if (!key) return Status::Corruption("event key of wrong size");
+    if (key->time_us != want.time_us || key->seq > want.seq) return Status::Ok();
+    Status st = SplitEventRecord(it->value().ToStringView(), &split);
+    if (!st.ok()) return st;
+    const uint64_t i = want.seq - key->seq;
+    if (i < split.size()) *encoded = split[i];
+    return Status::Ok();
   }
 };
 
@@ -228,12 +259,11 @@ Status MergeHistory(IndexedFetch& fetch, const std::vector<IndexEntry>& entries,
     Status st = fetch.Fetch(entries.data() + begin, std::min(kBatch, entries.size() - begin));
     if (!st.ok()) return st;
     for (const IndexedEvent& e : fetch.found) {
-      const TimeSeq at = *ParseTimeSeqKey(e.key);
-      auto more = merge.EmitTailBefore(&at);
+      auto more = merge.EmitTailBefore(&e.at);
       if (!more) return Status::Corruption("undecodable event in the unindexed tail");
       if (!*more) return Status::Ok();
       bool go_on = true;
-      st = merge.EmitIndexed(e.key, e.value, &go_on);
+      st = merge.EmitIndexed(e.at, e.value, &go_on);
       if (!st.ok()) return st;
       if (!go_on) return Status::Ok();
     }
@@ -254,27 +284,27 @@ Status RocksStore::History(MacAddress mac, TimeRange range, const EventVisitor& 
   if (!st.ok()) return st;
   // Events after the watermark are not indexed yet: find this device's among them.
   HistoryMerge::TailEvents tail_events;
-  st = ScanTail(*tail, view.snapshot(), range, [&](std::string_view k, std::string_view v) {
+  st = ScanTail(*tail, view.snapshot(), range, [&](const TimeSeq& at, std::string_view v) {
     auto m = PeekEventMac(v);
-    if (m.ok() && *m == mac) tail_events.push_back({*ParseTimeSeqKey(k), std::string(v)});
+    if (m.ok() && *m == mac) tail_events.push_back({at, std::string(v)});
     return true;
   });
   if (!st.ok()) return st;
   HistoryMerge merge(std::move(tail_events), visit);
   // Without a tail every event is indexed, whatever the watermark says.
   const uint64_t indexed_below = tail->start_key.empty() ? UINT64_MAX : tail->watermark;
-  IndexedFetch fetch{db_.get(), cf(kCfEvents), view.ro(), mac, range, indexed_below, {}, {}};
+  IndexedFetch fetch{db_.get(), cf(kCfEvents), view.ro(), mac, range, indexed_below, {}, {}, {}};
   return MergeHistory(fetch, entries, merge);
 }
 
 Status RocksStore::Scan(TimeRange range, const EventVisitor& visit) const {
   Event e;
-  return ForEachInTimeRange(kCfEvents, range, "scanning events",
-                            [&](std::string_view key, std::string_view value, bool* more) {
-                              Status st = DecodeEventAt(key, value, &e);
-                              if (st.ok()) *more = visit(e);
-                              return st;
-                            });
+  return ForEachEventInTimeRange(range,
+                                 [&](const TimeSeq& at, std::string_view encoded, bool* more) {
+                                   Status st = DecodeEventAt(at, encoded, &e);
+                                   if (st.ok()) *more = visit(e);
+                                   return st;
+                                 });
 }
 
 Status RocksStore::ScanHeads(TimeRange range, const EventVisitor& visit) const {
@@ -285,42 +315,39 @@ Status RocksStore::ScanHeadsOf(TimeRange range, const std::function<bool(MacAddr
                                const EventVisitor& visit) const {
   Event head;  // only the leading fields are ever set
   Event full;  // debug events, decoded whole
-  return ForEachInTimeRange(kCfEvents, range, "scanning events",
-                            [&](std::string_view key, std::string_view value, bool* more) {
-                              if (want) {
-                                Result<MacAddress> mac = PeekEventMac(value);
-                                if (!mac.ok()) return mac.status();
-                                if (!want(*mac)) return Status::Ok();
-                              }
-                              auto k = ParseTimeSeqKey(key);
-                              if (!k) return Status::Corruption("event key of wrong size");
-                              head.seq = k->seq;
-                              head.event_time_us = k->time_us;
-                              Status st = DecodeEventHead(value, &head);
-                              if (!st.ok()) return st;
-                              if (head.kind != EventKind::kDebug) {
-                                *more = visit(head);
-                                return st;
-                              }
-                              st = DecodeEventAt(key, value, &full);
-                              if (st.ok()) *more = visit(full);
-                              return st;
-                            });
+  return ForEachEventInTimeRange(range,
+                                 [&](const TimeSeq& at, std::string_view encoded, bool* more) {
+                                   if (want) {
+                                     Result<MacAddress> mac = PeekEventMac(encoded);
+                                     if (!mac.ok()) return mac.status();
+                                     if (!want(*mac)) return Status::Ok();
+                                   }
+                                   head.seq = at.seq;
+                                   head.event_time_us = at.time_us;
+                                   Status st = DecodeEventHead(encoded, &head);
+                                   if (!st.ok()) return st;
+                                   if (head.kind != EventKind::kDebug) {
+                                     *more = visit(head);
+                                     return st;
+                                   }
+                                   st = DecodeEventAt(at, encoded, &full);
+                                   if (st.ok()) *more = visit(full);
+                                   return st;
+                                 });
 }
 
 Status RocksStore::ScanKinds(TimeRange range, uint32_t kind_mask, const EventVisitor& visit) const {
   Event e;
-  return ForEachInTimeRange(kCfEvents, range, "scanning events",
-                            [&](std::string_view key, std::string_view value, bool* more) {
-                              Result<EventKind> kind = PeekEventKind(value);
-                              if (!kind.ok()) return kind.status();
-                              if ((kind_mask >> static_cast<unsigned>(*kind) & 1u) == 0) {
-                                return Status::Ok();
-                              }
-                              Status st = DecodeEventAt(key, value, &e);
-                              if (st.ok()) *more = visit(e);
-                              return st;
-                            });
+  return ForEachEventInTimeRange(range,
+                                 [&](const TimeSeq& at, std::string_view encoded, bool* more) {
+                                   Result<EventKind> kind = PeekEventKind(encoded);
+                                   if (!kind.ok()) return kind.status();
+                                   if ((kind_mask >> static_cast<unsigned>(*kind) & 1u) == 0)
+                                     return Status::Ok();
+                                   Status st = DecodeEventAt(at, encoded, &e);
+                                   if (st.ok()) *more = visit(e);
+                                   return st;
+                                 });
 }
 
 Status RocksStore::ScanRaw(TimeRange range,
@@ -359,6 +386,25 @@ Status RocksStore::ForEachInTimeRange(
     if (!st.ok()) return st;
   }
   return more ? FromRocks(it->status(), what) : Status::Ok();
+}
+
+Status RocksStore::ForEachEventInTimeRange(
+    TimeRange range,
+    const std::function<Status(const TimeSeq& at, std::string_view encoded, bool* more)>& on_event)
+    const {
+  std::vector<std::string_view> split;
+  return ForEachInTimeRange(kCfEvents, range, "scanning events",
+                            [&](std::string_view key, std::string_view value, bool* more) {
+                              Status st;
+                              Result<bool> all =
+                                  ForEachEventIn(key, value, &split,
+                                                 [&](const TimeSeq& at, std::string_view encoded) {
+                                                   st = on_event(at, encoded, more);
+                                                   return st.ok() && *more;
+                                                 });
+                              if (!all.ok()) return all.status();
+                              return st;
+                            });
 }
 
 Result<DeviceSummary> RocksStore::GetDevice(MacAddress mac) const {
@@ -401,11 +447,11 @@ Result<DeviceSummary> RocksStore::GetDevice(MacAddress mac) const {
   if (!tail.ok()) return tail.status();
   Status st = Status::Ok();
   Status scan =
-      ScanTail(*tail, view.snapshot(), TimeRange{}, [&](std::string_view k, std::string_view val) {
+      ScanTail(*tail, view.snapshot(), TimeRange{}, [&](const TimeSeq& at, std::string_view val) {
         auto m = PeekEventMac(val);
         if (!m.ok() || *m != mac) return true;
         Event e;
-        st = DecodeEventAt(k, val, &e);
+        st = DecodeEventAt(at, val, &e);
         if (!st.ok()) return false;
         ApplyEventToSummary(e, &s);
         return true;
@@ -473,9 +519,9 @@ Status RocksStore::ForEachDeviceFromTail(
   std::map<MacAddress, std::vector<Event>> pending;
   Status st = Status::Ok();
   Status scan =
-      ScanTail(*tail, view.snapshot(), TimeRange{}, [&](std::string_view k, std::string_view val) {
+      ScanTail(*tail, view.snapshot(), TimeRange{}, [&](const TimeSeq& at, std::string_view val) {
         Event e;
-        st = DecodeEventAt(k, val, &e);
+        st = DecodeEventAt(at, val, &e);
         if (!st.ok()) return false;
         if (e.mac != 0) pending[e.mac].push_back(std::move(e));
         return true;

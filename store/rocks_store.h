@@ -16,6 +16,7 @@
 
 #include "common/flat_table.h"
 #include "store/device_state.h"
+#include "store/event_record.h"
 #include "store/import_dedup.h"
 #include "store/key_format.h"
 #include "store/store.h"
@@ -157,15 +158,21 @@ class RocksStore final : public Store {
   };
   std::optional<WriterDevices> TakeWriterDevices() const;
   Status ForEachDeviceFromTail(const std::function<bool(const DeviceSummary&)>& visit) const;
-  // Visits the tail's events (seq >= watermark) from max(tail start, since) to until.
+  // Visits the tail's events (seq >= watermark) from max(tail start, since) to until, each
+  // with its encoding.
   Status ScanTail(
       const Tail& tail, const rocksdb::Snapshot* snap, TimeRange range,
-      const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
+      const std::function<bool(const TimeSeq& at, std::string_view encoded)>& visit) const;
   // Iterates a (time, seq)-keyed column family over range in key order, as one scan (no
   // block caching); on_entry decodes and visits one entry and clears *more to stop.
   Status ForEachInTimeRange(int cf_index, TimeRange range, const char* what,
                             const std::function<Status(std::string_view key, std::string_view value,
                                                        bool* more)>& on_entry) const;
+  // The same over the events column family, one call per event of its records.
+  Status ForEachEventInTimeRange(
+      TimeRange range,
+      const std::function<Status(const TimeSeq& at, std::string_view encoded, bool* more)>&
+          on_event) const;
 
   std::string dir_;
   std::string secondary_dir_;
@@ -191,7 +198,8 @@ class RocksStore final : public Store {
   std::vector<std::pair<MacAddress, DeviceState*>> dirty_macs_;
   size_t pending_count_ = 0;
   std::unordered_map<std::string, MacAddress> serials_;
-  ImportSessions import_sessions_;  // what each import run met (store/import_dedup.h)
+  ImportSessions import_sessions_;   // what each import run met (store/import_dedup.h)
+  EventRecordBuilder event_record_;  // reused by each write: its buffers keep their capacity
   int64_t last_index_flush_us_ = 0;
   bool needs_resume_ = false;
   ExportTap* export_tap_ = nullptr;

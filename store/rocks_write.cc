@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <type_traits>
 #include <unordered_map>
 
 #include "common/counter_names.h"
@@ -71,15 +72,26 @@ template <typename Record, typename Decode, typename Hash>
 Status LoadStoredAt(rocksdb::Iterator* it, int64_t time_us, const Decode& decode,
                     const Hash& hash_of, const std::function<void(uint64_t)>& add) {
   Record record;
+  std::vector<std::string_view> split;
   for (it->Seek(TimeBoundKey(time_us)); it->Valid(); it->Next()) {
     std::optional<TimeSeq> key = ParseTimeSeqKey(it->key().ToStringView());
     if (!key || key->time_us != time_us) break;
-    SetFromKey(*key, &record);
-    if (Status st = decode(it->value().ToStringView(), &record); !st.ok()) {
+    // Raw datagrams have a record each; events may share one (store/event_record.h).
+    Status st = Status::Ok();
+    if constexpr (std::is_same_v<Record, Event>) {
+      st = SplitEventRecord(it->value().ToStringView(), &split);
+    } else {
+      split.assign(1, it->value().ToStringView());
+    }
+    for (size_t i = 0; st.ok() && i < split.size(); ++i) {
+      SetFromKey(TimeSeq{key->time_us, key->seq + i}, &record);
+      st = decode(split[i], &record);
+      if (st.ok()) add(hash_of(record));
+    }
+    if (!st.ok()) {
       return Status::Corruption("checking for duplicates at " + FormatIso8601Utc(time_us) + ": " +
                                 st.message());
     }
-    add(hash_of(record));
   }
   return FromRocks(it->status(), "checking for duplicates at " + FormatIso8601Utc(time_us));
 }
@@ -249,7 +261,18 @@ Status RocksStore::StageEvents(WriteBatch& batch, StagedWrite* w) {
     auto it = serials_.find(e.sn);
     serial_known[i] = it != serials_.end() && it->second == e.mac;
   }
-  std::string value;
+  // Consecutive events at one time (seqs are consecutive too) share a record.
+  EventRecordBuilder& record = event_record_;
+  record.Clear();
+  TimeSeqKeyBuf record_key(0, 0);
+  auto put_record = [&] {
+    if (record.empty()) return;
+    record.Finish();
+    const rocksdb::Slice key(record_key.bytes, kTimeSeqKeySize);
+    const rocksdb::Slice parts[2] = {record.header(), record.body()};
+    w->wb.Put(cf(kCfEvents), rocksdb::SliceParts(&key, 1), rocksdb::SliceParts(parts, 2));
+    record.Clear();
+  };
   for (size_t i = 0; i < batch.events.size(); ++i) {
     Event& e = batch.events[i];
     if (batch.skip_duplicates) {
@@ -259,19 +282,22 @@ Status RocksStore::StageEvents(WriteBatch& batch, StagedWrite* w) {
       if (!*first) continue;
     }
     e.seq = w->next_seq++;
-    const TimeSeqKeyBuf key(e.event_time_us, e.seq);
-    if (w->tail_start.empty() || key.view() < std::string_view(w->tail_start)) {
-      w->tail_start.assign(key.view());
+    if (!record.Takes(e.event_time_us)) {
+      put_record();
+      record_key = TimeSeqKeyBuf(e.event_time_us, e.seq);
+      if (w->tail_start.empty() || record_key.view() < std::string_view(w->tail_start)) {
+        w->tail_start.assign(record_key.view());
+      }
     }
-    value.clear();
-    EncodeEvent(e, &value);
-    w->wb.Put(cf(kCfEvents), rocksdb::Slice(key.bytes, kTimeSeqKeySize), value);
+    EncodeEvent(e, record.BeginEvent(e.event_time_us));
+    record.EndEvent();
     w->events.push_back(&e);
     // A batch that maps a serial anew may map it back later on: then check every event.
     if (e.mac != 0 && !e.sn.empty() && (!serial_known[i] || !w->new_serials.empty())) {
       StageSerial(e, w);
     }
   }
+  put_record();
   w->result.events_stored = w->events.size();
   return Status::Ok();
 }

@@ -82,6 +82,25 @@ TEST_CASE("Export journal hands out every record once, older times included") {
   CHECK(*store->NextSeq() == *seen.rbegin() + 1);
 }
 
+TEST_CASE("Export resumes in the middle of a record of several events") {
+  TempDir tmp;
+  StoreOptions options;
+  options.export_journal = true;
+  auto store = OpenOrDie(tmp.path(), options);
+  std::set<uint64_t> seen;
+  for (int b = 0; b < 6; ++b) {
+    WriteBatch batch;  // 40 events at one time: one record each batch
+    for (int i = 0; i < 40; ++i) {
+      batch.events.push_back(
+          PhoneEvent(0x000e08000100 + i % 9, kT0 + b * kSec, EventKind::kResyncRequest));
+    }
+    REQUIRE(store->Write(batch).ok());
+  }
+  Drain(*store, 7, &seen);  // 7 does not divide 40: most reads stop inside a record
+  CHECK(seen.size() == 240);
+  CHECK(seen == AllSeqs(*store));
+}
+
 TEST_CASE("Export cursor survives a reopen in the middle of a span") {
   TempDir tmp;
   StoreOptions options;
