@@ -5,6 +5,7 @@
 #pragma once
 
 #include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
 
 #include <atomic>
 #include <memory>
@@ -200,6 +201,10 @@ class RocksStore final : public Store {
   std::unordered_map<std::string, MacAddress> serials_;
   ImportSessions import_sessions_;   // what each import run met (store/import_dedup.h)
   EventRecordBuilder event_record_;  // reused by each write: its buffers keep their capacity
+  // Each Write stages its records here: a batch built anew grew by doubling (copying it
+  // about twice over) or was reserved for its largest size, in fresh memory every time.
+  rocksdb::WriteBatch write_batch_;
+  static constexpr size_t kKeptWriteBatchBytes = 8 << 20;
   int64_t last_index_flush_us_ = 0;
   bool needs_resume_ = false;
   ExportTap* export_tap_ = nullptr;

@@ -189,8 +189,8 @@ Status RocksStore::FlushIndex() {
 // writer state it changed is the device states (devices_applied), which AbandonWrite
 // rebuilds from the store; the serial numbers it maps reach serials_ only on commit.
 struct RocksStore::StagedWrite {
-  explicit StagedWrite(size_t reserve_bytes) : wb(reserve_bytes) {}
-  rocksdb::WriteBatch wb;
+  explicit StagedWrite(rocksdb::WriteBatch& batch) : wb(batch) { wb.Clear(); }
+  rocksdb::WriteBatch& wb;  // the store's, reused: its buffer keeps its capacity
   WriteResult result;
   uint64_t first_seq = 0;
   uint64_t next_seq = 0;
@@ -446,9 +446,9 @@ Result<WriteResult> RocksStore::Write(WriteBatch& batch) {
   std::lock_guard lock(write_mu_);
   Status resumed = ResumeIfNeeded();
   if (!resumed.ok()) return resumed;
-  // Sized for the events up front (key, value and framing are ~150 bytes each): growing a
-  // batch of ~150 KiB by doubling copies it about twice over.
-  StagedWrite w(batch.events.size() * 160 + batch.raw.size() * 320 + 256);
+  // After an import's large batch, give its memory back rather than keep it for good.
+  if (write_batch_.GetDataSize() > kKeptWriteBatchBytes) write_batch_ = rocksdb::WriteBatch();
+  StagedWrite w(write_batch_);
   w.import_run = batch.import_session;
   w.first_seq = w.next_seq = next_seq_;
   w.tail_start = tail_start_;
