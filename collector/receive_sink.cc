@@ -12,7 +12,8 @@ void ReceiveSink::Accept(std::string_view data, const PeerAddress& peer, bool tr
 }
 
 void ReceiveSink::Accept(std::string_view data, const PeerAddress& peer, bool truncated,
-                         int64_t now_us) {
+                         int64_t received_us) {
+  const int64_t now_us = received_us;
   if (allow_ != nullptr && !allow_->Allows(peer)) {
     counters_->Add(Counter::kDeniedDatagrams);
     int64_t suppressed = 0;

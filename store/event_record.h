@@ -19,8 +19,11 @@ namespace resyncwatch::store_format {
 // The first byte of a group; an event's encoding starts with its codec version (1 or 2).
 constexpr uint8_t kEventGroupTag = 0xE7;
 // A history read decodes one event of a group but reads the group whole: groups stay
-// well below a block (12 KiB) so that such a read still touches one block.
+// well below a block (12 KiB) so that such a read still touches one block. An event joins
+// a group only when the group's encodings and the event's message fit in kMaxGroupBytes
+// (a long debug message gets a record of its own).
 constexpr size_t kMaxGroupEvents = 64;
+constexpr size_t kMaxGroupBytes = 4096;
 
 // Builds one record from the encodings of its events, appended in seq order.
 class EventRecordBuilder {
@@ -28,12 +31,14 @@ class EventRecordBuilder {
   bool empty() const { return lengths_.empty(); }
   size_t size() const { return lengths_.size(); }
   int64_t time_us() const { return time_us_; }
-  // Whether an event at time_us may join the record being built.
-  bool Takes(int64_t time_us) const {
-    return !empty() && time_us == time_us_ && lengths_.size() < kMaxGroupEvents;
+  // Whether an event at time_us whose message has message_bytes may join the record being
+  // built (its encoding is about that long: the rest is short or refers into the message).
+  bool Takes(int64_t time_us, size_t message_bytes) const {
+    return !empty() && time_us == time_us_ && lengths_.size() < kMaxGroupEvents &&
+           body_.size() + message_bytes <= kMaxGroupBytes;
   }
   // Starts the next event: the caller appends its encoding to *the returned string, then
-  // calls EndEvent. REQUIRES: empty() or Takes(time_us).
+  // calls EndEvent. REQUIRES: empty() or Takes(time_us, ...).
   std::string* BeginEvent(int64_t time_us) {
     time_us_ = time_us;
     begin_ = body_.size();

@@ -282,7 +282,7 @@ Status RocksStore::StageEvents(WriteBatch& batch, StagedWrite* w) {
       if (!*first) continue;
     }
     e.seq = w->next_seq++;
-    if (!record.Takes(e.event_time_us)) {
+    if (!record.Takes(e.event_time_us, e.message.size())) {
       put_record();
       record_key = TimeSeqKeyBuf(e.event_time_us, e.seq);
       if (w->tail_start.empty() || record_key.view() < std::string_view(w->tail_start)) {

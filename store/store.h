@@ -171,7 +171,9 @@ struct ExportCursor {
   uint64_t seq = 1;       // every event and raw datagram with a lower seq is exported
   uint64_t span_end = 0;  // 0: no span open
   int phase = 0;          // 0: events of the span, 1: its raw datagrams
-  std::string after_key;  // records of the phase at or before this store key are exported
+  // Records of the phase at or before this (time, seq) key are exported: an event's key,
+  // which may lie inside a stored group of events (store/event_record.h).
+  std::string after_key;
   int64_t events_since_us = 0, events_until_us = -1;  // the span's event times (inclusive)
   int64_t raw_since_us = 0, raw_until_us = -1;        // its raw receive times (inclusive)
   bool operator==(const ExportCursor&) const = default;

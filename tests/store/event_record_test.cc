@@ -75,20 +75,44 @@ TEST_CASE("A record of one event is its encoding alone, as records were before g
   CHECK(split[0] == enc);
 }
 
-TEST_CASE("A group holds at most kMaxGroupEvents events and one time") {
+TEST_CASE("A group holds at most kMaxGroupEvents events, kMaxGroupBytes and one time") {
   EventRecordBuilder b;
-  CHECK_FALSE(b.Takes(kT0));  // nothing to join
+  CHECK_FALSE(b.Takes(kT0, 1));  // nothing to join
   for (size_t i = 0; i < kMaxGroupEvents; ++i) {
-    REQUIRE((b.empty() || b.Takes(kT0)));
+    REQUIRE((b.empty() || b.Takes(kT0, 1)));
     b.BeginEvent(kT0)->append("x");
     b.EndEvent();
   }
-  CHECK_FALSE(b.Takes(kT0));
+  CHECK_FALSE(b.Takes(kT0, 1));
   b.Clear();
   b.BeginEvent(kT0)->append("x");
   b.EndEvent();
-  CHECK(b.Takes(kT0));
-  CHECK_FALSE(b.Takes(kT0 + 1));
+  CHECK(b.Takes(kT0, 1));
+  CHECK_FALSE(b.Takes(kT0 + 1, 1));
+  CHECK(b.Takes(kT0, kMaxGroupBytes - 1));
+  CHECK_FALSE(b.Takes(kT0, kMaxGroupBytes));
+}
+
+TEST_CASE("A long message gets a record of its own among events of one time") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  WriteBatch batch;
+  for (int i = 0; i < 6; ++i) {
+    Event e = PhoneEvent(0x000e08000300 + i, kT0, EventKind::kResyncRequest);
+    if (i == 2) {  // a debug dump of 20 KB between short messages
+      e.kind = EventKind::kDebug;
+      e.message = std::string(20'000, 'd');
+    }
+    batch.events.push_back(std::move(e));
+  }
+  REQUIRE(store->Write(batch).ok());
+  // Records: events 0-1, the long one alone, 3-5.
+  CHECK(*CountKeysForTest(tmp.path(), "events") == 3);
+  std::vector<size_t> sizes;
+  REQUIRE(store->Scan({}, [&](const Event& e) { return sizes.push_back(e.message.size()), true; })
+              .ok());
+  REQUIRE(sizes.size() == 6);
+  CHECK(sizes[2] == 20'000);
 }
 
 TEST_CASE("A broken group is reported as corruption") {
@@ -200,12 +224,16 @@ TEST_CASE("Events at one time share records, and every read finds each of them")
   Expected expected;
   {
     auto store = OpenOrDie(tmp.path(), options);
-    WriteAt(*store, kT0, 150, 0, &expected);  // groups of 64, 64 and 22, indexed
+    WriteAt(*store, kT0, 150, 0, &expected);  // 3 or 4 groups (64 events, 4 KiB), indexed
     // Older events, as an import brings, in the tail: scanning the tail from them passes
     // the indexed groups, whose events it must leave to the index.
     WriteAt(*store, kT0 - kSec, 30, 150, &expected);  // one group
     WriteAt(*store, kT0 - kSec, 1, 180, &expected);   // one event alone at that time
-    CHECK(*CountKeysForTest(tmp.path(), "events") == 5);
+    // 150 events of about 80 bytes at kT0 take 3 (64 each at most) or 4 (4 KiB) groups,
+    // then the group of 30 and the one alone.
+    const int64_t records = *CountKeysForTest(tmp.path(), "events");
+    CHECK(records >= 5);
+    CHECK(records <= 6);
     CheckEveryRead(*store, expected, 181);
     // A read-only view rebuilds the tail's summaries from the records.
     StoreOptions view = options;

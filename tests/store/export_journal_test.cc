@@ -101,6 +101,32 @@ TEST_CASE("Export resumes in the middle of a record of several events") {
   CHECK(seen == AllSeqs(*store));
 }
 
+TEST_CASE("Export resumes after retention removed the group its cursor stopped in") {
+  TempDir tmp;
+  const int64_t day = 86'400 * kSec;
+  ManualClock clock(kT0);
+  StoreOptions options;
+  options.export_journal = true;
+  options.retention_us = day;
+  options.clock = &clock;
+  auto store = OpenOrDie(tmp.path(), options);
+  WriteBatch batch;  // one span: a group of 40 at kT0, one of 5 at kT0 + 2 s
+  for (int i = 0; i < 45; ++i) {
+    const int64_t t = i < 40 ? kT0 : kT0 + 2 * kSec;
+    batch.events.push_back(PhoneEvent(0x000e08000100 + i % 9, t, EventKind::kResyncRequest));
+  }
+  REQUIRE(store->Write(batch).ok());
+  ExportRecords part;
+  REQUIRE(store->ReadForExport(*store->LoadExportCursor(), 7, &part).ok());
+  REQUIRE(part.events.size() == 7);  // the cursor stops inside the first group
+  clock.Set(kT0 + kSec + day);       // cutoff kT0 + 1 s: the first group goes
+  REQUIRE(store->ApplyRetention().ok());
+  ExportRecords rest;
+  REQUIRE(store->ReadForExport(part.next, 100, &rest).ok());
+  REQUIRE(rest.events.size() == 5);
+  for (const Event& e : rest.events) CHECK(e.event_time_us == kT0 + 2 * kSec);
+}
+
 TEST_CASE("Export cursor survives a reopen in the middle of a span") {
   TempDir tmp;
   StoreOptions options;
