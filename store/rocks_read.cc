@@ -217,22 +217,26 @@ struct IndexedFetch {
     return FromRocks(it->status(), "reading an event");
   }
 
-  // The record holding an event has the greatest key at or before the event's own (a
-  // group's key is its first event's): the iterator's when it holds it, else found by
-  // SeekForPrev.
+  // The record holding an event is the iterator's, or has a key from (time, seq - 63) to
+  // the event's own (a group holds at most kMaxGroupEvents consecutive seqs and is keyed by
+  // its first): a seek there and a step or two forward find it. Forward only: a step back
+  // after a seek (SeekForPrev) decodes a block's entries again from a restart point.
   Status FetchExact(rocksdb::Iterator* it, const IndexEntry& e) {
     const TimeSeq want{IndexSlotFirstUs(e.slot), e.seq};
     std::string_view encoded;
     Status st = FindAtIterator(it, want, &encoded);
     if (!st.ok()) return st;
-    if (encoded.empty()) {
-      it->SeekForPrev(TimeSeqKey(want.time_us, want.seq));
-      if (!it->status().ok()) return FromRocks(it->status(), "reading an event");
+    if (!encoded.empty()) return KeepIfOurs(want, encoded);
+    const uint64_t from = want.seq >= kMaxGroupEvents ? want.seq - (kMaxGroupEvents - 1) : 0;
+    for (it->Seek(TimeSeqKey(want.time_us, from)); it->Valid(); it->Next()) {
+      std::optional<TimeSeq> key = ParseTimeSeqKey(it->key().ToStringView());
+      if (!key) return Status::Corruption("event key of wrong size");
+      if (key->time_us != want.time_us || key->seq > want.seq) break;
       st = FindAtIterator(it, want, &encoded);
       if (!st.ok()) return st;
-      if (encoded.empty()) return Status::Ok();  // retention
+      if (!encoded.empty()) return KeepIfOurs(want, encoded);
     }
-    return KeepIfOurs(want, encoded);
+    return FromRocks(it->status(), "reading an event");  // not there: retention
   }
 
   // The encoding of the event `want` when the record at the iterator holds it (else "").
