@@ -64,13 +64,27 @@ std::set<uint64_t> AllSeqs(const Store& store) {
   return seqs;
 }
 
+StoreOptions WithJournal() {
+  StoreOptions options;
+  options.export_journal = true;
+  return options;
+}
+
+constexpr int64_t kDay = 86'400 * kSec;
+
+// A store with an export journal whose retention keeps a day by the test's clock.
+StoreOptions JournalKeepingADay(const Clock* clock) {
+  StoreOptions options = WithJournal();
+  options.retention_us = kDay;
+  options.clock = clock;
+  return options;
+}
+
 }  // namespace
 
 TEST_CASE("Export journal hands out every record once, older times included") {
   TempDir tmp;
-  StoreOptions options;
-  options.export_journal = true;
-  auto store = OpenOrDie(tmp.path(), options);
+  auto store = OpenOrDie(tmp.path(), WithJournal());
   std::set<uint64_t> seen;
   for (int b = 0; b < 20; ++b) WriteMixed(*store, 11, kT0 + b * 100 * kSec);
   Drain(*store, 7, &seen);
@@ -84,9 +98,7 @@ TEST_CASE("Export journal hands out every record once, older times included") {
 
 TEST_CASE("Export resumes in the middle of a record of several events") {
   TempDir tmp;
-  StoreOptions options;
-  options.export_journal = true;
-  auto store = OpenOrDie(tmp.path(), options);
+  auto store = OpenOrDie(tmp.path(), WithJournal());
   std::set<uint64_t> seen;
   for (int b = 0; b < 6; ++b) {
     WriteBatch batch;  // 40 events at one time: one record each batch
@@ -103,13 +115,9 @@ TEST_CASE("Export resumes in the middle of a record of several events") {
 
 TEST_CASE("Export resumes after retention removed the group its cursor stopped in") {
   TempDir tmp;
-  const int64_t day = 86'400 * kSec;
+  const int64_t day = kDay;
   ManualClock clock(kT0);
-  StoreOptions options;
-  options.export_journal = true;
-  options.retention_us = day;
-  options.clock = &clock;
-  auto store = OpenOrDie(tmp.path(), options);
+  auto store = OpenOrDie(tmp.path(), JournalKeepingADay(&clock));
   WriteBatch batch;  // one span: a group of 40 at kT0, one of 5 at kT0 + 2 s
   for (int i = 0; i < 45; ++i) {
     const int64_t t = i < 40 ? kT0 : kT0 + 2 * kSec;
@@ -186,13 +194,9 @@ TEST_CASE("A store without a journal says so instead of exporting nothing") {
 
 TEST_CASE("Journal entries whose records retention removed unexported are trimmed and counted") {
   TempDir tmp;
-  const int64_t day = 86'400 * kSec;
+  const int64_t day = kDay;
   ManualClock clock(kT0);
-  StoreOptions options;
-  options.export_journal = true;
-  options.retention_us = day;
-  options.clock = &clock;
-  auto store = OpenOrDie(tmp.path(), options);
+  auto store = OpenOrDie(tmp.path(), JournalKeepingADay(&clock));
   auto write = [&](std::initializer_list<int64_t> times, int64_t raw_time) {
     WriteBatch batch;
     for (int64_t t : times) {
