@@ -13,11 +13,10 @@ void ReceiveSink::Accept(std::string_view data, const PeerAddress& peer, bool tr
 
 void ReceiveSink::Accept(std::string_view data, const PeerAddress& peer, bool truncated,
                          int64_t received_us) {
-  const int64_t now_us = received_us;
   if (allow_ != nullptr && !allow_->Allows(peer)) {
     counters_->Add(Counter::kDeniedDatagrams);
     int64_t suppressed = 0;
-    if (denied_log_.Allow(now_us, &suppressed)) {
+    if (denied_log_.Allow(received_us, &suppressed)) {
       spdlog::warn(
           "datagram from {} dropped: not in --allow, counted as denied_datagrams ({} more not "
           "logged in the last 10 s)",
@@ -29,9 +28,9 @@ void ReceiveSink::Accept(std::string_view data, const PeerAddress& peer, bool tr
   new_networks_.Observe(peer, data.size());
   if (!queue_->HasRoom(static_cast<int64_t>(chunk_->items.size()))) {
     counters_->Add(Counter::kQueueDrops);
-    counters_->last_queue_drop_us.store(now_us, std::memory_order_relaxed);
+    counters_->last_queue_drop_us.store(received_us, std::memory_order_relaxed);
     int64_t suppressed = 0;
-    if (drop_log_.Allow(now_us, &suppressed)) {
+    if (drop_log_.Allow(received_us, &suppressed)) {
       spdlog::warn(
           "writer queue full ({} datagrams held for the store, --queue-size): dropping "
           "datagrams, {} dropped so far ({} more since the last warning)",
@@ -43,7 +42,7 @@ void ReceiveSink::Accept(std::string_view data, const PeerAddress& peer, bool tr
   // that stores these datagrams (Counters::TakeDeltas).
   counters_->Add(Counter::kReceivedBytes, static_cast<int64_t>(data.size()));
   if (truncated) counters_->Add(Counter::kTruncated);
-  chunk_->Append(data, now_us, peer, truncated);
+  chunk_->Append(data, received_us, peer, truncated);
   if (chunk_->items.size() >= kChunkDatagrams) Flush();
 }
 
