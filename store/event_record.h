@@ -64,19 +64,24 @@ class EventRecordBuilder {
 // with the key's seq + i. Corruption when a group's framing is broken.
 Status SplitEventRecord(std::string_view value, std::vector<std::string_view>* events);
 
-// Calls visit(at, encoding) for each event of the record at (key, value), in seq order,
-// until visit returns false. Returns whether visit saw them all (false: it stopped).
-// `scratch` holds the split between calls.
+// Calls visit(at, encoding, more) -> Status for each event of the record at (key, value),
+// in seq order, until visit fails or clears *more (true on entry; a caller that never
+// stops passes none). Returns the record's or visit's error. `scratch` holds the split
+// between calls.
 template <typename Visit>
-Result<bool> ForEachEventIn(std::string_view key, std::string_view value,
-                            std::vector<std::string_view>* scratch, Visit&& visit) {
+Status ForEachEventIn(std::string_view key, std::string_view value,
+                      std::vector<std::string_view>* scratch, bool* more, Visit&& visit) {
   std::optional<TimeSeq> at = ParseTimeSeqKey(key);
   if (!at) return Status::Corruption("event key of wrong size");
   if (Status st = SplitEventRecord(value, scratch); !st.ok()) return st;
-  for (size_t i = 0; i < scratch->size(); ++i) {
-    if (!visit(TimeSeq{at->time_us, at->seq + i}, (*scratch)[i])) return false;
+  bool go_on = true;
+  if (more == nullptr) more = &go_on;
+  *more = true;
+  for (size_t i = 0; i < scratch->size() && *more; ++i) {
+    Status st = visit(TimeSeq{at->time_us, at->seq + i}, (*scratch)[i], more);
+    if (!st.ok()) return st;
   }
-  return true;
+  return Status::Ok();
 }
 
 }  // namespace resyncwatch::store_format

@@ -361,18 +361,18 @@ Status RocksStore::LoadWriterState() {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kCfEvents)));
   std::vector<std::string_view> split;
   for (it->Seek(tail_start_); it->Valid(); it->Next()) {
-    Status st;
-    Result<bool> all = ForEachEventIn(it->key().ToStringView(), it->value().ToStringView(), &split,
-                                      [&](const TimeSeq& at, std::string_view encoded) {
-                                        if (at.seq < watermark_) return true;
-                                        Event e;
-                                        e.seq = at.seq;
-                                        e.event_time_us = at.time_us;
-                                        st = DecodeEvent(encoded, &e);
-                                        if (st.ok()) st = ApplyToDevice(e);
-                                        return st.ok();
-                                      });
-    if (!all.ok()) return Status::Corruption(all.status().message() + " in " + dir_);
+    Status st = ForEachEventIn(it->key().ToStringView(), it->value().ToStringView(), &split,
+                               nullptr, [&](const TimeSeq& at, std::string_view encoded, bool*) {
+                                 if (at.seq < watermark_) return Status::Ok();
+                                 Event e;
+                                 e.seq = at.seq;
+                                 e.event_time_us = at.time_us;
+                                 Status decoded = DecodeEvent(encoded, &e);
+                                 return decoded.ok() ? ApplyToDevice(e) : decoded;
+                               });
+    if (st.code() == Status::Code::kCorruption) {
+      return Status::Corruption(st.message() + " in " + dir_);
+    }
     if (!st.ok()) return st;
   }
   return FromRocks(it->status(), "replaying the unindexed tail");

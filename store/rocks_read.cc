@@ -74,12 +74,14 @@ Status RocksStore::ScanTail(
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kCfEvents)));
   std::vector<std::string_view> split;
   for (it->Seek(start); it->Valid(); it->Next()) {
-    Result<bool> more = ForEachEventIn(it->key().ToStringView(), it->value().ToStringView(), &split,
-                                       [&](const TimeSeq& at, std::string_view encoded) {
-                                         return at.seq < tail.watermark || visit(at, encoded);
-                                       });
-    if (!more.ok()) return more.status();
-    if (!*more) break;
+    bool more = true;
+    Status st = ForEachEventIn(it->key().ToStringView(), it->value().ToStringView(), &split, &more,
+                               [&](const TimeSeq& at, std::string_view encoded, bool* go_on) {
+                                 *go_on = at.seq < tail.watermark || visit(at, encoded);
+                                 return Status::Ok();
+                               });
+    if (!st.ok()) return st;
+    if (!more) break;
   }
   return FromRocks(it->status(), "scanning the unindexed tail");
 }
@@ -204,14 +206,11 @@ struct IndexedFetch {
       at = ParseTimeSeqKey(it->key().ToStringView());
       if (!at) return Status::Corruption("event key of wrong size");
       if (at->time_us > last) break;
-      Status st;
-      Result<bool> done =
-          ForEachEventIn(it->key().ToStringView(), it->value().ToStringView(), &split,
-                         [&](const TimeSeq& event_at, std::string_view encoded) {
-                           st = KeepIfOurs(event_at, encoded);
-                           return st.ok();
+      Status st =
+          ForEachEventIn(it->key().ToStringView(), it->value().ToStringView(), &split, nullptr,
+                         [&](const TimeSeq& event_at, std::string_view encoded, bool*) {
+                           return KeepIfOurs(event_at, encoded);
                          });
-      if (!done.ok()) return done.status();
       if (!st.ok()) return st;
     }
     return FromRocks(it->status(), "reading an event");
@@ -399,15 +398,7 @@ Status RocksStore::ForEachEventInTimeRange(
   std::vector<std::string_view> split;
   return ForEachInTimeRange(kCfEvents, range, "scanning events",
                             [&](std::string_view key, std::string_view value, bool* more) {
-                              Status st;
-                              Result<bool> all =
-                                  ForEachEventIn(key, value, &split,
-                                                 [&](const TimeSeq& at, std::string_view encoded) {
-                                                   st = on_event(at, encoded, more);
-                                                   return st.ok() && *more;
-                                                 });
-                              if (!all.ok()) return all.status();
-                              return st;
+                              return ForEachEventIn(key, value, &split, more, on_event);
                             });
 }
 

@@ -54,15 +54,32 @@ TEST_CASE("A record of several events splits into their encodings in seq order")
   for (int i = 0; i < 3; ++i) CHECK(split[i] == encodings[i]);
   // ForEachEventIn gives the i-th event the key's seq + i, at the key's time.
   std::vector<uint64_t> seqs;
-  Result<bool> all =
-      ForEachEventIn(TimeSeqKey(kT0, 40), value, &split, [&](const TimeSeq& at, std::string_view) {
-        CHECK(at.time_us == kT0);
-        seqs.push_back(at.seq);
-        return true;
-      });
-  REQUIRE(all.ok());
-  CHECK(*all);
+  auto visit = [&](const TimeSeq& at, std::string_view, bool*) {
+    CHECK(at.time_us == kT0);
+    seqs.push_back(at.seq);
+    return Status::Ok();
+  };
+  REQUIRE(ForEachEventIn(TimeSeqKey(kT0, 40), value, &split, nullptr, visit).ok());
   CHECK(seqs == std::vector<uint64_t>{40, 41, 42});
+  // A visitor that clears *more is not called again; one that fails ends the record.
+  seqs.clear();
+  bool more = true;
+  auto stop_at_second = [&](const TimeSeq& at, std::string_view, bool* go_on) {
+    seqs.push_back(at.seq);
+    *go_on = seqs.size() < 2;
+    return Status::Ok();
+  };
+  REQUIRE(ForEachEventIn(TimeSeqKey(kT0, 40), value, &split, &more, stop_at_second).ok());
+  CHECK_FALSE(more);
+  CHECK(seqs == std::vector<uint64_t>{40, 41});
+  seqs.clear();
+  auto fail_at_first = [&](const TimeSeq& at, std::string_view, bool*) {
+    seqs.push_back(at.seq);
+    return Status::Corruption("no");
+  };
+  CHECK(ForEachEventIn(TimeSeqKey(kT0, 40), value, &split, nullptr, fail_at_first).message() ==
+        "no");
+  CHECK(seqs == std::vector<uint64_t>{40});
 }
 
 TEST_CASE("A record of one event is its encoding alone, as records were before groups") {
